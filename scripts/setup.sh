@@ -18,7 +18,7 @@ command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-arm-none-eabi)
 [ -e /usr/lib/arm-none-eabi/newlib/libc.a ] || need_pkgs+=(libnewlib-arm-none-eabi)
 command -v clang >/dev/null 2>&1 || need_pkgs+=(clang)
 # libFuzzer's runtime ships apart from clang on Debian.
-if ! command -v clang >/dev/null 2>&1 || [ ! -e "$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-x86_64.a" ]; then
+if ! command -v clang >/dev/null 2>&1 || [ ! -e "$(clang -print-resource-dir)/lib/linux/libclang_rt.fuzzer-$(uname -m).a" ]; then
   need_pkgs+=(libclang-rt-14-dev)
 fi
 command -v socat >/dev/null 2>&1 || need_pkgs+=(socat)

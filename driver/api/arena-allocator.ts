@@ -1,0 +1,111 @@
+/**
+ * First-fit allocator over the board's DMA arena. It hands out address
+ * ranges only; it never touches memory. Free ranges are kept sorted and
+ * coalesced, so fragmentation stays bounded by the live allocations.
+ */
+
+export interface ArenaRange {
+  readonly address: number;
+  readonly length: number;
+}
+
+export class ArenaExhaustedError extends Error {
+  constructor(
+    readonly requested: number,
+    readonly largestFree: number,
+  ) {
+    super(
+      `the DMA arena has no free block of ${requested} bytes (largest free block: ${largestFree} bytes); ` +
+        'free buffers you no longer need, or stop transfers that hold theirs',
+    );
+    this.name = 'ArenaExhaustedError';
+  }
+}
+
+export class ArenaAllocator {
+  /** Free blocks sorted by address, never adjacent (always coalesced). */
+  private free: { address: number; length: number }[];
+  private readonly live = new Map<number, number>();
+
+  constructor(
+    readonly base: number,
+    readonly size: number,
+  ) {
+    if (!Number.isInteger(base) || !Number.isInteger(size) || size <= 0) {
+      throw new RangeError(`invalid arena: base ${base}, size ${size}`);
+    }
+    this.free = [{ address: base, length: size }];
+  }
+
+  /** Allocates `length` bytes aligned to `align` (a power of two). */
+  allocate(length: number, align = 4): ArenaRange {
+    if (!Number.isInteger(length) || length <= 0) {
+      throw new RangeError(`a DMA buffer needs a whole, positive length; got ${length}`);
+    }
+    if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) {
+      throw new RangeError(`alignment must be a power of two; got ${align}`);
+    }
+    for (let i = 0; i < this.free.length; i++) {
+      const block = this.free[i]!;
+      const start = alignUp(block.address, align);
+      const padding = start - block.address;
+      if (padding + length > block.length) continue;
+      const tail = block.length - padding - length;
+      const replacement: { address: number; length: number }[] = [];
+      if (padding > 0) replacement.push({ address: block.address, length: padding });
+      if (tail > 0) replacement.push({ address: start + length, length: tail });
+      this.free.splice(i, 1, ...replacement);
+      this.live.set(start, length);
+      return { address: start, length };
+    }
+    throw new ArenaExhaustedError(length, this.largestFree());
+  }
+
+  /** Returns a range to the allocator. Freeing what was not allocated is a bug and throws. */
+  release(range: ArenaRange): void {
+    const length = this.live.get(range.address);
+    if (length === undefined || length !== range.length) {
+      throw new Error(`0x${range.address.toString(16)} (+${range.length}) is not a live arena allocation`);
+    }
+    this.live.delete(range.address);
+    let i = 0;
+    while (i < this.free.length && this.free[i]!.address < range.address) i++;
+    this.free.splice(i, 0, { address: range.address, length });
+    // Coalesce with the next block, then with the previous one.
+    const cur = this.free[i]!;
+    const next = this.free[i + 1];
+    if (next && cur.address + cur.length === next.address) {
+      cur.length += next.length;
+      this.free.splice(i + 1, 1);
+    }
+    const prev = this.free[i - 1];
+    if (prev && prev.address + prev.length === cur.address) {
+      prev.length += cur.length;
+      this.free.splice(i, 1);
+    }
+  }
+
+  /** Forgets every allocation: only for when the whole arena is known to be idle. */
+  reset(): void {
+    this.live.clear();
+    this.free = [{ address: this.base, length: this.size }];
+  }
+
+  get bytesInUse(): number {
+    let total = 0;
+    for (const length of this.live.values()) total += length;
+    return total;
+  }
+
+  get liveAllocations(): number {
+    return this.live.size;
+  }
+
+  largestFree(): number {
+    return this.free.reduce((max, b) => Math.max(max, b.length), 0);
+  }
+}
+
+function alignUp(value: number, align: number): number {
+  return Math.ceil(value / align) * align;
+}
