@@ -21,7 +21,12 @@ export class TestClock implements Clock {
   private seq = 0;
 
   schedule(delayNs: number, callback: () => void): TimerHandle {
-    const timer: Timer = { dueNs: this.nowNs + Math.max(0, delayNs), seq: this.seq++, callback, cancelled: false };
+    const timer: Timer = {
+      dueNs: this.nowNs + Math.max(0, delayNs),
+      seq: this.seq++,
+      callback,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return timer;
   }
@@ -34,7 +39,8 @@ export class TestClock implements Clock {
   /** Due time of the earliest pending callback, or undefined. */
   nextDueNs(): number | undefined {
     let best: Timer | undefined;
-    for (const t of this.timers) if (!best || t.dueNs < best.dueNs || (t.dueNs === best.dueNs && t.seq < best.seq)) best = t;
+    for (const t of this.timers)
+      if (!best || t.dueNs < best.dueNs || (t.dueNs === best.dueNs && t.seq < best.seq)) best = t;
     return best?.dueNs;
   }
 
@@ -99,9 +105,14 @@ export class TestBus implements Bus {
   read(address: number, size: AccessSize): number {
     const off = address - this.ramBase;
     if (off >= 0 && off + size <= this.ram.length) {
-      return size === 1 ? this.view.getUint8(off) : size === 2 ? this.view.getUint16(off, true) : this.view.getUint32(off, true);
+      return size === 1
+        ? this.view.getUint8(off)
+        : size === 2
+          ? this.view.getUint16(off, true)
+          : this.view.getUint32(off, true);
     }
-    for (const d of this.devices) if (address >= d.base && address < d.base + d.size) return d.device.read(address - d.base, size);
+    for (const d of this.devices)
+      if (address >= d.base && address < d.base + d.size) return d.device.read(address - d.base, size);
     throw new BusError(address, false, size);
   }
 
@@ -113,8 +124,12 @@ export class TestBus implements Bus {
       else this.view.setUint32(off, value >>> 0, true);
       return;
     }
-    for (const d of this.devices)
-      if (address >= d.base && address < d.base + d.size) return d.device.write(address - d.base, value, size);
+    for (const d of this.devices) {
+      if (address >= d.base && address < d.base + d.size) {
+        d.device.write(address - d.base, value, size);
+        return;
+      }
+    }
     throw new BusError(address, true, size);
   }
 }

@@ -1,0 +1,83 @@
+/**
+ * FLASH interface registers (RM0444 §3.7). Only ACR matters to the bridge:
+ * LATENCY must be raised before SYSCLK goes to 64 MHz, and firmware reads it
+ * back to be sure it took effect (RM0444 §3.3.4). The emulator's flash has no
+ * wait states, so the value is only stored; `latencyTooLow(hclkHz)` lets tests
+ * check the firmware set it correctly. The other registers are storage with
+ * the SVD's reset values (LOCK set in CR: programming is not modelled).
+ */
+import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
+import { busError, checkAligned, laneRead, laneWrite } from './mmio.ts';
+
+export const FLASH_BASE_REGS = 0x4002_2000;
+
+export const FLASH = {
+  ACR: 0x00,
+  KEYR: 0x08,
+  OPTKEYR: 0x0c,
+  SR: 0x10,
+  CR: 0x14,
+  ECCR: 0x18,
+  OPTR: 0x20,
+} as const;
+
+const RESET: Readonly<Record<number, number>> = {
+  [FLASH.ACR]: 0x0000_0600,
+  [FLASH.KEYR]: 0,
+  [FLASH.OPTKEYR]: 0,
+  [FLASH.SR]: 0,
+  [FLASH.CR]: 0xc000_0000,
+  [FLASH.ECCR]: 0,
+  [FLASH.OPTR]: 0xf000_0000,
+};
+
+/** ACR bits software can write: LATENCY [2:0], PRFTEN 8, ICEN 9, ICRST 11, EMPTY 16, DBG_SWEN 18. */
+const ACR_WRITABLE = 0x7 | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 16) | (1 << 18);
+
+export class FlashInterface implements MemoryMappedDevice {
+  readonly name = 'FLASH';
+  private regs = new Map<number, number>();
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    this.regs = new Map(Object.entries(RESET).map(([k, v]) => [Number(k), v]));
+  }
+
+  get latency(): number {
+    return (this.regs.get(FLASH.ACR) ?? 0) & 7;
+  }
+
+  /**
+   * Whether LATENCY is too small for HCLK (RM0444 §3.3.4, range 1:
+   * 0 WS up to 24 MHz, 1 WS up to 48 MHz, 2 WS up to 64 MHz).
+   */
+  latencyTooLow(hclkHz: number): boolean {
+    const needed = hclkHz <= 24e6 ? 0 : hclkHz <= 48e6 ? 1 : 2;
+    return this.latency < needed;
+  }
+
+  read(offset: number, size: AccessSize): number {
+    checkAligned(FLASH_BASE_REGS, offset, false, size);
+    const word = offset & ~3;
+    if (!(word in RESET)) throw busError(FLASH_BASE_REGS, offset, false, size);
+    // The key registers are write-only.
+    if (word === FLASH.KEYR || word === FLASH.OPTKEYR) return 0;
+    return laneRead(this.regs.get(word) ?? 0, offset, size);
+  }
+
+  write(offset: number, value: number, size: AccessSize): void {
+    checkAligned(FLASH_BASE_REGS, offset, true, size);
+    const word = offset & ~3;
+    if (!(word in RESET)) throw busError(FLASH_BASE_REGS, offset, true, size);
+    const old = this.regs.get(word) ?? 0;
+    const v = laneWrite(old, offset, value, size);
+    if (word === FLASH.ACR) this.regs.set(word, (old & ~ACR_WRITABLE) | (v & ACR_WRITABLE));
+    else if (word === FLASH.KEYR || word === FLASH.OPTKEYR || word === FLASH.SR) return;
+    else if (word === FLASH.CR)
+      this.regs.set(word, v | (old & 0xc000_0000)); // stays locked
+    else this.regs.set(word, v);
+  }
+}
