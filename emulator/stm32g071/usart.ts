@@ -1,0 +1,564 @@
+/**
+ * USART1/USART2 (RM0444 §33), FIFO-disabled mode. Characters take real
+ * virtual time: one frame is (start + word length + stop) bit times, a bit
+ * time being BRR kernel-clock periods (OVER8 = 0) or BRR[15:4]·8 + BRR[2:0]
+ * periods (OVER8 = 1) of the prescaled kernel clock (RM0444 §33.5.7). The
+ * word length (M1:M0 = 7, 8 or 9 bits) includes the parity bit when PCE = 1.
+ *
+ * The wire side: `receive()` puts a character on the RX line (it starts now,
+ * or right after the characters already on the line, and is sampled one frame
+ * later); `onTransmit` hears each character when its stop bit has left.
+ */
+import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
+import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
+
+export const USART1_BASE = 0x4001_3800;
+export const USART2_BASE = 0x4000_4400;
+
+export const USART = {
+  CR1: 0x00,
+  CR2: 0x04,
+  CR3: 0x08,
+  BRR: 0x0c,
+  GTPR: 0x10,
+  RTOR: 0x14,
+  RQR: 0x18,
+  ISR: 0x1c,
+  ICR: 0x20,
+  RDR: 0x24,
+  TDR: 0x28,
+  PRESC: 0x2c,
+} as const;
+
+export const CR1_UE = 1 << 0;
+export const CR1_RE = 1 << 2;
+export const CR1_TE = 1 << 3;
+export const CR1_IDLEIE = 1 << 4;
+export const CR1_RXNEIE = 1 << 5;
+export const CR1_TCIE = 1 << 6;
+export const CR1_TXEIE = 1 << 7;
+export const CR1_PEIE = 1 << 8;
+export const CR1_PCE = 1 << 10;
+export const CR1_M0 = 1 << 12;
+export const CR1_OVER8 = 1 << 15;
+export const CR1_M1 = 1 << 28;
+export const CR3_EIE = 1 << 0;
+export const CR3_DMAR = 1 << 6;
+export const CR3_DMAT = 1 << 7;
+export const CR3_OVRDIS = 1 << 12;
+export const CR3_DDRE = 1 << 13;
+
+export const ISR_PE = 1 << 0;
+export const ISR_FE = 1 << 1;
+export const ISR_NE = 1 << 2;
+export const ISR_ORE = 1 << 3;
+export const ISR_IDLE = 1 << 4;
+export const ISR_RXNE = 1 << 5;
+export const ISR_TC = 1 << 6;
+export const ISR_TXE = 1 << 7;
+export const ISR_BUSY = 1 << 16;
+export const ISR_TEACK = 1 << 21;
+export const ISR_REACK = 1 << 22;
+/** ISR out of reset and whenever UE is cleared (RM0444 USART_ISR: TXE and TC set). */
+const ISR_RESET = ISR_TXE | ISR_TC;
+
+/**
+ * Register bits that "can only be written when the USART is disabled (UE = 0)"
+ * (RM0444 USART register descriptions, per field). CR1: M1, DEAT, DEDT, OVER8, M0, WAKE, PCE, PS,
+ * FIFOEN. CR2: all but RTOEN. CR3: the mode/overrun/DDRE/driver-enable fields.
+ */
+const CR1_LOCKED = (1 << 29) | CR1_M1 | (0x3ff << 16) | CR1_OVER8 | CR1_M0 | (1 << 11) | CR1_PCE | (1 << 9);
+const CR2_LOCKED = 0xffff_ffff & ~(1 << 23);
+const CR3_LOCKED =
+  0x2 |
+  0x4 |
+  0x8 |
+  0x10 |
+  0x20 |
+  (1 << 8) |
+  (1 << 9) |
+  (1 << 11) |
+  CR3_OVRDIS |
+  CR3_DDRE |
+  (3 << 14) |
+  (7 << 17);
+/** Writable bits per the SVD field lists. */
+const CR1_MASK = 0xffff_ffff;
+const CR2_MASK = 0xfffb_ff79;
+const CR3_MASK = 0xfff7_ffff;
+
+/** PRESC divisions (RM0444 USART_PRESC); 1100..1111 are reserved and behave as /256. */
+const PRESC_DIV = [1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256, 256, 256, 256, 256];
+
+export interface ReceiveOptions {
+  /** The stop bit is sampled low (RM0444 USART_ISR.FE). */
+  framingError?: boolean;
+  /** Noise detected on the samples (USART_ISR.NE). */
+  noise?: boolean;
+  /** The parity bit is wrong; only seen when parity is enabled (USART_ISR.PE). */
+  parityError?: boolean;
+}
+
+export interface UsartOptions {
+  name: string;
+  clock: Clock;
+  irq?: InterruptLine;
+  /** DMA request out for transmit (to the DMAMUX input USARTx_TX). */
+  txRequest?: InterruptLine;
+  /** DMA request out for receive (to the DMAMUX input USARTx_RX). */
+  rxRequest?: InterruptLine;
+  /** Kernel clock (RCC USARTxSEL), hertz. */
+  kernelHz?: number;
+  /** Whether the bus clock enable (RCC APBENRx) is on; off loses register writes. */
+  clockEnabled?: boolean;
+  base?: number;
+}
+
+export type UsartMisuse =
+  /** A write changed a field that can only be written while UE = 0. */
+  | 'config-while-enabled'
+  /** TDR was written while TXE = 0: the pending character is lost. */
+  | 'tdr-overwrite';
+
+interface WireChar {
+  byte: number;
+  options: ReceiveOptions;
+}
+
+export class Usart implements MemoryMappedDevice {
+  readonly name: string;
+  readonly base: number;
+  /** Called when a character's stop bit has left the shift register. */
+  onTransmit: ((byte: number, timeNs: number) => void) | undefined;
+  /** Called when a character starts leaving (its start bit); used for a loopback wire. */
+  onTransmitStart: ((byte: number, timeNs: number, frameNs: number) => void) | undefined;
+  readonly misuse = new Map<UsartMisuse, number>();
+  writesWhileUnclocked = 0;
+
+  private readonly clock: Clock;
+  private readonly irq: InterruptLine;
+  private readonly txRequest: InterruptLine;
+  private readonly rxRequest: InterruptLine;
+  private kernelHz: number;
+  private clockEnabled: boolean;
+
+  private cr1 = 0;
+  private cr2 = 0;
+  private cr3 = 0;
+  private brr = 0;
+  private gtpr = 0;
+  private rtor = 0;
+  private presc = 0;
+  private isr = ISR_RESET;
+  private rdr = 0;
+  private tdr = 0;
+  private tdrFull = false;
+
+  private txTimer: TimerHandle | undefined;
+  private txIdleFrame = false;
+  private txByte = 0;
+
+  private readonly wire: WireChar[] = [];
+  private rxTimer: TimerHandle | undefined;
+  private rxCurrent: WireChar | undefined;
+  private rxListening = false;
+  private idleTimer: TimerHandle | undefined;
+  private idleArmed = false;
+
+  private irqLevel = false;
+  private txReqLevel = false;
+  private rxReqLevel = false;
+
+  constructor(options: UsartOptions) {
+    this.name = options.name;
+    this.base = options.base ?? 0;
+    this.clock = options.clock;
+    this.irq = options.irq ?? unconnectedLine;
+    this.txRequest = options.txRequest ?? unconnectedLine;
+    this.rxRequest = options.rxRequest ?? unconnectedLine;
+    this.kernelHz = options.kernelHz ?? 16_000_000;
+    this.clockEnabled = options.clockEnabled ?? true;
+  }
+
+  /** Peripheral reset: registers to reset values, activity dropped (characters on the wire keep their time). */
+  reset(): void {
+    this.stopActivity();
+    this.cr1 = this.cr2 = this.cr3 = this.brr = this.gtpr = this.rtor = this.presc = 0;
+    this.rdr = this.tdr = 0;
+    this.update();
+  }
+
+  setKernelClockHz(hz: number): void {
+    this.kernelHz = hz;
+    this.tryStartTx();
+  }
+
+  setClockEnabled(on: boolean): void {
+    this.clockEnabled = on;
+    this.tryStartTx();
+    this.update();
+  }
+
+  /** The duration of one character with the current configuration, or undefined if the USART can't run. */
+  frameNs(): number | undefined {
+    if (!this.clockEnabled || this.kernelHz <= 0) return undefined;
+    const periodsPerBit = this.cr1 & CR1_OVER8 ? (this.brr >>> 4) * 8 + (this.brr & 7) : this.brr & 0xffff;
+    if (periodsPerBit < (this.cr1 & CR1_OVER8 ? 8 : 16)) return undefined; // RM0444 §33.5.7: BRR ≥ 16
+    const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
+    const word = m === 0 ? 8 : m === 1 ? 9 : 7;
+    const stop = [1, 0.5, 2, 1.5][field(this.cr2, 12, 2)]!;
+    return ((1 + word + stop) * periodsPerBit * PRESC_DIV[this.presc & 0xf]! * 1e9) / this.kernelHz;
+  }
+
+  /** Puts a character on the RX wire; it completes one frame after the line is free for it. */
+  receive(byte: number, options: ReceiveOptions = {}): void {
+    this.wire.push({ byte: byte & 0x1ff, options });
+    if (!this.rxTimer) this.startWireChar();
+  }
+
+  /** Characters on the RX wire not yet fully received (including the one in flight). */
+  get rxPending(): number {
+    return this.wire.length + (this.rxTimer ? 1 : 0);
+  }
+
+  /** Drops characters queued on the RX wire that have not started. */
+  clearRxWire(): void {
+    this.wire.length = 0;
+  }
+
+  get isrValue(): number {
+    return this.computeIsr();
+  }
+
+  read(offset: number, size: AccessSize): number {
+    checkAligned(this.base, offset, false, size);
+    const word = offset & ~3;
+    let v: number;
+    switch (word) {
+      case USART.CR1:
+        v = this.cr1;
+        break;
+      case USART.CR2:
+        v = this.cr2;
+        break;
+      case USART.CR3:
+        v = this.cr3;
+        break;
+      case USART.BRR:
+        v = this.brr;
+        break;
+      case USART.GTPR:
+        v = this.gtpr;
+        break;
+      case USART.RTOR:
+        v = this.rtor;
+        break;
+      case USART.RQR:
+      case USART.ICR:
+        v = 0; // write-only
+        break;
+      case USART.ISR:
+        v = this.computeIsr();
+        break;
+      case USART.RDR:
+        // Reading RDR clears RXNE (RM0444 USART_ISR.RXNE).
+        v = this.rdr;
+        if (this.isr & ISR_RXNE) {
+          this.isr &= ~ISR_RXNE;
+          this.update();
+        }
+        break;
+      case USART.TDR:
+        v = this.tdr;
+        break;
+      case USART.PRESC:
+        v = this.presc;
+        break;
+      default:
+        throw busError(this.base, offset, false, size);
+    }
+    return laneRead(v, offset, size);
+  }
+
+  write(offset: number, value: number, size: AccessSize): void {
+    checkAligned(this.base, offset, true, size);
+    const word = offset & ~3;
+    if (word > USART.PRESC) throw busError(this.base, offset, true, size);
+    if (!this.clockEnabled) {
+      this.writesWhileUnclocked++;
+      return;
+    }
+    const enabled = (this.cr1 & CR1_UE) !== 0;
+    switch (word) {
+      case USART.CR1:
+        this.writeCr1(laneWrite(this.cr1, offset, value, size) & CR1_MASK);
+        break;
+      case USART.CR2:
+        this.cr2 = this.guarded(
+          this.cr2,
+          laneWrite(this.cr2, offset, value, size) & CR2_MASK,
+          CR2_LOCKED,
+          enabled,
+        );
+        break;
+      case USART.CR3:
+        this.cr3 = this.guarded(
+          this.cr3,
+          laneWrite(this.cr3, offset, value, size) & CR3_MASK,
+          CR3_LOCKED,
+          enabled,
+        );
+        break;
+      case USART.BRR:
+        this.brr = this.guarded(this.brr, laneWrite(this.brr, offset, value, size) & 0xffff, 0xffff, enabled);
+        break;
+      case USART.GTPR:
+        this.gtpr = laneWrite(this.gtpr, offset, value, size) & 0xffff;
+        break;
+      case USART.RTOR:
+        this.rtor = laneWrite(this.rtor, offset, value, size);
+        break;
+      case USART.PRESC:
+        this.presc = this.guarded(this.presc, laneWrite(this.presc, offset, value, size) & 0xf, 0xf, enabled);
+        break;
+      case USART.RQR:
+        this.writeRqr(laneWrite(0, offset, value, size));
+        break;
+      case USART.ICR:
+        this.writeIcr(laneWrite(0, offset, value, size));
+        break;
+      case USART.TDR:
+        this.writeTdr(laneWrite(0, offset, value, size) & 0x1ff);
+        break;
+      case USART.ISR:
+      case USART.RDR:
+        break; // read-only
+      default:
+        throw busError(this.base, offset, true, size);
+    }
+    this.update();
+  }
+
+  private countMisuse(kind: UsartMisuse): void {
+    this.misuse.set(kind, (this.misuse.get(kind) ?? 0) + 1);
+  }
+
+  /** Applies a write, keeping `locked` bits while the USART is enabled. */
+  private guarded(old: number, v: number, locked: number, enabled: boolean): number {
+    if (!enabled) return v >>> 0;
+    if (((old ^ v) & locked) !== 0) this.countMisuse('config-while-enabled');
+    return ((old & locked) | (v & ~locked)) >>> 0;
+  }
+
+  private writeCr1(v: number): void {
+    const old = this.cr1;
+    const wasEnabled = (old & CR1_UE) !== 0;
+    this.cr1 = this.guarded(old, v, CR1_LOCKED, wasEnabled);
+    const ue = (this.cr1 & CR1_UE) !== 0;
+    if (wasEnabled && !ue) {
+      // RM0444 USART_CR1.UE: clearing UE stops the USART at once, discards
+      // current operations and resets the ISR flags; the configuration stays.
+      this.stopActivity();
+      return;
+    }
+    const teNow = ue && (this.cr1 & CR1_TE) !== 0;
+    const teBefore = wasEnabled && (old & CR1_TE) !== 0;
+    // Enabling the transmitter first sends an idle frame (RM0444 USART_CR1.TE).
+    if (teNow && !teBefore) this.startIdleFrame();
+    this.tryStartTx();
+  }
+
+  private writeRqr(v: number): void {
+    // RXFRQ: discard the received character (clears RXNE).
+    if (v & (1 << 3)) this.isr &= ~ISR_RXNE;
+    // TXFRQ with the FIFO disabled: sets TXE, discarding the pending character.
+    if (v & (1 << 4)) this.tdrFull = false;
+  }
+
+  private writeIcr(v: number): void {
+    // PECF, FECF, NECF, ORECF, IDLECF at bits 0..4, TCCF at 6 clear the flags of the same position.
+    this.isr &= ~(v & (ISR_PE | ISR_FE | ISR_NE | ISR_ORE | ISR_IDLE | ISR_TC));
+  }
+
+  private writeTdr(v: number): void {
+    if (this.tdrFull) this.countMisuse('tdr-overwrite');
+    this.tdr = v;
+    this.tdrFull = true;
+    // Writing TDR clears TC (RM0444 USART_ISR.TC).
+    this.isr &= ~ISR_TC;
+    this.tryStartTx();
+  }
+
+  private txRunning(): boolean {
+    return this.clockEnabled && (this.cr1 & (CR1_UE | CR1_TE)) === (CR1_UE | CR1_TE);
+  }
+
+  private rxRunning(): boolean {
+    return this.clockEnabled && (this.cr1 & (CR1_UE | CR1_RE)) === (CR1_UE | CR1_RE);
+  }
+
+  private startIdleFrame(): void {
+    if (this.txTimer) return;
+    const frame = this.frameNs();
+    if (frame === undefined) return;
+    this.txIdleFrame = true;
+    this.txTimer = this.clock.schedule(frame, () => this.txFrameDone());
+  }
+
+  /** Moves TDR into the shift register when it is free (TXE rises). */
+  private tryStartTx(): void {
+    if (this.txTimer || !this.tdrFull || !this.txRunning()) return;
+    const frame = this.frameNs();
+    if (frame === undefined) return;
+    this.txIdleFrame = false;
+    this.txByte = this.tdr;
+    this.tdrFull = false;
+    this.txTimer = this.clock.schedule(frame, () => this.txFrameDone());
+    this.update();
+    this.onTransmitStart?.(this.txByte, this.clock.nowNs, frame);
+  }
+
+  private txFrameDone(): void {
+    this.txTimer = undefined;
+    const wasIdle = this.txIdleFrame;
+    this.txIdleFrame = false;
+    if (this.tdrFull && this.txRunning()) {
+      this.tryStartTx();
+    } else if (!wasIdle) {
+      // RM0444 USART_ISR.TC: the frame with data is complete and TXE is set.
+      this.isr |= ISR_TC;
+    }
+    this.update();
+    if (!wasIdle) this.onTransmit?.(this.txByte, this.clock.nowNs);
+  }
+
+  private startWireChar(): void {
+    const next = this.wire.shift();
+    if (!next) return;
+    if (this.idleTimer) this.clock.cancel(this.idleTimer);
+    this.idleTimer = undefined;
+    // The host side sends at the rate the USART is set to; if it can't run,
+    // the character still takes a 115200 8N1 frame on the wire and is lost.
+    const frame = this.frameNs() ?? 86_806;
+    this.rxCurrent = next;
+    this.rxListening = this.rxRunning();
+    // BUSY: a start bit was seen, reception in progress (RM0444 USART_ISR.BUSY).
+    if (this.rxListening) this.isr |= ISR_BUSY;
+    this.rxTimer = this.clock.schedule(frame, () => this.wireCharDone(frame));
+    this.update();
+  }
+
+  private wireCharDone(frame: number): void {
+    this.rxTimer = undefined;
+    const c = this.rxCurrent;
+    this.rxCurrent = undefined;
+    this.isr &= ~ISR_BUSY;
+    if (c && this.rxListening && this.rxRunning()) this.deposit(c);
+    this.rxListening = false;
+    if (this.wire.length > 0) this.startWireChar();
+    else if (this.idleArmed && this.rxRunning()) {
+      // IDLE: a whole idle frame after received data (RM0444 USART_ISR.IDLE);
+      // it is not set again until RXNE has been set again.
+      this.idleTimer = this.clock.schedule(frame, () => {
+        this.idleTimer = undefined;
+        if (this.idleArmed && this.rxRunning()) {
+          this.isr |= ISR_IDLE;
+          this.idleArmed = false;
+          this.update();
+        }
+      });
+    }
+    this.update();
+  }
+
+  private deposit(c: WireChar): void {
+    if (this.isr & ISR_RXNE) {
+      if (this.cr3 & CR3_OVRDIS) {
+        // Overrun detection off: the new character overwrites RDR (RM0444 USART_CR3.OVRDIS).
+        this.rdr = c.byte;
+        this.idleArmed = true;
+      } else {
+        // RM0444 USART_ISR.ORE: RDR keeps the unread character, the new one is lost.
+        this.isr |= ISR_ORE;
+      }
+      return;
+    }
+    let errors = 0;
+    if (c.options.framingError) errors |= ISR_FE;
+    if (c.options.noise) errors |= ISR_NE;
+    if (c.options.parityError && this.cr1 & CR1_PCE) errors |= ISR_PE;
+    this.isr |= errors;
+    this.rdr = this.wordMask(c.byte);
+    if (errors && this.cr3 & CR3_DMAR && !(this.cr3 & CR3_DDRE)) {
+      // RM0444 USART_CR3.DDRE = 0: on a reception error the flag is set but
+      // RXNE is kept 0, so the erroneous character is not handed to the DMA.
+      return;
+    }
+    this.isr |= ISR_RXNE;
+    this.idleArmed = true;
+  }
+
+  /**
+   * The bits of a received word. With parity on, the MSB read is the received
+   * parity bit (RM0444 USART_RDR), so nothing is masked beyond the word length.
+   */
+  private wordMask(byte: number): number {
+    const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
+    const bits = m === 0 ? 8 : m === 1 ? 9 : 7;
+    return byte & ((1 << bits) - 1);
+  }
+
+  private stopActivity(): void {
+    if (this.txTimer) this.clock.cancel(this.txTimer);
+    this.txTimer = undefined;
+    this.txIdleFrame = false;
+    this.tdrFull = false;
+    if (this.idleTimer) this.clock.cancel(this.idleTimer);
+    this.idleTimer = undefined;
+    this.idleArmed = false;
+    this.rxListening = false;
+    this.isr = ISR_RESET;
+  }
+
+  private computeIsr(): number {
+    let v = this.isr & ~(ISR_TXE | ISR_TEACK | ISR_REACK);
+    if (!this.tdrFull) v |= ISR_TXE;
+    const ue = (this.cr1 & CR1_UE) !== 0;
+    if (ue && this.cr1 & CR1_TE) v |= ISR_TEACK;
+    if (ue && this.cr1 & CR1_RE) v |= ISR_REACK;
+    return v >>> 0;
+  }
+
+  /** Interrupt and DMA request levels from the flags (RM0444 §33.7, USART interrupt requests). */
+  private update(): void {
+    const isr = this.computeIsr();
+    const cr1 = this.cr1;
+    const cr3 = this.cr3;
+    const irq =
+      (cr1 & CR1_TXEIE && isr & ISR_TXE) ||
+      (cr1 & CR1_TCIE && isr & ISR_TC) ||
+      (cr1 & CR1_RXNEIE && isr & (ISR_RXNE | ISR_ORE)) ||
+      (cr1 & CR1_IDLEIE && isr & ISR_IDLE) ||
+      (cr1 & CR1_PEIE && isr & ISR_PE) ||
+      (cr3 & CR3_EIE && isr & (ISR_FE | ISR_NE | ISR_ORE));
+    const live = this.clockEnabled && (cr1 & CR1_UE) !== 0;
+    const txReq = live && bit(cr3, 7) && (isr & ISR_TXE) !== 0;
+    // With DDRE = 1 a reception error masks the request until its flag is cleared.
+    const rxBlocked = (cr3 & CR3_DDRE) !== 0 && (isr & (ISR_PE | ISR_FE | ISR_NE)) !== 0;
+    const rxReq = live && bit(cr3, 6) && (isr & ISR_RXNE) !== 0 && !rxBlocked;
+    if (!!irq !== this.irqLevel) {
+      this.irqLevel = !!irq;
+      this.irq.set(this.irqLevel);
+    }
+    if (txReq !== this.txReqLevel) {
+      this.txReqLevel = txReq;
+      this.txRequest.set(txReq);
+    }
+    if (rxReq !== this.rxReqLevel) {
+      this.rxReqLevel = rxReq;
+      this.rxRequest.set(rxReq);
+    }
+  }
+}
