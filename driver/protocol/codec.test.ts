@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { arbEvent, arbMessage, arbNak, arbReply, arbRequest } from '../test-support/arbitraries.ts';
+import { FrameDecoder } from './decoder.ts';
+import { EncodeError, encodeMessage, encodeRawFrame } from './encode.ts';
+import {
+  type Decoded,
+  describeDmaStartRefusedReason,
+  type Message,
+  MessageType,
+  STATUS_DESCRIPTIONS,
+  Status,
+  statusName,
+} from './messages.ts';
+
+function decodeAll(bytes: Uint8Array, decoder = new FrameDecoder()): Decoded[] {
+  const out: Decoded[] = [];
+  decoder.push(bytes, (d) => out.push(d));
+  return out;
+}
+
+const roundTrip = (m: Message) => {
+  const wire = encodeMessage(m);
+  expect(wire[wire.length - 1]).toBe(0);
+  expect(wire.subarray(0, -1).includes(0)).toBe(false);
+  expect(decodeAll(wire)).toEqual([m]);
+};
+
+describe('message codec', () => {
+  it('round-trips every request type', () => {
+    fc.assert(fc.property(arbRequest, roundTrip), { numRuns: 2000 });
+  });
+
+  it('round-trips every reply type, OK and refused', () => {
+    fc.assert(fc.property(arbReply, roundTrip), { numRuns: 2000 });
+  });
+
+  it('round-trips NAKs', () => {
+    fc.assert(fc.property(arbNak, roundTrip));
+  });
+
+  it('round-trips every event type', () => {
+    fc.assert(fc.property(arbEvent, roundTrip), { numRuns: 1000 });
+  });
+
+  it('encodes the PROTOCOL.md §9 example byte for byte', () => {
+    const ping = encodeMessage({ kind: 'request', command: 'ping', seq: 7, data: new Uint8Array([1, 2]) });
+    // body 01 02 07 00 01 02, CRC 0x4D6D low byte first, COBS, delimiter.
+    expect([...ping]).toEqual([0x04, 0x01, 0x02, 0x07, 0x05, 0x01, 0x02, 0x6d, 0x4d, 0x00]);
+    const reply = encodeMessage({
+      kind: 'reply',
+      command: 'ping',
+      seq: 7,
+      result: { status: Status.OK, data: new Uint8Array([1, 2]) },
+    });
+    // type 0x82, seq 7, payload 00 01 02.
+    expect([...reply]).toEqual([0x04, 0x01, 0x82, 0x07, 0x01, 0x05, 0x01, 0x02, 0x68, 0x62, 0x00]);
+    expect(decodeAll(reply)).toEqual([
+      { kind: 'reply', command: 'ping', seq: 7, result: { status: 0, data: new Uint8Array([1, 2]) } },
+    ]);
+  });
+
+  it('reports an unknown type, another version and a malformed payload as values', () => {
+    const [unknown] = decodeAll(encodeRawFrame(1, 0x33, 9, new Uint8Array([1])));
+    expect(unknown).toMatchObject({ kind: 'invalid', reason: 'unknown-type', type: 0x33, seq: 9 });
+    const [version] = decodeAll(encodeRawFrame(2, MessageType.PING, 9, new Uint8Array()));
+    expect(version).toMatchObject({ kind: 'invalid', reason: 'version', version: 2 });
+    const cases: [number, number[]][] = [
+      [MessageType.REG_READ, [1, 2, 3]], // address cut short
+      [MessageType.REG_READ | 0x80, []], // no status
+      [MessageType.REG_READ | 0x80, [0x77]], // unknown status
+      [MessageType.REG_READ | 0x80, [0, 1, 2, 3, 4, 5]], // trailing bytes
+      [MessageType.REG_BATCH, [0x09, 0, 0, 0, 0]], // unknown batch op
+      [MessageType.REG_BATCH | 0x80, [0, 0, 2, 1, 2, 3, 4]], // count says 2, one value
+      [MessageType.HELLO | 0x80, [0, 1, 2, 3]], // HELLO body too short
+      [MessageType.DMA, [1, 2, 3]],
+      [MessageType.NAK, []],
+    ];
+    for (const [type, payload] of cases) {
+      const [d] = decodeAll(encodeRawFrame(1, type, 3, new Uint8Array(payload)));
+      expect(d, `type 0x${type.toString(16)} ${payload}`).toMatchObject({
+        kind: 'invalid',
+        reason: 'malformed',
+      });
+    }
+  });
+
+  it('refuses to encode what the wire cannot carry', () => {
+    const seq = 0;
+    expect(() => encodeMessage({ kind: 'request', command: 'reg-read', seq: 0x1_0000, address: 0 })).toThrow(
+      EncodeError,
+    );
+    expect(() => encodeMessage({ kind: 'request', command: 'reg-read', seq, address: -1 })).toThrow(
+      EncodeError,
+    );
+    expect(() =>
+      encodeMessage({ kind: 'request', command: 'mem-write', seq, address: 0, data: new Uint8Array(1021) }),
+    ).toThrow(/split/);
+    expect(() => encodeMessage({ kind: 'request', command: 'ping', seq, data: new Uint8Array(256) })).toThrow(
+      EncodeError,
+    );
+  });
+
+  it('describes every status and DMA start refusal reason', () => {
+    for (const code of Object.values(Status)) {
+      expect(STATUS_DESCRIPTIONS[code].length).toBeGreaterThan(3);
+      expect(statusName(code)).toMatch(/^[A-Z_]+ \(0x[0-9a-f]{2}\)$/);
+    }
+    expect(statusName(0x42)).toBe('unknown status 0x42');
+    for (let r = 1; r <= 7; r++) expect(describeDmaStartRefusedReason(r)).not.toMatch(/unknown/);
+    expect(describeDmaStartRefusedReason(99)).toMatch(/unknown/);
+  });
+
+  it('round-trips mixed streams of any message', () => {
+    fc.assert(
+      fc.property(fc.array(arbMessage, { maxLength: 20 }), (ms) => {
+        const wire = ms.map(encodeMessage);
+        const all = new Uint8Array(wire.reduce((n, w) => n + w.length, 0));
+        let o = 0;
+        for (const w of wire) {
+          all.set(w, o);
+          o += w.length;
+        }
+        expect(decodeAll(all)).toEqual(ms);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
