@@ -97,7 +97,7 @@ describe('DMA one-shot transfers', () => {
   });
 
   it('copies memory to memory without a request', () => {
-    const { clock, bus, dma, flags, program } = setup();
+    const { clock, bus, flags, program } = setup();
     bus.ram.set([9, 8, 7, 6, 5], 0);
     program(3, CCR_MEM2MEM | CCR_MINC | CCR_PINC | CCR_EN, 5, RAM, RAM + 0x100);
     clock.runUntilIdle();
@@ -144,7 +144,7 @@ describe('DMA data sizes (RM0444 §10.4.6)', () => {
   ];
   for (const [name, psize, msize, source, expected] of cases) {
     it(name, () => {
-      const { clock, bus, dma, program } = setup();
+      const { clock, bus, program } = setup();
       const size = [1, 2, 4][psize]!;
       source.forEach((v, i) => {
         for (let b = 0; b < size; b++) bus.ram[0x200 + i * size + b] = (v >>> (8 * b)) & 0xff;
@@ -220,7 +220,7 @@ describe('DMA transfer errors', () => {
   });
 
   it('treats a bad memory address the same way', () => {
-    const { clock, dma, flags, program } = setup();
+    const { clock, flags, program } = setup();
     program(1, CCR_MEM2MEM | CCR_EN, 1, RAM, 0x3000_0000);
     clock.runUntilIdle();
     expect(flags(1) & 0b1000).toBeTruthy();
@@ -271,7 +271,7 @@ describe('DMA clock gate and interrupt grouping', () => {
   });
 
   it('routes channel 1 to line 0, channels 2-3 to line 1, 4-7 to line 2', () => {
-    const { clock, dma, program, irqs } = setup();
+    const { clock, program, irqs } = setup();
     for (const n of [3, 7]) program(n, CCR_MEM2MEM | CCR_TCIE | CCR_EN, 1, RAM, RAM + 0x10);
     clock.runUntilIdle();
     expect(irqs.map((l) => l.level)).toEqual([false, true, true]);

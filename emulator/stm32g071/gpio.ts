@@ -214,7 +214,7 @@ export class Gpio implements MemoryMappedDevice {
     if (this.locked) return;
     const lckk = bit(v, 16);
     const pins = v & 0xffff;
-    const expected = this.lockKeyState === 1 ? false : true;
+    const expected = this.lockKeyState !== 1;
     if (lckk === expected && (this.lockKeyState === 0 || pins === (this.lockValue & 0xffff))) {
       this.lockKeyState++;
       this.lockValue = pins;
