@@ -140,15 +140,21 @@ export class Rcc implements MemoryMappedDevice {
     this.pllLockNs = options.pllLockNs ?? 20_000;
     this.hseHz = options.hseHz ?? 0;
     this.tree = this.computeTree();
-    this.reset();
+    this.reset('power');
   }
 
-  /** System reset: registers to their reset values, listeners told of the new tree. */
-  reset(): void {
+  /**
+   * Registers to their reset values, listeners told of the new tree. A system
+   * reset keeps the reset flags in CSR (RM0444 §5.4.24: only RMVF or a power
+   * reset clears them); a power reset starts over.
+   */
+  reset(kind: 'system' | 'power' = 'system'): void {
     if (this.pllTimer) this.clock.cancel(this.pllTimer);
     this.pllTimer = undefined;
     const gatesBefore = this.gateStates();
+    const flags = this.reg(RCC.CSR) & 0xfe00_0000;
     this.regs = new Map(Object.entries(RCC_RESET).map(([k, v]) => [Number(k), v]));
+    if (kind === 'system') this.regs.set(RCC.CSR, flags);
     this.afterChange(gatesBefore);
   }
 

@@ -110,7 +110,10 @@ describe('USART timing', () => {
     expect(isr() & ISR_TXE).toBeTruthy();
     expect(isr() & ISR_TC).toBe(0);
     clock.advanceTo(3 * FRAME_NS);
-    expect(sent.map((s) => s.timeNs)).toEqual([2 * FRAME_NS, 3 * FRAME_NS]);
+    expect(sent).toEqual([
+      { byte: 1, timeNs: 2 * FRAME_NS },
+      { byte: 2, timeNs: 3 * FRAME_NS },
+    ]);
     expect(isr() & ISR_TC).toBeTruthy();
     u.write(USART.ICR, 1 << 6, 4);
     expect(isr() & ISR_TC).toBe(0);

@@ -423,6 +423,7 @@ export class Usart implements MemoryMappedDevice {
   private txFrameDone(): void {
     this.txTimer = undefined;
     const wasIdle = this.txIdleFrame;
+    const sent = this.txByte;
     this.txIdleFrame = false;
     if (this.tdrFull && this.txRunning()) {
       this.tryStartTx();
@@ -431,7 +432,7 @@ export class Usart implements MemoryMappedDevice {
       this.isr |= ISR_TC;
     }
     this.update();
-    if (!wasIdle) this.onTransmit?.(this.txByte, this.clock.nowNs);
+    if (!wasIdle) this.onTransmit?.(sent, this.clock.nowNs);
   }
 
   private startWireChar(): void {

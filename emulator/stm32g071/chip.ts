@@ -1,0 +1,225 @@
+/**
+ * The STM32G071RB: memories and peripherals on a system bus, their interrupt
+ * lines on the core's NVIC, and the RCC's clocks driving the core, the DMA
+ * and the USARTs. Wiring only; behaviour lives in the peripheral files.
+ */
+import type { Clock } from '../core/clock.ts';
+import type { InterruptLine } from '../core/irq.ts';
+import { SystemBus } from '../core/system-bus.ts';
+import { VirtualClock } from '../core/virtual-clock.ts';
+import { DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
+import { DMA1_BASE, Dma } from './dma.ts';
+import { DMAMUX1_BASE, DMAREQ, Dmamux } from './dmamux.ts';
+import { FLASH_BASE_REGS, FlashInterface } from './flash-interface.ts';
+import { GPIO_BASES, Gpio } from './gpio.ts';
+import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
+import { RegisterStorage } from './register-storage.ts';
+import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
+import { SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
+import { USART1_BASE, USART2_BASE, Usart } from './usart.ts';
+
+export const FLASH_BASE = 0x0800_0000;
+export const FLASH_SIZE = 128 * 1024;
+export const SRAM_BASE = 0x2000_0000;
+/** 36 KiB as in ST's Nucleo linker script (the CMSIS header's SRAM_SIZE_MAX says 32 KiB). */
+export const SRAM_SIZE = 36 * 1024;
+/** Size of each peripheral register block in the memory map (RM0444 §2.2.2). */
+const BLOCK = 0x400;
+
+/** Interrupt numbers (RM0444 §12.3, vector table). */
+export const IRQ = {
+  DMA1_CHANNEL1: 9,
+  DMA1_CHANNEL2_3: 10,
+  DMA1_CH4_7_DMAMUX1_OVR: 11,
+  USART1: 27,
+  USART2: 28,
+} as const;
+
+/**
+ * Blocks mapped with plain read/write registers because firmware may touch
+ * them though nothing on the board depends on what they do: PWR (CR1 holds
+ * the voltage range ST's clock setup checks; range 1 out of reset allows
+ * 64 MHz). Reset values from the SVD.
+ */
+export const UNMODELLED_BLOCKS = [
+  {
+    name: 'PWR',
+    base: 0x4000_7000,
+    registers: { 0: 0x0000_0200, 4: 0, 8: 0x0000_8000, 12: 0, 16: 0, 20: 0, 24: 0 },
+  },
+] as const;
+
+/** What the chip needs from a CPU core (emulator/core). */
+export interface CpuCore {
+  readonly nvic: { line(n: number): InterruptLine };
+  /** Core clock (HCLK); the RCC sets it. */
+  frequencyHz: number;
+  reset(): void;
+}
+
+export interface Stm32g071Options<C extends CpuCore> {
+  /** Builds the core on the chip's bus and clock. */
+  cpu: (env: { bus: SystemBus; clock: VirtualClock }) => C;
+  clock?: VirtualClock;
+  /** 96-bit unique device ID (three little-endian words at 0x1FFF_7590). */
+  uid?: readonly [number, number, number];
+  /** DBG_IDCODE.REV_ID. */
+  revId?: number;
+  /** PLL lock time, ns. */
+  pllLockNs?: number;
+  /** HCLK cycles per DMA data item. */
+  dmaCyclesPerItem?: number;
+}
+
+export interface Stm32g071<C extends CpuCore = CpuCore> {
+  readonly clock: VirtualClock;
+  readonly bus: SystemBus;
+  readonly cpu: C;
+  readonly flash: Uint8Array;
+  readonly sram: Uint8Array;
+  readonly rcc: Rcc;
+  readonly flashInterface: FlashInterface;
+  readonly gpioa: Gpio;
+  readonly gpiob: Gpio;
+  readonly gpioc: Gpio;
+  readonly usart1: Usart;
+  readonly usart2: Usart;
+  readonly dma1: Dma;
+  readonly dmamux1: Dmamux;
+  readonly syscfg: Syscfg;
+  readonly dbgmcu: Dbgmcu;
+  readonly systemMemory: SystemMemory;
+  /** Copies a raw image into flash at `offset` (a programmer writing flash). */
+  loadFlash(image: Uint8Array, offset?: number): void;
+  /** System reset: peripherals to reset values, then the core (flash and SRAM keep their contents). */
+  reset(cause?: 'pin' | 'software'): void;
+}
+
+export function createStm32g071<C extends CpuCore>(options: Stm32g071Options<C>): Stm32g071<C> {
+  const clock = options.clock ?? new VirtualClock();
+  const bus = new SystemBus();
+  const flash = new Uint8Array(FLASH_SIZE).fill(0xff);
+  const sram = new Uint8Array(SRAM_SIZE);
+  bus.mapMemory(FLASH_BASE, flash, { writable: false, name: 'flash' });
+  // Boot from main flash: it also answers at 0 (RM0444 §2.5).
+  bus.mapAlias(0, FLASH_SIZE, FLASH_BASE);
+  bus.mapMemory(SRAM_BASE, sram, { writable: true, name: 'SRAM' });
+
+  const cpu = options.cpu({ bus, clock });
+  const line = (n: number) => cpu.nvic.line(n);
+
+  const rcc = new Rcc(clock, options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs });
+  const gated = (g: ClockGate) => ({ clockEnabled: rcc.isEnabled(g) });
+  const dma1 = new Dma({
+    clock,
+    bus,
+    irqs: [line(IRQ.DMA1_CHANNEL1), line(IRQ.DMA1_CHANNEL2_3), line(IRQ.DMA1_CH4_7_DMAMUX1_OVR)],
+    hclkHz: rcc.hclkHz,
+    ...(options.dmaCyclesPerItem === undefined ? {} : { cyclesPerItem: options.dmaCyclesPerItem }),
+    ...gated('DMA1'),
+  });
+  const dmamux1 = new Dmamux((channel, level) => dma1.setRequest(channel, level), gated('DMA1'));
+  const usart = (name: string, base: number, irq: number, rx: number, tx: number, n: 1 | 2) =>
+    new Usart({
+      name,
+      base,
+      clock: clock as Clock,
+      irq: line(irq),
+      txRequest: dmamux1.requestLine(tx),
+      rxRequest: dmamux1.requestLine(rx),
+      kernelHz: rcc.usartKernelHz(n),
+      ...gated(n === 1 ? 'USART1' : 'USART2'),
+    });
+  const usart1 = usart('USART1', USART1_BASE, IRQ.USART1, DMAREQ.USART1_RX, DMAREQ.USART1_TX, 1);
+  const usart2 = usart('USART2', USART2_BASE, IRQ.USART2, DMAREQ.USART2_RX, DMAREQ.USART2_TX, 2);
+  const gpioa = new Gpio('A', gated('GPIOA'));
+  const gpiob = new Gpio('B', gated('GPIOB'));
+  const gpioc = new Gpio('C', gated('GPIOC'));
+  const syscfg = new Syscfg(gated('SYSCFG'));
+  const flashInterface = new FlashInterface();
+  const dbgmcu = new Dbgmcu(options.revId === undefined ? {} : { revId: options.revId });
+  const systemMemory = new SystemMemory(options.uid ? { uid: options.uid } : {});
+  const storage = UNMODELLED_BLOCKS.map((b) => new RegisterStorage(b.name, b.base, b.registers));
+
+  bus.mapDevice(SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, systemMemory);
+  bus.mapDevice(RCC_BASE, BLOCK, rcc);
+  bus.mapDevice(FLASH_BASE_REGS, BLOCK, flashInterface);
+  bus.mapDevice(GPIO_BASES.A, BLOCK, gpioa);
+  bus.mapDevice(GPIO_BASES.B, BLOCK, gpiob);
+  bus.mapDevice(GPIO_BASES.C, BLOCK, gpioc);
+  bus.mapDevice(USART1_BASE, BLOCK, usart1);
+  bus.mapDevice(USART2_BASE, BLOCK, usart2);
+  bus.mapDevice(DMA1_BASE, BLOCK, dma1);
+  bus.mapDevice(DMAMUX1_BASE, BLOCK, dmamux1);
+  bus.mapDevice(SYSCFG_BASE, BLOCK, syscfg);
+  bus.mapDevice(DBGMCU_BASE, BLOCK, dbgmcu);
+  for (const s of storage) bus.mapDevice(s.base, BLOCK, s);
+
+  const gates: Partial<Record<ClockGate, { setClockEnabled(on: boolean): void }[]>> = {
+    DMA1: [dma1, dmamux1],
+    USART1: [usart1],
+    USART2: [usart2],
+    GPIOA: [gpioa],
+    GPIOB: [gpiob],
+    GPIOC: [gpioc],
+    SYSCFG: [syscfg],
+  };
+  rcc.onGateChange((gate, on) => {
+    for (const p of gates[gate] ?? []) p.setClockEnabled(on);
+  });
+  rcc.onHclkChange((hz) => {
+    cpu.frequencyHz = hz;
+    dma1.setHclkHz(hz);
+  });
+  rcc.onClocksChange((tree) => {
+    usart1.setKernelClockHz(tree.usart1KernelHz);
+    usart2.setKernelClockHz(tree.usart2KernelHz);
+  });
+  cpu.frequencyHz = rcc.hclkHz;
+
+  return {
+    clock,
+    bus,
+    cpu,
+    flash,
+    sram,
+    rcc,
+    flashInterface,
+    gpioa,
+    gpiob,
+    gpioc,
+    usart1,
+    usart2,
+    dma1,
+    dmamux1,
+    syscfg,
+    dbgmcu,
+    systemMemory,
+    loadFlash(image, offset = 0) {
+      if (offset < 0 || offset + image.length > FLASH_SIZE)
+        throw new RangeError('image does not fit in flash');
+      flash.set(image, offset);
+    },
+    reset(cause = 'pin') {
+      // Peripherals first: the RCC's reset tells everyone the clocks and gates are back to reset.
+      rcc.reset();
+      rcc.noteReset(cause);
+      for (const p of [
+        flashInterface,
+        gpioa,
+        gpiob,
+        gpioc,
+        usart1,
+        usart2,
+        dma1,
+        dmamux1,
+        syscfg,
+        dbgmcu,
+        ...storage,
+      ])
+        p.reset();
+      cpu.frequencyHz = rcc.hclkHz;
+      cpu.reset();
+    },
+  };
+}
