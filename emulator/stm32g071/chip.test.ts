@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../core/cpu.ts';
 import type { InterruptLine } from '../core/irq.ts';
 import { type CpuCore, createStm32g071, FLASH_BASE, IRQ, SRAM_BASE } from './chip.ts';
 import { CCR_DIR, CCR_EN, CCR_MINC, CCR_TCIE, DMA } from './dma.ts';
@@ -10,12 +11,16 @@ import { CR1_RE, CR1_TE, CR1_UE, CR3_DMAT, USART } from './usart.ts';
 class FakeCpu implements CpuCore {
   frequencyHz = 0;
   resets = 0;
+  onResetRequest: (() => void) | null = null;
   readonly levels = new Map<number, boolean>();
   readonly nvic = {
     line: (n: number): InterruptLine => ({ set: (level: boolean) => this.levels.set(n, level) }),
   };
   reset(): void {
     this.resets++;
+  }
+  run(): RunResult {
+    return { reason: 'idle' };
   }
 }
 

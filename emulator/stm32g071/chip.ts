@@ -4,7 +4,9 @@
  * and the USARTs. Wiring only; behaviour lives in the peripheral files.
  */
 import type { Clock } from '../core/clock.ts';
+import { Cpu, type RunResult } from '../core/cpu.ts';
 import type { InterruptLine } from '../core/irq.ts';
+import type { Semihosting } from '../core/semihosting.ts';
 import { SystemBus } from '../core/system-bus.ts';
 import { VirtualClock } from '../core/virtual-clock.ts';
 import { DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
@@ -49,17 +51,23 @@ export const UNMODELLED_BLOCKS = [
   },
 ] as const;
 
-/** What the chip needs from a CPU core (emulator/core). */
+/** What the chip and the board need from a CPU core (emulator/core's `Cpu`, or a stand-in in tests). */
 export interface CpuCore {
   readonly nvic: { line(n: number): InterruptLine };
   /** Core clock (HCLK); the RCC sets it. */
   frequencyHz: number;
   reset(): void;
+  /** Runs up to `maxNs` of virtual time (see `Cpu.run`). */
+  run(maxNs: number): RunResult;
+  /** Called instead of a core-only reset when software requests a system reset (AIRCR.SYSRESETREQ). */
+  onResetRequest: (() => void) | null;
 }
 
-export interface Stm32g071Options<C extends CpuCore> {
-  /** Builds the core on the chip's bus and clock. */
-  cpu: (env: { bus: SystemBus; clock: VirtualClock }) => C;
+export interface Stm32g071Options<C extends CpuCore = Cpu> {
+  /** Builds the core on the chip's bus and clock; default: emulator/core's Cpu. */
+  cpu?: (env: { bus: SystemBus; clock: VirtualClock }) => C;
+  /** Semihosting for the default core (test programs); off by default, as on a board without a debugger. */
+  semihosting?: Semihosting | null;
   clock?: VirtualClock;
   /** 96-bit unique device ID (three little-endian words at 0x1FFF_7590). */
   uid?: readonly [number, number, number];
@@ -71,7 +79,7 @@ export interface Stm32g071Options<C extends CpuCore> {
   dmaCyclesPerItem?: number;
 }
 
-export interface Stm32g071<C extends CpuCore = CpuCore> {
+export interface Stm32g071<C extends CpuCore = Cpu> {
   readonly clock: VirtualClock;
   readonly bus: SystemBus;
   readonly cpu: C;
@@ -95,7 +103,11 @@ export interface Stm32g071<C extends CpuCore = CpuCore> {
   reset(cause?: 'pin' | 'software'): void;
 }
 
-export function createStm32g071<C extends CpuCore>(options: Stm32g071Options<C>): Stm32g071<C> {
+export function createStm32g071(options?: Stm32g071Options<Cpu>): Stm32g071<Cpu>;
+export function createStm32g071<C extends CpuCore>(
+  options: Stm32g071Options<C> & { cpu: (env: { bus: SystemBus; clock: VirtualClock }) => C },
+): Stm32g071<C>;
+export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g071<CpuCore> {
   const clock = options.clock ?? new VirtualClock();
   const bus = new SystemBus();
   const flash = new Uint8Array(FLASH_SIZE).fill(0xff);
@@ -105,7 +117,9 @@ export function createStm32g071<C extends CpuCore>(options: Stm32g071Options<C>)
   bus.mapAlias(0, FLASH_SIZE, FLASH_BASE);
   bus.mapMemory(SRAM_BASE, sram, { writable: true, name: 'SRAM' });
 
-  const cpu = options.cpu({ bus, clock });
+  const cpu: CpuCore = options.cpu
+    ? options.cpu({ bus, clock })
+    : new Cpu({ bus, clock, semihosting: options.semihosting ?? null });
   const line = (n: number) => cpu.nvic.line(n);
 
   const rcc = new Rcc(clock, options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs });
@@ -177,7 +191,7 @@ export function createStm32g071<C extends CpuCore>(options: Stm32g071Options<C>)
   });
   cpu.frequencyHz = rcc.hclkHz;
 
-  return {
+  const chip: Stm32g071<CpuCore> = {
     clock,
     bus,
     cpu,
@@ -222,4 +236,7 @@ export function createStm32g071<C extends CpuCore>(options: Stm32g071Options<C>)
       cpu.reset();
     },
   };
+  // AIRCR.SYSRESETREQ resets the whole chip, not just the core.
+  cpu.onResetRequest = () => chip.reset('software');
+  return chip;
 }
