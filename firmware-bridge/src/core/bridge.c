@@ -1,0 +1,22 @@
+#include "bridge.h"
+
+#include "../platform.h"
+#include "frame.h"
+#include "policy.h"
+#include "session.h"
+
+void bridge_init(void)
+{
+    struct plat_info info;
+    plat_hello_info(&info);
+    policy_init(info.arena_base, info.arena_size);
+    session_init(info.boot_epoch);
+    frame_init();
+    ev_init();
+    ev_post_boot(info.boot_epoch);
+}
+
+void bridge_rx_byte(uint8_t b)
+{
+    frame_rx_byte(b);
+}

@@ -1,0 +1,250 @@
+#include "dispatch.h"
+
+#include "../platform.h"
+#include "policy.h"
+#include "protocol.h"
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+    return p + 4;
+}
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    return p + 2;
+}
+
+static size_t status_only(uint8_t *rep, uint8_t st)
+{
+    rep[0] = st;
+    return 1;
+}
+
+/* status followed by the detail section 5 gives it */
+static size_t refusal(uint8_t *rep, uint8_t st, uint32_t detail)
+{
+    rep[0] = st;
+    switch (st) {
+    case ST_REG_NOT_ALLOWED:
+    case ST_VALUE_NOT_ALLOWED:
+    case ST_POLL_TIMEOUT:
+        put32(rep + 1, detail);
+        return 5;
+    case ST_DMA_START_REFUSED:
+        rep[1] = (uint8_t)detail;
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+size_t dispatch_hello(uint8_t *rep)
+{
+    struct plat_info info;
+    plat_hello_info(&info);
+    uint8_t *p = rep;
+    *p++ = ST_OK;
+    *p++ = PROTO_VERSION;
+    *p++ = FW_VERSION_MAJOR;
+    *p++ = FW_VERSION_MINOR;
+    *p++ = FW_VERSION_PATCH;
+    p = put16(p, info.dev_id);
+    p = put16(p, info.rev_id);
+    for (int i = 0; i < 12; i++)
+        *p++ = info.uid[i];
+    p = put32(p, info.arena_base);
+    p = put32(p, info.arena_size);
+    p = put16(p, MAX_REQUEST_PAYLOAD);
+    p = put16(p, MAX_REPLY_PAYLOAD);
+    *p++ = SESSION_WINDOW;
+    p = put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS);
+    p = put32(p, info.boot_epoch);
+    p = put32(p, info.usart1_clock_hz);
+    p = put32(p, info.link_baud);
+    return (size_t)(p - rep);
+}
+
+static size_t cmd_ping(const uint8_t *req, size_t n, uint8_t *rep)
+{
+    if (n > MAX_PING)
+        return status_only(rep, ST_BAD_LENGTH);
+    rep[0] = ST_OK;
+    for (size_t i = 0; i < n; i++)
+        rep[1 + i] = req[i];
+    return 1 + n;
+}
+
+static size_t cmd_reg_read(const uint8_t *req, size_t n, uint8_t *rep)
+{
+    uint32_t value = 0, detail = 0;
+    if (n != 4)
+        return status_only(rep, ST_BAD_LENGTH);
+    uint8_t st = policy_reg_read(get32(req), &value, &detail);
+    if (st != ST_OK)
+        return refusal(rep, st, detail);
+    rep[0] = ST_OK;
+    put32(rep + 1, value);
+    return 5;
+}
+
+static size_t cmd_reg_write(const uint8_t *req, size_t n, uint8_t *rep)
+{
+    uint32_t detail = 0;
+    if (n != 8)
+        return status_only(rep, ST_BAD_LENGTH);
+    uint8_t st = policy_reg_write(get32(req), get32(req + 4), &detail);
+    return refusal(rep, st, detail);
+}
+
+/* A POLL that never sees its clock move still ends: at most 64 reads per
+ * microsecond of timeout, more than a 64 MHz core can do. */
+#define POLL_MAX_READS_PER_US 64u
+
+static uint8_t batch_poll(uint32_t addr, uint32_t mask, uint32_t match, uint16_t timeout_us,
+                          uint32_t *detail)
+{
+    uint32_t start = plat_micros();
+    uint32_t cap = ((uint32_t)timeout_us + 1u) * POLL_MAX_READS_PER_US;
+    uint32_t value = 0;
+    for (uint32_t reads = 0;; reads++) {
+        uint8_t st = policy_reg_read(addr, &value, detail);
+        if (st != ST_OK)
+            return st;
+        if ((value & mask) == match)
+            return ST_OK;
+        if ((uint32_t)(plat_micros() - start) >= timeout_us || reads >= cap) {
+            *detail = value;
+            return ST_POLL_TIMEOUT;
+        }
+    }
+}
+
+/* REG_BATCH (PROTOCOL.md 2): ops in order, stop at the first failure.
+ * reply: status | executed | count | values u32 x count | detail */
+static size_t cmd_reg_batch(const uint8_t *req, size_t n, uint8_t *rep)
+{
+    static const uint8_t op_len[5] = { 0, 4, 8, 12, 14 };
+    uint8_t *values = rep + 3;
+    unsigned executed = 0, count = 0;
+    uint8_t st = ST_OK;
+    uint32_t detail = 0;
+    size_t i = 0;
+
+    while (i < n) {
+        uint8_t op = req[i];
+        if (op < OP_READ || op > OP_POLL || n - i - 1u < op_len[op] ||
+            (op == OP_READ && count == MAX_BATCH_READS)) {
+            st = ST_BAD_LENGTH;
+            break;
+        }
+        const uint8_t *f = req + i + 1;
+        uint32_t addr = get32(f);
+        switch (op) {
+        case OP_READ: {
+            uint32_t v = 0;
+            st = policy_reg_read(addr, &v, &detail);
+            if (st == ST_OK)
+                put32(values + 4u * count++, v);
+            break;
+        }
+        case OP_WRITE:
+            st = policy_reg_write(addr, get32(f + 4), &detail);
+            break;
+        case OP_MASKED_WRITE:
+            st = policy_reg_masked_write(addr, get32(f + 4), get32(f + 8), &detail);
+            break;
+        default: /* OP_POLL */
+            st = batch_poll(addr, get32(f + 4), get32(f + 8), get16(f + 12), &detail);
+            break;
+        }
+        if (st != ST_OK)
+            break;
+        executed++;
+        i += 1u + op_len[op];
+    }
+    /* a batch of 1024 bytes holds at most 204 ops: executed fits a u8 */
+    rep[1] = (uint8_t)executed;
+    rep[2] = (uint8_t)count;
+    size_t head = 3u + 4u * count;
+    uint8_t tmp[5]; /* status and detail; the detail follows the values */
+    size_t dl = refusal(tmp, st, detail);
+    for (size_t k = 1; k < dl; k++)
+        rep[head + k - 1u] = tmp[k];
+    rep[0] = st;
+    return head + dl - 1u;
+}
+
+static size_t cmd_mem_read(const uint8_t *req, size_t n, uint8_t *rep)
+{
+    if (n != 6)
+        return status_only(rep, ST_BAD_LENGTH);
+    uint32_t addr = get32(req);
+    uint16_t len = get16(req + 4);
+    if (len > MAX_MEM_READ || !policy_in_arena(addr, len))
+        return status_only(rep, ST_OUT_OF_ARENA);
+    plat_dmb(); /* PROTOCOL.md 7: see what the DMA wrote */
+    rep[0] = ST_OK;
+    plat_mem_read(addr, rep + 1, len);
+    return 1u + len;
+}
+
+static size_t cmd_mem_write(const uint8_t *req, size_t n, uint8_t *rep)
+{
+    if (n < 4)
+        return status_only(rep, ST_BAD_LENGTH);
+    uint32_t addr = get32(req);
+    uint32_t len = (uint32_t)(n - 4u);
+    if (len > MAX_MEM_WRITE)
+        return status_only(rep, ST_OUT_OF_ARENA);
+    uint8_t st = policy_mem_write_check(addr, len);
+    if (st == ST_OK)
+        plat_mem_write(addr, req + 4, len);
+    return status_only(rep, st);
+}
+
+static size_t cmd_reset_peripherals(size_t n, uint8_t *rep)
+{
+    if (n != 0)
+        return status_only(rep, ST_BAD_LENGTH);
+    plat_reset_peripherals();
+    policy_reset();
+    return status_only(rep, ST_OK);
+}
+
+size_t dispatch_request(uint8_t type, const uint8_t *req, size_t n, uint8_t *rep)
+{
+    switch (type) {
+    case T_PING:
+        return cmd_ping(req, n, rep);
+    case T_REG_READ:
+        return cmd_reg_read(req, n, rep);
+    case T_REG_WRITE:
+        return cmd_reg_write(req, n, rep);
+    case T_REG_BATCH:
+        return cmd_reg_batch(req, n, rep);
+    case T_MEM_READ:
+        return cmd_mem_read(req, n, rep);
+    case T_MEM_WRITE:
+        return cmd_mem_write(req, n, rep);
+    case T_RESET_PERIPHERALS:
+        return cmd_reset_peripherals(n, rep);
+    default:
+        return status_only(rep, ST_UNKNOWN_COMMAND);
+    }
+}

@@ -1,0 +1,113 @@
+#include "events.h"
+
+#include "frame.h"
+#include "protocol.h"
+
+/* 8 entries x 14 bytes: a burst of DMA half/complete and USART idle
+ * events while the main loop is busy with one command. */
+#define EV_QUEUE_LEN 8u
+#define EV_MAX_PAYLOAD 9u
+
+struct event {
+    uint8_t type;
+    uint8_t len;
+    uint16_t counter;
+    uint8_t payload[EV_MAX_PAYLOAD];
+};
+
+static struct {
+    struct event q[EV_QUEUE_LEN];
+    volatile uint8_t head; /* written by the producer (interrupts) */
+    volatile uint8_t tail; /* written by the consumer (main loop) */
+    uint16_t counter;      /* next event's counter; counts dropped ones */
+} ev;
+
+void ev_init(void)
+{
+    ev.head = 0;
+    ev.tail = 0;
+    ev.counter = 0;
+}
+
+static struct event *ev_begin(uint8_t type, uint8_t len)
+{
+    uint16_t counter = ev.counter++; /* a dropped event still uses its number */
+    uint8_t head = ev.head;
+    if ((uint8_t)(head - ev.tail) >= EV_QUEUE_LEN)
+        return 0;
+    struct event *e = &ev.q[head % EV_QUEUE_LEN];
+    e->type = type;
+    e->len = len;
+    e->counter = counter;
+    return e;
+}
+
+static void ev_commit(void)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* entry before head */
+    ev.head = (uint8_t)(ev.head + 1u);
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+    return p + 4;
+}
+
+static uint8_t *put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    return p + 2;
+}
+
+void ev_post_boot(uint32_t boot_epoch)
+{
+    struct event *e = ev_begin(T_EV_BOOT, 7);
+    if (!e)
+        return;
+    uint8_t *p = put32(e->payload, boot_epoch);
+    p[0] = FW_VERSION_MAJOR;
+    p[1] = FW_VERSION_MINOR;
+    p[2] = FW_VERSION_PATCH;
+    ev_commit();
+}
+
+void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr)
+{
+    struct event *e = ev_begin(T_EV_DMA, 8);
+    if (!e)
+        return;
+    e->payload[0] = channel;
+    e->payload[1] = flags;
+    put32(put16(e->payload + 2, cndtr), ccr);
+    ev_commit();
+}
+
+void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2)
+{
+    struct event *e = ev_begin(T_EV_USART, 9);
+    if (!e)
+        return;
+    e->payload[0] = flags;
+    put16(put16(put32(e->payload + 1, isr), cndtr1), cndtr2);
+    ev_commit();
+}
+
+bool ev_pending(void)
+{
+    return ev.head != ev.tail;
+}
+
+void ev_flush(void)
+{
+    while (ev.head != ev.tail) {
+        __atomic_signal_fence(__ATOMIC_SEQ_CST); /* head before entry */
+        const struct event *e = &ev.q[ev.tail % EV_QUEUE_LEN];
+        frame_send(e->type, e->counter, e->payload, e->len, false);
+        ev.tail = (uint8_t)(ev.tail + 1u);
+    }
+}

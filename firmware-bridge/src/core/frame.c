@@ -1,0 +1,105 @@
+#include "frame.h"
+
+#include "../platform.h"
+#include "cobs.h"
+#include "crc16.h"
+#include "protocol.h"
+#include "session.h"
+
+/* The deframer decodes COBS on the fly, so it keeps the decoded body
+ * (at most MAX_BODY = 1030 bytes), not the encoded frame. */
+static struct {
+    uint8_t body[MAX_BODY];
+    size_t len;           /* decoded bytes kept */
+    size_t encoded;       /* encoded bytes seen since the last delimiter */
+    bool too_large;
+    cobs_dec_t dec;
+} rx;
+
+static void rx_reset(void)
+{
+    rx.len = 0;
+    rx.encoded = 0;
+    rx.too_large = false;
+    cobs_dec_reset(&rx.dec);
+}
+
+void frame_init(void)
+{
+    rx_reset();
+}
+
+static uint16_t seq_hint(void)
+{
+    return rx.len >= 4 ? (uint16_t)(rx.body[2] | (rx.body[3] << 8)) : 0;
+}
+
+static void frame_end(void)
+{
+    if (rx.encoded == 0)
+        return; /* empty frame: line flush, PROTOCOL.md 1 */
+    if (rx.too_large) {
+        frame_send_nak(seq_hint(), ST_TOO_LARGE);
+        return;
+    }
+    if (!cobs_dec_complete(&rx.dec) || rx.len < FRAME_OVERHEAD) {
+        frame_send_nak(seq_hint(), ST_BAD_FRAME);
+        return;
+    }
+    size_t n = rx.len - 2u;
+    uint16_t crc = (uint16_t)(rx.body[n] | (rx.body[n + 1u] << 8));
+    if (crc16_update(CRC16_INIT, rx.body, n) != crc) {
+        frame_send_nak(seq_hint(), ST_BAD_CRC);
+        return;
+    }
+    if (rx.body[0] != PROTO_VERSION) {
+        frame_send_nak(seq_hint(), ST_BAD_VERSION);
+        return;
+    }
+    session_on_request(rx.body[1], seq_hint(), rx.body + 4, n - 4u);
+}
+
+void frame_rx_byte(uint8_t b)
+{
+    if (b == 0) {
+        frame_end();
+        rx_reset();
+        return;
+    }
+    if (++rx.encoded > MAX_ENCODED)
+        rx.too_large = true; /* keep counting: discard up to the next 0x00 */
+    uint8_t out[2];
+    size_t k = cobs_dec_push(&rx.dec, b, out);
+    for (size_t i = 0; i < k; i++) {
+        if (rx.len < MAX_BODY)
+            rx.body[rx.len++] = out[i];
+        else
+            rx.too_large = true;
+    }
+}
+
+static void put_tx(void *ctx, uint8_t b)
+{
+    (void)ctx;
+    plat_tx_put(b);
+}
+
+bool frame_send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len, bool wait)
+{
+    uint8_t hdr[4] = { PROTO_VERSION, type, (uint8_t)seq, (uint8_t)(seq >> 8) };
+    uint16_t crc = crc16_update(crc16_update(CRC16_INIT, hdr, 4), payload, len);
+    uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
+    size_t body = len + FRAME_OVERHEAD;
+    if (!plat_tx_reserve(COBS_MAX_ENCODED(body) + 1u, wait))
+        return false;
+    cobs_segs_t s = { { hdr, payload, tail }, { 4, len, 2 } };
+    cobs_encode_segs(&s, put_tx, 0);
+    plat_tx_put(0);
+    plat_tx_commit();
+    return true;
+}
+
+void frame_send_nak(uint16_t seq_hint_value, uint8_t status)
+{
+    frame_send(T_NAK, seq_hint_value, &status, 1, true);
+}

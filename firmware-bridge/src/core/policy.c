@@ -1,0 +1,224 @@
+#include "policy.h"
+
+#include "../platform.h"
+#include "../stm32g071.h"
+#include "protocol.h"
+
+#define ACC_R 1u
+#define ACC_W 2u
+
+/* USART1 interrupt enables whose flags the bridge does not report and
+ * clear (PROTOCOL.md 3, 6): enabling any of them would leave an interrupt
+ * pending forever and starve the board. */
+#define USART1_CR1_REFUSED (USART_CR1_RXNEIE | USART_CR1_TXEIE | USART_CR1_CMIE | \
+                            USART_CR1_RTOIE | USART_CR1_EOBIE | USART_CR1_TXFEIE | \
+                            USART_CR1_RXFFIE)
+#define USART1_CR2_REFUSED (USART_CR2_LBDIE)
+#define USART1_CR3_REFUSED (USART_CR3_CTSIE | USART_CR3_WUFIE | USART_CR3_TXFTIE | \
+                            USART_CR3_TCBGTIE | USART_CR3_RXFTIE)
+
+/* DMA1_ISR / IFCR bits of channels 1 and 2 */
+#define DMA_EXPOSED_FLAGS 0xFFu
+
+static struct {
+    uint32_t arena_base;
+    uint32_t arena_size;
+    /* memory range checked when each channel was last started: what the
+     * DMA works on, since CMAR stays at the base while CNDTR counts down */
+    struct {
+        uint32_t start;
+        uint32_t len; /* 0: none recorded */
+    } range[2];
+} pol;
+
+void policy_init(uint32_t arena_base, uint32_t arena_size)
+{
+    pol.arena_base = arena_base;
+    pol.arena_size = arena_size;
+    policy_reset();
+}
+
+void policy_reset(void)
+{
+    pol.range[0].len = 0;
+    pol.range[1].len = 0;
+}
+
+bool policy_in_arena(uint32_t addr, uint32_t len)
+{
+    if (len == 0 || addr < pol.arena_base)
+        return false;
+    uint32_t off = addr - pol.arena_base;
+    return off < pol.arena_size && len <= pol.arena_size - off;
+}
+
+/* Channel (1 or 2) whose CCR..CMAR block holds addr, with the register's
+ * offset in it; 0 when addr is not a channel register. */
+static unsigned dma_channel_of(uint32_t addr, uint32_t *off)
+{
+    for (unsigned ch = 1; ch <= 2; ch++) {
+        uint32_t base = DMA1_CH_BASE(ch);
+        if (addr >= base && addr <= base + 0xCu) {
+            *off = addr - base;
+            return ch;
+        }
+    }
+    return 0;
+}
+
+static unsigned access_of(uint32_t addr)
+{
+    uint32_t off;
+    if (addr & 3u)
+        return 0;
+    if (addr == DMA1_ISR_ADDR)
+        return ACC_R;
+    if (addr == DMA1_IFCR_ADDR)
+        return ACC_W;
+    if (dma_channel_of(addr, &off))
+        return ACC_R | ACC_W;
+    if (addr == DMAMUX1_CCR_ADDR(0) || addr == DMAMUX1_CCR_ADDR(1))
+        return ACC_R | ACC_W;
+    if (addr >= USART1_BASE && addr <= USART1_PRESC_ADDR) {
+        if (addr == USART1_ISR_ADDR || addr == USART1_RDR_ADDR)
+            return ACC_R;
+        if (addr == USART1_ICR_ADDR || addr == USART1_RQR_ADDR || addr == USART1_TDR_ADDR)
+            return ACC_W;
+        return ACC_R | ACC_W;
+    }
+    return 0;
+}
+
+static bool channel_enabled(unsigned ch)
+{
+    return (plat_reg_read(DMA1_CCR_ADDR(ch)) & DMA_CCR_EN) != 0;
+}
+
+/* PROTOCOL.md 6, DMA start checks, in the order the section lists them;
+ * the first failure is the reason. ccr is the value being written. */
+static uint8_t dma_start_check(unsigned ch, uint32_t ccr, uint32_t *start, uint32_t *len)
+{
+    uint32_t psize = (ccr & DMA_CCR_PSIZE_MASK) >> DMA_CCR_PSIZE_SHIFT;
+    uint32_t msize = (ccr & DMA_CCR_MSIZE_MASK) >> DMA_CCR_MSIZE_SHIFT;
+    bool to_periph = (ccr & DMA_CCR_DIR) != 0;
+
+    if (ccr & DMA_CCR_MEM2MEM)
+        return DSR_MEM2MEM;
+    if (ccr & DMA_CCR_PINC)
+        return DSR_PINC;
+    uint32_t cmar = plat_reg_read(DMA1_CMAR_ADDR(ch));
+    if (psize == 3u || msize == 3u || (cmar & ((1u << msize) - 1u)))
+        return DSR_SIZE;
+    uint32_t cndtr = plat_reg_read(DMA1_CNDTR_ADDR(ch)) & DMA_CNDTR_MASK;
+    if (cndtr == 0)
+        return DSR_CNDTR_ZERO;
+    uint32_t cpar = plat_reg_read(DMA1_CPAR_ADDR(ch));
+    if (cpar != (to_periph ? USART1_TDR_ADDR : USART1_RDR_ADDR))
+        return DSR_PERIPH_ADDR;
+    uint32_t mux = plat_reg_read(DMAMUX1_CCR_ADDR(ch - 1u));
+    if (mux != (to_periph ? DMAMUX_REQ_USART1_TX : DMAMUX_REQ_USART1_RX))
+        return DSR_DMAMUX;
+    /* cndtr < 2^16 and msize <= 2: no overflow */
+    uint32_t n = (ccr & DMA_CCR_MINC) ? cndtr << msize : 1u << msize;
+    if (!policy_in_arena(cmar, n))
+        return DSR_ARENA;
+    *start = cmar;
+    *len = n;
+    return 0;
+}
+
+/* Checks and performs a write whose permission was already checked. */
+static uint8_t checked_write(uint32_t addr, uint32_t value, uint32_t *detail)
+{
+    uint32_t off;
+    unsigned ch;
+
+    *detail = addr;
+    if (addr == DMA1_IFCR_ADDR && (value & ~(uint32_t)DMA_EXPOSED_FLAGS))
+        return ST_VALUE_NOT_ALLOWED;
+    if ((addr == USART1_CR1_ADDR && (value & USART1_CR1_REFUSED)) ||
+        (addr == USART1_CR2_ADDR && (value & USART1_CR2_REFUSED)) ||
+        (addr == USART1_CR3_ADDR && (value & USART1_CR3_REFUSED)))
+        return ST_VALUE_NOT_ALLOWED;
+    if (addr == DMAMUX1_CCR_ADDR(0) || addr == DMAMUX1_CCR_ADDR(1)) {
+        if (channel_enabled((addr - DMAMUX1_BASE) / 4u + 1u))
+            return ST_BUSY;
+    } else if ((ch = dma_channel_of(addr, &off)) != 0) {
+        if (off != 0) {
+            /* CNDTR, CPAR, CMAR of a running channel: the hardware ignores
+             * the write and the start checks would no longer describe it */
+            if (channel_enabled(ch))
+                return ST_BUSY;
+        } else if (value & DMA_CCR_EN) {
+            uint32_t start = 0, len = 0;
+            uint8_t reason = dma_start_check(ch, value, &start, &len);
+            if (reason) {
+                *detail = reason;
+                return ST_DMA_START_REFUSED;
+            }
+            pol.range[ch - 1u].start = start;
+            pol.range[ch - 1u].len = len;
+            plat_dsb(); /* PROTOCOL.md 7: earlier memory writes land first */
+        }
+    }
+    plat_reg_write(addr, value);
+    return ST_OK;
+}
+
+uint8_t policy_reg_read(uint32_t addr, uint32_t *value, uint32_t *detail)
+{
+    *detail = addr;
+    if (!(access_of(addr) & ACC_R))
+        return ST_REG_NOT_ALLOWED;
+    uint32_t v = plat_reg_read(addr);
+    if (addr == DMA1_ISR_ADDR)
+        v &= DMA_EXPOSED_FLAGS;
+    *value = v;
+    return ST_OK;
+}
+
+uint8_t policy_reg_write(uint32_t addr, uint32_t value, uint32_t *detail)
+{
+    *detail = addr;
+    if (!(access_of(addr) & ACC_W))
+        return ST_REG_NOT_ALLOWED;
+    return checked_write(addr, value, detail);
+}
+
+uint8_t policy_reg_masked_write(uint32_t addr, uint32_t mask, uint32_t value, uint32_t *detail)
+{
+    *detail = addr;
+    /* the old value is read first, so the register must be readable too */
+    if (access_of(addr) != (ACC_R | ACC_W))
+        return ST_REG_NOT_ALLOWED;
+    uint32_t old = plat_reg_read(addr);
+    return checked_write(addr, (old & ~mask) | (value & mask), detail);
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+uint8_t policy_mem_write_check(uint32_t addr, uint32_t len)
+{
+    if (!policy_in_arena(addr, len))
+        return ST_OUT_OF_ARENA;
+    for (unsigned ch = 1; ch <= 2; ch++) {
+        uint32_t ccr = plat_reg_read(DMA1_CCR_ADDR(ch));
+        uint32_t cndtr = plat_reg_read(DMA1_CNDTR_ADDR(ch)) & DMA_CNDTR_MASK;
+        if (!(ccr & DMA_CCR_EN) || (cndtr == 0 && !(ccr & DMA_CCR_CIRC)))
+            continue;
+        if (pol.range[ch - 1u].len &&
+            overlaps(addr, len, pol.range[ch - 1u].start, pol.range[ch - 1u].len))
+            return ST_BUSY;
+        /* also what the registers say now, in case no start was recorded */
+        uint32_t msize = (ccr & DMA_CCR_MSIZE_MASK) >> DMA_CCR_MSIZE_SHIFT;
+        uint64_t n = (ccr & DMA_CCR_MINC) ? (uint64_t)cndtr << msize : 1u << (msize & 3u);
+        if (cndtr == 0)
+            n = 1u << (msize & 3u);
+        if (overlaps(addr, len, plat_reg_read(DMA1_CMAR_ADDR(ch)), n))
+            return ST_BUSY;
+    }
+    return ST_OK;
+}

@@ -1,0 +1,55 @@
+/*
+ * The seam between the protocol core and the machine it runs on.
+ * src/platform_stm32.c implements it for the chip; test/fake_platform.c
+ * implements it over a fake register file for host tests and the fuzzer.
+ * The core (src/core/) reaches hardware only through these calls.
+ */
+#ifndef PLATFORM_H
+#define PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* 32-bit register access. The core calls these only for allow-listed
+ * addresses (PROTOCOL.md 6). */
+uint32_t plat_reg_read(uint32_t addr);
+void plat_reg_write(uint32_t addr, uint32_t value);
+
+/* Arena memory. The core calls these only for ranges inside the arena. */
+void plat_mem_read(uint32_t addr, uint8_t *dst, size_t n);
+void plat_mem_write(uint32_t addr, const uint8_t *src, size_t n);
+
+/* Barriers (PROTOCOL.md 7). */
+void plat_dsb(void);
+void plat_dmb(void);
+
+/* Free-running microsecond clock for batch POLL timeouts (wraps). */
+uint32_t plat_micros(void);
+
+/* RESET_PERIPHERALS: disable DMA1 channels 1-2 and clear their flags,
+ * clear DMAMUX1 C0CR/C1CR, reset USART1 through RCC. */
+void plat_reset_peripherals(void);
+
+struct plat_info {
+    uint16_t dev_id;
+    uint16_t rev_id;
+    uint8_t uid[12];
+    uint32_t arena_base;
+    uint32_t arena_size;
+    uint32_t boot_epoch;
+    uint32_t usart1_clock_hz;
+    uint32_t link_baud;
+};
+void plat_hello_info(struct plat_info *info);
+
+/* Host-link transmit queue. plat_tx_reserve makes room for n bytes:
+ * with wait it blocks until there is room (replies are never dropped),
+ * without it returns false at once when the queue lacks room (events).
+ * The reserved bytes are then given with plat_tx_put and released to the
+ * transmitter by plat_tx_commit. */
+bool plat_tx_reserve(size_t n, bool wait);
+void plat_tx_put(uint8_t b);
+void plat_tx_commit(void);
+
+#endif

@@ -1,0 +1,273 @@
+#include "fake_platform.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/platform.h"
+#include "../src/stm32g071.h"
+
+struct fake_entry fake_log[FAKE_LOG_MAX];
+size_t fake_log_len;
+unsigned long fake_reg_writes;
+unsigned long fake_mem_writes;
+uint8_t fake_arena[FAKE_ARENA_SIZE];
+uint8_t fake_tx[FAKE_TX_MAX];
+size_t fake_tx_len;
+size_t fake_tx_room;
+uint32_t fake_micros_now;
+uint32_t fake_micros_step;
+unsigned fake_violations;
+const char *fake_violation_what;
+bool fake_abort_on_violation;
+
+/* The registers the bridge may touch, written out independently of the
+ * core's allow-list. */
+static const uint32_t known[] = {
+    0x40020000, 0x40020004,                         /* DMA1 ISR, IFCR */
+    0x40020008, 0x4002000C, 0x40020010, 0x40020014, /* channel 1 */
+    0x4002001C, 0x40020020, 0x40020024, 0x40020028, /* channel 2 */
+    0x40020800, 0x40020804,                         /* DMAMUX1 C0CR, C1CR */
+    0x40013800, 0x40013804, 0x40013808, 0x4001380C, 0x40013810, 0x40013814,
+    0x40013818, 0x4001381C, 0x40013820, 0x40013824, 0x40013828, 0x4001382C,
+};
+#define NKNOWN (sizeof known / sizeof known[0])
+static uint32_t regs[NKNOWN];
+
+static void violation(const char *what)
+{
+    if (!fake_violations)
+        fake_violation_what = what;
+    fake_violations++;
+    if (fake_abort_on_violation) {
+        fprintf(stderr, "fake platform: invariant violated: %s\n", what);
+        abort();
+    }
+}
+
+static int index_of(uint32_t addr)
+{
+    for (size_t i = 0; i < NKNOWN; i++)
+        if (known[i] == addr)
+            return (int)i;
+    return -1;
+}
+
+static void log_op(enum fake_op op, uint32_t addr, uint32_t value)
+{
+    if (fake_log_len < FAKE_LOG_MAX)
+        fake_log[fake_log_len++] = (struct fake_entry){ op, addr, value };
+}
+
+static void reset_regs(void)
+{
+    memset(regs, 0, sizeof regs);
+    regs[index_of(0x4001381C)] = 0xC0; /* USART1_ISR reset value */
+}
+
+void fake_reset(void)
+{
+    reset_regs();
+    memset(fake_arena, 0, sizeof fake_arena);
+    fake_log_len = 0;
+    fake_reg_writes = 0;
+    fake_mem_writes = 0;
+    fake_tx_len = 0;
+    fake_tx_room = FAKE_TX_MAX;
+    fake_micros_now = 0;
+    fake_micros_step = 1;
+    fake_violations = 0;
+    fake_violation_what = 0;
+}
+
+void fake_log_clear(void)
+{
+    fake_log_len = 0;
+}
+
+long fake_log_find(size_t from, enum fake_op op, uint32_t addr)
+{
+    for (size_t i = from; i < fake_log_len; i++)
+        if (fake_log[i].op == op && (addr == ~0u || fake_log[i].addr == addr))
+            return (long)i;
+    return -1;
+}
+
+uint32_t fake_get(uint32_t addr)
+{
+    int i = index_of(addr);
+    return i < 0 ? 0 : regs[i];
+}
+
+void fake_set(uint32_t addr, uint32_t value)
+{
+    int i = index_of(addr);
+    if (i >= 0)
+        regs[i] = value;
+}
+
+uint32_t plat_reg_read(uint32_t addr)
+{
+    int i = index_of(addr);
+    log_op(FK_REG_READ, addr, i < 0 ? 0 : regs[i]);
+    if (i < 0) {
+        violation("read of a register outside the bridge's set");
+        return 0;
+    }
+    return regs[i];
+}
+
+/* An independent statement of the DMA start rules (PROTOCOL.md 6). */
+static bool start_is_safe(unsigned ch, uint32_t ccr)
+{
+    uint32_t base = 0x40020008u + 0x14u * (ch - 1u);
+    uint32_t cndtr = fake_get(base + 4) & 0xFFFFu;
+    uint32_t cpar = fake_get(base + 8);
+    uint32_t cmar = fake_get(base + 12);
+    uint32_t mux = fake_get(0x40020800u + 4u * (ch - 1u));
+    uint32_t msize = (ccr >> 10) & 3u, psize = (ccr >> 8) & 3u;
+    bool dir = (ccr >> 4) & 1u;
+    if (ccr & ((1u << 14) | (1u << 6)))
+        return false;
+    if (msize == 3 || psize == 3 || cndtr == 0)
+        return false;
+    if (cmar % (1u << msize))
+        return false;
+    if (cpar != (dir ? 0x40013828u : 0x40013824u) || mux != (dir ? 51u : 50u))
+        return false;
+    uint64_t len = (ccr & (1u << 7)) ? (uint64_t)cndtr << msize : 1u << msize;
+    return cmar >= FAKE_ARENA_BASE && (uint64_t)cmar + len <= (uint64_t)FAKE_ARENA_BASE + FAKE_ARENA_SIZE;
+}
+
+void plat_reg_write(uint32_t addr, uint32_t value)
+{
+    int i = index_of(addr);
+    bool after_dsb = fake_log_len > 0 && fake_log[fake_log_len - 1].op == FK_DSB;
+    log_op(FK_REG_WRITE, addr, value);
+    fake_reg_writes++;
+    if (i < 0) {
+        violation("write to a register outside the bridge's set");
+        return;
+    }
+    switch (addr) {
+    case 0x40020000: case 0x4001381C: case 0x40013824:
+        violation("write to a read-only register");
+        return;
+    case 0x40020004: /* IFCR clears ISR bits */
+        if (value & ~0xFFu)
+            violation("IFCR write touching other channels");
+        regs[index_of(0x40020000)] &= ~value;
+        return;
+    case 0x40013820: /* ICR clears ISR bits */
+        regs[index_of(0x4001381C)] &= ~value;
+        return;
+    case 0x40013800:
+        if (value & ((1u << 5) | (1u << 7)))
+            violation("USART1_CR1 RXNEIE/TXEIE set");
+        break;
+    case 0x40020008: case 0x4002001C:
+        if (value & 1u) {
+            unsigned ch = addr == 0x40020008u ? 1u : 2u;
+            if (!after_dsb)
+                violation("CCR.EN written without a DSB just before");
+            if (!start_is_safe(ch, value))
+                violation("unsafe DMA start");
+        }
+        break;
+    case 0x4002000C: case 0x40020020:
+        value &= 0xFFFFu; /* CNDTR is 16 bits */
+        break;
+    default:
+        break;
+    }
+    regs[i] = value;
+}
+
+static bool in_arena(uint32_t addr, size_t n)
+{
+    return n > 0 && addr >= FAKE_ARENA_BASE &&
+           (uint64_t)addr + n <= (uint64_t)FAKE_ARENA_BASE + FAKE_ARENA_SIZE;
+}
+
+void plat_mem_read(uint32_t addr, uint8_t *dst, size_t n)
+{
+    log_op(FK_MEM_READ, addr, (uint32_t)n);
+    if (!in_arena(addr, n)) {
+        violation("memory read outside the arena");
+        return;
+    }
+    memcpy(dst, fake_arena + (addr - FAKE_ARENA_BASE), n);
+}
+
+void plat_mem_write(uint32_t addr, const uint8_t *src, size_t n)
+{
+    log_op(FK_MEM_WRITE, addr, (uint32_t)n);
+    fake_mem_writes++;
+    if (!in_arena(addr, n)) {
+        violation("memory write outside the arena");
+        return;
+    }
+    memcpy(fake_arena + (addr - FAKE_ARENA_BASE), src, n);
+}
+
+void plat_dsb(void)
+{
+    log_op(FK_DSB, 0, 0);
+}
+
+void plat_dmb(void)
+{
+    log_op(FK_DMB, 0, 0);
+}
+
+uint32_t plat_micros(void)
+{
+    uint32_t t = fake_micros_now;
+    fake_micros_now += fake_micros_step;
+    return t;
+}
+
+void plat_reset_peripherals(void)
+{
+    log_op(FK_RESET, 0, 0);
+    reset_regs();
+}
+
+void plat_hello_info(struct plat_info *info)
+{
+    info->dev_id = 0x460;
+    info->rev_id = 0x2000;
+    for (int i = 0; i < 12; i++)
+        info->uid[i] = (uint8_t)(0xA0 + i);
+    info->arena_base = FAKE_ARENA_BASE;
+    info->arena_size = FAKE_ARENA_SIZE;
+    info->boot_epoch = FAKE_BOOT_EPOCH;
+    info->usart1_clock_hz = 64000000u;
+    info->link_baud = 115200u;
+}
+
+static size_t reserved;
+
+bool plat_tx_reserve(size_t n, bool wait)
+{
+    if (!wait && n > fake_tx_room)
+        return false;
+    if (fake_tx_len + n > FAKE_TX_MAX)
+        fake_tx_len = 0; /* the fuzzer sends a lot: start over */
+    reserved = n;
+    return true;
+}
+
+void plat_tx_put(uint8_t b)
+{
+    if (reserved == 0)
+        violation("transmit byte without a reservation");
+    else
+        reserved--;
+    fake_tx[fake_tx_len++] = b;
+}
+
+void plat_tx_commit(void)
+{
+    reserved = 0;
+}

@@ -1,0 +1,63 @@
+/* A fake chip for host tests and the fuzzer: a register file holding the
+ * bridge's registers, an arena array, a transmit buffer, a clock, and a
+ * log of every register access and barrier in order. It checks, on its
+ * own terms, the invariants the protocol core must keep. */
+#ifndef FAKE_PLATFORM_H
+#define FAKE_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FAKE_ARENA_BASE 0x20001000u
+#define FAKE_ARENA_SIZE (28u * 1024u)
+#define FAKE_BOOT_EPOCH 0x12345678u
+
+enum fake_op {
+    FK_REG_READ = 1,
+    FK_REG_WRITE,
+    FK_MEM_READ,
+    FK_MEM_WRITE,
+    FK_DSB,
+    FK_DMB,
+    FK_RESET,
+};
+
+struct fake_entry {
+    enum fake_op op;
+    uint32_t addr;
+    uint32_t value; /* register value, or memory length */
+};
+
+#define FAKE_LOG_MAX 4096
+extern struct fake_entry fake_log[FAKE_LOG_MAX];
+extern size_t fake_log_len;       /* saturates at FAKE_LOG_MAX */
+extern unsigned long fake_reg_writes;
+extern unsigned long fake_mem_writes;
+
+extern uint8_t fake_arena[FAKE_ARENA_SIZE];
+
+#define FAKE_TX_MAX (1u << 16)
+extern uint8_t fake_tx[FAKE_TX_MAX];
+extern size_t fake_tx_len;
+extern size_t fake_tx_room;       /* room left for frames sent without wait */
+
+extern uint32_t fake_micros_now;
+extern uint32_t fake_micros_step; /* added at every plat_micros() call */
+
+/* Invariant violations seen (description of the first one). */
+extern unsigned fake_violations;
+extern const char *fake_violation_what;
+/* abort() at the first violation (the fuzzer sets it). */
+extern bool fake_abort_on_violation;
+
+/* Back to the reset state: registers, arena zeroed, log, tx, clock. */
+void fake_reset(void);
+uint32_t fake_get(uint32_t addr);
+void fake_set(uint32_t addr, uint32_t value);
+void fake_log_clear(void);
+/* Index of the first log entry matching op (and addr unless addr is ~0),
+ * from index from; -1 if none. */
+long fake_log_find(size_t from, enum fake_op op, uint32_t addr);
+
+#endif

@@ -1,0 +1,207 @@
+/* Each command (PROTOCOL.md 2) and its length checks. */
+#include <string.h>
+
+#include "helpers.h"
+#include "runner.h"
+
+TEST(cmd_ping_echo_and_limits)
+{
+    struct reply r;
+    uint8_t p[256];
+    for (int i = 0; i < 256; i++)
+        p[i] = (uint8_t)i;
+    h_open(1);
+    CHECK(h_req(T_PING, 2, p, 255, &r));
+    CHECK_EQ(r.len, 256);
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK(memcmp(r.p + 1, p, 255) == 0);
+    CHECK(h_req(T_PING, 3, 0, 0, &r));
+    CHECK_EQ(r.len, 1);
+    CHECK(h_req(T_PING, 4, p, 256, &r));
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+}
+
+TEST(cmd_reg_read_and_write)
+{
+    struct reply r;
+    uint32_t v = 0;
+    h_open(1);
+    h_seq = 2;
+    CHECK_EQ(h_reg_write(USART1_BASE + 0x0C, 556, &r), ST_OK);
+    CHECK_EQ(r.type, 0x84);
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(fake_get(USART1_BASE + 0x0C), 556);
+    CHECK_EQ(h_reg_read(USART1_BASE + 0x0C, &v, &r), ST_OK);
+    CHECK_EQ(r.type, 0x83);
+    CHECK_EQ(r.len, 5);
+    CHECK_EQ(v, 556);
+    CHECK_EQ(h_reg_read(USART1_ISR_ADDR, &v, &r), ST_OK);
+    CHECK_EQ(v, 0xC0);
+}
+
+TEST(cmd_reg_bad_length)
+{
+    struct reply r;
+    uint8_t p[9] = { 0 };
+    h_open(1);
+    CHECK(h_req(T_REG_READ, 2, p, 3, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK(h_req(T_REG_READ, 3, p, 5, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK(h_req(T_REG_WRITE, 4, p, 7, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK(h_req(T_REG_WRITE, 5, p, 9, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(fake_reg_writes, 0);
+}
+
+TEST(cmd_dma_isr_masked_to_channels_1_2)
+{
+    struct reply r;
+    uint32_t v = 0;
+    h_open(1);
+    h_seq = 2;
+    fake_set(DMA1_ISR_ADDR, 0x0FFFF0A7u);
+    CHECK_EQ(h_reg_read(DMA1_ISR_ADDR, &v, &r), ST_OK);
+    CHECK_EQ(v, 0xA7);
+}
+
+TEST(cmd_mem_write_then_read)
+{
+    struct reply r;
+    uint8_t p[64];
+    h_open(1);
+    h_put32(p, FAKE_ARENA_BASE + 100);
+    for (int i = 0; i < 20; i++)
+        p[4 + i] = (uint8_t)(0xC0 + i);
+    CHECK(h_req(T_MEM_WRITE, 2, p, 24, &r));
+    CHECK_EQ(r.type, 0x87);
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK_EQ(fake_arena[100], 0xC0);
+    h_put16(h_put32(p, FAKE_ARENA_BASE + 101), 5);
+    CHECK(h_req(T_MEM_READ, 3, p, 6, &r));
+    CHECK_EQ(r.type, 0x86);
+    CHECK_EQ(r.len, 6);
+    CHECK(r.p[0] == ST_OK && r.p[1] == 0xC1 && r.p[5] == 0xC5);
+}
+
+TEST(cmd_mem_read_limits)
+{
+    struct reply r;
+    uint8_t p[8];
+    h_open(1);
+    h_put16(h_put32(p, FAKE_ARENA_BASE), 256);
+    CHECK(h_req(T_MEM_READ, 2, p, 6, &r));
+    CHECK_EQ(r.len, 257);
+    CHECK_EQ(r.p[0], ST_OK);
+    h_put16(h_put32(p, FAKE_ARENA_BASE), 257);
+    CHECK(h_req(T_MEM_READ, 3, p, 6, &r));
+    CHECK_EQ(r.p[0], ST_OUT_OF_ARENA);
+    h_put16(h_put32(p, FAKE_ARENA_BASE), 0);
+    CHECK(h_req(T_MEM_READ, 4, p, 6, &r));
+    CHECK_EQ(r.p[0], ST_OUT_OF_ARENA);
+    CHECK(h_req(T_MEM_READ, 5, p, 5, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK(h_req(T_MEM_READ, 6, p, 7, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    /* only the first request read memory (DMB, then the read) */
+    CHECK_EQ(fake_log_find(0, FK_MEM_READ, ~0u), 1);
+    CHECK_EQ(fake_log_find(2, FK_MEM_READ, ~0u), -1);
+}
+
+TEST(cmd_mem_write_lengths)
+{
+    struct reply r;
+    uint8_t p[8];
+    h_open(1);
+    h_put32(p, FAKE_ARENA_BASE);
+    CHECK(h_req(T_MEM_WRITE, 2, p, 3, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK(h_req(T_MEM_WRITE, 3, p, 4, &r)); /* empty */
+    CHECK_EQ(r.p[0], ST_OUT_OF_ARENA);
+    CHECK_EQ(fake_mem_writes, 0);
+}
+
+TEST(cmd_reset_peripherals)
+{
+    struct reply r;
+    h_open(1);
+    fake_set(DMA1_CCR_ADDR(1), 0x93);
+    fake_set(DMAMUX1_CCR_ADDR(0), 51);
+    CHECK(h_req(T_RESET_PERIPHERALS, 2, 0, 0, &r));
+    CHECK_EQ(r.type, 0x88);
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK(fake_log_find(0, FK_RESET, ~0u) >= 0);
+    CHECK_EQ(fake_get(DMA1_CCR_ADDR(1)), 0);
+    CHECK_EQ(fake_get(DMAMUX1_CCR_ADDR(0)), 0);
+    const uint8_t x = 0;
+    CHECK(h_req(T_RESET_PERIPHERALS, 3, &x, 1, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+}
+
+TEST(cmd_unknown_command)
+{
+    struct reply r;
+    h_open(1);
+    const uint8_t types[] = { 0x00, 0x09, 0x41, 0x7F, 0x81, 0xFE };
+    for (unsigned i = 0; i < sizeof types; i++) {
+        CHECK(h_req(types[i], (uint16_t)(2 + i), 0, 0, &r));
+        CHECK_EQ(r.type, types[i] | 0x80);
+        CHECK_EQ(r.p[0], ST_UNKNOWN_COMMAND);
+    }
+}
+
+TEST(barrier_dmb_before_mem_read)
+{
+    struct reply r;
+    uint8_t p[8];
+    h_open(1);
+    h_put16(h_put32(p, FAKE_ARENA_BASE + 8), 4);
+    CHECK(h_req(T_MEM_READ, 2, p, 6, &r));
+    long m = fake_log_find(0, FK_MEM_READ, ~0u);
+    CHECK(m > 0);
+    CHECK_EQ(fake_log[m - 1].op, FK_DMB);
+}
+
+TEST(barrier_dsb_immediately_before_en_write)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 16);
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC | DMA_CCR_TCIE, &r),
+             ST_OK);
+    long w = fake_log_find(0, FK_REG_WRITE, DMA1_CCR_ADDR(1));
+    CHECK(w > 0);
+    CHECK_EQ(fake_log[w - 1].op, FK_DSB);
+    CHECK_EQ(fake_violations, 0);
+    /* a write that does not set EN needs no DSB */
+    fake_log_clear();
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), 0, &r), ST_OK);
+    CHECK_EQ(fake_log_find(0, FK_DSB, ~0u), -1);
+}
+
+TEST(barrier_dsb_for_batch_and_masked_write)
+{
+    struct reply r;
+    uint8_t b[64], *q = b;
+    h_open(1);
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 64, 8);
+    *q++ = OP_WRITE;
+    q = h_put32(h_put32(q, DMA1_CCR_ADDR(2)), DMA_CCR_MINC);
+    *q++ = OP_MASKED_WRITE;
+    q = h_put32(h_put32(h_put32(q, DMA1_CCR_ADDR(2)), DMA_CCR_EN), DMA_CCR_EN);
+    CHECK(h_req(T_REG_BATCH, 2, b, (size_t)(q - b), &r));
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK_EQ(r.p[1], 2);
+    CHECK_EQ(fake_get(DMA1_CCR_ADDR(2)), DMA_CCR_MINC | DMA_CCR_EN);
+    long first = fake_log_find(0, FK_REG_WRITE, DMA1_CCR_ADDR(2));
+    long w = fake_log_find((size_t)first + 1, FK_REG_WRITE, DMA1_CCR_ADDR(2));
+    CHECK(w > 0);
+    CHECK_EQ(fake_log[w - 1].op, FK_DSB);
+    CHECK_EQ(fake_violations, 0);
+}

@@ -1,0 +1,89 @@
+/* Events (PROTOCOL.md 3): layout, counter, drops. */
+#include "../src/core/bridge.h"
+#include "helpers.h"
+#include "runner.h"
+
+TEST(events_boot_first_with_counter_0)
+{
+    struct reply r;
+    fake_reset();
+    bridge_init();
+    ev_flush();
+    h_rewind();
+    CHECK(h_next(&r));
+    CHECK_EQ(r.type, T_EV_BOOT);
+    CHECK_EQ(r.seq, 0);
+    CHECK_EQ(r.len, 7);
+    CHECK_EQ(h_get32(r.p), FAKE_BOOT_EPOCH);
+    CHECK(r.p[4] == FW_VERSION_MAJOR && r.p[5] == FW_VERSION_MINOR && r.p[6] == FW_VERSION_PATCH);
+    CHECK(!h_next(&r));
+}
+
+TEST(events_layouts_and_counter)
+{
+    struct reply r;
+    h_open(1);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0x93);
+    ev_post_usart(USART_ISR_IDLE, 0xD0, 12, 34);
+    ev_flush();
+    CHECK(h_next(&r));
+    CHECK_EQ(r.type, T_EV_DMA);
+    CHECK_EQ(r.seq, 1);
+    CHECK_EQ(r.len, 8);
+    CHECK(r.p[0] == 1 && r.p[1] == 2);
+    CHECK_EQ(h_get16(r.p + 2), 0);
+    CHECK_EQ(h_get32(r.p + 4), 0x93);
+    CHECK(h_next(&r));
+    CHECK_EQ(r.type, T_EV_USART);
+    CHECK_EQ(r.seq, 2);
+    CHECK_EQ(r.len, 9);
+    CHECK_EQ(r.p[0], 0x10);
+    CHECK_EQ(h_get32(r.p + 1), 0xD0);
+    CHECK_EQ(h_get16(r.p + 5), 12);
+    CHECK_EQ(h_get16(r.p + 7), 34);
+}
+
+TEST(events_dropped_when_tx_full_counter_shows_gap)
+{
+    struct reply r;
+    h_open(1);
+    fake_tx_room = 0;
+    ev_post_dma(2, DMA_FLAG_HTIF, 5, 0x21);
+    ev_flush();
+    CHECK_EQ(h_pending(), 0);
+    fake_tx_room = FAKE_TX_MAX;
+    ev_post_dma(2, DMA_FLAG_TCIF, 0, 0x21);
+    ev_flush();
+    CHECK(h_next(&r));
+    CHECK_EQ(r.seq, 2); /* event 1 was dropped */
+}
+
+TEST(events_queue_overflow_drops_newest)
+{
+    struct reply r;
+    h_open(1);
+    for (int i = 0; i < 12; i++)
+        ev_post_dma(1, DMA_FLAG_HTIF, (uint16_t)i, 0);
+    ev_flush();
+    int n = 0;
+    uint16_t last = 0;
+    while (h_next(&r)) {
+        n++;
+        last = r.seq;
+    }
+    CHECK_EQ(n, 8);
+    CHECK_EQ(last, 8);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
+    ev_flush();
+    CHECK(h_next(&r));
+    CHECK_EQ(r.seq, 13);
+}
+
+TEST(events_replies_never_dropped)
+{
+    struct reply r;
+    h_open(1);
+    fake_tx_room = 0; /* no room for frames sent without waiting */
+    CHECK(h_req(T_PING, 2, 0, 0, &r));
+    CHECK_EQ(r.p[0], ST_OK);
+}

@@ -1,0 +1,398 @@
+/* Every refusal of PROTOCOL.md 5 and 6, one test each. */
+#include <string.h>
+
+#include "helpers.h"
+#include "runner.h"
+
+#define CCR_TX (DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC)
+#define CCR_RX (DMA_CCR_EN | DMA_CCR_MINC)
+
+TEST(refuse_register_not_allowed)
+{
+    struct reply r;
+    uint32_t v = 0;
+    h_open(1);
+    h_seq = 2;
+    const uint32_t bad[] = { 0x40021000, DMA1_CCR_ADDR(3), DMA1_CH_BASE(1) + 0x10, DMAMUX1_CCR_ADDR(2),
+                             USART2_BASE, USART1_BASE + 0x30, 0x20001000, 0x08000000, 0xE000ED0C,
+                             0xFFFFFFFC };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ(h_reg_write(bad[i], 0, &r), ST_REG_NOT_ALLOWED);
+        CHECK_EQ(r.len, 5);
+        CHECK_EQ(h_get32(r.p + 1), bad[i]);
+        CHECK_EQ(h_reg_read(bad[i], &v, &r), ST_REG_NOT_ALLOWED);
+        CHECK_EQ(h_get32(r.p + 1), bad[i]);
+    }
+    CHECK_EQ(fake_reg_writes, 0);
+    CHECK_EQ(fake_violations, 0);
+}
+
+TEST(refuse_unaligned)
+{
+    struct reply r;
+    uint32_t v = 0;
+    h_open(1);
+    h_seq = 2;
+    for (uint32_t k = 1; k < 4; k++) {
+        CHECK_EQ(h_reg_read(USART1_BASE + k, &v, &r), ST_REG_NOT_ALLOWED);
+        CHECK_EQ(h_get32(r.p + 1), USART1_BASE + k);
+        CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1) + k, 0, &r), ST_REG_NOT_ALLOWED);
+    }
+    CHECK_EQ(fake_log_len, 0);
+}
+
+TEST(refuse_write_to_read_only)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    CHECK_EQ(h_reg_write(DMA1_ISR_ADDR, 0, &r), ST_REG_NOT_ALLOWED);
+    CHECK_EQ(h_reg_write(USART1_ISR_ADDR, 0, &r), ST_REG_NOT_ALLOWED);
+    CHECK_EQ(h_reg_write(USART1_RDR_ADDR, 0, &r), ST_REG_NOT_ALLOWED);
+    CHECK_EQ(fake_reg_writes, 0);
+}
+
+TEST(refuse_read_of_write_only)
+{
+    struct reply r;
+    uint32_t v = 0;
+    h_open(1);
+    h_seq = 2;
+    CHECK_EQ(h_reg_read(DMA1_IFCR_ADDR, &v, &r), ST_REG_NOT_ALLOWED);
+    CHECK_EQ(h_reg_read(USART1_ICR_ADDR, &v, &r), ST_REG_NOT_ALLOWED);
+    CHECK_EQ(h_reg_read(USART1_RQR_ADDR, &v, &r), ST_REG_NOT_ALLOWED);
+    CHECK_EQ(h_reg_read(USART1_TDR_ADDR, &v, &r), ST_REG_NOT_ALLOWED);
+    CHECK_EQ(fake_log_len, 0);
+}
+
+TEST(refuse_ifcr_other_channel_bits)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    CHECK_EQ(h_reg_write(DMA1_IFCR_ADDR, 0x100, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(r.len, 5);
+    CHECK_EQ(h_get32(r.p + 1), DMA1_IFCR_ADDR);
+    CHECK_EQ(h_reg_write(DMA1_IFCR_ADDR, 0x800000FF, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(fake_reg_writes, 0);
+    CHECK_EQ(h_reg_write(DMA1_IFCR_ADDR, 0xFF, &r), ST_OK);
+}
+
+TEST(refuse_usart1_rxneie_txeie)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    CHECK_EQ(h_reg_write(USART1_CR1_ADDR, USART_CR1_UE | USART_CR1_RXNEIE, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(h_get32(r.p + 1), USART1_CR1_ADDR);
+    CHECK_EQ(h_reg_write(USART1_CR1_ADDR, USART_CR1_UE | USART_CR1_TXEIE, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(fake_reg_writes, 0);
+    CHECK_EQ(h_reg_write(USART1_CR1_ADDR,
+                         USART_CR1_UE | USART_CR1_TE | USART_CR1_RE | USART_CR1_IDLEIE | USART_CR1_TCIE |
+                             USART_CR1_PEIE,
+                         &r),
+             ST_OK);
+    /* a masked write is checked on the value it would write */
+    uint8_t b[16], *q = b;
+    *q++ = OP_MASKED_WRITE;
+    q = h_put32(h_put32(h_put32(q, USART1_CR1_ADDR), USART_CR1_RXNEIE), USART_CR1_RXNEIE);
+    CHECK(h_req(T_REG_BATCH, h_seq++, b, (size_t)(q - b), &r));
+    CHECK_EQ(r.p[0], ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(fake_reg_writes, 1);
+}
+
+TEST(refuse_usart1_unreported_interrupt_enables)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    CHECK_EQ(h_reg_write(USART1_CR1_ADDR, USART_CR1_CMIE, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(h_reg_write(USART1_CR1_ADDR, USART_CR1_RTOIE, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(h_reg_write(USART1_CR2_ADDR, USART_CR2_LBDIE, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(h_reg_write(USART1_CR3_ADDR, USART_CR3_TXFTIE, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(h_reg_write(USART1_CR3_ADDR, USART_CR3_CTSIE, &r), ST_VALUE_NOT_ALLOWED);
+    CHECK_EQ(fake_reg_writes, 0);
+    CHECK_EQ(h_reg_write(USART1_CR3_ADDR, USART_CR3_EIE | (1u << 6) | (1u << 7), &r), ST_OK);
+}
+
+/* A start that passes every check; each test below breaks one thing. */
+static uint8_t try_start(unsigned ch, uint32_t ccr, struct reply *r)
+{
+    return h_reg_write(DMA1_CCR_ADDR(ch), ccr, r);
+}
+
+static int refused_with(unsigned ch, uint32_t ccr, uint8_t reason)
+{
+    struct reply r;
+    unsigned long before = fake_reg_writes;
+    if (try_start(ch, ccr, &r) != ST_DMA_START_REFUSED || r.len != 2 || r.p[1] != reason)
+        return 0;
+    return fake_reg_writes == before && fake_log_find(0, FK_DSB, ~0u) < 0;
+}
+
+TEST(dma_start_valid_both_directions)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 100);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0x1000, 50);
+    CHECK_EQ(try_start(2, CCR_RX | (2u << 10) | (2u << 8), &r), ST_OK);
+    CHECK_EQ(fake_violations, 0);
+}
+
+TEST(dma_start_refused_1_outside_arena)
+{
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE - 4, 8);
+    CHECK(refused_with(1, CCR_TX, DSR_ARENA));
+    /* ends one byte past the arena */
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + FAKE_ARENA_SIZE - 99, 100);
+    CHECK(refused_with(1, CCR_TX, DSR_ARENA));
+    /* 32-bit items: CNDTR x 4 reaches past the end */
+    h_setup_channel(1, 0, FAKE_ARENA_BASE + FAKE_ARENA_SIZE - 256, 65);
+    CHECK(refused_with(1, CCR_RX | (2u << 10), DSR_ARENA));
+    /* CMAR near 2^32: no wraparound into the arena */
+    h_setup_channel(1, 0, 0xFFFFFFF0u, 0xFFFF);
+    CHECK(refused_with(1, CCR_RX, DSR_ARENA));
+    /* MINC = 0: one item, still must be inside */
+    h_setup_channel(1, 0, 0x20000000, 1000);
+    CHECK(refused_with(1, DMA_CCR_EN, DSR_ARENA));
+    /* exactly up to the end is fine */
+    struct reply r;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + FAKE_ARENA_SIZE - 100, 100);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+}
+
+TEST(dma_start_refused_2_peripheral_address)
+{
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 8);
+    fake_set(DMA1_CPAR_ADDR(1), USART1_RDR_ADDR); /* RDR with DIR = 1 */
+    CHECK(refused_with(1, CCR_TX, DSR_PERIPH_ADDR));
+    h_setup_channel(1, 0, FAKE_ARENA_BASE, 8);
+    fake_set(DMA1_CPAR_ADDR(1), USART1_TDR_ADDR); /* TDR with DIR = 0 */
+    CHECK(refused_with(1, CCR_RX, DSR_PERIPH_ADDR));
+    fake_set(DMA1_CPAR_ADDR(1), 0x20001000);
+    CHECK(refused_with(1, CCR_RX, DSR_PERIPH_ADDR));
+}
+
+TEST(dma_start_refused_3_dmamux)
+{
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(2, 1, FAKE_ARENA_BASE, 8);
+    fake_set(DMAMUX1_CCR_ADDR(1), 50); /* RX request for a TX channel */
+    CHECK(refused_with(2, CCR_TX, DSR_DMAMUX));
+    fake_set(DMAMUX1_CCR_ADDR(1), 51 | (1u << 8)); /* extra bits */
+    CHECK(refused_with(2, CCR_TX, DSR_DMAMUX));
+    fake_set(DMAMUX1_CCR_ADDR(1), 53);
+    CHECK(refused_with(2, CCR_TX, DSR_DMAMUX));
+    /* channel 1's mux does not count for channel 2 */
+    fake_set(DMAMUX1_CCR_ADDR(0), 51);
+    fake_set(DMAMUX1_CCR_ADDR(1), 0);
+    CHECK(refused_with(2, CCR_TX, DSR_DMAMUX));
+}
+
+TEST(dma_start_refused_4_mem2mem)
+{
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 8);
+    CHECK(refused_with(1, CCR_TX | DMA_CCR_MEM2MEM, DSR_MEM2MEM));
+}
+
+TEST(dma_start_refused_5_pinc)
+{
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 8);
+    CHECK(refused_with(1, CCR_TX | DMA_CCR_PINC, DSR_PINC));
+}
+
+TEST(dma_start_refused_6_sizes_and_alignment)
+{
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 8);
+    CHECK(refused_with(1, CCR_TX | (3u << 10), DSR_SIZE));
+    CHECK(refused_with(1, CCR_TX | (3u << 8), DSR_SIZE));
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + 1, 8);
+    CHECK(refused_with(1, CCR_TX | (1u << 10), DSR_SIZE));
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + 2, 8);
+    CHECK(refused_with(1, CCR_TX | (2u << 10), DSR_SIZE));
+    struct reply r;
+    CHECK_EQ(try_start(1, CCR_TX | (1u << 10), &r), ST_OK);
+}
+
+TEST(dma_start_refused_7_cndtr_zero)
+{
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 0);
+    CHECK(refused_with(1, CCR_TX, DSR_CNDTR_ZERO));
+    /* the register is 16 bits: upper bits do not count */
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 0x10000);
+    CHECK(refused_with(1, CCR_TX, DSR_CNDTR_ZERO));
+}
+
+TEST(dma_start_reason_order)
+{
+    /* everything wrong: MEM2MEM is reported first (PROTOCOL.md 6 order) */
+    h_open(1);
+    h_seq = 2;
+    fake_set(DMA1_CMAR_ADDR(1), 3);
+    CHECK(refused_with(1, CCR_TX | DMA_CCR_MEM2MEM | DMA_CCR_PINC | (3u << 10), DSR_MEM2MEM));
+    CHECK(refused_with(1, CCR_TX | DMA_CCR_PINC | (3u << 10), DSR_PINC));
+    CHECK(refused_with(1, CCR_TX | (2u << 10), DSR_SIZE));
+    fake_set(DMA1_CMAR_ADDR(1), 0);
+    CHECK(refused_with(1, CCR_TX, DSR_CNDTR_ZERO));
+    fake_set(DMA1_CNDTR_ADDR(1), 4);
+    CHECK(refused_with(1, CCR_TX, DSR_PERIPH_ADDR));
+    fake_set(DMA1_CPAR_ADDR(1), USART1_TDR_ADDR);
+    CHECK(refused_with(1, CCR_TX, DSR_DMAMUX));
+    fake_set(DMAMUX1_CCR_ADDR(0), 51);
+    CHECK(refused_with(1, CCR_TX, DSR_ARENA));
+}
+
+TEST(refuse_out_of_arena_mem)
+{
+    struct reply r;
+    uint8_t p[16];
+    h_open(1);
+    uint16_t s = 2;
+    const uint32_t addrs[] = { FAKE_ARENA_BASE - 1, FAKE_ARENA_BASE + FAKE_ARENA_SIZE - 3,
+                               FAKE_ARENA_BASE + FAKE_ARENA_SIZE, 0xFFFFFFFEu, 0x00000000u,
+                               0x20000F00u };
+    for (unsigned i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+        h_put16(h_put32(p, addrs[i]), 4);
+        CHECK(h_req(T_MEM_READ, s++, p, 6, &r));
+        CHECK_EQ(r.p[0], ST_OUT_OF_ARENA);
+        CHECK_EQ(r.len, 1);
+        h_put32(p, addrs[i]);
+        memset(p + 4, 0xAA, 4);
+        CHECK(h_req(T_MEM_WRITE, s++, p, 8, &r));
+        CHECK_EQ(r.p[0], ST_OUT_OF_ARENA);
+    }
+    /* the last bytes of the arena are fine */
+    h_put16(h_put32(p, FAKE_ARENA_BASE + FAKE_ARENA_SIZE - 4), 4);
+    CHECK(h_req(T_MEM_READ, s++, p, 6, &r));
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK_EQ(fake_mem_writes, 0);
+    CHECK_EQ(fake_violations, 0);
+}
+
+TEST(refuse_out_of_arena_wraparound_arithmetic)
+{
+    struct reply r;
+    static uint8_t p[1100];
+    h_open(1);
+    /* addr + len wraps past 2^32 back below the arena end */
+    h_put32(p, 0xFFFFFF00u);
+    memset(p + 4, 1, 1020);
+    CHECK(h_req(T_MEM_WRITE, 2, p, 1024, &r));
+    CHECK_EQ(r.p[0], ST_OUT_OF_ARENA);
+    h_put16(h_put32(p, 0xFFFFFFF0u), 256);
+    CHECK(h_req(T_MEM_READ, 3, p, 6, &r));
+    CHECK_EQ(r.p[0], ST_OUT_OF_ARENA);
+    CHECK_EQ(fake_mem_writes, 0);
+    CHECK_EQ(fake_violations, 0);
+}
+
+static uint8_t mem_write(uint16_t seq, uint32_t addr, size_t n)
+{
+    struct reply r;
+    static uint8_t p[1100];
+    h_put32(p, addr);
+    memset(p + 4, 0x5A, n);
+    if (!h_req(T_MEM_WRITE, seq, p, 4 + n, &r))
+        return 0xEE;
+    return r.p[0];
+}
+
+TEST(refuse_busy_mem_write_over_active_channel)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 0, FAKE_ARENA_BASE + 0x100, 64);
+    CHECK_EQ(try_start(1, CCR_RX, &r), ST_OK);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x100, 1), ST_BUSY);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x13F, 1), ST_BUSY);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0xF0, 0x20), ST_BUSY);
+    CHECK_EQ(fake_mem_writes, 0);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x140, 16), ST_OK);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0xF0, 0x10), ST_OK);
+    /* half done: CNDTR counts down, the range the DMA works on does not move */
+    fake_set(DMA1_CNDTR_ADDR(1), 10);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x138, 1), ST_BUSY);
+    /* one-shot finished: EN = 1 but CNDTR = 0, writes allowed */
+    fake_set(DMA1_CNDTR_ADDR(1), 0);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x100, 64), ST_OK);
+    /* circular: busy even at CNDTR = 0 */
+    fake_set(DMA1_CCR_ADDR(1), CCR_RX | DMA_CCR_CIRC);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x100, 1), ST_BUSY);
+    /* disabled: allowed */
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), 0, &r), ST_OK);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x100, 64), ST_OK);
+}
+
+TEST(refuse_busy_mem_write_over_channel_2)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(2, 1, FAKE_ARENA_BASE + 0x2000, 16);
+    CHECK_EQ(try_start(2, CCR_TX | (2u << 10), &r), ST_OK); /* 64 bytes */
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x203F, 1), ST_BUSY);
+    CHECK_EQ(mem_write(h_seq++, FAKE_ARENA_BASE + 0x2040, 1), ST_OK);
+}
+
+TEST(refuse_busy_dmamux_change_while_enabled)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 8);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(0), 50, &r), ST_BUSY);
+    CHECK_EQ(r.len, 1);
+    CHECK_EQ(fake_get(DMAMUX1_CCR_ADDR(0)), 51);
+    /* channel 2's mux is free */
+    CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(1), 50, &r), ST_OK);
+    /* and after disabling, channel 1's too */
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), 0, &r), ST_OK);
+    CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(0), 50, &r), ST_OK);
+}
+
+TEST(refuse_busy_channel_address_while_enabled)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 8);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    CHECK_EQ(h_reg_write(DMA1_CMAR_ADDR(1), 0x20000000, &r), ST_BUSY);
+    CHECK_EQ(h_reg_write(DMA1_CPAR_ADDR(1), USART1_RDR_ADDR, &r), ST_BUSY);
+    CHECK_EQ(h_reg_write(DMA1_CNDTR_ADDR(1), 0xFFFF, &r), ST_BUSY);
+    CHECK_EQ(fake_get(DMA1_CMAR_ADDR(1)), FAKE_ARENA_BASE);
+}
+
+TEST(refuse_masked_write_needs_read_and_write)
+{
+    struct reply r;
+    uint8_t b[16], *q = b;
+    h_open(1);
+    *q++ = OP_MASKED_WRITE;
+    q = h_put32(h_put32(h_put32(q, USART1_RDR_ADDR), 1), 1);
+    CHECK(h_req(T_REG_BATCH, 2, b, (size_t)(q - b), &r));
+    CHECK_EQ(r.p[0], ST_REG_NOT_ALLOWED);
+    q = b + 1;
+    q = h_put32(h_put32(h_put32(q, DMA1_IFCR_ADDR), 1), 1);
+    CHECK(h_req(T_REG_BATCH, 3, b, (size_t)(q - b), &r));
+    CHECK_EQ(r.p[0], ST_REG_NOT_ALLOWED);
+    CHECK_EQ(fake_log_len, 0);
+}
