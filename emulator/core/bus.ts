@@ -28,7 +28,9 @@ export class BusError extends Error {
     readonly isWrite: boolean,
     readonly size: AccessSize,
   ) {
-    super(`bus error: ${isWrite ? 'write' : 'read'} of ${size} byte(s) at 0x${(address >>> 0).toString(16).padStart(8, '0')}`);
+    super(
+      `bus error: ${isWrite ? 'write' : 'read'} of ${size} byte(s) at 0x${(address >>> 0).toString(16).padStart(8, '0')}`,
+    );
     this.name = 'BusError';
   }
 }

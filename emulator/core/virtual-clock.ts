@@ -1,0 +1,141 @@
+/**
+ * A discrete-event clock: virtual time only moves when `advanceTo` is called,
+ * and callbacks fire in due-time order (FIFO among equal due times).
+ */
+import type { Clock, TimerHandle } from './clock.ts';
+
+class Timer implements TimerHandle {
+  /** Position in the heap, or -1 once fired or cancelled. */
+  index = -1;
+  constructor(
+    readonly dueNs: number,
+    readonly seq: number,
+    readonly callback: () => void,
+  ) {}
+}
+
+/** Earlier due time first; the scheduling order breaks ties. */
+function before(a: Timer, b: Timer): boolean {
+  return a.dueNs < b.dueNs || (a.dueNs === b.dueNs && a.seq < b.seq);
+}
+
+export class VirtualClock implements Clock {
+  private now = 0;
+  private seq = 0;
+  private readonly heap: Timer[] = [];
+  /**
+   * Called when a newly scheduled callback becomes the earliest one, so a
+   * CPU that runs ahead until the next event can shorten its stride.
+   */
+  onEarliestChange: ((dueNs: number) => void) | null = null;
+
+  constructor(startNs = 0) {
+    this.now = startNs;
+  }
+
+  get nowNs(): number {
+    return this.now;
+  }
+
+  /** Number of callbacks waiting. */
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  schedule(delayNs: number, callback: () => void): TimerHandle {
+    if (!(delayNs >= 0) || !Number.isFinite(delayNs)) {
+      throw new RangeError(`schedule: delay must be a finite number >= 0, got ${delayNs}`);
+    }
+    const timer = new Timer(this.now + delayNs, this.seq++, callback);
+    this.push(timer);
+    if (timer.index === 0) this.onEarliestChange?.(timer.dueNs);
+    return timer;
+  }
+
+  cancel(handle: TimerHandle): void {
+    if (!(handle instanceof Timer) || handle.index < 0) return;
+    if (this.heap[handle.index] !== handle) return;
+    this.removeAt(handle.index);
+  }
+
+  /** Due time of the earliest callback, or Infinity when none is waiting. */
+  nextDueNs(): number {
+    const head = this.heap[0];
+    return head === undefined ? Infinity : head.dueNs;
+  }
+
+  /**
+   * Fire, in order, every callback due at or before `ns` (including ones that
+   * callbacks schedule within that window), then set the time to `ns`. While a
+   * callback runs, `nowNs` is its own due time. Time never moves backwards.
+   */
+  advanceTo(ns: number): void {
+    for (;;) {
+      const head = this.heap[0];
+      if (head === undefined || head.dueNs > ns) break;
+      this.removeAt(0);
+      if (head.dueNs > this.now) this.now = head.dueNs;
+      head.callback();
+    }
+    if (ns > this.now) this.now = ns;
+  }
+
+  /** Advance by `deltaNs` (see `advanceTo`). */
+  advanceBy(deltaNs: number): void {
+    this.advanceTo(this.now + deltaNs);
+  }
+
+  private push(timer: Timer): void {
+    timer.index = this.heap.length;
+    this.heap.push(timer);
+    this.siftUp(timer.index);
+  }
+
+  private removeAt(i: number): void {
+    const heap = this.heap;
+    const removed = heap[i]!;
+    const last = heap.pop()!;
+    removed.index = -1;
+    if (last !== removed) {
+      heap[i] = last;
+      last.index = i;
+      this.siftDown(i);
+      this.siftUp(last.index);
+    }
+  }
+
+  private siftUp(i: number): void {
+    const heap = this.heap;
+    const t = heap[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = heap[p]!;
+      if (!before(t, parent)) break;
+      heap[i] = parent;
+      parent.index = i;
+      i = p;
+    }
+    heap[i] = t;
+    t.index = i;
+  }
+
+  private siftDown(i: number): void {
+    const heap = this.heap;
+    const n = heap.length;
+    const t = heap[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const rr = l + 1;
+      let c = l;
+      if (rr < n && before(heap[rr]!, heap[l]!)) c = rr;
+      const child = heap[c]!;
+      if (!before(child, t)) break;
+      heap[i] = child;
+      child.index = i;
+      i = c;
+    }
+    heap[i] = t;
+    t.index = i;
+  }
+}
