@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { findBySerialNumber, listPorts, orderPorts, type RawPortInfo } from './discovery.ts';
+
+const machine: RawPortInfo[] = [
+  { path: '/dev/ttyS0' },
+  {
+    path: '/dev/ttyUSB0',
+    manufacturer: 'FTDI',
+    serialNumber: 'A50285BI',
+    vendorId: '0403',
+    productId: '6001',
+  },
+  {
+    path: '/dev/ttyACM10',
+    manufacturer: 'STMicroelectronics',
+    serialNumber: '066BFF3',
+    vendorId: '0483',
+    productId: '374b',
+  },
+  {
+    path: '/dev/ttyACM2',
+    manufacturer: 'STMicroelectronics',
+    serialNumber: '0670FF5',
+    vendorId: '483',
+    productId: '374E',
+  },
+  { path: '/dev/ttyACM1', manufacturer: 'Arduino', serialNumber: '', vendorId: '2341', productId: '0043' },
+];
+
+describe('port discovery', () => {
+  it('lists ST-LINK ports first, then the others, each by path (numbers in order)', () => {
+    expect(orderPorts(machine).map((port) => port.path)).toEqual([
+      '/dev/ttyACM2',
+      '/dev/ttyACM10',
+      '/dev/ttyACM1',
+      '/dev/ttyS0',
+      '/dev/ttyUSB0',
+    ]);
+  });
+
+  it('describes each port with its serial number, manufacturer and USB IDs', () => {
+    const [first, second] = orderPorts(machine);
+    expect(first).toEqual({
+      path: '/dev/ttyACM2',
+      serialNumber: '0670FF5',
+      manufacturer: 'STMicroelectronics',
+      vendorId: 0x0483,
+      productId: 0x374e,
+      stLink: true,
+      probe: 'STLINK-V3',
+    });
+    expect(second?.probe).toBe('ST-LINK/V2-1');
+    const arduino = orderPorts(machine).find((port) => port.path === '/dev/ttyACM1');
+    expect(arduino).toMatchObject({ stLink: false, probe: undefined, serialNumber: undefined });
+  });
+
+  it('finds a board by serial number through any lister', async () => {
+    const lister = async () => machine;
+    expect((await findBySerialNumber('066BFF3', lister))?.path).toBe('/dev/ttyACM10');
+    expect(await findBySerialNumber('nope', lister)).toBeUndefined();
+    expect(await listPorts(async () => [])).toEqual([]);
+  });
+});
