@@ -99,8 +99,13 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
   readonly systemMemory: SystemMemory;
   /** Copies a raw image into flash at `offset` (a programmer writing flash). */
   loadFlash(image: Uint8Array, offset?: number): void;
-  /** System reset: peripherals to reset values, then the core (flash and SRAM keep their contents). */
-  reset(cause?: 'pin' | 'software'): void;
+  /**
+   * Reset: peripherals to reset values, then the core, which fetches its
+   * vectors from flash (flash and SRAM keep their contents). 'pin' (NRST,
+   * the default) and 'software' (SYSRESETREQ) are system resets and set
+   * their flag in RCC_CSR; 'power' starts the reset flags over.
+   */
+  reset(cause?: 'power' | 'pin' | 'software'): void;
 }
 
 export function createStm32g071(options?: Stm32g071Options<Cpu>): Stm32g071<Cpu>;
@@ -216,8 +221,8 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     },
     reset(cause = 'pin') {
       // Peripherals first: the RCC's reset tells everyone the clocks and gates are back to reset.
-      rcc.reset();
-      rcc.noteReset(cause);
+      rcc.reset(cause === 'power' ? 'power' : 'system');
+      if (cause !== 'power') rcc.noteReset(cause);
       for (const p of [
         flashInterface,
         gpioa,

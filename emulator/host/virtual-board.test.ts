@@ -1,0 +1,178 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { CR1_RE, CR1_TE, CR1_UE, ISR_FE, ISR_RXNE, USART } from '../stm32g071/usart.ts';
+import { echoFirmware, FRAME_NS } from './test-firmware.ts';
+import { VirtualBoard } from './virtual-board.ts';
+
+const boards: VirtualBoard[] = [];
+function makeBoard(options: ConstructorParameters<typeof VirtualBoard>[0] = {}) {
+  const board = new VirtualBoard({ firmware: echoFirmware(), ...options });
+  boards.push(board);
+  return board;
+}
+afterEach(async () => {
+  for (const b of boards.splice(0)) await b.dispose();
+});
+
+/** Reads from a stream until `n` bytes have arrived. */
+async function readBytes(reader: ReadableStreamDefaultReader<Uint8Array>, n: number): Promise<number[]> {
+  const got: number[] = [];
+  while (got.length < n) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    got.push(...value);
+  }
+  return got;
+}
+
+describe('VirtualBoard and its host port (USART2)', () => {
+  it('boots the firmware, which greets and then echoes what the host writes', async () => {
+    const board = makeBoard();
+    const port = board.hostPort();
+    const reader = port.readable.getReader();
+    const writer = port.writable.getWriter();
+    board.start();
+    expect(await readBytes(reader, 1)).toEqual([0x42]);
+    await writer.write(new Uint8Array([1, 2, 3]));
+    expect(await readBytes(reader, 3)).toEqual([1, 2, 3]);
+    reader.releaseLock();
+    writer.releaseLock();
+    await port.close();
+  });
+
+  it('delivers host bytes at the line rate', async () => {
+    const board = makeBoard();
+    const port = board.hostPort();
+    const reader = port.readable.getReader();
+    board.start();
+    await readBytes(reader, 1);
+    const t0 = board.nowNs;
+    const writer = port.writable.getWriter();
+    await writer.write(new Uint8Array(10).fill(0x55));
+    await readBytes(reader, 10);
+    // Ten characters arrive one frame apart; the last echo ends one frame after the last arrives.
+    expect(board.nowNs - t0).toBeGreaterThanOrEqual(11 * FRAME_NS - 1);
+    expect(board.nowNs - t0).toBeLessThan(13 * FRAME_NS);
+  });
+
+  it('waits for input instead of spinning while the firmware sleeps', async () => {
+    const board = makeBoard();
+    const port = board.hostPort();
+    const reader = port.readable.getReader();
+    board.start();
+    await readBytes(reader, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    const t = board.nowNs;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(board.nowNs).toBe(t); // asleep, nothing scheduled: virtual time stands still
+    expect(board.running).toBe(true);
+  });
+
+  it('a reset reboots the firmware: a second banner and a new boot count', async () => {
+    const board = makeBoard();
+    const port = board.hostPort();
+    const reader = port.readable.getReader();
+    board.start();
+    await readBytes(reader, 1);
+    const boots = board.bootCount;
+    board.reset();
+    expect(board.bootCount).toBe(boots + 1);
+    expect(await readBytes(reader, 1)).toEqual([0x42]);
+    expect(board.chip.rcc.read(0x60, 4) & (1 << 26)).toBeTruthy(); // PINRSTF
+  });
+
+  it('close ends both streams cleanly', async () => {
+    const board = makeBoard();
+    const port = board.hostPort();
+    const reader = port.readable.getReader();
+    board.start();
+    await readBytes(reader, 1);
+    const pending = reader.read();
+    await port.close();
+    expect((await pending).done).toBe(true);
+    // The writable side is closed too (its writer's `closed` settles).
+    await expect(port.writable.getWriter().closed).resolves.toBeUndefined();
+    await port.close(); // twice is fine
+    const again = board.hostPort(); // a new port can be opened
+    await again.close();
+  });
+
+  it('a writer held across close gets its writes refused', async () => {
+    const board = makeBoard();
+    const port = board.hostPort();
+    const writer = port.writable.getWriter();
+    await port.close();
+    await expect(writer.write(new Uint8Array([1]))).rejects.toThrow(/closed/);
+  });
+
+  it('stop freezes virtual time; start resumes', async () => {
+    const board = makeBoard();
+    board.start();
+    await board.stop();
+    const t = board.nowNs;
+    board.chip.usart2.receive(7); // input while stopped waits on the wire
+    await new Promise((r) => setTimeout(r, 10));
+    expect(board.nowNs).toBe(t);
+    const port = board.hostPort();
+    const reader = port.readable.getReader();
+    board.start();
+    expect(await readBytes(reader, 1)).toEqual([7]);
+  });
+});
+
+describe('VirtualBoard USART1 wiring', () => {
+  /** Sets USART1 up from the outside at 115200 from 16 MHz (the echo firmware leaves it alone). */
+  function enableUsart1(board: VirtualBoard) {
+    const bus = board.chip.bus;
+    bus.write(0x4002_1040, 1 << 14, 4); // APBENR2.USART1EN
+    bus.write(0x4001_3800 + USART.BRR, 139, 4);
+    bus.write(0x4001_3800 + USART.CR1, CR1_UE | CR1_RE | CR1_TE, 4);
+    return {
+      isr: () => bus.read(0x4001_3800 + USART.ISR, 4),
+      rdr: () => bus.read(0x4001_3800 + USART.RDR, 4),
+      send: (b: number) => bus.write(0x4001_3800 + USART.TDR, b, 4),
+    };
+  }
+
+  it('a peer injects bytes and errors, and sees what the board sends', () => {
+    const board = makeBoard();
+    const u1 = enableUsart1(board);
+    const heard: number[] = [];
+    board.peer.onByte((b) => heard.push(b));
+    board.peer.inject([0x31]);
+    board.runFor(2 * FRAME_NS);
+    expect(u1.isr() & ISR_RXNE).toBeTruthy();
+    expect(u1.rdr()).toBe(0x31);
+    board.peer.injectError('framing');
+    board.runFor(2 * FRAME_NS);
+    expect(u1.isr() & ISR_FE).toBeTruthy();
+    u1.send(0x99);
+    board.runFor(3 * FRAME_NS);
+    expect(board.peer.received().map((r) => r.byte)).toEqual([0x99]);
+    expect(heard).toEqual([0x99]);
+    board.peer.clear();
+    expect(board.peer.received()).toEqual([]);
+  });
+
+  it('loopback returns TX to RX, ending with the transmission; switchable', () => {
+    const board = makeBoard({ usart1: 'loopback' });
+    const u1 = enableUsart1(board);
+    board.runFor(FRAME_NS); // the transmitter's idle preamble
+    u1.send(0x5a);
+    board.runFor(FRAME_NS);
+    expect(u1.isr() & ISR_RXNE).toBeTruthy();
+    expect(u1.rdr()).toBe(0x5a);
+    expect(board.peer.received()).toEqual([]);
+    board.setUsart1Wiring('peer');
+    u1.send(0x5b);
+    board.runFor(2 * FRAME_NS);
+    expect(u1.isr() & ISR_RXNE).toBe(0);
+    expect(board.peer.received().map((r) => r.byte)).toEqual([0x5b]);
+  });
+
+  it('gives each board its own UID', () => {
+    const a = makeBoard({ uid: [1, 2, 3] });
+    const b = makeBoard({ uid: [4, 5, 6] });
+    expect(a.chip.bus.read(0x1fff_7590, 4)).toBe(1);
+    expect(b.chip.bus.read(0x1fff_7590, 4)).toBe(4);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * The virtual Nucleo-G071RB: the chip with its firmware, the two serial
+ * ports' far ends, and a run loop. The loop runs the core in slices of
+ * virtual time as fast as the host allows (not paced to wall-clock time),
+ * yields to the host's event loop between slices, and when the core sleeps
+ * with nothing scheduled it waits for host input instead of spinning.
+ */
+import type { RunResult } from '../core/cpu.ts';
+import { loadElf } from '../core/elf.ts';
+import type { Semihosting } from '../core/semihosting.ts';
+import { createStm32g071, type Stm32g071 } from '../stm32g071/chip.ts';
+import { type HostPort, HostSerialPort } from './host-port.ts';
+import { MacrotaskYield } from './macrotask.ts';
+import { type SerialPeer, Usart1Wire, type Usart1Wiring } from './serial-peer.ts';
+
+export interface VirtualBoardOptions {
+  /** The firmware: an ELF executable, or a raw flash image (`.bin`). */
+  firmware?: Uint8Array;
+  /** 96-bit unique device ID; give each board of a test its own. */
+  uid?: readonly [number, number, number];
+  /** What USART1's pins are wired to (default 'peer'). */
+  usart1?: Usart1Wiring;
+  /** Longest stretch of virtual time run before yielding to the host, ns (default 1 ms). */
+  sliceNs?: number;
+  /** Semihosting for test programs (off on a plain board). */
+  semihosting?: Semihosting | null;
+  /** PLL lock time, ns. */
+  pllLockNs?: number;
+}
+
+/** Why the core stopped for good (until `reset()`). */
+export type BoardHalt = Extract<RunResult, { reason: 'exit' | 'breakpoint' | 'lockup' }>;
+
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
+export class VirtualBoard {
+  readonly chip: Stm32g071;
+  /** USART1's far end when wired to a peer. */
+  readonly peer: SerialPeer;
+  /** Increments on every reset, including the first power-on. */
+  bootCount = 0;
+  private readonly wire: Usart1Wire;
+  private readonly sliceNs: number;
+  private readonly macrotask = new MacrotaskYield();
+  private port: HostSerialPort | undefined;
+  private started = false;
+  private loopRunning: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private haltResult: BoardHalt | undefined;
+  private readonly haltListeners = new Set<(halt: BoardHalt) => void>();
+
+  constructor(options: VirtualBoardOptions = {}) {
+    this.chip = createStm32g071({
+      ...(options.uid ? { uid: options.uid } : {}),
+      ...(options.semihosting ? { semihosting: options.semihosting } : {}),
+      ...(options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs }),
+    });
+    this.sliceNs = options.sliceNs ?? 1_000_000;
+    this.wire = new Usart1Wire(this.chip.usart1, options.usart1 ?? 'peer', () => this.wake());
+    this.peer = this.wire;
+    this.chip.usart2.onTransmit = (byte) => this.port?.transmitted(byte);
+    if (options.firmware) this.loadFirmware(options.firmware);
+    else this.powerOn();
+  }
+
+  /** Programs the flash with an ELF (PT_LOAD segments at their load addresses) or a raw image, then powers on. */
+  loadFirmware(firmware: Uint8Array): void {
+    this.chip.flash.fill(0xff);
+    const isElf = ELF_MAGIC.every((b, i) => firmware[i] === b);
+    if (isElf) loadElf(firmware, this.chip.bus);
+    else this.chip.loadFlash(firmware);
+    this.powerOn();
+  }
+
+  /** Virtual time, ns. */
+  get nowNs(): number {
+    return this.chip.clock.nowNs;
+  }
+
+  get running(): boolean {
+    return this.started;
+  }
+
+  /** Why the core halted, if it has (exit through semihosting, BKPT, lockup). */
+  get halted(): BoardHalt | undefined {
+    return this.haltResult;
+  }
+
+  get usart1Wiring(): Usart1Wiring {
+    return this.wire.mode;
+  }
+
+  /** Rewires USART1: to the virtual peer, or TX back to RX. */
+  setUsart1Wiring(mode: Usart1Wiring): void {
+    this.wire.mode = mode;
+  }
+
+  /** Called when the core halts. Returns an unsubscribe function. */
+  onHalt(listener: (halt: BoardHalt) => void): () => void {
+    this.haltListeners.add(listener);
+    return () => this.haltListeners.delete(listener);
+  }
+
+  /** Starts (or resumes) running the firmware. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.ensureLoop();
+  }
+
+  /** Stops running after the current slice; virtual time stands still until `start()`. */
+  async stop(): Promise<void> {
+    this.started = false;
+    this.wake();
+    await this.loopRunning;
+  }
+
+  /** Presses the reset button (NRST): a system reset; a new boot starts if the board is running. */
+  reset(): void {
+    this.chip.reset('pin');
+    this.afterReset();
+  }
+
+  /** Stops the board for good and closes the host port. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    await this.port?.close();
+    this.macrotask.close();
+  }
+
+  /**
+   * USART2 as the ST-LINK virtual COM port. One port can be open at a time;
+   * close it before opening another.
+   */
+  hostPort(): HostPort {
+    if (this.port) throw new Error('the host port is already open');
+    const port = new HostSerialPort(
+      this.chip.usart2,
+      () => this.wake(),
+      (p) => {
+        if (this.port === p) this.port = undefined;
+      },
+    );
+    this.port = port;
+    return port;
+  }
+
+  /** Drives the user button (PC13, active low): true = pressed. */
+  setButton(pressed: boolean): void {
+    this.chip.gpioc.setInput(13, !pressed);
+    this.wake();
+  }
+
+  /** User LED LD4 (PA5, active high). */
+  get led(): boolean {
+    return (this.chip.gpioa.odr & (1 << 5)) !== 0 && this.chip.gpioa.mode(5) === 1;
+  }
+
+  /** Runs the board for `ns` of virtual time right now, without the loop (for tests that step time themselves). */
+  runFor(ns: number): RunResult {
+    const end = this.nowNs + ns;
+    let result: RunResult = { reason: 'time' };
+    while (this.nowNs < end && !this.haltResult) {
+      result = this.chip.cpu.run(Math.min(this.sliceNs, end - this.nowNs));
+      this.port?.flush();
+      if (this.noteHalt(result)) break;
+      if (result.reason === 'idle') {
+        // Asleep with nothing scheduled: time still passes on the board.
+        this.chip.clock.advanceTo(end);
+        break;
+      }
+    }
+    return result;
+  }
+
+  /** Wakes the loop when it waits for input; every host input calls this. */
+  wake(): void {
+    this.woken = true;
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private powerOn(): void {
+    this.chip.gpioc.setInput(13, true); // the button's pull-up: released
+    this.chip.reset('power');
+    this.afterReset();
+  }
+
+  private afterReset(): void {
+    this.bootCount++;
+    this.haltResult = undefined;
+    this.wake();
+    this.ensureLoop();
+  }
+
+  private ensureLoop(): void {
+    if (!this.started || this.loopRunning) return;
+    this.loopRunning = this.loop().finally(() => {
+      this.loopRunning = undefined;
+    });
+  }
+
+  private noteHalt(result: RunResult): boolean {
+    if (result.reason !== 'exit' && result.reason !== 'breakpoint' && result.reason !== 'lockup')
+      return false;
+    this.haltResult = result;
+    for (const l of this.haltListeners) l(result);
+    return true;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.started && !this.haltResult) {
+      this.woken = false;
+      const result = this.chip.cpu.run(this.sliceNs);
+      this.port?.flush();
+      if (this.noteHalt(result)) break;
+      if (result.reason === 'idle') await this.waitForInput();
+      else await this.macrotask.next();
+    }
+  }
+
+  private waitForInput(): Promise<void> {
+    if (this.woken || !this.started) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wakeUp = resolve;
+    });
+  }
+}
