@@ -347,6 +347,7 @@ export class Dma implements MemoryMappedDevice {
     if (ccr & CCR_PINC) ch.curP = (ch.curP + psize) >>> 0;
     if (ccr & CCR_MINC) ch.curM = (ch.curM + msize) >>> 0;
     ch.cndtr--;
+    // HT when half the items are done; for an odd count, once more than half are.
     if (ch.cndtr === Math.floor(ch.programmed / 2)) ch.flags |= FLAG_HT;
     if (ch.cndtr === 0) {
       ch.flags |= FLAG_TC;
