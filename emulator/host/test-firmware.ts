@@ -31,3 +31,23 @@ export function echoFirmware(): Uint8Array {
 
 /** One 8N1 character at 115200 baud from 16 MHz (BRR 139), ns. */
 export const FRAME_NS = (10 * 139 * 1e9) / 16e6;
+
+/**
+ * A firmware that sets up 64 MHz as ST's Nucleo examples do (LATENCY 2,
+ * PLL HSI16 / 1 × 8 / 2, wait PLLRDY, SW = PLL, wait SWS), then sends
+ * "hello" on USART2 at 115200 through DMA1 channel 1 (DMAMUX request 53),
+ * waits for DMA TCIF1 and USART TC, and stops on BKPT 0. Only the SP and
+ * reset vectors are present.
+ */
+const DMA_HELLO =
+  '00900020090000081d48016807229143023101601b481c49c16001681b4a114301601b4a01681142' +
+  'fcd0022181603822816811401029fbd1012181631549c1631548352101601548154901610aa14161' +
+  '0521c16093218160124b1349d9608021996009211960022201681142fcd04022d9691142fcd000be' +
+  '68656c6c6f00c0460020024000100240020800300000000100000002000002000008024000000240' +
+  '28440040004400402c020000';
+
+export function dmaHelloFirmware(): Uint8Array {
+  const image = new Uint8Array(DMA_HELLO.length / 2);
+  for (let i = 0; i < image.length; i++) image[i] = Number.parseInt(DMA_HELLO.slice(2 * i, 2 * i + 2), 16);
+  return image;
+}

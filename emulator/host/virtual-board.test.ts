@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CR1_RE, CR1_TE, CR1_UE, ISR_FE, ISR_RXNE, USART } from '../stm32g071/usart.ts';
-import { echoFirmware, FRAME_NS } from './test-firmware.ts';
+import { dmaHelloFirmware, echoFirmware, FRAME_NS } from './test-firmware.ts';
 import { VirtualBoard } from './virtual-board.ts';
 
 const boards: VirtualBoard[] = [];
@@ -116,6 +116,24 @@ describe('VirtualBoard and its host port (USART2)', () => {
     const reader = port.readable.getReader();
     board.start();
     expect(await readBytes(reader, 1)).toEqual([7]);
+  });
+});
+
+describe('VirtualBoard running a firmware that uses the PLL and DMA', () => {
+  it('switches to 64 MHz and sends "hello" through DMA1/DMAMUX/USART2 at 115200', async () => {
+    const board = makeBoard({ firmware: dmaHelloFirmware(), pllLockNs: 20_000 });
+    const port = board.hostPort();
+    const reader = port.readable.getReader();
+    const halted = new Promise((resolve) => board.onHalt(resolve));
+    board.start();
+    expect(await halted).toMatchObject({ reason: 'breakpoint' });
+    expect(board.chip.cpu.frequencyHz).toBe(64e6);
+    expect(board.chip.dma1.misuse.size).toBe(0);
+    expect(new TextDecoder().decode(new Uint8Array(await readBytes(reader, 5)))).toBe('hello');
+    // PLL lock, then an idle preamble and five characters of 10 × 556 / 64 MHz.
+    const frame = (10 * 556 * 1e9) / 64e6;
+    expect(board.nowNs).toBeGreaterThan(20_000 + 6 * frame);
+    expect(board.nowNs).toBeLessThan(20_000 + 6 * frame + 10_000);
   });
 });
 
