@@ -498,7 +498,7 @@ export class Cpu {
 
   /** A synchronous fault: HardFault, or lockup if already at HardFault priority or above. */
   private takeFault(e: CpuFault | BusError): void {
-    const reason = e instanceof BusError ? e.message : `${e.message} at ${hex(this.pc)}`;
+    const reason = `${e.message} (pc ${hex(this.pc)})`;
     this.lastFault = reason;
     if (this.nvic.executionPriority(this.primask !== 0) <= -1) {
       this.lockup(reason);
