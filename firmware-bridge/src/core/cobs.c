@@ -78,7 +78,7 @@ long cobs_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
     size_t len = 0;
     cobs_dec_reset(&d);
     for (size_t i = 0; i < n; i++) {
-        uint8_t tmp[2];
+        uint8_t tmp[2] = { 0, 0 };
         if (in[i] == 0)
             return -1;
         size_t k = cobs_dec_push(&d, in[i], tmp);
