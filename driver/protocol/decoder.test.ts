@@ -72,7 +72,7 @@ describe('FrameDecoder', () => {
     expect(out).toEqual([
       { kind: 'corrupt', reason: 'short', length: 3 },
       { kind: 'corrupt', reason: 'cobs', length: 2 },
-      { kind: 'corrupt', reason: 'crc', length: badCrc.length - 1 },
+      { kind: 'corrupt', reason: 'crc', length: badCrc.length - 1, seqHint: 5 },
       { kind: 'request', command: 'hello', seq: 5 },
     ]);
   });

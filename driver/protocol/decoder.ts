@@ -104,7 +104,8 @@ export class FrameDecoder {
     const bodyLength = cobsDecode(this.wire, 0, length, this.body, 0);
     const damage = this.check(bodyLength);
     if (damage !== null) {
-      this.corrupt(emit, damage, length);
+      const seqHint = damage === 'crc' ? this.body[2]! | (this.body[3]! << 8) : undefined;
+      this.corrupt(emit, damage, length, seqHint);
       return;
     }
     const payloadEnd = bodyLength - Limits.crcLength;
@@ -124,8 +125,17 @@ export class FrameDecoder {
     return crc16(this.body, 0, payloadEnd) === sent ? null : 'crc';
   }
 
-  private corrupt(emit: (decoded: Decoded) => void, reason: CorruptFrame['reason'], length: number): void {
+  private corrupt(
+    emit: (decoded: Decoded) => void,
+    reason: CorruptFrame['reason'],
+    length: number,
+    seqHint?: number,
+  ): void {
     this.stats.corrupt++;
-    emit({ kind: 'corrupt', reason, length });
+    emit(
+      seqHint === undefined
+        ? { kind: 'corrupt', reason, length }
+        : { kind: 'corrupt', reason, length, seqHint },
+    );
   }
 }

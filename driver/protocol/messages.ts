@@ -309,6 +309,11 @@ export interface CorruptFrame {
   reason: 'crc' | 'cobs' | 'short' | 'too-large';
   /** Encoded length of the dropped frame (bytes before its delimiter). */
   length: number;
+  /**
+   * The seq read from a frame whose CRC failed (so only a hint, as a NAK's
+   * is): lets a board name the frame it refuses.
+   */
+  seqHint?: number;
 }
 
 /** A frame with a good CRC that does not hold a message this codec knows. */

@@ -1,0 +1,81 @@
+/**
+ * What can go wrong between the host and the board, as classes a caller
+ * can branch on. Each message says what happened and what to do next.
+ */
+
+import { DriverError } from '../transport/errors.ts';
+
+/** The transport closed or failed: every pending request failed with this. */
+export class LinkClosedError extends DriverError {
+  override name = 'LinkClosedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * No reply after every retransmission. Whether the request ran on the
+ * board is unknown; the session is abandoned, so call `reopen()` (or open a
+ * new board) before going on.
+ */
+export class LinkTimeoutError extends DriverError {
+  override name = 'LinkTimeoutError';
+  constructor(
+    message: string,
+    readonly command: string,
+    readonly attempts: number,
+  ) {
+    super(message);
+  }
+}
+
+/** How the host learned of a reset (PROTOCOL.md §8). */
+export type ResetEvidence = 'boot-event' | 'no-session' | 'hello-epoch';
+
+/**
+ * The board reset: every request in flight is lost, DMA and USART1 are back
+ * at their reset state, every arena buffer and handle issued before it is
+ * void. Reopen the session and set up again.
+ */
+export class DeviceResetError extends DriverError {
+  override name = 'DeviceResetError';
+  constructor(
+    readonly previousEpoch: number | undefined,
+    readonly bootEpoch: number | undefined,
+    readonly evidence: ResetEvidence,
+  ) {
+    const epochs =
+      previousEpoch === undefined
+        ? ''
+        : ` (boot epoch ${hex(previousEpoch)} → ${bootEpoch === undefined ? 'unknown' : hex(bootEpoch)})`;
+    super(
+      `the board reset${epochs}, learned from ${describe(evidence)}: requests in flight were lost and ` +
+        'every buffer and handle from before is void; reopen the session and configure again',
+    );
+  }
+}
+
+/** The board answered in a way the protocol does not allow; a bug on one side. */
+export class LinkProtocolError extends DriverError {
+  override name = 'LinkProtocolError';
+}
+
+/** A request the link will not send (e.g. HELLO through `request`, or after `close`). */
+export class LinkUsageError extends DriverError {
+  override name = 'LinkUsageError';
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+function describe(e: ResetEvidence): string {
+  switch (e) {
+    case 'boot-event':
+      return 'its BOOT event';
+    case 'no-session':
+      return 'a NO_SESSION refusal';
+    case 'hello-epoch':
+      return 'a changed epoch in its HELLO reply';
+  }
+}

@@ -1,0 +1,20 @@
+export {
+  DeviceResetError,
+  LinkClosedError,
+  LinkProtocolError,
+  LinkTimeoutError,
+  LinkUsageError,
+  type ResetEvidence,
+} from './errors.ts';
+export { type CounterVerdict, EventCounter } from './event-counter.ts';
+export {
+  Link,
+  type LinkListener,
+  type LinkNotification,
+  type LinkOptions,
+  type LinkState,
+  type LinkStats,
+  type RequestOptions,
+  type SequencedCommand,
+  type SequencedRequest,
+} from './link.ts';

@@ -1,0 +1,746 @@
+/**
+ * The link: requests and replies over frames, exactly once, in order.
+ *
+ * - A session starts with HELLO at a random sequence number S; sequenced
+ *   requests then carry S+1, S+2, ... (PROTOCOL.md §4).
+ * - Up to `window` requests are in flight. Each has a retransmission
+ *   deadline; on expiry, on SEQ_GAP (go back to the board's expected seq) or
+ *   on a NAK naming it, its exact frame is sent again. The board executes a
+ *   seq once and answers repeats from its reply cache, which is what makes
+ *   retransmission safe: exactly-once is the board's rule, the link only
+ *   has to never give up on a seq silently.
+ * - Replies are matched by seq and type; anything else is counted and
+ *   dropped. Events go to subscribers, with gaps in the event counter
+ *   reported as `events-lost`.
+ * - A reset of the board (BOOT event, NO_SESSION, a changed HELLO epoch)
+ *   fails all pending work with `DeviceResetError`; a closed transport with
+ *   `LinkClosedError`; running out of retries with `LinkTimeoutError`. The
+ *   link then refuses new work until `reopen()`.
+ *
+ * Every promise handed out settles: each pending request is failed on
+ * every path that abandons it, and no internal promise is left without a
+ * handler.
+ */
+
+import {
+  type BoardEvent,
+  type Decoded,
+  EncodeError,
+  encodeMessage,
+  FrameDecoder,
+  type HelloInfo,
+  Limits,
+  type Reply,
+  type ReplyTo,
+  type RequestBody,
+  Status,
+} from '../protocol/index.ts';
+import { realTimers, type TimerId, type Timers } from '../transport/timers.ts';
+import type { Transport } from '../transport/transport.ts';
+import {
+  DeviceResetError,
+  LinkClosedError,
+  LinkProtocolError,
+  LinkTimeoutError,
+  LinkUsageError,
+  type ResetEvidence,
+} from './errors.ts';
+import { EventCounter } from './event-counter.ts';
+
+/** A request the link sequences: everything but HELLO, which opens the session. */
+export type SequencedRequest = Exclude<RequestBody, { command: 'hello' }>;
+export type SequencedCommand = SequencedRequest['command'];
+
+export interface LinkOptions {
+  /** Time source for deadlines; defaults to the real clock. */
+  timers?: Timers;
+  /**
+   * Retransmission deadline per attempt. Defaults to one computed from the
+   * link's baud rate in the HELLO reply (time to move a full window of
+   * largest frames both ways, plus slack), or 250 ms before HELLO.
+   */
+  retransmitTimeoutMs?: number;
+  /** Retransmissions before giving up with LinkTimeoutError (default 10). */
+  maxRetries?: number;
+  /** Caps the board's window (never raises it). */
+  window?: number;
+  /** First sequence number (HELLO's); random when absent. For tests. */
+  initialSeq?: number;
+}
+
+export interface RequestOptions {
+  /** Stop waiting: the promise rejects with the signal's reason. A request already sent still runs. */
+  signal?: AbortSignal;
+  /** Extra time the board needs to execute this request (a batch POLL), added to each deadline. */
+  extraTimeMs?: number;
+}
+
+export type LinkNotification =
+  | { kind: 'event'; event: BoardEvent }
+  | { kind: 'events-lost'; expected: number; received: number; lost: number }
+  | { kind: 'reset'; error: DeviceResetError }
+  | { kind: 'closed'; error: LinkClosedError };
+
+export type LinkListener = (notification: LinkNotification) => void;
+
+export interface LinkStats {
+  framesSent: number;
+  framesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  retransmissions: number;
+  corruptFrames: number;
+  invalidFrames: number;
+  naks: number;
+  seqGaps: number;
+  timeouts: number;
+  unmatchedReplies: number;
+  events: number;
+  duplicateEvents: number;
+  eventsLost: number;
+  resets: number;
+  listenerErrors: number;
+}
+
+export type LinkState = 'opening' | 'open' | 'no-session' | 'closed';
+
+interface Pending {
+  readonly body: SequencedRequest;
+  readonly extraTimeMs: number;
+  seq: number;
+  frame: Uint8Array | undefined;
+  attempts: number;
+  /** Deadlines that passed without a reply; retransmissions for other reasons do not count. */
+  misses: number;
+  /** SEQ_GAP replies still expected for transmissions a go-back superseded (see `goBack`). */
+  staleGaps: number;
+  timer: TimerId | undefined;
+  /** The caller stopped waiting (abort); the entry stays to keep the seq space whole. */
+  abandoned: boolean;
+  resolve(reply: Reply): void;
+  /** Takes `unknown` because an abort rejects with whatever reason the signal carries. */
+  reject(error: unknown): void;
+  detachAbort(): void;
+}
+
+interface HelloAttempt {
+  seq: number;
+  attempts: number;
+  timer: TimerId | undefined;
+  frame: Uint8Array;
+  resolve(hello: HelloInfo): void;
+  reject(error: Error): void;
+}
+
+const SEQ_MOD = 0x1_0000;
+const seqAfter = (a: number, b: number) => (a - b + SEQ_MOD) % SEQ_MOD < 0x8000;
+
+export class Link {
+  readonly stats: LinkStats = {
+    framesSent: 0,
+    framesReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    retransmissions: 0,
+    corruptFrames: 0,
+    invalidFrames: 0,
+    naks: 0,
+    seqGaps: 0,
+    timeouts: 0,
+    unmatchedReplies: 0,
+    events: 0,
+    duplicateEvents: 0,
+    eventsLost: 0,
+    resets: 0,
+    listenerErrors: 0,
+  };
+
+  private readonly timers: Timers;
+  private readonly maxRetries: number;
+  private readonly decoder = new FrameDecoder();
+  private readonly events = new EventCounter();
+  private readonly listeners = new Set<LinkListener>();
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  private stateValue: LinkState = 'opening';
+  private session: HelloInfo | undefined;
+  private knownEpoch: number | undefined;
+  /** Why the link refuses work while not open. */
+  private refusal: Error | undefined;
+  private hello: HelloAttempt | undefined;
+  private nextSeq: number;
+  private sessionHelloSeq = -1;
+  private window = 1;
+  private retransmitMs: number;
+  private readonly inflight: Pending[] = [];
+  private readonly queue: Pending[] = [];
+
+  private constructor(
+    private readonly transport: Transport,
+    private readonly options: LinkOptions,
+  ) {
+    this.timers = options.timers ?? realTimers;
+    this.maxRetries = options.maxRetries ?? 10;
+    this.retransmitMs = options.retransmitTimeoutMs ?? 250;
+    this.nextSeq = options.initialSeq ?? Math.floor(Math.random() * SEQ_MOD);
+    this.writer = transport.writable.getWriter();
+    this.reader = transport.readable.getReader();
+  }
+
+  /**
+   * Starts reading the transport and opens a session with HELLO. Rejects
+   * with LinkTimeoutError when the board never answers, LinkClosedError
+   * when the transport ends first. The transport is closed on failure.
+   */
+  static async open(transport: Transport, options: LinkOptions = {}): Promise<Link> {
+    const link = new Link(transport, options);
+    void link.readLoop();
+    // One delimiter flushes whatever noise the line carried before (§1).
+    link.send(new Uint8Array(1));
+    try {
+      await link.openSession();
+    } catch (e) {
+      await link.close();
+      throw e;
+    }
+    return link;
+  }
+
+  get state(): LinkState {
+    return this.stateValue;
+  }
+
+  /** The HELLO reply of the current session (the last one after a reset). */
+  get helloInfo(): HelloInfo {
+    // open() only returns after a session opened, so this is always set for callers.
+    return this.session!;
+  }
+
+  /** The board's boot epoch as last known. */
+  get epoch(): number | undefined {
+    return this.knownEpoch;
+  }
+
+  get inFlight(): number {
+    return this.inflight.length;
+  }
+
+  get effectiveWindow(): number {
+    return this.window;
+  }
+
+  get retransmitTimeoutMs(): number {
+    return this.retransmitMs;
+  }
+
+  /** Listens to events, lost events, resets and closure. Returns the unsubscribe function. */
+  subscribe(listener: LinkListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Sends a sequenced request and resolves with its reply, whatever its
+   * status: turning refusals into errors is the board layer's job. Rejects
+   * only for link-level failures (reset, closed, timeout, abort).
+   */
+  request<C extends SequencedCommand>(
+    body: Extract<SequencedRequest, { command: C }>,
+    options: RequestOptions = {},
+  ): Promise<ReplyTo<C>> {
+    return new Promise<ReplyTo<C>>((resolve, reject) => {
+      if ((body as RequestBody).command === 'hello') {
+        reject(new LinkUsageError('HELLO opens the session: use Link.open() or reopen(), not request()'));
+        return;
+      }
+      if (this.stateValue === 'closed' || this.stateValue === 'no-session') {
+        reject(this.refusalError());
+        return;
+      }
+      const signal = options.signal;
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const entry: Pending = {
+        body,
+        extraTimeMs: options.extraTimeMs ?? 0,
+        seq: -1,
+        frame: undefined,
+        attempts: 0,
+        misses: 0,
+        staleGaps: 0,
+        timer: undefined,
+        abandoned: false,
+        // The link matched the reply by seq and command, so it is a ReplyTo<C>.
+        resolve: (reply) => resolve(reply as ReplyTo<C>),
+        reject,
+        detachAbort: () => {},
+      };
+      if (signal) {
+        const onAbort = () => this.abandon(entry, signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        entry.detachAbort = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.queue.push(entry);
+      this.pump();
+    });
+  }
+
+  /**
+   * Opens a new session (after a reset or a timeout). Requests made while
+   * it runs wait for it. If the board's epoch changed since the last
+   * session, subscribers get a `reset` notification (once per reset).
+   */
+  async reopen(): Promise<HelloInfo> {
+    if (this.stateValue === 'closed') throw this.refusalError();
+    if (this.stateValue === 'opening') {
+      throw new LinkUsageError('a session is already being opened; wait for it');
+    }
+    // Requests in flight belong to the old session: whether they ran is
+    // unknown. Queued ones have not been sent and go out in the new session.
+    const inflight = this.inflight.splice(0);
+    const error = new LinkUsageError('the session was reopened before this request was answered');
+    for (const e of inflight) this.fail(e, error);
+    return this.openSession();
+  }
+
+  /** Fails all pending work with LinkClosedError and closes the transport. Idempotent. */
+  async close(): Promise<void> {
+    if (this.stateValue === 'closed') return;
+    this.shutdown(new LinkClosedError('the link was closed by the application'));
+    try {
+      await this.reader.cancel();
+    } catch {
+      // The stream already failed; there is nothing left to cancel.
+    }
+    this.writer.releaseLock();
+    await this.transport.close();
+  }
+
+  // ------------------------------------------------------------ session
+
+  private openSession(): Promise<HelloInfo> {
+    this.stateValue = 'opening';
+    this.refusal = undefined;
+    // The board treats a HELLO with its session's HELLO seq as a
+    // retransmission and keeps the session, so never reuse that one.
+    if (this.session !== undefined && this.nextSeq === this.sessionHelloSeq) {
+      this.nextSeq = (this.nextSeq + 1) % SEQ_MOD;
+    }
+    const seq = this.nextSeq;
+    return new Promise<HelloInfo>((resolve, reject) => {
+      const frame = encodeMessage({ kind: 'request', command: 'hello', seq });
+      this.hello = { seq, attempts: 0, timer: undefined, frame, resolve, reject };
+      this.transmitHello();
+    });
+  }
+
+  private transmitHello(): void {
+    const h = this.hello;
+    if (!h) return;
+    if (h.attempts > this.maxRetries) {
+      this.hello = undefined;
+      this.stats.timeouts++;
+      const error = new LinkTimeoutError(
+        `the board did not answer HELLO after ${h.attempts} attempts: check that the bridge firmware ` +
+          'runs, that this is its port and that the baud rate matches',
+        'hello',
+        h.attempts,
+      );
+      this.enterNoSession(error);
+      h.reject(error);
+      return;
+    }
+    if (h.attempts > 0) this.stats.retransmissions++;
+    h.attempts++;
+    this.send(h.frame);
+    this.timers.clearTimeout(h.timer);
+    h.timer = this.timers.setTimeout(() => this.transmitHello(), this.retransmitMs);
+  }
+
+  private onHelloReply(reply: ReplyTo<'hello'>): void {
+    const h = this.hello;
+    if (!h || reply.seq !== h.seq) {
+      this.stats.unmatchedReplies++;
+      return;
+    }
+    this.timers.clearTimeout(h.timer);
+    this.hello = undefined;
+    const r = reply.result;
+    if (r.status !== Status.OK) {
+      const error = new LinkProtocolError(
+        `the board refused HELLO with status ${r.status}: it may speak another protocol version`,
+      );
+      this.enterNoSession(error);
+      h.reject(error);
+      return;
+    }
+    const info = r.hello;
+    const previous = this.knownEpoch;
+    this.session = info;
+    this.sessionHelloSeq = h.seq;
+    this.knownEpoch = info.bootEpoch;
+    this.nextSeq = (h.seq + 1) % SEQ_MOD;
+    this.window = Math.max(1, Math.min(info.window, this.options.window ?? Number.POSITIVE_INFINITY));
+    this.retransmitMs = this.options.retransmitTimeoutMs ?? defaultRetransmitMs(info, this.window);
+    this.decoder.reset();
+    this.stateValue = 'open';
+    if (previous !== undefined && previous !== info.bootEpoch) {
+      this.announceReset(new DeviceResetError(previous, info.bootEpoch, 'hello-epoch'));
+    }
+    h.resolve(info);
+    this.pump();
+  }
+
+  private announceReset(error: DeviceResetError): void {
+    this.stats.resets++;
+    this.notify({ kind: 'reset', error });
+  }
+
+  /**
+   * Evidence of a reset carrying the board's new epoch. The epoch we know
+   * is updated at once, so the same reset reported three ways (BOOT, then
+   * NO_SESSION to each request in flight) is acted on once, and news older
+   * than the current session (a NO_SESSION delayed past our HELLO) is
+   * recognised by its epoch and ignored.
+   */
+  private onDeviceReset(bootEpoch: number, evidence: ResetEvidence): void {
+    if (this.stateValue === 'closed' || bootEpoch === this.knownEpoch) return;
+    const error = new DeviceResetError(this.knownEpoch, bootEpoch, evidence);
+    this.knownEpoch = bootEpoch;
+    this.events.reset();
+    if (this.stateValue === 'open') this.enterNoSession(error);
+    // While opening, the HELLO in flight reaches the new boot and is answered
+    // by it; requests queued behind it run in that new session.
+    this.announceReset(error);
+  }
+
+  private enterNoSession(error: Error): void {
+    this.stateValue = 'no-session';
+    this.refusal = error;
+    this.failAll(error);
+  }
+
+  private refusalError(): Error {
+    const r = this.refusal;
+    if (r instanceof DeviceResetError) return new DeviceResetError(r.previousEpoch, r.bootEpoch, r.evidence);
+    if (r instanceof LinkTimeoutError) {
+      return new LinkTimeoutError(
+        `${r.message} (the session was abandoned; call reopen() to start a new one)`,
+        r.command,
+        r.attempts,
+      );
+    }
+    return r ?? new LinkClosedError('the link is closed');
+  }
+
+  // ------------------------------------------------------------ requests
+
+  private pump(): void {
+    if (this.stateValue !== 'open') return;
+    while (this.queue.length > 0 && this.windowHasRoom()) {
+      const entry = this.queue.shift()!;
+      if (entry.abandoned) continue;
+      entry.seq = this.nextSeq;
+      try {
+        entry.frame = encodeMessage({ kind: 'request', seq: entry.seq, ...entry.body });
+      } catch (e) {
+        // Not sent, so the seq is not used: the next request takes it.
+        entry.detachAbort();
+        entry.reject(e instanceof EncodeError ? e : new LinkProtocolError(String(e)));
+        continue;
+      }
+      this.nextSeq = (this.nextSeq + 1) % SEQ_MOD;
+      this.inflight.push(entry);
+      this.transmit(entry);
+    }
+  }
+
+  /**
+   * The window slides over sequence numbers, not over a count: replies can
+   * complete out of order (a lost one is retransmitted while later ones
+   * arrive), and the board caches only the last `window` replies, so a new
+   * seq must stay within `window` of the oldest unanswered one, or that
+   * one's reply could leave the cache before its retransmission arrives.
+   */
+  private windowHasRoom(): boolean {
+    const oldest = this.inflight[0];
+    return oldest === undefined || (this.nextSeq - oldest.seq + SEQ_MOD) % SEQ_MOD < this.window;
+  }
+
+  private transmit(entry: Pending): void {
+    if (entry.attempts > 0) this.stats.retransmissions++;
+    entry.attempts++;
+    this.send(entry.frame!);
+    this.timers.clearTimeout(entry.timer);
+    entry.timer = this.timers.setTimeout(() => this.onDeadline(entry), this.retransmitMs + entry.extraTimeMs);
+  }
+
+  private onDeadline(entry: Pending): void {
+    entry.timer = undefined;
+    if (!this.inflight.includes(entry)) return;
+    entry.misses++;
+    if (entry.misses <= this.maxRetries) {
+      this.transmit(entry);
+      return;
+    }
+    this.stats.timeouts++;
+    const command = entry.body.command;
+    const error = new LinkTimeoutError(
+      `no reply from the board to ${command} (seq ${entry.seq}) after ${entry.attempts} attempts ` +
+        `${this.retransmitMs + entry.extraTimeMs} ms apart: the link is down or the board hangs; ` +
+        'whether the request ran is unknown, so reopen the session and re-read the state you depend on',
+      command,
+      entry.attempts,
+    );
+    // The board's expected seq is stuck at a request we gave up on: the
+    // session cannot continue, so everything pending fails with it.
+    this.enterNoSession(error);
+  }
+
+  private abandon(entry: Pending, reason: unknown): void {
+    if (entry.abandoned) return;
+    entry.abandoned = true;
+    entry.reject(reason);
+    // An entry still queued has no seq yet and simply never goes out; one in
+    // flight stays until answered, because the board will execute it.
+  }
+
+  private complete(entry: Pending, reply: Reply): void {
+    const i = this.inflight.indexOf(entry);
+    if (i >= 0) this.inflight.splice(i, 1);
+    this.timers.clearTimeout(entry.timer);
+    entry.detachAbort();
+    if (!entry.abandoned) {
+      entry.abandoned = true;
+      entry.resolve(reply);
+    }
+    this.pump();
+  }
+
+  private fail(entry: Pending, error: Error): void {
+    this.timers.clearTimeout(entry.timer);
+    entry.detachAbort();
+    if (!entry.abandoned) {
+      entry.abandoned = true;
+      entry.reject(error);
+    }
+  }
+
+  private failAll(error: Error): void {
+    const all = [...this.inflight, ...this.queue];
+    this.inflight.length = 0;
+    this.queue.length = 0;
+    for (const e of all) this.fail(e, error);
+  }
+
+  /**
+   * SEQ_GAP: the board expects `expected` and executed nothing newer.
+   * Resend, in order, every request in flight from `expected` on.
+   *
+   * One lost request makes every request behind it come back as a gap. The
+   * first gap triggers the go-back; each request it resent whose earlier
+   * transmission is still unanswered owes one more gap reply, which is
+   * ignored when it comes, so a loss costs one go-back, not one per request
+   * in the window. If such a reply was lost instead, the worst case is that
+   * one real gap is ignored and the deadline resends.
+   */
+  private goBack(entry: Pending, expected: number): void {
+    this.stats.seqGaps++;
+    if (entry.staleGaps > 0) {
+      entry.staleGaps--;
+      return;
+    }
+    for (const e of this.inflight) {
+      if (!seqAfter(e.seq, expected)) continue;
+      if (e !== entry && e.seq !== expected && e.attempts > 0) e.staleGaps++;
+      this.transmit(e);
+    }
+  }
+
+  // ------------------------------------------------------------ receiving
+
+  private async readLoop(): Promise<void> {
+    const onDecoded = (d: Decoded) => this.onDecoded(d);
+    let error: LinkClosedError;
+    try {
+      for (;;) {
+        const { done, value } = await this.reader.read();
+        if (done) {
+          error = new LinkClosedError('the transport closed: the board or its port went away');
+          break;
+        }
+        this.stats.bytesReceived += value.length;
+        this.decoder.push(value, onDecoded);
+      }
+    } catch (e) {
+      error = new LinkClosedError(`the transport failed: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
+    }
+    if (this.stateValue !== 'closed') {
+      this.shutdown(error);
+      this.writer.releaseLock();
+      this.transport.close().catch(() => {
+        // Closing a transport that already failed may fail too; the link is closed either way.
+      });
+    }
+  }
+
+  private onDecoded(d: Decoded): void {
+    switch (d.kind) {
+      case 'corrupt':
+        this.stats.corruptFrames++;
+        return;
+      case 'invalid':
+        this.stats.invalidFrames++;
+        return;
+      case 'request':
+        // The board never sends requests: an echo or a loop-back cable.
+        this.stats.invalidFrames++;
+        return;
+      case 'nak':
+        this.stats.framesReceived++;
+        this.onNak(d.seq);
+        return;
+      case 'event':
+        this.stats.framesReceived++;
+        this.onEvent(d);
+        return;
+      case 'reply':
+        this.stats.framesReceived++;
+        this.onReply(d);
+        return;
+    }
+  }
+
+  private onNak(seq: number): void {
+    this.stats.naks++;
+    if (this.hello?.seq === seq) {
+      this.timers.clearTimeout(this.hello.timer);
+      this.transmitHello();
+      return;
+    }
+    // The seq comes from a damaged frame: only a hint. Resend if it names one of ours.
+    const entry = this.inflight.find((e) => e.seq === seq);
+    if (entry) this.transmit(entry);
+  }
+
+  private onReply(reply: Reply): void {
+    if (reply.command === 'hello') {
+      this.onHelloReply(reply);
+      return;
+    }
+    const entry = this.inflight.find((e) => e.seq === reply.seq);
+    if (!entry || entry.body.command !== reply.command) {
+      this.stats.unmatchedReplies++;
+      return;
+    }
+    const r = reply.result;
+    switch (r.status) {
+      case Status.SEQ_GAP:
+        this.goBack(entry, r.expected);
+        return;
+      case Status.NO_SESSION:
+        this.onDeviceReset(r.bootEpoch, 'no-session');
+        return;
+      case Status.STALE:
+        // Executed, but its reply left the cache: the window kept the host
+        // from ever needing it, so one side broke the protocol.
+        this.inflight.splice(this.inflight.indexOf(entry), 1);
+        this.fail(
+          entry,
+          new LinkProtocolError(
+            `the board executed ${entry.body.command} (seq ${entry.seq}) but no longer has its reply (STALE): ` +
+              're-read the state it changed',
+          ),
+        );
+        this.pump();
+        return;
+      default:
+        this.complete(entry, reply);
+    }
+  }
+
+  private onEvent(event: BoardEvent): void {
+    this.stats.events++;
+    if (event.event === 'boot' && this.session !== undefined) {
+      this.onDeviceReset(event.bootEpoch, 'boot-event');
+    }
+    const verdict = this.events.observe(event.counter, event.event === 'boot');
+    if (verdict.kind === 'duplicate') {
+      this.stats.duplicateEvents++;
+      return;
+    }
+    if (verdict.kind === 'gap') {
+      this.stats.eventsLost += verdict.lost;
+      this.notify({
+        kind: 'events-lost',
+        expected: verdict.expected,
+        received: verdict.received,
+        lost: verdict.lost,
+      });
+    }
+    this.notify({ kind: 'event', event });
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  private send(frame: Uint8Array): void {
+    if (this.stateValue === 'closed') return;
+    this.stats.framesSent++;
+    this.stats.bytesSent += frame.length;
+    this.writer.write(frame).catch((e: unknown) => {
+      if (this.stateValue === 'closed') return;
+      this.shutdown(
+        new LinkClosedError(
+          `writing to the transport failed: ${e instanceof Error ? e.message : String(e)}`,
+          {
+            cause: e,
+          },
+        ),
+      );
+      this.transport.close().catch(() => {
+        // Already broken; the link is closed either way.
+      });
+    });
+  }
+
+  private shutdown(error: LinkClosedError): void {
+    this.stateValue = 'closed';
+    this.refusal = error;
+    const h = this.hello;
+    if (h) {
+      this.timers.clearTimeout(h.timer);
+      this.hello = undefined;
+      h.reject(error);
+    }
+    this.failAll(error);
+    this.notify({ kind: 'closed', error });
+  }
+
+  private notify(n: LinkNotification): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(n);
+      } catch {
+        // A subscriber's bug must not break the link for everyone else.
+        this.stats.listenerErrors++;
+      }
+    }
+  }
+}
+
+/**
+ * Time for a full window of largest requests to reach the board and their
+ * largest replies to come back, at 10 bits per byte, twice over, plus
+ * 50 ms for the host's and the board's scheduling.
+ */
+function defaultRetransmitMs(info: HelloInfo, window: number): number {
+  const baud = info.linkBaud > 0 ? info.linkBaud : 115_200;
+  const frameBytes = (payload: number) => payload + Limits.headerLength + Limits.crcLength + 6;
+  const bytes = window * (frameBytes(info.maxRequestPayload) + frameBytes(info.maxReplyPayload));
+  return Math.ceil(((2 * bytes * 10) / baud) * 1000) + 50;
+}

@@ -1,0 +1,489 @@
+/**
+ * A fake bridge board speaking PROTOCOL.md on the device end of a
+ * transport: sessions, exactly-once sequencing with a reply cache, NAKs,
+ * the allow-list and DMA start checks, an arena, a USART1 whose TDR writes
+ * are recorded and whose RDR reads come from a queue, and events on demand.
+ * It answers synchronously; tests damage the line with the fault injector
+ * or with the `onRequest` hook.
+ */
+
+import {
+  type BatchOp,
+  type BoardEvent,
+  type Decoded,
+  type DistributiveOmit,
+  encodeMessage,
+  encodeRawFrame,
+  FrameDecoder,
+  type HelloInfo,
+  Limits,
+  type Refusal,
+  type Reply,
+  type Request,
+  Status,
+  COMMAND_TYPE as TYPES,
+} from '../protocol/index.ts';
+import type { Transport } from '../transport/transport.ts';
+
+export const FAKE = {
+  DMA_ISR: 0x4002_0000,
+  DMA_IFCR: 0x4002_0004,
+  CCR1: 0x4002_0008,
+  CNDTR1: 0x4002_000c,
+  CPAR1: 0x4002_0010,
+  CMAR1: 0x4002_0014,
+  CCR2: 0x4002_001c,
+  CMAR2: 0x4002_0028,
+  C0CR: 0x4002_0800,
+  C1CR: 0x4002_0804,
+  USART1: 0x4001_3800,
+  USART_CR1: 0x4001_3800,
+  USART_ISR: 0x4001_381c,
+  USART_ICR: 0x4001_3820,
+  USART_RDR: 0x4001_3824,
+  USART_TDR: 0x4001_3828,
+  USART_PRESC: 0x4001_382c,
+} as const;
+
+const READ_ONLY = new Set<number>([FAKE.DMA_ISR, FAKE.USART_ISR, FAKE.USART_RDR]);
+const WRITE_ONLY = new Set<number>([FAKE.DMA_IFCR, FAKE.USART_ICR, 0x4001_3818 /* RQR */, FAKE.USART_TDR]);
+
+export interface FakeBoardOptions {
+  window?: number;
+  arenaBase?: number;
+  arenaSize?: number;
+  bootEpoch?: number;
+  devId?: number;
+  protocolVersion?: number;
+  capabilities?: number;
+  maxRequestPayload?: number;
+  maxReplyPayload?: number;
+  /** Send a BOOT event as soon as the board starts (default true). */
+  bootEvent?: boolean;
+  /** A DMA start completes at once, moving the bytes (default true). */
+  dmaCompletesAtOnce?: boolean;
+}
+
+/** What a test's hook decides for a request: process it normally, or act as if it never arrived. */
+export type HookVerdict = 'process' | 'drop-request' | 'drop-reply';
+
+type EventBody = DistributiveOmit<BoardEvent, 'counter' | 'kind'>;
+
+export class FakeBoard {
+  readonly registers = new Map<number, number>();
+  readonly arena: Uint8Array;
+  readonly usartTx: number[] = [];
+  readonly usartRx: number[] = [];
+  /** USART error flags (PE, FE, NE, ORE bits of ISR) a test raises. */
+  usartErrors = 0;
+  /** Sequenced requests executed (each exactly once). */
+  executed = 0;
+  readonly received: Request[] = [];
+  onRequest: ((request: Request) => HookVerdict) | undefined;
+  bootEpoch: number;
+  readonly hello: HelloInfo;
+
+  private readonly decoder = new FrameDecoder();
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private session: { helloSeq: number; expected: number } | undefined;
+  private readonly cache = new Map<number, Uint8Array>();
+  private readonly cacheOrder: number[] = [];
+  private eventCounter = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: FakeBoardOptions = {},
+  ) {
+    this.bootEpoch = options.bootEpoch ?? 0x1234_0001;
+    this.arena = new Uint8Array(options.arenaSize ?? 0x4000);
+    this.hello = {
+      protocolVersion: options.protocolVersion ?? 1,
+      firmwareVersion: { major: 0, minor: 1, patch: 0 },
+      devId: options.devId ?? 0x460,
+      revId: 0x2000,
+      uid: Uint8Array.from({ length: 12 }, (_, i) => i + 1),
+      arenaBase: options.arenaBase ?? 0x2000_4000,
+      arenaSize: this.arena.length,
+      maxRequestPayload: options.maxRequestPayload ?? Limits.maxRequestPayload,
+      maxReplyPayload: options.maxReplyPayload ?? Limits.maxReplyPayload,
+      window: options.window ?? 4,
+      capabilities: options.capabilities ?? 0b1111,
+      bootEpoch: this.bootEpoch,
+      usart1ClockHz: 64_000_000,
+      linkBaud: 115_200,
+    };
+    this.writer = transport.writable.getWriter();
+    void this.readLoop();
+    if (options.bootEvent ?? true)
+      this.emitEvent({
+        event: 'boot',
+        bootEpoch: this.bootEpoch,
+        firmwareVersion: this.hello.firmwareVersion,
+      });
+  }
+
+  /** Resets the board: new epoch, no session, peripherals cleared, BOOT event (unless told not to). */
+  reset(options: { bootEvent?: boolean; bootEpoch?: number } = {}): void {
+    this.bootEpoch = options.bootEpoch ?? (this.bootEpoch + 1) >>> 0;
+    this.hello.bootEpoch = this.bootEpoch;
+    this.session = undefined;
+    this.cache.clear();
+    this.cacheOrder.length = 0;
+    this.registers.clear();
+    this.eventCounter = 0;
+    if (options.bootEvent ?? true) {
+      this.emitEvent({
+        event: 'boot',
+        bootEpoch: this.bootEpoch,
+        firmwareVersion: this.hello.firmwareVersion,
+      });
+    }
+  }
+
+  /** Sends an event with the next counter value (BOOT restarts at 0). */
+  emitEvent(body: EventBody, options: { skipCounters?: number } = {}): void {
+    if (body.event === 'boot') this.eventCounter = 0;
+    this.eventCounter = (this.eventCounter + (options.skipCounters ?? 0)) & 0xffff;
+    const event = { kind: 'event', counter: this.eventCounter, ...body } as BoardEvent;
+    this.eventCounter = (this.eventCounter + 1) & 0xffff;
+    this.send(encodeMessage(event));
+  }
+
+  /** Stops answering (a hung board); the transport stays open. */
+  hang(): void {
+    this.stopped = true;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.transport.close();
+  }
+
+  reg(address: number): number {
+    return this.registers.get(address) ?? 0;
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  private send(frame: Uint8Array): void {
+    this.writer.write(frame).catch(() => {
+      // The host end went away; a real board would not notice either.
+    });
+  }
+
+  private async readLoop(): Promise<void> {
+    const reader = this.transport.readable.getReader();
+    const onDecoded = (d: Decoded) => this.onDecoded(d);
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        if (!this.stopped) this.decoder.push(value, onDecoded);
+      }
+    } catch {
+      // The transport failed: the board stops listening, as on a real line.
+    }
+  }
+
+  private onDecoded(d: Decoded): void {
+    if (d.kind === 'corrupt') {
+      const status =
+        d.reason === 'crc' ? Status.BAD_CRC : d.reason === 'too-large' ? Status.TOO_LARGE : Status.BAD_FRAME;
+      this.send(encodeMessage({ kind: 'nak', seq: d.seqHint ?? 0, status }));
+      return;
+    }
+    if (d.kind === 'invalid') {
+      if (d.reason === 'version') {
+        this.send(encodeMessage({ kind: 'nak', seq: d.seq, status: Status.BAD_VERSION }));
+        return;
+      }
+      const status = d.reason === 'unknown-type' ? Status.UNKNOWN_COMMAND : Status.BAD_LENGTH;
+      const payload = d.type === 0x05 ? Uint8Array.of(status, 0, 0) : Uint8Array.of(status);
+      this.sequenced(d.seq, d.type, () => encodeRawFrame(1, d.type | 0x80, d.seq, payload));
+      return;
+    }
+    if (d.kind !== 'request') return;
+    const verdict = this.onRequest?.(d) ?? 'process';
+    if (verdict === 'drop-request') return;
+    this.received.push(d);
+    const dropReply = verdict === 'drop-reply';
+    if (d.command === 'hello') {
+      const frame = this.onHello(d.seq);
+      if (!dropReply) this.send(frame);
+      return;
+    }
+    this.sequenced(d.seq, TYPES[d.command], () => encodeMessage(this.execute(d)), dropReply);
+  }
+
+  private onHello(seq: number): Uint8Array {
+    if (this.session?.helloSeq !== seq) {
+      this.session = { helloSeq: seq, expected: (seq + 1) & 0xffff };
+      this.cache.clear();
+      this.cacheOrder.length = 0;
+    }
+    return encodeMessage({
+      kind: 'reply',
+      command: 'hello',
+      seq,
+      result: { status: Status.OK, hello: { ...this.hello } },
+    });
+  }
+
+  /** §4: execute in order exactly once, answer repeats from the cache, refuse gaps. */
+  private sequenced(seq: number, type: number, run: () => Uint8Array, dropReply = false): Uint8Array {
+    const s = this.session;
+    let frame: Uint8Array;
+    if (!s) {
+      frame = this.refusalFrame(seq, type, { status: Status.NO_SESSION, bootEpoch: this.bootEpoch });
+    } else {
+      const d = (seq - s.expected) & 0xffff;
+      if (d === 0) {
+        frame = run();
+        this.executed++;
+        s.expected = (s.expected + 1) & 0xffff;
+        this.cache.set(seq, frame);
+        this.cacheOrder.push(seq);
+        while (this.cacheOrder.length > this.hello.window) this.cache.delete(this.cacheOrder.shift()!);
+      } else if (d < 0x8000) {
+        frame = this.refusalFrame(seq, type, { status: Status.SEQ_GAP, expected: s.expected });
+      } else {
+        frame = this.cache.get(seq) ?? this.refusalFrame(seq, type, { status: Status.STALE });
+      }
+    }
+    if (!dropReply) this.send(frame);
+    return frame;
+  }
+
+  private refusalFrame(seq: number, requestType: number, refusal: Refusal): Uint8Array {
+    const detail = refusalPayload(refusal);
+    // A batch reply always has its own layout: status, executed, count, detail.
+    const payload = requestType === 0x05 ? Uint8Array.of(detail[0]!, 0, 0, ...detail.subarray(1)) : detail;
+    return encodeRawFrame(1, requestType | 0x80, seq, payload);
+  }
+
+  // ------------------------------------------------------------ execution
+
+  private execute(r: Request): Reply {
+    const seq = r.seq;
+    switch (r.command) {
+      case 'hello':
+        throw new Error('unreachable: HELLO is not sequenced');
+      case 'ping':
+        return { kind: 'reply', command: 'ping', seq, result: { status: Status.OK, data: r.data } };
+      case 'reg-read': {
+        const v = this.readReg(r.address);
+        return typeof v === 'number'
+          ? { kind: 'reply', command: 'reg-read', seq, result: { status: Status.OK, value: v } }
+          : { kind: 'reply', command: 'reg-read', seq, result: v };
+      }
+      case 'reg-write': {
+        const refusal = this.writeReg(r.address, r.value);
+        return { kind: 'reply', command: 'reg-write', seq, result: refusal ?? { status: Status.OK } };
+      }
+      case 'reg-batch':
+        return this.batch(seq, r.ops);
+      case 'mem-read': {
+        const max = this.hello.maxReplyPayload - 8;
+        const off = this.arenaOffset(r.address, r.length, max);
+        if (off < 0)
+          return { kind: 'reply', command: 'mem-read', seq, result: { status: Status.OUT_OF_ARENA } };
+        return {
+          kind: 'reply',
+          command: 'mem-read',
+          seq,
+          result: { status: Status.OK, data: this.arena.slice(off, off + r.length) },
+        };
+      }
+      case 'mem-write': {
+        const max = this.hello.maxRequestPayload - 4;
+        const off = this.arenaOffset(r.address, r.data.length, max);
+        if (off < 0)
+          return { kind: 'reply', command: 'mem-write', seq, result: { status: Status.OUT_OF_ARENA } };
+        if (this.dmaOwns(r.address, r.data.length)) {
+          return { kind: 'reply', command: 'mem-write', seq, result: { status: Status.BUSY } };
+        }
+        this.arena.set(r.data, off);
+        return { kind: 'reply', command: 'mem-write', seq, result: { status: Status.OK } };
+      }
+      case 'reset-peripherals':
+        this.registers.clear();
+        this.usartErrors = 0;
+        return { kind: 'reply', command: 'reset-peripherals', seq, result: { status: Status.OK } };
+    }
+  }
+
+  private batch(seq: number, ops: readonly BatchOp[]): Reply {
+    const values: number[] = [];
+    let executed = 0;
+    for (const op of ops) {
+      let refusal: Refusal | undefined;
+      switch (op.op) {
+        case 'read': {
+          const v = this.readReg(op.address);
+          if (typeof v === 'number') values.push(v);
+          else refusal = v;
+          break;
+        }
+        case 'write':
+          refusal = this.writeReg(op.address, op.value);
+          break;
+        case 'masked-write': {
+          const old = this.readReg(op.address);
+          refusal =
+            typeof old === 'number'
+              ? this.writeReg(op.address, ((old & ~op.mask) | (op.value & op.mask)) >>> 0)
+              : old;
+          break;
+        }
+        case 'poll': {
+          const v = this.readReg(op.address);
+          if (typeof v !== 'number') refusal = v;
+          else if ((v & op.mask) >>> 0 !== op.match >>> 0)
+            refusal = { status: Status.POLL_TIMEOUT, lastValue: v };
+          break;
+        }
+      }
+      if (refusal) return { kind: 'reply', command: 'reg-batch', seq, executed, values, result: refusal };
+      executed++;
+    }
+    return { kind: 'reply', command: 'reg-batch', seq, executed, values, result: { status: Status.OK } };
+  }
+
+  private allowed(address: number): boolean {
+    if (address % 4 !== 0) return false;
+    if (address >= FAKE.DMA_ISR && address <= FAKE.CMAR1) return true;
+    if (address >= FAKE.CCR2 && address <= FAKE.CMAR2) return true;
+    if (address === FAKE.C0CR || address === FAKE.C1CR) return true;
+    return address >= FAKE.USART1 && address <= FAKE.USART_PRESC;
+  }
+
+  private usartIsr(): number {
+    // TXE and TC: the fake transmits instantly. RXNE while bytes wait.
+    return (0xc0 | (this.usartRx.length > 0 ? 1 << 5 : 0) | this.usartErrors) >>> 0;
+  }
+
+  private readReg(address: number): number | Refusal {
+    if (!this.allowed(address) || WRITE_ONLY.has(address)) return { status: Status.REG_NOT_ALLOWED, address };
+    if (address === FAKE.USART_ISR) return this.usartIsr();
+    if (address === FAKE.USART_RDR) return this.usartRx.shift() ?? this.reg(address);
+    return this.reg(address);
+  }
+
+  private writeReg(address: number, value: number): Refusal | undefined {
+    if (!this.allowed(address) || READ_ONLY.has(address)) return { status: Status.REG_NOT_ALLOWED, address };
+    if (address === FAKE.DMA_IFCR) {
+      if (value & ~0xff) return { status: Status.VALUE_NOT_ALLOWED, address };
+      this.registers.set(FAKE.DMA_ISR, (this.reg(FAKE.DMA_ISR) & ~value) >>> 0);
+      return undefined;
+    }
+    if (address === FAKE.USART_CR1 && value & ((1 << 5) | (1 << 7)))
+      return { status: Status.VALUE_NOT_ALLOWED, address };
+    if (address === FAKE.USART_ICR) {
+      this.usartErrors &= ~value & 0xf;
+      return undefined;
+    }
+    if (address === FAKE.USART_TDR) {
+      this.usartTx.push(value & 0xff);
+      return undefined;
+    }
+    if (address === FAKE.C0CR || address === FAKE.C1CR) {
+      const ccr = address === FAKE.C0CR ? FAKE.CCR1 : FAKE.CCR2;
+      if (this.reg(ccr) & 1) return { status: Status.BUSY };
+    }
+    if (address === FAKE.CCR1 || address === FAKE.CCR2) {
+      if (value & 1 && !(this.reg(address) & 1)) {
+        const reason = this.startCheck(address, value);
+        if (reason !== 0) return { status: Status.DMA_START_REFUSED, reason };
+        this.registers.set(address, value >>> 0);
+        if (this.options.dmaCompletesAtOnce ?? true) this.completeDma(address);
+        return undefined;
+      }
+    }
+    this.registers.set(address, value >>> 0);
+    return undefined;
+  }
+
+  /** §6 start checks; returns the refusal reason or 0. */
+  private startCheck(ccrAddress: number, ccr: number): number {
+    const cndtr = this.reg(ccrAddress + 4) & 0xffff;
+    const cpar = this.reg(ccrAddress + 8);
+    const cmar = this.reg(ccrAddress + 12);
+    const dir = (ccr >>> 4) & 1;
+    const msize = (ccr >>> 10) & 3;
+    const psize = (ccr >>> 8) & 3;
+    const mux = this.reg(ccrAddress === FAKE.CCR1 ? FAKE.C0CR : FAKE.C1CR);
+    if (ccr & (1 << 14)) return 4;
+    if (ccr & (1 << 6)) return 5;
+    if (msize === 3 || psize === 3 || cmar % (1 << msize) !== 0) return 6;
+    if (cndtr === 0) return 7;
+    if (cpar !== (dir ? FAKE.USART_TDR : FAKE.USART_RDR)) return 2;
+    if (mux !== (dir ? 51 : 50)) return 3;
+    const bytes = ccr & (1 << 7) ? cndtr * (1 << msize) : 1 << msize;
+    if (this.arenaOffset(cmar, bytes, Number.POSITIVE_INFINITY) < 0) return 1;
+    return 0;
+  }
+
+  private completeDma(ccrAddress: number): void {
+    const ccr = this.reg(ccrAddress);
+    const cndtr = this.reg(ccrAddress + 4) & 0xffff;
+    const cmar = this.reg(ccrAddress + 12);
+    const off = cmar - this.hello.arenaBase;
+    const minc = (ccr >>> 7) & 1;
+    for (let i = 0; i < cndtr; i++) {
+      if (ccr & (1 << 4)) this.usartTx.push(this.arena[off + (minc ? i : 0)]!);
+      else this.arena[off + (minc ? i : 0)] = this.usartRx.shift() ?? 0;
+    }
+    this.registers.set(ccrAddress + 4, 0);
+    const channel = ccrAddress === FAKE.CCR1 ? 1 : 2;
+    const tcif = 1 << (4 * (channel - 1) + 1);
+    this.registers.set(FAKE.DMA_ISR, (this.reg(FAKE.DMA_ISR) | tcif | (1 << (4 * (channel - 1)))) >>> 0);
+    if (ccr & 2) this.emitEvent({ event: 'dma', channel, flags: 2, cndtr: 0, ccr });
+  }
+
+  /** Offset into the arena of [address, address + length), or -1 when outside or too long. */
+  private arenaOffset(address: number, length: number, max: number): number {
+    const off = address - this.hello.arenaBase;
+    if (length < 1 || length > max || off < 0 || off + length > this.arena.length) return -1;
+    return off;
+  }
+
+  private dmaOwns(address: number, length: number): boolean {
+    for (const ccrAddress of [FAKE.CCR1, FAKE.CCR2]) {
+      const ccr = this.reg(ccrAddress);
+      const cndtr = this.reg(ccrAddress + 4) & 0xffff;
+      if (!(ccr & 1) || (cndtr === 0 && !(ccr & (1 << 5)))) continue;
+      const cmar = this.reg(ccrAddress + 12);
+      const size = 1 << ((ccr >>> 10) & 3);
+      const end = cmar + (ccr & (1 << 7) ? cndtr * size : size);
+      if (address < end && cmar < address + length) return true;
+    }
+    return false;
+  }
+}
+
+function refusalPayload(r: Refusal): Uint8Array {
+  const out = new Uint8Array(5);
+  const v = new DataView(out.buffer);
+  out[0] = r.status;
+  switch (r.status) {
+    case Status.SEQ_GAP:
+      v.setUint16(1, r.expected, true);
+      return out.slice(0, 3);
+    case Status.NO_SESSION:
+      v.setUint32(1, r.bootEpoch, true);
+      return out;
+    case Status.REG_NOT_ALLOWED:
+    case Status.VALUE_NOT_ALLOWED:
+      v.setUint32(1, r.address, true);
+      return out;
+    case Status.DMA_START_REFUSED:
+      out[1] = r.reason;
+      return out.slice(0, 2);
+    case Status.POLL_TIMEOUT:
+      v.setUint32(1, r.lastValue, true);
+      return out;
+    default:
+      return out.slice(0, 1);
+  }
+}
