@@ -1,0 +1,157 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EchoBoard } from './test-support/echo-board.ts';
+import { SerialportTransport } from './transport/serialport-transport.ts';
+import { TcpTransport } from './transport/tcp-transport.ts';
+import { formatDumpLine } from './virtual/peer-log.ts';
+import { VirtualServer } from './virtual-server.ts';
+
+const running: VirtualServer[] = [];
+const log: string[] = [];
+
+async function serve(board: EchoBoard, options: Parameters<typeof VirtualServer.start>[1] = {}) {
+  const server = await VirtualServer.start(board, { log: (line) => log.push(line), ...options });
+  running.push(server);
+  return server;
+}
+
+async function roundTrip(
+  transport: { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> },
+  bytes: number[],
+) {
+  const writer = transport.writable.getWriter();
+  const reader = transport.readable.getReader();
+  await writer.write(Uint8Array.from(bytes));
+  const got: number[] = [];
+  while (got.length < bytes.length) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    got.push(...value);
+  }
+  writer.releaseLock();
+  reader.releaseLock();
+  return got;
+}
+
+function until(condition: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const check = (): void => {
+      if (condition()) resolve();
+      else if (Date.now() - started > 5000) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+afterEach(async () => {
+  await Promise.allSettled(running.splice(0).map((server) => server.close()));
+  log.length = 0;
+});
+
+describe('VirtualServer over TCP', () => {
+  it('serves the board port to a client and a fresh port to the next one', async () => {
+    const board = new EchoBoard();
+    const server = await serve(board);
+    expect(server.addresses.tcp).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+
+    const first = await TcpTransport.connect(server.addresses.tcp);
+    expect(await roundTrip(first, [1, 2, 3])).toEqual([1, 2, 3]);
+    await first.close();
+    await until(() => !board.isPortOpen, 'the first session to end');
+
+    const second = await TcpTransport.connect(server.addresses.tcp);
+    expect(await roundTrip(second, [4, 5])).toEqual([4, 5]);
+    expect(board.opened).toBe(2);
+    await second.close();
+  });
+
+  it('refuses a second client while one holds the port, as a serial port would', async () => {
+    const board = new EchoBoard();
+    const server = await serve(board);
+    const first = await TcpTransport.connect(server.addresses.tcp);
+    await roundTrip(first, [7]);
+    const second = await TcpTransport.connect(server.addresses.tcp);
+    const end = await second.ended;
+    expect(end.kind).toBe('lost');
+    expect(log.some((line) => line.includes('another client holds'))).toBe(true);
+    expect(await roundTrip(first, [8])).toEqual([8]);
+    await first.close();
+  });
+
+  it('carries USART1 both ways on --peer-tcp', async () => {
+    const board = new EchoBoard();
+    const server = await serve(board, { peerTcpPort: 0 });
+    const address = server.addresses.peerTcp;
+    expect(address).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    const port = Number(address?.split(':').at(-1));
+    const peer: Socket = connect({ host: '127.0.0.1', port });
+    await new Promise((resolve) => peer.once('connect', resolve));
+    await until(() => log.some((line) => line.includes('attached')), 'the peer to attach');
+
+    peer.write(Buffer.from('hi'));
+    await until(() => board.injected.length === 2, 'bytes injected on USART1 RX');
+    expect(Buffer.from(board.injected).toString()).toBe('hi');
+
+    const received = new Promise<Buffer>((resolve) => peer.once('data', resolve));
+    board.transmit([0x41, 0x42]);
+    expect((await received).toString()).toBe('AB');
+    peer.destroy();
+  });
+
+  it('prints what the USART1 peer receives when asked', async () => {
+    const board = new EchoBoard();
+    await serve(board, { printPeer: true });
+    board.transmit([...Buffer.from('Hello\n')]);
+    await until(() => log.some((line) => line.startsWith('usart1 → peer:')), 'the dump line');
+    expect(log).toContain(`usart1 → peer: ${formatDumpLine(Uint8Array.from(Buffer.from('Hello\n')))}`);
+  });
+
+  it('says which port is taken', async () => {
+    const board = new EchoBoard();
+    const server = await serve(board);
+    const port = Number(server.addresses.tcp.split(':').at(-1));
+    await expect(VirtualServer.start(new EchoBoard(), { tcpPort: port, log: () => {} })).rejects.toThrow(
+      new RegExp(`cannot listen on 127.0.0.1:${port}: the port is in use`),
+    );
+  });
+});
+
+describe('formatDumpLine', () => {
+  it('shows hex and printable text', () => {
+    expect(formatDumpLine(Uint8Array.from([0x48, 0x69, 0x00, 0xff]))).toBe(
+      `48 69 00 ff${' '.repeat(36)}  |Hi..|`,
+    );
+  });
+});
+
+const hasSocat = (() => {
+  try {
+    execFileSync('socat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasSocat)('VirtualServer on a pseudo-terminal', () => {
+  it('makes a pty that serialport opens, session after session', async () => {
+    const board = new EchoBoard();
+    const link = `/tmp/dma-bridge-test-${process.pid}`;
+    const server = await serve(board, { pty: true, ptyLink: link });
+    expect(server.addresses.pty).toMatch(/^\/dev\/pts\/\d+$/);
+    expect(server.addresses.ptyLink).toBe(link);
+
+    for (const [session, bytes] of [[0x00, 0x10, 0x20], [0x55]].entries()) {
+      // socat serves one session, then a new one makes the pty again.
+      await until(() => server.ptyGeneration === session + 1 && existsSync(link), 'the pty to be back');
+      const transport = await SerialportTransport.open(link);
+      expect(await roundTrip(transport, bytes)).toEqual(bytes);
+      await transport.close();
+    }
+    expect(board.opened).toBe(2);
+  });
+});

@@ -1,0 +1,18 @@
+/**
+ * What the servers need of a board: its ST-LINK port and USART1's far end.
+ * The emulator's VirtualBoard fits; tests use a small fake.
+ */
+import type { Transport } from '../transport/transport-shape.ts';
+
+export interface ServablePeer {
+  /** Sends bytes to the board's USART1 RX. */
+  inject(bytes: Uint8Array): void;
+  /** Called for each byte the board's USART1 transmits; returns an unsubscribe function. */
+  onByte(callback: (byte: number) => void): () => void;
+}
+
+export interface ServableBoard {
+  /** Opens USART2 (the ST-LINK virtual COM port); one at a time, closed by its Transport's close(). */
+  hostPort(): Transport;
+  readonly peer: ServablePeer;
+}
