@@ -1,0 +1,7 @@
+/** The command table: the order here is the order of the usage text. */
+import type { Command } from '../command.ts';
+import { infoCommand } from './info.ts';
+import { listCommand } from './list.ts';
+import { virtualCommand } from './virtual.ts';
+
+export const commands: readonly Command[] = [listCommand, infoCommand, virtualCommand];

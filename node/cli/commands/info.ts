@@ -1,0 +1,95 @@
+/** `dma-bridge info`: what the board says about itself in its HELLO reply. */
+import { Capability, type HelloInfo } from '../../../driver/protocol/messages.ts';
+import { defineCommand } from '../command.ts';
+import { withLink } from '../connect.ts';
+import { hex, hex32, hexBytes, table } from '../format.ts';
+import { boardOptionSpecs, boardOptionsSchema } from '../options.ts';
+
+/** DBGMCU_IDCODE device IDs the bridge may report, for people who do not know them by heart. */
+const DEVICES: ReadonlyMap<number, string> = new Map([[0x460, 'STM32G071/G081']]);
+
+const CAPABILITY_NAMES: Record<keyof typeof Capability, string> = {
+  DMA1_CH1_USART1: 'dma1-ch1-usart1',
+  DMA1_CH2_FULL_DUPLEX: 'dma1-ch2-full-duplex',
+  BATCH_POLL: 'batch-poll',
+  EVENTS: 'events',
+};
+
+export function capabilityNames(bits: number): string[] {
+  const names = (Object.keys(Capability) as (keyof typeof Capability)[])
+    .filter((key) => (bits & Capability[key]) !== 0)
+    .map((key) => CAPABILITY_NAMES[key]);
+  const known = Object.values(Capability).reduce((all, bit) => all | bit, 0);
+  const unknown = bits & ~known;
+  return unknown === 0 ? names : [...names, `unknown ${hex32(unknown)}`];
+}
+
+export function helloToJson(hello: HelloInfo) {
+  const { major, minor, patch } = hello.firmwareVersion;
+  return {
+    protocolVersion: hello.protocolVersion,
+    firmwareVersion: `${major}.${minor}.${patch}`,
+    devId: hello.devId,
+    device: DEVICES.get(hello.devId) ?? null,
+    revId: hello.revId,
+    uid: hexBytes(hello.uid),
+    arenaBase: hello.arenaBase,
+    arenaSize: hello.arenaSize,
+    maxRequestPayload: hello.maxRequestPayload,
+    maxReplyPayload: hello.maxReplyPayload,
+    window: hello.window,
+    capabilities: capabilityNames(hello.capabilities),
+    bootEpoch: hello.bootEpoch,
+    usart1ClockHz: hello.usart1ClockHz,
+    linkBaud: hello.linkBaud,
+  };
+}
+
+export function helloLines(hello: HelloInfo, board: string): string[] {
+  const { major, minor, patch } = hello.firmwareVersion;
+  const device = DEVICES.get(hello.devId) ?? 'unknown device';
+  const arenaEnd = hello.arenaBase + hello.arenaSize - 1;
+  return table([
+    ['board', board],
+    ['protocol', `v${hello.protocolVersion}`],
+    ['firmware', `${major}.${minor}.${patch}`],
+    ['device', `${device} (dev ${hex(hello.devId, 3)}, rev ${hex(hello.revId, 4)})`],
+    ['unique id', hexBytes(hello.uid)],
+    ['arena', `${hex32(hello.arenaBase)} .. ${hex32(arenaEnd)} (${hello.arenaSize} bytes)`],
+    [
+      'limits',
+      `request ${hello.maxRequestPayload} B, reply ${hello.maxReplyPayload} B, window ${hello.window}`,
+    ],
+    ['capabilities', capabilityNames(hello.capabilities).join(', ') || 'none'],
+    ['boot epoch', hex32(hello.bootEpoch)],
+    ['usart1 clock', `${hello.usart1ClockHz} Hz`],
+    ['link baud', `${hello.linkBaud}`],
+  ]);
+}
+
+export const infoCommand = defineCommand({
+  name: 'info',
+  summary: "open a session and show the board's HELLO: firmware, device, arena, limits",
+  synopsis: '[--port PATH|tcp://host:port] [--json]',
+  details: [],
+  options: boardOptionSpecs,
+  allowPositionals: false,
+  schema: boardOptionsSchema,
+  async run(args, io) {
+    await withLink(args, io, async (link, connection) => {
+      const hello = link.helloInfo;
+      if (args.json) {
+        io.out(
+          JSON.stringify({
+            board: connection.description,
+            virtual: connection.virtual,
+            ...helloToJson(hello),
+          }),
+        );
+      } else {
+        for (const line of helloLines(hello, connection.description)) io.out(line);
+      }
+    });
+    return undefined;
+  },
+});

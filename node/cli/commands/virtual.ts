@@ -1,0 +1,103 @@
+/**
+ * `dma-bridge virtual`: runs a virtual board and serves it like a real one,
+ * on a TCP port and a pseudo-terminal, until interrupted.
+ */
+import { relative } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_FIRMWARE, loadVirtualBoard } from '../../virtual/load-board.ts';
+import { VirtualServer } from '../../virtual-server.ts';
+import { defineCommand } from '../command.ts';
+import { table } from '../format.ts';
+import { tcpPortNumber } from '../options.ts';
+
+const schema = z
+  .object({
+    'tcp-port': tcpPortNumber.default(0),
+    'no-pty': z.boolean().default(false),
+    'pty-link': z.string().min(1).optional(),
+    'peer-tcp': tcpPortNumber.optional(),
+    loopback: z.boolean().default(false),
+    firmware: z.string().min(1).optional(),
+    json: z.boolean().default(false),
+  })
+  .refine((args) => !(args.loopback && args['peer-tcp'] !== undefined), {
+    message: 'with --loopback USART1 has no peer to serve; drop --loopback or --peer-tcp',
+    path: ['peer-tcp'],
+  })
+  .refine((args) => !(args['no-pty'] && args['pty-link'] !== undefined), {
+    message: '--pty-link names the pty that --no-pty turns off; drop one of them',
+    path: ['pty-link'],
+  });
+
+export const virtualCommand = defineCommand({
+  name: 'virtual',
+  summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
+  synopsis:
+    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]',
+  details: [
+    '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
+    '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
+    '--no-pty          serve TCP only (the pty needs socat)',
+    "--peer-tcp PORT   carry USART1's bytes both ways on this TCP port (default: print them on stderr)",
+    '--loopback        wire USART1 TX back to its RX',
+  ],
+  options: {
+    'tcp-port': { type: 'string' },
+    'no-pty': { type: 'boolean' },
+    'pty-link': { type: 'string' },
+    'peer-tcp': { type: 'string' },
+    loopback: { type: 'boolean' },
+    firmware: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  allowPositionals: false,
+  schema,
+  async run(args, io) {
+    const board = await loadVirtualBoard({
+      loopback: args.loopback,
+      ...(args.firmware !== undefined && { firmware: args.firmware }),
+    });
+    let server: VirtualServer | undefined;
+    try {
+      server = await VirtualServer.start(board, {
+        tcpPort: args['tcp-port'],
+        pty: !args['no-pty'],
+        printPeer: !args.loopback,
+        log: (line) => io.note(line),
+        ...(args['pty-link'] !== undefined && { ptyLink: args['pty-link'] }),
+        ...(args['peer-tcp'] !== undefined && { peerTcpPort: args['peer-tcp'] }),
+      });
+      const { tcp, pty, ptyLink, peerTcp } = server.addresses;
+      const usart1 = args.loopback
+        ? 'loopback (TX wired to RX)'
+        : (peerTcp ?? 'virtual peer; what it receives is printed on stderr');
+      if (args.json) {
+        io.out(
+          JSON.stringify({
+            tcp,
+            pty: pty ?? null,
+            ptyLink: ptyLink ?? null,
+            peerTcp: peerTcp ?? null,
+            usart1,
+          }),
+        );
+      } else {
+        const firmware = relative(process.cwd(), args.firmware ?? DEFAULT_FIRMWARE);
+        io.out(`virtual Nucleo-G071RB running ${firmware}`);
+        const rows: [string, string][] = [['port', tcp]];
+        if (pty) rows.push(['pty', ptyLink ? `${pty} (link ${ptyLink})` : pty]);
+        rows.push(['usart1', usart1]);
+        for (const line of table(rows)) io.out(line);
+      }
+      io.note(`try: dma-bridge info --port ${tcp}; stop with Ctrl-C`);
+      await new Promise<void>((resolve) => {
+        if (io.interrupted.aborted) resolve();
+        else io.interrupted.addEventListener('abort', () => resolve(), { once: true });
+      });
+    } finally {
+      await server?.close();
+      await board.dispose();
+    }
+    return undefined;
+  },
+});

@@ -1,0 +1,85 @@
+/**
+ * Opens the board a command talks to: the one --port names, or, without
+ * --port, a virtual board in this process (said on stderr, so nobody mistakes
+ * its answers for a real board's).
+ */
+
+import { relative } from 'node:path';
+import { LinkTimeoutError } from '../../driver/link/errors.ts';
+import { Link } from '../../driver/link/link.ts';
+import { openTransport } from '../transport/open-transport.ts';
+import type { Transport } from '../transport/transport-shape.ts';
+import { DEFAULT_FIRMWARE, loadVirtualBoard } from '../virtual/load-board.ts';
+import type { CliIo } from './io.ts';
+import type { BoardOptions } from './options.ts';
+
+export interface Connection {
+  readonly transport: Transport;
+  /** The port, the TCP address, or "in-process virtual board". */
+  readonly description: string;
+  readonly virtual: boolean;
+  /** Closes the transport and stops the virtual board, if any. Never throws. */
+  close(): Promise<void>;
+}
+
+export async function connect(options: BoardOptions, io: CliIo): Promise<Connection> {
+  if (options.port !== undefined) {
+    const transport = await openTransport(options.port, {
+      ...(options.baud !== undefined && { baudRate: options.baud }),
+    });
+    return {
+      transport,
+      description: options.port,
+      virtual: false,
+      close: () => transport.close().catch(() => {}),
+    };
+  }
+  const board = await loadVirtualBoard(options.firmware === undefined ? {} : { firmware: options.firmware });
+  const firmware = relative(process.cwd(), options.firmware ?? DEFAULT_FIRMWARE);
+  io.note(`no --port given: using an in-process virtual Nucleo-G071RB running ${firmware}`);
+  const transport = board.hostPort();
+  return {
+    transport,
+    description: 'in-process virtual board',
+    virtual: true,
+    close: async () => {
+      await transport.close().catch(() => {});
+      await board.dispose().catch(() => {});
+    },
+  };
+}
+
+/** Opens a protocol session on the connection; explains a board that does not answer. */
+export async function openLink(connection: Connection): Promise<Link> {
+  try {
+    return await Link.open(connection.transport);
+  } catch (error) {
+    if (error instanceof LinkTimeoutError) {
+      throw new Error(
+        `no bridge answers on ${connection.description}: is the bridge firmware flashed, ` +
+          'and is this the ST-LINK port of the board (dma-bridge list)?',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+/** Runs `work` with a session on the chosen board, and always lets go of both. */
+export async function withLink<T>(
+  options: BoardOptions,
+  io: CliIo,
+  work: (link: Link, connection: Connection) => Promise<T>,
+): Promise<T> {
+  const connection = await connect(options, io);
+  try {
+    const link = await openLink(connection);
+    try {
+      return await work(link, connection);
+    } finally {
+      await link.close().catch(() => {});
+    }
+  } finally {
+    await connection.close();
+  }
+}
