@@ -379,6 +379,20 @@ describe('SysTick', () => {
     expect(m.cpu.cycles).toBeLessThan(100_000); // time jumped; it did not spin
   });
 
+  it('free-running without TICKINT lets a sleeping core go idle, and COUNTFLAG still shows the wraps', () => {
+    const m = boot([...poke(SYST_RVR, 999), ...poke(SYST_CSR, 5), T.wfi(), T.bkpt(DONE)], {
+      frequencyHz: 16_000_000,
+    });
+    expect(m.cpu.run(1e9)).toEqual({ reason: 'idle' });
+    // Something else needs the core's time 10 ms later (160 wraps): the sleeping core jumps there.
+    const due = m.cpu.nowNs + 10_000_000;
+    m.clock.schedule(10_000_000, () => {});
+    expect(m.cpu.run(1e9)).toEqual({ reason: 'idle' });
+    expect(m.cpu.nowNs).toBeGreaterThanOrEqual(due);
+    expect(m.cpu.read32(SYST_CSR) & 0x10000).toBe(0x10000);
+    expect(m.cpu.read32(SYST_CSR) & 0x10000).toBe(0);
+  });
+
   it('CVR counts down', () => {
     const cpu = exec([
       ...poke(SYST_RVR, 1000),

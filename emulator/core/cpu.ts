@@ -332,7 +332,7 @@ export class Cpu {
         this.service();
         if (this.halt !== null) return this.halt;
         if (this.sleeping !== SLEEP_NONE) {
-          const next = Math.min(this.cycleAt(this.clock.nextDueNs()), this.sysTick.nextWrapCycle);
+          const next = Math.min(this.cycleAt(this.clock.nextDueNs()), this.sysTick.nextInterruptCycle);
           if (next === Infinity) return IDLE;
           if (next >= this.stopCycle) {
             if (this.stopCycle > this.cycles) this.cycles = this.stopCycle;
@@ -362,7 +362,7 @@ export class Cpu {
     if (this.service()) return STEP;
     if (this.halt !== null) return this.halt;
     if (this.sleeping !== SLEEP_NONE) {
-      const next = Math.min(this.cycleAt(this.clock.nextDueNs()), this.sysTick.nextWrapCycle);
+      const next = Math.min(this.cycleAt(this.clock.nextDueNs()), this.sysTick.nextInterruptCycle);
       if (next === Infinity) return IDLE;
       if (next > this.cycles) this.cycles = next;
       this.service();
@@ -416,7 +416,7 @@ export class Cpu {
     let dl = this.stopCycle;
     const due = this.cycleAt(this.clock.nextDueNs());
     if (due < dl) dl = due;
-    if (this.sysTick.nextWrapCycle < dl) dl = this.sysTick.nextWrapCycle;
+    if (this.sysTick.nextInterruptCycle < dl) dl = this.sysTick.nextInterruptCycle;
     this.deadline = dl;
     return took;
   }

@@ -84,8 +84,27 @@ export class SysTick {
     this.nextWrapCycle = this.anchorCycle + this.nextWrapTick * this.divider;
   }
 
+  /**
+   * Core cycle at which SysTick next needs the core: its next wrap when it
+   * raises an exception (TICKINT), else never. COUNTFLAG alone is settled
+   * lazily when CSR is read, so a free-running SysTick lets a sleeping core
+   * stay idle instead of waking at every wrap.
+   */
+  get nextInterruptCycle(): number {
+    return this.tickInt ? this.nextWrapCycle : Infinity;
+  }
+
   /** Process every wrap due by `cycle` (COUNTFLAG, and the exception if TICKINT). */
   catchUp(cycle: number): void {
+    if (!this.tickInt && this.nextWrapCycle <= cycle) {
+      // No exception to raise: skip every wrap at once.
+      const period = (this.reload + 1) * this.divider;
+      const wraps = Math.floor((cycle - this.nextWrapCycle) / period) + 1;
+      this.countFlag = true;
+      this.nextWrapTick = this.reload > 0 ? this.nextWrapTick + wraps * (this.reload + 1) : Infinity;
+      this.updateWrapCycle();
+      return;
+    }
     while (this.nextWrapCycle <= cycle) {
       this.countFlag = true;
       this.nextWrapTick = this.reload > 0 ? this.nextWrapTick + this.reload + 1 : Infinity;
