@@ -4,12 +4,11 @@
  * its answers for a real board's).
  */
 
-import { relative } from 'node:path';
 import { LinkTimeoutError } from '../../driver/link/errors.ts';
 import { Link } from '../../driver/link/link.ts';
 import { openTransport } from '../transport/open-transport.ts';
 import type { Transport } from '../transport/transport-shape.ts';
-import { DEFAULT_FIRMWARE, loadVirtualBoard } from '../virtual/load-board.ts';
+import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
 import type { CliIo } from './io.ts';
 import type { BoardOptions } from './options.ts';
 
@@ -35,7 +34,7 @@ export async function connect(options: BoardOptions, io: CliIo): Promise<Connect
     };
   }
   const board = await loadVirtualBoard(options.firmware === undefined ? {} : { firmware: options.firmware });
-  const firmware = relative(process.cwd(), options.firmware ?? DEFAULT_FIRMWARE);
+  const firmware = displayPath(options.firmware ?? DEFAULT_FIRMWARE);
   io.note(`no --port given: using an in-process virtual Nucleo-G071RB running ${firmware}`);
   const transport = board.hostPort();
   return {

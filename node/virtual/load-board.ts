@@ -16,13 +16,19 @@ export const DEFAULT_FIRMWARE = resolve(
 export class FirmwareMissingError extends Error {
   override name = 'FirmwareMissingError';
   constructor(readonly path: string) {
-    const shown = relative(process.cwd(), path) || path;
+    const shown = displayPath(path);
     super(
       path === DEFAULT_FIRMWARE
         ? `the bridge firmware ${shown} is not built; run "make -C firmware-bridge" (or "npm test" once, which builds it)`
         : `cannot read the firmware ${shown}; pass an ELF built by "make -C firmware-bridge"`,
     );
   }
+}
+
+/** Relative to the working directory when inside it, else as given: whichever reads better. */
+export function displayPath(path: string): string {
+  const near = relative(process.cwd(), path);
+  return near === '' || near.startsWith('..') ? path : near;
 }
 
 export interface LoadBoardOptions {

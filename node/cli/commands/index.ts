@@ -2,6 +2,7 @@
 import type { Command } from '../command.ts';
 import { infoCommand } from './info.ts';
 import { listCommand } from './list.ts';
+import { regsCommand } from './regs.ts';
 import { virtualCommand } from './virtual.ts';
 
-export const commands: readonly Command[] = [listCommand, infoCommand, virtualCommand];
+export const commands: readonly Command[] = [listCommand, infoCommand, regsCommand, virtualCommand];

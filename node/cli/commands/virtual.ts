@@ -2,9 +2,8 @@
  * `dma-bridge virtual`: runs a virtual board and serves it like a real one,
  * on a TCP port and a pseudo-terminal, until interrupted.
  */
-import { relative } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_FIRMWARE, loadVirtualBoard } from '../../virtual/load-board.ts';
+import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/load-board.ts';
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
 import { table } from '../format.ts';
@@ -82,7 +81,7 @@ export const virtualCommand = defineCommand({
           }),
         );
       } else {
-        const firmware = relative(process.cwd(), args.firmware ?? DEFAULT_FIRMWARE);
+        const firmware = displayPath(args.firmware ?? DEFAULT_FIRMWARE);
         io.out(`virtual Nucleo-G071RB running ${firmware}`);
         const rows: [string, string][] = [['port', tcp]];
         if (pty) rows.push(['pty', ptyLink ? `${pty} (link ${ptyLink})` : pty]);

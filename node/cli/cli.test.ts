@@ -1,0 +1,212 @@
+/**
+ * The CLI as users run it: a child process, its stdout, stderr and exit
+ * status, against the in-process virtual board (the real firmware on the
+ * emulator) or a `dma-bridge virtual` server.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_FIRMWARE } from '../virtual/load-board.ts';
+
+const BIN = fileURLToPath(new URL('../bin/dma-bridge.js', import.meta.url));
+const haveFirmware = existsSync(DEFAULT_FIRMWARE);
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? ((error as { code?: unknown }).code as number | null) : 0;
+      resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
+    });
+  });
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((line) => line.length > 0);
+}
+
+/** A local port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return address.port;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('dma-bridge usage', () => {
+  it('prints the usage with --help and exits 0', async () => {
+    const { code, stdout, stderr } = await run('--help');
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^usage: dma-bridge <command> \[options\]/);
+    for (const command of ['list', 'info', 'regs', 'virtual'])
+      expect(stdout).toMatch(new RegExp(`\\n  ${command} `));
+  });
+
+  it('prints a command usage with <command> --help', async () => {
+    const { code, stdout } = await run('regs', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: dma-bridge regs \[--channel 1\|2\]/);
+  });
+
+  it.each([
+    [['info', '--bogus'], /^dma-bridge: unknown option --bogus for "info"; see dma-bridge info --help$/],
+    [
+      ['virtual', '--tcp-port', '70000'],
+      /^dma-bridge: --tcp-port: expected a TCP port number from 0 to 65535$/,
+    ],
+    [['regs', '--channel', '3'], /^dma-bridge: --channel: expected 1 or 2$/],
+    [['info', '--port'], /^dma-bridge: -p, --port <value> needs a value/],
+    [['list', 'extra'], /^dma-bridge: "list" takes no arguments, got extra/],
+    [
+      ['frobnicate'],
+      /^dma-bridge: unknown command "frobnicate"; the commands are list, info, regs, virtual$/,
+    ],
+    [
+      ['virtual', '--loopback', '--peer-tcp', '4001'],
+      /^dma-bridge: --peer-tcp: with --loopback USART1 has no peer/,
+    ],
+  ])('%j is a usage error: exit 2, one line on stderr, nothing on stdout', async (args, message) => {
+    const { code, stdout, stderr } = await run(...args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(lines(stderr)).toHaveLength(1);
+    expect(stderr.trim()).toMatch(message);
+  });
+});
+
+describe('dma-bridge runtime errors', () => {
+  it('explains a TCP board that is not there: exit 1, one line', async () => {
+    const port = await closedPort();
+    const { code, stdout, stderr } = await run('info', '--port', `tcp://127.0.0.1:${port}`);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(lines(stderr)).toEqual([
+      `dma-bridge: cannot connect to tcp://127.0.0.1:${port}: ECONNREFUSED; nothing listens there: is ser2net (or "dma-bridge virtual") running on that host and port?`,
+    ]);
+  });
+
+  it('explains a serial port that does not exist', async () => {
+    const { code, stderr } = await run('info', '--port', '/dev/ttyDOES-NOT-EXIST');
+    expect(code).toBe(1);
+    expect(lines(stderr)).toHaveLength(1);
+    expect(stderr).toMatch(
+      /^dma-bridge: cannot open serial port \/dev\/ttyDOES-NOT-EXIST: .*dma-bridge list/,
+    );
+  });
+
+  it('explains a firmware file that is not there', async () => {
+    const { code, stderr } = await run('info', '--firmware', '/nonexistent/bridge.elf');
+    expect(code).toBe(1);
+    expect(stderr.trim()).toMatch(/^dma-bridge: cannot read the firmware \/nonexistent\/bridge\.elf/);
+  });
+});
+
+describe('dma-bridge list', () => {
+  it('gives a JSON array with --json', async () => {
+    const { code, stdout } = await run('list', '--json');
+    expect(code).toBe(0);
+    const ports = JSON.parse(stdout) as unknown[];
+    expect(Array.isArray(ports)).toBe(true);
+  });
+});
+
+describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () => {
+  it('info: decodes HELLO and says on stderr that the board is virtual', async () => {
+    const { code, stdout, stderr } = await run('info');
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^dma-bridge: no --port given: using an in-process virtual Nucleo-G071RB/);
+    expect(stdout).toMatch(/^board +in-process virtual board$/m);
+    expect(stdout).toMatch(/^device +STM32G071\/G081 \(dev 0x460, rev 0x[0-9a-f]{4}\)$/m);
+    expect(stdout).toMatch(/^limits +request 1024 B, reply 264 B, window 4$/m);
+  });
+
+  it('info --json: one JSON object on stdout', async () => {
+    const { code, stdout } = await run('info', '--json');
+    expect(code).toBe(0);
+    const info = JSON.parse(stdout);
+    expect(info).toMatchObject({ virtual: true, protocolVersion: 1, devId: 0x460, maxRequestPayload: 1024 });
+    expect(info.uid).toMatch(/^[0-9a-f]{24}$/);
+  });
+
+  it('regs: USART1 after reset shows TXE and TC, decoded', async () => {
+    const { code, stdout } = await run('regs');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^DMA1 channel 1$/m);
+    expect(stdout).toMatch(/^ {2}DMA1_CCR1 +0x00000000$/m);
+    expect(stdout).toMatch(/^ {2}DMAMUX_C0CR +0x00000000$/m);
+    expect(stdout).toMatch(/^ {4}TXE +1 +transmit data register empty$/m);
+  });
+
+  it('regs --json --channel 2 --all: every field by name', async () => {
+    const { code, stdout } = await run('regs', '--json', '--channel', '2', '--all');
+    expect(code).toBe(0);
+    const { registers } = JSON.parse(stdout) as {
+      registers: { name: string; fields: Record<string, number> }[];
+    };
+    const names = registers.map((r) => r.name);
+    expect(names).toEqual([
+      'DMA1_ISR',
+      'DMA1_CCR2',
+      'DMA1_CNDTR2',
+      'DMA1_CPAR2',
+      'DMA1_CMAR2',
+      'DMAMUX_C1CR',
+      'USART1_CR1',
+      'USART1_CR2',
+      'USART1_CR3',
+      'USART1_BRR',
+      'USART1_ISR',
+      'USART1_PRESC',
+    ]);
+    expect(Object.keys(registers[0]?.fields ?? {})).toEqual(['GIF2', 'TCIF2', 'HTIF2', 'TEIF2']);
+    expect(registers.find((r) => r.name === 'DMA1_CCR2')?.fields).toMatchObject({ EN: 0, MSIZE: 0, PL: 0 });
+  });
+});
+
+describe.skipIf(!haveFirmware)('dma-bridge virtual', () => {
+  it('serves the board on TCP until SIGTERM, and info reaches it there', async () => {
+    const server = spawn(process.execPath, [BIN, 'virtual', '--no-pty', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(server);
+    let stderr = '';
+    server.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: server.stdout! }).once('line', resolve);
+      server.once('exit', (code) => reject(new Error(`virtual exited (${code}): ${stderr}`)));
+    });
+    const addresses = JSON.parse(firstLine) as { tcp: string; pty: string | null };
+    expect(addresses.tcp).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+    expect(addresses.pty).toBeNull();
+
+    for (let session = 0; session < 2; session++) {
+      const { code, stdout, stderr: infoErr } = await run('info', '--json', '--port', addresses.tcp);
+      expect(infoErr).toBe('');
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ board: addresses.tcp, virtual: false, devId: 0x460 });
+    }
+
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/client 127\.0\.0\.1:\d+ connected \(session 2\)/);
+  });
+});
