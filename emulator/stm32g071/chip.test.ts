@@ -53,6 +53,17 @@ describe('STM32G071 chip wiring', () => {
     expect(r(0x4000_7000)).toBe(0x200); // PWR: plain registers
   });
 
+  it('returns USART1 to its reset values when software pulses APBRSTR2.USART1RST', () => {
+    const { w, r } = setup();
+    w(RCC_BASE + RCC.APBENR2, 1 << 14);
+    w(U1 + USART.BRR, 556);
+    w(U1 + USART.CR1, CR1_UE | CR1_TE);
+    w(RCC_BASE + RCC.APBRSTR2, 1 << 14);
+    w(RCC_BASE + RCC.APBRSTR2, 0);
+    expect(r(U1 + USART.BRR)).toBe(0);
+    expect(r(U1 + USART.CR1)).toBe(0);
+  });
+
   it('drives the core clock from HCLK and follows the 64 MHz PLL setup', () => {
     const { chip, w, r } = setup();
     expect(chip.cpu.frequencyHz).toBe(16e6);

@@ -186,6 +186,18 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   rcc.onGateChange((gate, on) => {
     for (const p of gates[gate] ?? []) p.setClockEnabled(on);
   });
+  const resettable: Partial<Record<ClockGate, { reset(): void }[]>> = {
+    DMA1: [dma1, dmamux1],
+    USART1: [usart1],
+    USART2: [usart2],
+    GPIOA: [gpioa],
+    GPIOB: [gpiob],
+    GPIOC: [gpioc],
+    SYSCFG: [syscfg],
+  };
+  rcc.onPeripheralReset((gate) => {
+    for (const p of resettable[gate] ?? []) p.reset();
+  });
   rcc.onHclkChange((hz) => {
     cpu.frequencyHz = hz;
     dma1.setHclkHz(hz);

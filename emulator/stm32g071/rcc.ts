@@ -99,6 +99,8 @@ const GATES: Record<ClockGate, readonly [number, number]> = {
   USART1: [RCC.APBENR2, 14],
 };
 
+const RESET_REGISTERS = new Set<number>([RCC.IOPRSTR, RCC.AHBRSTR, RCC.APBRSTR1, RCC.APBRSTR2]);
+
 /** A snapshot of the clock tree, in hertz. */
 export interface ClockTree {
   readonly sysclkHz: number;
@@ -130,6 +132,7 @@ export class Rcc implements MemoryMappedDevice {
   private readonly sysclkListeners: ((hz: number) => void)[] = [];
   private readonly hclkListeners: ((hz: number) => void)[] = [];
   private readonly gateListeners: ((gate: ClockGate, enabled: boolean) => void)[] = [];
+  private readonly resetListeners: ((gate: ClockGate) => void)[] = [];
   private readonly pllLockNs: number;
   private readonly hseHz: number;
 
@@ -196,6 +199,14 @@ export class Rcc implements MemoryMappedDevice {
     this.gateListeners.push(listener);
   }
 
+  /**
+   * Called when software sets a peripheral's reset bit in IOPRSTR, AHBRSTR or
+   * APBRSTRx (RM0444 §5.4.9-§5.4.12): the peripheral returns to its reset state.
+   */
+  onPeripheralReset(listener: (gate: ClockGate) => void): void {
+    this.resetListeners.push(listener);
+  }
+
   read(offset: number, size: AccessSize): number {
     checkAligned(RCC_BASE, offset, false, size);
     const word = offset & ~3;
@@ -242,7 +253,17 @@ export class Rcc implements MemoryMappedDevice {
       default:
         this.regs.set(word, v);
     }
+    if (RESET_REGISTERS.has(word)) this.resetRisingBits(word, old, v);
     this.afterChange(gatesBefore);
+  }
+
+  private resetRisingBits(word: number, old: number, v: number): void {
+    const rising = v & ~old;
+    if (rising === 0) return;
+    // Each reset register mirrors its enable register 0x10 above it.
+    for (const [gate, [enReg, b]] of Object.entries(GATES) as [ClockGate, readonly [number, number]][]) {
+      if (enReg === word + 0x10 && bit(rising, b)) for (const l of this.resetListeners) l(gate);
+    }
   }
 
   /** Records a reset cause for the next boot (RM0444 §5.4.24): 'pin' or 'software'. */
