@@ -85,6 +85,28 @@ describe('message codec', () => {
     }
   });
 
+  it('gives session refusals to a REG_BATCH the plain layout', () => {
+    const wire = encodeMessage({
+      kind: 'reply',
+      command: 'reg-batch',
+      seq: 3,
+      executed: 0,
+      values: [],
+      result: { status: Status.NO_SESSION, bootEpoch: 0x01020304 },
+    });
+    // status 08, epoch 04 03 02 01: no executed/count bytes.
+    expect(wire.length).toBe(1 + 4 + 5 + 2 + 1);
+    const [plain] = decodeAll(encodeRawFrame(1, 0x85, 3, Uint8Array.of(0x07, 0x34, 0x12)));
+    expect(plain).toEqual({
+      kind: 'reply',
+      command: 'reg-batch',
+      seq: 3,
+      executed: 0,
+      values: [],
+      result: { status: Status.SEQ_GAP, expected: 0x1234 },
+    });
+  });
+
   it('refuses to encode what the wire cannot carry', () => {
     const seq = 0;
     expect(() => encodeMessage({ kind: 'request', command: 'reg-read', seq: 0x1_0000, address: 0 })).toThrow(

@@ -14,6 +14,7 @@ import {
   COMMAND_TYPE,
   HELLO_BODY_LENGTH,
   type HelloInfo,
+  isSessionRefusal,
   Limits,
   type Message,
   MessageType,
@@ -191,6 +192,8 @@ function writeReply(start: number, m: Extract<Message, { kind: 'reply' }>): numb
   let o = start;
   switch (m.command) {
     case 'reg-batch': {
+      if (m.result.status !== Status.OK && isSessionRefusal(m.result.status))
+        return writeRefusal(o, m.result);
       checkRoom(o, 3 + 4 * m.values.length, 'REG_BATCH reply');
       v.setUint8(o, m.result.status);
       v.setUint8(o + 1, u8(m.executed, 'executed'));

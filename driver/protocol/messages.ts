@@ -96,6 +96,15 @@ export function statusName(code: number): string {
   return name === undefined ? `unknown status ${hex}` : `${name} (${hex})`;
 }
 
+/**
+ * NO_SESSION, SEQ_GAP and STALE are decided before the board looks at the
+ * request, so their replies have the plain layout (status, detail) for
+ * every request type, REG_BATCH included.
+ */
+export function isSessionRefusal(status: number): status is S['NO_SESSION'] | S['SEQ_GAP'] | S['STALE'] {
+  return status === Status.NO_SESSION || status === Status.SEQ_GAP || status === Status.STALE;
+}
+
 /** Why a write setting CCR.EN was refused (§5, detail of DMA_START_REFUSED). */
 export const DmaStartRefusedReason = {
   MEMORY_OUTSIDE_ARENA: 1,
@@ -242,7 +251,10 @@ export type Reply =
       kind: 'reply';
       command: 'reg-batch';
       seq: number;
-      /** Operations that completed; on failure the op at this index failed. */
+      /**
+       * Operations that completed; on failure the op at this index failed.
+       * 0, with no values, for a session refusal (NO_SESSION, SEQ_GAP, STALE).
+       */
       executed: number;
       /** Values of the READ operations that completed, in order. */
       values: number[];

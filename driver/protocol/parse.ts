@@ -11,6 +11,7 @@ import {
   HELLO_BODY_LENGTH,
   type HelloInfo,
   type InvalidMessage,
+  isSessionRefusal,
   isStatusCode,
   Limits,
   type Message,
@@ -205,6 +206,13 @@ function parseRefusal(status: Exclude<StatusCode, typeof Status.OK>, p: Reader):
 function parseReply(command: Command, seq: number, p: Reader): Reply {
   if (command === 'reg-batch') {
     const status = p.status();
+    if (isSessionRefusal(status)) {
+      // Session refusals come before the request is looked at, so they use
+      // the plain layout even for REG_BATCH (PROTOCOL.md §2).
+      const result = parseRefusal(status, p);
+      p.done();
+      return { kind: 'reply', command, seq, executed: 0, values: [], result };
+    }
     const executed = p.u8('executed');
     const count = p.u8('count');
     const values: number[] = new Array(count);

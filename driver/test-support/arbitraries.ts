@@ -8,6 +8,7 @@ import {
   type BatchOp,
   type BoardEvent,
   type HelloInfo,
+  isSessionRefusal,
   Limits,
   type Message,
   type Nak,
@@ -133,14 +134,19 @@ export const arbReply: fc.Arbitrary<Reply> = fc.oneof(
   replyOf('ping', fc.record({ data: bytes(Limits.maxPingData) })),
   replyOf('reg-read', fc.record({ value: u32 })),
   replyOf('reg-write', fc.constant({})),
-  fc.record({
-    kind: fc.constant('reply' as const),
-    command: fc.constant('reg-batch' as const),
-    seq: u16,
-    executed: u8,
-    values: fc.array(u32, { maxLength: Limits.maxBatchReads }),
-    result: fc.oneof(fc.record({ status: ok }), arbRefusal),
-  }),
+  fc
+    .record({
+      kind: fc.constant('reply' as const),
+      command: fc.constant('reg-batch' as const),
+      seq: u16,
+      executed: u8,
+      values: fc.array(u32, { maxLength: Limits.maxBatchReads }),
+      result: fc.oneof(fc.record({ status: ok }), arbRefusal),
+    })
+    .map((r) =>
+      // A session refusal carries no executed count or values on the wire.
+      isSessionRefusal(r.result.status) ? { ...r, executed: 0, values: [] } : r,
+    ),
   replyOf('mem-read', fc.record({ data: bytes(Limits.maxReplyPayload - 8) })),
   replyOf('mem-write', fc.constant({})),
   replyOf('reset-peripherals', fc.constant({})),

@@ -256,10 +256,8 @@ export class FakeBoard {
   }
 
   private refusalFrame(seq: number, requestType: number, refusal: Refusal): Uint8Array {
-    const detail = refusalPayload(refusal);
-    // A batch reply always has its own layout: status, executed, count, detail.
-    const payload = requestType === 0x05 ? Uint8Array.of(detail[0]!, 0, 0, ...detail.subarray(1)) : detail;
-    return encodeRawFrame(1, requestType | 0x80, seq, payload);
+    // Session refusals use the plain layout for every request type (§2).
+    return encodeRawFrame(1, requestType | 0x80, seq, refusalPayload(refusal));
   }
 
   // ------------------------------------------------------------ execution
@@ -391,12 +389,17 @@ export class FakeBoard {
       const ccr = address === FAKE.C0CR ? FAKE.CCR1 : FAKE.CCR2;
       if (this.reg(ccr) & 1) return { status: Status.BUSY };
     }
+    for (const ccr of [FAKE.CCR1, FAKE.CCR2]) {
+      const configuration = address > ccr && address <= ccr + 12;
+      if (configuration && this.reg(ccr) & 1) return { status: Status.BUSY };
+    }
     if (address === FAKE.CCR1 || address === FAKE.CCR2) {
-      if (value & 1 && !(this.reg(address) & 1)) {
+      if (value & 1) {
         const reason = this.startCheck(address, value);
         if (reason !== 0) return { status: Status.DMA_START_REFUSED, reason };
+        const wasEnabled = this.reg(address) & 1;
         this.registers.set(address, value >>> 0);
-        if (this.options.dmaCompletesAtOnce ?? true) this.completeDma(address);
+        if (!wasEnabled && (this.options.dmaCompletesAtOnce ?? true)) this.completeDma(address);
         return undefined;
       }
     }

@@ -1,0 +1,32 @@
+/**
+ * Move semantics at run time. Rust's compiler refuses a use after a move;
+ * here each owning object carries a token that records the call that moved
+ * it, and every method checks it first, so a use after a move throws an error
+ * naming that call.
+ */
+
+import { MovedError } from './errors.ts';
+
+export class OwnerToken {
+  private movedBy: string | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly hint: string,
+  ) {}
+
+  get isMoved(): boolean {
+    return this.movedBy !== undefined;
+  }
+
+  /** Throws `MovedError` if the owner was moved. */
+  check(): void {
+    if (this.movedBy !== undefined) throw new MovedError(this.what, this.movedBy, this.hint);
+  }
+
+  /** Marks the owner moved by `by` (e.g. `writeAll()`); throws if it already was. */
+  move(by: string): void {
+    this.check();
+    this.movedBy = by;
+  }
+}

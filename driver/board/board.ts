@@ -1,0 +1,315 @@
+/**
+ * The board: registers, memory and events of the bridge over a link, with
+ * the board's refusals turned into typed errors and its resets into the
+ * revocation of every handle issued before them.
+ *
+ * Memory operations are split into the largest requests HELLO allows and
+ * pipelined (the link keeps a window of them in flight); the board executes
+ * them in order, so the pieces land in order.
+ */
+
+import { STM32G071 } from '../chip/stm32g071.ts';
+import type { ChipDescription } from '../chip/types.ts';
+import { DeviceResetError } from '../link/errors.ts';
+import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
+import { type BatchOp, type HelloInfo, type ReplyTo, Status } from '../protocol/index.ts';
+import type { Transport } from '../transport/transport.ts';
+import { BatchBuilder, type BatchResult, splitBatch } from './batch.ts';
+import { AlreadyTakenError, type BoardRefusedError, OutOfArenaError } from './errors.ts';
+import { type BoardNotification, toNotification } from './events.ts';
+import { type Handle, HandleRegistry } from './handles.ts';
+import { validateHello } from './hello.ts';
+import { type RefusalContext, refusalToError } from './refusals.ts';
+
+export interface BoardOptions extends LinkOptions {
+  /** The chip the board must be; defaults to the STM32G071. */
+  chip?: ChipDescription;
+}
+
+export interface OperationOptions {
+  signal?: AbortSignal;
+  /** Fail with RevokedError instead of running if this handle was revoked by a reset. */
+  handle?: Handle;
+}
+
+export type BoardListener = (notification: BoardNotification) => void;
+
+export class Board {
+  readonly handles: HandleRegistry;
+  private readonly listeners = new Set<BoardListener>();
+  private readonly claims = new Map<string, number>();
+  private helloValue: HelloInfo;
+
+  private constructor(
+    private readonly link: Link,
+    readonly chip: ChipDescription,
+  ) {
+    this.helloValue = link.helloInfo;
+    this.handles = new HandleRegistry(this.helloValue.bootEpoch);
+    link.subscribe((n) => {
+      switch (n.kind) {
+        case 'event':
+          this.notify(toNotification(n.event));
+          return;
+        case 'events-lost':
+          this.notify({ kind: 'events-lost', lost: n.lost });
+          return;
+        case 'reset':
+          this.handles.revokeAll(n.error);
+          this.notify({ kind: 'reset', error: n.error });
+          return;
+        case 'closed':
+          this.notify({ kind: 'closed', error: n.error });
+          return;
+      }
+    });
+  }
+
+  /**
+   * Opens a link on `transport`, checks the HELLO reply (protocol version,
+   * sane limits, the chip) and returns the board. The transport is closed
+   * when anything fails.
+   */
+  static async open(transport: Transport, options: BoardOptions = {}): Promise<Board> {
+    const chip = options.chip ?? STM32G071;
+    const link = await Link.open(transport, options);
+    try {
+      validateHello(link.helloInfo, chip);
+    } catch (e) {
+      await link.close();
+      throw e;
+    }
+    return new Board(link, chip);
+  }
+
+  get hello(): HelloInfo {
+    return this.helloValue;
+  }
+
+  get epoch(): number {
+    return this.helloValue.bootEpoch;
+  }
+
+  get arena(): { base: number; size: number } {
+    return { base: this.helloValue.arenaBase, size: this.helloValue.arenaSize };
+  }
+
+  /** Largest MEM_READ and MEM_WRITE pieces this board takes (PROTOCOL.md §2). */
+  get limits(): { memRead: number; memWrite: number; batchPayload: number } {
+    const h = this.helloValue;
+    return {
+      memRead: h.maxReplyPayload - 8,
+      memWrite: h.maxRequestPayload - 4,
+      batchPayload: h.maxRequestPayload,
+    };
+  }
+
+  get stats(): Readonly<LinkStats> {
+    return this.link.stats;
+  }
+
+  get state(): Link['state'] {
+    return this.link.state;
+  }
+
+  hasCapability(bit: number): boolean {
+    return (this.helloValue.capabilities & bit) !== 0;
+  }
+
+  /** Events (typed), lost events, resets and closure. Returns the unsubscribe function. */
+  subscribe(listener: BoardListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Takes a singleton resource (e.g. 'DMA1 channel 1') once per boot of the
+   * board: a second take throws AlreadyTakenError; after a reset the old
+   * handle is revoked and the resource may be taken again.
+   */
+  claim(resource: string): Handle {
+    const generation = this.claims.get(resource);
+    if (generation === this.handles.generation) throw new AlreadyTakenError(resource);
+    this.claims.set(resource, this.handles.generation);
+    return this.handles.issue(resource);
+  }
+
+  // ------------------------------------------------------------ registers
+
+  async readRegister(address: number, options: OperationOptions = {}): Promise<number> {
+    const reply = await this.send({ command: 'reg-read', address }, options);
+    const r = reply.result;
+    if (r.status !== Status.OK) throw this.refusal('REG_READ', r, { address });
+    return r.value;
+  }
+
+  async writeRegister(address: number, value: number, options: OperationOptions = {}): Promise<void> {
+    const reply = await this.send({ command: 'reg-write', address, value: value >>> 0 }, options);
+    const r = reply.result;
+    if (r.status !== Status.OK) throw this.refusal('REG_WRITE', r, { address });
+  }
+
+  /**
+   * Runs register operations in order on the board, stopping at the first
+   * failure, which is returned (not thrown) with its index. A batch larger
+   * than one request is split; the pieces run one after the other, so the
+   * stop-at-first-failure rule holds across them. Link failures throw.
+   */
+  async batch(
+    ops: readonly BatchOp[] | ((builder: BatchBuilder) => unknown),
+    options: OperationOptions = {},
+  ): Promise<BatchResult> {
+    let list: readonly BatchOp[];
+    if (typeof ops === 'function') {
+      const builder = new BatchBuilder();
+      ops(builder);
+      list = builder.ops;
+    } else {
+      list = ops;
+    }
+    const result: BatchResult = { executed: 0, values: [] };
+    for (const piece of splitBatch(list, this.limits.batchPayload)) {
+      // POLLs wait on the board: give each request the time its polls may take.
+      const pollMs = piece.reduce((t, op) => t + (op.op === 'poll' ? op.timeoutUs / 1000 : 0), 0);
+      const reply = await this.send({ command: 'reg-batch', ops: piece }, options, Math.ceil(pollMs));
+      result.values.push(...reply.values);
+      const r = reply.result;
+      if (r.status !== Status.OK) {
+        const index = result.executed + reply.executed;
+        const op = list[index]!;
+        result.executed = index;
+        const command = `REG_BATCH ${op.op.toUpperCase()}`;
+        result.failure = { index, op, error: this.refusal(command, r, { address: op.address }) };
+        return result;
+      }
+      result.executed += reply.executed;
+    }
+    return result;
+  }
+
+  // ------------------------------------------------------------ memory
+
+  async readMemory(address: number, length: number, options: OperationOptions = {}): Promise<Uint8Array> {
+    this.checkArena('MEM_READ', address, length);
+    const chunk = this.limits.memRead;
+    const out = new Uint8Array(length);
+    const pieces: Promise<void>[] = [];
+    for (let off = 0; off < length; off += chunk) {
+      const n = Math.min(chunk, length - off);
+      pieces.push(
+        this.send({ command: 'mem-read', address: address + off, length: n }, options).then((reply) => {
+          const r = reply.result;
+          if (r.status !== Status.OK)
+            throw this.refusal('MEM_READ', r, { address: address + off, length: n });
+          out.set(r.data.subarray(0, n), off);
+        }),
+      );
+    }
+    await settleInOrder(pieces);
+    return out;
+  }
+
+  async writeMemory(address: number, bytes: Uint8Array, options: OperationOptions = {}): Promise<void> {
+    this.checkArena('MEM_WRITE', address, bytes.length);
+    const chunk = this.limits.memWrite;
+    const pieces: Promise<void>[] = [];
+    for (let off = 0; off < bytes.length; off += chunk) {
+      const data = bytes.slice(off, Math.min(bytes.length, off + chunk));
+      pieces.push(
+        this.send({ command: 'mem-write', address: address + off, data }, options).then((reply) => {
+          const r = reply.result;
+          if (r.status !== Status.OK) {
+            throw this.refusal('MEM_WRITE', r, { address: address + off, length: data.length });
+          }
+        }),
+      );
+    }
+    await settleInOrder(pieces);
+  }
+
+  /** Disables DMA1 channels 1-2, clears their flags and DMAMUX, resets USART1. */
+  async resetPeripherals(options: OperationOptions = {}): Promise<void> {
+    const reply = await this.send({ command: 'reset-peripherals' }, options);
+    const r = reply.result;
+    if (r.status !== Status.OK) throw this.refusal('RESET_PERIPHERALS', r, {});
+  }
+
+  /** A round trip that also acknowledges every request before it. */
+  async ping(data: Uint8Array = new Uint8Array(0), options: OperationOptions = {}): Promise<Uint8Array> {
+    const reply = await this.send({ command: 'ping', data }, options);
+    const r = reply.result;
+    if (r.status !== Status.OK) throw this.refusal('PING', r, {});
+    return r.data;
+  }
+
+  // ------------------------------------------------------------ session
+
+  /**
+   * Opens a new session after a reset (or a timeout). The HELLO reply is
+   * validated again; if the epoch changed, handles from before are revoked.
+   */
+  async reconnect(): Promise<HelloInfo> {
+    const hello = validateHello(await this.link.reopen(), this.chip);
+    if (hello.bootEpoch !== this.handles.epoch) {
+      // The link announces epoch changes it sees; this covers a reset that
+      // happened while no session was open to notice it.
+      this.handles.revokeAll(new DeviceResetError(this.handles.epoch, hello.bootEpoch, 'hello-epoch'));
+    }
+    this.helloValue = hello;
+    return hello;
+  }
+
+  async close(): Promise<void> {
+    await this.link.close();
+  }
+
+  // ------------------------------------------------------------ plumbing
+
+  private async send<C extends SequencedRequest['command']>(
+    body: Extract<SequencedRequest, { command: C }>,
+    options: OperationOptions,
+    extraTimeMs = 0,
+  ): Promise<ReplyTo<C>> {
+    if (options.handle) this.handles.check(options.handle);
+    const generation = this.handles.generation;
+    const reply = await this.link.request<C>(body, { signal: options.signal, extraTimeMs });
+    if (this.handles.generation !== generation) {
+      // The reply came from before a reset that has been noticed since: the
+      // state it describes is gone.
+      throw this.handles.resetAfter(generation)!;
+    }
+    return reply;
+  }
+
+  private refusal(
+    command: string,
+    refusal: Parameters<typeof refusalToError>[1],
+    ctx: Omit<RefusalContext, 'chip' | 'arena'>,
+  ): BoardRefusedError {
+    return refusalToError(command, refusal, { chip: this.chip, arena: this.arena, ...ctx });
+  }
+
+  private checkArena(command: string, address: number, length: number): void {
+    const { base, size } = this.arena;
+    const ok = Number.isInteger(address) && Number.isInteger(length) && length > 0;
+    if (!ok || address < base || address + length > base + size) {
+      throw new OutOfArenaError(command, address, length, this.arena);
+    }
+  }
+
+  private notify(n: BoardNotification): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(n);
+      } catch {
+        // A subscriber's bug must not keep the others from their events.
+      }
+    }
+  }
+}
+
+/** Waits for every piece (so none is left unobserved), then throws the first failure in order. */
+async function settleInOrder(pieces: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(pieces);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+}

@@ -1,0 +1,84 @@
+/** Board events as typed objects with named flags. */
+
+import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
+import { type BoardEvent, DmaEventFlag, type FirmwareVersion, UsartEventFlag } from '../protocol/index.ts';
+
+export interface DmaEvent {
+  kind: 'dma';
+  counter: number;
+  channel: number;
+  /** Transfer complete. */
+  tc: boolean;
+  /** Half transfer. */
+  ht: boolean;
+  /** Transfer error: the hardware has already cleared CCR.EN. */
+  te: boolean;
+  flags: number;
+  cndtr: number;
+  ccr: number;
+}
+
+export interface UsartEvent {
+  kind: 'usart';
+  counter: number;
+  pe: boolean;
+  fe: boolean;
+  ne: boolean;
+  ore: boolean;
+  idle: boolean;
+  /** The last bit of the last frame has left the wire. */
+  tc: boolean;
+  flags: number;
+  isr: number;
+  cndtr1: number;
+  cndtr2: number;
+}
+
+export interface BootEvent {
+  kind: 'boot';
+  bootEpoch: number;
+  firmwareVersion: FirmwareVersion;
+}
+
+export type BoardNotification =
+  | DmaEvent
+  | UsartEvent
+  | BootEvent
+  /** Events were dropped: re-read DMA1_ISR, CNDTR, USART1_ISR before relying on state. */
+  | { kind: 'events-lost'; lost: number }
+  | { kind: 'reset'; error: DeviceResetError }
+  | { kind: 'closed'; error: LinkClosedError };
+
+export function toNotification(e: BoardEvent): DmaEvent | UsartEvent | BootEvent {
+  switch (e.event) {
+    case 'dma':
+      return {
+        kind: 'dma',
+        counter: e.counter,
+        channel: e.channel,
+        tc: (e.flags & DmaEventFlag.TC) !== 0,
+        ht: (e.flags & DmaEventFlag.HT) !== 0,
+        te: (e.flags & DmaEventFlag.TE) !== 0,
+        flags: e.flags,
+        cndtr: e.cndtr,
+        ccr: e.ccr,
+      };
+    case 'usart':
+      return {
+        kind: 'usart',
+        counter: e.counter,
+        pe: (e.flags & UsartEventFlag.PE) !== 0,
+        fe: (e.flags & UsartEventFlag.FE) !== 0,
+        ne: (e.flags & UsartEventFlag.NE) !== 0,
+        ore: (e.flags & UsartEventFlag.ORE) !== 0,
+        idle: (e.flags & UsartEventFlag.IDLE) !== 0,
+        tc: (e.flags & UsartEventFlag.TC) !== 0,
+        flags: e.flags,
+        isr: e.isr,
+        cndtr1: e.cndtr1,
+        cndtr2: e.cndtr2,
+      };
+    case 'boot':
+      return { kind: 'boot', bootEpoch: e.bootEpoch, firmwareVersion: e.firmwareVersion };
+  }
+}

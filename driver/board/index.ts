@@ -1,0 +1,21 @@
+export { BatchBuilder, type BatchFailure, type BatchResult, splitBatch } from './batch.ts';
+export { Board, type BoardListener, type BoardOptions, type OperationOptions } from './board.ts';
+export {
+  AlreadyTakenError,
+  BoardRefusedError,
+  BusyError,
+  DmaStartRefusedError,
+  InvalidHelloError,
+  OutOfArenaError,
+  PollTimeoutError,
+  ProtocolMismatchError,
+  RegisterNotAllowedError,
+  RevokedError,
+  UnsupportedProtocolError,
+  ValueNotAllowedError,
+  WrongChipError,
+} from './errors.ts';
+export type { BoardNotification, BootEvent, DmaEvent, UsartEvent } from './events.ts';
+export { type Handle, HandleRegistry, type RevokeListener } from './handles.ts';
+export { helloSchema, validateHello } from './hello.ts';
+export { refusalToError } from './refusals.ts';
