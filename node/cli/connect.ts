@@ -4,8 +4,8 @@
  * its answers for a real board's).
  */
 
+import { Board } from '../../driver/board/board.ts';
 import { LinkTimeoutError } from '../../driver/link/errors.ts';
-import { Link } from '../../driver/link/link.ts';
 import { openTransport } from '../transport/open-transport.ts';
 import type { Transport } from '../transport/transport-shape.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
@@ -48,10 +48,10 @@ export async function connect(options: BoardOptions, io: CliIo): Promise<Connect
   };
 }
 
-/** Opens a protocol session on the connection; explains a board that does not answer. */
-export async function openLink(connection: Connection): Promise<Link> {
+/** Opens a session on the connection and checks the board; explains a board that does not answer. */
+export async function openBoard(connection: Connection): Promise<Board> {
   try {
-    return await Link.open(connection.transport);
+    return await Board.open(connection.transport);
   } catch (error) {
     if (error instanceof LinkTimeoutError) {
       throw new Error(
@@ -64,19 +64,19 @@ export async function openLink(connection: Connection): Promise<Link> {
   }
 }
 
-/** Runs `work` with a session on the chosen board, and always lets go of both. */
-export async function withLink<T>(
+/** Runs `work` with the chosen board, and always lets go of it and of its connection. */
+export async function withBoard<T>(
   options: BoardOptions,
   io: CliIo,
-  work: (link: Link, connection: Connection) => Promise<T>,
+  work: (board: Board, connection: Connection) => Promise<T>,
 ): Promise<T> {
   const connection = await connect(options, io);
   try {
-    const link = await openLink(connection);
+    const board = await openBoard(connection);
     try {
-      return await work(link, connection);
+      return await work(board, connection);
     } finally {
-      await link.close().catch(() => {});
+      await board.close().catch(() => {});
     }
   } finally {
     await connection.close();

@@ -1,12 +1,11 @@
 /** `dma-bridge info`: what the board says about itself in its HELLO reply. */
+
+import type { ChipDescription } from '../../../driver/chip/types.ts';
 import { Capability, type HelloInfo } from '../../../driver/protocol/messages.ts';
 import { defineCommand } from '../command.ts';
-import { withLink } from '../connect.ts';
+import { withBoard } from '../connect.ts';
 import { hex, hex32, hexBytes, table } from '../format.ts';
 import { boardOptionSpecs, boardOptionsSchema } from '../options.ts';
-
-/** DBGMCU_IDCODE device IDs the bridge may report, for people who do not know them by heart. */
-const DEVICES: ReadonlyMap<number, string> = new Map([[0x460, 'STM32G071/G081']]);
 
 const CAPABILITY_NAMES: Record<keyof typeof Capability, string> = {
   DMA1_CH1_USART1: 'dma1-ch1-usart1',
@@ -24,13 +23,13 @@ export function capabilityNames(bits: number): string[] {
   return unknown === 0 ? names : [...names, `unknown ${hex32(unknown)}`];
 }
 
-export function helloToJson(hello: HelloInfo) {
+export function helloToJson(hello: HelloInfo, chip: ChipDescription) {
   const { major, minor, patch } = hello.firmwareVersion;
   return {
     protocolVersion: hello.protocolVersion,
     firmwareVersion: `${major}.${minor}.${patch}`,
     devId: hello.devId,
-    device: DEVICES.get(hello.devId) ?? null,
+    device: deviceName(hello, chip) ?? null,
     revId: hello.revId,
     uid: hexBytes(hello.uid),
     arenaBase: hello.arenaBase,
@@ -45,9 +44,9 @@ export function helloToJson(hello: HelloInfo) {
   };
 }
 
-export function helloLines(hello: HelloInfo, board: string): string[] {
+export function helloLines(hello: HelloInfo, chip: ChipDescription, board: string): string[] {
   const { major, minor, patch } = hello.firmwareVersion;
-  const device = DEVICES.get(hello.devId) ?? 'unknown device';
+  const device = deviceName(hello, chip) ?? 'unknown device';
   const arenaEnd = hello.arenaBase + hello.arenaSize - 1;
   return table([
     ['board', board],
@@ -67,6 +66,11 @@ export function helloLines(hello: HelloInfo, board: string): string[] {
   ]);
 }
 
+/** The chip's name when HELLO's device ID is the one the description is for. */
+function deviceName(hello: HelloInfo, chip: ChipDescription): string | undefined {
+  return hello.devId === chip.devId ? chip.name : undefined;
+}
+
 export const infoCommand = defineCommand({
   name: 'info',
   summary: "open a session and show the board's HELLO: firmware, device, arena, limits",
@@ -76,18 +80,18 @@ export const infoCommand = defineCommand({
   allowPositionals: false,
   schema: boardOptionsSchema,
   async run(args, io) {
-    await withLink(args, io, async (link, connection) => {
-      const hello = link.helloInfo;
+    await withBoard(args, io, async (board, connection) => {
+      const { hello, chip } = board;
       if (args.json) {
         io.out(
           JSON.stringify({
             board: connection.description,
             virtual: connection.virtual,
-            ...helloToJson(hello),
+            ...helloToJson(hello, chip),
           }),
         );
       } else {
-        for (const line of helloLines(hello, connection.description)) io.out(line);
+        for (const line of helloLines(hello, chip, connection.description)) io.out(line);
       }
     });
     return undefined;

@@ -4,15 +4,14 @@
  * manual's bit fields from the driver's chip description.
  */
 import { z } from 'zod';
+import type { Board } from '../../../driver/board/board.ts';
 import { decodeRegister, registerAt } from '../../../driver/chip/decode.ts';
-import { STM32G071 } from '../../../driver/chip/stm32g071.ts';
 import type { ChipDescription, RegisterDescription } from '../../../driver/chip/types.ts';
 import type { HelloInfo } from '../../../driver/protocol/messages.ts';
 import { defineCommand } from '../command.ts';
-import { withLink } from '../connect.ts';
+import { withBoard } from '../connect.ts';
 import { hex32 } from '../format.ts';
 import { boardOptionSpecs, boardOptionsSchema } from '../options.ts';
-import { readRegisters } from '../read-registers.ts';
 
 export interface RegisterGroup {
   readonly title: string;
@@ -67,14 +66,13 @@ export const regsCommand = defineCommand({
     all: z.boolean().default(false),
   }),
   async run(args, io) {
-    const chip = STM32G071;
-    const groups = registerGroups(chip, args.channel);
-    await withLink(args, io, async (link, connection) => {
+    await withBoard(args, io, async (board, connection) => {
+      const { chip, hello } = board;
+      const groups = registerGroups(chip, args.channel);
       const values = await readRegisters(
-        link,
+        board,
         groups.flatMap((g) => g.registers),
       );
-      const hello = link.helloInfo;
       if (args.json) {
         io.out(
           JSON.stringify({
@@ -131,6 +129,18 @@ export const regsCommand = defineCommand({
     return undefined;
   },
 });
+
+/** One REG_BATCH of reads: one round trip, and the values are one snapshot of the board. */
+async function readRegisters(
+  board: Board,
+  registers: readonly RegisterDescription[],
+): Promise<Map<RegisterDescription, number>> {
+  const result = await board.batch((batch) => {
+    for (const register of registers) batch.read(register.address);
+  });
+  if (result.failure) throw result.failure.error;
+  return new Map(registers.map((register, i) => [register, result.values[i] ?? 0]));
+}
 
 function fieldOffset(register: RegisterDescription, name: string): number {
   return register.fields.find((f) => f.name === name)?.offset ?? 0;
