@@ -1,0 +1,149 @@
+/**
+ * The console in real headless Chromium with the virtual board in its Web
+ * Worker: connect, HELLO, a DMA write arriving at the peer, a DMA read of
+ * bytes the peer sent, events in the log, and a transfer stopped midway.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage, screenshotPath, type WatchedPage } from './support/browser.ts';
+import { type BuiltSite, buildSite } from './support/site.ts';
+import { type StaticServer, serveDirectory } from './support/static-server.ts';
+
+let site: BuiltSite;
+let server: StaticServer;
+let browser: Browser;
+let watched: WatchedPage;
+let page: Page;
+
+beforeAll(async () => {
+  site = await buildSite();
+  server = await serveDirectory(site.dir);
+  browser = await launchChromium();
+  watched = await openPage(browser);
+  page = watched.page;
+  await page.goto(server.url);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await site?.remove();
+});
+
+const log = () => page.locator('#event-log');
+
+describe('console on the virtual board', () => {
+  it('connects and shows the HELLO', async () => {
+    await expect(page.getByRole('radio', { name: 'Virtual board' }).isChecked()).resolves.toBe(true);
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
+    const hello = page.locator('#hello');
+    await expect(hello.locator('[data-fact="Firmware"]').textContent()).resolves.toMatch(/v\d+\.\d+\.\d+/);
+    await expect(hello.locator('[data-fact="DEV_ID"]').textContent()).resolves.toContain('0x460');
+    await expect(hello.locator('[data-fact="UID"]').textContent()).resolves.toMatch(/[0-9A-F]{24}/);
+    await expect(hello.locator('[data-fact="Arena"]').textContent()).resolves.toContain('0x20');
+    await expect(hello.locator('[data-fact="Window"]').textContent()).resolves.toContain('4 requests');
+    await expect(hello.locator('[data-fact="Boot epoch"]').textContent()).resolves.toMatch(/0x[0-9A-F]{8}/);
+    await expect(log().textContent()).resolves.toContain('HELLO');
+  });
+
+  it('shows live registers decoded into fields', async () => {
+    const cr1 = page.locator('tr[data-register="USART1_CR1"]');
+    await expect(cr1.locator('td.value').textContent()).resolves.toMatch(/0x[0-9A-F]{8}/);
+    await expect(
+      page.locator('tr[data-register="DMA1_CCR1"] .bitfield').first().textContent(),
+    ).resolves.toContain('EN');
+    await expect(page.locator('tr[data-register="DMAMUX_C0CR"]').count()).resolves.toBe(1);
+  });
+
+  it('writes text by DMA and the peer receives it', async () => {
+    await page.getByLabel('Data', { exact: true }).fill('Hello, DMA!');
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    await page.waitForFunction(
+      () => document.querySelector('#peer-text')?.textContent?.includes('Hello, DMA!'),
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('#progress-text')?.textContent?.includes('11 B of 11 B'),
+    );
+    const progress = await page.locator('#progress').evaluate((p: HTMLProgressElement) => [p.value, p.max]);
+    expect(progress).toEqual([11, 11]);
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('DMA1 ch1 TC'),
+    );
+    // The register panel followed the event: the channel's counter ran down to zero.
+    await expect(page.locator('tr[data-register="DMA1_CNDTR1"] td.value').textContent()).resolves.toBe(
+      '0x00000000',
+    );
+  });
+
+  it('reads bytes the peer sends', async () => {
+    await page.getByLabel('Bytes', { exact: true }).fill('4');
+    await page.getByRole('button', { name: 'Read N bytes' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('DMA read of 4'),
+    );
+    await page.getByLabel('Bytes to send').fill('ping');
+    await page.getByRole('button', { name: 'Send to board RX' }).click();
+    await page.waitForFunction(() => document.querySelector('#result-text')?.textContent === 'ping', null, {
+      timeout: 20_000,
+    });
+    await expect(page.locator('#result-hex').textContent()).resolves.toContain('70 69 6E 67');
+  });
+
+  it('reads until the line goes idle', async () => {
+    await page.getByLabel('Bytes', { exact: true }).fill('64');
+    await page.getByRole('button', { name: 'Read until idle' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('until idle started'),
+    );
+    await page.getByLabel('Bytes to send').fill('idle after me');
+    await page.getByRole('button', { name: 'Send to board RX' }).click();
+    await page.waitForFunction(
+      () => document.querySelector('#result-text')?.textContent === 'idle after me',
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('USART1 IDLE'),
+    );
+  });
+
+  it('stops a transfer that is still running', async () => {
+    await page.getByLabel('Bytes', { exact: true }).fill('100');
+    await page.getByRole('button', { name: 'Read N bytes' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('DMA read of 100'),
+    );
+    const stop = page.getByRole('button', { name: 'Stop' });
+    await expect(stop.isEnabled()).resolves.toBe(true);
+    await stop.click();
+    await page.waitForFunction(() =>
+      document.querySelector('#progress-text')?.textContent?.includes('stopped'),
+    );
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('stopped after 0 of 100'),
+    );
+    await expect(stop.isDisabled()).resolves.toBe(true);
+    await expect(page.getByRole('button', { name: 'Read N bytes' }).isEnabled()).resolves.toBe(true);
+  });
+
+  it('saves a screenshot of the connected console', async () => {
+    await page.screenshot({ path: screenshotPath('console.png'), fullPage: true });
+    expect(watched.errors).toEqual([]);
+  });
+
+  it('disconnects and can connect again', async () => {
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.locator('.status-pill[data-state="disconnected"]').waitFor();
+    await expect(page.locator('#hello').textContent()).resolves.toContain('not connected');
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
+    expect(watched.errors).toEqual([]);
+  });
+});

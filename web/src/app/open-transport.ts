@@ -1,0 +1,55 @@
+/**
+ * Opens the transport the user chose. Each kind surfaces its device going
+ * away through `onGone`, so the console can say so instead of waiting for
+ * the link to time out.
+ */
+import type { Transport } from '../../../driver/transport/transport.ts';
+import { loadBundledFirmware } from '../transports/firmware.ts';
+import { VirtualBoardTransport } from '../transports/virtual-board.ts';
+import { openWebSerial, requestWebSerialPort } from '../transports/webserial.ts';
+import { openWebUsb, requestUsbDevice } from '../transports/webusb.ts';
+
+export type TransportKind = 'virtual' | 'webserial' | 'webusb';
+
+export const TRANSPORT_LABELS: Readonly<Record<TransportKind, string>> = {
+  virtual: 'Virtual board',
+  webserial: 'WebSerial',
+  webusb: 'WebUSB',
+};
+
+export interface TransportHooks {
+  /** The device was unplugged or the worker ended. */
+  onGone(reason: string): void;
+  /** A line error the transport recovered from. */
+  onLineError(message: string): void;
+}
+
+export type OpenedTransport =
+  | { kind: 'virtual'; transport: VirtualBoardTransport }
+  | { kind: 'webserial' | 'webusb'; transport: Transport };
+
+export async function openTransport(kind: TransportKind, hooks: TransportHooks): Promise<OpenedTransport> {
+  switch (kind) {
+    case 'virtual': {
+      const firmware = await loadBundledFirmware();
+      const transport = await VirtualBoardTransport.start({ firmware });
+      transport.onHalt((reason) => hooks.onGone(`the virtual board halted: ${reason}`));
+      return { kind, transport };
+    }
+    case 'webserial': {
+      const port = await requestWebSerialPort();
+      const transport = await openWebSerial(port, {
+        onDisconnect: () => hooks.onGone('the serial device was disconnected'),
+        onLineError: (e) => hooks.onLineError(`${e.name}: ${e.message}`),
+      });
+      return { kind, transport };
+    }
+    case 'webusb': {
+      const device = await requestUsbDevice();
+      const transport = await openWebUsb(device, {
+        onDisconnect: () => hooks.onGone('the USB device was disconnected'),
+      });
+      return { kind, transport };
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Choosing a board and connecting to it. Radio buttons for the transport
+ * (unsupported ones disabled, with the reason), then real buttons, so the
+ * whole panel works from the keyboard in reading order.
+ */
+import { TRANSPORT_LABELS, type TransportKind } from '../app/open-transport.ts';
+import { button, h, panel } from './dom.ts';
+
+export interface ConnectPanelHandlers {
+  connect(kind: TransportKind): void;
+  disconnect(): void;
+  resetBoard(): void;
+}
+
+export interface TransportSupport {
+  readonly kind: TransportKind;
+  readonly supported: boolean;
+  readonly note: string;
+}
+
+export class ConnectPanel {
+  readonly element: HTMLElement;
+  private readonly radios = new Map<TransportKind, HTMLInputElement>();
+  private readonly connectButton = button('Connect', { id: 'connect', class: 'primary' });
+  private readonly disconnectButton = button('Disconnect', { id: 'disconnect', disabled: true });
+  private readonly resetButton = button('Reset board', {
+    id: 'reset-board',
+    disabled: true,
+    class: 'secondary',
+  });
+
+  constructor(support: readonly TransportSupport[], handlers: ConnectPanelHandlers) {
+    const options = support.map((s, i) => {
+      const id = `transport-${s.kind}`;
+      const radio = h('input', {
+        type: 'radio',
+        name: 'transport',
+        id,
+        value: s.kind,
+        checked: i === 0,
+        disabled: !s.supported,
+        'aria-describedby': `${id}-note`,
+      });
+      this.radios.set(s.kind, radio);
+      return h(
+        'div',
+        { class: 'choice' },
+        radio,
+        h('label', { for: id }, TRANSPORT_LABELS[s.kind]),
+        h('small', { id: `${id}-note`, class: 'hint' }, s.note),
+      );
+    });
+    const chooser = h('fieldset', { class: 'choices' }, h('legend', {}, 'Board'), ...options);
+    this.connectButton.addEventListener('click', () => handlers.connect(this.selected()));
+    this.disconnectButton.addEventListener('click', () => handlers.disconnect());
+    this.resetButton.addEventListener('click', () => handlers.resetBoard());
+    this.element = panel(
+      'connection',
+      'Connection',
+      chooser,
+      h('div', { class: 'actions' }, this.connectButton, this.disconnectButton, this.resetButton),
+    );
+  }
+
+  selected(): TransportKind {
+    for (const [kind, radio] of this.radios) if (radio.checked) return kind;
+    return 'virtual';
+  }
+
+  /** Enables what makes sense in each state; focus moves to the button that now matters. */
+  setState(state: 'idle' | 'busy' | 'connected', kind?: TransportKind): void {
+    const hadFocus = this.element.contains(document.activeElement);
+    this.connectButton.disabled = state !== 'idle';
+    this.disconnectButton.disabled = state !== 'connected';
+    this.resetButton.disabled = !(state === 'connected' && kind === 'virtual');
+    for (const radio of this.radios.values()) {
+      radio.closest('fieldset')!.disabled = state !== 'idle';
+    }
+    if (!hadFocus) return;
+    if (state === 'connected') this.disconnectButton.focus();
+    else if (state === 'idle') this.connectButton.focus();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The far end of USART1 on the virtual board: bytes the board sends by DMA
+ * show up here, and bytes typed here arrive on the board's RX for a DMA
+ * read. Only shown for the virtual board; a real board's USART1 pins are
+ * wired to whatever the user wired them to.
+ */
+import type { PeerControl } from '../transports/virtual-board.ts';
+import { button, field, h, panel } from './dom.ts';
+import { hexDump, parseHex, printable } from './format.ts';
+
+export class PeerPanel {
+  readonly element: HTMLElement;
+  private peer: PeerControl | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly input = h('input', { type: 'text', id: 'peer-data', value: 'ping', spellcheck: false });
+  private readonly hexMode = h('input', { type: 'checkbox', id: 'peer-hex' });
+  private readonly injectButton = button('Send to board RX', { id: 'peer-inject' });
+  private readonly errorButton = button('Send a framing error', { id: 'peer-framing', class: 'secondary' });
+  private readonly loopback = h('input', { type: 'checkbox', id: 'peer-loopback' });
+  private readonly clearButton = button('Clear', { id: 'peer-clear', class: 'secondary' });
+  private readonly summary = h('p', { id: 'peer-summary', 'aria-live': 'polite' }, 'Nothing received.');
+  private readonly dumpHex = h('pre', {
+    id: 'peer-hex-dump',
+    class: 'dump',
+    tabindex: 0,
+    'aria-label': 'Peer received, hex',
+  });
+  private readonly dumpText = h('pre', {
+    id: 'peer-text',
+    class: 'dump text',
+    tabindex: 0,
+    'aria-label': 'Peer received, text',
+  });
+
+  constructor(
+    private readonly onError: (error: unknown, context: string) => void,
+    private readonly onActivity: (message: string) => void,
+  ) {
+    this.injectButton.addEventListener('click', () => this.inject());
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') this.inject();
+    });
+    this.errorButton.addEventListener('click', () => {
+      this.peer?.injectError('framing', 0x55);
+      this.onActivity('sent one character with a framing error');
+    });
+    this.loopback.addEventListener('change', () => {
+      this.peer?.setWiring(this.loopback.checked ? 'loopback' : 'peer');
+      this.onActivity(this.loopback.checked ? 'USART1 TX looped back to RX' : 'USART1 wired to the peer');
+    });
+    this.clearButton.addEventListener('click', () => {
+      this.peer?.clear();
+      this.render();
+    });
+    this.element = panel(
+      'peer',
+      'Virtual peer (USART1 far end)',
+      h(
+        'div',
+        { class: 'row' },
+        field('Bytes to send', this.input),
+        h('div', { class: 'inline-check' }, this.hexMode, h('label', { for: 'peer-hex' }, 'Hex')),
+      ),
+      h('div', { class: 'actions' }, this.injectButton, this.errorButton),
+      h(
+        'div',
+        { class: 'inline-check' },
+        this.loopback,
+        h('label', { for: 'peer-loopback' }, 'Loopback (TX → RX)'),
+      ),
+      h('div', { class: 'toolbar' }, h('h3', {}, 'Received from the board'), this.clearButton),
+      this.summary,
+      h('div', { class: 'dumps' }, this.dumpHex, this.dumpText),
+    );
+    this.attach(undefined);
+  }
+
+  attach(peer: PeerControl | undefined): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.peer = peer;
+    this.element.hidden = !peer;
+    for (const b of [this.injectButton, this.errorButton, this.clearButton]) b.disabled = !peer;
+    this.loopback.disabled = !peer;
+    this.loopback.checked = false;
+    if (peer) this.unsubscribe = peer.onBytes(() => this.render());
+    this.render();
+  }
+
+  private inject(): void {
+    if (!this.peer) return;
+    try {
+      const bytes = this.hexMode.checked
+        ? parseHex(this.input.value)
+        : new TextEncoder().encode(this.input.value);
+      this.peer.inject(bytes);
+      this.onActivity(`sent ${bytes.length} byte${bytes.length === 1 ? '' : 's'} to the board's RX`);
+    } catch (e) {
+      this.onError(e, 'Peer');
+    }
+  }
+
+  private render(): void {
+    const bytes = this.peer?.received() ?? new Uint8Array(0);
+    this.summary.textContent =
+      bytes.length === 0
+        ? 'Nothing received.'
+        : `${bytes.length} byte${bytes.length === 1 ? '' : 's'} received`;
+    this.dumpHex.textContent = hexDump(bytes);
+    this.dumpText.textContent = printable(bytes);
+  }
+}
