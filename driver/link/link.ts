@@ -112,6 +112,8 @@ interface Pending {
   attempts: number;
   /** Deadlines that passed without a reply; retransmissions for other reasons do not count. */
   misses: number;
+  /** Order of the latest transmission among all transmissions (see `fastRetransmit`). */
+  stamp: number;
   /** SEQ_GAP replies still expected for transmissions a go-back superseded (see `goBack`). */
   staleGaps: number;
   timer: TimerId | undefined;
@@ -171,6 +173,7 @@ export class Link {
   private hello: HelloAttempt | undefined;
   private nextSeq: number;
   private sessionHelloSeq = -1;
+  private stamps = 0;
   private window = 1;
   private retransmitMs: number;
   private readonly inflight: Pending[] = [];
@@ -270,6 +273,7 @@ export class Link {
         frame: undefined,
         attempts: 0,
         misses: 0,
+        stamp: 0,
         staleGaps: 0,
         timer: undefined,
         abandoned: false,
@@ -473,6 +477,7 @@ export class Link {
   private transmit(entry: Pending): void {
     if (entry.attempts > 0) this.stats.retransmissions++;
     entry.attempts++;
+    entry.stamp = ++this.stamps;
     this.send(entry.frame!);
     this.timers.clearTimeout(entry.timer);
     entry.timer = this.timers.setTimeout(() => this.onDeadline(entry), this.retransmitMs + entry.extraTimeMs);
@@ -660,7 +665,22 @@ export class Link {
         this.pump();
         return;
       default:
+        this.fastRetransmit(entry);
         this.complete(entry, reply);
+    }
+  }
+
+  /**
+   * The board executes and answers in order, so when `answered` gets its
+   * reply, any request sent before it that is still unanswered lost its
+   * reply (or its request: then the resend gets SEQ_GAP-free execution).
+   * Resending now instead of at the deadline keeps a lossy line fast; a
+   * needless resend only fetches a cached reply. Each resend gets a new
+   * stamp, so one loss triggers one resend, not one per later reply.
+   */
+  private fastRetransmit(answered: Pending): void {
+    for (const e of this.inflight) {
+      if (e !== answered && e.stamp < answered.stamp) this.transmit(e);
     }
   }
 

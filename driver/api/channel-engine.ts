@@ -1,0 +1,239 @@
+/**
+ * One DMA channel serving USART1, driven the way the safe API needs:
+ *
+ * - a transfer starts with one request: a register batch that disables the
+ *   channel, clears its flags, routes the DMAMUX request, programs CNDTR,
+ *   CPAR, CMAR and USART1, and enables the channel last (the board issues
+ *   DSB before that write, PROTOCOL.md §7);
+ * - completion comes from the board's events, never from polling;
+ * - an event is given to the current operation only once the reply to its
+ *   start has arrived: the board sends events raised while a request runs
+ *   after that request's reply, so anything before the reply belongs to an
+ *   earlier operation.
+ */
+
+import type { Board } from '../board/board.ts';
+import type { DmaEvent, UsartEvent } from '../board/events.ts';
+import type { Handle } from '../board/handles.ts';
+import { fieldMask } from '../chip/decode.ts';
+import type { DmaChannelDescription, UsartDescription } from '../chip/types.ts';
+import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
+import { AlignmentError } from './errors.ts';
+
+export type DataSize = 8 | 16 | 32;
+export type Priority = 'low' | 'medium' | 'high' | 'very-high';
+
+/** Options of a transfer's DMA channel (the chapter leaves them as an exercise). */
+export interface ChannelOptions {
+  /** Bits moved per DMA request (MSIZE = PSIZE). The USART sends the low 8 bits of each item. Default 8. */
+  dataSize?: DataSize;
+  /** Software priority between channels (CCR.PL). Default 'medium'. */
+  priority?: Priority;
+}
+
+const PRIORITY_LEVEL: Record<Priority, number> = { low: 0, medium: 1, high: 2, 'very-high': 3 };
+const SIZE_CODE: Record<DataSize, number> = { 8: 0, 16: 1, 32: 2 };
+
+export interface StartSpec {
+  direction: 'to-peripheral' | 'from-peripheral';
+  memoryAddress: number;
+  /** Memory bytes the transfer covers; must be a whole number of items. */
+  byteLength: number;
+  options: ChannelOptions;
+  circular?: boolean;
+  halfTransferEvents?: boolean;
+  /** Enable USART1's TC interrupt (a write completes when the last bit has left the wire). */
+  usartTcEvent?: boolean;
+  /** Enable USART1's IDLE interrupt (reception until the line goes idle). */
+  usartIdleEvent?: boolean;
+}
+
+/** What a running operation hears about its channel. */
+export interface OperationSink {
+  dma(event: DmaEvent): void;
+  usart(event: UsartEvent): void;
+  /** Events were lost on the link: the operation must re-read the state it depends on. */
+  eventsLost(): void;
+  /** The board reset or the link closed: the operation is over. */
+  gone(error: DeviceResetError | LinkClosedError): void;
+}
+
+export interface ChannelState {
+  ccr: number;
+  cndtr: number;
+  /** This channel's DMA1_ISR nibble: bit 1 TC, bit 2 HT, bit 3 TE. */
+  flags: number;
+  usartIsr: number;
+}
+
+/** Checks a buffer against the data size before anything is sent. */
+export function itemsFor(address: number, byteLength: number, dataSize: DataSize): number {
+  const bytes = dataSize / 8;
+  if (address % bytes !== 0 || byteLength % bytes !== 0) {
+    throw new AlignmentError(
+      `a ${dataSize}-bit transfer needs a buffer aligned to ${bytes} bytes with a length that is a multiple of ` +
+        `${bytes}; this one is at 0x${address.toString(16)} with ${byteLength} bytes ` +
+        `(allocate with board.alloc(len, { align: ${bytes} }))`,
+    );
+  }
+  const items = byteLength / bytes;
+  if (items < 1 || items > 0xffff) {
+    throw new RangeError(
+      `a DMA transfer moves 1 to 65535 items; ${byteLength} bytes at ${dataSize} bits is ${items}`,
+    );
+  }
+  return items;
+}
+
+export class ChannelEngine {
+  private sink: OperationSink | undefined;
+  private armed = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly board: Board,
+    readonly channel: DmaChannelDescription,
+    private readonly usart: UsartDescription,
+    readonly handle: Handle,
+  ) {
+    this.unsubscribe = board.subscribe((n) => {
+      const sink = this.sink;
+      if (!sink) return;
+      switch (n.kind) {
+        case 'dma':
+          if (this.armed && n.channel === this.channel.channel) sink.dma(n);
+          return;
+        case 'usart':
+          if (this.armed) sink.usart(n);
+          return;
+        case 'events-lost':
+          if (this.armed) sink.eventsLost();
+          return;
+        case 'reset':
+        case 'closed':
+          this.sink = undefined;
+          sink.gone(n.error);
+          return;
+      }
+    });
+  }
+
+  get busy(): boolean {
+    return this.sink !== undefined;
+  }
+
+  /**
+   * Starts the channel in one request. `sink` hears the channel's events
+   * from the moment the board's reply arrives. Rejects (and forgets the
+   * sink) if the board refuses the start.
+   */
+  async start(spec: StartSpec, sink: OperationSink): Promise<void> {
+    if (this.sink) throw new Error(`DMA1 channel ${this.channel.channel} is already running a transfer`);
+    const size = spec.options.dataSize ?? 8;
+    const items = itemsFor(spec.memoryAddress, spec.byteLength, size);
+    const ch = this.channel;
+    const u = this.usart;
+    const ccr = ch.ccr;
+    const toPeripheral = spec.direction === 'to-peripheral';
+    const sizeCode = SIZE_CODE[size];
+    const config =
+      fieldMask(ccr, 'MINC') |
+      (toPeripheral ? fieldMask(ccr, 'DIR') : 0) |
+      (spec.circular ? fieldMask(ccr, 'CIRC') : 0) |
+      fieldMask(ccr, 'TCIE') |
+      fieldMask(ccr, 'TEIE') |
+      (spec.halfTransferEvents ? fieldMask(ccr, 'HTIE') : 0) |
+      (PRIORITY_LEVEL[spec.options.priority ?? 'medium'] << ccr.fields.find((f) => f.name === 'PL')!.offset) |
+      (sizeCode << ccr.fields.find((f) => f.name === 'MSIZE')!.offset) |
+      (sizeCode << ccr.fields.find((f) => f.name === 'PSIZE')!.offset);
+    const dmaBit = fieldMask(u.cr3, toPeripheral ? 'DMAT' : 'DMAR');
+    const cr1Events =
+      (spec.usartTcEvent ? fieldMask(u.cr1, 'TCIE') : 0) |
+      (spec.usartIdleEvent ? fieldMask(u.cr1, 'IDLEIE') : 0);
+    const icr =
+      (spec.usartTcEvent ? fieldMask(u.icr, 'TCCF') : 0) |
+      (spec.usartIdleEvent ? fieldMask(u.icr, 'IDLECF') : 0);
+    const request = toPeripheral ? u.dmaRequest.tx : u.dmaRequest.rx;
+
+    this.sink = sink;
+    this.armed = false;
+    const result = await this.board
+      .batch(
+        (b) => {
+          b.write(ccr.address, 0)
+            .write(this.board.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
+            .write(ch.mux.address, request)
+            .write(ch.cndtr.address, items)
+            .write(ch.cpar.address, toPeripheral ? u.tdr.address : u.rdr.address)
+            .write(ch.cmar.address, spec.memoryAddress);
+          if (icr !== 0) b.write(u.icr.address, icr);
+          if (cr1Events !== 0) b.maskedWrite(u.cr1.address, cr1Events, cr1Events);
+          b.maskedWrite(u.cr3.address, dmaBit, dmaBit).write(ccr.address, config | fieldMask(ccr, 'EN'));
+        },
+        {
+          handle: this.handle,
+          onReply: () => {
+            if (this.sink === sink) this.armed = true;
+          },
+        },
+      )
+      .catch((e: unknown) => {
+        if (this.sink === sink) this.sink = undefined;
+        throw e;
+      });
+    if (result.failure) {
+      if (this.sink === sink) this.sink = undefined;
+      throw result.failure.error;
+    }
+  }
+
+  /**
+   * Disables the channel and reads where it stopped. Once this resolves the
+   * channel is confirmed stopped: its memory may be reused.
+   */
+  async stop(): Promise<ChannelState> {
+    const state = await this.readState(true);
+    this.release();
+    return state;
+  }
+
+  /** Forgets the current operation (it completed). The channel keeps EN until the next start. */
+  release(): void {
+    this.sink = undefined;
+    this.armed = false;
+  }
+
+  /** Reads the channel's state, disabling it first when `disable`. */
+  async readState(disable = false): Promise<ChannelState> {
+    const ch = this.channel;
+    const en = fieldMask(ch.ccr, 'EN');
+    const result = await this.board.batch(
+      (b) => {
+        if (disable) b.maskedWrite(ch.ccr.address, en, 0);
+        b.read(ch.ccr.address)
+          .read(ch.cndtr.address)
+          .read(this.board.chip.dma.isr.address)
+          .read(this.usart.isr.address);
+      },
+      { handle: this.handle },
+    );
+    if (result.failure) throw result.failure.error;
+    const [ccr, cndtr, isr, usartIsr] = result.values as [number, number, number, number];
+    return { ccr, cndtr: cndtr & 0xffff, flags: (isr >>> ch.flagShift) & 0xf, usartIsr };
+  }
+
+  /** Turns off the USART1 interrupts an operation enabled (after it finished). */
+  async disableUsartEvents(events: { tc?: boolean; idle?: boolean }): Promise<void> {
+    const u = this.usart;
+    const mask = (events.tc ? fieldMask(u.cr1, 'TCIE') : 0) | (events.idle ? fieldMask(u.cr1, 'IDLEIE') : 0);
+    if (mask === 0) return;
+    const result = await this.board.batch((b) => b.maskedWrite(u.cr1.address, mask, 0), {
+      handle: this.handle,
+    });
+    if (result.failure) throw result.failure.error;
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+  }
+}
