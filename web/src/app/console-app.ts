@@ -3,7 +3,7 @@
  * the panels, and routes board events and errors to the log and the
  * status bar. Panels never see transports or the link directly.
  */
-import { STM32G071 } from '../../../driver/chip/index.ts';
+import { type RegisterDescription, registerAt, STM32G071 } from '../../../driver/chip/index.ts';
 import { ConnectPanel, type TransportSupport } from '../ui/connect-panel.ts';
 import { EventLog } from '../ui/event-log.ts';
 import { errorMessage, errorName } from '../ui/format.ts';
@@ -45,8 +45,15 @@ export class ConsoleApp {
   private disconnecting = false;
 
   constructor(support: readonly TransportSupport[]) {
-    this.registers = new RegisterPanel(REGISTER_GROUPS, (e) => this.report(e, 'Registers'));
-    this.transfer = new TransferPanel((e, context) => this.report(e, context));
+    this.registers = new RegisterPanel(
+      REGISTER_GROUPS,
+      (e) => this.report(e, 'Registers'),
+      (register, value) => this.annotate(register, value),
+    );
+    this.transfer = new TransferPanel(
+      (e, context) => this.report(e, context),
+      () => void this.registers.refresh(),
+    );
     this.peer = new PeerPanel(
       (e, context) => this.report(e, context),
       (message) => this.log.add('peer', message),
@@ -106,7 +113,7 @@ export class ConsoleApp {
     this.unsubscribe = session.subscribe((n) => {
       const line = describeNotification(n);
       this.log.add(line.kind, line.message, line.detail);
-      if (n.kind === 'event') void this.registers.refresh();
+      if (n.kind !== 'reset' && n.kind !== 'closed') void this.registers.refresh();
       if (n.kind === 'reset') void this.recoverFromReset();
       if (n.kind === 'closed' && !this.disconnecting) void this.lost(n.error.message);
     });
@@ -158,6 +165,18 @@ export class ConsoleApp {
     } catch (e) {
       this.report(e, 'Reopen');
     }
+  }
+
+  /** Names what an address register points at: a register of the chip, or a place in the arena. */
+  private annotate(register: RegisterDescription, value: number): string | undefined {
+    if (register.fields.length !== 1 || register.fields[0]!.width < 32) return undefined;
+    const target = registerAt(STM32G071, value);
+    if (target) return `→ ${target.name}`;
+    const hello = this.session?.hello;
+    if (hello && value >= hello.arenaBase && value < hello.arenaBase + hello.arenaSize) {
+      return `→ arena + ${value - hello.arenaBase}`;
+    }
+    return undefined;
   }
 
   /** Errors go to the banner (by class and message) and to the log. */

@@ -1,9 +1,8 @@
 /**
- * Board events and link notifications as log lines: which flags rose,
- * what CNDTR said, and what the link noticed (lost events, a reset).
+ * Board notifications as log lines: which flags rose, what CNDTR said, and
+ * what the link noticed (lost events, a reset, closure).
  */
-import type { LinkNotification } from '../../../driver/link/index.ts';
-import { type BoardEvent, DmaEventFlag, UsartEventFlag } from '../../../driver/protocol/index.ts';
+import type { BoardNotification } from '../../../driver/board/index.ts';
 import type { LogKind } from '../ui/event-log.ts';
 import { hex32 } from '../ui/format.ts';
 
@@ -13,54 +12,46 @@ export interface LogLine {
   detail?: string;
 }
 
-function flagNames(flags: number, table: Readonly<Record<string, number>>): string[] {
-  return Object.entries(table)
-    .filter(([, bit]) => (flags & bit) !== 0)
+function named(flags: Readonly<Record<string, boolean>>): string[] {
+  return Object.entries(flags)
+    .filter(([, on]) => on)
     .map(([name]) => name);
 }
 
-export function describeEvent(event: BoardEvent): LogLine {
-  switch (event.event) {
+export function describeNotification(n: BoardNotification): LogLine {
+  switch (n.kind) {
     case 'boot': {
-      const v = event.firmwareVersion;
+      const v = n.firmwareVersion;
       return {
         kind: 'boot',
         message: `board booted, firmware v${v.major}.${v.minor}.${v.patch}`,
-        detail: `epoch ${hex32(event.bootEpoch)}`,
+        detail: `epoch ${hex32(n.bootEpoch)}`,
       };
     }
     case 'dma': {
-      const names = flagNames(event.flags, DmaEventFlag);
+      const names = named({ TC: n.tc, HT: n.ht, TE: n.te });
       return {
-        kind: names.includes('TE') ? 'error' : 'dma',
-        message: `DMA1 ch${event.channel} ${names.join(' + ') || 'event'}`,
-        detail: `CNDTR=${event.cndtr} CCR=${hex32(event.ccr)} #${event.counter}`,
+        kind: n.te ? 'error' : 'dma',
+        message: `DMA1 ch${n.channel} ${names.join(' + ') || 'event'}`,
+        detail: `CNDTR=${n.cndtr} CCR=${hex32(n.ccr)} #${n.counter}`,
       };
     }
     case 'usart': {
-      const names = flagNames(event.flags, UsartEventFlag);
-      const error = names.some((n) => n === 'PE' || n === 'FE' || n === 'NE' || n === 'ORE');
+      const errors = named({ PE: n.pe, FE: n.fe, NE: n.ne, ORE: n.ore });
+      const names = [...errors, ...named({ IDLE: n.idle, TC: n.tc })];
       return {
-        kind: error ? 'error' : 'usart',
+        kind: errors.length > 0 ? 'error' : 'usart',
         message: `USART1 ${names.join(' + ') || 'event'}`,
-        detail: `ISR=${hex32(event.isr)} CNDTR1=${event.cndtr1} CNDTR2=${event.cndtr2} #${event.counter}`,
+        detail: `ISR=${hex32(n.isr)} CNDTR1=${n.cndtr1} CNDTR2=${n.cndtr2} #${n.counter}`,
       };
     }
-  }
-}
-
-export function describeNotification(n: LinkNotification): LogLine {
-  switch (n.kind) {
-    case 'event':
-      return describeEvent(n.event);
     case 'events-lost':
       return {
         kind: 'link',
-        message: `${n.lost} event${n.lost === 1 ? '' : 's'} lost (the board's queue was full)`,
-        detail: `expected #${n.expected}, got #${n.received}`,
+        message: `${n.lost} event${n.lost === 1 ? '' : 's'} lost (the board's queue was full); registers re-read`,
       };
     case 'reset':
-      return { kind: 'error', message: n.error.message };
+      return { kind: 'error', message: `${n.error.name}: ${n.error.message}` };
     case 'closed':
       return { kind: 'link', message: n.error.message };
   }

@@ -6,14 +6,10 @@
  * every start. Completion comes from the board's DMA and USART events,
  * never from polling.
  */
+
+import type { BoardNotification, DmaEvent, UsartEvent } from '../../../driver/board/index.ts';
 import { fieldMask, STM32G071 } from '../../../driver/chip/index.ts';
-import type { LinkNotification } from '../../../driver/link/index.ts';
-import {
-  type BatchOp,
-  type BoardEvent,
-  DmaEventFlag,
-  UsartEventFlag,
-} from '../../../driver/protocol/index.ts';
+import type { BatchOp } from '../../../driver/protocol/index.ts';
 import { DriverError } from '../../../driver/transport/errors.ts';
 import type { LogKind } from '../ui/event-log.ts';
 import type { TransferActions, TransferProgress } from '../ui/transfer-panel.ts';
@@ -121,16 +117,17 @@ export function createTransferActions(session: ConsoleSession, log: Log): Transf
       while (done < bytes.length) {
         const chunk = bytes.subarray(done, done + writeChunk);
         await session.memWrite(arenaBase, chunk);
-        const finished = nextEvent(session, signal, isChannel1Done);
-        await session.batch(start('tx', chunk.length, CCR_TX));
+        const events = await startAndListen(session, start('tx', chunk.length, CCR_TX), isChannel1);
         try {
-          expectNoError(await finished);
+          expectNoError(await events.next(signal));
         } catch (e) {
           const left = await halt();
           done += chunk.length - left;
           onProgress({ done, total: bytes.length });
           log('transfer', `DMA write stopped after ${done} of ${bytes.length} bytes`);
           throw e;
+        } finally {
+          events.close();
         }
         done += chunk.length;
         onProgress({ done, total: bytes.length });
@@ -143,15 +140,16 @@ export function createTransferActions(session: ConsoleSession, log: Log): Transf
       checkLength(count, arenaSize);
       await ensureUsart();
       await session.batch([{ op: 'write', address: usart.icr.address, value: ICR_ALL }]);
-      const finished = nextEvent(session, signal, isChannel1Done);
-      await session.batch(start('rx', count, CCR_RX));
+      const events = await startAndListen(session, start('rx', count, CCR_RX), isChannel1);
       log('transfer', `DMA read of ${count} bytes started`);
       try {
-        expectNoError(await finished);
+        expectNoError(await events.next(signal));
       } catch (e) {
         const got = count - (await halt());
         log('transfer', `DMA read stopped after ${got} of ${count} bytes`);
         throw e;
+      } finally {
+        events.close();
       }
       log('transfer', `DMA read of ${count} bytes finished`);
       return readArena(count);
@@ -164,16 +162,20 @@ export function createTransferActions(session: ConsoleSession, log: Log): Transf
         { op: 'write', address: usart.icr.address, value: ICR_ALL },
         { op: 'masked-write', address: usart.cr1.address, mask: CR1_IDLEIE, value: CR1_IDLEIE },
       ]);
-      const idle = nextEvent(session, signal, (e) => isChannel1Done(e) || isIdle(e));
-      await session.batch(start('rx', maxBytes, CCR_RX));
+      const events = await startAndListen(
+        session,
+        start('rx', maxBytes, CCR_RX),
+        (n): n is DmaEvent | UsartEvent => isChannel1(n) || isIdle(n),
+      );
       log('transfer', `DMA read until idle started (up to ${maxBytes} bytes)`);
       const stopIdle: BatchOp[] = [
         { op: 'masked-write', address: usart.cr1.address, mask: CR1_IDLEIE, value: 0 },
       ];
       let left: number;
       try {
-        expectNoError(await idle);
+        expectNoError(await events.next(signal));
       } finally {
+        events.close();
         left = await halt(stopIdle);
       }
       const got = maxBytes - left;
@@ -189,15 +191,14 @@ export function createTransferActions(session: ConsoleSession, log: Log): Transf
       await ensureUsart();
       await session.batch([{ op: 'write', address: usart.icr.address, value: ICR_ALL }]);
       const half = size / 2;
-      const halves = eventStream(session, isChannel1Done);
-      await session.batch(start('rx', size, CCR_RING));
+      const halves = await startAndListen(session, start('rx', size, CCR_RING), isChannel1);
       log('transfer', `circular reception started in a ${size}-byte ring`);
       try {
         for (;;) {
           const event = await halves.next(signal);
           expectNoError(event);
           // HT: the first half is full; TC: the second one is (and the DMA wrapped around).
-          const second = (event.flags & DmaEventFlag.TC) !== 0;
+          const second = event.kind === 'dma' && event.tc;
           const data = await session.memRead(arenaBase + (second ? half : 0), half);
           onData(data);
         }
@@ -210,19 +211,16 @@ export function createTransferActions(session: ConsoleSession, log: Log): Transf
   };
 }
 
-type DmaEvent = Extract<BoardEvent, { event: 'dma' }>;
-type UsartEvent = Extract<BoardEvent, { event: 'usart' }>;
-
-function isChannel1Done(e: BoardEvent): e is DmaEvent {
-  return e.event === 'dma' && e.channel === ch.channel;
+function isChannel1(n: BoardNotification): n is DmaEvent {
+  return n.kind === 'dma' && n.channel === ch.channel;
 }
 
-function isIdle(e: BoardEvent): e is UsartEvent {
-  return e.event === 'usart' && (e.flags & UsartEventFlag.IDLE) !== 0;
+function isIdle(n: BoardNotification): n is UsartEvent {
+  return n.kind === 'usart' && n.idle;
 }
 
-function expectNoError(event: BoardEvent): void {
-  if (event.event === 'dma' && (event.flags & DmaEventFlag.TE) !== 0) {
+function expectNoError(event: DmaEvent | UsartEvent): void {
+  if (event.kind === 'dma' && event.te) {
     throw new DmaTransferFailedError(
       `DMA1 channel ${event.channel} stopped with a transfer error (TEIF) with ${event.cndtr} item(s) left`,
     );
@@ -236,38 +234,52 @@ function checkLength(n: number, arenaSize: number): void {
 }
 
 /**
- * The next board event that matches. Subscribed before the request that
- * causes it is sent, because an event may overtake that request's reply.
+ * Starts the channel with `startOps` and returns the events that follow.
+ * Listening begins before the start is sent, but only events after its
+ * reply count: the board sends the events a request raises after that
+ * request's reply, so anything earlier belongs to a previous operation.
  */
-function nextEvent<E extends BoardEvent>(
+async function startAndListen<E extends DmaEvent | UsartEvent>(
   session: ConsoleSession,
-  signal: AbortSignal,
-  match: (e: BoardEvent) => e is E,
-): Promise<E> {
+  startOps: readonly BatchOp[],
+  match: (n: BoardNotification) => n is E,
+): Promise<EventStream<E>> {
   const stream = eventStream(session, match);
-  return stream.next(signal).finally(() => stream.close());
+  try {
+    await session.batch(startOps);
+  } catch (e) {
+    stream.close();
+    throw e;
+  }
+  stream.arm();
+  return stream;
 }
 
 interface EventStream<E> {
+  /** Drops what arrived so far and counts only later events. */
+  arm(): void;
   next(signal: AbortSignal): Promise<E>;
   close(): void;
 }
 
-/** Matching events queued as they arrive, taken one at a time; link failures end it. */
-function eventStream<E extends BoardEvent>(
+/** Matching events queued as they arrive, taken one at a time; a reset or closure ends it. */
+function eventStream<E extends DmaEvent | UsartEvent>(
   session: ConsoleSession,
-  match: (e: BoardEvent) => e is E,
+  match: (n: BoardNotification) => n is E,
 ): EventStream<E> {
-  const queue: E[] = [];
+  let queue: E[] = [];
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
-  const unsubscribe = session.subscribe((n: LinkNotification) => {
-    if (n.kind === 'event' && match(n.event)) queue.push(n.event);
+  const unsubscribe = session.subscribe((n) => {
+    if (match(n)) queue.push(n);
     else if (n.kind === 'reset' || n.kind === 'closed') failure = n.error;
     else return;
     wake?.();
   });
   return {
+    arm() {
+      queue = [];
+    },
     async next(signal) {
       for (;;) {
         const event = queue.shift();

@@ -11,6 +11,9 @@ import { hex32 } from './format.ts';
 
 export type ReadRegisters = (addresses: readonly number[]) => Promise<number[]>;
 
+/** A note beside a value, e.g. the register an address points at. */
+export type Annotate = (register: RegisterDescription, value: number) => string | undefined;
+
 export interface RegisterGroup {
   readonly title: string;
   readonly registers: readonly RegisterDescription[];
@@ -33,6 +36,7 @@ export class RegisterPanel {
   constructor(
     private readonly groups: readonly RegisterGroup[],
     private readonly onError: (error: unknown) => void,
+    private readonly annotate: Annotate = () => undefined,
   ) {
     this.live = h('input', { type: 'checkbox', id: 'registers-live' });
     this.body = h('div', { class: 'register-groups' }, ...groups.map((g) => this.renderGroup(g)));
@@ -159,23 +163,23 @@ export class RegisterPanel {
     cell: HTMLElement,
     known: boolean,
   ): void {
-    // Wide fields (addresses, counters) read better in hex.
     const widths = new Map(register.fields.map((f) => [f.name, f.width]));
-    const decoded = decodeRegister(register, value);
+    const note = known ? this.annotate(register, value) : undefined;
     cell.replaceChildren(
-      ...decoded.map((f) =>
-        h(
+      ...decodeRegister(register, value).map((f) => {
+        // Addresses read best in hex; counts, dividers and request ids as the manual gives them, in decimal.
+        const shown = (widths.get(f.name) ?? 1) >= 32 ? hex32(f.value) : String(f.value);
+        return h(
           'span',
           {
             class: `bitfield${known && f.value !== 0 ? ' set' : ''}`,
             title: f.meaning ? `${f.description}: ${f.meaning}` : f.description,
           },
           f.name,
-          known
-            ? h('b', {}, `=${(widths.get(f.name) ?? 1) > 4 ? `0x${f.value.toString(16)}` : f.value}`)
-            : null,
-        ),
-      ),
+          known ? h('b', {}, `=${shown}`) : null,
+        );
+      }),
+      ...(note ? [h('span', { class: 'annotation' }, note)] : []),
     );
   }
 }

@@ -79,7 +79,11 @@ export class TransferPanel {
   private received: Uint8Array = new Uint8Array(0);
   private readonly operationButtons: HTMLButtonElement[];
 
-  constructor(private readonly onError: (error: unknown, context: string) => void) {
+  constructor(
+    private readonly onError: (error: unknown, context: string) => void,
+    /** Called after every operation, however it ended, so other panels can catch up. */
+    private readonly onSettled: () => void = () => {},
+  ) {
     this.dataField = field(
       'Data',
       this.data,
@@ -246,6 +250,7 @@ export class TransferPanel {
       this.running = undefined;
       if (!this.progress.hasAttribute('value')) this.progress.value = 0;
       this.updateButtons();
+      this.onSettled();
     }
   }
 

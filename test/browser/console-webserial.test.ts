@@ -1,0 +1,105 @@
+/**
+ * The console's WebSerial code path in headless Chromium, against an
+ * injected `navigator.serial` whose port is a virtual board running in the
+ * page: the chooser's filter, 8N1 at 115200, a DMA write through it, a
+ * close that releases the stream locks before closing the port, and an
+ * unplugged device reported as such.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage, screenshotPath, type WatchedPage } from './support/browser.ts';
+import { bundleInitScript } from './support/init-script.ts';
+import { type BuiltSite, buildSite, FIRMWARE_ELF } from './support/site.ts';
+import { type StaticServer, serveDirectory } from './support/static-server.ts';
+
+let site: BuiltSite;
+let server: StaticServer;
+let browser: Browser;
+let watched: WatchedPage;
+let page: Page;
+
+beforeAll(async () => {
+  site = await buildSite();
+  server = await serveDirectory(site.dir);
+  const script = await bundleInitScript(join(import.meta.dirname, 'fixtures/fake-web-serial.ts'), {
+    __fakeSerialFirmware: readFileSync(FIRMWARE_ELF).toString('base64'),
+  });
+  browser = await launchChromium();
+  watched = await openPage(browser, { colorScheme: 'dark' });
+  page = watched.page;
+  await page.addInitScript({ content: script });
+  await page.goto(server.url);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await site?.remove();
+});
+
+const calls = () => page.evaluate(() => window.__fakeSerial?.calls.slice() ?? []);
+
+async function connectWebSerial(): Promise<void> {
+  await page.getByRole('radio', { name: 'WebSerial' }).check();
+  await page.getByRole('button', { name: 'Connect', exact: true }).click();
+  await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
+}
+
+describe('console over WebSerial (injected navigator.serial)', () => {
+  it('offers WebSerial because the browser has it', async () => {
+    await expect(page.getByRole('radio', { name: 'WebSerial' }).isEnabled()).resolves.toBe(true);
+  });
+
+  it('asks for an ST-LINK port, opens it at 115200 8N1 and shows the HELLO', async () => {
+    await connectWebSerial();
+    expect(await calls()).toEqual(['requestPort 483', 'open 115200 8N1']);
+    await expect(page.locator('#hello [data-fact="DEV_ID"]').textContent()).resolves.toContain('0x460');
+    await expect(page.locator('#hello [data-fact="Port"]').textContent()).resolves.toContain('0483:374b');
+    await expect(page.locator('.status').textContent()).resolves.toContain('WebSerial');
+    // No virtual peer on a real port: the panel is for the in-page virtual board only.
+    await expect(page.locator('#peer').isHidden()).resolves.toBe(true);
+  });
+
+  it('sends by DMA through the serial port', async () => {
+    await page.getByLabel('Data', { exact: true }).fill('over WebSerial');
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    await page.waitForFunction(() => window.__fakeSerial?.peerText().includes('over WebSerial'), null, {
+      timeout: 20_000,
+    });
+    await page.waitForFunction(() =>
+      document.querySelector('#progress-text')?.textContent?.includes('14 B of 14 B'),
+    );
+  });
+
+  it('reads by DMA through the serial port', async () => {
+    await page.getByLabel('Bytes', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Read N bytes' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('DMA read of 3'),
+    );
+    await page.evaluate(() => window.__fakeSerial?.inject('abc'));
+    await page.waitForFunction(() => document.querySelector('#result-text')?.textContent === 'abc', null, {
+      timeout: 20_000,
+    });
+    await page.screenshot({ path: screenshotPath('console-webserial-dark.png'), fullPage: true });
+  });
+
+  it('releases the stream locks before closing the port', async () => {
+    await page.getByRole('button', { name: 'Disconnect' }).click();
+    await page.locator('.status-pill[data-state="disconnected"]').waitFor();
+    const log = await calls();
+    expect(log.at(-1)).toBe('close');
+    expect(log.filter((c) => c.includes('locked'))).toEqual([]);
+  });
+
+  it('reports an unplugged device', async () => {
+    await connectWebSerial();
+    await page.evaluate(() => window.__fakeSerial?.unplug());
+    await page.locator('.status-pill[data-state="lost"]').waitFor({ timeout: 10_000 });
+    await expect(page.locator('.status').textContent()).resolves.toContain('disconnected');
+    await expect(page.getByRole('button', { name: 'Connect', exact: true }).isEnabled()).resolves.toBe(true);
+    expect(watched.errors).toEqual([]);
+  });
+});
