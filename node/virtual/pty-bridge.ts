@@ -10,6 +10,7 @@
  * the pty a stable name across these restarts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 
 export interface PtyBridgeOptions {
   /** The board's TCP port on 127.0.0.1. */
@@ -28,6 +29,7 @@ const PTY_LINE = /PTY is (\S+)/;
 /** socat runs that end sooner than this are failures, and the next start waits longer. */
 const HEALTHY_RUN_MS = 1000;
 const MAX_RESTART_DELAY_MS = 2000;
+const KILL_GRACE_MS = 200;
 
 export class PtyBridge {
   private child: ChildProcess | undefined;
@@ -78,7 +80,11 @@ export class PtyBridge {
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
+      // socat waiting for a slave only notices signals between its polls (up to a second).
+      setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
     });
+    // A killed socat leaves its link behind; a dangling link would mislead the next user.
+    if (this.options.link) await rm(this.options.link, { force: true }).catch(() => {});
   }
 
   private adopt(child: ChildProcess, startedAt: number): void {
