@@ -13,6 +13,7 @@
  */
 
 import type { Board } from '../board/board.ts';
+import { PollTimeoutError } from '../board/errors.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import type { Handle } from '../board/handles.ts';
 import { fieldMask } from '../chip/decode.ts';
@@ -220,6 +221,24 @@ export class ChannelEngine {
     if (result.failure) throw result.failure.error;
     const [ccr, cndtr, isr, usartIsr] = result.values as [number, number, number, number];
     return { ccr, cndtr: cndtr & 0xffff, flags: (isr >>> ch.flagShift) & 0xf, usartIsr };
+  }
+
+  /**
+   * Waits on the board until USART1 has had time to send what TDR and the
+   * shift register held when the DMA finished (two characters, plus
+   * margin). Used only after lost events, when TC's event may have been one
+   * of them: a bounded wait on the board, not a polling loop on the host.
+   */
+  async settleLine(): Promise<void> {
+    const u = this.usart;
+    const brr = await this.board.readRegister(u.brr.address, { handle: this.handle });
+    const frameUs = (11 * Math.max(16, brr & 0xffff) * 1e6) / this.board.hello.usart1ClockHz;
+    const tc = fieldMask(u.isr, 'TC');
+    const timeoutUs = Math.min(0xffff, Math.ceil(2.5 * frameUs));
+    const result = await this.board.batch((b) => b.poll(u.isr.address, tc, tc, timeoutUs), {
+      handle: this.handle,
+    });
+    if (result.failure && !(result.failure.error instanceof PollTimeoutError)) throw result.failure.error;
   }
 
   /** Turns off the USART1 interrupts an operation enabled (after it finished). */

@@ -5,58 +5,9 @@
 
 import { DriverError } from '../transport/errors.ts';
 
-/** A value was moved into a Transfer (or consumed) and used again. */
-export class MovedError extends DriverError {
-  override name = 'MovedError';
-  constructor(
-    readonly what: string,
-    readonly movedBy: string,
-    readonly hint: string,
-  ) {
-    super(`${what} was moved by ${movedBy}; ${hint}`);
-  }
-}
-
-/** A DmaBuffer (or another view of the same memory) is owned by a running Transfer. */
-export class BufferBusyError extends DriverError {
-  override name = 'BufferBusyError';
-  constructor(readonly ownedBy: string) {
-    super(
-      `this DmaBuffer's memory is owned by the Transfer that ${ownedBy} started; ` +
-        'wait for it or stop it, then use the buffer it hands back',
-    );
-  }
-}
-
-/** A DmaBuffer was used after free(), or after board.recover() reclaimed the arena. */
-export class BufferFreedError extends DriverError {
-  override name = 'BufferFreedError';
-  constructor(readonly reason: string) {
-    super(`this DmaBuffer is no longer valid: ${reason}; allocate a new one with board.alloc()`);
-  }
-}
-
-/** A handle issued before board.recover() or a board reset was used. */
-export class RevokedError extends DriverError {
-  override name = 'RevokedError';
-  constructor(readonly what: string) {
-    super(
-      `${what} was revoked by board.recover() or a board reset; take the peripheral and allocate buffers again`,
-    );
-  }
-}
-
 /** A buffer does not fit the transfer's data size. */
 export class AlignmentError extends DriverError {
   override name = 'AlignmentError';
-}
-
-/** A peripheral singleton was taken twice. */
-export class AlreadyTakenError extends DriverError {
-  override name = 'AlreadyTakenError';
-  constructor(readonly what: string) {
-    super(`${what} was already taken from this board; pass the one you have around, or call board.recover()`);
-  }
 }
 
 /** Owners handed back after a failure, so the caller can go on. */
@@ -65,17 +16,23 @@ export interface Recovered<B, S> {
   readonly serial: S;
 }
 
-/** The DMA reported a transfer error (TEIF): a bus error on one of its addresses. EN was cleared by hardware. */
+/**
+ * The DMA reported a transfer error (TEIF): a bus error on one of its
+ * addresses; the hardware cleared EN. The channel has been stopped and its
+ * flags are cleared by the next start, so it is usable again; `recovered`
+ * holds the owners when the transfer had any to give back.
+ */
 export class DmaTransferError<B = unknown, S = unknown> extends DriverError {
   override name = 'DmaTransferError';
   constructor(
     readonly channel: number,
     readonly transferred: number,
-    readonly recovered: Recovered<B, S>,
+    readonly recovered?: Recovered<B, S>,
   ) {
     super(
       `DMA1 channel ${channel} stopped with a transfer error (TEIF) after ${transferred} item(s); ` +
-        'the channel has been cleared and is usable again: take the buffer and serial from error.recovered',
+        'the channel is usable again' +
+        (recovered ? ': take the buffer and serial from error.recovered' : ''),
     );
   }
 }
@@ -89,14 +46,23 @@ const USART_ERROR_TEXT: Record<UsartErrorKind, string> = {
   parity: 'parity error (PE): the parity bit did not match',
 };
 
-/** USART1 reported a reception error. */
-export class UsartError extends DriverError {
+/**
+ * USART1 reported a reception error. When it ended a transfer, the channel
+ * was stopped first and `recovered` holds the owners to go on with.
+ */
+export class UsartError<B = unknown, S = unknown> extends DriverError {
   override name = 'UsartError';
   constructor(
     readonly kinds: readonly UsartErrorKind[],
     readonly isr: number,
+    readonly recovered?: Recovered<B, S>,
+    /** Items received before the transfer was stopped. */
+    readonly transferred?: number,
   ) {
-    super(`USART1 ${kinds.map((k) => USART_ERROR_TEXT[k]).join('; ')}`);
+    super(
+      `USART1 ${kinds.map((k) => USART_ERROR_TEXT[k]).join('; ')}` +
+        (recovered ? '; the transfer was stopped: take the buffer and serial from error.recovered' : ''),
+    );
   }
 }
 
@@ -106,11 +72,9 @@ export class OverrunError extends DriverError {
   constructor(
     readonly halvesProduced: number,
     readonly halvesConsumed: number,
+    readonly reason = `the DMA filled ${halvesProduced} halves but only ${halvesConsumed} were read, so data was overwritten`,
   ) {
-    super(
-      `circular reception overran: the DMA filled ${halvesProduced} halves but only ${halvesConsumed} were read, ` +
-        'so data was overwritten; read faster, use a larger buffer, or lower the baud rate',
-    );
+    super(`circular reception overran: ${reason}; read faster, use a larger buffer, or lower the baud rate`);
   }
 }
 

@@ -5,7 +5,7 @@
  * naming that call.
  */
 
-import { MovedError } from './errors.ts';
+import { MovedError } from './buffer-errors.ts';
 
 export class OwnerToken {
   private movedBy: string | undefined;
@@ -28,5 +28,13 @@ export class OwnerToken {
   move(by: string): void {
     this.check();
     this.movedBy = by;
+  }
+
+  /**
+   * Undoes a move whose operation was refused before it touched anything
+   * (the board refused a DMA start): the owner is usable again.
+   */
+  restore(): void {
+    this.movedBy = undefined;
   }
 }

@@ -10,15 +10,16 @@
  */
 
 import type { ArenaRange } from './arena-allocator.ts';
-import { BufferBusyError, BufferFreedError, RevokedError } from './errors.ts';
+import { BufferBusyError, BufferFreedError } from './buffer-errors.ts';
+import type { Handle } from './handles.ts';
 import { OwnerToken } from './ownership.ts';
 
-/** What a buffer needs from the board: arena memory access and the handle generation. */
+/** What a buffer needs from the board: arena memory access, its allocator, and handle checks. */
 export interface BufferHost {
-  readMemory(address: number, length: number): Promise<Uint8Array>;
-  writeMemory(address: number, data: Uint8Array): Promise<void>;
-  /** Bumps on board.recover() and on a board reset: handles from older generations are void. */
-  readonly generation: number;
+  readMemory(address: number, length: number, options: { handle: Handle }): Promise<Uint8Array>;
+  writeMemory(address: number, data: Uint8Array, options: { handle: Handle }): Promise<void>;
+  /** Throws once a board reset or board.recover() voided the handle. */
+  checkHandle(handle: Handle): void;
   release(range: ArenaRange): void;
 }
 
@@ -32,11 +33,11 @@ export class Allocation {
   constructor(
     readonly host: BufferHost,
     readonly range: ArenaRange,
-    readonly generation: number,
+    readonly handle: Handle,
   ) {}
 
   assertUsable(): void {
-    if (this.host.generation !== this.generation) throw new RevokedError('this DmaBuffer');
+    this.host.checkHandle(this.handle);
     if (this.voidedBecause !== undefined) throw new BufferFreedError(this.voidedBecause);
     if (this.lockedBy !== undefined) throw new BufferBusyError(this.lockedBy);
   }
@@ -54,7 +55,8 @@ export class DmaBuffer {
     /** @internal */ readonly allocation: Allocation,
     private readonly offset: number,
     readonly length: number,
-    private readonly isAllocation = false,
+    /** True for the buffer board.alloc() returned (and the owners handed back for it), false for views. */
+    readonly isAllocation = false,
   ) {}
 
   /** The buffer's address on the board (stable for its whole life). */
@@ -98,7 +100,7 @@ export class DmaBuffer {
       );
     }
     if (bytes.length === 0) return;
-    await this.allocation.host.writeMemory(this.address + offset, bytes);
+    await this.allocation.host.writeMemory(this.address + offset, bytes, { handle: this.allocation.handle });
   }
 
   /** Copies the buffer's bytes (or `length` bytes from `offset`) from the board. */
@@ -113,7 +115,7 @@ export class DmaBuffer {
       );
     }
     if (length === 0) return new Uint8Array(0);
-    return this.allocation.host.readMemory(this.address + offset, length);
+    return this.allocation.host.readMemory(this.address + offset, length, { handle: this.allocation.handle });
   }
 
   /**
@@ -148,6 +150,12 @@ export class DmaBuffer {
     this.assertOwned();
     this.token.move(by);
     this.allocation.lockedBy = by;
+  }
+
+  /** @internal undoes moveInto() for a transfer the board refused before it started. */
+  restoreAfterRefusal(): void {
+    this.token.restore();
+    this.allocation.lockedBy = undefined;
   }
 
   /** @internal unlocks the allocation and returns a fresh owner of the same bytes. */

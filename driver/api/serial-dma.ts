@@ -1,0 +1,93 @@
+/**
+ * The DMA operations of a serial port (Serial1, or its Tx and Rx halves).
+ * Each moves the buffer and the serial object it was called on into the
+ * operation, checks everything it can before the first byte is sent, and
+ * starts the channel with one request.
+ */
+
+import type { DmaBuffer } from '../board/dma-buffer.ts';
+import type { OwnerToken } from '../board/ownership.ts';
+import type { ChannelEngine, ChannelOptions, StartSpec } from './channel-engine.ts';
+import { itemsFor } from './channel-engine.ts';
+import { type CompletionRule, Transfer } from './transfer.ts';
+
+/** What a serial object lends its DMA operations. */
+export interface SerialSide<S> {
+  readonly engine: ChannelEngine;
+  readonly token: OwnerToken;
+  /** A fresh owner of the same serial (the old object stays moved). */
+  fresh(): S;
+  warn(message: string): void;
+}
+
+/** Reception until idle: `transferred` is the number of bytes received. */
+export type IdleTransfer<S> = Transfer<S>;
+
+export function startTransfer<S>(
+  side: SerialSide<S>,
+  buffer: DmaBuffer,
+  rule: CompletionRule,
+  spec: Omit<StartSpec, 'memoryAddress' | 'byteLength'>,
+): Transfer<S> {
+  // Check everything before moving anything: a refusal here leaves both usable.
+  side.token.check();
+  buffer.assertOwned();
+  itemsFor(buffer.address, buffer.length, spec.options.dataSize ?? 8);
+  if (side.engine.busy) {
+    throw new Error(`DMA1 channel ${side.engine.channel.channel} is still running a transfer`);
+  }
+  side.token.move(rule.by);
+  buffer.moveInto(rule.by);
+  const full: StartSpec = { ...spec, memoryAddress: buffer.address, byteLength: buffer.length };
+  return new Transfer<S>(
+    side.engine,
+    full,
+    buffer,
+    side.fresh(),
+    rule,
+    () => {
+      side.token.restore();
+      buffer.restoreAfterRefusal();
+    },
+    (m) => side.warn(m),
+  );
+}
+
+export function writeAll<S>(
+  side: SerialSide<S>,
+  buffer: DmaBuffer,
+  options: ChannelOptions = {},
+): Transfer<S> {
+  return startTransfer(
+    side,
+    buffer,
+    { by: 'writeAll()', waitForLineIdle: true },
+    { direction: 'to-peripheral', options, usartTcEvent: true },
+  );
+}
+
+export function readExact<S>(
+  side: SerialSide<S>,
+  buffer: DmaBuffer,
+  options: ChannelOptions = {},
+): Transfer<S> {
+  return startTransfer(
+    side,
+    buffer,
+    { by: 'readExact()', failOnUsartErrors: true },
+    { direction: 'from-peripheral', options },
+  );
+}
+
+export function readUntilIdle<S>(
+  side: SerialSide<S>,
+  buffer: DmaBuffer,
+  options: ChannelOptions = {},
+): IdleTransfer<S> {
+  return startTransfer(
+    side,
+    buffer,
+    { by: 'readUntilIdle()', completeOnIdle: true, failOnUsartErrors: true },
+    { direction: 'from-peripheral', options, usartIdleEvent: true },
+  );
+}

@@ -1,0 +1,348 @@
+/**
+ * Transfer: the chapter's DMA transfer, owning its buffer and its serial
+ * until it is waited on, stopped or disposed.
+ *
+ * - `wait()` resolves once the board's events show the transfer complete and
+ *   hands back fresh owners (the objects passed in stay moved).
+ * - `stop()` disables the channel and resolves once the board confirms it,
+ *   with the number of items actually moved.
+ * - `await using` disposes it: a transfer still running is stopped, and its
+ *   memory goes back to the allocator only after the board confirmed the stop.
+ * - Nothing relies on dispose running: a transfer that is never finished
+ *   keeps its memory locked for good (a leak, never a reuse), and a
+ *   FinalizationRegistry only warns about it.
+ */
+
+import type { DmaBuffer } from '../board/dma-buffer.ts';
+import type { DmaEvent, UsartEvent } from '../board/events.ts';
+import { OwnerToken } from '../board/ownership.ts';
+import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
+import type { ChannelEngine, ChannelState, OperationSink, StartSpec } from './channel-engine.ts';
+import {
+  DmaTransferError,
+  TransferAbortedError,
+  TransferTimeoutError,
+  UsartError,
+  type UsartErrorKind,
+} from './errors.ts';
+
+export interface TransferResult<S> {
+  readonly buffer: DmaBuffer;
+  readonly serial: S;
+}
+
+export interface StoppedTransfer<S> extends TransferResult<S> {
+  /** Items the DMA moved before it stopped. */
+  readonly transferred: number;
+}
+
+export interface WaitOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** How a kind of transfer completes. */
+export interface CompletionRule {
+  /** The call that started it, for messages: 'writeAll()'. */
+  readonly by: string;
+  /** A write is complete when USART1's TC follows the DMA's TC: the last bit has left the wire. */
+  readonly waitForLineIdle?: boolean;
+  /** Reception until idle: complete at the first IDLE after data, returning the count. */
+  readonly completeOnIdle?: boolean;
+  /** Reception fails on ORE/FE/NE/PE (the bytes would be lost or wrong). */
+  readonly failOnUsartErrors?: boolean;
+}
+
+type Outcome<S> =
+  | { ok: true; result: TransferResult<S>; transferred: number }
+  | { ok: false; error: unknown };
+
+const leaks =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<{ by: string; warn: (message: string) => void }>(({ by, warn }) => {
+        warn(
+          `a Transfer started by ${by} was garbage-collected before it was waited on, stopped or disposed; ` +
+            'its buffer memory stays reserved (never reused) until board.recover()',
+        );
+      })
+    : undefined;
+
+export class Transfer<S> implements AsyncDisposable {
+  private readonly token: OwnerToken;
+  private dmaDone = false;
+  private lineIdle = false;
+  private settled: Outcome<S> | undefined;
+  private readonly waiters = new Set<() => void>();
+  private finishing = false;
+  /** Resolves once the board accepted the start (rejects if it refused it). */
+  readonly started: Promise<void>;
+  private readonly items: number;
+
+  /** @internal use `serial.writeAll()`, `serial.readExact()` and friends. */
+  constructor(
+    private readonly engine: ChannelEngine,
+    spec: StartSpec,
+    private readonly buffer: DmaBuffer,
+    private readonly owner: S,
+    private readonly rule: CompletionRule,
+    private readonly restoreOnRefusal: () => void,
+    warn: (message: string) => void,
+  ) {
+    this.token = new OwnerToken(
+      'this Transfer',
+      'a Transfer is consumed once; keep what wait() or stop() returned',
+    );
+    this.items = spec.byteLength / ((spec.options.dataSize ?? 8) / 8);
+    leaks?.register(this, { by: rule.by, warn }, this);
+    const sink: OperationSink = {
+      dma: (e) => this.onDma(e),
+      usart: (e) => this.onUsart(e),
+      eventsLost: () => void this.resync(),
+      gone: (error) => this.onGone(error),
+    };
+    this.started = engine.start(spec, sink).catch((error: unknown) => {
+      // Refused before the DMA ran: the memory and the serial were never used.
+      leaks?.unregister(this);
+      this.restoreOnRefusal();
+      this.settle({ ok: false, error });
+      throw error;
+    });
+    // The rejection is delivered through wait()/stop(); don't let it go unhandled here.
+    this.started.catch(() => {});
+  }
+
+  /** True once the transfer is complete (or failed): wait() will not block. */
+  isDone(): boolean {
+    return this.settled !== undefined;
+  }
+
+  /**
+   * Resolves with fresh owners of the buffer and the serial once the board
+   * reports completion. A timeout or an abort rejects but leaves the
+   * transfer running: wait again, or stop it.
+   */
+  async wait(options: WaitOptions = {}): Promise<TransferResult<S>> {
+    this.token.check();
+    await this.until(options);
+    this.token.move('wait()');
+    const outcome = this.settled!;
+    leaks?.unregister(this);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
+
+  /**
+   * Stops the DMA and resolves once the board confirms it, with fresh owners
+   * and the number of items moved. Stopping a finished transfer just hands
+   * its owners back.
+   */
+  async stop(): Promise<StoppedTransfer<S>> {
+    this.token.check();
+    if (this.settled === undefined && !this.finishing) {
+      this.finishing = true;
+      try {
+        await this.started;
+        if (this.settled === undefined) {
+          const state = await this.engine.stop();
+          const transferred = this.items - state.cndtr;
+          this.settle({ ok: true, result: this.handBack(), transferred });
+        }
+      } catch (error) {
+        if (this.settled === undefined) this.settle({ ok: false, error });
+      } finally {
+        this.finishing = false;
+      }
+    }
+    await this.until({});
+    this.token.move('stop()');
+    leaks?.unregister(this);
+    const outcome = this.settled!;
+    if (!outcome.ok) throw outcome.error;
+    return { ...outcome.result, transferred: outcome.transferred };
+  }
+
+  /** `await using`: stops a running transfer and frees its buffer's memory once the stop is confirmed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.token.isMoved) return;
+    try {
+      const { buffer } = await this.stop();
+      // The transfer owned the buffer: dropping the transfer drops it (a view just unlocks).
+      if (buffer.isAllocation) buffer.free();
+    } catch {
+      // Refused, failed or gone: nothing ran into memory that could be reused
+      // (a failed stop leaves the region locked), so there is nothing to undo.
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private onDma(e: DmaEvent): void {
+    if (this.settled !== undefined || this.finishing) return;
+    if (e.te) {
+      void this.failWithTransferError(e.cndtr);
+      return;
+    }
+    if (e.tc) this.markDmaDone();
+  }
+
+  private onUsart(e: UsartEvent): void {
+    if (this.settled !== undefined || this.finishing) return;
+    if (this.rule.failOnUsartErrors) {
+      const kinds: UsartErrorKind[] = [];
+      if (e.ore) kinds.push('overrun');
+      if (e.fe) kinds.push('framing');
+      if (e.ne) kinds.push('noise');
+      if (e.pe) kinds.push('parity');
+      if (kinds.length > 0) {
+        void this.failAfterStop(kinds, e.isr);
+        return;
+      }
+    }
+    if (this.rule.completeOnIdle && e.idle) {
+      void this.completeAfterStop();
+      return;
+    }
+    if (e.tc && this.dmaDone && this.rule.waitForLineIdle) {
+      this.lineIdle = true;
+      this.settle({ ok: true, result: this.handBack(), transferred: this.items });
+    }
+  }
+
+  private markDmaDone(): void {
+    this.dmaDone = true;
+    if (this.rule.completeOnIdle) {
+      // The buffer filled before the line went idle.
+      void this.completeAfterStop();
+      return;
+    }
+    if (!this.rule.waitForLineIdle || this.lineIdle) {
+      this.settle({ ok: true, result: this.handBack(), transferred: this.items });
+    }
+  }
+
+  /** Events were lost on the link: read the channel once and infer what they said. */
+  private async resync(): Promise<void> {
+    if (this.settled !== undefined || this.finishing) return;
+    let state: ChannelState;
+    try {
+      state = await this.engine.readState();
+    } catch (error) {
+      this.settle({ ok: false, error });
+      return;
+    }
+    if (this.settled !== undefined || this.finishing) return;
+    const enabled = (state.ccr & 1) !== 0;
+    if (!enabled) {
+      // Only a transfer error clears EN behind our back.
+      void this.failWithTransferError(state.cndtr);
+      return;
+    }
+    if (state.cndtr === 0) {
+      if (this.rule.waitForLineIdle && !this.lineIdle) {
+        // The TC event may have been the lost one (the board clears TC when it
+        // reports it): at most two characters were left when the DMA finished,
+        // so once the line has had time for them it is idle.
+        await this.engine.settleLine().catch(() => {});
+        this.lineIdle = true;
+      }
+      this.markDmaDone();
+    }
+  }
+
+  private onGone(error: DeviceResetError | LinkClosedError): void {
+    // The board reset or the link is gone: the owners are void. The region
+    // stays locked: after a closed link nobody knows what the DMA does.
+    this.settle({ ok: false, error });
+  }
+
+  private async failWithTransferError(cndtr: number): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    // EN is already clear (hardware did it on TE); stop() confirms and releases the channel.
+    try {
+      const state = await this.engine.stop();
+      const transferred = this.items - (state.cndtr || cndtr);
+      const recovered = this.handBack();
+      this.settle({
+        ok: false,
+        error: new DmaTransferError(this.engine.channel.channel, transferred, recovered),
+      });
+    } catch (error) {
+      this.settle({ ok: false, error });
+    } finally {
+      this.finishing = false;
+    }
+  }
+
+  private async failAfterStop(kinds: UsartErrorKind[], isr: number): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    try {
+      const state = await this.engine.stop();
+      const error = new UsartError(kinds, isr, this.handBack(), this.items - state.cndtr);
+      this.settle({ ok: false, error });
+    } catch (e) {
+      this.settle({ ok: false, error: e });
+    } finally {
+      this.finishing = false;
+    }
+  }
+
+  private async completeAfterStop(): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    try {
+      const state = await this.engine.stop();
+      this.settle({ ok: true, result: this.handBack(), transferred: this.items - state.cndtr });
+    } catch (error) {
+      this.settle({ ok: false, error });
+    } finally {
+      this.finishing = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  /** Unlocks the memory and makes fresh owners. Called once the DMA is confirmed done or stopped. */
+  private handBack(): TransferResult<S> {
+    this.engine.release();
+    return { buffer: this.buffer.handBack(), serial: this.owner };
+  }
+
+  private settle(outcome: Outcome<S>): void {
+    if (this.settled !== undefined) return;
+    this.settled = outcome;
+    for (const w of [...this.waiters]) w();
+    this.waiters.clear();
+  }
+
+  private until(options: WaitOptions): Promise<void> {
+    if (this.settled !== undefined) return Promise.resolve();
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) return Promise.reject(new TransferAbortedError(signal.reason));
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const cleanup = () => {
+        this.waiters.delete(done);
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const done = () => {
+        cleanup();
+        resolve();
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(new TransferAbortedError(signal?.reason));
+      };
+      this.waiters.add(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          cleanup();
+          reject(new TransferTimeoutError(timeoutMs));
+        }, timeoutMs);
+      }
+    });
+  }
+}
