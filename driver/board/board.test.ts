@@ -93,6 +93,19 @@ describe('Board registers', () => {
     await board.close();
   });
 
+  it('calls onReply once, for the reply that completes a split operation', async () => {
+    const { board } = await openBoardOnFake();
+    let calls = 0;
+    const ops = Array.from({ length: 150 }, () => ({ op: 'read' as const, address: FAKE.USART_ISR }));
+    await board.batch(ops, { onReply: () => calls++ });
+    expect(calls).toBe(1);
+    await board.writeMemory(0x2000_4000, new Uint8Array(3000), { onReply: () => calls++ });
+    expect(calls).toBe(2);
+    await board.readMemory(0x2000_4000, 600, { onReply: () => calls++ });
+    expect(calls).toBe(3);
+    await board.close();
+  });
+
   it('splits a long batch across requests and keeps the stop-at-first-failure rule', async () => {
     const { board, fake } = await openBoardOnFake();
     const ops = Array.from({ length: 150 }, () => ({ op: 'read' as const, address: FAKE.USART_ISR }));

@@ -12,7 +12,7 @@ import { STM32G071 } from '../chip/stm32g071.ts';
 import type { ChipDescription } from '../chip/types.ts';
 import { DeviceResetError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
-import { type BatchOp, type HelloInfo, type ReplyTo, Status } from '../protocol/index.ts';
+import { type BatchOp, type HelloInfo, type Reply, type ReplyTo, Status } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
 import { BatchBuilder, type BatchResult, splitBatch } from './batch.ts';
 import { AlreadyTakenError, type BoardRefusedError, OutOfArenaError } from './errors.ts';
@@ -30,6 +30,13 @@ export interface OperationOptions {
   signal?: AbortSignal;
   /** Fail with RevokedError instead of running if this handle was revoked by a reset. */
   handle?: Handle;
+  /**
+   * Called synchronously when the reply that completes the operation
+   * arrives (the last piece of a split one, or the piece a batch failed
+   * in), before any event behind it is delivered. Lets a caller order its
+   * own state against events; not called when the operation fails on the link.
+   */
+  onReply?: () => void;
 }
 
 export type BoardListener = (notification: BoardNotification) => void;
@@ -168,10 +175,17 @@ export class Board {
       list = ops;
     }
     const result: BatchResult = { executed: 0, values: [] };
-    for (const piece of splitBatch(list, this.limits.batchPayload)) {
+    const pieces = splitBatch(list, this.limits.batchPayload);
+    for (const piece of pieces) {
       // POLLs wait on the board: give each request the time its polls may take.
       const pollMs = piece.reduce((t, op) => t + (op.op === 'poll' ? op.timeoutUs / 1000 : 0), 0);
-      const reply = await this.send({ command: 'reg-batch', ops: piece }, options, Math.ceil(pollMs));
+      const last = piece === pieces[pieces.length - 1];
+      const reply = await this.send(
+        { command: 'reg-batch', ops: piece },
+        options,
+        Math.ceil(pollMs),
+        (r) => last || (r.command === 'reg-batch' && r.result.status !== Status.OK),
+      );
       result.values.push(...reply.values);
       const r = reply.result;
       if (r.status !== Status.OK) {
@@ -194,15 +208,18 @@ export class Board {
     const chunk = this.limits.memRead;
     const out = new Uint8Array(length);
     const pieces: Promise<void>[] = [];
+    const lastReply = countdown(Math.ceil(length / chunk));
     for (let off = 0; off < length; off += chunk) {
       const n = Math.min(chunk, length - off);
       pieces.push(
-        this.send({ command: 'mem-read', address: address + off, length: n }, options).then((reply) => {
-          const r = reply.result;
-          if (r.status !== Status.OK)
-            throw this.refusal('MEM_READ', r, { address: address + off, length: n });
-          out.set(r.data.subarray(0, n), off);
-        }),
+        this.send({ command: 'mem-read', address: address + off, length: n }, options, 0, lastReply).then(
+          (reply) => {
+            const r = reply.result;
+            if (r.status !== Status.OK)
+              throw this.refusal('MEM_READ', r, { address: address + off, length: n });
+            out.set(r.data.subarray(0, n), off);
+          },
+        ),
       );
     }
     await settleInOrder(pieces);
@@ -213,15 +230,18 @@ export class Board {
     this.checkArena('MEM_WRITE', address, bytes.length);
     const chunk = this.limits.memWrite;
     const pieces: Promise<void>[] = [];
+    const lastReply = countdown(Math.ceil(bytes.length / chunk));
     for (let off = 0; off < bytes.length; off += chunk) {
       const data = bytes.slice(off, Math.min(bytes.length, off + chunk));
       pieces.push(
-        this.send({ command: 'mem-write', address: address + off, data }, options).then((reply) => {
-          const r = reply.result;
-          if (r.status !== Status.OK) {
-            throw this.refusal('MEM_WRITE', r, { address: address + off, length: data.length });
-          }
-        }),
+        this.send({ command: 'mem-write', address: address + off, data }, options, 0, lastReply).then(
+          (reply) => {
+            const r = reply.result;
+            if (r.status !== Status.OK) {
+              throw this.refusal('MEM_WRITE', r, { address: address + off, length: data.length });
+            }
+          },
+        ),
       );
     }
     await settleInOrder(pieces);
@@ -269,10 +289,17 @@ export class Board {
     body: Extract<SequencedRequest, { command: C }>,
     options: OperationOptions,
     extraTimeMs = 0,
+    completes: (reply: Reply) => boolean = () => true,
   ): Promise<ReplyTo<C>> {
     if (options.handle) this.handles.check(options.handle);
     const generation = this.handles.generation;
-    const reply = await this.link.request<C>(body, { signal: options.signal, extraTimeMs });
+    const hook = options.onReply;
+    const onReply = hook
+      ? (reply: Reply) => {
+          if (completes(reply)) hook();
+        }
+      : undefined;
+    const reply = await this.link.request<C>(body, { signal: options.signal, extraTimeMs, onReply });
     if (this.handles.generation !== generation) {
       // The reply came from before a reset that has been noticed since: the
       // state it describes is gone.
@@ -306,6 +333,12 @@ export class Board {
       }
     }
   }
+}
+
+/** A predicate that is true on its `n`-th call: "this reply completes the operation". */
+function countdown(n: number): () => boolean {
+  let left = n;
+  return () => --left === 0;
 }
 
 /** Waits for every piece (so none is left unobserved), then throws the first failure in order. */

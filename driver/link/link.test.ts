@@ -129,6 +129,28 @@ describe('Link: session and requests', () => {
   });
 });
 
+describe('Link: reply hook', () => {
+  it('calls onReply synchronously, before an event right behind the reply and before the promise', async () => {
+    const { link, board } = await openOnFake();
+    const order: string[] = [];
+    link.subscribe((n) => n.kind === 'event' && order.push('event'));
+    board.onReplied = () => board.emitEvent({ event: 'dma', channel: 1, flags: 2, cndtr: 0, ccr: 0x93 });
+    await link
+      .request(
+        { command: 'reg-write', address: FAKE.CCR1, value: 0 },
+        { onReply: (r) => order.push(r.command) },
+      )
+      .then(() => order.push('resolved'));
+    board.onReplied = undefined;
+    await link.request(ping(0));
+    // The hook runs first, whatever chunks the frames arrive in and whenever the promise's callbacks run.
+    expect(order[0]).toBe('reg-write');
+    expect(order.indexOf('event')).toBeGreaterThan(0);
+    expect(order).toContain('resolved');
+    await link.close();
+  });
+});
+
 describe('Link: events', () => {
   it('dispatches events and reports gaps in the event counter', async () => {
     const { link, board } = await openOnFake();

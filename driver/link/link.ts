@@ -73,6 +73,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Extra time the board needs to execute this request (a batch POLL), added to each deadline. */
   extraTimeMs?: number;
+  /**
+   * Called synchronously the moment the reply is matched, before any frame
+   * after it is handled (an event right behind the reply comes after this
+   * call) and before the promise settles. Not called when the request fails.
+   */
+  onReply?: (reply: Reply) => void;
 }
 
 export type LinkNotification =
@@ -107,6 +113,7 @@ export type LinkState = 'opening' | 'open' | 'no-session' | 'closed';
 interface Pending {
   readonly body: SequencedRequest;
   readonly extraTimeMs: number;
+  readonly onReply: ((reply: Reply) => void) | undefined;
   seq: number;
   frame: Uint8Array | undefined;
   attempts: number;
@@ -269,6 +276,7 @@ export class Link {
       const entry: Pending = {
         body,
         extraTimeMs: options.extraTimeMs ?? 0,
+        onReply: options.onReply,
         seq: -1,
         frame: undefined,
         attempts: 0,
@@ -518,6 +526,14 @@ export class Link {
     if (i >= 0) this.inflight.splice(i, 1);
     this.timers.clearTimeout(entry.timer);
     entry.detachAbort();
+    if (entry.onReply) {
+      try {
+        entry.onReply(reply);
+      } catch {
+        // The caller's hook failing must not lose the reply or break the link.
+        this.stats.listenerErrors++;
+      }
+    }
     if (!entry.abandoned) {
       entry.abandoned = true;
       entry.resolve(reply);

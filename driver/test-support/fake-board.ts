@@ -80,6 +80,8 @@ export class FakeBoard {
   executed = 0;
   readonly received: Request[] = [];
   onRequest: ((request: Request) => HookVerdict) | undefined;
+  /** Called after a request's reply went out (to send something right behind it). */
+  onReplied: ((request: Request) => void) | undefined;
   bootEpoch: number;
   readonly hello: HelloInfo;
 
@@ -214,6 +216,7 @@ export class FakeBoard {
       return;
     }
     this.sequenced(d.seq, TYPES[d.command], () => encodeMessage(this.execute(d)), dropReply);
+    this.onReplied?.(d);
   }
 
   private onHello(seq: number): Uint8Array {
