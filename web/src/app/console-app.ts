@@ -53,6 +53,7 @@ export class ConsoleApp {
     this.transfer = new TransferPanel(
       (e, context) => this.report(e, context),
       () => void this.registers.refresh(),
+      () => this.status.clearError(),
     );
     this.peer = new PeerPanel(
       (e, context) => this.report(e, context),
@@ -160,6 +161,8 @@ export class ConsoleApp {
       const hello = await session.reopen();
       if (this.session !== session) return;
       this.hello.show(hello, session.opened.transport.info?.description);
+      // USART1 and the DMA are back at their reset state: start the transfer setup afresh.
+      this.transfer.attach(createTransferActions(session, (kind, message) => this.log.add(kind, message)));
       this.log.add('link', 'session reopened after the reset');
       void this.registers.refresh();
     } catch (e) {

@@ -69,14 +69,16 @@ export class ConnectPanel {
 
   /** Enables what makes sense in each state; focus moves to the button that now matters. */
   setState(state: 'idle' | 'busy' | 'connected', kind?: TransportKind): void {
-    const hadFocus = this.element.contains(document.activeElement);
+    // Disabling the focused button drops focus to <body>; the panel then takes it back.
+    const active = document.activeElement;
+    const focusHere = this.element.contains(active) || active === document.body || active === null;
     this.connectButton.disabled = state !== 'idle';
     this.disconnectButton.disabled = state !== 'connected';
     this.resetButton.disabled = !(state === 'connected' && kind === 'virtual');
     for (const radio of this.radios.values()) {
       radio.closest('fieldset')!.disabled = state !== 'idle';
     }
-    if (!hadFocus) return;
+    if (!focusHere) return;
     if (state === 'connected') this.disconnectButton.focus();
     else if (state === 'idle') this.connectButton.focus();
   }

@@ -106,7 +106,8 @@ export class PeerPanel {
       bytes.length === 0
         ? 'Nothing received.'
         : `${bytes.length} byte${bytes.length === 1 ? '' : 's'} received`;
-    this.dumpHex.textContent = hexDump(bytes);
+    // The side column is narrow: eight bytes a row keep the dump from scrolling sideways.
+    this.dumpHex.textContent = hexDump(bytes, 8);
     this.dumpText.textContent = printable(bytes);
   }
 }

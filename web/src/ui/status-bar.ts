@@ -19,11 +19,16 @@ export class StatusBar {
   private readonly state: HTMLElement;
   private readonly detail: HTMLElement;
   private readonly error: HTMLElement;
+  private readonly errorText: HTMLElement;
 
   constructor() {
     this.state = h('span', { class: 'status-pill', 'data-state': 'disconnected' }, STATE_TEXT.disconnected);
     this.detail = h('span', { class: 'status-detail' });
-    this.error = h('p', { class: 'error-banner', role: 'alert', hidden: true });
+    this.error = h('div', { class: 'error-banner', role: 'alert', hidden: true });
+    this.errorText = h('p', {});
+    const dismiss = h('button', { type: 'button', class: 'dismiss', id: 'dismiss-error' }, 'Dismiss');
+    dismiss.addEventListener('click', () => this.clearError());
+    this.error.append(this.errorText, dismiss);
     this.element = h(
       'div',
       { class: 'status-bar' },
@@ -46,7 +51,7 @@ export class StatusBar {
   /** Shows an error by its typed class and message, as the driver wrote it. */
   showError(error: unknown, context?: string): void {
     const name = errorName(error);
-    this.error.replaceChildren(
+    this.errorText.replaceChildren(
       h('strong', {}, context ? `${context}: ` : ''),
       h('span', { class: 'error-name' }, name),
       ' ',
@@ -56,7 +61,9 @@ export class StatusBar {
   }
 
   clearError(): void {
+    // Focus on the banner's button would be lost when it hides: hand it back to the page.
+    if (this.error.contains(document.activeElement)) document.getElementById('main')?.focus();
     this.error.hidden = true;
-    this.error.replaceChildren();
+    this.errorText.replaceChildren();
   }
 }

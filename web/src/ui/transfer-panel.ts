@@ -83,6 +83,8 @@ export class TransferPanel {
     private readonly onError: (error: unknown, context: string) => void,
     /** Called after every operation, however it ended, so other panels can catch up. */
     private readonly onSettled: () => void = () => {},
+    /** Called when an operation starts: an earlier error no longer describes the present. */
+    private readonly onStart: () => void = () => {},
   ) {
     this.dataField = field(
       'Data',
@@ -239,6 +241,7 @@ export class TransferPanel {
     if (!actions || this.running) return;
     const controller = new AbortController();
     this.running = controller;
+    this.onStart();
     this.updateButtons();
     this.stopButton.focus();
     try {

@@ -1,0 +1,168 @@
+/**
+ * The console driven from the keyboard alone, plus the parts a mouse user
+ * also relies on: every control labelled, live regions present, typed
+ * errors shown by class and message, a file sent in several DMA starts
+ * with a moving progress bar, the circular monitor, and a board reset.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage, screenshotPath, type WatchedPage } from './support/browser.ts';
+import { type BuiltSite, buildSite } from './support/site.ts';
+import { type StaticServer, serveDirectory } from './support/static-server.ts';
+
+let site: BuiltSite;
+let server: StaticServer;
+let browser: Browser;
+let watched: WatchedPage;
+let page: Page;
+
+beforeAll(async () => {
+  site = await buildSite();
+  server = await serveDirectory(site.dir);
+  browser = await launchChromium();
+  watched = await openPage(browser);
+  page = watched.page;
+  await page.goto(server.url);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await site?.remove();
+});
+
+const focusedId = () => page.evaluate(() => document.activeElement?.id ?? '');
+const logText = () => page.locator('#event-log').textContent();
+
+/** Presses Tab until the element with `id` has focus; fails if it is not reachable. */
+async function tabTo(id: string, limit = 40): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if ((await focusedId()) === id) return;
+  }
+  throw new Error(`#${id} is not reachable with Tab`);
+}
+
+describe('console from the keyboard', () => {
+  it('labels every control and has live regions for status and log', async () => {
+    const unlabelled = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('input, select, textarea, button'))
+        .filter((el) => {
+          const e = el as HTMLInputElement;
+          if (e.type === 'hidden') return false;
+          const byLabel = e.labels && e.labels.length > 0;
+          const byAria = e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+          const byText = el.tagName === 'BUTTON' && el.textContent?.trim();
+          return !(byLabel || byAria || byText);
+        })
+        .map((el) => el.id || el.outerHTML.slice(0, 60)),
+    );
+    expect(unlabelled).toEqual([]);
+    await expect(page.locator('[role="status"][aria-live="polite"]').count()).resolves.toBe(1);
+    await expect(page.locator('#event-log[role="log"][aria-live="polite"]').count()).resolves.toBe(1);
+    // Clickable things are buttons, not divs.
+    await expect(
+      page.locator('div[onclick], span[onclick], [role="button"]:not(button)').count(),
+    ).resolves.toBe(0);
+  });
+
+  it('offers a skip link first, then the transport choice', async () => {
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate(() => document.activeElement?.textContent)).resolves.toBe(
+      'Skip to the console',
+    );
+    await page.keyboard.press('Tab');
+    expect(await focusedId()).toBe('transport-virtual');
+  });
+
+  it('connects with Tab and Enter, and moves focus to Disconnect', async () => {
+    await tabTo('connect');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(outline).toBe('solid'); // the focus ring is visible
+    await page.keyboard.press('Enter');
+    await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
+    expect(await focusedId()).toBe('disconnect');
+  });
+
+  it('shows a typed error by its class and message, as an alert', async () => {
+    await page.locator('#send-format').selectOption('hex');
+    await page.locator('#send-data').fill('48 6');
+    await tabTo('send');
+    await page.keyboard.press('Enter');
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    await expect(alert.textContent()).resolves.toContain('HexInputError');
+    await expect(alert.textContent()).resolves.toContain('even number of digits');
+    await expect(logText()).resolves.toContain('Send: HexInputError');
+  });
+
+  it('sends hex typed at the keyboard', async () => {
+    await page.locator('#send-data').fill('48 65 78 21');
+    await page.locator('#send-data').focus();
+    await tabTo('send');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#peer-text')?.textContent?.includes('Hex!'));
+  });
+
+  it('sends a file in several DMA starts with the progress bar following', async () => {
+    await page.locator('#send-format').selectOption('file');
+    const content = Buffer.from('0123456789abcdef'.repeat(40)); // 640 bytes: three DMA starts
+    await page
+      .locator('#send-file')
+      .setInputFiles({ name: 'data.txt', mimeType: 'text/plain', buffer: content });
+    const seen = page.evaluate(
+      () =>
+        new Promise<number[]>((resolve) => {
+          const values: number[] = [];
+          const progress = document.querySelector('#progress') as HTMLProgressElement;
+          new MutationObserver(() => {
+            values.push(progress.value);
+            if (progress.value === 640) resolve(values);
+          }).observe(progress, { attributes: true });
+        }),
+    );
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    const values = await seen;
+    expect(values).toContain(256);
+    expect(values).toContain(512);
+    await page.waitForFunction(() => (document.querySelector('#peer-text')?.textContent?.length ?? 0) >= 640);
+    await page.locator('#send-format').selectOption('text');
+  });
+
+  it('monitors circular reception and stops it', async () => {
+    await page.locator('#ring-size').fill('64');
+    await page.getByRole('button', { name: 'Start circular monitor' }).click();
+    await page.waitForFunction(() => document.querySelector('#event-log')?.textContent?.includes('circular'));
+    // 40 bytes into a 64-byte ring: the first half (32 bytes) fills and is handed over at HT.
+    await page.locator('#peer-data').fill('abcdefghij'.repeat(4));
+    await page.locator('#peer-inject').click();
+    await page.waitForFunction(
+      () => document.querySelector('#result-text')?.textContent === 'abcdefghij'.repeat(4).slice(0, 32),
+      null,
+      { timeout: 20_000 },
+    );
+    await expect(logText()).resolves.toContain('DMA1 ch1 HT');
+    await page.keyboard.press('Escape'); // nothing bound to Escape: Stop is a button like the others
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('circular reception stopped'),
+    );
+  });
+
+  it('resets the virtual board and reopens the session', async () => {
+    const before = await page.locator('#hello [data-fact="Boot epoch"]').textContent();
+    await page.getByRole('button', { name: 'Reset board' }).click();
+    await page.waitForFunction(
+      () => document.querySelector('#event-log')?.textContent?.includes('session reopened'),
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
+    await expect(logText()).resolves.toContain('DeviceResetError');
+    const after = await page.locator('#hello [data-fact="Boot epoch"]').textContent();
+    expect(after).not.toBe(before);
+    await page.screenshot({ path: screenshotPath('console-after-reset.png'), fullPage: true });
+    expect(watched.errors).toEqual([]);
+  });
+});
