@@ -17,13 +17,13 @@ export function printable(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '·')).join('');
 }
 
-/** A classic hex dump: offset, `perRow` bytes in hex, the same bytes as text. */
-export function hexDump(bytes: Uint8Array, perRow = 16): string {
+/** A classic hex dump: offset (from `base`), `perRow` bytes in hex, the same bytes as text. */
+export function hexDump(bytes: Uint8Array, perRow = 16, base = 0): string {
   const lines: string[] = [];
   for (let i = 0; i < bytes.length; i += perRow) {
     const row = bytes.subarray(i, i + perRow);
     const hex = hexBytes(row).padEnd(perRow * 3 - 1, ' ');
-    lines.push(`${i.toString(16).padStart(4, '0')}  ${hex}  ${printable(row)}`);
+    lines.push(`${(base + i).toString(16).padStart(4, '0')}  ${hex}  ${printable(row)}`);
   }
   return lines.join('\n');
 }

@@ -8,6 +8,9 @@ import type { PeerControl } from '../transports/virtual-board.ts';
 import { button, field, h, panel } from './dom.ts';
 import { hexDump, parseHex, printable } from './format.ts';
 
+/** Bytes drawn in the dumps; the count above them covers everything. */
+const SHOWN_BYTES = 2048;
+
 export class PeerPanel {
   readonly element: HTMLElement;
   private peer: PeerControl | undefined;
@@ -102,12 +105,17 @@ export class PeerPanel {
 
   private render(): void {
     const bytes = this.peer?.received() ?? new Uint8Array(0);
+    // Only the tail is drawn: re-rendering a whole file's worth on every burst would make the page sluggish.
+    const shown = bytes.subarray(Math.max(0, bytes.length - SHOWN_BYTES));
+    const count = `${bytes.length} byte${bytes.length === 1 ? '' : 's'} received`;
     this.summary.textContent =
       bytes.length === 0
         ? 'Nothing received.'
-        : `${bytes.length} byte${bytes.length === 1 ? '' : 's'} received`;
+        : shown.length < bytes.length
+          ? `${count}, the last ${shown.length} shown`
+          : count;
     // The side column is narrow: eight bytes a row keep the dump from scrolling sideways.
-    this.dumpHex.textContent = hexDump(bytes, 8);
-    this.dumpText.textContent = printable(bytes);
+    this.dumpHex.textContent = hexDump(shown, 8, bytes.length - shown.length);
+    this.dumpText.textContent = printable(shown);
   }
 }
