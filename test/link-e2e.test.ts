@@ -7,9 +7,10 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { Serial1 } from '../driver/api/serial1.ts';
 import { Board } from '../driver/board/index.ts';
 import { DeviceResetError, LinkClosedError, LinkTimeoutError } from '../driver/link/index.ts';
-import { type Serial1, takeSerial1, WouldBlock } from '../driver/primitives/index.ts';
+import { WouldBlock } from '../driver/primitives/index.ts';
 import { FaultInjector, type FaultRates } from '../driver/transport/index.ts';
 import { VirtualBoard } from '../emulator/index.ts';
 import { loadFirmware } from './support/firmware.ts';
@@ -33,8 +34,7 @@ async function setup(faults: { seed: number; toDevice?: FaultRates; fromDevice?:
   const port = vb.hostPort();
   const injector = faults ? new FaultInjector(port, { ...faults, timers }) : undefined;
   const board = await Board.open(injector ?? port, { timers, retransmitTimeoutMs: 40, maxRetries: 25 });
-  const serial = takeSerial1(board);
-  await serial.configure({ baudRate: 115_200 });
+  const serial = await Serial1.take(board, { baudRate: 115_200 });
   return { board, serial, injector, vb };
 }
 
@@ -143,8 +143,7 @@ describe('link end to end on the virtual board', () => {
     expect(board.epoch).not.toBe(oldEpoch);
     // Serial1 was revoked with the reset; take it again and configure the reset USART.
     await expect(serial.write(1)).rejects.toBeInstanceOf(DeviceResetError);
-    const serial2 = takeSerial1(board);
-    await serial2.configure({ baudRate: 115_200 });
+    const serial2 = await Serial1.take(board, { baudRate: 115_200 });
     const after = await traffic(board, serial2, 400, 0x40);
     const got = await peerBytes(board, vbd, before.length + after.length);
     // Acknowledged bytes from before the reset, then perhaps some of the

@@ -14,7 +14,9 @@ import { DeviceResetError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
 import { type BatchOp, type HelloInfo, type Reply, type ReplyTo, Status } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
+import { ArenaAllocator } from './arena-allocator.ts';
 import { BatchBuilder, type BatchResult, splitBatch } from './batch.ts';
+import { Allocation, type BufferHost, DmaBuffer } from './dma-buffer.ts';
 import { AlreadyTakenError, type BoardRefusedError, OutOfArenaError } from './errors.ts';
 import { type BoardNotification, toNotification } from './events.ts';
 import { type Handle, HandleRegistry } from './handles.ts';
@@ -46,6 +48,8 @@ export class Board {
   private readonly listeners = new Set<BoardListener>();
   private readonly claims = new Map<string, number>();
   private helloValue: HelloInfo;
+  private allocator: ArenaAllocator;
+  private readonly bufferHost: BufferHost;
 
   private constructor(
     private readonly link: Link,
@@ -53,6 +57,13 @@ export class Board {
   ) {
     this.helloValue = link.helloInfo;
     this.handles = new HandleRegistry(this.helloValue.bootEpoch);
+    this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
+    this.bufferHost = {
+      readMemory: (address, length, options) => this.readMemory(address, length, options),
+      writeMemory: (address, data, options) => this.writeMemory(address, data, options),
+      checkHandle: (handle) => this.handles.check(handle),
+      release: (range) => this.allocator.release(range),
+    };
     link.subscribe((n) => {
       switch (n.kind) {
         case 'event':
@@ -63,6 +74,8 @@ export class Board {
           return;
         case 'reset':
           this.handles.revokeAll(n.error);
+          // A reset stopped every DMA channel: no memory is in use any more.
+          this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
           this.notify({ kind: 'reset', error: n.error });
           return;
         case 'closed':
@@ -199,6 +212,42 @@ export class Board {
       result.executed += reply.executed;
     }
     return result;
+  }
+
+  // ------------------------------------------------------------ arena
+
+  /**
+   * Allocates `length` bytes of the board's DMA arena. The buffer's address
+   * never changes; its memory returns to the allocator only through
+   * `free()` (refused while a transfer owns it) or `recover()`.
+   */
+  alloc(length: number, options: { align?: number } = {}): DmaBuffer {
+    const range = this.allocator.allocate(length, options.align ?? 4);
+    const handle = this.handles.issue('this DmaBuffer');
+    return new DmaBuffer(new Allocation(this.bufferHost, range, handle), 0, length, true);
+  }
+
+  /** Arena use: bytes held by live buffers (freed ones excluded) and the largest free block. */
+  get arenaUsage(): { bytesInUse: number; buffers: number; largestFree: number } {
+    return {
+      bytesInUse: this.allocator.bytesInUse,
+      buffers: this.allocator.liveAllocations,
+      largestFree: this.allocator.largestFree(),
+    };
+  }
+
+  /**
+   * Starts over: reopens the session if the board reset, stops both DMA
+   * channels and resets USART1 (confirmed by the board's reply), revokes
+   * every handle issued before (buffers, transfers, peripherals) and gives
+   * the whole arena back to the allocator. The way out after a transfer was
+   * forgotten, a link was lost, or the board reset.
+   */
+  async recover(): Promise<void> {
+    if (this.link.state !== 'open') await this.reconnect();
+    await this.resetPeripherals();
+    this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
+    this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
   }
 
   // ------------------------------------------------------------ memory

@@ -192,8 +192,10 @@ export class RevokedError extends DeviceResetError {
   ) {
     super(reset.previousEpoch, reset.bootEpoch, reset.evidence);
     this.message =
-      `${what} was issued before the board reset and no longer exists on it (${reset.message}); ` +
-      'create it again after reconnecting';
+      reset.evidence === 'recover'
+        ? `${what} was revoked by board.recover(); take the peripheral or allocate the buffer again`
+        : `${what} was issued before the board reset and no longer exists on it (${reset.message}); ` +
+          'create it again after reconnecting';
   }
 }
 

@@ -1,5 +1,8 @@
+export { ArenaAllocator, ArenaExhaustedError, type ArenaRange } from './arena-allocator.ts';
 export { BatchBuilder, type BatchFailure, type BatchResult, splitBatch } from './batch.ts';
 export { Board, type BoardListener, type BoardOptions, type OperationOptions } from './board.ts';
+export { BufferBusyError, BufferFreedError, MovedError } from './buffer-errors.ts';
+export { DmaBuffer } from './dma-buffer.ts';
 export {
   AlreadyTakenError,
   BoardRefusedError,

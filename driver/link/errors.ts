@@ -30,7 +30,8 @@ export class LinkTimeoutError extends DriverError {
 }
 
 /** How the host learned of a reset (PROTOCOL.md §8). */
-export type ResetEvidence = 'boot-event' | 'no-session' | 'hello-epoch';
+/** `recover`: not a reset of the chip, but board.recover() resetting what the bridge exposes. */
+export type ResetEvidence = 'boot-event' | 'no-session' | 'hello-epoch' | 'recover';
 
 /**
  * The board reset: every request in flight is lost, DMA and USART1 are back
@@ -49,8 +50,11 @@ export class DeviceResetError extends DriverError {
         ? ''
         : ` (boot epoch ${hex(previousEpoch)} → ${bootEpoch === undefined ? 'unknown' : hex(bootEpoch)})`;
     super(
-      `the board reset${epochs}, learned from ${describe(evidence)}: requests in flight were lost and ` +
-        'every buffer and handle from before is void; reopen the session and configure again',
+      evidence === 'recover'
+        ? 'board.recover() stopped the DMA channels and reset USART1: every buffer, transfer and peripheral ' +
+            'taken before it is void; take the peripherals and allocate buffers again'
+        : `the board reset${epochs}, learned from ${describe(evidence)}: requests in flight were lost and ` +
+            'every buffer and handle from before is void; reopen the session and configure again',
     );
   }
 }
@@ -77,5 +81,7 @@ function describe(e: ResetEvidence): string {
       return 'a NO_SESSION refusal';
     case 'hello-epoch':
       return 'a changed epoch in its HELLO reply';
+    case 'recover':
+      return 'board.recover()';
   }
 }

@@ -253,6 +253,25 @@ describe('Link: failures settle every promise', () => {
     await link.close();
   });
 
+  it('times out a request the board NAKs forever instead of resending it forever', async () => {
+    const timers = new ManualTimers();
+    const { host, device } = createMemoryTransportPair();
+    const board = new FakeBoard(device);
+    const opening = Link.open(host, { timers, retransmitTimeoutMs: 100, maxRetries: 3 });
+    await settle();
+    const link = await opening;
+    // From now on every request is answered with a NAK naming it.
+    board.onRequest = (r) => {
+      board.sendNak(r.seq);
+      return 'drop-request';
+    };
+    const outcome = link.request(ping(1)).catch((e: unknown) => e);
+    await timers.advance(450);
+    expect(await outcome).toBeInstanceOf(LinkTimeoutError);
+    expect(link.stats.naks).toBeGreaterThan(3);
+    await link.close();
+  });
+
   it('rejects open() with LinkTimeoutError when nothing answers HELLO', async () => {
     const timers = new ManualTimers();
     const { host } = createMemoryTransportPair();

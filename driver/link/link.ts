@@ -119,6 +119,8 @@ interface Pending {
   attempts: number;
   /** Deadlines that passed without a reply; retransmissions for other reasons do not count. */
   misses: number;
+  /** Resends since the last deadline for other reasons (gap, NAK, fast retransmission). */
+  early: number;
   /** Order of the latest transmission among all transmissions (see `fastRetransmit`). */
   stamp: number;
   /** SEQ_GAP replies still expected for transmissions a go-back superseded (see `goBack`). */
@@ -281,6 +283,7 @@ export class Link {
         frame: undefined,
         attempts: 0,
         misses: 0,
+        early: 0,
         stamp: 0,
         staleGaps: 0,
         timer: undefined,
@@ -355,9 +358,13 @@ export class Link {
     if (h.attempts > this.maxRetries) {
       this.hello = undefined;
       this.stats.timeouts++;
+      const unreadable =
+        this.stats.corruptFrames + this.stats.invalidFrames > 0
+          ? ` (${this.stats.corruptFrames} corrupt and ${this.stats.invalidFrames} unreadable frames came back)`
+          : '';
       const error = new LinkTimeoutError(
-        `the board did not answer HELLO after ${h.attempts} attempts: check that the bridge firmware ` +
-          'runs, that this is its port and that the baud rate matches',
+        `the board did not answer HELLO after ${h.attempts} attempts${unreadable}: check that the bridge ` +
+          'firmware runs, that this is its port and that the baud rate matches',
         'hello',
         h.attempts,
       );
@@ -487,13 +494,34 @@ export class Link {
     entry.attempts++;
     entry.stamp = ++this.stamps;
     this.send(entry.frame!);
-    this.timers.clearTimeout(entry.timer);
-    entry.timer = this.timers.setTimeout(() => this.onDeadline(entry), this.retransmitMs + entry.extraTimeMs);
+    // Early resends (gap, NAK, fast retransmission) keep the running
+    // deadline: a board that answered every frame with a NAK would
+    // otherwise push the deadline back forever and the request would hang.
+    if (entry.timer === undefined) {
+      entry.timer = this.timers.setTimeout(
+        () => this.onDeadline(entry),
+        this.retransmitMs + entry.extraTimeMs,
+      );
+    }
+  }
+
+  /**
+   * A resend before the deadline, on evidence that a frame was lost. At most
+   * four per deadline period: a board that keeps answering with NAKs or gaps
+   * (broken, or out of step) would otherwise ping-pong with the host as fast
+   * as the line allows; the deadline then decides.
+   */
+  private resendEarly(entry: Pending): boolean {
+    if (entry.early >= 4) return false;
+    entry.early++;
+    this.transmit(entry);
+    return true;
   }
 
   private onDeadline(entry: Pending): void {
     entry.timer = undefined;
     if (!this.inflight.includes(entry)) return;
+    entry.early = 0;
     entry.misses++;
     if (entry.misses <= this.maxRetries) {
       this.transmit(entry);
@@ -525,6 +553,7 @@ export class Link {
     const i = this.inflight.indexOf(entry);
     if (i >= 0) this.inflight.splice(i, 1);
     this.timers.clearTimeout(entry.timer);
+    entry.timer = undefined;
     entry.detachAbort();
     if (entry.onReply) {
       try {
@@ -543,6 +572,7 @@ export class Link {
 
   private fail(entry: Pending, error: Error): void {
     this.timers.clearTimeout(entry.timer);
+    entry.timer = undefined;
     entry.detachAbort();
     if (!entry.abandoned) {
       entry.abandoned = true;
@@ -576,8 +606,8 @@ export class Link {
     }
     for (const e of this.inflight) {
       if (!seqAfter(e.seq, expected)) continue;
-      if (e !== entry && e.seq !== expected && e.attempts > 0) e.staleGaps++;
-      this.transmit(e);
+      const owesGap = e !== entry && e.seq !== expected;
+      if (this.resendEarly(e) && owesGap) e.staleGaps++;
     }
   }
 
@@ -646,7 +676,7 @@ export class Link {
     }
     // The seq comes from a damaged frame: only a hint. Resend if it names one of ours.
     const entry = this.inflight.find((e) => e.seq === seq);
-    if (entry) this.transmit(entry);
+    if (entry) this.resendEarly(entry);
   }
 
   private onReply(reply: Reply): void {
@@ -696,7 +726,7 @@ export class Link {
    */
   private fastRetransmit(answered: Pending): void {
     for (const e of this.inflight) {
-      if (e !== answered && e.stamp < answered.stamp) this.transmit(e);
+      if (e !== answered && e.stamp < answered.stamp) this.resendEarly(e);
     }
   }
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { SerialError } from '../api/errors.ts';
+import { Serial1 } from '../api/serial1.ts';
 import { AlreadyTakenError, DmaStartRefusedError, RevokedError } from '../board/errors.ts';
 import { openBoardOnFake } from '../test-support/board-harness.ts';
 import { FAKE } from '../test-support/fake-board.ts';
 import { Dma1Channel1, takeDma1Channel1 } from './dma1-channel1.ts';
-import { SerialError } from './errors.ts';
-import { Serial1, takeSerial1, WouldBlock } from './serial1.ts';
+import { WouldBlock } from './usart-bytes.ts';
 
 describe('Dma1Channel1', () => {
   it('is a singleton per boot of the board', async () => {
@@ -75,9 +76,8 @@ describe('Dma1Channel1', () => {
 describe('Serial1', () => {
   it('writes bytes through TDR and reads them from RDR, WouldBlock when empty', async () => {
     const { board, fake } = await openBoardOnFake();
-    const serial = takeSerial1(board);
-    expect(() => Serial1.take(board)).toThrow(AlreadyTakenError);
-    await serial.configure({ baudRate: 115_200 });
+    const serial = await Serial1.take(board, { baudRate: 115_200 });
+    await expect(Serial1.take(board, { baudRate: 115_200 })).rejects.toThrow(AlreadyTakenError);
     expect(fake.reg(0x4001_380c)).toBe(556); // BRR at 64 MHz
     expect(fake.reg(FAKE.USART_CR1)).toBe(0b1101);
     for (const b of [0x48, 0x69]) expect(await serial.write(b)).toBeUndefined();
@@ -92,7 +92,7 @@ describe('Serial1', () => {
 
   it('reports reception errors as typed errors and clears them', async () => {
     const { board, fake } = await openBoardOnFake();
-    const serial = takeSerial1(board);
+    const serial = await Serial1.take(board, { baudRate: 115_200 });
     fake.usartRx.push(0x55);
     fake.usartErrors = 1 << 3; // ORE
     const err = await serial.read().catch((e: unknown) => e);

@@ -152,6 +152,11 @@ export class FakeBoard {
     this.send(encodeMessage(event));
   }
 
+  /** Sends a NAK naming `seq`, as for a frame refused before execution. */
+  sendNak(seq: number, status: number = Status.BAD_CRC): void {
+    this.send(encodeMessage({ kind: 'nak', seq, status: status as typeof Status.BAD_CRC }));
+  }
+
   /** Stops answering (a hung board); the transport stays open. */
   hang(): void {
     this.stopped = true;

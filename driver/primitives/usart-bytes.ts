@@ -1,11 +1,13 @@
 /**
- * The chapter's `Serial1` over the bridge: USART1, one byte at a time
+ * The byte-level half of the chapter's `Serial1`: USART1, one byte at a time
  * through RDR and TDR, non-blocking in the `nb` style: `WouldBlock` when
  * there is no byte to read or no room to write. Each call is one batch:
  * a POLL of ISR then the data access, so a byte is never read from an
  * empty RDR nor written over a full TDR, whatever happens in between.
+ * `Serial1` (driver/api) lends it to its owners.
  */
 
+import { SerialError } from '../api/errors.ts';
 import type { BatchBuilder } from '../board/batch.ts';
 import type { Board } from '../board/board.ts';
 import { PollTimeoutError } from '../board/errors.ts';
@@ -13,7 +15,6 @@ import type { Handle } from '../board/handles.ts';
 import { fieldMask } from '../chip/decode.ts';
 import type { UsartDescription } from '../chip/types.ts';
 import { Capability } from '../protocol/index.ts';
-import { SerialError } from './errors.ts';
 
 export const WouldBlock: unique symbol = Symbol('WouldBlock');
 export type WouldBlock = typeof WouldBlock;
@@ -24,15 +25,16 @@ export interface SerialConfig {
   errorEvents?: boolean;
 }
 
-export class Serial1 {
-  readonly handle: Handle;
+export class UsartBytes {
   private readonly u: UsartDescription;
   /** Error flags reported by USART events since the last read: the board cleared them in ISR. */
   private pendingErrors = 0;
   private readonly errorMask: number;
 
-  private constructor(private readonly board: Board) {
-    this.handle = board.claim('Serial1 (USART1)');
+  constructor(
+    private readonly board: Board,
+    readonly handle: Handle,
+  ) {
     this.u = board.chip.usart1;
     const isr = this.u.isr;
     this.errorMask =
@@ -40,10 +42,6 @@ export class Serial1 {
     board.subscribe((n) => {
       if (n.kind === 'usart') this.pendingErrors |= n.flags & this.errorMask;
     });
-  }
-
-  static take(board: Board): Serial1 {
-    return new Serial1(board);
   }
 
   /** 8N1 at `baudRate` from the USART1 kernel clock HELLO reports; enables UE, TE, RE. */
@@ -131,8 +129,4 @@ export class Serial1 {
     const result = await this.board.batch(build, { handle: this.handle });
     if (result.failure) throw result.failure.error;
   }
-}
-
-export function takeSerial1(board: Board): Serial1 {
-  return Serial1.take(board);
 }
