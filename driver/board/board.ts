@@ -10,7 +10,7 @@
 
 import { STM32G071 } from '../chip/stm32g071.ts';
 import type { ChipDescription } from '../chip/types.ts';
-import { DeviceResetError } from '../link/errors.ts';
+import { DeviceResetError, LinkProtocolError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
 import { type BatchOp, type HelloInfo, type Reply, type ReplyTo, Status } from '../protocol/index.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -266,7 +266,13 @@ export class Board {
             const r = reply.result;
             if (r.status !== Status.OK)
               throw this.refusal('MEM_READ', r, { address: address + off, length: n });
-            out.set(r.data.subarray(0, n), off);
+            if (r.data.length !== n) {
+              throw new LinkProtocolError(
+                `MEM_READ of ${n} bytes at 0x${(address + off).toString(16)} came back with ${r.data.length}: ` +
+                  'the firmware does not follow PROTOCOL.md §2',
+              );
+            }
+            out.set(r.data, off);
           },
         ),
       );
