@@ -37,32 +37,43 @@ export class DmaTransferError<B = unknown, S = unknown> extends DriverError {
   }
 }
 
-export type UsartErrorKind = 'overrun' | 'framing' | 'noise' | 'parity';
+export type SerialErrorKind = 'overrun' | 'framing' | 'noise' | 'parity';
 
-const USART_ERROR_TEXT: Record<UsartErrorKind, string> = {
-  overrun: 'overrun (ORE): a byte arrived before the previous one was read, and was lost',
-  framing: 'framing error (FE): a stop bit was missing (baud rate mismatch or line noise)',
-  noise: 'noise (NE): the receiver sampled an inconsistent bit',
-  parity: 'parity error (PE): the parity bit did not match',
-};
+/** USART_ISR bits of the reception errors (PE 0, FE 1, NE 2, ORE 3), as events report them. */
+export const SERIAL_ERROR_FLAGS = 0xf;
 
 /**
- * USART1 reported a reception error. When it ended a transfer, the channel
- * was stopped first and `recovered` holds the owners to go on with.
+ * USART1 reported a reception error (ISR ORE, FE, NE or PE); the flags have
+ * been cleared. For a byte-level read after an overrun, the byte in RDR is
+ * still valid and at least one byte after it was lost. When the error ended
+ * a transfer, the channel was stopped first and `recovered` holds the
+ * owners to go on with.
  */
-export class UsartError<B = unknown, S = unknown> extends DriverError {
-  override name = 'UsartError';
+export class SerialError<B = unknown, S = unknown> extends DriverError {
+  override name = 'SerialError';
+  readonly kinds: SerialErrorKind[];
   constructor(
-    readonly kinds: readonly UsartErrorKind[],
-    readonly isr: number,
+    readonly isrFlags: number,
     readonly recovered?: Recovered<B, S>,
     /** Items received before the transfer was stopped. */
     readonly transferred?: number,
   ) {
+    const kinds: SerialErrorKind[] = [];
+    if (isrFlags & (1 << 3)) kinds.push('overrun');
+    if (isrFlags & (1 << 1)) kinds.push('framing');
+    if (isrFlags & (1 << 2)) kinds.push('noise');
+    if (isrFlags & (1 << 0)) kinds.push('parity');
     super(
-      `USART1 ${kinds.map((k) => USART_ERROR_TEXT[k]).join('; ')}` +
-        (recovered ? '; the transfer was stopped: take the buffer and serial from error.recovered' : ''),
+      `USART1 reception error: ${kinds.join(', ')}. ` +
+        (kinds.includes('overrun')
+          ? 'Bytes arrived faster than they were read: read more often or use DMA reception. '
+          : '') +
+        (kinds.some((k) => k !== 'overrun')
+          ? 'Check that both ends use the same baud rate, frame format and wiring.'
+          : '') +
+        (recovered ? ' The transfer was stopped: take the buffer and serial from error.recovered.' : ''),
     );
+    this.kinds = kinds;
   }
 }
 

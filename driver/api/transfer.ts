@@ -20,10 +20,10 @@ import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import type { ChannelEngine, ChannelState, OperationSink, StartSpec } from './channel-engine.ts';
 import {
   DmaTransferError,
+  SERIAL_ERROR_FLAGS,
+  SerialError,
   TransferAbortedError,
   TransferTimeoutError,
-  UsartError,
-  type UsartErrorKind,
 } from './errors.ts';
 
 export interface TransferResult<S> {
@@ -188,13 +188,9 @@ export class Transfer<S> implements AsyncDisposable {
   private onUsart(e: UsartEvent): void {
     if (this.settled !== undefined || this.finishing) return;
     if (this.rule.failOnUsartErrors) {
-      const kinds: UsartErrorKind[] = [];
-      if (e.ore) kinds.push('overrun');
-      if (e.fe) kinds.push('framing');
-      if (e.ne) kinds.push('noise');
-      if (e.pe) kinds.push('parity');
-      if (kinds.length > 0) {
-        void this.failAfterStop(kinds, e.isr);
+      const errors = e.flags & SERIAL_ERROR_FLAGS;
+      if (errors !== 0) {
+        void this.failAfterStop(errors);
         return;
       }
     }
@@ -274,12 +270,12 @@ export class Transfer<S> implements AsyncDisposable {
     }
   }
 
-  private async failAfterStop(kinds: UsartErrorKind[], isr: number): Promise<void> {
+  private async failAfterStop(errors: number): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
     try {
       const state = await this.engine.stop();
-      const error = new UsartError(kinds, isr, this.handBack(), this.items - state.cndtr);
+      const error = new SerialError(errors, this.handBack(), this.items - state.cndtr);
       this.settle({ ok: false, error });
     } catch (e) {
       this.settle({ ok: false, error: e });

@@ -127,7 +127,9 @@ describe('console on the virtual board', () => {
       document.querySelector('#progress-text')?.textContent?.includes('stopped'),
     );
     await page.waitForFunction(() =>
-      document.querySelector('#event-log')?.textContent?.includes('stopped after 0 of 100'),
+      document
+        .querySelector('#event-log')
+        ?.textContent?.includes('DMA read of 100 bytes stopped after 0 bytes'),
     );
     await expect(stop.isDisabled()).resolves.toBe(true);
     await expect(page.getByRole('button', { name: 'Read N bytes' }).isEnabled()).resolves.toBe(true);

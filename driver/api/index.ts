@@ -1,0 +1,15 @@
+export type { ChannelOptions, DataSize, Priority } from './channel-engine.ts';
+export { CircularReception } from './circular-reception.ts';
+export {
+  AlignmentError,
+  DmaTransferError,
+  OverrunError,
+  type Recovered,
+  SerialError,
+  type SerialErrorKind,
+  TransferAbortedError,
+  TransferTimeoutError,
+} from './errors.ts';
+export { Serial1, SerialRx, SerialTx, type TakeSerialOptions } from './serial1.ts';
+export { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
+export { type StoppedTransfer, Transfer, type TransferResult, type WaitOptions } from './transfer.ts';
