@@ -19,8 +19,8 @@ import {
   TRANSPORT_LABELS,
   type TransportKind,
 } from './open-transport.ts';
+import { SerialTransferActions } from './serial-actions.ts';
 import { ConsoleSession } from './session.ts';
-import { createTransferActions } from './transfer-actions.ts';
 
 const channel1 = STM32G071.dma.channels[0]!;
 const usart1 = STM32G071.usart1;
@@ -126,7 +126,7 @@ export class ConsoleApp {
     );
     this.connect.setState('connected', opened.kind);
     this.registers.attach((addresses) => session.readRegisters(addresses));
-    this.transfer.attach(createTransferActions(session, (kind, message) => this.log.add(kind, message)));
+    void this.takeSerial(session);
     this.peer.attach(opened.kind === 'virtual' ? opened.transport.peer : undefined);
   }
 
@@ -153,6 +153,19 @@ export class ConsoleApp {
     opened.transport.reset();
   }
 
+  /** Takes Serial1 for the transfer panel; the panel stays disabled if that fails. */
+  private async takeSerial(session: ConsoleSession): Promise<void> {
+    this.transfer.attach(undefined);
+    try {
+      const actions = await SerialTransferActions.take(session.board, (kind, message) =>
+        this.log.add(kind, message),
+      );
+      if (this.session === session) this.transfer.attach(actions);
+    } catch (e) {
+      if (this.session === session) this.report(e, 'USART1');
+    }
+  }
+
   /** After a reset the session is gone: open a new one and show the new HELLO. */
   private async recoverFromReset(): Promise<void> {
     const session = this.session;
@@ -161,8 +174,8 @@ export class ConsoleApp {
       const hello = await session.reopen();
       if (this.session !== session) return;
       this.hello.show(hello, session.opened.transport.info?.description);
-      // USART1 and the DMA are back at their reset state: start the transfer setup afresh.
-      this.transfer.attach(createTransferActions(session, (kind, message) => this.log.add(kind, message)));
+      // The reset revoked Serial1 and every buffer: take USART1 and its DMA channel again.
+      await this.takeSerial(session);
       this.log.add('link', 'session reopened after the reset');
       void this.registers.refresh();
     } catch (e) {

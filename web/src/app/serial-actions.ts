@@ -1,0 +1,214 @@
+/**
+ * The transfer panel's operations through the driver's safe DMA API:
+ * USART1 and its DMA channel are one moved `Serial1`, buffers come from
+ * the board's arena, and every operation hands the Serial1 back when it
+ * ends (completed, stopped, or failed with its owners recovered). Stop
+ * means `Transfer.stop()`: the board confirms the channel is off before
+ * the buffer's memory is reused.
+ */
+import {
+  DmaTransferError,
+  type Recovered,
+  Serial1,
+  SerialError,
+  type Transfer,
+  TransferAbortedError,
+} from '../../../driver/api/index.ts';
+import type { Board, DmaBuffer } from '../../../driver/board/index.ts';
+import type { LogKind } from '../ui/event-log.ts';
+import type { TransferActions, TransferProgress } from '../ui/transfer-panel.ts';
+
+/** Bytes per writeAll() when sending: small enough that the progress bar moves smoothly at 115200 Bd. */
+const WRITE_CHUNK = 256;
+const BAUD_RATE = 115_200;
+
+type Log = (kind: LogKind, message: string) => void;
+
+/** USART1 is lent to one operation at a time; a second one waits for the panel, never races. */
+export class SerialBusyError extends Error {
+  override name = 'SerialBusyError';
+}
+
+export class SerialTransferActions implements TransferActions {
+  private constructor(
+    private readonly board: Board,
+    private serial: Serial1 | undefined,
+    private readonly log: Log,
+  ) {}
+
+  /** Takes Serial1 (USART1 with DMA1 channel 1) and configures 115200 8N1. */
+  static async take(board: Board, log: Log): Promise<SerialTransferActions> {
+    const serial = await Serial1.take(board, { baudRate: BAUD_RATE, onWarning: (m) => log('info', m) });
+    return new SerialTransferActions(board, serial, log);
+  }
+
+  async write(
+    bytes: Uint8Array,
+    onProgress: (p: TransferProgress) => void,
+    signal: AbortSignal,
+  ): Promise<number> {
+    const total = bytes.length;
+    this.log('transfer', `DMA write of ${total} bytes started`);
+    let sent = 0;
+    while (sent < total) {
+      const chunk = bytes.subarray(sent, sent + WRITE_CHUNK);
+      const serial = this.borrow();
+      const buffer = this.alloc(serial, chunk.length);
+      try {
+        await buffer.write(chunk);
+      } catch (e) {
+        this.serial = serial;
+        buffer.free();
+        throw e;
+      }
+      const transfer = serial.writeAll(buffer);
+      try {
+        const done = await transfer.wait({ signal });
+        this.serial = done.serial;
+        done.buffer.free();
+      } catch (e) {
+        const moved = await this.afterFailure(transfer, e);
+        sent += moved;
+        onProgress({ done: sent, total });
+        if (e instanceof TransferAbortedError)
+          this.log('transfer', `DMA write stopped after ${sent} of ${total} bytes`);
+        throw e;
+      }
+      sent += chunk.length;
+      onProgress({ done: sent, total });
+    }
+    this.log('transfer', `DMA write of ${total} bytes finished`);
+    return sent;
+  }
+
+  async readExact(count: number, signal: AbortSignal): Promise<Uint8Array> {
+    const serial = this.borrow();
+    const buffer = this.alloc(serial, count);
+    this.log('transfer', `DMA read of ${count} bytes started`);
+    const received = await this.settle(serial.readExact(buffer), signal, `DMA read of ${count} bytes`);
+    this.log('transfer', `DMA read of ${count} bytes finished`);
+    return received;
+  }
+
+  async readUntilIdle(maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
+    const serial = this.borrow();
+    const buffer = this.alloc(serial, maxBytes);
+    this.log('transfer', `DMA read until idle started (up to ${maxBytes} bytes)`);
+    const received = await this.settle(serial.readUntilIdle(buffer), signal, 'DMA read until idle');
+    this.log('transfer', `line idle after ${received.length} bytes`);
+    return received;
+  }
+
+  async monitor(size: number, onData: (bytes: Uint8Array) => void, signal: AbortSignal): Promise<void> {
+    if (!Number.isInteger(size) || size < 2 || size % 2 !== 0) {
+      throw new RangeError('the ring size must be an even number of bytes, at least 2');
+    }
+    const serial = this.borrow();
+    const buffer = this.alloc(serial, size);
+    const reception = serial.readCircular(buffer);
+    this.log('transfer', `circular reception started in a ${size}-byte ring`);
+    const stop = () => void reception.stop().catch(() => {});
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const half of reception) onData(half);
+    } finally {
+      signal.removeEventListener('abort', stop);
+      try {
+        const back = await reception.stop();
+        this.serial = back.serial;
+        back.buffer.free();
+      } catch (e) {
+        await this.recover();
+        this.log('error', `circular reception could not hand USART1 back: ${String(e)}`);
+      }
+      this.log('transfer', 'circular reception stopped');
+    }
+  }
+
+  /** Waits for a reception and reads what arrived; on Stop, stops it first. Always frees the buffer. */
+  private async settle(transfer: Transfer<Serial1>, signal: AbortSignal, what: string): Promise<Uint8Array> {
+    let done: Awaited<ReturnType<Transfer<Serial1>['wait']>>;
+    try {
+      done = await transfer.wait({ signal });
+    } catch (e) {
+      const moved = await this.afterFailure(transfer, e);
+      if (e instanceof TransferAbortedError) this.log('transfer', `${what} stopped after ${moved} bytes`);
+      throw e;
+    }
+    this.serial = done.serial;
+    try {
+      return await done.buffer.read(0, await this.receivedLength(done));
+    } finally {
+      done.buffer.free();
+    }
+  }
+
+  /**
+   * How much a finished reception received. A reception until idle ends
+   * before its buffer is full; when the result does not carry the count,
+   * the channel's CNDTR, left as it was when the channel stopped, tells it.
+   */
+  private async receivedLength(done: { buffer: DmaBuffer }): Promise<number> {
+    if ('transferred' in done && typeof done.transferred === 'number') return done.transferred;
+    const cndtr = await this.board.readRegister(this.board.chip.dma.channels[0]!.cndtr.address);
+    return Math.max(0, done.buffer.length - cndtr);
+  }
+
+  /**
+   * Takes Serial1 back after `wait()` failed: a Stop stops the transfer
+   * (the board confirms before the buffer is freed); a transfer or USART
+   * error carries the owners; anything else (a reset, a closed link) means
+   * starting over. Returns the bytes moved, when known.
+   */
+  private async afterFailure(transfer: Transfer<Serial1>, error: unknown): Promise<number> {
+    if (error instanceof TransferAbortedError) {
+      const stopped = await transfer.stop();
+      this.serial = stopped.serial;
+      stopped.buffer.free();
+      return stopped.transferred;
+    }
+    const recovered = recoveredFrom(error);
+    if (recovered) {
+      this.serial = recovered.serial;
+      recovered.buffer.free();
+      return error instanceof DmaTransferError || error instanceof SerialError ? (error.transferred ?? 0) : 0;
+    }
+    await this.recover().catch(() => {});
+    return 0;
+  }
+
+  private borrow(): Serial1 {
+    const serial = this.serial;
+    if (!serial) throw new SerialBusyError('USART1 is in use by another transfer; stop it first');
+    this.serial = undefined;
+    return serial;
+  }
+
+  /** A buffer from the arena; if there is none, Serial1 goes back before the error is thrown. */
+  private alloc(serial: Serial1, length: number): DmaBuffer {
+    try {
+      return this.board.alloc(length);
+    } catch (e) {
+      this.serial = serial;
+      throw e;
+    }
+  }
+
+  /** The way out when an operation ended without handing Serial1 back: start over on the board. */
+  private async recover(): Promise<void> {
+    this.serial = undefined;
+    await this.board.recover();
+    this.serial = await Serial1.take(this.board, {
+      baudRate: BAUD_RATE,
+      onWarning: (m) => this.log('info', m),
+    });
+    this.log('info', 'USART1 and DMA reset and taken again');
+  }
+}
+
+function recoveredFrom(e: unknown): Recovered<DmaBuffer, Serial1> | undefined {
+  if (e instanceof DmaTransferError || e instanceof SerialError) {
+    return e.recovered as Recovered<DmaBuffer, Serial1> | undefined;
+  }
+  return undefined;
+}
