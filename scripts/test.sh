@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, static checks, the firmware's host tests and
+# fuzz smoke run, then every vitest suite (emulator, driver, end to end on the
+# virtual board, hardware-in-the-loop targets, browser). Ends with one
+# "N passed, N failed" line over everything.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || exit 1
+
+status=0
+echo "== lint (biome, tsc)"
+npx biome check . && npx tsc --noEmit -p . || status=1
+
+echo "== firmware host tests and fuzz smoke"
+fw_log=$(mktemp)
+make -s -C firmware-bridge test fuzz-smoke 2>&1 | tee "$fw_log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+fw_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$fw_log" | tail -n 1)
+rm -f "$fw_log"
+
+echo "== vitest"
+mkdir -p test-results
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
+
+node -e '
+  const fs = require("node:fs");
+  let passed = 0, failed = 0;
+  const fw = (process.argv[1] || "").match(/^(\d+) passed, (\d+) failed$/);
+  if (fw) { passed += +fw[1]; failed += +fw[2]; }
+  try {
+    const r = JSON.parse(fs.readFileSync("test-results/vitest.json", "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests;
+  } catch { failed += 1; }
+  console.log(`${passed} passed, ${failed} failed`);
+' "$fw_line"
+exit $status
