@@ -135,6 +135,35 @@ describe('console on the virtual board', () => {
     await expect(page.getByRole('button', { name: 'Read N bytes' }).isEnabled()).resolves.toBe(true);
   });
 
+  it("shows the driver's typed error when the line has a framing error, and carries on", async () => {
+    await page.getByLabel('Bytes', { exact: true }).fill('4');
+    await page.getByRole('button', { name: 'Read N bytes' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('DMA read of 4 bytes started'),
+    );
+    await page.getByRole('button', { name: 'Send a framing error' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor({ timeout: 20_000 });
+    await expect(alert.textContent()).resolves.toContain('SerialError');
+    await expect(alert.textContent()).resolves.toContain('framing');
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('USART1 FE'),
+    );
+    // The error handed Serial1 back: the next read works.
+    await page.getByRole('button', { name: 'Read N bytes' }).click();
+    await page.waitForFunction(
+      () =>
+        (document.querySelector('#event-log')?.textContent?.match(/DMA read of 4 bytes started/g) ?? [])
+          .length >= 3,
+    );
+    await page.getByLabel('Bytes to send').fill('okay');
+    await page.getByRole('button', { name: 'Send to board RX' }).click();
+    await page.waitForFunction(() => document.querySelector('#result-text')?.textContent === 'okay', null, {
+      timeout: 20_000,
+    });
+    await expect(page.getByRole('alert').isHidden()).resolves.toBe(true); // a new operation clears the old error
+  });
+
   it('saves a screenshot of the connected console', async () => {
     await page.screenshot({ path: screenshotPath('console.png'), fullPage: true });
     expect(watched.errors).toEqual([]);
