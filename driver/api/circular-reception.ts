@@ -8,7 +8,7 @@
  */
 
 import type { Board } from '../board/board.ts';
-import type { DmaBuffer } from '../board/dma-buffer.ts';
+import { assertDmaBuffer, type DmaBuffer } from '../board/dma-buffer.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import { type ChannelOptions, itemsFor } from './channel-engine.ts';
 import { DmaTransferError, OverrunError } from './errors.ts';
@@ -37,6 +37,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     options: ChannelOptions = {},
   ) {
     side.token.check();
+    assertDmaBuffer(buffer, 'readCircular()');
     buffer.assertOwned();
     const size = options.dataSize ?? 8;
     this.items = itemsFor(buffer.address, buffer.length, size);

@@ -5,7 +5,7 @@
  * starts the channel with one request.
  */
 
-import type { DmaBuffer } from '../board/dma-buffer.ts';
+import { assertDmaBuffer, type DmaBuffer } from '../board/dma-buffer.ts';
 import type { OwnerToken } from '../board/ownership.ts';
 import type { ChannelEngine, ChannelOptions, StartSpec } from './channel-engine.ts';
 import { itemsFor } from './channel-engine.ts';
@@ -31,6 +31,7 @@ export function startTransfer<S>(
 ): Transfer<S> {
   // Check everything before moving anything: a refusal here leaves both usable.
   side.token.check();
+  assertDmaBuffer(buffer, rule.by);
   buffer.assertOwned();
   itemsFor(buffer.address, buffer.length, spec.options.dataSize ?? 8);
   if (side.engine.busy) {

@@ -14,6 +14,22 @@ import { BufferBusyError, BufferFreedError } from './buffer-errors.ts';
 import type { Handle } from './handles.ts';
 import { OwnerToken } from './ownership.ts';
 
+/**
+ * Throws a TypeError unless `value` is a DmaBuffer. TypeScript already
+ * refuses anything else; this is for JavaScript callers (and casts): a host
+ * Uint8Array or a raw `{ address, length }` must never reach a DMA start,
+ * since only arena memory the allocator handed out may be given to the DMA.
+ */
+export function assertDmaBuffer(value: unknown, by: string): asserts value is DmaBuffer {
+  if (!(value instanceof DmaBuffer)) {
+    const what =
+      value instanceof Uint8Array ? 'a host Uint8Array' : value === null ? 'null' : `a ${typeof value}`;
+    throw new TypeError(
+      `${by} takes a DmaBuffer, not ${what}: allocate one with board.alloc(length) and copy data in with buffer.write()`,
+    );
+  }
+}
+
 /** What a buffer needs from the board: arena memory access, its allocator, and handle checks. */
 export interface BufferHost {
   readMemory(address: number, length: number, options: { handle: Handle }): Promise<Uint8Array>;

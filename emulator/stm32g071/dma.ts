@@ -120,6 +120,8 @@ export class Dma implements MemoryMappedDevice {
   private readonly servedLog: number[] = [];
   /** When set, the channel number of every item served is appended (tests). */
   traceService = false;
+  /** Channels whose next item access fails as a bus error (test hook, see injectTransferError). */
+  private readonly pendingBusErrors = new Set<number>();
 
   constructor(options: DmaOptions) {
     this.clock = options.clock;
@@ -135,11 +137,24 @@ export class Dma implements MemoryMappedDevice {
   reset(): void {
     if (this.timer) this.clock.cancel(this.timer);
     this.timer = undefined;
+    this.pendingBusErrors.clear();
     for (let i = 0; i < DMA_CHANNELS; i++) {
       const request = this.channels[i]!.request;
       this.channels[i] = { ...this.blankChannel(), request };
     }
     this.updateIrqs();
+  }
+
+  /**
+   * Test hook: the next item channel `n` (1..7) moves fails as if its memory
+   * or peripheral access had hit a bus error, with the hardware's response
+   * (RM0444 §10.4.7): TEIF set, EN cleared, the item not moved, CNDTR kept.
+   * Lets tests see a transfer error on the real firmware without having to
+   * get an unsafe address past the bridge's start checks.
+   */
+  injectTransferError(n: number): void {
+    this.ch(n);
+    this.pendingBusErrors.add(n);
   }
 
   /** The order in which channels were served, when `traceService` is on. */
@@ -330,6 +345,7 @@ export class Dma implements MemoryMappedDevice {
       : [pAddr, psize, mAddr, msize];
     if (this.traceService) this.servedLog.push(i + 1);
     try {
+      if (this.pendingBusErrors.delete(i + 1)) throw new BusError(src, false, srcSize);
       const data = this.bus.read(src, srcSize);
       // RM0444 §10.4.6: a narrower source is zero-extended, a wider one
       // truncated to the destination's low-order bytes.
