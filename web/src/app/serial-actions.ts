@@ -84,8 +84,9 @@ export class SerialTransferActions implements TransferActions {
   async readExact(count: number, signal: AbortSignal): Promise<Uint8Array> {
     const serial = this.borrow();
     const buffer = this.alloc(serial, count);
-    this.log('transfer', `DMA read of ${count} bytes started`);
-    const received = await this.settle(serial.readExact(buffer), signal, `DMA read of ${count} bytes`);
+    const transfer = serial.readExact(buffer);
+    await this.confirmed(transfer, `DMA read of ${count} bytes started`);
+    const received = await this.settle(transfer, signal, `DMA read of ${count} bytes`);
     this.log('transfer', `DMA read of ${count} bytes finished`);
     return received;
   }
@@ -93,8 +94,9 @@ export class SerialTransferActions implements TransferActions {
   async readUntilIdle(maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
     const serial = this.borrow();
     const buffer = this.alloc(serial, maxBytes);
-    this.log('transfer', `DMA read until idle started (up to ${maxBytes} bytes)`);
-    const received = await this.settle(serial.readUntilIdle(buffer), signal, 'DMA read until idle');
+    const transfer = serial.readUntilIdle(buffer);
+    await this.confirmed(transfer, `DMA read until idle started (up to ${maxBytes} bytes)`);
+    const received = await this.settle(transfer, signal, 'DMA read until idle');
     this.log('transfer', `line idle after ${received.length} bytes`);
     return received;
   }
@@ -106,7 +108,7 @@ export class SerialTransferActions implements TransferActions {
     const serial = this.borrow();
     const buffer = this.alloc(serial, size);
     const reception = serial.readCircular(buffer);
-    this.log('transfer', `circular reception started in a ${size}-byte ring`);
+    await this.confirmed(reception, `circular reception started in a ${size}-byte ring`);
     const stop = () => void reception.stop().catch(() => {});
     signal.addEventListener('abort', stop, { once: true });
     try {
@@ -122,6 +124,20 @@ export class SerialTransferActions implements TransferActions {
         this.log('error', `circular reception could not hand USART1 back: ${String(e)}`);
       }
       this.log('transfer', 'circular reception stopped');
+    }
+  }
+
+  /**
+   * Logs a start once the board has confirmed it (the channel is enabled),
+   * so what the log says has happened has happened. A refused start is
+   * not reported here: waiting on the transfer throws it.
+   */
+  private async confirmed(operation: { readonly started: Promise<void> }, message: string): Promise<void> {
+    try {
+      await operation.started;
+      this.log('transfer', message);
+    } catch {
+      // Surfaces through wait() or the iteration, with the owners to take back.
     }
   }
 
