@@ -26,8 +26,13 @@ export class SocatError extends Error {
 }
 
 const PTY_LINE = /PTY is (\S+)/;
-/** socat runs that end sooner than this are failures, and the next start waits longer. */
+/**
+ * socat runs that end sooner than this without having served a session are
+ * failures, and the next start waits longer.
+ */
 const HEALTHY_RUN_MS = 1000;
+/** socat -d -d says this once a program opened the pty and the board's port answered. */
+const SESSION_LINE = /starting data transfer loop/;
 const MAX_RESTART_DELAY_MS = 2000;
 const KILL_GRACE_MS = 200;
 
@@ -44,11 +49,11 @@ export class PtyBridge {
 
   private constructor(
     private readonly options: PtyBridgeOptions,
-    first: { child: ChildProcess; path: string },
+    first: SocatRun,
   ) {
     this.current = first.path;
     process.once('exit', this.killOnExit);
-    this.adopt(first.child, Date.now());
+    this.adopt(first, Date.now());
   }
 
   /** Starts socat and resolves once it has made the pty. */
@@ -87,11 +92,13 @@ export class PtyBridge {
     if (this.options.link) await rm(this.options.link, { force: true }).catch(() => {});
   }
 
-  private adopt(child: ChildProcess, startedAt: number): void {
+  private adopt(run: SocatRun, startedAt: number): void {
+    const { child } = run;
     this.child = child;
     child.once('exit', () => {
       if (this.closed) return;
-      const healthy = Date.now() - startedAt >= HEALTHY_RUN_MS;
+      // A short session (a CLI command, a test) is a success, not a crash loop.
+      const healthy = run.servedSession() || Date.now() - startedAt >= HEALTHY_RUN_MS;
       // Right away after a session, so the pty is back before its user reopens it.
       this.restartDelayMs = healthy
         ? 0
@@ -111,7 +118,7 @@ export class PtyBridge {
       if (next.path !== this.current) this.options.log?.(`pty is now ${next.path}`);
       this.current = next.path;
       this.started++;
-      this.adopt(next.child, Date.now());
+      this.adopt(next, Date.now());
     } catch (error) {
       this.options.log?.(`pty: ${error instanceof Error ? error.message : String(error)}`);
       this.restartTimer = setTimeout(() => void this.restart(), MAX_RESTART_DELAY_MS);
@@ -119,12 +126,22 @@ export class PtyBridge {
   }
 }
 
-function runSocat(options: PtyBridgeOptions): Promise<{ child: ChildProcess; path: string }> {
+interface SocatRun {
+  readonly child: ChildProcess;
+  readonly path: string;
+  /** True once a program opened the pty and socat connected it to the board. */
+  servedSession(): boolean;
+}
+
+function runSocat(options: PtyBridgeOptions): Promise<SocatRun> {
   const ptyAddress = [
     'pty',
     'raw',
     'echo=0',
     'wait-slave',
+    // socat checks whether the slave was opened every pty-interval (1 s by
+    // default): each session would start up to a second late.
+    'pty-interval=0.01',
     ...(options.link ? [`link=${options.link}`] : []),
   ].join(',');
   const args = ['-d', '-d', ptyAddress, `tcp:127.0.0.1:${options.tcpPort}`];
@@ -132,14 +149,23 @@ function runSocat(options: PtyBridgeOptions): Promise<{ child: ChildProcess; pat
   return new Promise((resolve, reject) => {
     let stderr = '';
     let found = false;
+    let served = false;
     const onData = (chunk: Buffer): void => {
       // Read on after the pty line too, or socat would block on a full pipe; keep only what is needed.
-      if (found) return;
-      stderr += chunk.toString();
+      if (served) return;
+      const text = chunk.toString();
+      if (found) {
+        // The line may straddle two chunks: keep a short tail of the previous one.
+        stderr = stderr.slice(-64) + text;
+        served = SESSION_LINE.test(stderr);
+        return;
+      }
+      stderr += text;
+      served = SESSION_LINE.test(stderr);
       const match = PTY_LINE.exec(stderr);
       if (match?.[1] && !found) {
         found = true;
-        resolve({ child, path: match[1] });
+        resolve({ child, path: match[1], servedSession: () => served });
       }
     };
     child.stderr?.on('data', onData);
