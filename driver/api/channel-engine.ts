@@ -168,6 +168,15 @@ export class ChannelEngine {
             .write(ch.cpar.address, toPeripheral ? u.tdr.address : u.rdr.address)
             .write(ch.cmar.address, spec.memoryAddress);
           if (icr !== 0) b.write(u.icr.address, icr);
+        if (!toPeripheral) {
+          // A reception starts fresh: drop a byte left in RDR and error flags
+          // from before (an overrun while no DMA was reading), or the first
+          // request would deliver stale data and the first event a stale error.
+          b.write(u.rqr.address, fieldMask(u.rqr, 'RXFRQ')).write(
+            u.icr.address,
+            fieldMask(u.icr, 'ORECF') | fieldMask(u.icr, 'FECF') | fieldMask(u.icr, 'NECF') | fieldMask(u.icr, 'PECF'),
+          );
+        }
           if (cr1Events !== 0) b.maskedWrite(u.cr1.address, cr1Events, cr1Events);
           b.maskedWrite(u.cr3.address, dmaBit, dmaBit).write(ccr.address, config | fieldMask(ccr, 'EN'));
         },

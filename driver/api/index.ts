@@ -12,4 +12,4 @@ export {
 } from './errors.ts';
 export { Serial1, SerialRx, SerialTx, type TakeSerialOptions } from './serial1.ts';
 export { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
-export { type StoppedTransfer, Transfer, type TransferResult, type WaitOptions } from './transfer.ts';
+export { type FinishedTransfer, Transfer, type TransferResult, type WaitOptions } from './transfer.ts';

@@ -31,8 +31,12 @@ export interface TransferResult<S> {
   readonly serial: S;
 }
 
-export interface StoppedTransfer<S> extends TransferResult<S> {
-  /** Items the DMA moved before it stopped. */
+export interface FinishedTransfer<S> extends TransferResult<S> {
+  /**
+   * Items the DMA moved: the whole buffer for a completed transfer, what
+   * arrived before the line went idle for readUntilIdle(), what moved before
+   * the channel stopped for stop().
+   */
   readonly transferred: number;
 }
 
@@ -121,14 +125,14 @@ export class Transfer<S> implements AsyncDisposable {
    * reports completion. A timeout or an abort rejects but leaves the
    * transfer running: wait again, or stop it.
    */
-  async wait(options: WaitOptions = {}): Promise<TransferResult<S>> {
+  async wait(options: WaitOptions = {}): Promise<FinishedTransfer<S>> {
     this.token.check();
     await this.until(options);
     this.token.move('wait()');
     const outcome = this.settled!;
     leaks?.unregister(this);
     if (!outcome.ok) throw outcome.error;
-    return outcome.result;
+    return { ...outcome.result, transferred: outcome.transferred };
   }
 
   /**
@@ -136,7 +140,7 @@ export class Transfer<S> implements AsyncDisposable {
    * and the number of items moved. Stopping a finished transfer just hands
    * its owners back.
    */
-  async stop(): Promise<StoppedTransfer<S>> {
+  async stop(): Promise<FinishedTransfer<S>> {
     this.token.check();
     if (this.settled === undefined && !this.finishing) {
       this.finishing = true;
