@@ -13,7 +13,7 @@
  */
 
 import type { Board } from '../board/board.ts';
-import { PollTimeoutError } from '../board/errors.ts';
+import { PollTimeoutError, RevokedError } from '../board/errors.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import type { Handle } from '../board/handles.ts';
 import { fieldMask } from '../chip/decode.ts';
@@ -90,6 +90,7 @@ export class ChannelEngine {
   private sink: OperationSink | undefined;
   private armed = false;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeRevoke: () => void;
 
   constructor(
     private readonly board: Board,
@@ -117,6 +118,22 @@ export class ChannelEngine {
           return;
       }
     });
+    // board.recover() revokes every handle without a reset notification (the
+    // board did not reset): the running operation must hear it too, or its
+    // wait() would never settle. Its owners are void, so it fails with
+    // RevokedError. A real reset revokes first as well, so this also covers it.
+    this.unsubscribeRevoke = board.handles.onRevoke((reset) => {
+      const sink = this.sink;
+      if (!sink) return;
+      this.sink = undefined;
+      this.armed = false;
+      sink.gone(new RevokedError(`the operation on DMA1 channel ${this.channel.channel}`, reset));
+    });
+  }
+
+  /** Throws RevokedError once board.recover() or a reset voided this channel's claim. */
+  assertUsable(): void {
+    this.board.handles.check(this.handle);
   }
 
   get busy(): boolean {
@@ -168,15 +185,18 @@ export class ChannelEngine {
             .write(ch.cpar.address, toPeripheral ? u.tdr.address : u.rdr.address)
             .write(ch.cmar.address, spec.memoryAddress);
           if (icr !== 0) b.write(u.icr.address, icr);
-        if (!toPeripheral) {
-          // A reception starts fresh: drop a byte left in RDR and error flags
-          // from before (an overrun while no DMA was reading), or the first
-          // request would deliver stale data and the first event a stale error.
-          b.write(u.rqr.address, fieldMask(u.rqr, 'RXFRQ')).write(
-            u.icr.address,
-            fieldMask(u.icr, 'ORECF') | fieldMask(u.icr, 'FECF') | fieldMask(u.icr, 'NECF') | fieldMask(u.icr, 'PECF'),
-          );
-        }
+          if (!toPeripheral) {
+            // A reception starts fresh: drop a byte left in RDR and error flags
+            // from before (an overrun while no DMA was reading), or the first
+            // request would deliver stale data and the first event a stale error.
+            b.write(u.rqr.address, fieldMask(u.rqr, 'RXFRQ')).write(
+              u.icr.address,
+              fieldMask(u.icr, 'ORECF') |
+                fieldMask(u.icr, 'FECF') |
+                fieldMask(u.icr, 'NECF') |
+                fieldMask(u.icr, 'PECF'),
+            );
+          }
           if (cr1Events !== 0) b.maskedWrite(u.cr1.address, cr1Events, cr1Events);
           b.maskedWrite(u.cr3.address, dmaBit, dmaBit).write(ccr.address, config | fieldMask(ccr, 'EN'));
         },
@@ -263,5 +283,6 @@ export class ChannelEngine {
 
   dispose(): void {
     this.unsubscribe();
+    this.unsubscribeRevoke();
   }
 }

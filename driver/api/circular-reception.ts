@@ -37,6 +37,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     options: ChannelOptions = {},
   ) {
     side.token.check();
+    side.engine.assertUsable();
     assertDmaBuffer(buffer, 'readCircular()');
     buffer.assertOwned();
     const size = options.dataSize ?? 8;

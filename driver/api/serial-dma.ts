@@ -31,6 +31,8 @@ export function startTransfer<S>(
 ): Transfer<S> {
   // Check everything before moving anything: a refusal here leaves both usable.
   side.token.check();
+  // A serial from before board.recover() (or a reset) fails here, not after it moved the buffer.
+  side.engine.assertUsable();
   assertDmaBuffer(buffer, rule.by);
   buffer.assertOwned();
   itemsFor(buffer.address, buffer.length, spec.options.dataSize ?? 8);

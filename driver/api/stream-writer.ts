@@ -51,6 +51,8 @@ export class StreamWriter<S> {
     private readonly options: StreamWriterOptions = {},
   ) {
     side.token.check();
+    // Before allocating: a revoked serial must not take arena memory with it.
+    side.engine.assertUsable();
     this.chunkSize = options.chunkSize ?? 4096;
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1 || this.chunkSize > 0xffff) {
       throw new RangeError(`chunkSize must be 1..65535 bytes; got ${options.chunkSize}`);
