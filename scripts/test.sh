@@ -31,6 +31,8 @@ node -e '
   try {
     const r = JSON.parse(fs.readFileSync("test-results/vitest.json", "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests;
+    // A file that fails to load fails no test but is a failure.
+    failed += r.testResults.filter((f) => f.status === "failed" && f.assertionResults.every((a) => a.status !== "failed")).length;
   } catch { failed += 1; }
   console.log(`${passed} passed, ${failed} failed`);
 ' "$fw_line"

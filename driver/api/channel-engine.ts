@@ -47,6 +47,16 @@ export interface StartSpec {
   usartTcEvent?: boolean;
   /** Enable USART1's IDLE interrupt (reception until the line goes idle). */
   usartIdleEvent?: boolean;
+  /**
+   * The caller has owned the serial since this channel's previous start,
+   * which had the same spec but for memory and length, and completed: the
+   * DMAMUX route, CPAR and USART1's CR1/CR3 bits are as that start left
+   * them. The start then only reprograms CNDTR and CMAR (a batch half the
+   * size), which matters to the streaming writer, one start per chunk. The
+   * board's start checks still run on the enabling write, so a wrong claim
+   * is refused, never unsafe.
+   */
+  sameConfigurationAsLast?: boolean;
 }
 
 /** What a running operation hears about its channel. */
@@ -91,6 +101,8 @@ export class ChannelEngine {
   private armed = false;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeRevoke: () => void;
+  /** The configuration the last successful start left (see StartSpec.sameConfigurationAsLast). */
+  private lastConfiguration: string | undefined;
 
   constructor(
     private readonly board: Board,
@@ -173,11 +185,24 @@ export class ChannelEngine {
       (spec.usartIdleEvent ? fieldMask(u.icr, 'IDLECF') : 0);
     const request = toPeripheral ? u.dmaRequest.tx : u.dmaRequest.rx;
 
+    // What a start leaves configured besides memory and length: a restart may skip it only if equal.
+    const configuration = `${spec.direction} ${config} ${request} ${cr1Events} ${icr}`;
+    const restart = spec.sameConfigurationAsLast === true && this.lastConfiguration === configuration;
+    this.lastConfiguration = undefined;
+
     this.sink = sink;
     this.armed = false;
     const result = await this.board
       .batch(
         (b) => {
+          if (restart) {
+            b.write(ccr.address, 0)
+              .write(this.board.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
+              .write(ch.cndtr.address, items)
+              .write(ch.cmar.address, spec.memoryAddress)
+              .write(ccr.address, config | fieldMask(ccr, 'EN'));
+            return;
+          }
           b.write(ccr.address, 0)
             .write(this.board.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
             .write(ch.mux.address, request)
@@ -215,6 +240,7 @@ export class ChannelEngine {
       if (this.sink === sink) this.sink = undefined;
       throw result.failure.error;
     }
+    this.lastConfiguration = configuration;
   }
 
   /**

@@ -1,11 +1,12 @@
 /**
  * Checks the models' register offsets and reset values against ST's SVD for
- * the STM32G071 (reference/STM32G071.svd). A small regex reader is enough: it
+ * the STM32G071 (svd/STM32G071.svd.gz, see svd/README.md). A small regex reader is enough: it
  * pulls each modelled peripheral's <register> blocks and compares offset and
  * reset value with what the model reads back after reset. Where the SVD is
  * known to be wrong the exception is listed with the manual's value.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { MemoryMappedDevice } from '../core/bus.ts';
 import { DBGMCU, Dbgmcu } from './dbgmcu.ts';
@@ -18,7 +19,7 @@ import { SYSCFG, Syscfg } from './syscfg.ts';
 import { TestBus, TestClock } from './test-support.ts';
 import { USART, Usart } from './usart.ts';
 
-const SVD_PATH = new URL('../../../shared/reference/STM32G071.svd', import.meta.url);
+const SVD_PATH = new URL('./svd/STM32G071.svd.gz', import.meta.url);
 
 interface SvdRegister {
   name: string;
@@ -33,7 +34,7 @@ interface SvdPeripheral {
 }
 
 function loadSvd(): Map<string, SvdPeripheral> {
-  const text = readFileSync(SVD_PATH, 'utf8');
+  const text = gunzipSync(readFileSync(SVD_PATH)).toString('utf8');
   const peripherals = new Map<string, SvdPeripheral>();
   for (const m of text.matchAll(/<peripheral( derivedFrom="(\w+)")?>([\s\S]*?)<\/peripheral>/g)) {
     const body = m[3]!;
