@@ -163,6 +163,26 @@ describe('streamWriter()', () => {
   });
 });
 
+describe('streamWriter() with a partial last chunk', () => {
+  it('close() flushes the partial chunk; the serial then reads and writes as usual', async () => {
+    const { board, vb, serial } = await open();
+    const data = pattern(10_000, 10); // not a multiple of the default chunk (4080)
+    async function* pieces() {
+      for (let off = 0; off < data.length; off += 777) yield data.subarray(off, off + 777);
+    }
+    const s2 = await serial.streamWriter().pipeFrom(pieces());
+    expect(peerReceived(vb)).toEqual(data);
+    // The writer's lighter restarts left nothing behind that a reception would trip on.
+    const t = s2.readExact(board.alloc(4));
+    await t.started;
+    vb.peer.inject(text('back'));
+    const { buffer, serial: s3 } = await t.wait();
+    expect(str(await buffer.read())).toBe('back');
+    await s3.writeAll(buffer).wait();
+    expect(str(peerReceived(vb).subarray(10_000))).toBe('back');
+  });
+});
+
 describe('64 KiB through USART1 in loopback', () => {
   it('arrives byte for byte: split, rx.readExact armed before each tx.writeAll, in 4 KiB chunks', async () => {
     const { board, serial } = await open({ usart1: 'loopback' });

@@ -17,7 +17,11 @@ import { DmaTransferError } from './errors.ts';
 import type { SerialSide } from './serial-dma.ts';
 
 export interface StreamWriterOptions extends ChannelOptions {
-  /** Bytes per DMA transfer; two buffers of this size come from the arena. Default 4096. */
+  /**
+   * Bytes per DMA transfer; two buffers of this size come from the arena.
+   * Default: four of the board's largest MEM_WRITE pieces (4 × 1020 = 4080
+   * bytes on this bridge), so each chunk uploads in whole frames.
+   */
   chunkSize?: number;
   /** Called after each chunk has been handed to the DMA, with the bytes so far. */
   onProgress?: (bytesStarted: number) => void;
@@ -41,6 +45,7 @@ export class StreamWriter<S> {
   /** Resolves when USART1's TC follows the current chunk's DMA TC: the line is idle. */
   private lineIdle: Promise<void> = Promise.resolve();
   private bytesStarted = 0;
+  private chunksStarted = 0;
   private closed: Promise<S> | undefined;
   private readonly chunkSize: number;
 
@@ -53,7 +58,7 @@ export class StreamWriter<S> {
     side.token.check();
     // Before allocating: a revoked serial must not take arena memory with it.
     side.engine.assertUsable();
-    this.chunkSize = options.chunkSize ?? 4096;
+    this.chunkSize = options.chunkSize ?? 4 * board.limits.memWrite;
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1 || this.chunkSize > 0xffff) {
       throw new RangeError(`chunkSize must be 1..65535 bytes; got ${options.chunkSize}`);
     }
@@ -131,8 +136,12 @@ export class StreamWriter<S> {
   }
 
   private assertOpen(): void {
-    if (this.failure !== undefined) throw this.failure;
+    this.throwIfFailed();
     if (this.closed) throw new Error('this StreamWriter is closed');
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async flushStaged(): Promise<void> {
@@ -143,13 +152,14 @@ export class StreamWriter<S> {
     this.stagedLength = 0;
     // The DMA must be done reading this buffer before it is overwritten.
     await slot.drained;
-    this.assertOpen();
+    // Only a failure stops a flush: close() flushes the last, partial chunk after it has marked the writer closed.
+    this.throwIfFailed();
     const view = length === slot.buffer.length ? slot.buffer : slot.buffer.subarray(0, length);
     await view.write(bytes);
     // One channel: the previous chunk must be finished before this one starts.
     await this.sending;
     await this.lastStart;
-    this.assertOpen();
+    this.throwIfFailed();
     let drained!: () => void;
     let failed!: (e: unknown) => void;
     let idle!: () => void;
@@ -209,6 +219,10 @@ export class StreamWriter<S> {
           byteLength: length,
           options: this.options,
           usartTcEvent: true,
+          // The writer owns the serial throughout: after its first chunk, a
+          // start only needs the new memory and length (PROTOCOL.md §6 checks
+          // still run on the board).
+          sameConfigurationAsLast: this.chunksStarted > 0,
         },
         sink,
       )
@@ -216,6 +230,7 @@ export class StreamWriter<S> {
         this.failure ??= e;
         failed(e);
       });
+    this.chunksStarted++;
     this.bytesStarted += length;
     this.options.onProgress?.(this.bytesStarted);
   }
