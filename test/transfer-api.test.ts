@@ -317,6 +317,30 @@ describe('channel options', () => {
   });
 });
 
+describe('start cost', () => {
+  it('starting a transfer costs one request frame and one reply frame', async () => {
+    const { board, vb, serial } = await open({ baudRate: 115_200 });
+    const buf = board.alloc(256);
+    await buf.write(pattern(256));
+    await board.ping(); // nothing in flight
+    const before = { ...board.stats };
+    const t = serial.writeAll(buf);
+    await t.started; // 256 characters at 115200 baud outlast the reply: no completion event yet
+    expect(board.stats.framesSent - before.framesSent).toBe(1);
+    expect(board.stats.framesReceived - before.framesReceived).toBe(1);
+    const { serial: s2 } = await t.wait();
+    const rxBuf = board.alloc(8);
+    await board.ping();
+    const before2 = { ...board.stats };
+    const r = s2.readExact(rxBuf);
+    await r.started;
+    expect(board.stats.framesSent - before2.framesSent).toBe(1);
+    expect(board.stats.framesReceived - before2.framesReceived).toBe(1);
+    vb.peer.inject(pattern(8));
+    await r.wait();
+  });
+});
+
 describe('completion on the wire', () => {
   it('a write completes when USART1 TC says the last bit has left the wire, not at the DMA TC', async () => {
     // 2400 baud: a character takes 4.2 ms, longer than an event frame on the link, so a
