@@ -6,41 +6,55 @@
 
 import { Board } from '../../driver/board/board.ts';
 import { LinkTimeoutError } from '../../driver/link/errors.ts';
+import type { VirtualBoard } from '../../emulator/host/virtual-board.ts';
 import { openTransport } from '../transport/open-transport.ts';
 import type { Transport } from '../transport/transport-shape.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
 import type { CliIo } from './io.ts';
 import type { BoardOptions } from './options.ts';
 
+export interface ConnectOptions extends BoardOptions {
+  /** In-process virtual board only: USART1 TX wired back to its RX instead of to the virtual peer. */
+  readonly loopback?: boolean;
+}
+
 export interface Connection {
   readonly transport: Transport;
   /** The port, the TCP address, or "in-process virtual board". */
   readonly description: string;
   readonly virtual: boolean;
+  /** The in-process virtual board (its USART1 peer, its virtual clock); undefined with --port. */
+  readonly virtualBoard: VirtualBoard | undefined;
   /** Closes the transport and stops the virtual board, if any. Never throws. */
   close(): Promise<void>;
 }
 
-export async function connect(options: BoardOptions, io: CliIo): Promise<Connection> {
+export async function connect(options: ConnectOptions, io: CliIo): Promise<Connection> {
   if (options.port !== undefined) {
     const transport = await openTransport(options.port, {
-      ...(options.baud !== undefined && { baudRate: options.baud }),
+      ...(options['link-baud'] !== undefined && { baudRate: options['link-baud'] }),
     });
     return {
       transport,
       description: options.port,
       virtual: false,
+      virtualBoard: undefined,
       close: () => transport.close().catch(() => {}),
     };
   }
-  const board = await loadVirtualBoard(options.firmware === undefined ? {} : { firmware: options.firmware });
+  const board = await loadVirtualBoard({
+    loopback: options.loopback === true,
+    ...(options.firmware !== undefined && { firmware: options.firmware }),
+  });
   const firmware = displayPath(options.firmware ?? DEFAULT_FIRMWARE);
-  io.note(`no --port given: using an in-process virtual Nucleo-G071RB running ${firmware}`);
+  const wiring = options.loopback ? ', USART1 TX wired to RX' : '';
+  io.note(`no --port given: using an in-process virtual Nucleo-G071RB running ${firmware}${wiring}`);
   const transport = board.hostPort();
   return {
     transport,
     description: 'in-process virtual board',
     virtual: true,
+    virtualBoard: board,
     close: async () => {
       await transport.close().catch(() => {});
       await board.dispose().catch(() => {});
@@ -66,7 +80,7 @@ export async function openBoard(connection: Connection): Promise<Board> {
 
 /** Runs `work` with the chosen board, and always lets go of it and of its connection. */
 export async function withBoard<T>(
-  options: BoardOptions,
+  options: ConnectOptions,
   io: CliIo,
   work: (board: Board, connection: Connection) => Promise<T>,
 ): Promise<T> {

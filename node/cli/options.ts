@@ -14,12 +14,29 @@ export function wholeNumber(min: number, max: number, what = 'a whole number') {
 
 export const tcpPortNumber = wholeNumber(0, 65535, 'a TCP port number');
 
-export const baudRate = wholeNumber(300, 12_000_000, 'a baud rate');
+/** The host link's line rate: what the serial port (the ST-LINK's) is opened at. */
+export const linkBaudRate = wholeNumber(300, 12_000_000, 'a baud rate');
+
+/** USART1's rate: BRR is 16..65535 of the bridge's 64 MHz USART1 clock. */
+export const usartBaudRate = wholeNumber(1000, 4_000_000, 'a USART1 baud rate');
+
+/** A duration: "2s", "500ms", or plain seconds ("1.5"); converted to milliseconds. */
+export function duration(max = 24 * 3600 * 1000) {
+  const message = 'expected a duration such as 500ms, 2s or 1.5 (seconds)';
+  return z
+    .string()
+    .regex(/^(\d+(\.\d+)?)(ms|s)?$/, message)
+    .transform((text) => {
+      const value = Number.parseFloat(text);
+      return text.endsWith('ms') ? value : value * 1000;
+    })
+    .refine((ms) => ms > 0 && ms <= max, message);
+}
 
 /** The options every command that talks to a board accepts. */
 export const boardOptionsSchema = z.object({
   port: z.string().min(1, 'expected a serial port path or tcp://host:port').optional(),
-  baud: baudRate.optional(),
+  'link-baud': linkBaudRate.optional(),
   firmware: z.string().min(1).optional(),
   json: z.boolean().default(false),
 });
@@ -28,7 +45,7 @@ export type BoardOptions = z.infer<typeof boardOptionsSchema>;
 
 export const boardOptionSpecs = {
   port: { type: 'string', short: 'p' },
-  baud: { type: 'string' },
+  'link-baud': { type: 'string' },
   firmware: { type: 'string' },
   json: { type: 'boolean' },
 } as const;

@@ -5,7 +5,7 @@ import { PROGRAM } from './io.ts';
 const BOARD_OPTIONS = [
   '--port, -p PATH     the board: a serial port (/dev/ttyACM0, COM5) or tcp://host:port (ser2net,',
   '                    dma-bridge virtual); without it, an in-process virtual board (said on stderr)',
-  '--baud N            serial line rate (default 115200)',
+  '--link-baud N       serial line rate of the host link (default 115200, as the bridge firmware)',
   '--firmware ELF      firmware for the in-process virtual board (default firmware-bridge/build/bridge.elf)',
   '--json              machine-readable output on stdout',
 ];

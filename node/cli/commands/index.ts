@@ -2,7 +2,16 @@
 import type { Command } from '../command.ts';
 import { infoCommand } from './info.ts';
 import { listCommand } from './list.ts';
+import { readCommand } from './read.ts';
 import { regsCommand } from './regs.ts';
 import { virtualCommand } from './virtual.ts';
+import { writeCommand } from './write.ts';
 
-export const commands: readonly Command[] = [listCommand, infoCommand, regsCommand, virtualCommand];
+export const commands: readonly Command[] = [
+  listCommand,
+  infoCommand,
+  regsCommand,
+  writeCommand,
+  readCommand,
+  virtualCommand,
+];
