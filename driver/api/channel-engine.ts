@@ -301,6 +301,8 @@ export class ChannelEngine {
     const u = this.usart;
     const mask = (events.tc ? fieldMask(u.cr1, 'TCIE') : 0) | (events.idle ? fieldMask(u.cr1, 'IDLEIE') : 0);
     if (mask === 0) return;
+    // CR1 no longer holds what the last start set: the next start must be a full one.
+    this.lastConfiguration = undefined;
     const result = await this.board.batch((b) => b.maskedWrite(u.cr1.address, mask, 0), {
       handle: this.handle,
     });
