@@ -54,7 +54,7 @@ describe('dma-bridge usage', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^usage: dma-bridge <command> \[options\]/);
-    for (const command of ['list', 'info', 'regs', 'virtual'])
+    for (const command of ['list', 'info', 'regs', 'write', 'read', 'monitor', 'bench', 'virtual'])
       expect(stdout).toMatch(new RegExp(`\\n  ${command} `));
   });
 
@@ -75,7 +75,7 @@ describe('dma-bridge usage', () => {
     [['list', 'extra'], /^dma-bridge: "list" takes no arguments, got extra/],
     [
       ['frobnicate'],
-      /^dma-bridge: unknown command "frobnicate"; the commands are list, info, regs, virtual$/,
+      /^dma-bridge: unknown command "frobnicate"; the commands are list, info, regs, write, read, monitor, bench, virtual$/,
     ],
     [
       ['virtual', '--loopback', '--peer-tcp', '4001'],

@@ -1,7 +1,9 @@
 /** The command table: the order here is the order of the usage text. */
 import type { Command } from '../command.ts';
+import { benchCommand } from './bench.ts';
 import { infoCommand } from './info.ts';
 import { listCommand } from './list.ts';
+import { monitorCommand } from './monitor.ts';
 import { readCommand } from './read.ts';
 import { regsCommand } from './regs.ts';
 import { virtualCommand } from './virtual.ts';
@@ -13,5 +15,7 @@ export const commands: readonly Command[] = [
   regsCommand,
   writeCommand,
   readCommand,
+  monitorCommand,
+  benchCommand,
   virtualCommand,
 ];
