@@ -63,8 +63,11 @@ export interface StartSpec {
 export interface OperationSink {
   dma(event: DmaEvent): void;
   usart(event: UsartEvent): void;
-  /** Events were lost on the link: the operation must re-read the state it depends on. */
-  eventsLost(): void;
+  /**
+   * Events were lost on the link (`suspected`: a damaged frame may have been
+   * one): the operation must re-read the state it depends on.
+   */
+  eventsLost(suspected: boolean): void;
   /** The board reset or the link closed: the operation is over. */
   gone(error: DeviceResetError | LinkClosedError): void;
 }
@@ -121,7 +124,7 @@ export class ChannelEngine {
           if (this.armed) sink.usart(n);
           return;
         case 'events-lost':
-          if (this.armed) sink.eventsLost();
+          if (this.armed) sink.eventsLost(n.suspected === true);
           return;
         case 'reset':
         case 'closed':

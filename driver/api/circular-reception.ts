@@ -65,14 +65,18 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         {
           dma: (e) => this.onDma(e),
           usart: (e) => this.onUsart(e),
-          eventsLost: () =>
+          // A damaged frame alone proves nothing: HT and TC keep coming, and
+          // their counters reveal a real loss at the next one.
+          eventsLost: (suspected) => {
+            if (suspected) return;
             this.fail(
               new OverrunError(
                 this.produced,
                 this.consumed,
                 'events were lost on the link, so laps can no longer be counted',
               ),
-            ),
+            );
+          },
           gone: (error) => this.fail(error),
         },
       )

@@ -78,6 +78,8 @@ export class Transfer<S> implements AsyncDisposable {
   private settled: Outcome<S> | undefined;
   private readonly waiters = new Set<() => void>();
   private finishing = false;
+  private resyncing = false;
+  private resyncAgain = false;
   /** Resolves once the board accepted the start (rejects if it refused it). */
   readonly started: Promise<void>;
   private readonly items: number;
@@ -223,6 +225,23 @@ export class Transfer<S> implements AsyncDisposable {
   /** Events were lost on the link: read the channel once and infer what they said. */
   private async resync(): Promise<void> {
     if (this.settled !== undefined || this.finishing) return;
+    // One re-read at a time; a loss noticed meanwhile asks for one more.
+    if (this.resyncing) {
+      this.resyncAgain = true;
+      return;
+    }
+    this.resyncing = true;
+    try {
+      do {
+        this.resyncAgain = false;
+        await this.resyncOnce();
+      } while (this.resyncAgain && this.settled === undefined && !this.finishing);
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  private async resyncOnce(): Promise<void> {
     let state: ChannelState;
     try {
       state = await this.engine.readState();

@@ -72,6 +72,9 @@ export class Board {
         case 'events-lost':
           this.notify({ kind: 'events-lost', lost: n.lost });
           return;
+        case 'frame-damaged':
+          this.notify({ kind: 'events-lost', lost: 0, suspected: true });
+          return;
         case 'reset':
           this.handles.revokeAll(n.error);
           // A reset stopped every DMA channel: no memory is in use any more.

@@ -45,7 +45,13 @@ export type BoardNotification =
   | UsartEvent
   | BootEvent
   /** Events were dropped: re-read DMA1_ISR, CNDTR, USART1_ISR before relying on state. */
-  | { kind: 'events-lost'; lost: number }
+  | {
+      kind: 'events-lost';
+      /** How many, from the gap in event counters; 0 when only suspected. */
+      lost: number;
+      /** A damaged frame may have been an event: nothing revealed a gap (yet). */
+      suspected?: boolean;
+    }
   | { kind: 'reset'; error: DeviceResetError }
   | { kind: 'closed'; error: LinkClosedError };
 

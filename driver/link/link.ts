@@ -84,6 +84,12 @@ export interface RequestOptions {
 export type LinkNotification =
   | { kind: 'event'; event: BoardEvent }
   | { kind: 'events-lost'; expected: number; received: number; lost: number }
+  /**
+   * A frame from the board arrived damaged. If it was an event, that event is
+   * lost, and no later event may come to reveal the gap in counters: whoever
+   * waits for one should re-read the state it depends on.
+   */
+  | { kind: 'frame-damaged' }
   | { kind: 'reset'; error: DeviceResetError }
   | { kind: 'closed'; error: LinkClosedError };
 
@@ -644,6 +650,7 @@ export class Link {
     switch (d.kind) {
       case 'corrupt':
         this.stats.corruptFrames++;
+        if (this.session !== undefined) this.notify({ kind: 'frame-damaged' });
         return;
       case 'invalid':
         this.stats.invalidFrames++;
