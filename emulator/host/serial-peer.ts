@@ -19,7 +19,11 @@ export interface SerialPeer {
   inject(bytes: Uint8Array | readonly number[]): void;
   /** Sends one character received with an error (default byte 0x00). */
   injectError(kind: InjectedError, byte?: number): void;
-  /** What the board has transmitted so far (since the last clear). */
+  /**
+   * What the board has transmitted so far (since the last clear), up to the
+   * board's `peerLogLimit` most recent bytes: a long-running board must not
+   * grow without bound. `onByte` sees every byte.
+   */
   received(): ReceivedByte[];
   /** Called for each byte the board transmits; returns an unsubscribe function. */
   onByte(callback: (byte: number, timeNs: number) => void): () => void;
@@ -28,6 +32,9 @@ export interface SerialPeer {
 }
 
 export type Usart1Wiring = 'peer' | 'loopback';
+
+/** Received bytes a peer keeps by default (about 20 s at 115200 baud, some 10 MB). */
+export const DEFAULT_PEER_LOG_LIMIT = 1 << 18;
 
 /** Owns USART1's wire: routes TX to the peer or back to RX, and RX from the peer. */
 export class Usart1Wire implements SerialPeer {
@@ -39,11 +46,14 @@ export class Usart1Wire implements SerialPeer {
     private readonly usart: Usart,
     wiring: Usart1Wiring,
     private readonly wake: () => void,
+    private readonly logLimit = DEFAULT_PEER_LOG_LIMIT,
   ) {
     this.wiring = wiring;
     usart.onTransmit = (byte, timeNs) => {
       if (this.wiring !== 'peer') return;
       this.log.push({ byte, timeNs });
+      // Trim in halves, so the cost per byte stays constant.
+      if (this.log.length > this.logLimit) this.log = this.log.slice(this.log.length - (this.logLimit >> 1));
       for (const l of this.listeners) l(byte, timeNs);
     };
     // In loopback the RX side samples the same frame as it leaves, so the

@@ -26,6 +26,8 @@ export interface VirtualBoardOptions {
   semihosting?: Semihosting | null;
   /** PLL lock time, ns. */
   pllLockNs?: number;
+  /** Most recent bytes `peer.received()` keeps (default 262144); `peer.onByte` sees them all. */
+  peerLogLimit?: number;
 }
 
 /** Why the core stopped for good (until `reset()`). */
@@ -57,7 +59,12 @@ export class VirtualBoard {
       ...(options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs }),
     });
     this.sliceNs = options.sliceNs ?? 1_000_000;
-    this.wire = new Usart1Wire(this.chip.usart1, options.usart1 ?? 'peer', () => this.wake());
+    this.wire = new Usart1Wire(
+      this.chip.usart1,
+      options.usart1 ?? 'peer',
+      () => this.wake(),
+      options.peerLogLimit,
+    );
     this.peer = this.wire;
     this.chip.usart2.onTransmit = (byte) => this.port?.transmitted(byte);
     if (options.firmware) this.loadFirmware(options.firmware);
