@@ -69,6 +69,7 @@ describe.skipIf(!haveFirmware)('npm run demo', () => {
     it('with --loopback reads back through the jumper; without, skips the reading steps saying why', async () => {
       vb = await loadVirtualBoard({ loopback: true });
       server = await VirtualServer.start(vb, { pty: true, log: () => {} });
+      const firstSession = server.ptyGeneration;
       const withJumper = await runDemo('--port', server.addresses.pty ?? '', '--loopback');
       expect(withJumper.stderr).toBe('');
       expect(withJumper.code).toBe(0);
@@ -76,8 +77,8 @@ describe.skipIf(!haveFirmware)('npm run demo', () => {
       expect(withJumper.stdout).toMatch(/read back through PC5 \(loopback\): "Hello, world!"/);
       expect(withJumper.stdout).toMatch(/6 of 6 steps done/);
 
-      const started = server.ptyGeneration;
-      while (server.ptyGeneration === started) await new Promise((r) => setTimeout(r, 10));
+      // socat serves one session per pty: wait for the next one.
+      while (server.ptyGeneration === firstSession) await new Promise((r) => setTimeout(r, 10));
       const without = await runDemo('--port', server.addresses.pty ?? '');
       expect(without.code).toBe(0);
       expect(without.stdout).toMatch(

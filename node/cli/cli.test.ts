@@ -1,7 +1,9 @@
 /**
  * The CLI as users run it: a child process, its stdout, stderr and exit
  * status, against the in-process virtual board (the real firmware on the
- * emulator) or a `dma-bridge virtual` server.
+ * emulator) or a `dma-bridge virtual` server. Checks of a command's own
+ * output run it in this process through runCli (`inProcess`): the same
+ * code from the command line on, without the cost of a process each.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCaptured } from '../test-support/capture-io.ts';
 import { DEFAULT_FIRMWARE } from '../virtual/load-board.ts';
 
 const BIN = fileURLToPath(new URL('../bin/dma-bridge.js', import.meta.url));
@@ -27,6 +30,11 @@ function run(...args: string[]): Promise<Run> {
       resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
     });
   });
+}
+
+/** The same command through runCli in this process: the command's own behaviour, without a process start. */
+function inProcess(...args: string[]): Promise<Run> {
+  return runCaptured(args);
 }
 
 function lines(text: string): string[] {
@@ -59,13 +67,20 @@ describe('dma-bridge usage', () => {
   });
 
   it('prints a command usage with <command> --help', async () => {
-    const { code, stdout } = await run('regs', '--help');
+    const { code, stdout } = await inProcess('regs', '--help');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^usage: dma-bridge regs \[--channel 1\|2\]/);
   });
 
+  it('a usage error from the process: exit 2, one line on stderr, nothing on stdout', async () => {
+    const { code, stdout, stderr } = await run('info', '--bogus');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe('dma-bridge: unknown option --bogus for "info"; see dma-bridge info --help\n');
+  });
+
+  // The same path in process (runCli), for every kind of usage error: quicker than a process each.
   it.each([
-    [['info', '--bogus'], /^dma-bridge: unknown option --bogus for "info"; see dma-bridge info --help$/],
     [
       ['virtual', '--tcp-port', '70000'],
       /^dma-bridge: --tcp-port: expected a TCP port number from 0 to 65535$/,
@@ -82,7 +97,7 @@ describe('dma-bridge usage', () => {
       /^dma-bridge: --peer-tcp: with --loopback USART1 has no peer/,
     ],
   ])('%j is a usage error: exit 2, one line on stderr, nothing on stdout', async (args, message) => {
-    const { code, stdout, stderr } = await run(...args);
+    const { code, stdout, stderr } = await runCaptured(args);
     expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(lines(stderr)).toHaveLength(1);
@@ -102,7 +117,7 @@ describe('dma-bridge runtime errors', () => {
   });
 
   it('explains a serial port that does not exist', async () => {
-    const { code, stderr } = await run('info', '--port', '/dev/ttyDOES-NOT-EXIST');
+    const { code, stderr } = await inProcess('info', '--port', '/dev/ttyDOES-NOT-EXIST');
     expect(code).toBe(1);
     expect(lines(stderr)).toHaveLength(1);
     expect(stderr).toMatch(
@@ -111,7 +126,7 @@ describe('dma-bridge runtime errors', () => {
   });
 
   it('explains a firmware file that is not there', async () => {
-    const { code, stderr } = await run('info', '--firmware', '/nonexistent/bridge.elf');
+    const { code, stderr } = await inProcess('info', '--firmware', '/nonexistent/bridge.elf');
     expect(code).toBe(1);
     expect(stderr.trim()).toMatch(/^dma-bridge: cannot read the firmware \/nonexistent\/bridge\.elf/);
   });
@@ -119,7 +134,7 @@ describe('dma-bridge runtime errors', () => {
 
 describe('dma-bridge list', () => {
   it('gives a JSON array with --json', async () => {
-    const { code, stdout } = await run('list', '--json');
+    const { code, stdout } = await inProcess('list', '--json');
     expect(code).toBe(0);
     const ports = JSON.parse(stdout) as unknown[];
     expect(Array.isArray(ports)).toBe(true);
@@ -137,7 +152,7 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
   });
 
   it('info --json: one JSON object on stdout', async () => {
-    const { code, stdout } = await run('info', '--json');
+    const { code, stdout } = await inProcess('info', '--json');
     expect(code).toBe(0);
     const info = JSON.parse(stdout);
     expect(info).toMatchObject({ virtual: true, protocolVersion: 1, devId: 0x460, maxRequestPayload: 1024 });
@@ -145,7 +160,7 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
   });
 
   it('regs: USART1 after reset shows TXE and TC, decoded', async () => {
-    const { code, stdout } = await run('regs');
+    const { code, stdout } = await inProcess('regs');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^DMA1 channel 1$/m);
     expect(stdout).toMatch(/^ {2}DMA1_CCR1 +0x00000000$/m);
@@ -154,7 +169,7 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
   });
 
   it('regs --json --channel 2 --all: every field by name', async () => {
-    const { code, stdout } = await run('regs', '--json', '--channel', '2', '--all');
+    const { code, stdout } = await inProcess('regs', '--json', '--channel', '2', '--all');
     expect(code).toBe(0);
     const { registers } = JSON.parse(stdout) as {
       registers: { name: string; fields: Record<string, number> }[];
@@ -176,6 +191,41 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
     ]);
     expect(Object.keys(registers[0]?.fields ?? {})).toEqual(['GIF2', 'TCIF2', 'HTIF2', 'TEIF2']);
     expect(registers.find((r) => r.name === 'DMA1_CCR2')?.fields).toMatchObject({ EN: 0, MSIZE: 0, PL: 0 });
+  });
+});
+
+describe.skipIf(!haveFirmware)('dma-bridge data commands as a process', () => {
+  it('write: the peer line on stdout, the virtual board said on stderr', async () => {
+    const { code, stdout, stderr } = await run('write', 'Hello, world!');
+    expect(code).toBe(0);
+    expect(lines(stderr)).toHaveLength(1);
+    expect(stderr).toMatch(/^dma-bridge: no --port given: using an in-process virtual Nucleo-G071RB/);
+    expect(stdout).toMatch(/^the virtual peer received 13 bytes, .*: "Hello, world!"$/m);
+  });
+
+  it('monitor runs until Ctrl-C, then stops the DMA, says what it got and exits 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'monitor', '--inject', 'x'.repeat(128)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await new Promise<void>((resolve) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/until Ctrl-C/.test(stderr)) resolve();
+      });
+    });
+    // The first half (128 bytes) arrives; the command keeps waiting for the next one.
+    while (stdout.length < 128) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stdout).toBe('x'.repeat(128));
+    expect(lines(stderr).at(-1)).toBe('dma-bridge: received 1 halves (128 bytes)');
   });
 });
 

@@ -2,33 +2,8 @@
  * The dma-bridge command: parses the command line, runs one command, and
  * turns any failure into one line on stderr and an exit status.
  */
-import { createRequire } from 'node:module';
-import { commands } from './commands/index.ts';
-import { EXIT_OK, exitCodeFor, oneLine } from './errors.ts';
-import { type CliIo, PROGRAM, processIo } from './io.ts';
-import { parseCommandLine } from './parse.ts';
-import { commandUsage, usage } from './usage.ts';
-
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  try {
-    const parsed = parseCommandLine(argv, commands);
-    switch (parsed.kind) {
-      case 'help':
-        io.out(parsed.command ? commandUsage(parsed.command) : usage(commands));
-        return EXIT_OK;
-      case 'version': {
-        const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-        io.out(pkg.version);
-        return EXIT_OK;
-      }
-      case 'run':
-        return (await parsed.command.run(parsed.args, io)) ?? EXIT_OK;
-    }
-  } catch (error) {
-    process.stderr.write(`${PROGRAM}: ${oneLine(error)}\n`);
-    return exitCodeFor(error);
-  }
-}
+import { processIo } from './io.ts';
+import { runCli } from './run-cli.ts';
 
 async function main(): Promise<void> {
   const interrupt = new AbortController();

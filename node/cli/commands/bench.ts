@@ -1,5 +1,4 @@
 /** `dma-bridge bench`: link round trips and register operations per second on the chosen board. */
-import { z } from 'zod';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
 import { table } from '../format.ts';

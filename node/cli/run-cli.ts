@@ -1,0 +1,32 @@
+/**
+ * One run of the dma-bridge command line: parses it, runs the command, and
+ * turns any failure into one line on stderr and an exit status. Separate
+ * from main.ts so tests can run commands in process.
+ */
+import { createRequire } from 'node:module';
+import { commands } from './commands/index.ts';
+import { EXIT_OK, exitCodeFor, oneLine } from './errors.ts';
+import type { CliIo } from './io.ts';
+import { parseCommandLine } from './parse.ts';
+import { commandUsage, usage } from './usage.ts';
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const parsed = parseCommandLine(argv, commands);
+    switch (parsed.kind) {
+      case 'help':
+        io.out(parsed.command ? commandUsage(parsed.command) : usage(commands));
+        return EXIT_OK;
+      case 'version': {
+        const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+        io.out(pkg.version);
+        return EXIT_OK;
+      }
+      case 'run':
+        return (await parsed.command.run(parsed.args, io)) ?? EXIT_OK;
+    }
+  } catch (error) {
+    io.note(oneLine(error));
+    return exitCodeFor(error);
+  }
+}
