@@ -1,4 +1,16 @@
 /** What the Node room offers other code: transports that need Node. */
+
+export {
+  borrowed,
+  type LentHalves,
+  type Listening,
+  LoopbackPeer,
+  type PeerReceived,
+  PeerTimeoutError,
+  SerialportPeer,
+  type UsartPeer,
+  VirtualPeer,
+} from './peers/index.ts';
 export * from './transport/index.ts';
 export { DEFAULT_FIRMWARE, FirmwareMissingError, loadVirtualBoard } from './virtual/load-board.ts';
 export type { ServableBoard, ServablePeer } from './virtual/servable-board.ts';

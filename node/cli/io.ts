@@ -31,7 +31,8 @@ export function processIo(interrupted: AbortSignal): CliIo {
     },
     errRaw: (text) => process.stderr.write(text),
     stderrIsTty: process.stderr.isTTY === true,
-    stderrColumns: process.stderr.columns ?? 80,
+    // A terminal that reports no size (0) gets the classic 80 columns.
+    stderrColumns: process.stderr.columns || 80,
     interrupted,
   };
 }

@@ -27,9 +27,10 @@ export const SERIAL_DETAILS = [
   '                  with --port, a jumper from PC4 (D1) to PC5 (D0) on the Nucleo',
 ] as const;
 
-export const INJECT_DETAIL =
-  '--inject TEXT     once reception has started, TEXT arrives on USART1 RX: sent by the virtual peer ' +
-  '(no --port) or, with --loopback, by the board itself';
+export const INJECT_DETAILS = [
+  '--inject TEXT     once reception has started, TEXT arrives on USART1 RX: sent by the virtual',
+  "                  board's peer (no --port) or, with --loopback, by the board itself",
+] as const;
 
 /** --inject needs somebody to send: the in-process board's peer, or the board itself through a jumper. */
 export function injectHasSender(args: {

@@ -13,7 +13,7 @@ import { byteSize, hexBytes, hexDump, millis } from '../format.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
   commandPeer,
-  INJECT_DETAIL,
+  INJECT_DETAILS,
   INJECT_NEEDS_SENDER,
   injectHasSender,
   SERIAL_DETAILS,
@@ -49,7 +49,7 @@ export const monitorCommand = defineCommand({
     '--count N         stop after N halves',
     '--duration D      stop after D: 500ms, 2s, 1.5 (seconds)',
     '--hex             a hex dump instead of the raw bytes; --json: one JSON object per half',
-    INJECT_DETAIL,
+    ...INJECT_DETAILS,
     ...SERIAL_DETAILS,
     'A continuous stream at the host link rate can outrun the link; use a lower --baud or a larger --buffer.',
   ],

@@ -14,7 +14,7 @@ import type { CliIo } from '../io.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
   commandPeer,
-  INJECT_DETAIL,
+  INJECT_DETAILS,
   INJECT_NEEDS_SENDER,
   injectHasSender,
   SERIAL_DETAILS,
@@ -72,7 +72,7 @@ export const readCommand = defineCommand({
     'N                 receive exactly N bytes (readExact)',
     `--idle            receive until the line goes idle after data (readUntilIdle), at most --max bytes (default ${DEFAULT_IDLE_MAX})`,
     '--timeout D       give up after D: 500ms, 2s, 1.5 (seconds); default 10s',
-    INJECT_DETAIL,
+    ...INJECT_DETAILS,
     ...SERIAL_DETAILS,
     '--raw             the bytes as they are on stdout, instead of a hex dump',
   ],

@@ -46,7 +46,8 @@ const schema = serialOptionsSchema
 export const writeCommand = defineCommand({
   name: 'write',
   summary: 'send text, hex bytes or a file out of USART1 (PC4) by DMA',
-  synopsis: '[TEXT | --hex BYTES | --file PATH] [--baud N] [--loopback] [--port PATH] [--json]',
+  synopsis:
+    '(TEXT | --hex BYTES | --file PATH) [--baud N] [--loopback] [--chunk-size N] [--no-progress] [--port PATH] [--json]',
   details: [
     'TEXT              the bytes of this text (UTF-8)',
     '--hex BYTES       bytes in hex: "48 65 6c 6c 6f", "48656c6c6f" or "0x48,0x65"',
