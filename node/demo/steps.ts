@@ -138,12 +138,13 @@ const stopEarly: Step = {
       // With a loopback jumper the bytes come back: let the DMA take them,
       // or USART1 would report an overrun for every one of them.
       const listening = ctx.loopback ? await peer('rx').listen(length) : undefined;
+      const vb = ctx.virtualBoard;
+      // Counted from before the start: the first bytes leave while the start's reply is on its way.
+      const seen = vb?.peer.received().length ?? 0;
       const transfer = tx.writeAll(buffer);
       await transfer.started;
       const wire = millis((length * 10 * 1000) / ctx.baudRate);
       say(`writeAll of ${length} bytes started: ${wire} on the wire at ${ctx.baudRate} baud`);
-      const vb = ctx.virtualBoard;
-      const seen = vb?.peer.received().length ?? 0;
       if (vb) {
         // Stop once the peer has seen 100 bytes: mid-transfer, however fast the emulator runs.
         await new Promise<void>((resolve) => {
