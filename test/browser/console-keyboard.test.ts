@@ -1,8 +1,9 @@
 /**
  * The console driven from the keyboard alone, plus the parts a mouse user
  * also relies on: every control labelled, live regions present, typed
- * errors shown by class and message, a file sent in several DMA starts
- * with a moving progress bar, the circular monitor, and a board reset.
+ * errors shown by class and message, a file streamed in several DMA
+ * starts with a moving progress bar and a stream stopped midway, the
+ * circular monitor, and a board reset.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,9 +105,13 @@ describe('console from the keyboard', () => {
     await page.waitForFunction(() => document.querySelector('#peer-text')?.textContent?.includes('Hex!'));
   });
 
-  it('sends a file in several DMA starts with the progress bar following', async () => {
+  it('streams a file in double-buffered chunks with the progress bar following', async () => {
+    await page.locator('#peer-clear').click();
     await page.locator('#send-format').selectOption('file');
-    const content = Buffer.from('0123456789abcdef'.repeat(40)); // 640 bytes: three DMA starts
+    // 10 000 bytes: chunks of 4080, 4080 and a partial 1840 that close() sends.
+    const content = Buffer.from(
+      Array.from({ length: 10_000 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'.charCodeAt(i % 26)),
+    );
     await page
       .locator('#send-file')
       .setInputFiles({ name: 'data.txt', mimeType: 'text/plain', buffer: content });
@@ -117,16 +122,62 @@ describe('console from the keyboard', () => {
           const progress = document.querySelector('#progress') as HTMLProgressElement;
           new MutationObserver(() => {
             values.push(progress.value);
-            if (progress.value === 640) resolve(values);
+            if (progress.value === 10_000) resolve(values);
           }).observe(progress, { attributes: true });
         }),
     );
     await page.getByRole('button', { name: 'Send by DMA' }).click();
     const values = await seen;
-    expect(values).toContain(256);
-    expect(values).toContain(512);
-    await page.waitForFunction(() => (document.querySelector('#peer-text')?.textContent?.length ?? 0) >= 640);
+    // A chunk counts as sent once the next one has started (the writer starts one only after the last finished).
+    expect(values).toContain(4080);
+    expect(values).toContain(8160);
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('DMA stream of 10000 bytes finished'),
+    );
+    await expect(page.locator('#peer-summary').textContent()).resolves.toBe(
+      '10000 bytes received, the last 2048 shown',
+    );
+    await expect(page.locator('#peer-text').textContent()).resolves.toBe(
+      content.subarray(10_000 - 2048).toString('latin1'),
+    );
+    await expect(logText()).resolves.toContain('DMA stream of 10000 bytes started (4080-byte chunks');
+  });
+
+  it('stops a stream at a chunk boundary and says how much went', async () => {
+    await page.locator('#peer-clear').click();
+    const content = Buffer.alloc(40_800, 0x2e); // ten chunks
+    await page
+      .locator('#send-file')
+      .setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: content });
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    // Stop once the first chunk is through.
+    await page.waitForFunction(
+      () => ((document.querySelector('#progress') as HTMLProgressElement | null)?.value ?? 0) >= 4080,
+      null,
+      { timeout: 20_000 },
+    );
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#progress-text')?.textContent?.includes('Send stopped'),
+    );
+    const stopped = (await logText())?.match(/DMA stream stopped after (\d+) of 40800 bytes/);
+    expect(stopped).not.toBeNull();
+    const sent = Number(stopped![1]);
+    expect(sent % 4080).toBe(0);
+    expect(sent).toBeGreaterThanOrEqual(8160);
+    expect(sent).toBeLessThan(40_800);
+    await expect(page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).resolves.toBe(sent);
+    // What the log says went is what the peer received, and USART1 is free for the next send.
+    await page.waitForFunction(
+      (n) => document.querySelector('#peer-summary')?.textContent?.startsWith(`${n} bytes received`),
+      sent,
+    );
     await page.locator('#send-format').selectOption('text');
+    await page.locator('#send-data').fill('after the stop');
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#peer-text')?.textContent?.endsWith('after the stop'),
+    );
   });
 
   it('monitors circular reception and stops it', async () => {

@@ -1,7 +1,10 @@
 /**
  * The console in real headless Chromium with the virtual board in its Web
- * Worker: connect, HELLO, a DMA write arriving at the peer, a DMA read of
- * bytes the peer sent, events in the log, and a transfer stopped midway.
+ * Worker, with the production build served from a sub-path (/console/):
+ * connect, HELLO, live registers on a timer, a DMA write arriving
+ * at the peer, a DMA read of bytes the peer sent, events in the log, a
+ * transfer stopped midway, typed errors (framing, circular overrun) and
+ * their alert dismissed.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +20,9 @@ let page: Page;
 
 beforeAll(async () => {
   site = await buildSite();
-  server = await serveDirectory(site.dir);
+  // Mounted below the root, as on a shared static host: every URL the site
+  // uses must be relative to its page (the other browser tests serve it at /).
+  server = await serveDirectory(site.dir, { base: '/console/' });
   browser = await launchChromium();
   watched = await openPage(browser);
   page = watched.page;
@@ -33,6 +38,20 @@ afterAll(async () => {
 const log = () => page.locator('#event-log');
 
 describe('console on the virtual board', () => {
+  it('loads the production build from a sub-path', async () => {
+    expect(new URL(page.url()).pathname).toBe('/console/');
+    await expect(page.title()).resolves.toBe('DMA bridge console');
+    const scripts = await page.evaluate(() =>
+      Array.from(
+        document.querySelectorAll('script[src]'),
+        (s) => new URL((s as HTMLScriptElement).src).pathname,
+      ),
+    );
+    // The built page, not the development one: a hashed bundle under the mount.
+    expect(scripts).toEqual([expect.stringMatching(/^\/console\/assets\/[\w-]+\.js$/)]);
+    expect(server.notFound).toEqual([]);
+  });
+
   it('connects and shows the HELLO', async () => {
     await expect(page.getByRole('radio', { name: 'Virtual board' }).isChecked()).resolves.toBe(true);
     await page.getByRole('button', { name: 'Connect', exact: true }).click();
@@ -54,6 +73,40 @@ describe('console on the virtual board', () => {
       page.locator('tr[data-register="DMA1_CCR1"] .bitfield').first().textContent(),
     ).resolves.toContain('EN');
     await expect(page.locator('tr[data-register="DMAMUX_C0CR"]').count()).resolves.toBe(1);
+  });
+
+  it('re-reads the registers on a timer while Live is checked, and only then', async () => {
+    // Every read rewrites the "read at" stamp: count the rewrites while
+    // nothing else happens, for `ms` or until there are `enough`.
+    const countReads = (ms: number, enough = Number.POSITIVE_INFINITY) =>
+      page.evaluate(
+        ([ms, enough]) =>
+          new Promise<number>((resolve) => {
+            const stamp = document.querySelector('#registers .toolbar small')!;
+            let reads = 0;
+            const done = () => {
+              observer.disconnect();
+              clearTimeout(timer);
+              resolve(reads);
+            };
+            const observer = new MutationObserver((records) => {
+              reads += records.length;
+              if (reads >= enough) done();
+            });
+            observer.observe(stamp, { childList: true, characterData: true, subtree: true });
+            const timer = setTimeout(done, ms);
+          }),
+        [ms, enough] as const,
+      );
+    const live = page.getByLabel('Live');
+    await expect(live.isChecked()).resolves.toBe(false);
+    await expect(countReads(400)).resolves.toBe(0);
+    await live.check();
+    // Every 500 ms: two reads within 1.5 s.
+    await expect(countReads(1500, 2)).resolves.toBe(2);
+    await live.uncheck();
+    await page.waitForTimeout(100); // a read already on its way may still land
+    await expect(countReads(600)).resolves.toBe(0);
   });
 
   it('writes text by DMA and the peer receives it', async () => {
@@ -164,9 +217,66 @@ describe('console on the virtual board', () => {
     await expect(page.getByRole('alert').isHidden()).resolves.toBe(true); // a new operation clears the old error
   });
 
+  it('shows an OverrunError when the circular monitor falls behind, and recovers', async () => {
+    // A 2-byte ring hands over one byte per half: a byte arrives every 87 µs
+    // at 115200 Bd, faster than the link can fetch a half. Six bytes, six
+    // events: few enough that the board's event queue (8) never drops one.
+    await page.getByLabel('Ring size').fill('2');
+    await page.getByRole('button', { name: 'Start circular monitor' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('2-byte ring'),
+    );
+    await page.getByLabel('Bytes to send').fill('xxxxxx');
+    await page.getByRole('button', { name: 'Send to board RX' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor({ timeout: 20_000 });
+    await expect(alert.textContent()).resolves.toContain('Circular monitor: OverrunError');
+    await expect(alert.textContent()).resolves.toContain('circular reception overran');
+    await expect(alert.textContent()).resolves.toContain('use a larger buffer');
+    await page.screenshot({ path: screenshotPath('console-overrun.png'), fullPage: true });
+    // The reception was stopped and Serial1 handed back: a larger ring works.
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('circular reception stopped'),
+    );
+    await page.getByLabel('Ring size').fill('64');
+    await page.getByRole('button', { name: 'Start circular monitor' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('64-byte ring'),
+    );
+    await page.getByLabel('Bytes to send').fill('0123456789abcdef'.repeat(2));
+    await page.getByRole('button', { name: 'Send to board RX' }).click();
+    await page.waitForFunction(
+      () => document.querySelector('#result-text')?.textContent === '0123456789abcdef'.repeat(2),
+      null,
+      { timeout: 20_000 },
+    );
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.waitForFunction(() => !document.querySelector('#monitor')?.hasAttribute('disabled'));
+  });
+
+  it('dismisses the error alert and keeps focus in the page', async () => {
+    await page.getByLabel('Data', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    await expect(alert.textContent()).resolves.toContain('there is nothing to send');
+    const dismiss = page.getByRole('button', { name: 'Dismiss' });
+    await dismiss.focus();
+    await page.keyboard.press('Enter');
+    await expect(alert.isHidden()).resolves.toBe(true);
+    // The message went with it (a hidden alert has no role to find it by).
+    await expect(page.locator('.error-banner').textContent()).resolves.toBe('Dismiss');
+    // The button vanished under the focus: the page's main region has it now, not <body>.
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('main');
+    // The log keeps the error after the alert is gone.
+    await expect(log().textContent()).resolves.toContain('Send: Error: there is nothing to send');
+  });
+
   it('saves a screenshot of the connected console', async () => {
     await page.screenshot({ path: screenshotPath('console.png'), fullPage: true });
     expect(watched.errors).toEqual([]);
+    // The worker, the firmware ELF and the styles all came from under the mount too.
+    expect(server.notFound).toEqual([]);
   });
 
   it('disconnects and can connect again', async () => {

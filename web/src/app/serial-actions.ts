@@ -4,22 +4,30 @@
  * the board's arena, and every operation hands the Serial1 back when it
  * ends (completed, stopped, or failed with its owners recovered). Stop
  * means `Transfer.stop()`: the board confirms the channel is off before
- * the buffer's memory is reused.
+ * the buffer's memory is reused. A streamed send stops at a chunk
+ * boundary instead (see writeStream).
  */
 import {
+  type Board,
+  type DmaBuffer,
   DmaTransferError,
+  type FinishedTransfer,
   type Recovered,
   Serial1,
   SerialError,
+  type StreamWriter,
   type Transfer,
   TransferAbortedError,
-} from '../../../driver/api/index.ts';
-import type { Board, DmaBuffer } from '../../../driver/board/index.ts';
+} from '../../../driver/index.ts';
 import type { LogKind } from '../ui/event-log.ts';
 import type { TransferActions, TransferProgress } from '../ui/transfer-panel.ts';
 
-/** Bytes per writeAll() when sending: small enough that the progress bar moves smoothly at 115200 Bd. */
-const WRITE_CHUNK = 256;
+/**
+ * Streamed chunks are this many of the board's largest MEM_WRITE pieces
+ * (4 × 1020 = 4080 bytes on this bridge, the StreamWriter's default), so
+ * each chunk uploads in whole frames; the progress bar moves once a chunk.
+ */
+const STREAM_CHUNK_PIECES = 4;
 const BAUD_RATE = 115_200;
 
 type Log = (kind: LogKind, message: string) => void;
@@ -42,42 +50,114 @@ export class SerialTransferActions implements TransferActions {
     return new SerialTransferActions(board, serial, log);
   }
 
+  /**
+   * Sends by DMA. Data that fits in one chunk goes out as a single
+   * writeAll(): one buffer of its own size, and Stop halts the channel
+   * mid-transfer. Longer data (files, long text) streams through the
+   * driver's double-buffered StreamWriter, which uploads the next chunk
+   * while the DMA sends the current one.
+   */
   async write(
     bytes: Uint8Array,
     onProgress: (p: TransferProgress) => void,
     signal: AbortSignal,
   ): Promise<number> {
+    const chunkSize = STREAM_CHUNK_PIECES * this.board.limits.memWrite;
+    return bytes.length <= chunkSize
+      ? this.writeOnce(bytes, onProgress, signal)
+      : this.writeStream(bytes, chunkSize, onProgress, signal);
+  }
+
+  private async writeOnce(
+    bytes: Uint8Array,
+    onProgress: (p: TransferProgress) => void,
+    signal: AbortSignal,
+  ): Promise<number> {
     const total = bytes.length;
-    this.log('transfer', `DMA write of ${total} bytes started`);
-    let sent = 0;
-    while (sent < total) {
-      const chunk = bytes.subarray(sent, sent + WRITE_CHUNK);
-      const serial = this.borrow();
-      const buffer = this.alloc(serial, chunk.length);
-      try {
-        await buffer.write(chunk);
-      } catch (e) {
-        this.serial = serial;
-        buffer.free();
-        throw e;
-      }
-      const transfer = serial.writeAll(buffer);
-      try {
-        const done = await transfer.wait({ signal });
-        this.serial = done.serial;
-        done.buffer.free();
-      } catch (e) {
-        const moved = await this.afterFailure(transfer, e);
-        sent += moved;
-        onProgress({ done: sent, total });
-        if (e instanceof TransferAbortedError)
-          this.log('transfer', `DMA write stopped after ${sent} of ${total} bytes`);
-        throw e;
-      }
-      sent += chunk.length;
-      onProgress({ done: sent, total });
+    const serial = this.borrow();
+    const buffer = this.alloc(serial, total);
+    try {
+      await buffer.write(bytes);
+    } catch (e) {
+      this.serial = serial;
+      buffer.free();
+      throw e;
     }
+    const transfer = serial.writeAll(buffer);
+    await this.confirmed(transfer, `DMA write of ${total} bytes started`);
+    let done: FinishedTransfer<Serial1>;
+    try {
+      done = await transfer.wait({ signal });
+    } catch (e) {
+      const moved = await this.afterFailure(transfer, e);
+      onProgress({ done: moved, total });
+      if (e instanceof TransferAbortedError)
+        this.log('transfer', `DMA write stopped after ${moved} of ${total} bytes`);
+      throw e;
+    }
+    this.serial = done.serial;
+    done.buffer.free();
+    onProgress({ done: done.transferred, total });
     this.log('transfer', `DMA write of ${total} bytes finished`);
+    return done.transferred;
+  }
+
+  /**
+   * Streams in chunks of `chunkSize`. The StreamWriter has no abort, so
+   * Stop ends the stream at a chunk boundary: no further chunk is handed
+   * to the writer, and close() lets the chunks it already has finish (the
+   * one on the wire and at most one uploaded behind it), then hands
+   * Serial1 back. The log says how many bytes went.
+   */
+  private async writeStream(
+    bytes: Uint8Array,
+    chunkSize: number,
+    onProgress: (p: TransferProgress) => void,
+    signal: AbortSignal,
+  ): Promise<number> {
+    const total = bytes.length;
+    const serial = this.borrow();
+    let started = 0;
+    let writer: StreamWriter<Serial1>;
+    try {
+      writer = serial.streamWriter({
+        chunkSize,
+        // The writer reports a chunk when it starts, and starts one only once
+        // the chunk before it has finished: what had started before has been sent.
+        onProgress: (bytesStarted) => {
+          const finished = started;
+          started = bytesStarted;
+          onProgress({ done: finished, total });
+        },
+      });
+    } catch (e) {
+      // Refused before taking Serial1 (no room in the arena for its two buffers).
+      this.serial = serial;
+      throw e;
+    }
+    this.log('transfer', `DMA stream of ${total} bytes started (${chunkSize}-byte chunks, double-buffered)`);
+    try {
+      for (let offset = 0; offset < total && !signal.aborted; offset += chunkSize) {
+        // Whole chunks, so each write() starts exactly one DMA transfer and a
+        // Stop between them leaves nothing staged; close() sends a partial last one.
+        await writer.write(bytes.subarray(offset, offset + chunkSize));
+      }
+      this.serial = await writer.close();
+    } catch (e) {
+      // The writer failed (a transfer error, a reset, a closed link): its
+      // close() rethrows that and keeps Serial1, so start over on the board.
+      const back = await writer.close().catch(() => undefined);
+      if (back) this.serial = back;
+      else await this.recover().catch(() => {});
+      throw e;
+    }
+    const sent = writer.bytesWritten;
+    onProgress({ done: sent, total });
+    if (sent < total) {
+      this.log('transfer', `DMA stream stopped after ${sent} of ${total} bytes`);
+      throw new TransferAbortedError(signal.reason);
+    }
+    this.log('transfer', `DMA stream of ${total} bytes finished`);
     return sent;
   }
 
@@ -143,7 +223,7 @@ export class SerialTransferActions implements TransferActions {
 
   /** Waits for a reception and reads what arrived; on Stop, stops it first. Always frees the buffer. */
   private async settle(transfer: Transfer<Serial1>, signal: AbortSignal, what: string): Promise<Uint8Array> {
-    let done: Awaited<ReturnType<Transfer<Serial1>['wait']>>;
+    let done: FinishedTransfer<Serial1>;
     try {
       done = await transfer.wait({ signal });
     } catch (e) {
@@ -153,21 +233,11 @@ export class SerialTransferActions implements TransferActions {
     }
     this.serial = done.serial;
     try {
-      return await done.buffer.read(0, await this.receivedLength(done));
+      // The items the DMA moved: the whole buffer for readExact, what arrived before the line went idle for readUntilIdle.
+      return await done.buffer.read(0, done.transferred);
     } finally {
       done.buffer.free();
     }
-  }
-
-  /**
-   * How much a finished reception received. A reception until idle ends
-   * before its buffer is full; when the result does not carry the count,
-   * the channel's CNDTR, left as it was when the channel stopped, tells it.
-   */
-  private async receivedLength(done: { buffer: DmaBuffer }): Promise<number> {
-    if ('transferred' in done && typeof done.transferred === 'number') return done.transferred;
-    const cndtr = await this.board.readRegister(this.board.chip.dma.channels[0]!.cndtr.address);
-    return Math.max(0, done.buffer.length - cndtr);
   }
 
   /**
