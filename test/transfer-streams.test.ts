@@ -90,6 +90,21 @@ describe('readCircular()', () => {
     expect(s2).toBeInstanceOf(Serial1);
   });
 
+  it('two full unread halves are not an overrun while the DMA has not written the oldest again', async () => {
+    const { board, vb, serial } = await open();
+    const rec = serial.readCircular(board.alloc(64));
+    await rec.started;
+    const data = pattern(64, 6);
+    vb.peer.inject(data); // exactly one lap: both halves full, the DMA waits at the start of the first
+    await sleepVirtual(vb, 2); // read only once both are full
+    const it = rec[Symbol.asyncIterator]();
+    const first = await it.next();
+    const second = await it.next();
+    expect(first.value).toEqual(data.subarray(0, 32));
+    expect(second.value).toEqual(data.subarray(32));
+    await rec.stop();
+  });
+
   it('a reader that falls behind gets a typed OverrunError, and the DMA is stopped', async () => {
     const { board, vb, serial } = await open();
     const rec = serial.readCircular(board.alloc(64));

@@ -137,8 +137,11 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     }
     if (this.failure !== undefined) throw this.failure;
     if (this.stopped) return { done: true, value: undefined };
-    if (this.produced - this.consumed >= 2) {
-      // Both halves are full and unread: the DMA is writing the oldest one again.
+    if (this.produced - this.consumed >= 3) {
+      // The half after the next one is full too: the DMA has refilled the oldest.
+      // (Two full unread halves may still be intact: the DMA has wrapped but
+      // writes the oldest again only with the next byte; the position check
+      // below tells.)
       throw this.overrun();
     }
     const halfItems = this.items / 2;
