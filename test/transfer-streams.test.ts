@@ -96,7 +96,8 @@ describe('readCircular()', () => {
     await rec.started;
     const data = pattern(64, 6);
     vb.peer.inject(data); // exactly one lap: both halves full, the DMA waits at the start of the first
-    await sleepVirtual(vb, 2); // read only once both are full
+    // Read only once the host has heard that both are full.
+    while (rec.progress.produced < 2) await new Promise((r) => setTimeout(r, 1));
     const it = rec[Symbol.asyncIterator]();
     const first = await it.next();
     const second = await it.next();
