@@ -233,6 +233,7 @@ describe('console on the virtual board', () => {
     await expect(alert.textContent()).resolves.toContain('Circular monitor: OverrunError');
     await expect(alert.textContent()).resolves.toContain('circular reception overran');
     await expect(alert.textContent()).resolves.toContain('use a larger buffer');
+    await expect(page.locator('#progress-text').textContent()).resolves.toBe('Circular monitor failed');
     await page.screenshot({ path: screenshotPath('console-overrun.png'), fullPage: true });
     // The reception was stopped and Serial1 handed back: a larger ring works.
     await page.waitForFunction(() =>

@@ -56,3 +56,14 @@ export function panel(id: string, title: string, ...children: Child[]): HTMLElem
 export function button(label: string, attributes: Attributes = {}): HTMLButtonElement {
   return h('button', { type: 'button', ...attributes }, label);
 }
+
+/**
+ * Replaces a scrolling box's text, keeping the newest (last) lines in view
+ * if the reader was already at the end; someone who scrolled up to read
+ * is left where they are.
+ */
+export function setTextFollowingTail(box: HTMLElement, text: string): void {
+  const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 24;
+  box.textContent = text;
+  if (atEnd) box.scrollTop = box.scrollHeight;
+}

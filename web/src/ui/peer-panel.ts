@@ -5,7 +5,7 @@
  * wired to whatever the user wired them to.
  */
 import type { PeerControl } from '../transports/virtual-board.ts';
-import { button, field, h, panel } from './dom.ts';
+import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
 import { hexDump, parseHex, printable } from './format.ts';
 
 /** Bytes drawn in the dumps; the count above them covers everything. */
@@ -115,7 +115,8 @@ export class PeerPanel {
           ? `${count}, the last ${shown.length} shown`
           : count;
     // The side column is narrow: eight bytes a row keep the dump from scrolling sideways.
-    this.dumpHex.textContent = hexDump(shown, 8, bytes.length - shown.length);
-    this.dumpText.textContent = printable(shown);
+    // The newest bytes are the interesting ones: keep the end in view.
+    setTextFollowingTail(this.dumpHex, hexDump(shown, 8, bytes.length - shown.length));
+    setTextFollowingTail(this.dumpText, printable(shown));
   }
 }

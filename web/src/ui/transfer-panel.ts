@@ -4,7 +4,7 @@
  * a circular monitor. One operation runs at a time and the Stop button
  * ends it (the transfer is stopped on the board, not just forgotten).
  */
-import { button, field, h, panel } from './dom.ts';
+import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
 import { formatBytesCount, hexDump, parseHex, printable } from './format.ts';
 
 export interface TransferProgress {
@@ -77,6 +77,8 @@ export class TransferPanel {
     'aria-label': 'Result as text',
   });
   private received: Uint8Array = new Uint8Array(0);
+  /** What the progress text last counted in this operation, to repeat when it stops or fails. */
+  private counted: string | undefined;
   private readonly operationButtons: HTMLButtonElement[];
 
   constructor(
@@ -225,7 +227,8 @@ export class TransferPanel {
       await actions.monitor(
         size,
         (bytes) => {
-          this.showResult(concat(this.received, bytes), 'Circular monitor');
+          // The result grows half by half: keep its newest bytes in view.
+          this.showResult(concat(this.received, bytes), 'Circular monitor', true);
         },
         signal,
       );
@@ -241,14 +244,20 @@ export class TransferPanel {
     if (!actions || this.running) return;
     const controller = new AbortController();
     this.running = controller;
+    this.counted = undefined;
     this.onStart();
     this.updateButtons();
     this.stopButton.focus();
     try {
       await operation(actions, controller.signal);
+      // A monitor ends only by Stop, and without an error: its "monitoring…" must not outlive it.
+      if (controller.signal.aborted) this.ended(context, 'stopped');
     } catch (e) {
-      if (controller.signal.aborted) this.progressText.textContent = `${context} stopped`;
-      else this.onError(e, context);
+      if (controller.signal.aborted) this.ended(context, 'stopped');
+      else {
+        this.ended(context, 'failed');
+        this.onError(e, context);
+      }
     } finally {
       this.running = undefined;
       if (!this.progress.hasAttribute('value')) this.progress.value = 0;
@@ -268,14 +277,28 @@ export class TransferPanel {
   private setProgress(done: number, total: number, verb: string): void {
     this.progress.max = Math.max(total, 1);
     this.progress.value = done;
-    this.progressText.textContent = `${formatBytesCount(done)} of ${formatBytesCount(total)} ${verb}`;
+    this.counted = `${formatBytesCount(done)} of ${formatBytesCount(total)} ${verb}`;
+    this.progressText.textContent = this.counted;
   }
 
-  private showResult(bytes: Uint8Array, what: string): void {
+  /** Says how an operation ended, keeping how far it got (the alert says why it failed). */
+  private ended(context: string, how: 'stopped' | 'failed'): void {
+    this.progressText.textContent = this.counted ? `${context} ${how}: ${this.counted}` : `${context} ${how}`;
+  }
+
+  private showResult(bytes: Uint8Array, what: string, followTail = false): void {
     this.received = bytes;
     this.resultSummary.textContent = `${what}: ${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
-    this.resultHex.textContent = hexDump(bytes);
-    this.resultText.textContent = printable(bytes);
+    for (const [box, text] of [
+      [this.resultHex, hexDump(bytes)],
+      [this.resultText, printable(bytes)],
+    ] as const) {
+      if (followTail) setTextFollowingTail(box, text);
+      else {
+        box.textContent = text;
+        box.scrollTop = 0; // a new result is read from its start
+      }
+    }
   }
 }
 
