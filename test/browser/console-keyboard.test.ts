@@ -3,10 +3,11 @@
  * also relies on: every control labelled, live regions present, typed
  * errors shown by class and message, a file streamed in several DMA
  * starts with a moving progress bar and a stream stopped midway, the
- * circular monitor, and a board reset.
+ * circular monitor, and a board reset in the middle of a stream.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatBytesCount } from '../../web/src/ui/format.ts';
 import { launchChromium, openPage, screenshotPath, type WatchedPage } from './support/browser.ts';
 import { type BuiltSite, buildSite } from './support/site.ts';
 import { type StaticServer, serveDirectory } from './support/static-server.ts';
@@ -174,7 +175,7 @@ describe('console from the keyboard', () => {
     expect(sent).toBeLessThan(40_800);
     await expect(page.locator('#progress').evaluate((p: HTMLProgressElement) => p.value)).resolves.toBe(sent);
     await expect(page.locator('#progress-text').textContent()).resolves.toBe(
-      `Send stopped: ${(sent / 1024).toFixed(1)} KiB of 40 KiB sent`,
+      `Send stopped: ${formatBytesCount(sent)} of 40 KiB sent`,
     );
     await page.locator('#transfer').screenshot({ path: screenshotPath('console-stream-stopped.png') });
     // What the log says went is what the peer received, and USART1 is free for the next send.
@@ -211,19 +212,36 @@ describe('console from the keyboard', () => {
     await expect(page.locator('#progress-text').textContent()).resolves.toBe('Circular monitor stopped');
   });
 
-  it('resets the virtual board and reopens the session', async () => {
+  it('resets the virtual board in the middle of a stream, says so, and reopens the session', async () => {
     const before = await page.locator('#hello [data-fact="Boot epoch"]').textContent();
+    await page.locator('#send-format').selectOption('file');
+    await page
+      .locator('#send-file')
+      .setInputFiles({ name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(40_800) });
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('DMA stream of 40800 bytes started'),
+    );
     await page.getByRole('button', { name: 'Reset board' }).click();
     await page.waitForFunction(
       () => document.querySelector('#event-log')?.textContent?.includes('session reopened'),
       null,
-      {
-        timeout: 20_000,
-      },
+      { timeout: 20_000 },
     );
-    await expect(logText()).resolves.toContain('DeviceResetError');
+    // The stream failed with the driver's typed error, not a hang or a silent stop.
+    await page.waitForFunction(() =>
+      document.querySelector('#event-log')?.textContent?.includes('Send: DeviceResetError'),
+    );
+    await expect(page.locator('#progress-text').textContent()).resolves.toMatch(/^Send failed/);
     const after = await page.locator('#hello [data-fact="Boot epoch"]').textContent();
     expect(after).not.toBe(before);
+    // USART1 was taken again on the new session: the next send goes out.
+    await page.locator('#send-format').selectOption('text');
+    await page.locator('#send-data').fill('after the reset');
+    await page.getByRole('button', { name: 'Send by DMA' }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('#peer-text')?.textContent?.endsWith('after the reset'),
+    );
     await page.screenshot({ path: screenshotPath('console-after-reset.png'), fullPage: true });
     expect(watched.errors).toEqual([]);
   });

@@ -9,9 +9,11 @@
  */
 import {
   type Board,
+  DeviceResetError,
   type DmaBuffer,
   DmaTransferError,
   type FinishedTransfer,
+  LinkClosedError,
   type Recovered,
   Serial1,
   SerialError,
@@ -148,7 +150,7 @@ export class SerialTransferActions implements TransferActions {
       // close() rethrows that and keeps Serial1, so start over on the board.
       const back = await writer.close().catch(() => undefined);
       if (back) this.serial = back;
-      else await this.recover().catch(() => {});
+      else await this.recover(e).catch(() => {});
       throw e;
     }
     const sent = writer.bytesWritten;
@@ -200,8 +202,8 @@ export class SerialTransferActions implements TransferActions {
         this.serial = back.serial;
         back.buffer.free();
       } catch (e) {
-        await this.recover();
-        this.log('error', `circular reception could not hand USART1 back: ${String(e)}`);
+        if (!sessionGone(e)) this.log('error', `circular reception could not hand USART1 back: ${String(e)}`);
+        await this.recover(e).catch(() => {});
       }
       this.log('transfer', 'circular reception stopped');
     }
@@ -259,7 +261,7 @@ export class SerialTransferActions implements TransferActions {
       recovered.buffer.free();
       return error instanceof DmaTransferError || error instanceof SerialError ? (error.transferred ?? 0) : 0;
     }
-    await this.recover().catch(() => {});
+    await this.recover(error).catch(() => {});
     return 0;
   }
 
@@ -280,9 +282,16 @@ export class SerialTransferActions implements TransferActions {
     }
   }
 
-  /** The way out when an operation ended without handing Serial1 back: start over on the board. */
-  private async recover(): Promise<void> {
+  /**
+   * The way out when an operation ended without handing Serial1 back:
+   * start over on the board. Not after a reset or a closed link: the
+   * console reopens the session and takes USART1 again itself (or closes
+   * it), and a recover() here would race that and could revoke the Serial1
+   * it had just taken.
+   */
+  private async recover(cause: unknown): Promise<void> {
     this.serial = undefined;
+    if (sessionGone(cause)) return;
     await this.board.recover();
     this.serial = await Serial1.take(this.board, {
       baudRate: BAUD_RATE,
@@ -290,6 +299,12 @@ export class SerialTransferActions implements TransferActions {
     });
     this.log('info', 'USART1 and DMA reset and taken again');
   }
+}
+
+/** The board reset or the link closed: the console's own reset and close handling takes it from here. */
+function sessionGone(e: unknown): boolean {
+  // RevokedError is a DeviceResetError too; one that board.recover() caused is no reset.
+  return (e instanceof DeviceResetError && e.evidence !== 'recover') || e instanceof LinkClosedError;
 }
 
 function recoveredFrom(e: unknown): Recovered<DmaBuffer, Serial1> | undefined {
