@@ -147,7 +147,8 @@ export class SerialTransferActions implements TransferActions {
       this.serial = await writer.close();
     } catch (e) {
       // The writer failed (a transfer error, a reset, a closed link): its
-      // close() rethrows that and keeps Serial1, so start over on the board.
+      // close() rethrows that and keeps Serial1, so take it back by
+      // recover() (or, after a reset, let the console's reopen do it).
       const back = await writer.close().catch(() => undefined);
       if (back) this.serial = back;
       else await this.recover(e).catch(() => {});
