@@ -2,7 +2,8 @@
  * Circular reception: the DMA fills a buffer over and over; each half is
  * handed to the reader as soon as the board's HT or TC event says it is
  * full. Overrun is detected exactly by counting laps: the reader knows
- * how many halves the DMA has completed (from events) and where it is now
+ * how many halves the DMA has completed (each DMA event carries the board's
+ * count since the start, so a lost event costs nothing) and where it is now
  * (CNDTR, read right after each half), so it knows whether the half it just
  * copied could have been overwritten before the copy.
  */
@@ -65,18 +66,10 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         {
           dma: (e) => this.onDma(e),
           usart: (e) => this.onUsart(e),
-          // A damaged frame alone proves nothing: HT and TC keep coming, and
-          // their counters reveal a real loss at the next one.
-          eventsLost: (suspected) => {
-            if (suspected) return;
-            this.fail(
-              new OverrunError(
-                this.produced,
-                this.consumed,
-                'events were lost on the link, so laps can no longer be counted',
-              ),
-            );
-          },
+          // Nothing to repair: every DMA event carries the board's count of
+          // completions, so the next one brings the count up to date. Until it
+          // comes, a half whose event was lost waits for the next half's.
+          eventsLost: () => {},
           gone: (error) => this.fail(error),
         },
       )
@@ -181,9 +174,10 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
       this.fail(new DmaTransferError(e.channel, this.items - e.cndtr));
       return;
     }
-    // One event may carry both flags if the reader was slow to be told: count each.
-    if (e.ht) this.produced++;
-    if (e.tc) this.produced++;
+    // The board counts completions since the start, lost events included, so
+    // the count is exact even when events went missing on the way.
+    const delta = (e.completions - (this.produced & 0xffff) + 0x1_0000) % 0x1_0000;
+    this.produced += delta;
     this.wake?.();
   }
 

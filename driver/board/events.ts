@@ -16,6 +16,8 @@ export interface DmaEvent {
   flags: number;
   cndtr: number;
   ccr: number;
+  /** HT and TC completions since the channel was last enabled (mod 2^16), dropped events included. */
+  completions: number;
 }
 
 export interface UsartEvent {
@@ -68,6 +70,7 @@ export function toNotification(e: BoardEvent): DmaEvent | UsartEvent | BootEvent
         flags: e.flags,
         cndtr: e.cndtr,
         ccr: e.ccr,
+        completions: e.completions,
       };
     case 'usart':
       return {

@@ -241,7 +241,8 @@ function writeEvent(o: number, m: Extract<Message, { kind: 'event' }>): number {
       v.setUint8(o + 1, u8(m.flags, 'flags'));
       v.setUint16(o + 2, u16(m.cndtr, 'cndtr'), true);
       v.setUint32(o + 4, u32(m.ccr, 'ccr'), true);
-      return o + 8;
+      v.setUint16(o + 8, u16(m.completions, 'completions'), true);
+      return o + 10;
     case 'usart':
       v.setUint8(o, u8(m.flags, 'flags'));
       v.setUint32(o + 1, u32(m.isr, 'isr'), true);

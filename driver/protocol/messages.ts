@@ -298,6 +298,8 @@ export type BoardEvent =
       flags: number;
       cndtr: number;
       ccr: number;
+      /** HT and TC completions of the channel since the write that last enabled it (mod 2^16), dropped events included. */
+      completions: number;
     }
   | {
       kind: 'event';

@@ -291,6 +291,7 @@ function parseEvent(type: number, counter: number, p: Reader): BoardEvent {
       flags: p.u8('flags'),
       cndtr: p.u16('cndtr'),
       ccr: p.u32('ccr'),
+      completions: p.u16('completions'),
     };
   } else {
     e = {

@@ -173,6 +173,7 @@ export const arbEvent: fc.Arbitrary<BoardEvent> = fc.oneof(
     channel: u8,
     flags: u8,
     cndtr: u16,
+    completions: u16,
     ccr: u32,
   }),
   fc.record({

@@ -449,7 +449,7 @@ export class FakeBoard {
     const channel = ccrAddress === FAKE.CCR1 ? 1 : 2;
     const tcif = 1 << (4 * (channel - 1) + 1);
     this.registers.set(FAKE.DMA_ISR, (this.reg(FAKE.DMA_ISR) | tcif | (1 << (4 * (channel - 1)))) >>> 0);
-    if (ccr & 2) this.emitEvent({ event: 'dma', channel, flags: 2, cndtr: 0, ccr });
+    if (ccr & 2) this.emitEvent({ event: 'dma', channel, flags: 2, cndtr: 0, ccr, completions: 1 });
   }
 
   /** Offset into the arena of [address, address + length), or -1 when outside or too long. */

@@ -29,10 +29,11 @@ TEST(events_layouts_and_counter)
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_DMA);
     CHECK_EQ(r.seq, 1);
-    CHECK_EQ(r.len, 8);
+    CHECK_EQ(r.len, 10);
     CHECK(r.p[0] == 1 && r.p[1] == 2);
     CHECK_EQ(h_get16(r.p + 2), 0);
     CHECK_EQ(h_get32(r.p + 4), 0x93);
+    CHECK_EQ(h_get16(r.p + 8), 1); /* one completion (TC) since enabling */
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_USART);
     CHECK_EQ(r.seq, 2);
@@ -56,6 +57,25 @@ TEST(events_dropped_when_tx_full_counter_shows_gap)
     ev_flush();
     CHECK(h_next(&r));
     CHECK_EQ(r.seq, 2); /* event 1 was dropped */
+    CHECK_EQ(h_get16(r.p + 8), 2); /* ... but its HT still counts */
+}
+
+TEST(events_completions_count_ht_and_tc_per_channel_and_restart_at_enabling)
+{
+    struct reply r;
+    h_open(1);
+    ev_post_dma(1, DMA_FLAG_HTIF, 8, 0);
+    ev_post_dma(1, DMA_FLAG_TCIF, 16, 0);
+    ev_post_dma(2, DMA_FLAG_HTIF | DMA_FLAG_TCIF, 16, 0); /* coalesced: two */
+    ev_post_dma(1, DMA_FLAG_TEIF, 3, 0);                  /* an error is no completion */
+    ev_dma_enabling(1);
+    ev_post_dma(1, DMA_FLAG_HTIF, 8, 0);
+    ev_flush();
+    const uint16_t want[] = { 1, 2, 2, 2, 1 };
+    for (int i = 0; i < 5; i++) {
+        CHECK(h_next(&r));
+        CHECK_EQ(h_get16(r.p + 8), want[i]);
+    }
 }
 
 TEST(events_queue_overflow_drops_newest)

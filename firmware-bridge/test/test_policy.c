@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "../src/core/events.h"
 #include "runner.h"
 
 #define CCR_TX (DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC)
@@ -140,6 +141,34 @@ TEST(dma_start_valid_both_directions)
     h_setup_channel(2, 0, FAKE_ARENA_BASE + 0x1000, 50);
     CHECK_EQ(try_start(2, CCR_RX | (2u << 10) | (2u << 8), &r), ST_OK);
     CHECK_EQ(fake_violations, 0);
+}
+
+TEST(dma_start_restarts_the_completion_count_and_a_refusal_does_not)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 100);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    ev_post_dma(1, DMA_FLAG_HTIF, 50, 0);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
+    h_setup_channel(1, 1, 0x20000000u, 100); /* outside the arena: refused */
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_DMA_START_REFUSED);
+    ev_post_dma(1, DMA_FLAG_HTIF, 50, 0);
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 100);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    ev_post_dma(1, DMA_FLAG_HTIF, 50, 0);
+    ev_flush();
+    const uint16_t want[] = { 1, 2, 3, 1 };
+    int seen = 0;
+    while (h_next(&r)) {
+        if (r.type != T_EV_DMA)
+            continue;
+        CHECK(seen < 4);
+        CHECK_EQ(h_get16(r.p + 8), want[seen]);
+        seen++;
+    }
+    CHECK_EQ(seen, 4);
 }
 
 TEST(dma_start_refused_1_outside_arena)

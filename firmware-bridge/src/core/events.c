@@ -1,12 +1,13 @@
 #include "events.h"
 
+#include "../stm32g071.h"
 #include "frame.h"
 #include "protocol.h"
 
 /* 8 entries x 14 bytes: a burst of DMA half/complete and USART idle
  * events while the main loop is busy with one command. */
 #define EV_QUEUE_LEN 8u
-#define EV_MAX_PAYLOAD 9u
+#define EV_MAX_PAYLOAD 10u
 
 struct event {
     uint8_t type;
@@ -20,6 +21,10 @@ static struct {
     volatile uint8_t head; /* written by the producer (interrupts) */
     volatile uint8_t tail; /* written by the consumer (main loop) */
     uint16_t counter;      /* next event's counter; counts dropped ones */
+    /* HT and TC completions of each exposed channel since the write that
+     * last enabled it, dropped events included: circular reception counts
+     * laps from it even when events are lost (PROTOCOL.md 3) */
+    volatile uint16_t completions[2];
 } ev;
 
 void ev_init(void)
@@ -27,6 +32,14 @@ void ev_init(void)
     ev.head = 0;
     ev.tail = 0;
     ev.counter = 0;
+    ev.completions[0] = 0;
+    ev.completions[1] = 0;
+}
+
+void ev_dma_enabling(uint8_t channel)
+{
+    if (channel >= 1u && channel <= 2u)
+        ev.completions[channel - 1u] = 0;
 }
 
 static struct event *ev_begin(uint8_t type, uint8_t len)
@@ -78,12 +91,20 @@ void ev_post_boot(uint32_t boot_epoch)
 
 void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr)
 {
-    struct event *e = ev_begin(T_EV_DMA, 8);
+    uint16_t completions = 0;
+    if (channel >= 1u && channel <= 2u) {
+        /* counted before the queue check: a dropped event still counts */
+        completions = ev.completions[channel - 1u];
+        completions = (uint16_t)(completions + ((flags & DMA_FLAG_HTIF) ? 1u : 0u) +
+                                 ((flags & DMA_FLAG_TCIF) ? 1u : 0u));
+        ev.completions[channel - 1u] = completions;
+    }
+    struct event *e = ev_begin(T_EV_DMA, 10);
     if (!e)
         return;
     e->payload[0] = channel;
     e->payload[1] = flags;
-    put32(put16(e->payload + 2, cndtr), ccr);
+    put16(put32(put16(e->payload + 2, cndtr), ccr), completions);
     ev_commit();
 }
 

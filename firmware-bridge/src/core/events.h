@@ -12,6 +12,9 @@ void ev_init(void);
 void ev_post_boot(uint32_t boot_epoch);
 void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr);
 void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2);
+/* Main loop, just before a write that sets CCR.EN of `channel` (1 or 2):
+ * its completion count starts over. */
+void ev_dma_enabling(uint8_t channel);
 /* Main loop (single consumer). */
 bool ev_pending(void);
 void ev_flush(void);

@@ -2,6 +2,7 @@
 
 #include "../platform.h"
 #include "../stm32g071.h"
+#include "events.h"
 #include "protocol.h"
 
 #define ACC_R 1u
@@ -158,6 +159,7 @@ static uint8_t checked_write(uint32_t addr, uint32_t value, uint32_t *detail)
             }
             pol.range[ch - 1u].start = start;
             pol.range[ch - 1u].len = len;
+            ev_dma_enabling((uint8_t)ch);
             plat_dsb(); /* PROTOCOL.md 7: earlier memory writes land first */
         }
     }
