@@ -179,6 +179,27 @@ describe('streamWriter()', () => {
   });
 });
 
+describe('streamWriter().abort()', () => {
+  it('stops mid-stream: the channel is off, the count is what reached the wire, buffers are freed', async () => {
+    // USART1 slower than the link, so the stream is still going when abort() comes.
+    const { board, vb, serial } = await open({ baudRate: 9_600 });
+    const writer = serial.streamWriter({ chunkSize: 512 });
+    await writer.write(pattern(2048, 12));
+    const { serial: s2, bytesSent } = await writer.abort();
+    expect(vb.chip.dma1.read(DMA.CCR(1), 4) & CCR_EN).toBe(0);
+    expect(bytesSent).toBeGreaterThan(0);
+    expect(bytesSent).toBeLessThan(2048);
+    await sleepVirtual(vb, 5); // the byte or two USART1 already held go out
+    // What left the DMA is what reached the wire, give or take the byte in TDR.
+    expect(Math.abs(vb.peer.received().length - bytesSent)).toBeLessThanOrEqual(1);
+    expect(board.arenaUsage.buffers).toBe(0);
+    await expect(writer.write(pattern(1, 1))).rejects.toThrow(/stopped by abort\(\)/);
+    const probe = board.alloc(2);
+    await probe.write(text('ok'));
+    await s2.writeAll(probe).wait();
+  });
+});
+
 describe('streamWriter() with a partial last chunk', () => {
   it('close() flushes the partial chunk; the serial then reads and writes as usual', async () => {
     const { board, vb, serial } = await open();

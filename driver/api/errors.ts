@@ -89,6 +89,14 @@ export class OverrunError extends DriverError {
   }
 }
 
+/** A StreamWriter was used after abort(). */
+export class StreamAbortedError extends DriverError {
+  override name = 'StreamAbortedError';
+  constructor() {
+    super('this StreamWriter was stopped by abort(); use the serial that abort() returned');
+  }
+}
+
 /** wait() gave up before the transfer finished. The transfer goes on; stop() it or wait again. */
 export class TransferTimeoutError extends DriverError {
   override name = 'TransferTimeoutError';

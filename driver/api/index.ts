@@ -7,6 +7,7 @@ export {
   type Recovered,
   SerialError,
   type SerialErrorKind,
+  StreamAbortedError,
   TransferAbortedError,
   TransferTimeoutError,
 } from './errors.ts';

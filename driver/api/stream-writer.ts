@@ -13,7 +13,7 @@ import type { Board } from '../board/board.ts';
 import type { DmaBuffer } from '../board/dma-buffer.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import type { ChannelOptions, OperationSink } from './channel-engine.ts';
-import { DmaTransferError } from './errors.ts';
+import { DmaTransferError, StreamAbortedError } from './errors.ts';
 import type { SerialSide } from './serial-dma.ts';
 
 export interface StreamWriterOptions extends ChannelOptions {
@@ -47,6 +47,7 @@ export class StreamWriter<S> {
   private bytesStarted = 0;
   private chunksStarted = 0;
   private closed: Promise<S> | undefined;
+  private aborted: Promise<{ serial: S; bytesSent: number }> | undefined;
   private readonly chunkSize: number;
 
   /** @internal use `serial.streamWriter()`. */
@@ -125,12 +126,35 @@ export class StreamWriter<S> {
     return this.closed;
   }
 
+  /**
+   * Stops now: staged data is dropped, no further chunk starts, the channel
+   * is disabled (confirmed by the board), both buffers are freed, and the
+   * promise resolves with a fresh owner of the serial and the bytes the DMA
+   * actually moved. Later calls of write() or close() throw StreamAbortedError.
+   */
+  abort(): Promise<{ serial: S; bytesSent: number }> {
+    this.aborted ??= (async () => {
+      this.failure ??= new StreamAbortedError();
+      this.stagedLength = 0;
+      await this.lastStart.catch(() => {});
+      const state = await this.side.engine.stop();
+      // Everything started went out but what the last chunk had left.
+      const bytesSent = this.bytesStarted - state.cndtr * ((this.options.dataSize ?? 8) / 8);
+      for (const s of this.slots) if (s.buffer.usable) s.buffer.free();
+      return { serial: this.side.fresh(), bytesSent };
+    })();
+    return this.aborted;
+  }
+
   /** A WritableStream view, for `readable.pipeTo(writer.writable)`. */
   get writable(): WritableStream<Uint8Array> {
     return new WritableStream<Uint8Array>({
       write: (chunk) => this.write(chunk),
       close: async () => {
         await this.close();
+      },
+      abort: async () => {
+        await this.abort();
       },
     });
   }
