@@ -10,7 +10,7 @@
  * the pty a stable name across these restarts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 
 export interface PtyBridgeOptions {
   /** The board's TCP port on 127.0.0.1. */
@@ -56,7 +56,7 @@ export class PtyBridge {
     this.adopt(first, Date.now());
   }
 
-  /** Starts socat and resolves once it has made the pty. */
+  /** Starts socat and resolves once it has made the pty (and its link). */
   static async start(options: PtyBridgeOptions): Promise<PtyBridge> {
     return new PtyBridge(options, await runSocat(options));
   }
@@ -133,6 +133,28 @@ interface SocatRun {
   servedSession(): boolean;
 }
 
+const LINK_WAIT_MS = 5000;
+
+/** Resolves once `link` exists; rejects if socat exits first or it takes too long. */
+async function waitForLink(link: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + LINK_WAIT_MS;
+  for (;;) {
+    if (
+      await lstat(link).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new SocatError(`socat exited before making the link ${link}`);
+    }
+    if (Date.now() > deadline)
+      throw new SocatError(`socat made a pty but no link ${link} within ${LINK_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 function runSocat(options: PtyBridgeOptions): Promise<SocatRun> {
   const ptyAddress = [
     'pty',
@@ -165,7 +187,11 @@ function runSocat(options: PtyBridgeOptions): Promise<SocatRun> {
       const match = PTY_LINE.exec(stderr);
       if (match?.[1] && !found) {
         found = true;
-        resolve({ child, path: match[1], servedSession: () => served });
+        const run = { child, path: match[1], servedSession: () => served };
+        // socat may announce the pty before its link exists (more so on a busy
+        // machine): a program opening the link right away must find it.
+        if (options.link) waitForLink(options.link, child).then(() => resolve(run), reject);
+        else resolve(run);
       }
     };
     child.stderr?.on('data', onData);
