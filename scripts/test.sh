@@ -9,17 +9,19 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
 status=0
+SECONDS=0
 echo "== lint (biome, tsc)"
 npx biome check . && npx tsc --noEmit -p . || status=1
 
 echo "== firmware host tests and fuzz smoke"
 fw_log=$(mktemp)
-make -s -C firmware-bridge test fuzz-smoke 2>&1 | tee "$fw_log"
+# A short fuzz run here; firmware-bridge/fuzz/run.sh runs it for longer.
+make -s -C firmware-bridge test fuzz-smoke FUZZ_TIME="${FUZZ_TIME:-5}" 2>&1 | tee "$fw_log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fw_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$fw_log" | tail -n 1)
 rm -f "$fw_log"
 
-echo "== vitest"
+echo "== vitest (after ${SECONDS} s)"
 mkdir -p test-results
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
 
@@ -36,4 +38,5 @@ node -e '
   } catch { failed += 1; }
   console.log(`${passed} passed, ${failed} failed`);
 ' "$fw_line"
+echo "test suite: ${SECONDS} s after set-up"
 exit $status
