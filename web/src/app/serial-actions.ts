@@ -4,8 +4,8 @@
  * the board's arena, and every operation hands the Serial1 back when it
  * ends (completed, stopped, or failed with its owners recovered). Stop
  * means `Transfer.stop()`: the board confirms the channel is off before
- * the buffer's memory is reused. A streamed send stops at a chunk
- * boundary instead (see writeStream).
+ * the buffer's memory is reused. A streamed send stops the same way,
+ * through `StreamWriter.abort()` (see writeStream).
  */
 import {
   type Board,
@@ -105,11 +105,14 @@ export class SerialTransferActions implements TransferActions {
   }
 
   /**
-   * Streams in chunks of `chunkSize`. The StreamWriter has no abort, so
-   * Stop ends the stream at a chunk boundary: no further chunk is handed
-   * to the writer, and close() lets the chunks it already has finish (the
-   * one on the wire and at most one uploaded behind it), then hands
-   * Serial1 back. The log says how many bytes went.
+   * Streams in chunks of `chunkSize`. Stop aborts the writer at once: no
+   * further chunk starts, the board confirms the channel is off, both
+   * buffers are freed and Serial1 comes back with the bytes that actually
+   * reached the wire, which the log reports. The chunk uploaded behind the
+   * one on the wire never goes out. The stop request itself queues behind
+   * upload frames already sent on the link, so where the link is no faster
+   * than USART1 (the ST-LINK VCP at 115200) the chunk on the wire may still
+   * run to its end.
    */
   private async writeStream(
     bytes: Uint8Array,
@@ -138,28 +141,75 @@ export class SerialTransferActions implements TransferActions {
       throw e;
     }
     this.log('transfer', `DMA stream of ${total} bytes started (${chunkSize}-byte chunks, double-buffered)`);
+
+    // Set once the writer has handed Serial1 back or failed on its own: an
+    // abort() then would hand out a second owner or hide the failure.
+    let settled = false;
+    let aborting: Promise<{ serial: Serial1; bytesSent: number }> | undefined;
+    let stopRequested!: () => void;
+    const stopped = new Promise<'stop'>((resolve) => {
+      stopRequested = () => resolve('stop');
+    });
+    const onStop = () => {
+      // Called from the click itself, so no further chunk can start after Stop.
+      if (!settled) aborting ??= writer.abort();
+      stopRequested();
+    };
+    signal.addEventListener('abort', onStop, { once: true });
+    if (signal.aborted) onStop();
+    // A write() or close() pending when the writer is aborted may never
+    // settle (the chunk it waits for will not finish), so each step also ends on Stop.
+    const step = (pending: Promise<unknown>) => Promise.race([pending.then(() => 'done' as const), stopped]);
+
+    let failure: unknown;
+    let failed = false;
     try {
-      for (let offset = 0; offset < total && !signal.aborted; offset += chunkSize) {
-        // Whole chunks, so each write() starts exactly one DMA transfer and a
-        // Stop between them leaves nothing staged; close() sends a partial last one.
-        await writer.write(bytes.subarray(offset, offset + chunkSize));
+      let outcome: 'done' | 'stop' = 'done';
+      for (let offset = 0; offset < total && outcome === 'done'; offset += chunkSize) {
+        // Whole chunks, so each write() starts exactly one DMA transfer; close() sends a partial last one.
+        outcome = await step(writer.write(bytes.subarray(offset, offset + chunkSize)));
       }
-      this.serial = await writer.close();
+      if (outcome === 'done') {
+        const closing = writer.close();
+        if ((await step(closing)) === 'done') {
+          this.serial = await closing;
+          settled = true;
+        }
+      }
     } catch (e) {
+      failed = true;
+      failure = e;
+      // No abort() from here on unless one already started: the failure path takes Serial1 back.
+      settled = true;
+    } finally {
+      signal.removeEventListener('abort', onStop);
+    }
+
+    if (aborting) {
+      let result: { serial: Serial1; bytesSent: number };
+      try {
+        result = await aborting;
+      } catch (e) {
+        // The abort could not confirm the channel off (a reset, a closed link, a refused request).
+        await this.recover(e).catch(() => {});
+        throw failed ? failure : e;
+      }
+      this.serial = result.serial;
+      onProgress({ done: result.bytesSent, total });
+      this.log('transfer', `DMA stream stopped after ${result.bytesSent} of ${total} bytes`);
+      throw new TransferAbortedError(signal.reason);
+    }
+    if (failed) {
       // The writer failed (a transfer error, a reset, a closed link): its
       // close() rethrows that and keeps Serial1, so take it back by
       // recover() (or, after a reset, let the console's reopen do it).
       const back = await writer.close().catch(() => undefined);
       if (back) this.serial = back;
-      else await this.recover(e).catch(() => {});
-      throw e;
+      else await this.recover(failure).catch(() => {});
+      throw failure;
     }
     const sent = writer.bytesWritten;
     onProgress({ done: sent, total });
-    if (sent < total) {
-      this.log('transfer', `DMA stream stopped after ${sent} of ${total} bytes`);
-      throw new TransferAbortedError(signal.reason);
-    }
     this.log('transfer', `DMA stream of ${total} bytes finished`);
     return sent;
   }
