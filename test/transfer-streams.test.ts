@@ -5,7 +5,13 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { OverrunError, Serial1, type SerialRx, type SerialTx } from '../driver/api/index.ts';
+import {
+  OverrunError,
+  Serial1,
+  type SerialRx,
+  type SerialTx,
+  StreamAbortedError,
+} from '../driver/api/index.ts';
 import { Board, MovedError } from '../driver/board/index.ts';
 import { cobsDecode } from '../driver/protocol/cobs.ts';
 import type { Transport } from '../driver/transport/transport.ts';
@@ -185,7 +191,10 @@ describe('streamWriter().abort()', () => {
     const { board, vb, serial } = await open({ baudRate: 9_600 });
     const writer = serial.streamWriter({ chunkSize: 512 });
     await writer.write(pattern(2048, 12));
+    // A close() waiting for the chunk on the wire when the stream is aborted ends too, with the typed error.
+    const closing = writer.close().catch((e: unknown) => e);
     const { serial: s2, bytesSent } = await writer.abort();
+    expect(await closing).toBeInstanceOf(StreamAbortedError);
     expect(vb.chip.dma1.read(DMA.CCR(1), 4) & CCR_EN).toBe(0);
     expect(bytesSent).toBeGreaterThan(0);
     expect(bytesSent).toBeLessThan(2048);

@@ -48,6 +48,8 @@ export class StreamWriter<S> {
   private chunksStarted = 0;
   private closed: Promise<S> | undefined;
   private aborted: Promise<{ serial: S; bytesSent: number }> | undefined;
+  /** Fails the chunk in flight, so writes waiting for it end when the stream is aborted. */
+  private failCurrent: ((error: unknown) => void) | undefined;
   private readonly chunkSize: number;
 
   /** @internal use `serial.streamWriter()`. */
@@ -138,6 +140,7 @@ export class StreamWriter<S> {
       this.stagedLength = 0;
       await this.lastStart.catch(() => {});
       const state = await this.side.engine.stop();
+      this.failCurrent?.(this.failure);
       // Everything started went out but what the last chunk had left.
       const bytesSent = this.bytesStarted - state.cndtr * ((this.options.dataSize ?? 8) / 8);
       for (const s of this.slots) if (s.buffer.usable) s.buffer.free();
@@ -196,6 +199,7 @@ export class StreamWriter<S> {
     });
     slot.drained = done;
     this.sending = done;
+    this.failCurrent = failed;
     this.lineIdle = lineIdle;
     done.catch((e: unknown) => {
       this.failure ??= e;
