@@ -2,33 +2,9 @@
 
 #include "../platform.h"
 #include "policy.h"
+#include "le.h"
 #include "protocol.h"
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-    return p + 4;
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    return p + 2;
-}
 
 static size_t status_only(uint8_t *rep, uint8_t st)
 {
@@ -44,7 +20,7 @@ static size_t refusal(uint8_t *rep, uint8_t st, uint32_t detail)
     case ST_REG_NOT_ALLOWED:
     case ST_VALUE_NOT_ALLOWED:
     case ST_POLL_TIMEOUT:
-        put32(rep + 1, detail);
+        le_put32(rep + 1, detail);
         return 5;
     case ST_DMA_START_REFUSED:
         rep[1] = (uint8_t)detail;
@@ -64,19 +40,19 @@ size_t dispatch_hello(uint8_t *rep)
     *p++ = FW_VERSION_MAJOR;
     *p++ = FW_VERSION_MINOR;
     *p++ = FW_VERSION_PATCH;
-    p = put16(p, info.dev_id);
-    p = put16(p, info.rev_id);
+    p = le_put16(p, info.dev_id);
+    p = le_put16(p, info.rev_id);
     for (int i = 0; i < 12; i++)
         *p++ = info.uid[i];
-    p = put32(p, info.arena_base);
-    p = put32(p, info.arena_size);
-    p = put16(p, MAX_REQUEST_PAYLOAD);
-    p = put16(p, MAX_REPLY_PAYLOAD);
+    p = le_put32(p, info.arena_base);
+    p = le_put32(p, info.arena_size);
+    p = le_put16(p, MAX_REQUEST_PAYLOAD);
+    p = le_put16(p, MAX_REPLY_PAYLOAD);
     *p++ = SESSION_WINDOW;
-    p = put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS);
-    p = put32(p, info.boot_epoch);
-    p = put32(p, info.usart1_clock_hz);
-    p = put32(p, info.link_baud);
+    p = le_put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS);
+    p = le_put32(p, info.boot_epoch);
+    p = le_put32(p, info.usart1_clock_hz);
+    p = le_put32(p, info.link_baud);
     return (size_t)(p - rep);
 }
 
@@ -95,11 +71,11 @@ static size_t cmd_reg_read(const uint8_t *req, size_t n, uint8_t *rep)
     uint32_t value = 0, detail = 0;
     if (n != 4)
         return status_only(rep, ST_BAD_LENGTH);
-    uint8_t st = policy_reg_read(get32(req), &value, &detail);
+    uint8_t st = policy_reg_read(le_get32(req), &value, &detail);
     if (st != ST_OK)
         return refusal(rep, st, detail);
     rep[0] = ST_OK;
-    put32(rep + 1, value);
+    le_put32(rep + 1, value);
     return 5;
 }
 
@@ -108,7 +84,7 @@ static size_t cmd_reg_write(const uint8_t *req, size_t n, uint8_t *rep)
     uint32_t detail = 0;
     if (n != 8)
         return status_only(rep, ST_BAD_LENGTH);
-    uint8_t st = policy_reg_write(get32(req), get32(req + 4), &detail);
+    uint8_t st = policy_reg_write(le_get32(req), le_get32(req + 4), &detail);
     return refusal(rep, st, detail);
 }
 
@@ -154,23 +130,23 @@ static size_t cmd_reg_batch(const uint8_t *req, size_t n, uint8_t *rep)
             break;
         }
         const uint8_t *f = req + i + 1;
-        uint32_t addr = get32(f);
+        uint32_t addr = le_get32(f);
         switch (op) {
         case OP_READ: {
             uint32_t v = 0;
             st = policy_reg_read(addr, &v, &detail);
             if (st == ST_OK)
-                put32(values + 4u * count++, v);
+                le_put32(values + 4u * count++, v);
             break;
         }
         case OP_WRITE:
-            st = policy_reg_write(addr, get32(f + 4), &detail);
+            st = policy_reg_write(addr, le_get32(f + 4), &detail);
             break;
         case OP_MASKED_WRITE:
-            st = policy_reg_masked_write(addr, get32(f + 4), get32(f + 8), &detail);
+            st = policy_reg_masked_write(addr, le_get32(f + 4), le_get32(f + 8), &detail);
             break;
         default: /* OP_POLL */
-            st = batch_poll(addr, get32(f + 4), get32(f + 8), get16(f + 12), &detail);
+            st = batch_poll(addr, le_get32(f + 4), le_get32(f + 8), le_get16(f + 12), &detail);
             break;
         }
         if (st != ST_OK)
@@ -194,8 +170,8 @@ static size_t cmd_mem_read(const uint8_t *req, size_t n, uint8_t *rep)
 {
     if (n != 6)
         return status_only(rep, ST_BAD_LENGTH);
-    uint32_t addr = get32(req);
-    uint16_t len = get16(req + 4);
+    uint32_t addr = le_get32(req);
+    uint16_t len = le_get16(req + 4);
     if (len > MAX_MEM_READ || !policy_in_arena(addr, len))
         return status_only(rep, ST_OUT_OF_ARENA);
     plat_dmb(); /* PROTOCOL.md 7: see what the DMA wrote */
@@ -208,7 +184,7 @@ static size_t cmd_mem_write(const uint8_t *req, size_t n, uint8_t *rep)
 {
     if (n < 4)
         return status_only(rep, ST_BAD_LENGTH);
-    uint32_t addr = get32(req);
+    uint32_t addr = le_get32(req);
     uint32_t len = (uint32_t)(n - 4u);
     if (len > MAX_MEM_WRITE)
         return status_only(rep, ST_OUT_OF_ARENA);

@@ -2,6 +2,7 @@
 
 #include "../stm32g071.h"
 #include "frame.h"
+#include "le.h"
 #include "protocol.h"
 
 /* 8 entries x 14 bytes: a burst of DMA half/complete and USART idle
@@ -61,28 +62,13 @@ static void ev_commit(void)
     ev.head = (uint8_t)(ev.head + 1u);
 }
 
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-    return p + 4;
-}
-
-static uint8_t *put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    return p + 2;
-}
 
 void ev_post_boot(uint32_t boot_epoch)
 {
     struct event *e = ev_begin(T_EV_BOOT, 7);
     if (!e)
         return;
-    uint8_t *p = put32(e->payload, boot_epoch);
+    uint8_t *p = le_put32(e->payload, boot_epoch);
     p[0] = FW_VERSION_MAJOR;
     p[1] = FW_VERSION_MINOR;
     p[2] = FW_VERSION_PATCH;
@@ -104,7 +90,7 @@ void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr)
         return;
     e->payload[0] = channel;
     e->payload[1] = flags;
-    put16(put32(put16(e->payload + 2, cndtr), ccr), completions);
+    le_put16(le_put32(le_put16(e->payload + 2, cndtr), ccr), completions);
     ev_commit();
 }
 
@@ -114,7 +100,7 @@ void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2
     if (!e)
         return;
     e->payload[0] = flags;
-    put16(put16(put32(e->payload + 1, isr), cndtr1), cndtr2);
+    le_put16(le_put16(le_put32(e->payload + 1, isr), cndtr1), cndtr2);
     ev_commit();
 }
 
