@@ -3,9 +3,11 @@
  * monitor), and the peer their --inject and --loopback stand for.
  */
 import { z } from 'zod';
+import { Serial1, type SerialRx } from '../../driver/api/serial1.ts';
 import type { Board } from '../../driver/board/board.ts';
 import { type LentHalves, LoopbackPeer, type UsartPeer, VirtualPeer } from '../peers/index.ts';
 import type { Connection } from './connect.ts';
+import type { CliIo } from './io.ts';
 import { boardOptionSpecs, boardOptionsSchema, usartBaudRate } from './options.ts';
 
 export const DEFAULT_USART_BAUD = 115_200;
@@ -62,4 +64,20 @@ export function commandPeer(
   if (loopback) return new LoopbackPeer(board, lent);
   if (connection.virtualBoard) return new VirtualPeer(connection.virtualBoard.peer);
   return undefined;
+}
+
+/**
+ * Takes Serial1 for a reception: the receive half, and the peer that will
+ * send --inject's text (the transmit half is lent to it for --loopback).
+ */
+export async function takeReceiver(
+  board: Board,
+  connection: Connection,
+  args: { baud: number; inject?: string | undefined; loopback: boolean },
+  io: Pick<CliIo, 'note'>,
+): Promise<{ rx: SerialRx; peer: UsartPeer | undefined }> {
+  const serial = await Serial1.take(board, { baudRate: args.baud, onWarning: (m) => io.note(m) });
+  const { tx, rx } = serial.split();
+  const peer = args.inject === undefined ? undefined : commandPeer(connection, board, { tx }, args.loopback);
+  return { rx, peer };
 }

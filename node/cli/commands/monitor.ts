@@ -6,19 +6,18 @@
  * printing overwritten bytes.
  */
 import { z } from 'zod';
-import { Serial1 } from '../../../driver/api/index.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
 import { byteSize, hexBytes, hexDump, millis } from '../format.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
-  commandPeer,
   INJECT_DETAILS,
   INJECT_NEEDS_SENDER,
   injectHasSender,
   SERIAL_DETAILS,
   serialOptionSpecs,
   serialOptionsSchema,
+  takeReceiver,
 } from '../serial-options.ts';
 
 const DEFAULT_BUFFER = 256;
@@ -65,10 +64,7 @@ export const monitorCommand = defineCommand({
   schema,
   async run(args, io) {
     await withBoard(args, io, async (board, connection) => {
-      const serial = await Serial1.take(board, { baudRate: args.baud, onWarning: (m) => io.note(m) });
-      const { tx, rx } = serial.split();
-      const peer =
-        args.inject === undefined ? undefined : commandPeer(connection, board, { tx }, args.loopback);
+      const { rx, peer } = await takeReceiver(board, connection, args, io);
       const reception = rx.readCircular(board.alloc(args.buffer, { align: 1 }));
       await reception.started;
       const until =

@@ -4,7 +4,7 @@
  * them as a hex dump, raw, or JSON.
  */
 import { z } from 'zod';
-import { Serial1, type SerialRx, type Transfer, TransferTimeoutError } from '../../../driver/api/index.ts';
+import { type SerialRx, type Transfer, TransferTimeoutError } from '../../../driver/api/index.ts';
 import type { DmaBuffer } from '../../../driver/board/dma-buffer.ts';
 import type { UsartPeer } from '../../peers/index.ts';
 import { defineCommand } from '../command.ts';
@@ -13,13 +13,13 @@ import { hexBytes, hexDump, millis } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
-  commandPeer,
   INJECT_DETAILS,
   INJECT_NEEDS_SENDER,
   injectHasSender,
   SERIAL_DETAILS,
   serialOptionSpecs,
   serialOptionsSchema,
+  takeReceiver,
 } from '../serial-options.ts';
 
 const MAX_READ = 16_384;
@@ -88,10 +88,7 @@ export const readCommand = defineCommand({
   schema,
   async run(args, io) {
     return withBoard(args, io, async (board, connection) => {
-      const serial = await Serial1.take(board, { baudRate: args.baud, onWarning: (m) => io.note(m) });
-      const { tx, rx } = serial.split();
-      const peer =
-        args.inject === undefined ? undefined : commandPeer(connection, board, { tx }, args.loopback);
+      const { rx, peer } = await takeReceiver(board, connection, args, io);
       const buffer = board.alloc(args.length, { align: 1 });
       const transfer = args.idle ? rx.readUntilIdle(buffer) : rx.readExact(buffer);
       await transfer.started;
