@@ -1399,6 +1399,9 @@ export class Cpu {
             cost = 1 + count;
             break;
           }
+          // Conditional branches: one case per condition rather than a shared
+          // condition test, so the hottest instructions of a loop cost one
+          // switch dispatch and one flag compare.
           case 73:
             // BEQ
             if (this.z !== 0) {
