@@ -45,7 +45,7 @@ describe.skipIf(!haveFirmware)('npm run demo', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     for (const step of STEPS) expect(stdout).toMatch(step);
-    expect(stdout).toMatch(/STM32G071 \(device 0x460\), bridge firmware \d+\.\d+\.\d+, protocol v1/);
+    expect(stdout).toMatch(/STM32G071 \(device 0x460\), bridge firmware \d+\.\d+\.\d+, protocol v2/);
     expect(stdout).toMatch(
       /the peer received "Hello, world!": first byte at t = [\d.]+ ms, last at t = [\d.]+ ms \(virtual\), one every 8\d\.\d µs = 115200 baud/,
     );

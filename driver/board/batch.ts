@@ -3,7 +3,7 @@
  * long batch into requests that fit the board's limits.
  */
 
-import { BATCH_OP_SIZE, type BatchOp, Limits } from '../protocol/index.ts';
+import { BATCH_OP_SIZE, BATCH_OP_VALUES, type BatchOp, Limits } from '../protocol/index.ts';
 import type { BoardRefusedError } from './errors.ts';
 
 export class BatchBuilder {
@@ -31,6 +31,38 @@ export class BatchBuilder {
     this.ops.push({ op: 'poll', address, mask, match, timeoutUs });
     return this;
   }
+
+  /**
+   * Appends a consistent snapshot of DMA channel `channel` (four values:
+   * CCR, CNDTR | completions << 16, its ISR nibble, USART1_ISR); see
+   * `parseChannelStatus`.
+   */
+  status(channel: number): this {
+    this.ops.push({ op: 'status', channel });
+    return this;
+  }
+}
+
+/** A channel's state as one STATUS operation reads it, all at one instant. */
+export interface ChannelStatus {
+  ccr: number;
+  cndtr: number;
+  /** HT and TC completions since the channel was last enabled (mod 2^16), raised but unreported ones included. */
+  completions: number;
+  /** The channel's DMA1_ISR nibble: bit 1 TC, bit 2 HT, bit 3 TE. */
+  flags: number;
+  usartIsr: number;
+}
+
+/** Reads the four values of a STATUS operation starting at `values[at]`. */
+export function parseChannelStatus(values: readonly number[], at = 0): ChannelStatus {
+  if (values.length < at + BATCH_OP_VALUES.status) {
+    throw new RangeError(
+      `a STATUS operation gives ${BATCH_OP_VALUES.status} values; ${values.length - at} left`,
+    );
+  }
+  const [ccr, counts, flags, usartIsr] = values.slice(at, at + 4) as [number, number, number, number];
+  return { ccr, cndtr: counts & 0xffff, completions: counts >>> 16, flags: flags & 0xf, usartIsr };
 }
 
 export interface BatchFailure {
@@ -43,7 +75,7 @@ export interface BatchFailure {
 export interface BatchResult {
   /** Operations that completed, in order; the rest did not run. */
   executed: number;
-  /** Values of the READ operations that completed, in order. */
+  /** Values of the READ (one each) and STATUS (four each) operations that completed, in order. */
   values: number[];
   /** Why the operation at `executed` failed; absent when all ran. */
   failure?: BatchFailure;
@@ -51,7 +83,7 @@ export interface BatchResult {
 
 /**
  * Splits `ops` into pieces that each fit one request: at most
- * `maxPayload` bytes and at most 64 READs (a reply's limit).
+ * `maxPayload` bytes and at most 64 values (a reply's limit).
  */
 export function splitBatch(ops: readonly BatchOp[], maxPayload: number): BatchOp[][] {
   const pieces: BatchOp[][] = [];
@@ -60,7 +92,7 @@ export function splitBatch(ops: readonly BatchOp[], maxPayload: number): BatchOp
   let reads = 0;
   for (const op of ops) {
     const size = BATCH_OP_SIZE[op.op];
-    const read = op.op === 'read' ? 1 : 0;
+    const read = BATCH_OP_VALUES[op.op];
     if (piece.length > 0 && (bytes + size > maxPayload || reads + read > Limits.maxBatchReads)) {
       pieces.push(piece);
       piece = [];

@@ -40,7 +40,8 @@ describe('Board.open', () => {
   };
 
   it('refuses another protocol version, another chip and a nonsensical HELLO', async () => {
-    await refuses({ protocolVersion: 2 }, UnsupportedProtocolError);
+    await refuses({ protocolVersion: 1 }, UnsupportedProtocolError);
+    await refuses({ protocolVersion: 3 }, UnsupportedProtocolError);
     await refuses({ devId: 0x413 }, WrongChipError);
     await refuses({ window: 0 }, InvalidHelloError);
     await refuses({ maxReplyPayload: 4 }, InvalidHelloError);

@@ -209,7 +209,12 @@ export class Board {
         const op = list[index]!;
         result.executed = index;
         const command = `REG_BATCH ${op.op.toUpperCase()}`;
-        result.failure = { index, op, error: this.refusal(command, r, { address: op.address }) };
+        const address = op.op === 'status' ? undefined : op.address;
+        result.failure = {
+          index,
+          op,
+          error: this.refusal(command, r, address === undefined ? {} : { address }),
+        };
         return result;
       }
       result.executed += reply.executed;

@@ -9,6 +9,7 @@ import {
   DMA_START_REFUSED_DESCRIPTIONS,
   type DmaStartRefusedReasonCode,
   describeDmaStartRefusedReason,
+  PROTOCOL_VERSION,
   STATUS_DESCRIPTIONS,
   type StatusCode,
   statusName,
@@ -148,7 +149,7 @@ export class UnsupportedProtocolError extends DriverError {
   override name = 'UnsupportedProtocolError';
   constructor(readonly protocolVersion: number) {
     super(
-      `the bridge speaks protocol version ${protocolVersion}, this driver speaks 1: flash the matching firmware ` +
+      `the bridge speaks protocol version ${protocolVersion}, this driver speaks ${PROTOCOL_VERSION}: flash the matching firmware ` +
         'or use a matching driver',
     );
   }

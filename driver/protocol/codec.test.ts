@@ -4,10 +4,12 @@ import { arbEvent, arbMessage, arbNak, arbReply, arbRequest } from '../test-supp
 import { FrameDecoder } from './decoder.ts';
 import { EncodeError, encodeMessage, encodeRawFrame } from './encode.ts';
 import {
+  type BatchOp,
   type Decoded,
   describeDmaStartRefusedReason,
   type Message,
   MessageType,
+  PROTOCOL_VERSION,
   STATUS_DESCRIPTIONS,
   Status,
   statusName,
@@ -45,39 +47,57 @@ describe('message codec', () => {
 
   it('encodes the PROTOCOL.md §9 example byte for byte', () => {
     const ping = encodeMessage({ kind: 'request', command: 'ping', seq: 7, data: new Uint8Array([1, 2]) });
-    // body 01 02 07 00 01 02, CRC 0x4D6D low byte first, COBS, delimiter.
-    expect([...ping]).toEqual([0x04, 0x01, 0x02, 0x07, 0x05, 0x01, 0x02, 0x6d, 0x4d, 0x00]);
+    // body 02 02 07 00 01 02, CRC 0x838D low byte first, COBS, delimiter.
+    expect([...ping]).toEqual([0x04, 0x02, 0x02, 0x07, 0x05, 0x01, 0x02, 0x8d, 0x83, 0x00]);
     const reply = encodeMessage({
       kind: 'reply',
+      mark: 3,
       command: 'ping',
       seq: 7,
       result: { status: Status.OK, data: new Uint8Array([1, 2]) },
     });
-    // type 0x82, seq 7, payload 00 01 02.
-    expect([...reply]).toEqual([0x04, 0x01, 0x82, 0x07, 0x01, 0x05, 0x01, 0x02, 0x68, 0x62, 0x00]);
+    // type 0x82, seq 7, event mark 3, payload 00 01 02.
+    expect([...reply]).toEqual([
+      0x04, 0x02, 0x82, 0x07, 0x02, 0x03, 0x01, 0x05, 0x01, 0x02, 0xd7, 0x48, 0x00,
+    ]);
     expect(decodeAll(reply)).toEqual([
-      { kind: 'reply', command: 'ping', seq: 7, result: { status: 0, data: new Uint8Array([1, 2]) } },
+      {
+        kind: 'reply',
+        command: 'ping',
+        seq: 7,
+        mark: 3,
+        result: { status: 0, data: new Uint8Array([1, 2]) },
+      },
     ]);
   });
 
+  it('refuses to encode a batch operation it does not know', () => {
+    const bogus = { op: 'frobnicate', address: 0 } as unknown as BatchOp;
+    expect(() => encodeMessage({ kind: 'request', command: 'reg-batch', seq: 1, ops: [bogus] })).toThrow(
+      EncodeError,
+    );
+  });
+
   it('reports an unknown type, another version and a malformed payload as values', () => {
-    const [unknown] = decodeAll(encodeRawFrame(1, 0x33, 9, new Uint8Array([1])));
+    const [unknown] = decodeAll(encodeRawFrame(PROTOCOL_VERSION, 0x33, 9, new Uint8Array([1])));
     expect(unknown).toMatchObject({ kind: 'invalid', reason: 'unknown-type', type: 0x33, seq: 9 });
-    const [version] = decodeAll(encodeRawFrame(2, MessageType.PING, 9, new Uint8Array()));
-    expect(version).toMatchObject({ kind: 'invalid', reason: 'version', version: 2 });
+    const [version] = decodeAll(encodeRawFrame(1, MessageType.PING, 9, new Uint8Array()));
+    expect(version).toMatchObject({ kind: 'invalid', reason: 'version', version: 1 });
     const cases: [number, number[]][] = [
       [MessageType.REG_READ, [1, 2, 3]], // address cut short
-      [MessageType.REG_READ | 0x80, []], // no status
-      [MessageType.REG_READ | 0x80, [0x77]], // unknown status
-      [MessageType.REG_READ | 0x80, [0, 1, 2, 3, 4, 5]], // trailing bytes
+      [MessageType.REG_READ | 0x80, [0]], // the event mark cut short
+      [MessageType.REG_READ | 0x80, [0, 0]], // no status
+      [MessageType.REG_READ | 0x80, [0, 0, 0x77]], // unknown status
+      [MessageType.REG_READ | 0x80, [0, 0, 0, 1, 2, 3, 4, 5]], // trailing bytes
       [MessageType.REG_BATCH, [0x09, 0, 0, 0, 0]], // unknown batch op
-      [MessageType.REG_BATCH | 0x80, [0, 0, 2, 1, 2, 3, 4]], // count says 2, one value
-      [MessageType.HELLO | 0x80, [0, 1, 2, 3]], // HELLO body too short
+      [MessageType.REG_BATCH, [0x05]], // STATUS without its channel
+      [MessageType.REG_BATCH | 0x80, [0, 0, 0, 0, 2, 1, 2, 3, 4]], // count says 2, one value
+      [MessageType.HELLO | 0x80, [0, 0, 0, 1, 2, 3]], // HELLO body too short
       [MessageType.DMA, [1, 2, 3]],
-      [MessageType.NAK, []],
+      [MessageType.NAK, [0, 0]],
     ];
     for (const [type, payload] of cases) {
-      const [d] = decodeAll(encodeRawFrame(1, type, 3, new Uint8Array(payload)));
+      const [d] = decodeAll(encodeRawFrame(PROTOCOL_VERSION, type, 3, new Uint8Array(payload)));
       expect(d, `type 0x${type.toString(16)} ${payload}`).toMatchObject({
         kind: 'invalid',
         reason: 'malformed',
@@ -88,19 +108,23 @@ describe('message codec', () => {
   it('gives session refusals to a REG_BATCH the plain layout', () => {
     const wire = encodeMessage({
       kind: 'reply',
+      mark: 0,
       command: 'reg-batch',
       seq: 3,
       executed: 0,
       values: [],
       result: { status: Status.NO_SESSION, bootEpoch: 0x01020304 },
     });
-    // status 08, epoch 04 03 02 01: no executed/count bytes.
-    expect(wire.length).toBe(1 + 4 + 5 + 2 + 1);
-    const [plain] = decodeAll(encodeRawFrame(1, 0x85, 3, Uint8Array.of(0x07, 0x34, 0x12)));
+    // mark, status 08, epoch 04 03 02 01: no executed/count bytes.
+    expect(wire.length).toBe(1 + 4 + 2 + 5 + 2 + 1);
+    const [plain] = decodeAll(
+      encodeRawFrame(PROTOCOL_VERSION, 0x85, 3, Uint8Array.of(0x09, 0x00, 0x07, 0x34, 0x12)),
+    );
     expect(plain).toEqual({
       kind: 'reply',
       command: 'reg-batch',
       seq: 3,
+      mark: 9,
       executed: 0,
       values: [],
       result: { status: Status.SEQ_GAP, expected: 0x1234 },

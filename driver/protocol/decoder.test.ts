@@ -4,7 +4,7 @@ import { arbMessage } from '../test-support/arbitraries.ts';
 import { mulberry32 } from '../transport/prng.ts';
 import { FrameDecoder } from './decoder.ts';
 import { encodeMessage, encodeRawFrame } from './encode.ts';
-import { type Decoded, Limits, type Message } from './messages.ts';
+import { type Decoded, Limits, type Message, PROTOCOL_VERSION } from './messages.ts';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -79,15 +79,25 @@ describe('FrameDecoder', () => {
 
   it('discards an oversized frame up to the next delimiter and then resynchronises', () => {
     const d = new FrameDecoder({ maxPayload: Limits.maxReplyPayload });
-    const big = encodeRawFrame(1, 0x86, 1, new Uint8Array(Limits.maxReplyPayload + 1).fill(7));
-    const good = encodeMessage({ kind: 'nak', seq: 3, status: 1 });
+    const big = encodeRawFrame(
+      PROTOCOL_VERSION,
+      0x86,
+      1,
+      new Uint8Array(Limits.markLength + Limits.maxReplyPayload + 1).fill(7),
+    );
+    const good = encodeMessage({ kind: 'nak', seq: 3, mark: 0, status: 1 });
     const out = feed(d, concat([big, good]), [5, 100, 200]);
     expect(out).toEqual([
       { kind: 'corrupt', reason: 'too-large', length: big.length - 1 },
-      { kind: 'nak', seq: 3, status: 1 },
+      { kind: 'nak', seq: 3, mark: 0, status: 1 },
     ]);
     // A maximum-size reply still passes.
-    const max = encodeRawFrame(1, 0x82, 1, new Uint8Array(Limits.maxReplyPayload));
+    const max = encodeRawFrame(
+      PROTOCOL_VERSION,
+      0x82,
+      1,
+      new Uint8Array(Limits.markLength + Limits.maxReplyPayload),
+    );
     expect(feed(d, max, [])[0]).toMatchObject({ kind: 'reply', command: 'ping', seq: 1 });
   });
 

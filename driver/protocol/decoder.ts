@@ -44,7 +44,8 @@ export class FrameDecoder {
 
   constructor(options: FrameDecoderOptions = {}) {
     const maxPayload = options.maxPayload ?? Limits.maxRequestPayload;
-    this.maxBody = Limits.headerLength + maxPayload + Limits.crcLength;
+    // A reply's payload follows the event mark.
+    this.maxBody = Limits.headerLength + Limits.markLength + maxPayload + Limits.crcLength;
     this.maxEncoded = cobsMaxEncodedLength(this.maxBody);
     this.wire = new Uint8Array(this.maxEncoded);
     this.body = new Uint8Array(this.maxEncoded);

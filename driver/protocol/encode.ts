@@ -31,7 +31,7 @@ export class EncodeError extends Error {
 
 /** The largest payload either side may send (a request's, §1). */
 const MAX_PAYLOAD = Limits.maxRequestPayload;
-const MAX_BODY = Limits.headerLength + MAX_PAYLOAD + Limits.crcLength;
+const MAX_BODY = Limits.headerLength + Limits.markLength + MAX_PAYLOAD + Limits.crcLength;
 
 const bodyScratch = new Uint8Array(MAX_BODY);
 const bodyView = new DataView(bodyScratch.buffer);
@@ -66,8 +66,11 @@ export function encodeRawFrame(version: number, type: number, seq: number, paylo
   return wire.slice(0, n + 1);
 }
 
+/** Where the payload of the message being written starts (after the mark, for replies). */
+let payloadStart: number = Limits.headerLength;
+
 function checkRoom(offset: number, extra: number, what: string): void {
-  if (offset + extra > Limits.headerLength + MAX_PAYLOAD) {
+  if (offset + extra > payloadStart + MAX_PAYLOAD) {
     throw new EncodeError(
       `${what}: payload would exceed ${MAX_PAYLOAD} bytes; split the work into smaller requests`,
     );
@@ -120,7 +123,12 @@ function writeBody(m: Message): number {
   v.setUint8(0, PROTOCOL_VERSION);
   v.setUint8(1, type);
   v.setUint16(2, u16(seq, 'seq'), true);
-  const o = Limits.headerLength;
+  let o = Limits.headerLength;
+  if (m.kind === 'reply' || m.kind === 'nak') {
+    v.setUint16(o, u16(m.mark, 'mark'), true);
+    o += Limits.markLength;
+  }
+  payloadStart = o;
   switch (m.kind) {
     case 'request':
       return writeRequest(o, m);
@@ -155,8 +163,17 @@ function writeRequest(start: number, m: Extract<Message, { kind: 'request' }>): 
       return o + 8;
     case 'reg-batch':
       for (const op of m.ops) {
-        checkRoom(o, BATCH_OP_SIZE[op.op], 'REG_BATCH');
+        const size: number | undefined = BATCH_OP_SIZE[op.op];
+        if (size === undefined) {
+          throw new EncodeError(`unknown batch operation ${JSON.stringify((op as { op: unknown }).op)}`);
+        }
+        checkRoom(o, size, 'REG_BATCH');
         v.setUint8(o, BatchOpCode[op.op]);
+        if (op.op === 'status') {
+          v.setUint8(o + 1, u8(op.channel, 'channel'));
+          o += size;
+          continue;
+        }
         v.setUint32(o + 1, u32(op.address, 'address'), true);
         switch (op.op) {
           case 'read':

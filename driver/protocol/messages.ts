@@ -4,7 +4,7 @@
  * Nothing here touches bytes; encode.ts and parse.ts do.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Wire type codes (§1). A reply carries its request's code with bit 7 set. */
 export const MessageType = {
@@ -27,13 +27,15 @@ export const REPLY_BIT = 0x80;
 /** Sizes fixed by §1. The live limits come from HELLO and may be smaller. */
 export const Limits = {
   headerLength: 4,
+  /** Replies and NAKs carry the event mark (u16) right after the header (§1, §3). */
+  markLength: 2,
   crcLength: 2,
   /** header + CRC: the shortest body that is not corrupt. */
   minBody: 6,
   maxRequestPayload: 1024,
   maxReplyPayload: 264,
   maxPingData: 255,
-  /** A batch reply holds at most this many READ values. */
+  /** A batch reply holds at most this many values (a READ adds one, a STATUS four). */
   maxBatchReads: 64,
 } as const;
 
@@ -138,12 +140,28 @@ export type BatchOp =
   | { op: 'read'; address: number }
   | { op: 'write'; address: number; value: number }
   | { op: 'masked-write'; address: number; mask: number; value: number }
-  | { op: 'poll'; address: number; mask: number; match: number; timeoutUs: number };
+  | { op: 'poll'; address: number; mask: number; match: number; timeoutUs: number }
+  /**
+   * A consistent snapshot of DMA channel `channel` (§2): appends four values,
+   * CCR, CNDTR | completions << 16, the channel's ISR nibble, USART1_ISR.
+   */
+  | { op: 'status'; channel: number };
 
-export const BatchOpCode = { read: 0x01, write: 0x02, 'masked-write': 0x03, poll: 0x04 } as const;
+export type BatchOpName = BatchOp['op'];
+
+export const BatchOpCode = {
+  read: 0x01,
+  write: 0x02,
+  'masked-write': 0x03,
+  poll: 0x04,
+  status: 0x05,
+} as const;
 
 /** Encoded size of each batch operation, code byte included. */
-export const BATCH_OP_SIZE = { read: 5, write: 9, 'masked-write': 13, poll: 15 } as const;
+export const BATCH_OP_SIZE = { read: 5, write: 9, 'masked-write': 13, poll: 15, status: 2 } as const;
+
+/** Values each batch operation appends to the reply. */
+export const BATCH_OP_VALUES = { read: 1, write: 0, 'masked-write': 0, poll: 0, status: 4 } as const;
 
 export type Request =
   | { kind: 'request'; command: 'hello'; seq: number }
@@ -242,27 +260,37 @@ export const Capability = {
 
 export const HELLO_BODY_LENGTH = 49;
 
+/**
+ * Every reply and NAK carries the board's event mark (§3): the counter of
+ * the oldest event not yet sent when the reply was first sent. Every event
+ * with a lower counter went out before the reply (or was dropped), so one
+ * the host has not seen by then is lost.
+ */
+interface ReplyBase {
+  kind: 'reply';
+  seq: number;
+  mark: number;
+}
+
 export type Reply =
-  | { kind: 'reply'; command: 'hello'; seq: number; result: ReplyResult<{ hello: HelloInfo }> }
-  | { kind: 'reply'; command: 'ping'; seq: number; result: ReplyResult<{ data: Uint8Array }> }
-  | { kind: 'reply'; command: 'reg-read'; seq: number; result: ReplyResult<{ value: number }> }
-  | { kind: 'reply'; command: 'reg-write'; seq: number; result: ReplyResult<object> }
-  | {
-      kind: 'reply';
+  | (ReplyBase & { command: 'hello'; result: ReplyResult<{ hello: HelloInfo }> })
+  | (ReplyBase & { command: 'ping'; result: ReplyResult<{ data: Uint8Array }> })
+  | (ReplyBase & { command: 'reg-read'; result: ReplyResult<{ value: number }> })
+  | (ReplyBase & { command: 'reg-write'; result: ReplyResult<object> })
+  | (ReplyBase & {
       command: 'reg-batch';
-      seq: number;
       /**
        * Operations that completed; on failure the op at this index failed.
        * 0, with no values, for a session refusal (NO_SESSION, SEQ_GAP, STALE).
        */
       executed: number;
-      /** Values of the READ operations that completed, in order. */
+      /** Values of the READ and STATUS operations that completed, in order. */
       values: number[];
       result: ReplyResult<object>;
-    }
-  | { kind: 'reply'; command: 'mem-read'; seq: number; result: ReplyResult<{ data: Uint8Array }> }
-  | { kind: 'reply'; command: 'mem-write'; seq: number; result: ReplyResult<object> }
-  | { kind: 'reply'; command: 'reset-peripherals'; seq: number; result: ReplyResult<object> };
+    })
+  | (ReplyBase & { command: 'mem-read'; result: ReplyResult<{ data: Uint8Array }> })
+  | (ReplyBase & { command: 'mem-write'; result: ReplyResult<object> })
+  | (ReplyBase & { command: 'reset-peripherals'; result: ReplyResult<object> });
 
 /** Reply to a given command, e.g. `ReplyTo<'reg-read'>`. */
 export type ReplyTo<C extends Command> = Extract<Reply, { command: C }>;
@@ -271,6 +299,8 @@ export type ReplyTo<C extends Command> = Extract<Reply, { command: C }>;
 export interface Nak {
   kind: 'nak';
   seq: number;
+  /** The event mark, as in a reply. */
+  mark: number;
   status: StatusCode;
 }
 

@@ -53,19 +53,22 @@ export function parseBody(body: Uint8Array, end: number): Message | InvalidMessa
   }
   const p = new Reader(body, view, Limits.headerLength, end);
   try {
-    if (type === MessageType.NAK) {
-      const status = p.status();
-      p.done();
-      return { kind: 'nak', seq, status };
-    }
     if (type === MessageType.BOOT || type === MessageType.DMA || type === MessageType.USART) {
       return parseEvent(type, seq, p);
+    }
+    if (type === MessageType.NAK) {
+      const mark = p.u16('event mark');
+      const status = p.status();
+      p.done();
+      return { kind: 'nak', seq, mark, status };
     }
     const command = TYPE_COMMAND.get(type & ~REPLY_BIT);
     if (command === undefined) {
       return invalid('unknown-type', `unknown message type 0x${type.toString(16).padStart(2, '0')}`);
     }
-    return type & REPLY_BIT ? parseReply(command, seq, p) : parseRequest(command, seq, p);
+    return type & REPLY_BIT
+      ? parseReply(command, seq, p.u16('event mark'), p)
+      : parseRequest(command, seq, p);
   } catch (e) {
     if (e instanceof Malformed) return invalid('malformed', e.detail);
     throw e;
@@ -164,6 +167,7 @@ function parseRequest(command: Command, seq: number, p: Reader): Request {
 
 function parseBatchOp(p: Reader): BatchOp {
   const code = p.u8('batch op code');
+  if (code === 0x05) return { op: 'status', channel: p.u8('channel') };
   const address = p.u32('batch op address');
   switch (code) {
     case 0x01:
@@ -203,7 +207,7 @@ function parseRefusal(status: Exclude<StatusCode, typeof Status.OK>, p: Reader):
   }
 }
 
-function parseReply(command: Command, seq: number, p: Reader): Reply {
+function parseReply(command: Command, seq: number, mark: number, p: Reader): Reply {
   if (command === 'reg-batch') {
     const status = p.status();
     if (isSessionRefusal(status)) {
@@ -211,7 +215,7 @@ function parseReply(command: Command, seq: number, p: Reader): Reply {
       // the plain layout even for REG_BATCH (PROTOCOL.md §2).
       const result = parseRefusal(status, p);
       p.done();
-      return { kind: 'reply', command, seq, executed: 0, values: [], result };
+      return { kind: 'reply', command, seq, mark, executed: 0, values: [], result };
     }
     const executed = p.u8('executed');
     const count = p.u8('count');
@@ -219,28 +223,28 @@ function parseReply(command: Command, seq: number, p: Reader): Reply {
     for (let i = 0; i < count; i++) values[i] = p.u32('value');
     const result = status === Status.OK ? { status } : parseRefusal(status, p);
     p.done();
-    return { kind: 'reply', command, seq, executed, values, result };
+    return { kind: 'reply', command, seq, mark, executed, values, result };
   }
   const status = p.status();
   if (status !== Status.OK) {
     const result = parseRefusal(status, p);
     p.done();
-    return { kind: 'reply', command, seq, result };
+    return { kind: 'reply', command, seq, mark, result };
   }
   let reply: Reply;
   switch (command) {
     case 'hello':
-      reply = { kind: 'reply', command, seq, result: { status, hello: parseHello(p) } };
+      reply = { kind: 'reply', command, seq, mark, result: { status, hello: parseHello(p) } };
       break;
     case 'ping':
     case 'mem-read':
-      reply = { kind: 'reply', command, seq, result: { status, data: p.rest() } };
+      reply = { kind: 'reply', command, seq, mark, result: { status, data: p.rest() } };
       break;
     case 'reg-read':
-      reply = { kind: 'reply', command, seq, result: { status, value: p.u32('value') } };
+      reply = { kind: 'reply', command, seq, mark, result: { status, value: p.u32('value') } };
       break;
     default:
-      reply = { kind: 'reply', command, seq, result: { status } };
+      reply = { kind: 'reply', command, seq, mark, result: { status } };
   }
   p.done();
   return reply;

@@ -28,6 +28,7 @@ export const arbBatchOp: fc.Arbitrary<BatchOp> = fc.oneof(
   fc.record({ op: fc.constant('write' as const), address: u32, value: u32 }),
   fc.record({ op: fc.constant('masked-write' as const), address: u32, mask: u32, value: u32 }),
   fc.record({ op: fc.constant('poll' as const), address: u32, mask: u32, match: u32, timeoutUs: u16 }),
+  fc.record({ op: fc.constant('status' as const), channel: u8 }),
 );
 
 export const arbRequest: fc.Arbitrary<Request> = fc.oneof(
@@ -123,6 +124,7 @@ const replyOf = <C extends Reply['command'], T>(command: C, body: fc.Arbitrary<T
     kind: fc.constant('reply' as const),
     command: fc.constant(command),
     seq: u16,
+    mark: u16,
     result: fc.oneof(
       body.map((b) => ({ status: Status.OK, ...b })),
       arbRefusal,
@@ -139,6 +141,7 @@ export const arbReply: fc.Arbitrary<Reply> = fc.oneof(
       kind: fc.constant('reply' as const),
       command: fc.constant('reg-batch' as const),
       seq: u16,
+      mark: u16,
       executed: u8,
       values: fc.array(u32, { maxLength: Limits.maxBatchReads }),
       result: fc.oneof(fc.record({ status: ok }), arbRefusal),
@@ -155,6 +158,7 @@ export const arbReply: fc.Arbitrary<Reply> = fc.oneof(
 export const arbNak: fc.Arbitrary<Nak> = fc.record({
   kind: fc.constant('nak' as const),
   seq: u16,
+  mark: u16,
   status: fc.constantFrom(Status.BAD_CRC, Status.BAD_FRAME, Status.TOO_LARGE, Status.BAD_VERSION),
 });
 

@@ -17,6 +17,7 @@ import {
   FrameDecoder,
   type HelloInfo,
   Limits,
+  PROTOCOL_VERSION,
   type Refusal,
   type Reply,
   type Request,
@@ -100,7 +101,7 @@ export class FakeBoard {
     this.bootEpoch = options.bootEpoch ?? 0x1234_0001;
     this.arena = new Uint8Array(options.arenaSize ?? 0x4000);
     this.hello = {
-      protocolVersion: options.protocolVersion ?? 1,
+      protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION,
       firmwareVersion: { major: 0, minor: 1, patch: 0 },
       devId: options.devId ?? 0x460,
       revId: 0x2000,
@@ -154,7 +155,9 @@ export class FakeBoard {
 
   /** Sends a NAK naming `seq`, as for a frame refused before execution. */
   sendNak(seq: number, status: number = Status.BAD_CRC): void {
-    this.send(encodeMessage({ kind: 'nak', seq, status: status as typeof Status.BAD_CRC }));
+    this.send(
+      encodeMessage({ kind: 'nak', mark: this.eventCounter, seq, status: status as typeof Status.BAD_CRC }),
+    );
   }
 
   /** Stops answering (a hung board); the transport stays open. */
@@ -197,17 +200,19 @@ export class FakeBoard {
     if (d.kind === 'corrupt') {
       const status =
         d.reason === 'crc' ? Status.BAD_CRC : d.reason === 'too-large' ? Status.TOO_LARGE : Status.BAD_FRAME;
-      this.send(encodeMessage({ kind: 'nak', seq: d.seqHint ?? 0, status }));
+      this.send(encodeMessage({ kind: 'nak', mark: this.eventCounter, seq: d.seqHint ?? 0, status }));
       return;
     }
     if (d.kind === 'invalid') {
       if (d.reason === 'version') {
-        this.send(encodeMessage({ kind: 'nak', seq: d.seq, status: Status.BAD_VERSION }));
+        this.send(
+          encodeMessage({ kind: 'nak', mark: this.eventCounter, seq: d.seq, status: Status.BAD_VERSION }),
+        );
         return;
       }
       const status = d.reason === 'unknown-type' ? Status.UNKNOWN_COMMAND : Status.BAD_LENGTH;
       const payload = d.type === 0x05 ? Uint8Array.of(status, 0, 0) : Uint8Array.of(status);
-      this.sequenced(d.seq, d.type, () => encodeRawFrame(1, d.type | 0x80, d.seq, payload));
+      this.sequenced(d.seq, d.type, () => this.rawReply(d.type | 0x80, d.seq, payload));
       return;
     }
     if (d.kind !== 'request') return;
@@ -232,6 +237,7 @@ export class FakeBoard {
     }
     return encodeMessage({
       kind: 'reply',
+      mark: this.eventCounter,
       command: 'hello',
       seq,
       result: { status: Status.OK, hello: { ...this.hello } },
@@ -265,7 +271,15 @@ export class FakeBoard {
 
   private refusalFrame(seq: number, requestType: number, refusal: Refusal): Uint8Array {
     // Session refusals use the plain layout for every request type (§2).
-    return encodeRawFrame(1, requestType | 0x80, seq, refusalPayload(refusal));
+    return this.rawReply(requestType | 0x80, seq, refusalPayload(refusal));
+  }
+
+  /** A reply frame with a payload the encoder would not build (refusals of unknown requests). */
+  private rawReply(type: number, seq: number, payload: Uint8Array): Uint8Array {
+    const body = new Uint8Array(Limits.markLength + payload.length);
+    new DataView(body.buffer).setUint16(0, this.eventCounter, true);
+    body.set(payload, Limits.markLength);
+    return encodeRawFrame(PROTOCOL_VERSION, type, seq, body);
   }
 
   // ------------------------------------------------------------ execution
@@ -276,16 +290,34 @@ export class FakeBoard {
       case 'hello':
         throw new Error('unreachable: HELLO is not sequenced');
       case 'ping':
-        return { kind: 'reply', command: 'ping', seq, result: { status: Status.OK, data: r.data } };
+        return {
+          kind: 'reply',
+          mark: this.eventCounter,
+          command: 'ping',
+          seq,
+          result: { status: Status.OK, data: r.data },
+        };
       case 'reg-read': {
         const v = this.readReg(r.address);
         return typeof v === 'number'
-          ? { kind: 'reply', command: 'reg-read', seq, result: { status: Status.OK, value: v } }
-          : { kind: 'reply', command: 'reg-read', seq, result: v };
+          ? {
+              kind: 'reply',
+              mark: this.eventCounter,
+              command: 'reg-read',
+              seq,
+              result: { status: Status.OK, value: v },
+            }
+          : { kind: 'reply', mark: this.eventCounter, command: 'reg-read', seq, result: v };
       }
       case 'reg-write': {
         const refusal = this.writeReg(r.address, r.value);
-        return { kind: 'reply', command: 'reg-write', seq, result: refusal ?? { status: Status.OK } };
+        return {
+          kind: 'reply',
+          mark: this.eventCounter,
+          command: 'reg-write',
+          seq,
+          result: refusal ?? { status: Status.OK },
+        };
       }
       case 'reg-batch':
         return this.batch(seq, r.ops);
@@ -293,9 +325,16 @@ export class FakeBoard {
         const max = this.hello.maxReplyPayload - 8;
         const off = this.arenaOffset(r.address, r.length, max);
         if (off < 0)
-          return { kind: 'reply', command: 'mem-read', seq, result: { status: Status.OUT_OF_ARENA } };
+          return {
+            kind: 'reply',
+            mark: this.eventCounter,
+            command: 'mem-read',
+            seq,
+            result: { status: Status.OUT_OF_ARENA },
+          };
         return {
           kind: 'reply',
+          mark: this.eventCounter,
           command: 'mem-read',
           seq,
           result: { status: Status.OK, data: this.arena.slice(off, off + r.length) },
@@ -305,17 +344,41 @@ export class FakeBoard {
         const max = this.hello.maxRequestPayload - 4;
         const off = this.arenaOffset(r.address, r.data.length, max);
         if (off < 0)
-          return { kind: 'reply', command: 'mem-write', seq, result: { status: Status.OUT_OF_ARENA } };
+          return {
+            kind: 'reply',
+            mark: this.eventCounter,
+            command: 'mem-write',
+            seq,
+            result: { status: Status.OUT_OF_ARENA },
+          };
         if (this.dmaOwns(r.address, r.data.length)) {
-          return { kind: 'reply', command: 'mem-write', seq, result: { status: Status.BUSY } };
+          return {
+            kind: 'reply',
+            mark: this.eventCounter,
+            command: 'mem-write',
+            seq,
+            result: { status: Status.BUSY },
+          };
         }
         this.arena.set(r.data, off);
-        return { kind: 'reply', command: 'mem-write', seq, result: { status: Status.OK } };
+        return {
+          kind: 'reply',
+          mark: this.eventCounter,
+          command: 'mem-write',
+          seq,
+          result: { status: Status.OK },
+        };
       }
       case 'reset-peripherals':
         this.registers.clear();
         this.usartErrors = 0;
-        return { kind: 'reply', command: 'reset-peripherals', seq, result: { status: Status.OK } };
+        return {
+          kind: 'reply',
+          mark: this.eventCounter,
+          command: 'reset-peripherals',
+          seq,
+          result: { status: Status.OK },
+        };
     }
   }
 
@@ -350,10 +413,27 @@ export class FakeBoard {
           break;
         }
       }
-      if (refusal) return { kind: 'reply', command: 'reg-batch', seq, executed, values, result: refusal };
+      if (refusal)
+        return {
+          kind: 'reply',
+          mark: this.eventCounter,
+          command: 'reg-batch',
+          seq,
+          executed,
+          values,
+          result: refusal,
+        };
       executed++;
     }
-    return { kind: 'reply', command: 'reg-batch', seq, executed, values, result: { status: Status.OK } };
+    return {
+      kind: 'reply',
+      mark: this.eventCounter,
+      command: 'reg-batch',
+      seq,
+      executed,
+      values,
+      result: { status: Status.OK },
+    };
   }
 
   private allowed(address: number): boolean {

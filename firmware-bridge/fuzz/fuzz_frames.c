@@ -2,8 +2,10 @@
  * libFuzzer target: arbitrary input through the deframer, sessions,
  * dispatch and policy, on the fake platform. The fake aborts on any
  * access outside the bridge's registers or the arena, any unsafe DMA
- * start, any CCR.EN write without a DSB just before it, and any refused
- * value reaching a register; this target also checks that everything the
+ * start, any CCR.EN write without a DSB just before it, any CCR write
+ * to a running channel, any host write into memory a running DMA still
+ * uses (the fake moves the DMA: kind 4), and any refused value reaching a
+ * register; this target also checks that everything the
  * board sent is a well-formed frame within the reply size limit.
  */
 #include <stdint.h>
@@ -68,14 +70,14 @@ static void post_events(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i + 8 <= n; i += 8) {
         const uint8_t *e = p + i;
-        fake_tx_room = (e[0] & 0x80) ? 0 : FAKE_TX_MAX;
+        fake_tx_room = (e[0] & 0x80) ? 0 : FAKE_TX_MAX; /* a full queue: events wait */
         uint32_t v = (uint32_t)e[4] | ((uint32_t)e[5] << 8) | ((uint32_t)e[6] << 16) | ((uint32_t)e[7] << 24);
         if (e[0] & 1)
             ev_post_dma((uint8_t)(1 + (e[1] & 1)), e[2] & 0x0E, (uint16_t)(e[3] | (e[1] << 8)), v);
         else
             ev_post_usart(e[2] & 0x5F, v, e[3], e[1]);
     }
-    ev_flush();
+    bridge_flush_events();
     fake_tx_room = FAKE_TX_MAX;
 }
 
@@ -85,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fake_reset();
     fake_micros_step = 97; /* POLLs time out in a few hundred reads */
     bridge_init();
-    ev_flush();
+    bridge_flush_events();
     if (size == 0)
         return 0;
     uint16_t next = 1;
@@ -93,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         feed_frame(T_HELLO, 0, 0, 0);
     size_t i = 1;
     while (i + 3 <= size) {
-        uint8_t kind = data[i] & 3u;
+        uint8_t kind = data[i] & 7u;
         size_t len = (size_t)data[i + 1] | ((size_t)data[i + 2] << 8);
         i += 3;
         if (len > size - i)
@@ -113,8 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (len >= 1)
                 feed_frame(p[0], next++, p + 1, len - 1);
             break;
-        default:
+        case FZ_EVENTS:
             post_events(p, len);
+            break;
+        default: /* FZ_DMA and the kinds not yet defined */
+            for (size_t k = 0; k + 2 <= len; k += 2)
+                fake_dma_step(1u + (p[k] & 1u), p[k + 1], (p[k] & 2u) != 0);
             break;
         }
         check_output();

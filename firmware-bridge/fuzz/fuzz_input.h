@@ -9,6 +9,9 @@
  *     kind 2      a frame with the next sequence number: type u8 | payload
  *     kind 3      events: each 8 bytes post one DMA or USART event; the
  *                 first byte's bit 7 empties the transmit room first
+ *     kind 4      the DMA moves: each 2 bytes step one channel (bit 0 of
+ *                 the first: channel 1 or 2; bit 1: a transfer error) by
+ *                 the second byte's count of items
  *
  * Raw bytes reach the framing code; well-formed frames reach the session,
  * dispatch and policy code, which random bytes would almost never do.
@@ -21,6 +24,7 @@ enum {
     FZ_FRAME = 1,
     FZ_NEXT = 2,
     FZ_EVENTS = 3,
+    FZ_DMA = 4,
 };
 
 #define FZ_FLAG_OPEN 1u

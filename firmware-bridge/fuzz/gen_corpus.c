@@ -89,7 +89,11 @@ int main(int argc, char **argv)
     reg_write(DMAMUX1_CCR_ADDR(0), DMAMUX_REQ_USART1_TX);
     reg_write(DMA1_CCR_ADDR(1), DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC | DMA_CCR_TCIE);
     next(T_MEM_WRITE, p, 8);
+    rec(FZ_DMA, (const uint8_t[]){ 0, 16 }, 2); /* channel 1 halfway */
+    reg_write(DMA1_CCR_ADDR(1), DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC); /* BUSY */
+    next(T_MEM_WRITE, p, 40);                    /* BUSY: the DMA still reads it */
     rec(FZ_EVENTS, (const uint8_t[]){ 1, 0, 2, 0, 0x93, 0, 0, 0 }, 8);
+    rec(FZ_DMA, (const uint8_t[]){ 0, 16, 1, 4, 3, 0 }, 6); /* done; ch 2 TE */
     q = put32(p, 0x20001000u);
     q[0] = 32;
     q[1] = 0;

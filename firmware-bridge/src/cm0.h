@@ -12,6 +12,19 @@ static inline void cpu_irq_enable(void)
     __asm__ volatile("cpsie i" ::: "memory");
 }
 
+/* PRIMASK before masking interrupts: restore it with cpu_primask_restore. */
+static inline unsigned cpu_primask_save(void)
+{
+    unsigned primask;
+    __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
+    return primask;
+}
+
+static inline void cpu_primask_restore(unsigned primask)
+{
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
 /* Wakes on a pending interrupt even with PRIMASK set. */
 static inline void cpu_wfi(void)
 {

@@ -72,13 +72,10 @@ static uint16_t tx_free(void)
     return (uint16_t)(TX_RING_SIZE - 1u - used);
 }
 
-bool plat_tx_reserve(size_t n, bool wait)
+void plat_tx_reserve(size_t n)
 {
-    if (n > TX_RING_SIZE - 1u)
-        return false;
+    /* every frame fits: the largest is MAX_REPLY_WIRE, well under the ring */
     while (tx_free() < n) {
-        if (!wait)
-            return false;
         /* sleep until the transmitter frees some room */
         cpu_irq_disable();
         if (tx_free() < n)
@@ -86,7 +83,6 @@ bool plat_tx_reserve(size_t n, bool wait)
         cpu_irq_enable();
     }
     tx.wr = tx.head;
-    return true;
 }
 
 void plat_tx_put(uint8_t b)

@@ -14,7 +14,7 @@ int main(void)
     cpu_irq_disable();
     board_init();
     bridge_init(); /* posts BOOT */
-    ev_flush();    /* BOOT is the first frame on the wire */
+    bridge_flush_events(); /* BOOT is the first frame on the wire */
     cpu_irq_enable();
 
     for (;;) {
@@ -22,9 +22,9 @@ int main(void)
         while (hostlink_rx_pop(&b)) {
             bridge_rx_byte(b);
             if (ev_pending())
-                ev_flush();
+                bridge_flush_events();
         }
-        ev_flush();
+        bridge_flush_events();
 
         /* WFI wakes on a pending interrupt even with PRIMASK set; the
          * handler runs once interrupts are enabled again */

@@ -20,6 +20,12 @@ void plat_reg_write(uint32_t addr, uint32_t value);
 void plat_mem_read(uint32_t addr, uint8_t *dst, size_t n);
 void plat_mem_write(uint32_t addr, const uint8_t *src, size_t n);
 
+/* Masks interrupts (PRIMASK) and returns what to restore: a consistent
+ * snapshot of state the interrupt handlers change (event queue, DMA
+ * completion counts). Nests. */
+uint32_t plat_irq_lock(void);
+void plat_irq_unlock(uint32_t key);
+
 /* Barriers (PROTOCOL.md 7). */
 void plat_dsb(void);
 void plat_dmb(void);
@@ -43,12 +49,12 @@ struct plat_info {
 };
 void plat_hello_info(struct plat_info *info);
 
-/* Host-link transmit queue. plat_tx_reserve makes room for n bytes:
- * with wait it blocks until there is room (replies are never dropped),
- * without it returns false at once when the queue lacks room (events).
- * The reserved bytes are then given with plat_tx_put and released to the
- * transmitter by plat_tx_commit. */
-bool plat_tx_reserve(size_t n, bool wait);
+/* Host-link transmit queue. plat_tx_reserve blocks until the queue has
+ * room for n bytes (nothing the board sends is dropped: replies and
+ * events alike wait for the transmitter). The reserved bytes are then
+ * given with plat_tx_put and released to the transmitter by
+ * plat_tx_commit. */
+void plat_tx_reserve(size_t n);
 void plat_tx_put(uint8_t b);
 void plat_tx_commit(void);
 

@@ -31,6 +31,16 @@ void plat_mem_write(uint32_t addr, const uint8_t *src, size_t n)
     memcpy((void *)(uintptr_t)addr, src, n);
 }
 
+uint32_t plat_irq_lock(void)
+{
+    return cpu_primask_save();
+}
+
+void plat_irq_unlock(uint32_t key)
+{
+    cpu_primask_restore(key);
+}
+
 void plat_dsb(void)
 {
     cpu_dsb();

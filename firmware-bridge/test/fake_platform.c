@@ -14,7 +14,9 @@ unsigned long fake_mem_writes;
 uint8_t fake_arena[FAKE_ARENA_SIZE];
 uint8_t fake_tx[FAKE_TX_MAX];
 size_t fake_tx_len;
+unsigned fake_irq_locked;
 size_t fake_tx_room;
+unsigned long fake_tx_waits;
 uint32_t fake_micros_now;
 uint32_t fake_micros_step;
 unsigned fake_violations;
@@ -33,6 +35,18 @@ static const uint32_t known[] = {
 };
 #define NKNOWN (sizeof known / sizeof known[0])
 static uint32_t regs[NKNOWN];
+
+/* What each channel's DMA was started on, as the fake sees it: used to
+ * move the DMA (fake_dma_step) and to catch host writes into memory the
+ * DMA has still to read or write. */
+struct dma_start {
+    uint32_t cmar;
+    uint32_t items;
+    uint32_t size; /* bytes per item */
+    bool minc, circ;
+};
+static struct dma_start started[2];
+
 
 static void violation(const char *what)
 {
@@ -73,7 +87,10 @@ void fake_reset(void)
     fake_reg_writes = 0;
     fake_mem_writes = 0;
     fake_tx_len = 0;
+    fake_irq_locked = 0;
+    memset(started, 0, sizeof started);
     fake_tx_room = FAKE_TX_MAX;
+    fake_tx_waits = 0;
     fake_micros_now = 0;
     fake_micros_step = 1;
     fake_violations = 0;
@@ -115,6 +132,82 @@ uint32_t plat_reg_read(uint32_t addr)
         return 0;
     }
     return regs[i];
+}
+
+static bool in_arena_range(uint64_t addr, uint64_t n)
+{
+    return n > 0 && addr >= FAKE_ARENA_BASE && addr + n <= (uint64_t)FAKE_ARENA_BASE + FAKE_ARENA_SIZE;
+}
+
+
+static void dma_started(unsigned ch, uint32_t ccr)
+{
+    uint32_t base = 0x40020008u + 0x14u * (ch - 1u);
+    started[ch - 1u].cmar = fake_get(base + 12);
+    started[ch - 1u].items = fake_get(base + 4) & 0xFFFFu;
+    started[ch - 1u].size = 1u << ((ccr >> 10) & 3u);
+    started[ch - 1u].minc = (ccr >> 7) & 1u;
+    started[ch - 1u].circ = (ccr >> 5) & 1u;
+}
+
+/* The memory the DMA of `ch` may still touch: [*lo, *hi); false if none. */
+static bool dma_live_range(unsigned ch, uint64_t *lo, uint64_t *hi)
+{
+    uint32_t base = 0x40020008u + 0x14u * (ch - 1u);
+    uint32_t cndtr = fake_get(base + 4) & 0xFFFFu;
+    if (!(fake_get(base) & 1u) || (cndtr == 0 && !started[ch - 1u].circ))
+        return false;
+    const struct dma_start *s = &started[ch - 1u];
+    if (!s->minc) {
+        *lo = s->cmar;
+        *hi = (uint64_t)s->cmar + s->size;
+    } else if (s->circ) {
+        *lo = s->cmar;
+        *hi = (uint64_t)s->cmar + (uint64_t)s->items * s->size;
+    } else {
+        *lo = (uint64_t)s->cmar + (uint64_t)(s->items - cndtr) * s->size;
+        *hi = (uint64_t)s->cmar + (uint64_t)s->items * s->size;
+    }
+    return true;
+}
+
+void fake_dma_step(unsigned ch, uint32_t items, bool error)
+{
+    if (ch < 1 || ch > 2)
+        return;
+    uint32_t base = 0x40020008u + 0x14u * (ch - 1u);
+    uint32_t ccr = fake_get(base);
+    if (!(ccr & 1u))
+        return;
+    uint32_t shift = 4u * (ch - 1u);
+    int isr = index_of(0x40020000);
+    if (error) {
+        /* RM0444 DMA: on a transfer error EN is cleared by hardware */
+        regs[index_of(base)] = ccr & ~1u;
+        regs[isr] |= (0x9u << shift); /* TEIF and GIF */
+        return;
+    }
+    const struct dma_start *s = &started[ch - 1u];
+    for (uint32_t k = 0; k < items; k++) {
+        uint32_t cndtr = fake_get(base + 4) & 0xFFFFu;
+        if (cndtr == 0)
+            return;
+        uint32_t done = s->items - cndtr;
+        uint32_t at = s->cmar + (s->minc ? done * s->size : 0u);
+        if (!in_arena_range(at, s->size))
+            violation("DMA moved data outside the arena");
+        else if (!(ccr & (1u << 4))) /* DIR = 0: the DMA writes memory */
+            memset(fake_arena + (at - FAKE_ARENA_BASE), 0xD5, s->size);
+        cndtr--;
+        if (cndtr == s->items / 2u)
+            regs[isr] |= (0x5u << shift); /* HTIF and GIF */
+        if (cndtr == 0) {
+            regs[isr] |= (0x3u << shift); /* TCIF and GIF */
+            if (s->circ)
+                cndtr = s->items;
+        }
+        regs[index_of(base + 4)] = cndtr;
+    }
 }
 
 /* An independent statement of the DMA start rules (PROTOCOL.md 6). */
@@ -165,15 +258,22 @@ void plat_reg_write(uint32_t addr, uint32_t value)
         if (value & ((1u << 5) | (1u << 7)))
             violation("USART1_CR1 RXNEIE/TXEIE set");
         break;
-    case 0x40020008: case 0x4002001C:
-        if (value & 1u) {
-            unsigned ch = addr == 0x40020008u ? 1u : 2u;
+    case 0x40020008: case 0x4002001C: {
+        unsigned ch = addr == 0x40020008u ? 1u : 2u;
+        bool was_on = regs[i] & 1u;
+        if ((value & 1u) && was_on) {
+            /* RM0444 DMA_CCR: the other fields are read-only while EN = 1,
+             * and the transfer goes on as started */
+            violation("CCR written with EN = 1 while the channel runs");
+        } else if (value & 1u) {
             if (!after_dsb)
                 violation("CCR.EN written without a DSB just before");
             if (!start_is_safe(ch, value))
                 violation("unsafe DMA start");
+            dma_started(ch, value);
         }
         break;
+    }
     case 0x4002000C: case 0x40020020:
         value &= 0xFFFFu; /* CNDTR is 16 bits */
         break;
@@ -207,7 +307,24 @@ void plat_mem_write(uint32_t addr, const uint8_t *src, size_t n)
         violation("memory write outside the arena");
         return;
     }
+    for (unsigned ch = 1; ch <= 2; ch++) {
+        uint64_t lo, hi;
+        if (dma_live_range(ch, &lo, &hi) && addr < hi && lo < (uint64_t)addr + n)
+            violation("host memory write into memory a running DMA has still to use");
+    }
     memcpy(fake_arena + (addr - FAKE_ARENA_BASE), src, n);
+}
+
+uint32_t plat_irq_lock(void)
+{
+    return fake_irq_locked++;
+}
+
+void plat_irq_unlock(uint32_t key)
+{
+    if (fake_irq_locked == 0 || key != fake_irq_locked - 1u)
+        violation("interrupts unmasked out of order");
+    fake_irq_locked = key;
 }
 
 void plat_dsb(void)
@@ -248,18 +365,24 @@ void plat_hello_info(struct plat_info *info)
 
 static size_t reserved;
 
-bool plat_tx_reserve(size_t n, bool wait)
+void plat_tx_reserve(size_t n)
 {
-    if (!wait && n > fake_tx_room)
-        return false;
+    if (fake_irq_locked)
+        violation("transmit reservation with interrupts masked (it may wait for the transmitter)");
+    if (n > fake_tx_room) {
+        /* the transmitter drains the queue while the caller waits */
+        fake_tx_waits++;
+        fake_tx_room = FAKE_TX_MAX;
+    }
     if (fake_tx_len + n > FAKE_TX_MAX)
         fake_tx_len = 0; /* the fuzzer sends a lot: start over */
     reserved = n;
-    return true;
 }
 
 void plat_tx_put(uint8_t b)
 {
+    if (fake_tx_room)
+        fake_tx_room--;
     if (reserved == 0)
         violation("transmit byte without a reservation");
     else

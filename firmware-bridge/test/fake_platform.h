@@ -40,7 +40,11 @@ extern uint8_t fake_arena[FAKE_ARENA_SIZE];
 #define FAKE_TX_MAX (1u << 16)
 extern uint8_t fake_tx[FAKE_TX_MAX];
 extern size_t fake_tx_len;
-extern size_t fake_tx_room;       /* room left for frames sent without wait */
+extern unsigned fake_irq_locked;  /* plat_irq_lock nesting depth */
+/* Room in the transmit queue; a reservation larger than this waits (the
+ * fake counts the wait and drains the queue). */
+extern size_t fake_tx_room;
+extern unsigned long fake_tx_waits;
 
 extern uint32_t fake_micros_now;
 extern uint32_t fake_micros_step; /* added at every plat_micros() call */
@@ -50,6 +54,11 @@ extern unsigned fake_violations;
 extern const char *fake_violation_what;
 /* abort() at the first violation (the fuzzer sets it). */
 extern bool fake_abort_on_violation;
+
+/* Moves channel ch's DMA by `items` (CNDTR counts down, HT and TC flags
+ * set, circular reload; a DIR = 0 channel writes 0xD5 into the arena), or
+ * raises a transfer error (EN cleared, TEIF set). Nothing when disabled. */
+void fake_dma_step(unsigned ch, uint32_t items, bool error);
 
 /* Back to the reset state: registers, arena zeroed, log, tx, clock. */
 void fake_reset(void);

@@ -13,7 +13,7 @@ void h_reset(void)
 {
     fake_reset();
     bridge_init();
-    ev_flush();
+    bridge_flush_events();
     fake_tx_len = 0;
     rd = 0;
     fake_log_clear();
@@ -88,8 +88,16 @@ int h_next(struct reply *r)
         return 0;
     r->type = body[1];
     r->seq = (uint16_t)(body[2] | (body[3] << 8));
-    r->len = (size_t)n - 6;
-    memcpy(r->p, body + 4, r->len);
+    size_t head = 4;
+    r->mark = 0;
+    if (r->type & T_REPLY_BIT) {
+        if (n < 8)
+            return 0;
+        r->mark = (uint16_t)(body[4] | (body[5] << 8));
+        head = 6;
+    }
+    r->len = (size_t)n - head - 2;
+    memcpy(r->p, body + head, r->len);
     return 1;
 }
 

@@ -13,6 +13,7 @@
 struct reply {
     uint8_t type;
     uint16_t seq;
+    uint16_t mark; /* replies and NAKs: the event mark (PROTOCOL.md 3) */
     size_t len;
     uint8_t p[2048];
 };

@@ -178,7 +178,7 @@ TEST(batch_unknown_op)
     uint8_t b[64], *q = b;
     h_open(1);
     q = op_read(q, USART1_BASE);
-    *q++ = 0x05;
+    *q++ = 0x06;
     q = h_put32(q, USART1_BASE);
     CHECK(h_req(T_REG_BATCH, 2, b, (size_t)(q - b), &r));
     CHECK_EQ(r.p[0], ST_BAD_LENGTH);

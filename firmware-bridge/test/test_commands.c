@@ -147,12 +147,31 @@ TEST(cmd_unknown_command)
 {
     struct reply r;
     h_open(1);
-    const uint8_t types[] = { 0x00, 0x09, 0x41, 0x7F, 0x81, 0xFE };
+    const uint8_t types[] = { 0x20, 0x3F };
     for (unsigned i = 0; i < sizeof types; i++) {
         CHECK(h_req(types[i], (uint16_t)(2 + i), 0, 0, &r));
         CHECK_EQ(r.type, types[i] | 0x80);
+        CHECK_EQ(r.seq, 2 + i);
         CHECK_EQ(r.p[0], ST_UNKNOWN_COMMAND);
     }
+}
+
+TEST(cmd_types_outside_the_request_range_are_naked_unexecuted)
+{
+    struct reply r;
+    h_open(1);
+    /* an event type, 0x7F whose reply type would be the NAK's, reply types */
+    const uint8_t types[] = { 0x00, 0x40, 0x41, 0x7F, 0x80, 0x81, 0xFE, 0xFF };
+    for (unsigned i = 0; i < sizeof types; i++) {
+        CHECK(h_req(types[i], 2, 0, 0, &r));
+        CHECK_EQ(r.type, T_NAK);
+        CHECK_EQ(r.seq, 2);
+        CHECK_EQ(r.p[0], ST_UNKNOWN_COMMAND);
+    }
+    /* none was sequenced: seq 2 is still the one expected */
+    CHECK(h_req(T_PING, 2, 0, 0, &r));
+    CHECK_EQ(r.type, T_PING | T_REPLY_BIT);
+    CHECK_EQ(r.p[0], ST_OK);
 }
 
 TEST(barrier_dmb_before_mem_read)

@@ -8,7 +8,7 @@ TEST(events_boot_first_with_counter_0)
     struct reply r;
     fake_reset();
     bridge_init();
-    ev_flush();
+    bridge_flush_events();
     h_rewind();
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_BOOT);
@@ -25,7 +25,7 @@ TEST(events_layouts_and_counter)
     h_open(1);
     ev_post_dma(1, DMA_FLAG_TCIF, 0, 0x93);
     ev_post_usart(USART_ISR_IDLE, 0xD0, 12, 34);
-    ev_flush();
+    bridge_flush_events();
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_DMA);
     CHECK_EQ(r.seq, 1);
@@ -44,20 +44,18 @@ TEST(events_layouts_and_counter)
     CHECK_EQ(h_get16(r.p + 7), 34);
 }
 
-TEST(events_dropped_when_tx_full_counter_shows_gap)
+TEST(events_wait_for_transmit_room_instead_of_being_dropped)
 {
     struct reply r;
     h_open(1);
-    fake_tx_room = 0;
+    fake_tx_room = 0; /* the transmit queue is full of replies */
     ev_post_dma(2, DMA_FLAG_HTIF, 5, 0x21);
-    ev_flush();
-    CHECK_EQ(h_pending(), 0);
-    fake_tx_room = FAKE_TX_MAX;
-    ev_post_dma(2, DMA_FLAG_TCIF, 0, 0x21);
-    ev_flush();
+    bridge_flush_events();
+    CHECK_EQ(fake_tx_waits, 1);
     CHECK(h_next(&r));
-    CHECK_EQ(r.seq, 2); /* event 1 was dropped */
-    CHECK_EQ(h_get16(r.p + 8), 2); /* ... but its HT still counts */
+    CHECK_EQ(r.type, T_EV_DMA);
+    CHECK_EQ(r.seq, 1);
+    CHECK_EQ(h_get16(r.p + 8), 1);
 }
 
 TEST(events_completions_count_ht_and_tc_per_channel_and_restart_at_enabling)
@@ -70,7 +68,7 @@ TEST(events_completions_count_ht_and_tc_per_channel_and_restart_at_enabling)
     ev_post_dma(1, DMA_FLAG_TEIF, 3, 0);                  /* an error is no completion */
     ev_dma_enabling(1);
     ev_post_dma(1, DMA_FLAG_HTIF, 8, 0);
-    ev_flush();
+    bridge_flush_events();
     const uint16_t want[] = { 1, 2, 2, 2, 1 };
     for (int i = 0; i < 5; i++) {
         CHECK(h_next(&r));
@@ -84,7 +82,7 @@ TEST(events_queue_overflow_drops_newest)
     h_open(1);
     for (int i = 0; i < 12; i++)
         ev_post_dma(1, DMA_FLAG_HTIF, (uint16_t)i, 0);
-    ev_flush();
+    bridge_flush_events();
     int n = 0;
     uint16_t last = 0;
     while (h_next(&r)) {
@@ -94,7 +92,7 @@ TEST(events_queue_overflow_drops_newest)
     CHECK_EQ(n, 8);
     CHECK_EQ(last, 8);
     ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
-    ev_flush();
+    bridge_flush_events();
     CHECK(h_next(&r));
     CHECK_EQ(r.seq, 13);
 }
@@ -103,7 +101,67 @@ TEST(events_replies_never_dropped)
 {
     struct reply r;
     h_open(1);
-    fake_tx_room = 0; /* no room for frames sent without waiting */
+    fake_tx_room = 0;
     CHECK(h_req(T_PING, 2, 0, 0, &r));
     CHECK_EQ(r.p[0], ST_OK);
+}
+
+TEST(events_mark_counts_events_sent_before_a_reply)
+{
+    struct reply r;
+    h_open(1); /* BOOT (counter 0) was sent before the HELLO reply */
+    CHECK(h_req(T_PING, 2, 0, 0, &r));
+    CHECK_EQ(r.mark, 1);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0); /* counter 1, sent before the next reply */
+    bridge_flush_events();
+    CHECK(h_next(&r));
+    CHECK(h_req(T_PING, 3, 0, 0, &r));
+    CHECK_EQ(r.mark, 2);
+    /* an event still queued when a reply goes out is sent after it: the
+     * mark stops below it */
+    ev_post_usart(USART_ISR_TC, 0xC0, 0, 0); /* counter 2 */
+    CHECK(h_req(T_PING, 4, 0, 0, &r));
+    CHECK_EQ(r.mark, 2);
+    bridge_flush_events();
+    CHECK(h_next(&r));
+    CHECK_EQ(r.seq, 2);
+    /* a dropped event still moves the mark: the host learns of it */
+    for (int i = 0; i < 9; i++)
+        ev_post_dma(1, DMA_FLAG_HTIF, 0, 0); /* counters 3..11; 11 is dropped */
+    bridge_flush_events();
+    while (h_next(&r))
+        ;
+    CHECK(h_req(T_PING, 5, 0, 0, &r));
+    CHECK_EQ(r.mark, 12);
+    CHECK_EQ(ev_dropped(), 1);
+}
+
+TEST(events_resent_reply_keeps_its_first_mark)
+{
+    struct reply r;
+    h_open(1);
+    CHECK(h_req(T_PING, 2, 0, 0, &r));
+    uint16_t first = r.mark;
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
+    bridge_flush_events();
+    CHECK(h_next(&r));
+    CHECK(h_req(T_PING, 2, 0, 0, &r)); /* a retransmission: the cached reply */
+    CHECK_EQ(r.type, T_PING | T_REPLY_BIT);
+    CHECK_EQ(r.mark, first);
+    CHECK(h_req(T_PING, 3, 0, 0, &r));
+    CHECK_EQ(r.mark, (uint16_t)(first + 1u));
+}
+
+TEST(events_nak_carries_the_mark)
+{
+    struct reply r;
+    h_open(1);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
+    bridge_flush_events();
+    CHECK(h_next(&r));
+    uint8_t junk[] = { 0x05, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x00 }; /* bad CRC */
+    h_feed(junk, sizeof junk);
+    CHECK(h_next(&r));
+    CHECK_EQ(r.type, T_NAK);
+    CHECK_EQ(r.mark, 2);
 }

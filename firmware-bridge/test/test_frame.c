@@ -140,7 +140,7 @@ TEST(frame_nak_bad_version)
 {
     struct reply r;
     h_open(1);
-    size_t n = h_frame(2, T_PING, 2, 0, 0, wire);
+    size_t n = h_frame(PROTO_VERSION - 1u, T_PING, 2, 0, 0, wire);
     h_feed(wire, n);
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_NAK);

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "../src/core/events.h"
+#include "../src/core/bridge.h"
 #include "runner.h"
 
 #define CCR_TX (DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC)
@@ -152,13 +152,14 @@ TEST(dma_start_restarts_the_completion_count_and_a_refusal_does_not)
     CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
     ev_post_dma(1, DMA_FLAG_HTIF, 50, 0);
     ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
+    fake_set(DMA1_CCR_ADDR(1), 0); /* the transfer ended */
     h_setup_channel(1, 1, 0x20000000u, 100); /* outside the arena: refused */
     CHECK_EQ(try_start(1, CCR_TX, &r), ST_DMA_START_REFUSED);
     ev_post_dma(1, DMA_FLAG_HTIF, 50, 0);
     h_setup_channel(1, 1, FAKE_ARENA_BASE, 100);
     CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
     ev_post_dma(1, DMA_FLAG_HTIF, 50, 0);
-    ev_flush();
+    bridge_flush_events();
     const uint16_t want[] = { 1, 2, 3, 1 };
     int seen = 0;
     while (h_next(&r)) {
@@ -424,4 +425,117 @@ TEST(refuse_masked_write_needs_read_and_write)
     CHECK(h_req(T_REG_BATCH, 3, b, (size_t)(q - b), &r));
     CHECK_EQ(r.p[0], ST_REG_NOT_ALLOWED);
     CHECK_EQ(fake_log_len, 0);
+}
+
+TEST(dma_rewrite_of_a_running_channel_is_busy_and_keeps_the_protected_range)
+{
+    struct reply r;
+    uint8_t req[8];
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 0, FAKE_ARENA_BASE, 100);
+    CHECK_EQ(try_start(1, CCR_RX | DMA_CCR_TCIE, &r), ST_OK);
+    fake_set(DMA1_CNDTR_ADDR(1), 10); /* 90 bytes arrived */
+    /* a plain rewrite, and a masked write of TCIE only, with EN = 1 */
+    CHECK_EQ(try_start(1, CCR_RX, &r), ST_BUSY);
+    uint8_t b[16], *q = b;
+    *q++ = OP_MASKED_WRITE;
+    q = h_put32(h_put32(h_put32(q, DMA1_CCR_ADDR(1)), DMA_CCR_TCIE), 0);
+    CHECK(h_req(T_REG_BATCH, h_seq++, b, (size_t)(q - b), &r));
+    CHECK_EQ(r.p[0], ST_BUSY);
+    CHECK_EQ(fake_get(DMA1_CCR_ADDR(1)), CCR_RX | DMA_CCR_TCIE);
+    /* the range recorded at the start still covers the whole buffer */
+    h_put32(req, FAKE_ARENA_BASE);
+    req[4] = 0xAA;
+    CHECK(h_req(T_MEM_WRITE, h_seq++, req, 5, &r));
+    CHECK_EQ(r.p[0], ST_BUSY);
+    h_put32(req, FAKE_ARENA_BASE + 99);
+    CHECK(h_req(T_MEM_WRITE, h_seq++, req, 5, &r));
+    CHECK_EQ(r.p[0], ST_BUSY);
+    /* disabling is allowed, and then the memory is the host's again */
+    CHECK_EQ(try_start(1, DMA_CCR_MINC, &r), ST_OK);
+    CHECK(h_req(T_MEM_WRITE, h_seq++, req, 5, &r));
+    CHECK_EQ(r.p[0], ST_OK);
+}
+
+TEST(dma_busy_range_with_minc_0_is_one_item)
+{
+    struct reply r;
+    uint8_t req[8];
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 0, FAKE_ARENA_BASE + 16, 100);
+    CHECK_EQ(try_start(1, DMA_CCR_EN | (2u << 10) | (2u << 8), &r), ST_OK); /* MINC = 0, 32-bit */
+    h_put32(req, FAKE_ARENA_BASE + 19);
+    req[4] = 1;
+    CHECK(h_req(T_MEM_WRITE, h_seq++, req, 5, &r));
+    CHECK_EQ(r.p[0], ST_BUSY);
+    h_put32(req, FAKE_ARENA_BASE + 20);
+    CHECK(h_req(T_MEM_WRITE, h_seq++, req, 5, &r));
+    CHECK_EQ(r.p[0], ST_OK);
+}
+
+TEST(status_op_is_a_consistent_snapshot_with_pending_completions)
+{
+    struct reply r;
+    uint8_t b[16], *q = b;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(2, 0, FAKE_ARENA_BASE, 64);
+    uint32_t ccr = CCR_RX | DMA_CCR_CIRC | DMA_CCR_HTIE | DMA_CCR_TCIE;
+    CHECK_EQ(try_start(2, ccr, &r), ST_OK);
+    ev_post_dma(2, DMA_FLAG_HTIF, 32, ccr); /* reported: one completion */
+    bridge_flush_events();
+    fake_set(DMA1_CNDTR_ADDR(2), 60);
+    /* TC raised (CNDTR reloaded) and not yet handled by its interrupt */
+    fake_set(DMA1_ISR_ADDR, DMA_FLAG_TCIF << DMA_ISR_SHIFT(2));
+    *q++ = OP_STATUS;
+    *q++ = 2;
+    *q++ = OP_STATUS;
+    *q++ = 3; /* not an exposed channel */
+    CHECK(h_req(T_REG_BATCH, h_seq++, b, (size_t)(q - b), &r));
+    while (r.type != (T_REG_BATCH | T_REPLY_BIT) && h_next(&r))
+        ;
+    CHECK_EQ(r.p[0], ST_REG_NOT_ALLOWED);
+    CHECK_EQ(r.p[1], 1);     /* executed */
+    CHECK_EQ(r.p[2], 4);     /* values */
+    CHECK_EQ(h_get32(r.p + 3), ccr);
+    CHECK_EQ(h_get32(r.p + 7), 60u | (2u << 16)); /* HT reported + TC pending */
+    CHECK_EQ(h_get32(r.p + 11), DMA_FLAG_TCIF);
+    CHECK_EQ(h_get32(r.p + 15), 0xC0);              /* USART1_ISR */
+    CHECK_EQ(h_get32(r.p + 19), 3);                 /* detail: the channel */
+    CHECK_EQ(fake_irq_locked, 0);
+}
+
+TEST(status_op_counts_toward_the_64_values)
+{
+    struct reply r;
+    uint8_t b[200], *q = b;
+    h_open(1);
+    for (int i = 0; i < 16; i++) {
+        *q++ = OP_STATUS;
+        *q++ = 1;
+    }
+    *q++ = OP_READ;
+    q = h_put32(q, USART1_BASE);
+    CHECK(h_req(T_REG_BATCH, 2, b, (size_t)(q - b), &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK_EQ(r.p[1], 16);
+    CHECK_EQ(r.p[2], 64);
+}
+
+TEST(new_session_stops_what_the_last_one_left_running)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 100);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    fake_log_clear();
+    CHECK(h_req(T_HELLO, 1, 0, 0, &r)); /* a retransmission changes nothing */
+    CHECK_EQ(fake_log_find(0, FK_RESET, ~0u), -1);
+    CHECK(fake_get(DMA1_CCR_ADDR(1)) & DMA_CCR_EN);
+    CHECK(h_req(T_HELLO, 500, 0, 0, &r)); /* a new session */
+    CHECK(fake_log_find(0, FK_RESET, ~0u) >= 0);
+    CHECK_EQ(fake_get(DMA1_CCR_ADDR(1)), 0);
 }

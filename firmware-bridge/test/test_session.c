@@ -35,7 +35,7 @@ TEST(session_hello_reply_fields)
     CHECK_EQ(r.len, 50);
     const uint8_t *b = r.p + 1;
     CHECK_EQ(r.p[0], ST_OK);
-    CHECK_EQ(b[0], 1);
+    CHECK_EQ(b[0], PROTO_VERSION);
     CHECK(b[1] == FW_VERSION_MAJOR && b[2] == FW_VERSION_MINOR && b[3] == FW_VERSION_PATCH);
     CHECK_EQ(h_get16(b + 4), 0x460);
     CHECK_EQ(h_get16(b + 6), 0x2000);

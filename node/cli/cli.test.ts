@@ -155,7 +155,7 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
     const { code, stdout } = await inProcess('info', '--json');
     expect(code).toBe(0);
     const info = JSON.parse(stdout);
-    expect(info).toMatchObject({ virtual: true, protocolVersion: 1, devId: 0x460, maxRequestPayload: 1024 });
+    expect(info).toMatchObject({ virtual: true, protocolVersion: 2, devId: 0x460, maxRequestPayload: 1024 });
     expect(info.uid).toMatch(/^[0-9a-f]{24}$/);
   });
 

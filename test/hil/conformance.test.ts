@@ -21,7 +21,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, type TestContext } from 'vitest';
 import { Serial1, SerialRx, SerialTx } from '../../driver/api/index.ts';
 import { DmaStartRefusedError, MovedError, RegisterNotAllowedError } from '../../driver/board/index.ts';
-import { Capability } from '../../driver/protocol/messages.ts';
+import { Capability, PROTOCOL_VERSION } from '../../driver/protocol/messages.ts';
 import type { LentHalves, UsartPeer } from '../../node/peers/index.ts';
 import { type TargetSession, targets } from './targets.ts';
 
@@ -58,7 +58,7 @@ describe.each(targets.map((t) => [t.name, t] as const))('%s', (_name, target) =>
 
     it('answers HELLO as a bridge on an STM32G071, echoes PINGs and holds arena memory', async () => {
       const { board } = session;
-      expect(board.hello.protocolVersion).toBe(1);
+      expect(board.hello.protocolVersion).toBe(PROTOCOL_VERSION);
       expect(board.hello.devId).toBe(board.chip.devId);
       expect(board.hasCapability(Capability.DMA1_CH1_USART1)).toBe(true);
       expect(board.hasCapability(Capability.EVENTS)).toBe(true);

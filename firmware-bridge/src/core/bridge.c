@@ -1,7 +1,8 @@
 #include "bridge.h"
 
 #include "../platform.h"
-#include "frame.h"
+#include "frame_rx.h"
+#include "frame_tx.h"
 #include "policy.h"
 #include "session.h"
 
@@ -11,7 +12,7 @@ void bridge_init(void)
     plat_hello_info(&info);
     policy_init(info.arena_base, info.arena_size);
     session_init(info.boot_epoch);
-    frame_init();
+    frame_rx_init();
     ev_init();
     ev_post_boot(info.boot_epoch);
 }
@@ -19,4 +20,13 @@ void bridge_init(void)
 void bridge_rx_byte(uint8_t b)
 {
     frame_rx_byte(b);
+}
+
+void bridge_flush_events(void)
+{
+    const struct event *e;
+    while ((e = ev_peek()) != 0) {
+        frame_send_event(e);
+        ev_pop();
+    }
 }

@@ -1,7 +1,11 @@
-/* The protocol core's entry points for the platform's main loop. */
+/* The protocol core's entry points for the platform's main loop. The core
+ * is a one-way stack: frame_rx -> session -> dispatch -> policy, replies
+ * and NAKs through frame_tx; events are posted by the interrupt handlers
+ * (and their counts reset by policy) and sent from here. */
 #ifndef BRIDGE_H
 #define BRIDGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "events.h"
@@ -11,5 +15,8 @@
 void bridge_init(void);
 /* One byte from the host link. */
 void bridge_rx_byte(uint8_t b);
+/* Sends every queued event, waiting for transmit room as long as needed:
+ * an event is never dropped once it is queued. */
+void bridge_flush_events(void);
 
 #endif

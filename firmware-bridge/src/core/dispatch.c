@@ -30,6 +30,12 @@ static size_t refusal(uint8_t *rep, uint8_t st, uint32_t detail)
     }
 }
 
+void dispatch_new_session(void)
+{
+    plat_reset_peripherals();
+    policy_reset();
+}
+
 size_t dispatch_hello(uint8_t *rep)
 {
     struct plat_info info;
@@ -115,7 +121,10 @@ static uint8_t batch_poll(uint32_t addr, uint32_t mask, uint32_t match, uint16_t
  * reply: status | executed | count | values u32 x count | detail */
 static size_t cmd_reg_batch(const uint8_t *req, size_t n, uint8_t *rep)
 {
-    static const uint8_t op_len[5] = { 0, 4, 8, 12, 14 };
+    /* bytes after the op code; STATUS has a channel byte, not an address */
+    static const uint8_t op_len[6] = { 0, 4, 8, 12, 14, 1 };
+    /* values each op appends to the reply */
+    static const uint8_t op_values[6] = { 0, 1, 0, 0, 0, STATUS_VALUES };
     uint8_t *values = rep + 3;
     unsigned executed = 0, count = 0;
     uint8_t st = ST_OK;
@@ -124,13 +133,13 @@ static size_t cmd_reg_batch(const uint8_t *req, size_t n, uint8_t *rep)
 
     while (i < n) {
         uint8_t op = req[i];
-        if (op < OP_READ || op > OP_POLL || n - i - 1u < op_len[op] ||
-            (op == OP_READ && count == MAX_BATCH_READS)) {
+        if (op < OP_READ || op > OP_STATUS || n - i - 1u < op_len[op] ||
+            count + op_values[op] > MAX_BATCH_READS) {
             st = ST_BAD_LENGTH;
             break;
         }
         const uint8_t *f = req + i + 1;
-        uint32_t addr = le_get32(f);
+        uint32_t addr = op == OP_STATUS ? 0u : le_get32(f);
         switch (op) {
         case OP_READ: {
             uint32_t v = 0;
@@ -145,9 +154,16 @@ static size_t cmd_reg_batch(const uint8_t *req, size_t n, uint8_t *rep)
         case OP_MASKED_WRITE:
             st = policy_reg_masked_write(addr, le_get32(f + 4), le_get32(f + 8), &detail);
             break;
-        default: /* OP_POLL */
+        case OP_POLL:
             st = batch_poll(addr, le_get32(f + 4), le_get32(f + 8), le_get16(f + 12), &detail);
             break;
+        default: { /* OP_STATUS */
+            uint32_t v[STATUS_VALUES];
+            st = policy_channel_status(f[0], v, &detail);
+            for (unsigned k = 0; st == ST_OK && k < STATUS_VALUES; k++)
+                le_put32(values + 4u * count++, v[k]);
+            break;
+        }
         }
         if (st != ST_OK)
             break;

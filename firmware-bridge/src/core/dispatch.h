@@ -9,6 +9,10 @@
  * at most MAX_REPLY_PAYLOAD bytes) and returns its length. */
 size_t dispatch_request(uint8_t type, const uint8_t *req, size_t n, uint8_t *rep);
 
+/* A new session opened: stop and reset what the bridge exposes, as
+ * RESET_PERIPHERALS does. */
+void dispatch_new_session(void);
+
 /* The HELLO reply payload (status OK and the body). */
 size_t dispatch_hello(uint8_t *rep);
 

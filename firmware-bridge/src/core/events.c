@@ -1,27 +1,19 @@
 #include "events.h"
 
 #include "../stm32g071.h"
-#include "frame.h"
 #include "le.h"
 #include "protocol.h"
 
 /* 8 entries x 14 bytes: a burst of DMA half/complete and USART idle
  * events while the main loop is busy with one command. */
 #define EV_QUEUE_LEN 8u
-#define EV_MAX_PAYLOAD 10u
-
-struct event {
-    uint8_t type;
-    uint8_t len;
-    uint16_t counter;
-    uint8_t payload[EV_MAX_PAYLOAD];
-};
 
 static struct {
     struct event q[EV_QUEUE_LEN];
     volatile uint8_t head; /* written by the producer (interrupts) */
     volatile uint8_t tail; /* written by the consumer (main loop) */
-    uint16_t counter;      /* next event's counter; counts dropped ones */
+    volatile uint16_t counter; /* next event's counter; counts dropped ones */
+    uint32_t dropped;
     /* HT and TC completions of each exposed channel since the write that
      * last enabled it, dropped events included: circular reception counts
      * laps from it even when events are lost (PROTOCOL.md 3) */
@@ -33,6 +25,7 @@ void ev_init(void)
     ev.head = 0;
     ev.tail = 0;
     ev.counter = 0;
+    ev.dropped = 0;
     ev.completions[0] = 0;
     ev.completions[1] = 0;
 }
@@ -43,12 +36,20 @@ void ev_dma_enabling(uint8_t channel)
         ev.completions[channel - 1u] = 0;
 }
 
+uint16_t ev_completions(uint8_t channel)
+{
+    return channel >= 1u && channel <= 2u ? ev.completions[channel - 1u] : 0u;
+}
+
 static struct event *ev_begin(uint8_t type, uint8_t len)
 {
-    uint16_t counter = ev.counter++; /* a dropped event still uses its number */
+    uint16_t counter = ev.counter;
+    ev.counter = (uint16_t)(counter + 1u); /* a dropped event still uses its number */
     uint8_t head = ev.head;
-    if ((uint8_t)(head - ev.tail) >= EV_QUEUE_LEN)
+    if ((uint8_t)(head - ev.tail) >= EV_QUEUE_LEN) {
+        ev.dropped++;
         return 0;
+    }
     struct event *e = &ev.q[head % EV_QUEUE_LEN];
     e->type = type;
     e->len = len;
@@ -61,7 +62,6 @@ static void ev_commit(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* entry before head */
     ev.head = (uint8_t)(ev.head + 1u);
 }
-
 
 void ev_post_boot(uint32_t boot_epoch)
 {
@@ -109,12 +109,26 @@ bool ev_pending(void)
     return ev.head != ev.tail;
 }
 
-void ev_flush(void)
+const struct event *ev_peek(void)
 {
-    while (ev.head != ev.tail) {
-        __atomic_signal_fence(__ATOMIC_SEQ_CST); /* head before entry */
-        const struct event *e = &ev.q[ev.tail % EV_QUEUE_LEN];
-        frame_send(e->type, e->counter, e->payload, e->len, false);
+    if (ev.head == ev.tail)
+        return 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* head before entry */
+    return &ev.q[ev.tail % EV_QUEUE_LEN];
+}
+
+void ev_pop(void)
+{
+    if (ev.head != ev.tail)
         ev.tail = (uint8_t)(ev.tail + 1u);
-    }
+}
+
+uint16_t ev_mark(void)
+{
+    return ev.head != ev.tail ? ev.q[ev.tail % EV_QUEUE_LEN].counter : ev.counter;
+}
+
+uint32_t ev_dropped(void)
+{
+    return ev.dropped;
 }

@@ -1,11 +1,23 @@
-/* Events (PROTOCOL.md 3). Interrupt handlers post them (they only
- * snapshot registers); the main loop encodes them into the transmit
- * queue, dropping one when the queue lacks room, never a reply. */
+/* Events (PROTOCOL.md 3): a queue between the interrupt handlers, which
+ * post events, and the main loop, which sends them (bridge.c). An event
+ * is dropped only when the queue itself is full; its counter is used all
+ * the same, so the host sees the gap (and every reply's event mark tells
+ * the host which counters were sent before it). This module sends
+ * nothing itself. */
 #ifndef EVENTS_H
 #define EVENTS_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#define EV_MAX_PAYLOAD 10u
+
+struct event {
+    uint8_t type;
+    uint8_t len;
+    uint16_t counter;
+    uint8_t payload[EV_MAX_PAYLOAD];
+};
 
 void ev_init(void);
 /* Posting: from one interrupt priority level only (single producer). */
@@ -15,8 +27,20 @@ void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2
 /* Main loop, just before a write that sets CCR.EN of `channel` (1 or 2):
  * its completion count starts over. */
 void ev_dma_enabling(uint8_t channel);
+/* HT and TC completions `channel` (1 or 2) has reported since it was last
+ * enabled, dropped events included. */
+uint16_t ev_completions(uint8_t channel);
+
 /* Main loop (single consumer). */
 bool ev_pending(void);
-void ev_flush(void);
+/* The oldest queued event, or 0 when none; it stays queued until ev_pop(). */
+const struct event *ev_peek(void);
+void ev_pop(void);
+/* The event mark (PROTOCOL.md 3): the counter of the oldest event not yet
+ * sent, or of the next event to be posted when none is queued. Call with
+ * interrupts masked (platform.h plat_irq_lock) for a consistent value. */
+uint16_t ev_mark(void);
+/* Events dropped because the queue was full, since boot. */
+uint32_t ev_dropped(void);
 
 #endif

@@ -151,6 +151,14 @@ static uint8_t checked_write(uint32_t addr, uint32_t value, uint32_t *detail)
             if (channel_enabled(ch))
                 return ST_BUSY;
         } else if (value & DMA_CCR_EN) {
+            /* Only a 0 -> 1 change of EN starts a transfer. A write with
+             * EN = 1 to a running channel would change what it does
+             * (RM0444 DMA_CCR: the other fields are not writable while
+             * EN = 1) and re-record its range with the CNDTR of now, so the
+             * range protected from MEM_WRITE would shrink under the DMA:
+             * refused, the channel must be disabled first. */
+            if (channel_enabled(ch))
+                return ST_BUSY;
             uint32_t start = 0, len = 0;
             uint8_t reason = dma_start_check(ch, value, &start, &len);
             if (reason) {
@@ -195,6 +203,42 @@ uint8_t policy_reg_masked_write(uint32_t addr, uint32_t mask, uint32_t value, ui
         return ST_REG_NOT_ALLOWED;
     uint32_t old = plat_reg_read(addr);
     return checked_write(addr, (old & ~mask) | (value & mask), detail);
+}
+
+uint8_t policy_channel_status(uint8_t channel, uint32_t v[4], uint32_t *detail)
+{
+    if (channel < 1u || channel > 2u) {
+        *detail = channel;
+        return ST_REG_NOT_ALLOWED;
+    }
+    uint32_t shift = DMA_ISR_SHIFT(channel);
+    uint32_t key = plat_irq_lock();
+    uint32_t ccr = plat_reg_read(DMA1_CCR_ADDR(channel));
+    /* CNDTR between two equal reads of the flags: a flag raised (and
+     * CNDTR reloaded, in circular mode) between the reads would pair an
+     * old count with a new position. With interrupts masked flags are
+     * only ever set, so this ends after at most three more rounds. */
+    uint32_t flags = (plat_reg_read(DMA1_ISR_ADDR) >> shift) & DMA_FLAGS_ALL;
+    uint32_t cndtr;
+    for (;;) {
+        cndtr = plat_reg_read(DMA1_CNDTR_ADDR(channel)) & DMA_CNDTR_MASK;
+        uint32_t again = (plat_reg_read(DMA1_ISR_ADDR) >> shift) & DMA_FLAGS_ALL;
+        if (again == flags)
+            break;
+        flags = again;
+    }
+    /* raised but not yet handled: its interrupt will count it (only the
+     * flags whose interrupt is enabled are ever counted) */
+    uint32_t pending = flags & ccr & (DMA_FLAG_HTIF | DMA_FLAG_TCIF);
+    uint16_t done = (uint16_t)(ev_completions(channel) + ((pending & DMA_FLAG_HTIF) ? 1u : 0u) +
+                               ((pending & DMA_FLAG_TCIF) ? 1u : 0u));
+    uint32_t usart_isr = plat_reg_read(USART1_ISR_ADDR);
+    plat_irq_unlock(key);
+    v[0] = ccr;
+    v[1] = cndtr | ((uint32_t)done << 16);
+    v[2] = flags;
+    v[3] = usart_isr;
+    return ST_OK;
 }
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)

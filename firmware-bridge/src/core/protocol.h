@@ -2,8 +2,8 @@
 #ifndef PROTOCOL_H
 #define PROTOCOL_H
 
-#define PROTO_VERSION          1u
-#define FW_VERSION_MAJOR       1u
+#define PROTO_VERSION          2u
+#define FW_VERSION_MAJOR       2u
 #define FW_VERSION_MINOR       0u
 #define FW_VERSION_PATCH       0u
 
@@ -11,16 +11,23 @@
 #define MAX_REQUEST_PAYLOAD    1024u
 #define MAX_REPLY_PAYLOAD      264u
 #define FRAME_OVERHEAD         6u   /* header 4 + crc 2 */
+#define EVENT_MARK_LEN         2u   /* replies and NAKs: evNext u16 after the header */
 #define MAX_BODY               (MAX_REQUEST_PAYLOAD + FRAME_OVERHEAD)       /* 1030 */
 #define MAX_ENCODED            (MAX_BODY + (MAX_BODY + 253u) / 254u)        /* 1035 */
-#define MAX_REPLY_BODY         (MAX_REPLY_PAYLOAD + FRAME_OVERHEAD)         /* 270 */
+#define MAX_REPLY_BODY         (MAX_REPLY_PAYLOAD + EVENT_MARK_LEN + FRAME_OVERHEAD) /* 272 */
 #define COBS_MAX_ENCODED(n)    ((n) + (n) / 254u + 1u)
-#define MAX_REPLY_WIRE         (COBS_MAX_ENCODED(MAX_REPLY_BODY) + 1u)      /* 273 with 0x00 */
+#define MAX_REPLY_WIRE         (COBS_MAX_ENCODED(MAX_REPLY_BODY) + 1u)      /* 275 with 0x00 */
 #define SESSION_WINDOW         4u
 #define MAX_PING               255u
 #define MAX_MEM_READ           (MAX_REPLY_PAYLOAD - 8u)                     /* 256 */
 #define MAX_MEM_WRITE          (MAX_REQUEST_PAYLOAD - 4u)                   /* 1020 */
-#define MAX_BATCH_READS        64u
+#define MAX_BATCH_READS        64u  /* values in a batch reply; a STATUS op adds 4 */
+#define STATUS_VALUES          4u
+
+/* Request types are 0x01..0x3F: 0x40..0x7F are events, bit 7 marks
+ * replies, so a request type outside that range could be mistaken for
+ * an event or a reply (0x7F | 0x80 is the NAK); such frames are NAKed. */
+#define REQUEST_TYPE_MAX       0x3Fu
 
 /* capabilities (HELLO) */
 #define CAP_DMA_CH1            (1u << 0)
@@ -51,6 +58,7 @@ enum {
     OP_WRITE = 0x02,
     OP_MASKED_WRITE = 0x03,
     OP_POLL = 0x04,
+    OP_STATUS = 0x05,
 };
 
 /* PROTOCOL.md 5: status codes */

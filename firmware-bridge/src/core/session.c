@@ -3,7 +3,7 @@
 #include <stdbool.h>
 
 #include "dispatch.h"
-#include "frame.h"
+#include "frame_tx.h"
 #include "protocol.h"
 
 struct cached_reply {
@@ -11,6 +11,10 @@ struct cached_reply {
     uint8_t type;
     uint8_t valid;
     uint16_t len;
+    /* the event mark when the reply was first sent: a resend carries it
+     * too, so the host can tell the request's own events from older ones
+     * (PROTOCOL.md 3) */
+    uint16_t mark;
     uint8_t payload[MAX_REPLY_PAYLOAD];
 };
 
@@ -39,9 +43,10 @@ void session_init(uint32_t boot_epoch)
     cache_clear();
 }
 
+/* A refusal or a HELLO answer: not cached, the mark is taken now. */
 static void send_reply(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len)
 {
-    frame_send((uint8_t)(type | T_REPLY_BIT), seq, payload, len, true);
+    frame_send_reply((uint8_t)(type | T_REPLY_BIT), seq, frame_mark_now(), payload, len);
 }
 
 static void on_hello(uint16_t seq, size_t len)
@@ -58,6 +63,9 @@ static void on_hello(uint16_t seq, size_t len)
         ses.hello_seq = seq;
         ses.expected = (uint16_t)(seq + 1u);
         cache_clear();
+        /* a new session starts from a known state: whatever an earlier
+         * session left running is stopped (PROTOCOL.md 4) */
+        dispatch_new_session();
     }
     send_reply(T_HELLO, seq, rep, dispatch_hello(rep));
 }
@@ -87,9 +95,10 @@ void session_on_request(uint8_t type, uint16_t seq, const uint8_t *payload, size
         c->len = (uint16_t)dispatch_request(type, payload, len, c->payload);
         c->seq = seq;
         c->type = (uint8_t)(type | T_REPLY_BIT);
+        c->mark = frame_mark_now();
         c->valid = 1;
         ses.expected++;
-        frame_send(c->type, c->seq, c->payload, c->len, true);
+        frame_send_reply(c->type, c->seq, c->mark, c->payload, c->len);
         return;
     }
     if (d < 0x8000u) {
@@ -102,7 +111,7 @@ void session_on_request(uint8_t type, uint16_t seq, const uint8_t *payload, size
     for (unsigned i = 0; i < SESSION_WINDOW; i++) {
         const struct cached_reply *c = &ses.cache[i];
         if (c->valid && c->seq == seq) {
-            frame_send(c->type, c->seq, c->payload, c->len, true);
+            frame_send_reply(c->type, c->seq, c->mark, c->payload, c->len);
             return;
         }
     }

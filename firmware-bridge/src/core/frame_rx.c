@@ -1,8 +1,11 @@
-#include "frame.h"
+#include "frame_rx.h"
 
-#include "../platform.h"
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "cobs.h"
 #include "crc16.h"
+#include "frame_tx.h"
 #include "protocol.h"
 #include "session.h"
 
@@ -24,11 +27,12 @@ static void rx_reset(void)
     cobs_dec_reset(&rx.dec);
 }
 
-void frame_init(void)
+void frame_rx_init(void)
 {
     rx_reset();
 }
 
+/* The seq of a damaged frame, when at least its header decoded: a hint */
 static uint16_t seq_hint(void)
 {
     return rx.len >= 4 ? (uint16_t)(rx.body[2] | (rx.body[3] << 8)) : 0;
@@ -56,7 +60,14 @@ static void frame_end(void)
         frame_send_nak(seq_hint(), ST_BAD_VERSION);
         return;
     }
-    session_on_request(rx.body[1], seq_hint(), rx.body + 4, n - 4u);
+    uint8_t type = rx.body[1];
+    if (type == 0u || type > REQUEST_TYPE_MAX) {
+        /* an event or reply type: answering it would make a reply whose
+         * type is ambiguous, so it is refused before the session sees it */
+        frame_send_nak(seq_hint(), ST_UNKNOWN_COMMAND);
+        return;
+    }
+    session_on_request(type, seq_hint(), rx.body + 4, n - 4u);
 }
 
 void frame_rx_byte(uint8_t b)
@@ -76,30 +87,4 @@ void frame_rx_byte(uint8_t b)
         else
             rx.too_large = true;
     }
-}
-
-static void put_tx(void *ctx, uint8_t b)
-{
-    (void)ctx;
-    plat_tx_put(b);
-}
-
-bool frame_send(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len, bool wait)
-{
-    uint8_t hdr[4] = { PROTO_VERSION, type, (uint8_t)seq, (uint8_t)(seq >> 8) };
-    uint16_t crc = crc16_update(crc16_update(CRC16_INIT, hdr, 4), payload, len);
-    uint8_t tail[2] = { (uint8_t)crc, (uint8_t)(crc >> 8) };
-    size_t body = len + FRAME_OVERHEAD;
-    if (!plat_tx_reserve(COBS_MAX_ENCODED(body) + 1u, wait))
-        return false;
-    cobs_segs_t s = { { hdr, payload, tail }, { 4, len, 2 } };
-    cobs_encode_segs(&s, put_tx, 0);
-    plat_tx_put(0);
-    plat_tx_commit();
-    return true;
-}
-
-void frame_send_nak(uint16_t seq_hint_value, uint8_t status)
-{
-    frame_send(T_NAK, seq_hint_value, &status, 1, true);
 }

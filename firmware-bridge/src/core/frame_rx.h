@@ -1,0 +1,13 @@
+/* Framing, receiving side (PROTOCOL.md 1): the streaming deframer. */
+#ifndef FRAME_RX_H
+#define FRAME_RX_H
+
+#include <stdint.h>
+
+void frame_rx_init(void);
+
+/* Feeds one received byte. A complete, valid request goes to
+ * session_on_request(); anything else is answered with a NAK. */
+void frame_rx_byte(uint8_t b);
+
+#endif
