@@ -7,11 +7,11 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { Serial1, type Transfer } from '../driver/api/index.ts';
-import { Allocation } from '../driver/board/dma-buffer.ts';
+import { createDmaBuffer } from '../driver/board/dma-buffer.ts';
 import {
   BufferBusyError,
   BufferFreedError,
-  DmaBuffer,
+  type DmaBuffer,
   DmaStartRefusedError,
   MovedError,
 } from '../driver/board/index.ts';
@@ -276,12 +276,7 @@ describe("'static bound", () => {
     const real = board.alloc(16);
     // Reach under the API: a DmaBuffer over the firmware's own RAM (its stack lives below the arena).
     const stackArea = { address: board.arena.base - 0x100, length: 16 };
-    const forged = new DmaBuffer(
-      new Allocation(real.allocation.host, stackArea, board.handles.issue('forged')),
-      0,
-      16,
-      true,
-    );
+    const forged = createDmaBuffer(board.bufferHost, stackArea, board.handles.issue('forged'));
     const t = serial.readExact(forged);
     const error = await t.wait().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DmaStartRefusedError);

@@ -13,13 +13,7 @@ import {
   TransferAbortedError,
   TransferTimeoutError,
 } from '../driver/api/index.ts';
-import {
-  BufferBusyError,
-  BufferFreedError,
-  type DmaBuffer,
-  MovedError,
-  RevokedError,
-} from '../driver/board/index.ts';
+import { BufferBusyError, BufferFreedError, MovedError, RevokedError } from '../driver/board/index.ts';
 import { CCR_EN, DMA } from '../emulator/stm32g071/dma.ts';
 import {
   nowNs,
@@ -378,7 +372,7 @@ describe('typed transfer errors', () => {
     vb.chip.dma1.injectTransferError(1);
     const error = await t.wait().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DmaTransferError);
-    const te = error as DmaTransferError<DmaBuffer, Serial1>;
+    const te = error as DmaTransferError<Serial1>;
     expect(te.channel).toBe(1);
     expect(te.transferred).toBeGreaterThan(0);
     expect(te.transferred).toBeLessThan(64);
@@ -400,7 +394,7 @@ describe('typed transfer errors', () => {
     vb.peer.injectError('framing', 0x55);
     const error = await t.wait().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SerialError);
-    const se = error as SerialError<DmaBuffer, Serial1>;
+    const se = error as SerialError<Serial1>;
     expect(se.kinds).toEqual(['framing']);
     expect(se.transferred).toBeGreaterThanOrEqual(4);
     expect(se.message).toMatch(/same baud rate/);
@@ -418,7 +412,7 @@ describe('typed transfer errors', () => {
     const t = serial.readExact(board.alloc(8));
     await t.started;
     vb.peer.injectError('noise', 0x31);
-    const e = (await t.wait().catch((x: unknown) => x)) as SerialError<DmaBuffer, Serial1>;
+    const e = (await t.wait().catch((x: unknown) => x)) as SerialError<Serial1>;
     expect(e).toBeInstanceOf(SerialError);
     expect(e.kinds).toEqual(['noise']);
     expect(e.recovered?.serial).toBeInstanceOf(Serial1);

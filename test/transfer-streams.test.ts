@@ -169,7 +169,7 @@ describe('streamWriter()', () => {
     const progress: number[] = [];
     const probe = board.alloc(1);
     const writer = serial.streamWriter({ chunkSize: 4096, onProgress: (n) => progress.push(n) });
-    expect(board.arenaUsage.buffers).toBe(3); // the writer's two chunk buffers
+    expect(board.arenaUsage.buffers).toBe(4); // the writer's three chunk buffers
     expect(() => serial.writeAll(probe)).toThrow(/moved by streamWriter\(\)/);
     // In uneven pieces, as a producer would hand them over.
     for (let off = 0; off < data.length; off += 3000) await writer.write(data.subarray(off, off + 3000));

@@ -6,12 +6,21 @@
  *   CPAR, CMAR and USART1, and enables the channel last (the board issues
  *   DSB before that write, PROTOCOL.md §7);
  * - completion comes from the board's events, never from polling;
- * - an event is given to the current operation only once the reply to its
- *   start has arrived: the board sends events raised while a request runs
- *   after that request's reply, so anything before the reply belongs to an
- *   earlier operation.
+ * - a DMA event is given to the current operation only if it names the
+ *   operation's start (every DMA event carries the channel's count of
+ *   starts, PROTOCOL.md §3; the start's reply says which one it was); a
+ *   USART event only if the board sent it after the start's reply (its
+ *   counter at or after the reply's event mark). Events that arrive while
+ *   the start is unanswered (its reply was damaged and is being resent) are
+ *   kept and handed over once the reply comes, with any loss or damage
+ *   noticed meanwhile, so nothing that happened to the new operation is
+ *   dropped, and nothing of an earlier one is taken for it;
+ * - a start whose request went out and whose outcome never came back is
+ *   *in doubt*: the caller must treat its memory as in use until the board
+ *   confirms otherwise (a new session or board.recover()).
  */
 
+import { type ChannelStatus, parseChannelStatus } from '../board/batch.ts';
 import type { Board } from '../board/board.ts';
 import { PollTimeoutError, RevokedError } from '../board/errors.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
@@ -19,6 +28,7 @@ import type { Handle } from '../board/handles.ts';
 import { fieldMask } from '../chip/decode.ts';
 import type { DmaChannelDescription, UsartDescription } from '../chip/types.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
+import type { Timers } from '../transport/timers.ts';
 import { AlignmentError } from './errors.ts';
 
 export type DataSize = 8 | 16 | 32;
@@ -57,6 +67,16 @@ export interface StartSpec {
    * is refused, never unsafe.
    */
   sameConfigurationAsLast?: boolean;
+  /**
+   * The previous transfer on this channel (same direction) may still be
+   * moving its last items: the board first waits, up to `timeoutUs`, until
+   * its CNDTR is 0, and only then reprograms the channel; if it is not done
+   * by then the start fails with PollTimeoutError and changes nothing. Lets
+   * the streaming writer queue a chunk's start right behind its upload.
+   */
+  afterPrevious?: { timeoutUs: number };
+  /** Stop waiting for the start to be sent (see OperationOptions.signal). */
+  signal?: AbortSignal;
 }
 
 /** What a running operation hears about its channel. */
@@ -72,12 +92,31 @@ export interface OperationSink {
   gone(error: DeviceResetError | LinkClosedError): void;
 }
 
-export interface ChannelState {
-  ccr: number;
-  cndtr: number;
-  /** This channel's DMA1_ISR nibble: bit 1 TC, bit 2 HT, bit 3 TE. */
-  flags: number;
-  usartIsr: number;
+/** A channel's state at one instant (a REG_BATCH STATUS, PROTOCOL.md §2). */
+export type ChannelState = ChannelStatus;
+
+/**
+ * How a start ended. `ran: 'no'`: the board refused it, or it never left the
+ * host, so its memory and owners can be handed back. `ran: 'unknown'`: it
+ * went out and no answer came (link timeout, closed, session reopened): the
+ * channel may be running on its memory.
+ */
+export type StartOutcome = { ok: true } | { ok: false; error: unknown; ran: 'no' | 'unknown' };
+
+/** `a` comes before `b` in mod-2^16 order. */
+function counterBefore(a: number, b: number): boolean {
+  const d = (b - a) & 0xffff;
+  return d !== 0 && d < 0x8000;
+}
+
+/** Events kept while a start is unanswered; more than this counts as a loss. */
+const MAX_HELD_EVENTS = 32;
+
+/** One 10-bit character at the rate BRR gives from the kernel clock (OVER8 = 0), ms. */
+function frameMsFrom(brr: number, clockHz: number): number | undefined {
+  const div = brr & 0xffff;
+  if (div < 16 || clockHz <= 0) return undefined;
+  return (10 * div * 1000) / clockHz;
 }
 
 /** Checks a buffer against the data size before anything is sent. */
@@ -102,6 +141,14 @@ export function itemsFor(address: number, byteLength: number, dataSize: DataSize
 export class ChannelEngine {
   private sink: OperationSink | undefined;
   private armed = false;
+  /** Events that came while the current start was unanswered. */
+  private held: (DmaEvent | UsartEvent)[] = [];
+  /** A loss or damage noticed while the current start was unanswered. */
+  private lostWhileStarting = false;
+  /** One character on USART1 at the rate of the last start, ms (from BRR). */
+  private frameMsValue: number | undefined;
+  /** The board's number of the current operation's start (its DMA events carry it). */
+  private startId: number | undefined;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeRevoke: () => void;
   /** The configuration the last successful start left (see StartSpec.sameConfigurationAsLast). */
@@ -118,13 +165,17 @@ export class ChannelEngine {
       if (!sink) return;
       switch (n.kind) {
         case 'dma':
-          if (this.armed && n.channel === this.channel.channel) sink.dma(n);
+          if (n.channel !== this.channel.channel) return;
+          if (!this.armed) this.hold(n);
+          else if (n.starts === this.startId) sink.dma(n);
           return;
         case 'usart':
           if (this.armed) sink.usart(n);
+          else this.hold(n);
           return;
         case 'events-lost':
           if (this.armed) sink.eventsLost(n.suspected === true);
+          else this.lostWhileStarting = true;
           return;
         case 'reset':
         case 'closed':
@@ -155,12 +206,28 @@ export class ChannelEngine {
     return this.sink !== undefined;
   }
 
+  /** What the board's own buffers reach it through: a buffer with another is another board's. */
+  get bufferHost(): Board['bufferHost'] {
+    return this.board.bufferHost;
+  }
+
+  /** The board's time source (deadlines of the operations on this channel). */
+  get timers(): Timers {
+    return this.board.timers;
+  }
+
+  /** One character on USART1 (start, 8 data, stop bits) at the rate of the last start, ms. */
+  get frameMs(): number | undefined {
+    return this.frameMsValue;
+  }
+
   /**
-   * Starts the channel in one request. `sink` hears the channel's events
-   * from the moment the board's reply arrives. Rejects (and forgets the
-   * sink) if the board refuses the start.
+   * Starts the channel in one request. `sink` hears the channel's events:
+   * those the board sent after its reply to the start (see the file's
+   * comment). Never rejects: a refusal or a link failure is the outcome,
+   * with whether the start may have run; either way the sink is forgotten.
    */
-  async start(spec: StartSpec, sink: OperationSink): Promise<void> {
+  async start(spec: StartSpec, sink: OperationSink): Promise<StartOutcome> {
     if (this.sink) throw new Error(`DMA1 channel ${this.channel.channel} is already running a transfer`);
     const size = spec.options.dataSize ?? 8;
     const items = itemsFor(spec.memoryAddress, spec.byteLength, size);
@@ -195,15 +262,23 @@ export class ChannelEngine {
 
     this.sink = sink;
     this.armed = false;
+    this.held = [];
+    this.lostWhileStarting = false;
+    let sent = false;
     const result = await this.board
       .batch(
         (b) => {
+          if (spec.afterPrevious) {
+            b.poll(ch.cndtr.address, 0xffff, 0, spec.afterPrevious.timeoutUs);
+          }
           if (restart) {
             b.write(ccr.address, 0)
               .write(this.board.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
               .write(ch.cndtr.address, items)
               .write(ch.cmar.address, spec.memoryAddress)
-              .write(ccr.address, config | fieldMask(ccr, 'EN'));
+              .write(ccr.address, config | fieldMask(ccr, 'EN'))
+              .status(ch.channel)
+              .read(u.brr.address);
             return;
           }
           b.write(ccr.address, 0)
@@ -226,24 +301,76 @@ export class ChannelEngine {
             );
           }
           if (cr1Events !== 0) b.maskedWrite(u.cr1.address, cr1Events, cr1Events);
-          b.maskedWrite(u.cr3.address, dmaBit, dmaBit).write(ccr.address, config | fieldMask(ccr, 'EN'));
+          b.maskedWrite(u.cr3.address, dmaBit, dmaBit)
+            .write(ccr.address, config | fieldMask(ccr, 'EN'))
+            .status(ch.channel)
+            .read(u.brr.address);
         },
         {
           handle: this.handle,
-          onReply: () => {
-            if (this.sink === sink) this.armed = true;
+          ...(spec.signal ? { signal: spec.signal } : {}),
+          onSent: () => {
+            sent = true;
+          },
+          onReply: (reply) => {
+            if (this.sink !== sink) return;
+            // STATUS right after the enabling write: which start this one is.
+            const values = reply.command === 'reg-batch' ? reply.values : [];
+            const status = values.length >= 5 ? parseChannelStatus(values, values.length - 5) : undefined;
+            this.arm(sink, reply.mark, status?.starts);
           },
         },
       )
-      .catch((e: unknown) => {
-        if (this.sink === sink) this.sink = undefined;
-        throw e;
-      });
-    if (result.failure) {
-      if (this.sink === sink) this.sink = undefined;
-      throw result.failure.error;
+      .then(
+        (r) => r,
+        (error: unknown) => ({ linkError: error }) as const,
+      );
+    if ('linkError' in result) {
+      if (this.sink === sink) this.forget();
+      // Never sent (a revoked handle, a link already down): nothing ran. A
+      // board reset or recover() stopped the channel whatever it did.
+      return { ok: false, error: result.linkError, ran: sent ? 'unknown' : 'no' };
     }
+    if (result.failure) {
+      if (this.sink === sink) this.forget();
+      // The batch stopped at its failure: the enabling write, last, never ran.
+      return { ok: false, error: result.failure.error, ran: 'no' };
+    }
+    const brr = result.values.at(-1);
+    if (brr !== undefined) this.frameMsValue = frameMsFrom(brr, this.board.hello.usart1ClockHz);
     this.lastConfiguration = configuration;
+    return { ok: true };
+  }
+
+  /** The start's reply arrived: hand over what came meanwhile that is this operation's. */
+  private arm(sink: OperationSink, mark: number, startId: number | undefined): void {
+    this.armed = true;
+    this.startId = startId;
+    const held = this.held;
+    const lost = this.lostWhileStarting;
+    this.held = [];
+    this.lostWhileStarting = false;
+    for (const e of held) {
+      if (this.sink !== sink) return;
+      if (e.kind === 'dma') {
+        if (e.starts === startId) sink.dma(e);
+      } else if (!counterBefore(e.counter, mark)) {
+        sink.usart(e); // sent after the start's reply
+      }
+    }
+    if (lost && this.sink === sink) sink.eventsLost(true);
+  }
+
+  private hold(e: DmaEvent | UsartEvent): void {
+    if (this.held.length < MAX_HELD_EVENTS) this.held.push(e);
+    else this.lostWhileStarting = true;
+  }
+
+  private forget(): void {
+    this.sink = undefined;
+    this.armed = false;
+    this.held = [];
+    this.lostWhileStarting = false;
   }
 
   /**
@@ -258,27 +385,25 @@ export class ChannelEngine {
 
   /** Forgets the current operation (it completed). The channel keeps EN until the next start. */
   release(): void {
-    this.sink = undefined;
-    this.armed = false;
+    this.forget();
   }
 
-  /** Reads the channel's state, disabling it first when `disable`. */
+  /**
+   * Reads the channel's state at one instant (CCR, CNDTR and the completion
+   * count together, PROTOCOL.md §2 STATUS), disabling it first when `disable`.
+   */
   async readState(disable = false): Promise<ChannelState> {
     const ch = this.channel;
     const en = fieldMask(ch.ccr, 'EN');
     const result = await this.board.batch(
       (b) => {
         if (disable) b.maskedWrite(ch.ccr.address, en, 0);
-        b.read(ch.ccr.address)
-          .read(ch.cndtr.address)
-          .read(this.board.chip.dma.isr.address)
-          .read(this.usart.isr.address);
+        b.status(ch.channel);
       },
       { handle: this.handle },
     );
     if (result.failure) throw result.failure.error;
-    const [ccr, cndtr, isr, usartIsr] = result.values as [number, number, number, number];
-    return { ccr, cndtr: cndtr & 0xffff, flags: (isr >>> ch.flagShift) & 0xf, usartIsr };
+    return parseChannelStatus(result.values);
   }
 
   /**

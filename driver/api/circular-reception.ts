@@ -1,23 +1,34 @@
 /**
  * Circular reception: the DMA fills a buffer over and over; each half is
- * handed to the reader as soon as the board's HT or TC event says it is
- * full. Overrun is detected exactly by counting laps: the reader knows
- * how many halves the DMA has completed (each DMA event carries the board's
- * count since the start, so a lost event costs nothing) and where it is now
- * (CNDTR, read right after each half), so it knows whether the half it just
- * copied could have been overwritten before the copy.
+ * handed to the reader once the board says it is full. Overrun is detected
+ * exactly by counting laps, from the board's state, never from events
+ * alone:
+ *
+ * - each half is copied with a MEM_READ followed, in the same pipeline, by
+ *   a STATUS of the channel (PROTOCOL.md §2): its CNDTR and its completion
+ *   count are taken at one instant after the copy, so where the DMA was
+ *   when the copy ended is known exactly, lost events or not, and a half the
+ *   DMA may have started to overwrite is an OverrunError, never data;
+ * - events only say when to look: each DMA event carries the board's count
+ *   of completions, and a loss noticed on the link, or a reader waiting
+ *   longer than a half should take, makes it read the count again.
  */
 
 import type { Board } from '../board/board.ts';
 import { assertDmaBuffer, type DmaBuffer } from '../board/dma-buffer.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
-import { type ChannelOptions, itemsFor } from './channel-engine.ts';
-import { DmaTransferError, OverrunError } from './errors.ts';
+import type { TimerId } from '../transport/timers.ts';
+import { type ChannelOptions, type ChannelState, itemsFor } from './channel-engine.ts';
+import { DmaTransferError, OverrunError, TransferInDoubtError } from './errors.ts';
 import type { SerialSide } from './serial-dma.ts';
 import type { TransferResult } from './transfer.ts';
 
+/** A waiting reader re-reads the count no sooner than this, and at most this far apart. */
+const CHECK_MIN_MS = 250;
+const CHECK_MAX_MS = 5_000;
+
 export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDisposable {
-  /** Halves the DMA has completed (HT and TC events). */
+  /** Halves the DMA has completed (HT and TC), as far as the board has told. */
   private produced = 0;
   /** Halves handed to the reader. */
   private consumed = 0;
@@ -26,6 +37,9 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   private wake: (() => void) | undefined;
   private readonly items: number;
   private readonly itemBytes: number;
+  private refreshing: Promise<void> | undefined;
+  private checkTimer: TimerId | undefined;
+  private checkDelayMs = CHECK_MIN_MS;
   /** USART errors reported while receiving (the DMA skips bad characters). */
   usartErrors = 0;
   readonly started: Promise<void>;
@@ -41,6 +55,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     side.engine.assertUsable();
     assertDmaBuffer(buffer, 'readCircular()');
     buffer.assertOwned();
+    buffer.assertBelongsTo(board.bufferHost);
     const size = options.dataSize ?? 8;
     this.items = itemsFor(buffer.address, buffer.length, size);
     this.itemBytes = size / 8;
@@ -66,16 +81,20 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         {
           dma: (e) => this.onDma(e),
           usart: (e) => this.onUsart(e),
-          // Nothing to repair: every DMA event carries the board's count of
-          // completions, so the next one brings the count up to date. Until it
-          // comes, a half whose event was lost waits for the next half's.
-          eventsLost: () => {},
+          eventsLost: () => void this.refresh(),
           gone: (error) => this.fail(error),
         },
       )
-      .catch((error: unknown) => {
-        side.token.restore();
-        buffer.restoreAfterRefusal();
+      .then((outcome) => {
+        if (outcome.ok) return;
+        if (outcome.ran === 'no') {
+          side.token.restore();
+          buffer.restoreAfterRefusal();
+          this.fail(outcome.error);
+          throw outcome.error;
+        }
+        // The DMA may be filling the buffer: it stays locked, the serial moved.
+        const error = new TransferInDoubtError('readCircular()', outcome.error);
         this.fail(error);
         throw error;
       });
@@ -117,17 +136,22 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
       const { buffer } = await this.stop();
       if (buffer.isAllocation) buffer.free();
     } catch {
-      // Refused or gone: nothing to give back.
+      // Refused, in doubt or gone: nothing to give back.
     }
   }
 
   private async next(): Promise<IteratorResult<Uint8Array>> {
     await this.started;
     while (this.produced <= this.consumed && this.failure === undefined && !this.stopped) {
+      this.armCheck();
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
+        this.wake = () => {
+          this.wake = undefined;
+          resolve();
+        };
       });
     }
+    this.disarmCheck();
     if (this.failure !== undefined) throw this.failure;
     if (this.stopped) return { done: true, value: undefined };
     if (this.produced - this.consumed >= 3) {
@@ -140,26 +164,35 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     const halfItems = this.items / 2;
     const half = this.consumed % 2;
     const offset = half * halfItems * this.itemBytes;
-    const ch = this.side.engine.channel;
-    // Pipelined: the CNDTR read executes right after the copy, and every event
-    // raised before it arrives before its reply, where `producedAtSample` is taken.
-    let producedAtSample = this.produced;
-    const [data, cndtr] = await Promise.all([
+    // Pipelined: the board runs the STATUS right after the copy.
+    const [data, state] = await Promise.all([
       this.board.readMemory(this.buffer.address + offset, halfItems * this.itemBytes),
-      this.board.readRegister(ch.cndtr.address, {
-        onReply: () => {
-          producedAtSample = this.produced;
-        },
-      }),
+      this.side.engine.readState(),
     ]);
-    // Where the DMA was, counted in items since the start: whole laps from TC
-    // events, plus the position in the current lap.
-    const laps = Math.floor(producedAtSample / 2);
-    const position = laps * this.items + (this.items - (cndtr & 0xffff));
-    // The half started at `consumed × halfItems`; the DMA writes it again from there + one lap.
-    if (position > this.consumed * halfItems + this.items) throw this.overrun();
+    this.noteCompletions(state.completions);
+    if (this.failure !== undefined) throw this.failure;
+    if (this.positionAfterCopyOverruns(state)) throw this.overrun();
     this.consumed++;
     return { done: false, value: data };
+  }
+
+  /**
+   * Whether the DMA, where it stood right after the copy, may have written
+   * into the half just copied again. Positions are counted in items since the
+   * start: whole laps from the completion count (an HT is half a lap), plus the
+   * place in the current lap from CNDTR.
+   */
+  private positionAfterCopyOverruns(state: ChannelState): boolean {
+    const laps = Math.floor(this.lapCompletions(state.completions) / 2);
+    const position = laps * this.items + (this.items - state.cndtr);
+    // The half started at `consumed × halfItems`; the DMA writes it again from there + one lap.
+    return position > this.consumed * (this.items / 2) + this.items;
+  }
+
+  /** The board's 16-bit completion count as a count since the start, near what is known. */
+  private lapCompletions(count: number): number {
+    const delta = (count - (this.produced & 0xffff) + 0x1_0000) % 0x1_0000;
+    return delta < 0x8000 ? this.produced + delta : this.produced - (0x1_0000 - delta);
   }
 
   private overrun(): OverrunError {
@@ -174,11 +207,62 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
       this.fail(new DmaTransferError(e.channel, this.items - e.cndtr));
       return;
     }
-    // The board counts completions since the start, lost events included, so
-    // the count is exact even when events went missing on the way.
-    const delta = (e.completions - (this.produced & 0xffff) + 0x1_0000) % 0x1_0000;
+    this.noteCompletions(e.completions);
+  }
+
+  /** The board counts completions since the start, lost events included: only ever move forward. */
+  private noteCompletions(count: number): void {
+    const delta = (count - (this.produced & 0xffff) + 0x1_0000) % 0x1_0000;
+    if (delta === 0 || delta >= 0x8000) return;
     this.produced += delta;
     this.wake?.();
+  }
+
+  /** Reads the channel's count now (after a loss, or a long wait). */
+  private refresh(): Promise<void> {
+    if (this.failure !== undefined || this.stopped) return Promise.resolve();
+    this.refreshing ??= this.side.engine
+      .readState()
+      .then(
+        (state) => {
+          if ((state.ccr & 1) === 0) {
+            this.fail(new DmaTransferError(this.side.engine.channel.channel, this.items - state.cndtr));
+            return;
+          }
+          this.noteCompletions(state.completions);
+        },
+        (error: unknown) => {
+          // The board cannot be reached: what the DMA does is unknown.
+          if (this.failure === undefined && !this.stopped) this.fail(error);
+        },
+      )
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  /** While a reader waits, re-read the count once a half should have filled, then less and less often. */
+  private armCheck(): void {
+    if (this.checkTimer !== undefined) return;
+    const frameMs = this.side.engine.frameMs ?? 0;
+    const halfMs = Math.ceil((frameMs * this.items) / 2);
+    const delay = Math.max(this.checkDelayMs, Math.ceil(halfMs * 1.25) + 100);
+    const timers = this.side.engine.timers;
+    this.checkTimer = timers.setTimeout(() => {
+      this.checkTimer = undefined;
+      this.checkDelayMs = Math.min(CHECK_MAX_MS, this.checkDelayMs * 2);
+      void this.refresh().then(() => {
+        if (this.wake !== undefined && this.failure === undefined && !this.stopped) this.armCheck();
+      });
+    }, delay);
+  }
+
+  private disarmCheck(): void {
+    this.checkDelayMs = CHECK_MIN_MS;
+    if (this.checkTimer === undefined) return;
+    this.side.engine.timers.clearTimeout(this.checkTimer);
+    this.checkTimer = undefined;
   }
 
   private onUsart(e: UsartEvent): void {
@@ -187,7 +271,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
 
   private fail(error: unknown): void {
     if (this.failure === undefined && error !== undefined) this.failure = error;
+    this.disarmCheck();
     this.wake?.();
-    this.wake = undefined;
   }
 }

@@ -3,16 +3,21 @@
  * in the words of the call that caused it.
  */
 
-import { DriverError } from '../transport/errors.ts';
+import type { DmaBuffer } from '../board/dma-buffer.ts';
+import { DriverError } from '../driver-error.ts';
+import type { Serial1, SerialRx, SerialTx } from './serial1.ts';
 
 /** A buffer does not fit the transfer's data size. */
 export class AlignmentError extends DriverError {
   override name = 'AlignmentError';
 }
 
+/** Any owner of USART1 a transfer can hand back. */
+export type SerialOwner = Serial1 | SerialTx | SerialRx;
+
 /** Owners handed back after a failure, so the caller can go on. */
-export interface Recovered<B, S> {
-  readonly buffer: B;
+export interface Recovered<S = SerialOwner> {
+  readonly buffer: DmaBuffer;
   readonly serial: S;
 }
 
@@ -22,12 +27,12 @@ export interface Recovered<B, S> {
  * flags are cleared by the next start, so it is usable again; `recovered`
  * holds the owners when the transfer had any to give back.
  */
-export class DmaTransferError<B = unknown, S = unknown> extends DriverError {
+export class DmaTransferError<S = SerialOwner> extends DriverError {
   override name = 'DmaTransferError';
   constructor(
     readonly channel: number,
     readonly transferred: number,
-    readonly recovered?: Recovered<B, S>,
+    readonly recovered?: Recovered<S>,
   ) {
     super(
       `DMA1 channel ${channel} stopped with a transfer error (TEIF) after ${transferred} item(s); ` +
@@ -49,12 +54,12 @@ export const SERIAL_ERROR_FLAGS = 0xf;
  * a transfer, the channel was stopped first and `recovered` holds the
  * owners to go on with.
  */
-export class SerialError<B = unknown, S = unknown> extends DriverError {
+export class SerialError<S = SerialOwner> extends DriverError {
   override name = 'SerialError';
   readonly kinds: SerialErrorKind[];
   constructor(
     readonly isrFlags: number,
-    readonly recovered?: Recovered<B, S>,
+    readonly recovered?: Recovered<S>,
     /** Items received before the transfer was stopped. */
     readonly transferred?: number,
   ) {
@@ -86,6 +91,38 @@ export class OverrunError extends DriverError {
     readonly reason = `the DMA filled ${halvesProduced} halves but only ${halvesConsumed} were read, so data was overwritten`,
   ) {
     super(`circular reception overran: ${reason}; read faster, use a larger buffer, or lower the baud rate`);
+  }
+}
+
+/**
+ * The request that starts a transfer went out and no answer came (the link
+ * timed out, closed, or its session was reopened): the DMA may be running
+ * on the buffer. The buffer and the serial stay with the transfer and its
+ * memory stays reserved (never handed out again) until the board confirms
+ * the channel is off: `board.recover()` or `board.reconnect()` does.
+ */
+export class TransferInDoubtError extends DriverError {
+  override name = 'TransferInDoubtError';
+  constructor(
+    readonly by: string,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `whether ${by} started is unknown: ${cause instanceof Error ? cause.message : String(cause)}. ` +
+        'Its buffer stays reserved and its serial moved, since the DMA may be using them; call ' +
+        'board.recover() (or board.reconnect()) to stop every channel and start over',
+      { cause },
+    );
+  }
+}
+
+/** A StreamWriter was used after close() began. */
+export class StreamClosedError extends DriverError {
+  override name = 'StreamClosedError';
+  constructor() {
+    super(
+      'this StreamWriter is closed: write() and close() after close() are not allowed; use the serial close() returned',
+    );
   }
 }
 

@@ -35,6 +35,7 @@ export function startTransfer<S>(
   side.engine.assertUsable();
   assertDmaBuffer(buffer, rule.by);
   buffer.assertOwned();
+  buffer.assertBelongsTo(side.engine.bufferHost);
   itemsFor(buffer.address, buffer.length, spec.options.dataSize ?? 8);
   if (side.engine.busy) {
     throw new Error(`DMA1 channel ${side.engine.channel.channel} is still running a transfer`);

@@ -78,11 +78,21 @@ export class Serial1 {
    */
   static async take(board: Board, options: TakeSerialOptions): Promise<Serial1> {
     const usart = board.claim('Serial1 (USART1)');
-    const ch1 = board.chip.dma.channels[0]!;
-    const engine = new ChannelEngine(board, ch1, board.chip.usart1, board.claim('DMA1 channel 1'));
-    const port = new Usart1Port(board, usart, engine, options.onWarning ?? ((m) => console.warn(m)));
-    await port.bytes.configure(options);
-    return new Serial1(port);
+    let channel: Handle | undefined;
+    let engine: ChannelEngine | undefined;
+    try {
+      channel = board.claim('DMA1 channel 1');
+      engine = new ChannelEngine(board, board.chip.dma.channels[0]!, board.chip.usart1, channel);
+      const port = new Usart1Port(board, usart, engine, options.onWarning ?? ((m) => console.warn(m)));
+      await port.bytes.configure(options);
+      return new Serial1(port);
+    } catch (e) {
+      // Nothing was handed out: the next take() may try again.
+      engine?.dispose();
+      if (channel) board.unclaim('DMA1 channel 1', channel);
+      board.unclaim('Serial1 (USART1)', usart);
+      throw e;
+    }
   }
 
   /** Puts the halves of a split() back together (moves both). */

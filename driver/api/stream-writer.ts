@@ -1,24 +1,42 @@
 /**
- * A streaming writer: sends any amount of data through USART1 by DMA with
- * two arena buffers, uploading the next chunk while the DMA sends the
- * current one (double buffering), so the link and USART1 both stay busy.
+ * A streaming writer: sends any amount of data through USART1 by DMA, in
+ * chunks, keeping the host link busy.
  *
- * Each chunk costs its MEM_WRITE frames plus one start request; the start
- * is sent as soon as the previous chunk's DMA TC event arrives and is not
- * waited for before the next upload begins (the board runs requests in
- * order, so the upload into the buffer just freed lands after the start).
+ * - Three arena buffers take turns. A chunk's upload (MEM_WRITE requests)
+ *   is queued on the link as soon as its buffer is free, and its start right
+ *   behind it, as one request that first waits on the board until the
+ *   previous chunk's DMA is done (StartSpec.afterPrevious): the link never
+ *   waits for a reply or an event between chunks.
+ * - A start is queued only once the previous one was accepted, so chunks go
+ *   out in order even when a start has to be tried again. A start's accepted
+ *   reply proves the chunk before it is done, which frees that chunk's
+ *   buffer for the chunk after next.
+ * - The last chunk is done when its DMA TC arrives (or a re-read of the
+ *   channel shows it, when events were lost), and the stream when USART1's TC
+ *   says the last bit has left the wire.
+ * - A start that went out unanswered is in doubt: the stream fails with
+ *   TransferInDoubtError and its buffers stay reserved.
  */
 
 import type { Board } from '../board/board.ts';
 import type { DmaBuffer } from '../board/dma-buffer.ts';
+import { PollTimeoutError } from '../board/errors.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
+import type { TimerId } from '../transport/timers.ts';
 import type { ChannelOptions, OperationSink } from './channel-engine.ts';
-import { DmaTransferError, StreamAbortedError } from './errors.ts';
+import {
+  DmaTransferError,
+  StreamAbortedError,
+  StreamClosedError,
+  TransferAbortedError,
+  TransferInDoubtError,
+  TransferTimeoutError,
+} from './errors.ts';
 import type { SerialSide } from './serial-dma.ts';
 
 export interface StreamWriterOptions extends ChannelOptions {
   /**
-   * Bytes per DMA transfer; two buffers of this size come from the arena.
+   * Bytes per DMA transfer; three buffers of this size come from the arena.
    * Default: four of the board's largest MEM_WRITE pieces (4 × 1020 = 4080
    * bytes on this bridge), so each chunk uploads in whole frames.
    */
@@ -27,30 +45,57 @@ export interface StreamWriterOptions extends ChannelOptions {
   onProgress?: (bytesStarted: number) => void;
 }
 
-interface Slot {
-  buffer: DmaBuffer;
-  /** Resolves when the DMA has finished reading this buffer (its TC event). */
-  drained: Promise<void>;
+export interface CloseOptions {
+  /** Stop waiting (the stream goes on: close() again, or abort()). */
+  signal?: AbortSignal;
+  /** Stop waiting after this long (the stream goes on: close() again, or abort()). */
+  timeoutMs?: number;
 }
 
+interface Chunk {
+  readonly slot: number;
+  readonly view: DmaBuffer;
+  readonly length: number;
+  /** The upload's requests, queued on the link in order. */
+  readonly uploaded: Promise<void>;
+}
+
+const SLOTS = 3;
+/** How long a start may wait on the board for the previous chunk (the board may cap it lower). */
+const AFTER_PREVIOUS_US = 10_000;
+const CHECK_MIN_MS = 250;
+const CHECK_MAX_MS = 5_000;
+
 export class StreamWriter<S> {
-  private readonly slots: Slot[];
-  private next = 0;
+  private readonly buffers: DmaBuffer[] = [];
+  /** Resolves when each buffer may be written again (its last chunk's DMA is done). */
+  private readonly free: Promise<void>[] = [];
+  private readonly freeResolvers: (() => void)[] = [];
+  private nextSlot = 0;
   private staged: Uint8Array;
   private stagedLength = 0;
   private failure: unknown;
-  /** The chunk the DMA is sending now, if any. */
-  private sending: Promise<void> = Promise.resolve();
-  private lastStart: Promise<void> = Promise.resolve();
-  /** Resolves when USART1's TC follows the current chunk's DMA TC: the line is idle. */
-  private lineIdle: Promise<void> = Promise.resolve();
+  /** Chunks uploaded (or uploading) whose start has not been accepted yet, in order. */
+  private readonly waiting: Chunk[] = [];
+  private starting: Promise<void> | undefined;
+  private startsAccepted = 0;
+  private retryTimer: TimerId | undefined;
+  /** The chunk the DMA sends now (its start was accepted). */
+  private current: Chunk | undefined;
+  private currentDrained = false;
+  private lineIdle = false;
   private bytesStarted = 0;
-  private chunksStarted = 0;
-  private closed: Promise<S> | undefined;
+  /** Bytes of the chunks before `current`: all sent. */
+  private bytesBeforeCurrent = 0;
+  private closing: Promise<S> | undefined;
   private aborted: Promise<{ serial: S; bytesSent: number }> | undefined;
-  /** Fails the chunk in flight, so writes waiting for it end when the stream is aborted. */
-  private failCurrent: ((error: unknown) => void) | undefined;
+  private readonly uploads = new AbortController();
+  private readonly changes = new Set<() => void>();
+  private checkTimer: TimerId | undefined;
+  private checkDelayMs = CHECK_MIN_MS;
+  private resyncing = false;
   private readonly chunkSize: number;
+  private readonly sink: OperationSink;
 
   /** @internal use `serial.streamWriter()`. */
   constructor(
@@ -66,20 +111,34 @@ export class StreamWriter<S> {
       throw new RangeError(`chunkSize must be 1..65535 bytes; got ${options.chunkSize}`);
     }
     const align = (options.dataSize ?? 8) / 8;
-    const a = board.alloc(this.chunkSize, { align });
-    let b: DmaBuffer;
     try {
-      b = board.alloc(this.chunkSize, { align });
+      for (let i = 0; i < SLOTS; i++) {
+        this.buffers.push(board.alloc(this.chunkSize, { align }));
+        this.free.push(Promise.resolve());
+        this.freeResolvers.push(() => {});
+      }
     } catch (e) {
-      a.free();
+      for (const b of this.buffers) b.free();
       throw e;
     }
     side.token.move('streamWriter()');
-    this.slots = [
-      { buffer: a, drained: Promise.resolve() },
-      { buffer: b, drained: Promise.resolve() },
-    ];
     this.staged = new Uint8Array(this.chunkSize);
+    this.sink = {
+      dma: (e) => {
+        if (e.te)
+          this.fail(new DmaTransferError(e.channel, this.current ? this.current.length - e.cndtr : 0));
+        else if (e.tc) this.onCurrentDrained();
+      },
+      // USART1's TC after the last chunk's DMA TC: the last bit has left the wire.
+      usart: (e) => {
+        if (e.tc && this.currentDrained && this.waiting.length === 0) {
+          this.lineIdle = true;
+          this.changed();
+        }
+      },
+      eventsLost: () => void this.resync(),
+      gone: (error: DeviceResetError | LinkClosedError) => this.fail(error),
+    };
   }
 
   /** Bytes handed to the DMA so far. */
@@ -87,9 +146,10 @@ export class StreamWriter<S> {
     return this.bytesStarted;
   }
 
-  /** Queues `data`; resolves once all of it is uploaded or staged (back-pressure). */
+  /** Queues `data`; resolves once all of it is uploading or staged (back-pressure: three chunks ahead). */
   async write(data: Uint8Array): Promise<void> {
     this.assertOpen();
+    if (!(data instanceof Uint8Array)) throw new TypeError('StreamWriter.write() takes a Uint8Array');
     let offset = 0;
     while (offset < data.length) {
       const n = Math.min(this.chunkSize - this.stagedLength, data.length - offset);
@@ -112,38 +172,54 @@ export class StreamWriter<S> {
 
   /**
    * Sends what is staged, waits until the last bit has left the wire, frees
-   * the two buffers and resolves with a fresh owner of the serial.
+   * the buffers and resolves with a fresh owner of the serial. A timeout or
+   * an abort signal stops the waiting, not the stream: close() again, or
+   * abort() it.
    */
-  close(): Promise<S> {
-    this.closed ??= (async () => {
+  close(options: CloseOptions = {}): Promise<S> {
+    this.closing ??= (async () => {
       if (this.stagedLength > 0) await this.flushStaged();
-      await this.lastStart;
-      await this.sending;
+      await this.until(
+        () =>
+          this.failure !== undefined ||
+          (this.waiting.length === 0 && (this.current === undefined || this.lineIdle)),
+      );
       if (this.failure !== undefined) throw this.failure;
-      await this.lineIdle;
+      this.stopChecks();
       this.side.engine.release();
-      for (const s of this.slots) s.buffer.free();
+      for (const b of this.buffers) b.free();
       return this.side.fresh();
     })();
-    return this.closed;
+    this.closing.catch(() => {});
+    return withDeadline(this.closing, options);
   }
 
   /**
-   * Stops now: staged data is dropped, no further chunk starts, the channel
-   * is disabled (confirmed by the board), both buffers are freed, and the
-   * promise resolves with a fresh owner of the serial and the bytes the DMA
-   * actually moved. Later calls of write() or close() throw StreamAbortedError.
+   * Stops now: staged data is dropped, uploads and starts not yet sent are
+   * cancelled, no further chunk starts, the channel is disabled (confirmed by
+   * the board), the buffers are freed, and the promise resolves with a fresh
+   * owner of the serial and the bytes the DMA actually moved. Later calls of
+   * write() or close() throw StreamAbortedError.
    */
   abort(): Promise<{ serial: S; bytesSent: number }> {
     this.aborted ??= (async () => {
       this.failure ??= new StreamAbortedError();
       this.stagedLength = 0;
-      await this.lastStart.catch(() => {});
-      const state = await this.side.engine.stop();
-      this.failCurrent?.(this.failure);
-      // Everything started went out but what the last chunk had left.
-      const bytesSent = this.bytesStarted - state.cndtr * ((this.options.dataSize ?? 8) / 8);
-      for (const s of this.slots) if (s.buffer.usable) s.buffer.free();
+      this.waiting.length = 0;
+      this.uploads.abort(this.failure);
+      this.cancelRetry();
+      this.stopChecks();
+      this.changed();
+      // The stop goes out right behind a start that is in flight; the
+      // start's outcome is recorded before the stop's is used.
+      const stopping = this.side.engine.stop();
+      await this.starting;
+      const state = await stopping;
+      // Every accepted chunk before the current one went out whole; of the
+      // current one, all but what CNDTR says was left.
+      const left = this.current ? state.cndtr * ((this.options.dataSize ?? 8) / 8) : 0;
+      const bytesSent = this.current ? this.bytesBeforeCurrent + this.current.length - left : 0;
+      for (const b of this.buffers) if (b.usable) b.free();
       return { serial: this.side.fresh(), bytesSent };
     })();
     return this.aborted;
@@ -162,104 +238,259 @@ export class StreamWriter<S> {
     });
   }
 
-  private assertOpen(): void {
-    this.throwIfFailed();
-    if (this.closed) throw new Error('this StreamWriter is closed');
-  }
+  // ---------------------------------------------------------------- chunks
 
-  private throwIfFailed(): void {
+  private assertOpen(): void {
     if (this.failure !== undefined) throw this.failure;
+    if (this.closing) throw new StreamClosedError();
   }
 
   private async flushStaged(): Promise<void> {
-    const slot = this.slots[this.next]!;
-    this.next ^= 1;
+    const slot = this.nextSlot;
+    this.nextSlot = (slot + 1) % SLOTS;
     const length = this.stagedLength;
     const bytes = this.staged.slice(0, length);
     this.stagedLength = 0;
     // The DMA must be done reading this buffer before it is overwritten.
-    await slot.drained;
-    // Only a failure stops a flush: close() flushes the last, partial chunk after it has marked the writer closed.
-    this.throwIfFailed();
-    const view = length === slot.buffer.length ? slot.buffer : slot.buffer.subarray(0, length);
-    await view.write(bytes);
-    // One channel: the previous chunk must be finished before this one starts.
-    await this.sending;
-    await this.lastStart;
-    this.throwIfFailed();
-    let drained!: () => void;
-    let failed!: (e: unknown) => void;
-    let idle!: () => void;
-    const done = new Promise<void>((resolve, reject) => {
-      drained = resolve;
-      failed = reject;
+    await this.unlessFailed(this.free[slot]!);
+    if (this.failure !== undefined) throw this.failure;
+    this.free[slot] = new Promise((resolve) => {
+      this.freeResolvers[slot] = resolve;
     });
-    const lineIdle = new Promise<void>((resolve) => {
-      idle = resolve;
-    });
-    slot.drained = done;
-    this.sending = done;
-    this.failCurrent = failed;
-    this.lineIdle = lineIdle;
-    done.catch((e: unknown) => {
-      this.failure ??= e;
-      idle();
-    });
-    let dmaDone = false;
-    const finish = () => {
-      dmaDone = true;
-      drained();
-    };
-    const sink: OperationSink = {
-      dma: (e) => {
-        if (e.te) failed(new DmaTransferError(e.channel, length - e.cndtr));
-        else if (e.tc) finish();
-      },
-      // TC after this chunk's DMA TC: the last bit has left the wire (no chunk followed in time).
-      usart: (e) => {
-        if (e.tc && dmaDone) idle();
-      },
-      eventsLost: () => {
-        void this.side.engine.readState().then(
-          async (s) => {
-            if ((s.ccr & 1) === 0)
-              failed(new DmaTransferError(this.side.engine.channel.channel, length - s.cndtr));
-            else if (s.cndtr === 0) {
-              finish();
-              // The TC event may have been among the lost ones.
-              await this.side.engine.settleLine();
-              idle();
-            }
-          },
-          (e: unknown) => failed(e),
-        );
-      },
-      gone: (error: DeviceResetError | LinkClosedError) => failed(error),
-    };
-    // The previous chunk's operation stays armed until now, to hear its TC.
+    const buffer = this.buffers[slot]!;
+    const view = length === buffer.length ? buffer : buffer.subarray(0, length);
+    const uploaded = view.write(bytes, 0, { signal: this.uploads.signal });
+    uploaded.catch((e: unknown) => this.fail(e));
+    this.waiting.push({ slot, view, length, uploaded });
+    this.pumpStarts();
+  }
+
+  /** Queues the next chunk's start, once the one before it was accepted. */
+  private pumpStarts(): void {
+    if (this.starting || this.failure !== undefined) return;
+    const chunk = this.waiting[0];
+    if (!chunk) return;
+    // A chunk's successor only starts after it: the previous start's reply
+    // came, so its events now go to the new sink, and the board waits for
+    // its last items unless its TC already came.
+    const previous = this.current;
+    const waitForPrevious = previous !== undefined && !this.currentDrained;
     this.side.engine.release();
-    // Not awaited: the next upload goes out right behind this start.
-    this.lastStart = this.side.engine
+    this.starting = this.side.engine
       .start(
         {
           direction: 'to-peripheral',
-          memoryAddress: view.address,
-          byteLength: length,
+          memoryAddress: chunk.view.address,
+          byteLength: chunk.length,
           options: this.options,
           usartTcEvent: true,
           // The writer owns the serial throughout: after its first chunk, a
           // start only needs the new memory and length (PROTOCOL.md §6 checks
           // still run on the board).
-          sameConfigurationAsLast: this.chunksStarted > 0,
+          sameConfigurationAsLast: this.startsAccepted > 0,
+          ...(waitForPrevious ? { afterPrevious: { timeoutUs: AFTER_PREVIOUS_US } } : {}),
+          signal: this.uploads.signal,
         },
-        sink,
+        this.sink,
       )
-      .catch((e: unknown) => {
-        this.failure ??= e;
-        failed(e);
+      .then((outcome) => {
+        this.starting = undefined;
+        if (outcome.ok) {
+          // Recorded even after an abort: the chunk is on its way until the stop.
+          this.accepted(chunk, previous);
+          if (this.failure === undefined) this.pumpStarts();
+          return;
+        }
+        if (this.failure !== undefined) return;
+        if (outcome.ran === 'unknown') {
+          this.fail(new TransferInDoubtError('the StreamWriter', outcome.error));
+        } else if (outcome.error instanceof PollTimeoutError && previous) {
+          // The previous chunk was still going: try again when it should be done.
+          this.retryAfter(this.remainingMs(outcome.error.lastValue));
+        } else {
+          this.fail(outcome.error);
+        }
       });
-    this.chunksStarted++;
-    this.bytesStarted += length;
-    this.options.onProgress?.(this.bytesStarted);
   }
+
+  /** `chunk`'s start was accepted: the chunk before it is done, its buffer free. */
+  private accepted(chunk: Chunk, previous: Chunk | undefined): void {
+    if (this.waiting[0] === chunk) this.waiting.shift();
+    this.startsAccepted++;
+    if (previous) {
+      this.bytesBeforeCurrent += previous.length;
+      this.freeResolvers[previous.slot]!();
+    }
+    this.current = chunk;
+    this.currentDrained = false;
+    this.lineIdle = false;
+    this.bytesStarted += chunk.length;
+    this.options.onProgress?.(this.bytesStarted);
+    this.checkDelayMs = CHECK_MIN_MS;
+    if (this.failure === undefined) this.scheduleCheck(this.expectedMs(chunk.length));
+    this.changed();
+  }
+
+  private onCurrentDrained(): void {
+    if (this.currentDrained) return;
+    this.currentDrained = true;
+    // Its buffer is free now (a next start would say so too, later).
+    if (this.current) this.freeResolvers[this.current.slot]!();
+    this.changed();
+  }
+
+  private retryAfter(ms: number): void {
+    this.cancelRetry();
+    this.retryTimer = this.side.engine.timers.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.pumpStarts();
+    }, ms);
+  }
+
+  private cancelRetry(): void {
+    if (this.retryTimer === undefined) return;
+    this.side.engine.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** Time to send `cndtr` more items at the channel's rate, plus a little. */
+  private remainingMs(cndtr: number): number {
+    return Math.ceil((this.side.engine.frameMs ?? 1) * (cndtr & 0xffff)) + 1;
+  }
+
+  private expectedMs(items: number): number {
+    return Math.max(CHECK_MIN_MS, Math.ceil((this.side.engine.frameMs ?? 0) * items * 1.25) + 100);
+  }
+
+  // ---------------------------------------------------------------- lost events
+
+  /**
+   * Events were lost, or the current chunk should long be done: read the
+   * channel. Only the last chunk needs it (a later start proves the ones
+   * before it done, and waits for them on the board).
+   */
+  private async resync(): Promise<void> {
+    if (this.resyncing || this.failure !== undefined || !this.current) return;
+    this.resyncing = true;
+    try {
+      const state = await this.side.engine.readState();
+      if (this.failure !== undefined) return;
+      if ((state.ccr & 1) === 0) {
+        this.fail(new DmaTransferError(this.side.engine.channel.channel, this.current.length - state.cndtr));
+        return;
+      }
+      if (state.cndtr === 0 && this.waiting.length === 0) {
+        this.onCurrentDrained();
+        if (!this.lineIdle) {
+          // USART1's TC event may have been among the lost ones.
+          await this.side.engine.settleLine();
+          this.lineIdle = true;
+          this.changed();
+        }
+      }
+    } catch (error) {
+      // The board cannot be reached: the DMA's state is unknown, the buffers stay reserved.
+      this.fail(error);
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  private scheduleCheck(ms: number): void {
+    this.stopChecks();
+    if (this.failure !== undefined) return;
+    this.checkTimer = this.side.engine.timers.setTimeout(() => {
+      this.checkTimer = undefined;
+      void this.resync().then(() => {
+        if (this.failure !== undefined || (this.lineIdle && this.waiting.length === 0)) return;
+        this.checkDelayMs = Math.min(CHECK_MAX_MS, this.checkDelayMs * 2);
+        if (this.checkTimer === undefined) this.scheduleCheck(this.checkDelayMs);
+      });
+    }, ms);
+  }
+
+  private stopChecks(): void {
+    if (this.checkTimer === undefined) return;
+    this.side.engine.timers.clearTimeout(this.checkTimer);
+    this.checkTimer = undefined;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.uploads.abort(error);
+    this.cancelRetry();
+    this.stopChecks();
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const c of [...this.changes]) c();
+  }
+
+  /** `promise`, or the writer's failure if that comes first. */
+  private async unlessFailed(promise: Promise<void>): Promise<void> {
+    let stop: (() => void) | undefined;
+    const failed = new Promise<void>((resolve) => {
+      stop = () => {
+        if (this.failure !== undefined) resolve();
+      };
+      this.changes.add(stop);
+    });
+    try {
+      await Promise.race([promise, failed]);
+    } finally {
+      this.changes.delete(stop!);
+    }
+  }
+
+  /** Resolves once `done()` is true (checked at every change of state). */
+  private until(done: () => boolean): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!done()) return;
+        this.changes.delete(check);
+        resolve();
+      };
+      this.changes.add(check);
+    });
+  }
+}
+
+/** `promise`, or a rejection when the options' deadline or signal comes first. */
+function withDeadline<T>(promise: Promise<T>, options: CloseOptions): Promise<T> {
+  const { signal, timeoutMs } = options;
+  if (signal === undefined && timeoutMs === undefined) return promise;
+  if (signal?.aborted) return Promise.reject(new TransferAbortedError(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cleanup = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      cleanup();
+      reject(new TransferAbortedError(signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        cleanup();
+        reject(new TransferTimeoutError(timeoutMs));
+      }, timeoutMs);
+    }
+    promise.then(
+      (v) => {
+        cleanup();
+        resolve(v);
+      },
+      (e: unknown) => {
+        cleanup();
+        reject(e);
+      },
+    );
+  });
 }

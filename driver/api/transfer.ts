@@ -11,18 +11,27 @@
  * - Nothing relies on dispose running: a transfer that is never finished
  *   keeps its memory locked for good (a leak, never a reuse), and a
  *   FinalizationRegistry only warns about it.
+ * - Nothing relies on one event arriving either: a loss noticed on the link
+ *   makes it re-read the channel, and as a last resort it re-reads the
+ *   channel once the transfer should be over and then at growing intervals,
+ *   so `wait()` always ends once the transfer has (or the link has failed).
+ * - A start whose outcome never came back is in doubt: `wait()` rejects with
+ *   TransferInDoubtError, and the buffer and serial stay moved, their memory
+ *   reserved, until board.recover() or a new session confirms the channel off.
  */
 
 import type { DmaBuffer } from '../board/dma-buffer.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import { OwnerToken } from '../board/ownership.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
+import type { TimerId } from '../transport/timers.ts';
 import type { ChannelEngine, ChannelState, OperationSink, StartSpec } from './channel-engine.ts';
 import {
   DmaTransferError,
   SERIAL_ERROR_FLAGS,
   SerialError,
   TransferAbortedError,
+  TransferInDoubtError,
   TransferTimeoutError,
 } from './errors.ts';
 
@@ -61,6 +70,12 @@ type Outcome<S> =
   | { ok: true; result: TransferResult<S>; transferred: number }
   | { ok: false; error: unknown };
 
+/** The safety net's re-reads: never sooner than this after the last, never further apart than the cap. */
+const CHECK_MIN_MS = 250;
+const CHECK_MAX_MS = 5_000;
+/** USART_ISR.BUSY: a character is being received. */
+const USART_ISR_BUSY = 1 << 16;
+
 const leaks =
   typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry<{ by: string; warn: (message: string) => void }>(({ by, warn }) => {
@@ -80,7 +95,11 @@ export class Transfer<S> implements AsyncDisposable {
   private finishing = false;
   private resyncing = false;
   private resyncAgain = false;
-  /** Resolves once the board accepted the start (rejects if it refused it). */
+  private checkTimer: TimerId | undefined;
+  private checkDelayMs = CHECK_MIN_MS;
+  /** CNDTR at the last safety-net re-read, to see a reception that went quiet. */
+  private lastCheckedCndtr: number | undefined;
+  /** Resolves once the board accepted the start (rejects if it refused it, or if the outcome is unknown). */
   readonly started: Promise<void>;
   private readonly items: number;
 
@@ -106,10 +125,20 @@ export class Transfer<S> implements AsyncDisposable {
       eventsLost: () => void this.resync(),
       gone: (error) => this.onGone(error),
     };
-    this.started = engine.start(spec, sink).catch((error: unknown) => {
-      // Refused before the DMA ran: the memory and the serial were never used.
+    this.started = engine.start(spec, sink).then((outcome) => {
+      if (outcome.ok) {
+        this.scheduleCheck(this.firstCheckMs());
+        return;
+      }
       leaks?.unregister(this);
-      this.restoreOnRefusal();
+      if (outcome.ran === 'no') {
+        // Refused, or never sent: the memory and the serial were never used.
+        this.restoreOnRefusal();
+        this.settle({ ok: false, error: outcome.error });
+        throw outcome.error;
+      }
+      // The start may have run: everything stays moved and locked.
+      const error = new TransferInDoubtError(rule.by, outcome.error);
       this.settle({ ok: false, error });
       throw error;
     });
@@ -125,7 +154,9 @@ export class Transfer<S> implements AsyncDisposable {
   /**
    * Resolves with fresh owners of the buffer and the serial once the board
    * reports completion. A timeout or an abort rejects but leaves the
-   * transfer running: wait again, or stop it.
+   * transfer running: wait again, or stop it. Without a timeout it still
+   * ends: when the transfer does (even if its completion events were lost),
+   * or when the link to the board fails.
    */
   async wait(options: WaitOptions = {}): Promise<FinishedTransfer<S>> {
     this.token.check();
@@ -175,8 +206,8 @@ export class Transfer<S> implements AsyncDisposable {
       // The transfer owned the buffer: dropping the transfer drops it (a view just unlocks).
       if (buffer.isAllocation) buffer.free();
     } catch {
-      // Refused, failed or gone: nothing ran into memory that could be reused
-      // (a failed stop leaves the region locked), so there is nothing to undo.
+      // Refused, failed, in doubt or gone: nothing is handed back, and memory
+      // the DMA may still use stays locked, so there is nothing to undo.
     }
   }
 
@@ -222,8 +253,8 @@ export class Transfer<S> implements AsyncDisposable {
     }
   }
 
-  /** Events were lost on the link: read the channel once and infer what they said. */
-  private async resync(): Promise<void> {
+  /** Events were lost on the link, or the safety net is due: read the channel once and infer what they said. */
+  private async resync(check = false): Promise<void> {
     if (this.settled !== undefined || this.finishing) return;
     // One re-read at a time; a loss noticed meanwhile asks for one more.
     if (this.resyncing) {
@@ -232,20 +263,24 @@ export class Transfer<S> implements AsyncDisposable {
     }
     this.resyncing = true;
     try {
+      let fromCheck = check;
       do {
         this.resyncAgain = false;
-        await this.resyncOnce();
+        await this.resyncOnce(fromCheck);
+        fromCheck = false;
       } while (this.resyncAgain && this.settled === undefined && !this.finishing);
     } finally {
       this.resyncing = false;
     }
   }
 
-  private async resyncOnce(): Promise<void> {
+  private async resyncOnce(check: boolean): Promise<void> {
     let state: ChannelState;
     try {
       state = await this.engine.readState();
     } catch (error) {
+      // The board cannot be reached: whether the DMA still runs is unknown,
+      // so the owners stay moved and the memory locked (settle hands nothing back).
       this.settle({ ok: false, error });
       return;
     }
@@ -265,7 +300,39 @@ export class Transfer<S> implements AsyncDisposable {
         this.lineIdle = true;
       }
       this.markDmaDone();
+      return;
     }
+    if (check && this.rule.completeOnIdle) {
+      // Reception until idle whose IDLE event was lost: the board clears IDLE
+      // when it reports it, so the flag cannot be re-read. Data came, none
+      // since the last re-read (far more than a character ago), and nothing is
+      // being received: the line went idle.
+      const quiet = state.cndtr === this.lastCheckedCndtr && (state.usartIsr & USART_ISR_BUSY) === 0;
+      if (quiet && state.cndtr < this.items) {
+        void this.completeAfterStop();
+        return;
+      }
+      this.lastCheckedCndtr = state.cndtr;
+    }
+  }
+
+  /** When the transfer should be over if nothing went wrong, plus a margin (ms from its start). */
+  private firstCheckMs(): number {
+    const frameMs = this.engine.frameMs;
+    const expected = frameMs === undefined ? 0 : frameMs * this.items;
+    return Math.max(CHECK_MIN_MS, Math.ceil(expected * 1.25) + 100);
+  }
+
+  private scheduleCheck(ms: number): void {
+    if (this.settled !== undefined) return;
+    const timers = this.engine.timers;
+    this.checkTimer = timers.setTimeout(() => {
+      this.checkTimer = undefined;
+      void this.resync(true).then(() => {
+        this.checkDelayMs = Math.min(CHECK_MAX_MS, this.checkDelayMs * 2);
+        if (this.checkTimer === undefined) this.scheduleCheck(this.checkDelayMs);
+      });
+    }, ms);
   }
 
   private onGone(error: DeviceResetError | LinkClosedError): void {
@@ -284,7 +351,7 @@ export class Transfer<S> implements AsyncDisposable {
       const recovered = this.handBack();
       this.settle({
         ok: false,
-        error: new DmaTransferError(this.engine.channel.channel, transferred, recovered),
+        error: new DmaTransferError<S>(this.engine.channel.channel, transferred, recovered),
       });
     } catch (error) {
       this.settle({ ok: false, error });
@@ -298,7 +365,7 @@ export class Transfer<S> implements AsyncDisposable {
     this.finishing = true;
     try {
       const state = await this.engine.stop();
-      const error = new SerialError(errors, this.handBack(), this.items - state.cndtr);
+      const error = new SerialError<S>(errors, this.handBack(), this.items - state.cndtr);
       this.settle({ ok: false, error });
     } catch (e) {
       this.settle({ ok: false, error: e });
@@ -331,6 +398,10 @@ export class Transfer<S> implements AsyncDisposable {
   private settle(outcome: Outcome<S>): void {
     if (this.settled !== undefined) return;
     this.settled = outcome;
+    if (this.checkTimer !== undefined) {
+      this.engine.timers.clearTimeout(this.checkTimer);
+      this.checkTimer = undefined;
+    }
     for (const w of [...this.waiters]) w();
     this.waiters.clear();
   }

@@ -4,12 +4,15 @@
  * coalesced, so fragmentation stays bounded by the live allocations.
  */
 
+import { DriverError } from '../driver-error.ts';
+
 export interface ArenaRange {
   readonly address: number;
   readonly length: number;
 }
 
-export class ArenaExhaustedError extends Error {
+export class ArenaExhaustedError extends DriverError {
+  override name = 'ArenaExhaustedError';
   constructor(
     readonly requested: number,
     readonly largestFree: number,
@@ -18,7 +21,6 @@ export class ArenaExhaustedError extends Error {
       `the DMA arena has no free block of ${requested} bytes (largest free block: ${largestFree} bytes); ` +
         'free buffers you no longer need, or stop transfers that hold theirs',
     );
-    this.name = 'ArenaExhaustedError';
   }
 }
 
@@ -89,6 +91,18 @@ export class ArenaAllocator {
   reset(): void {
     this.live.clear();
     this.free = [{ address: this.base, length: this.size }];
+  }
+
+  /** The free blocks, by address. */
+  freeRanges(): ArenaRange[] {
+    return this.free.map((b) => ({ address: b.address, length: b.length }));
+  }
+
+  /** The live allocations, by address. */
+  liveRanges(): ArenaRange[] {
+    return [...this.live]
+      .map(([address, length]) => ({ address, length }))
+      .sort((a, b) => a.address - b.address);
   }
 
   get bytesInUse(): number {

@@ -34,8 +34,8 @@ export class BatchBuilder {
 
   /**
    * Appends a consistent snapshot of DMA channel `channel` (four values:
-   * CCR, CNDTR | completions << 16, its ISR nibble, USART1_ISR); see
-   * `parseChannelStatus`.
+   * CCR, CNDTR | completions << 16, its ISR nibble | starts << 16,
+   * USART1_ISR); see `parseChannelStatus`.
    */
   status(channel: number): this {
     this.ops.push({ op: 'status', channel });
@@ -51,6 +51,8 @@ export interface ChannelStatus {
   completions: number;
   /** The channel's DMA1_ISR nibble: bit 1 TC, bit 2 HT, bit 3 TE. */
   flags: number;
+  /** The channel's count of starts (EN 0 → 1 writes, mod 2^16): the number its events carry. */
+  starts: number;
   usartIsr: number;
 }
 
@@ -62,7 +64,14 @@ export function parseChannelStatus(values: readonly number[], at = 0): ChannelSt
     );
   }
   const [ccr, counts, flags, usartIsr] = values.slice(at, at + 4) as [number, number, number, number];
-  return { ccr, cndtr: counts & 0xffff, completions: counts >>> 16, flags: flags & 0xf, usartIsr };
+  return {
+    ccr,
+    cndtr: counts & 0xffff,
+    completions: counts >>> 16,
+    flags: flags & 0xf,
+    starts: flags >>> 16,
+    usartIsr,
+  };
 }
 
 export interface BatchFailure {

@@ -166,7 +166,15 @@ describe('Board events, resets and handles', () => {
     const { board, fake } = await openBoardOnFake();
     const seen: BoardNotification[] = [];
     board.subscribe((n) => seen.push(n));
-    fake.emitEvent({ event: 'dma', channel: 1, flags: 0b1010, cndtr: 3, ccr: 0x92, completions: 1 });
+    fake.emitEvent({
+      event: 'dma',
+      channel: 1,
+      flags: 0b1010,
+      cndtr: 3,
+      ccr: 0x92,
+      completions: 1,
+      starts: 1,
+    });
     fake.emitEvent(
       { event: 'usart', flags: 0b1001_0000 & 0x7f, isr: 0xd0, cndtr1: 0, cndtr2: 0 },
       { skipCounters: 1 },

@@ -13,11 +13,17 @@ import type { ChipDescription } from '../chip/types.ts';
 import { DeviceResetError, LinkProtocolError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
 import { type BatchOp, type HelloInfo, type Reply, type ReplyTo, Status } from '../protocol/index.ts';
+import { realTimers, type Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
-import { ArenaAllocator } from './arena-allocator.ts';
+import { ArenaAllocator, type ArenaRange } from './arena-allocator.ts';
 import { BatchBuilder, type BatchResult, splitBatch } from './batch.ts';
-import { Allocation, type BufferHost, DmaBuffer } from './dma-buffer.ts';
-import { AlreadyTakenError, type BoardRefusedError, OutOfArenaError } from './errors.ts';
+import { type BufferHost, createDmaBuffer, type DmaBuffer } from './dma-buffer.ts';
+import {
+  AlreadyTakenError,
+  BoardRecoveringError,
+  type BoardRefusedError,
+  OutOfArenaError,
+} from './errors.ts';
 import { type BoardNotification, toNotification } from './events.ts';
 import { type Handle, HandleRegistry } from './handles.ts';
 import { validateHello } from './hello.ts';
@@ -35,10 +41,16 @@ export interface OperationOptions {
   /**
    * Called synchronously when the reply that completes the operation
    * arrives (the last piece of a split one, or the piece a batch failed
-   * in), before any event behind it is delivered. Lets a caller order its
-   * own state against events; not called when the operation fails on the link.
+   * in), before any event behind it is delivered, with the reply's event
+   * mark (PROTOCOL.md §3). Lets a caller order its own state against
+   * events; not called when the operation fails on the link.
    */
-  onReply?: () => void;
+  onReply?: (reply: Reply) => void;
+  /**
+   * Called once, when the operation's first request goes on the wire. An
+   * operation that fails before this never reached the board.
+   */
+  onSent?: () => void;
 }
 
 export type BoardListener = (notification: BoardNotification) => void;
@@ -49,16 +61,21 @@ export class Board {
   private readonly claims = new Map<string, number>();
   private helloValue: HelloInfo;
   private allocator: ArenaAllocator;
-  private readonly bufferHost: BufferHost;
+  /** @internal what this board's buffers reach it through (a buffer of another board has another). */
+  readonly bufferHost: BufferHost;
+  private recovering: Promise<void> | undefined;
 
   private constructor(
     private readonly link: Link,
     readonly chip: ChipDescription,
+    readonly timers: Timers,
+    name: string,
   ) {
     this.helloValue = link.helloInfo;
     this.handles = new HandleRegistry(this.helloValue.bootEpoch);
     this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
     this.bufferHost = {
+      name,
       readMemory: (address, length, options) => this.readMemory(address, length, options),
       writeMemory: (address, data, options) => this.writeMemory(address, data, options),
       checkHandle: (handle) => this.handles.check(handle),
@@ -102,7 +119,10 @@ export class Board {
       await link.close();
       throw e;
     }
-    return new Board(link, chip);
+    const name = transport.info?.description
+      ? `the board on ${transport.info.description}`
+      : `the board ${[...link.helloInfo.uid].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+    return new Board(link, chip, options.timers ?? realTimers, name);
   }
 
   get hello(): HelloInfo {
@@ -151,15 +171,28 @@ export class Board {
    * handle is revoked and the resource may be taken again.
    */
   claim(resource: string): Handle {
+    this.assertNotRecovering('take a peripheral');
     const generation = this.claims.get(resource);
     if (generation === this.handles.generation) throw new AlreadyTakenError(resource);
     this.claims.set(resource, this.handles.generation);
     return this.handles.issue(resource);
   }
 
+  /**
+   * Gives back a claim whose taking failed half-way (the peripheral was never
+   * handed out), so it can be taken again. Nothing happens for a handle
+   * from before a reset or recover().
+   */
+  unclaim(resource: string, handle: Handle): void {
+    if (this.handles.isValid(handle) && this.claims.get(resource) === handle.generation) {
+      this.claims.delete(resource);
+    }
+  }
+
   // ------------------------------------------------------------ registers
 
   async readRegister(address: number, options: OperationOptions = {}): Promise<number> {
+    checkU32(address, 'a register address');
     const reply = await this.send({ command: 'reg-read', address }, options);
     const r = reply.result;
     if (r.status !== Status.OK) throw this.refusal('REG_READ', r, { address });
@@ -167,7 +200,9 @@ export class Board {
   }
 
   async writeRegister(address: number, value: number, options: OperationOptions = {}): Promise<void> {
-    const reply = await this.send({ command: 'reg-write', address, value: value >>> 0 }, options);
+    checkU32(address, 'a register address');
+    checkU32(value, 'a register value');
+    const reply = await this.send({ command: 'reg-write', address, value }, options);
     const r = reply.result;
     if (r.status !== Status.OK) throw this.refusal('REG_WRITE', r, { address });
   }
@@ -190,6 +225,7 @@ export class Board {
     } else {
       list = ops;
     }
+    for (const op of list) checkBatchOp(op);
     const result: BatchResult = { executed: 0, values: [] };
     const pieces = splitBatch(list, this.limits.batchPayload);
     for (const piece of pieces) {
@@ -230,9 +266,18 @@ export class Board {
    * `free()` (refused while a transfer owns it) or `recover()`.
    */
   alloc(length: number, options: { align?: number } = {}): DmaBuffer {
+    this.assertNotRecovering('allocate');
     const range = this.allocator.allocate(length, options.align ?? 4);
     const handle = this.handles.issue('this DmaBuffer');
-    return new DmaBuffer(new Allocation(this.bufferHost, range, handle), 0, length, true);
+    return createDmaBuffer(this.bufferHost, range, handle);
+  }
+
+  /**
+   * @internal for tests: the arena as the allocator sees it, to check that
+   * no region it could hand out is one a DMA channel still uses.
+   */
+  inspectArena(): { free: ArenaRange[]; live: ArenaRange[] } {
+    return { free: this.allocator.freeRanges(), live: this.allocator.liveRanges() };
   }
 
   /** Arena use: bytes held by live buffers (freed ones excluded) and the largest free block. */
@@ -252,10 +297,23 @@ export class Board {
    * forgotten, a link was lost, or the board reset.
    */
   async recover(): Promise<void> {
-    if (this.link.state !== 'open') await this.reconnect();
-    await this.resetPeripherals();
+    if (this.recovering) return this.recovering;
+    // Revoked first, synchronously: every operation started from here on
+    // with an older handle fails before it is sent, so nothing can start a
+    // channel behind the reset below. Allocation and taking peripherals wait
+    // until the board confirmed it (BoardRecoveringError meanwhile).
     this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
-    this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
+    this.recovering = (async () => {
+      if (this.link.state !== 'open') await this.reconnect();
+      else await this.resetPeripherals();
+      // Confirmed by the board: no DMA channel runs, the whole arena is free.
+      this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
+    })();
+    try {
+      await this.recovering;
+    } finally {
+      this.recovering = undefined;
+    }
   }
 
   // ------------------------------------------------------------ memory
@@ -333,12 +391,16 @@ export class Board {
    */
   async reconnect(): Promise<HelloInfo> {
     const hello = validateHello(await this.link.reopen(), this.chip);
-    if (hello.bootEpoch !== this.handles.epoch) {
-      // The link announces epoch changes it sees; this covers a reset that
-      // happened while no session was open to notice it.
-      this.handles.revokeAll(new DeviceResetError(this.handles.epoch, hello.bootEpoch, 'hello-epoch'));
+    const generation = this.handles.generation;
+    // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
+    // §4): whatever ran before, in doubt or not, is confirmed off. Unless the
+    // link already announced a reset (which revoked everything), revoke now.
+    if (this.handles.generation === generation) {
+      const evidence = hello.bootEpoch !== this.handles.epoch ? 'hello-epoch' : 'new-session';
+      this.handles.revokeAll(new DeviceResetError(this.handles.epoch, hello.bootEpoch, evidence));
     }
     this.helloValue = hello;
+    this.allocator = new ArenaAllocator(hello.arenaBase, hello.arenaSize);
     return hello;
   }
 
@@ -359,10 +421,15 @@ export class Board {
     const hook = options.onReply;
     const onReply = hook
       ? (reply: Reply) => {
-          if (completes(reply)) hook();
+          if (completes(reply)) hook(reply);
         }
       : undefined;
-    const reply = await this.link.request<C>(body, { signal: options.signal, extraTimeMs, onReply });
+    const reply = await this.link.request<C>(body, {
+      signal: options.signal,
+      extraTimeMs,
+      onReply,
+      onSent: options.onSent,
+    });
     if (this.handles.generation !== generation) {
       // The reply came from before a reset that has been noticed since: the
       // state it describes is gone.
@@ -377,6 +444,10 @@ export class Board {
     ctx: Omit<RefusalContext, 'chip' | 'arena'>,
   ): BoardRefusedError {
     return refusalToError(command, refusal, { chip: this.chip, arena: this.arena, ...ctx });
+  }
+
+  private assertNotRecovering(what: string): void {
+    if (this.recovering) throw new BoardRecoveringError(what);
   }
 
   private checkArena(command: string, address: number, length: number): void {
@@ -395,6 +466,44 @@ export class Board {
         // A subscriber's bug must not keep the others from their events.
       }
     }
+  }
+}
+
+function checkU32(value: unknown, what: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new RangeError(`${what} is a whole number from 0 to 0xFFFFFFFF; got ${String(value)}`);
+  }
+}
+
+function checkBatchOp(op: BatchOp): void {
+  switch (op.op) {
+    case 'read':
+      checkU32(op.address, 'a register address');
+      return;
+    case 'write':
+      checkU32(op.address, 'a register address');
+      checkU32(op.value, 'a register value');
+      return;
+    case 'masked-write':
+      checkU32(op.address, 'a register address');
+      checkU32(op.mask, 'a mask');
+      checkU32(op.value, 'a register value');
+      return;
+    case 'poll':
+      checkU32(op.address, 'a register address');
+      checkU32(op.mask, 'a mask');
+      checkU32(op.match, 'a match value');
+      if (!Number.isInteger(op.timeoutUs) || op.timeoutUs < 0 || op.timeoutUs > 0xffff) {
+        throw new RangeError(`a POLL timeout is 0 to 65535 µs; got ${String(op.timeoutUs)}`);
+      }
+      return;
+    case 'status':
+      if (!Number.isInteger(op.channel) || op.channel < 0 || op.channel > 0xff) {
+        throw new RangeError(`a STATUS channel is a byte; got ${String(op.channel)}`);
+      }
+      return;
+    default:
+      throw new TypeError(`unknown batch operation ${JSON.stringify((op as { op: unknown }).op)}`);
   }
 }
 

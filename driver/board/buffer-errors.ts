@@ -3,7 +3,7 @@
  * or locked the object and what to use instead.
  */
 
-import { DriverError } from '../transport/errors.ts';
+import { DriverError } from '../driver-error.ts';
 
 /** A value was moved into a Transfer (or consumed) and used again. */
 export class MovedError extends DriverError {
@@ -33,5 +33,19 @@ export class BufferFreedError extends DriverError {
   override name = 'BufferFreedError';
   constructor(readonly reason: string) {
     super(`this DmaBuffer is no longer valid: ${reason}; allocate a new one with board.alloc()`);
+  }
+}
+
+/** A DmaBuffer allocated on one board was given to a transfer on another. */
+export class ForeignBufferError extends DriverError {
+  override name = 'ForeignBufferError';
+  constructor(
+    readonly bufferBoard: string,
+    readonly serialBoard: string,
+  ) {
+    super(
+      `this DmaBuffer was allocated on ${bufferBoard}, but the transfer runs on ${serialBoard}: ` +
+        'allocate the buffer with the same board the serial port was taken from',
+    );
   }
 }

@@ -4,6 +4,7 @@
  * says what to change.
  */
 
+import { DriverError } from '../driver-error.ts';
 import { DeviceResetError } from '../link/errors.ts';
 import {
   DMA_START_REFUSED_DESCRIPTIONS,
@@ -14,7 +15,6 @@ import {
   type StatusCode,
   statusName,
 } from '../protocol/index.ts';
-import { DriverError } from '../transport/errors.ts';
 
 /** The board executed the request and refused it; nothing took effect. */
 export class BoardRefusedError extends DriverError {
@@ -195,8 +195,19 @@ export class RevokedError extends DeviceResetError {
     this.message =
       reset.evidence === 'recover'
         ? `${what} was revoked by board.recover(); take the peripheral or allocate the buffer again`
-        : `${what} was issued before the board reset and no longer exists on it (${reset.message}); ` +
-          'create it again after reconnecting';
+        : reset.evidence === 'new-session'
+          ? `${what} was revoked when the session was reopened (the board stopped its DMA channels and ` +
+            'reset USART1 for the new session); take the peripheral or allocate the buffer again'
+          : `${what} was issued before the board reset and no longer exists on it (${reset.message}); ` +
+            'create it again after reconnecting';
+  }
+}
+
+/** Something was tried on the board while board.recover() runs. */
+export class BoardRecoveringError extends DriverError {
+  override name = 'BoardRecoveringError';
+  constructor(readonly what: string) {
+    super(`cannot ${what} while board.recover() runs: await it first`);
   }
 }
 

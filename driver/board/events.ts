@@ -18,6 +18,8 @@ export interface DmaEvent {
   ccr: number;
   /** HT and TC completions since the channel was last enabled (mod 2^16), dropped events included. */
   completions: number;
+  /** Which start of the channel the event belongs to (its count of EN 0 → 1 writes, mod 2^16). */
+  starts: number;
 }
 
 export interface UsartEvent {
@@ -71,6 +73,7 @@ export function toNotification(e: BoardEvent): DmaEvent | UsartEvent | BootEvent
         cndtr: e.cndtr,
         ccr: e.ccr,
         completions: e.completions,
+        starts: e.starts,
       };
     case 'usart':
       return {

@@ -1,10 +1,18 @@
 export { ArenaAllocator, ArenaExhaustedError, type ArenaRange } from './arena-allocator.ts';
-export { BatchBuilder, type BatchFailure, type BatchResult, splitBatch } from './batch.ts';
+export {
+  BatchBuilder,
+  type BatchFailure,
+  type BatchResult,
+  type ChannelStatus,
+  parseChannelStatus,
+  splitBatch,
+} from './batch.ts';
 export { Board, type BoardListener, type BoardOptions, type OperationOptions } from './board.ts';
-export { BufferBusyError, BufferFreedError, MovedError } from './buffer-errors.ts';
+export { BufferBusyError, BufferFreedError, ForeignBufferError, MovedError } from './buffer-errors.ts';
 export { DmaBuffer } from './dma-buffer.ts';
 export {
   AlreadyTakenError,
+  BoardRecoveringError,
   BoardRefusedError,
   BusyError,
   DmaStartRefusedError,

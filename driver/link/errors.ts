@@ -3,7 +3,7 @@
  * can branch on. Each message says what happened and what to do next.
  */
 
-import { DriverError } from '../transport/errors.ts';
+import { DriverError } from '../driver-error.ts';
 
 /** The transport closed or failed: every pending request failed with this. */
 export class LinkClosedError extends DriverError {
@@ -29,9 +29,12 @@ export class LinkTimeoutError extends DriverError {
   }
 }
 
-/** How the host learned of a reset (PROTOCOL.md §8). */
-/** `recover`: not a reset of the chip, but board.recover() resetting what the bridge exposes. */
-export type ResetEvidence = 'boot-event' | 'no-session' | 'hello-epoch' | 'recover';
+/**
+ * How the host learned of a reset (PROTOCOL.md §8). `recover`: not a reset
+ * of the chip, but board.recover() resetting what the bridge exposes;
+ * `new-session`: a new session, which resets the same (PROTOCOL.md §4).
+ */
+export type ResetEvidence = 'boot-event' | 'no-session' | 'hello-epoch' | 'recover' | 'new-session';
 
 /**
  * The board reset: every request in flight is lost, DMA and USART1 are back
@@ -50,9 +53,10 @@ export class DeviceResetError extends DriverError {
         ? ''
         : ` (boot epoch ${hex(previousEpoch)} → ${bootEpoch === undefined ? 'unknown' : hex(bootEpoch)})`;
     super(
-      evidence === 'recover'
-        ? 'board.recover() stopped the DMA channels and reset USART1: every buffer, transfer and peripheral ' +
-            'taken before it is void; take the peripherals and allocate buffers again'
+      evidence === 'recover' || evidence === 'new-session'
+        ? `${evidence === 'recover' ? 'board.recover()' : 'a new session'} stopped the DMA channels and reset ` +
+            'USART1: every buffer, transfer and peripheral taken before it is void; take the peripherals and ' +
+            'allocate buffers again'
         : `the board reset${epochs}, learned from ${describe(evidence)}: requests in flight were lost and ` +
             'every buffer and handle from before is void; reopen the session and configure again',
     );
@@ -83,5 +87,7 @@ function describe(e: ResetEvidence): string {
       return 'a changed epoch in its HELLO reply';
     case 'recover':
       return 'board.recover()';
+    case 'new-session':
+      return 'a new session';
   }
 }

@@ -6,7 +6,7 @@ export {
   LinkUsageError,
   type ResetEvidence,
 } from './errors.ts';
-export { type CounterVerdict, EventCounter } from './event-counter.ts';
+export { type CounterVerdict, EventTracker } from './event-tracker.ts';
 export {
   Link,
   type LinkListener,

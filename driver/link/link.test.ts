@@ -135,7 +135,7 @@ describe('Link: reply hook', () => {
     const order: string[] = [];
     link.subscribe((n) => n.kind === 'event' && order.push('event'));
     board.onReplied = () =>
-      board.emitEvent({ event: 'dma', channel: 1, flags: 2, cndtr: 0, ccr: 0x93, completions: 1 });
+      board.emitEvent({ event: 'dma', channel: 1, flags: 2, cndtr: 0, ccr: 0x93, completions: 1, starts: 1 });
     await link
       .request(
         { command: 'reg-write', address: FAKE.CCR1, value: 0 },
@@ -160,7 +160,7 @@ describe('Link: events', () => {
     link.subscribe(() => {
       throw new Error('a broken subscriber');
     });
-    board.emitEvent({ event: 'dma', channel: 1, flags: 2, cndtr: 0, ccr: 0x93, completions: 1 });
+    board.emitEvent({ event: 'dma', channel: 1, flags: 2, cndtr: 0, ccr: 0x93, completions: 1, starts: 1 });
     board.emitEvent({ event: 'usart', flags: 0x10, isr: 0xd0, cndtr1: 5, cndtr2: 0 }, { skipCounters: 2 });
     await link.request(ping(0)); // events and replies share the line: this flushes them
     expect(seen.map((n) => n.kind)).toEqual(['event', 'events-lost', 'event']);

@@ -10,8 +10,11 @@
  *   retransmission safe: exactly-once is the board's rule, the link only
  *   has to never give up on a seq silently.
  * - Replies are matched by seq and type; anything else is counted and
- *   dropped. Events go to subscribers, with gaps in the event counter
- *   reported as `events-lost`.
+ *   dropped. Events go to subscribers. Events lost on the way are reported
+ *   as `events-lost`, from a gap in the event counters or from a reply's
+ *   event mark (PROTOCOL.md §3), so a lost last event is noticed at the
+ *   next reply; a frame whose delimiter never comes is given up as damaged
+ *   once the line has been quiet for `partialFrameTimeoutMs`.
  * - A reset of the board (BOOT event, NO_SESSION, a changed HELLO epoch)
  *   fails all pending work with `DeviceResetError`; a closed transport with
  *   `LinkClosedError`; running out of retries with `LinkTimeoutError`. The
@@ -45,7 +48,7 @@ import {
   LinkUsageError,
   type ResetEvidence,
 } from './errors.ts';
-import { EventCounter } from './event-counter.ts';
+import { EventTracker } from './event-tracker.ts';
 
 /** A request the link sequences: everything but HELLO, which opens the session. */
 export type SequencedRequest = Exclude<RequestBody, { command: 'hello' }>;
@@ -64,8 +67,28 @@ export interface LinkOptions {
   maxRetries?: number;
   /** Caps the board's window (never raises it). */
   window?: number;
-  /** First sequence number (HELLO's); random when absent. For tests. */
+  /** First sequence number (HELLO's); drawn from `random` when absent. */
   initialSeq?: number;
+  /**
+   * Source of randomness for the first sequence number, in [0, 1). Default
+   * Math.random; a fault soak passes its seeded generator, so a failing seed
+   * replays exactly.
+   */
+  random?: () => number;
+  /**
+   * A frame begun and not ended by its delimiter after the line has been
+   * quiet this long is given up as damaged (its delimiter was lost): the
+   * event it may have been is reported lost at once, instead of when the
+   * next frame arrives. Default: 16 character times at the link's rate, at
+   * least 20 ms (USB-serial adapters deliver in bursts).
+   */
+  partialFrameTimeoutMs?: number;
+  /**
+   * After the host has sent nothing for this long, a 0x00 goes before the
+   * next frame, so whatever noise the board's receiver holds ends there
+   * instead of ruining the frame (PROTOCOL.md §1). Default 10 ms.
+   */
+  idleFlushMs?: number;
 }
 
 export interface RequestOptions {
@@ -79,6 +102,12 @@ export interface RequestOptions {
    * call) and before the promise settles. Not called when the request fails.
    */
   onReply?: (reply: Reply) => void;
+  /**
+   * Called once, when the request is first put on the wire. A request that
+   * fails without it having been called never reached the board; one that
+   * fails after may or may not have run.
+   */
+  onSent?: () => void;
 }
 
 export type LinkNotification =
@@ -120,6 +149,7 @@ interface Pending {
   readonly body: SequencedRequest;
   readonly extraTimeMs: number;
   readonly onReply: ((reply: Reply) => void) | undefined;
+  readonly onSent: (() => void) | undefined;
   seq: number;
   frame: Uint8Array | undefined;
   attempts: number;
@@ -175,7 +205,7 @@ export class Link {
   private readonly timers: Timers;
   private readonly maxRetries: number;
   private readonly decoder = new FrameDecoder();
-  private readonly events = new EventCounter();
+  private readonly events = new EventTracker();
   private readonly listeners = new Set<LinkListener>();
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -191,6 +221,9 @@ export class Link {
   private stamps = 0;
   private window = 1;
   private retransmitMs: number;
+  private lastSendAt = Number.NEGATIVE_INFINITY;
+  private lastByteAt = 0;
+  private partialTimer: TimerId | undefined;
   private readonly inflight: Pending[] = [];
   private readonly queue: Pending[] = [];
 
@@ -201,7 +234,7 @@ export class Link {
     this.timers = options.timers ?? realTimers;
     this.maxRetries = options.maxRetries ?? 10;
     this.retransmitMs = options.retransmitTimeoutMs ?? 250;
-    this.nextSeq = options.initialSeq ?? Math.floor(Math.random() * SEQ_MOD);
+    this.nextSeq = options.initialSeq ?? Math.floor((options.random ?? Math.random)() * SEQ_MOD) % SEQ_MOD;
     this.writer = transport.writable.getWriter();
     this.reader = transport.readable.getReader();
   }
@@ -214,8 +247,8 @@ export class Link {
   static async open(transport: Transport, options: LinkOptions = {}): Promise<Link> {
     const link = new Link(transport, options);
     void link.readLoop();
-    // One delimiter flushes whatever noise the line carried before (§1).
-    link.send(new Uint8Array(1));
+    // HELLO goes out with a 0x00 before it (see `send`), which flushes
+    // whatever noise the line carried before the port opened (§1).
     try {
       await link.openSession();
     } catch (e) {
@@ -285,6 +318,7 @@ export class Link {
         body,
         extraTimeMs: options.extraTimeMs ?? 0,
         onReply: options.onReply,
+        onSent: options.onSent,
         seq: -1,
         frame: undefined,
         attempts: 0,
@@ -408,6 +442,8 @@ export class Link {
     this.sessionHelloSeq = h.seq;
     this.knownEpoch = info.bootEpoch;
     this.nextSeq = (h.seq + 1) % SEQ_MOD;
+    // The new session starts here: events before the mark belong to the past.
+    this.events.resetTo(reply.mark);
     this.window = Math.max(1, Math.min(info.window, this.options.window ?? Number.POSITIVE_INFINITY));
     this.retransmitMs = this.options.retransmitTimeoutMs ?? defaultRetransmitMs(info, this.window);
     this.decoder.reset();
@@ -497,6 +533,13 @@ export class Link {
 
   private transmit(entry: Pending): void {
     if (entry.attempts > 0) this.stats.retransmissions++;
+    else if (entry.onSent) {
+      try {
+        entry.onSent();
+      } catch {
+        this.stats.listenerErrors++;
+      }
+    }
     entry.attempts++;
     entry.stamp = ++this.stamps;
     this.send(entry.frame!);
@@ -631,6 +674,7 @@ export class Link {
         }
         this.stats.bytesReceived += value.length;
         this.decoder.push(value, onDecoded);
+        this.watchPartialFrame();
       }
     } catch (e) {
       error = new LinkClosedError(`the transport failed: ${e instanceof Error ? e.message : String(e)}`, {
@@ -644,6 +688,34 @@ export class Link {
         // Closing a transport that already failed may fail too; the link is closed either way.
       });
     }
+  }
+
+  /** Arms (or keeps) the timer that gives up a frame whose delimiter does not come. */
+  private watchPartialFrame(): void {
+    if (this.decoder.pendingBytes === 0) return;
+    this.lastByteAt = this.timers.now();
+    if (this.partialTimer === undefined) this.armPartialTimer(this.partialFrameTimeoutMs());
+  }
+
+  private armPartialTimer(ms: number): void {
+    this.partialTimer = this.timers.setTimeout(() => {
+      this.partialTimer = undefined;
+      if (this.stateValue === 'closed' || this.decoder.pendingBytes === 0) return;
+      const quiet = this.timers.now() - this.lastByteAt;
+      const timeout = this.partialFrameTimeoutMs();
+      if (quiet < timeout) {
+        this.armPartialTimer(timeout - quiet);
+        return;
+      }
+      this.decoder.abandonPartial((d) => this.onDecoded(d));
+    }, ms);
+  }
+
+  private partialFrameTimeoutMs(): number {
+    const option = this.options.partialFrameTimeoutMs;
+    if (option !== undefined) return option;
+    const baud = this.session?.linkBaud ?? 115_200;
+    return Math.max(20, Math.ceil((16 * 10 * 1000) / (baud > 0 ? baud : 115_200)));
   }
 
   private onDecoded(d: Decoded): void {
@@ -661,6 +733,7 @@ export class Link {
         return;
       case 'nak':
         this.stats.framesReceived++;
+        if (this.stateValue === 'open') this.noteMark(d.mark);
         this.onNak(d.seq);
         return;
       case 'event':
@@ -697,6 +770,9 @@ export class Link {
       return;
     }
     const r = reply.result;
+    // A NO_SESSION comes from a board that reset: its mark counts that
+    // boot's events, not the ones this session knows.
+    if (r.status !== Status.NO_SESSION) this.noteMark(reply.mark);
     switch (r.status) {
       case Status.SEQ_GAP:
         this.goBack(entry, r.expected);
@@ -737,6 +813,14 @@ export class Link {
     }
   }
 
+  /** A reply's event mark: the events below it that never came are lost. */
+  private noteMark(mark: number): void {
+    const lost = this.events.mark(mark);
+    if (lost === 0) return;
+    this.stats.eventsLost += lost;
+    this.notify({ kind: 'events-lost', expected: (mark - lost) & 0xffff, received: mark, lost });
+  }
+
   private onEvent(event: BoardEvent): void {
     this.stats.events++;
     if (event.event === 'boot' && this.session !== undefined) {
@@ -764,8 +848,16 @@ export class Link {
   private send(frame: Uint8Array): void {
     if (this.stateValue === 'closed') return;
     this.stats.framesSent++;
-    this.stats.bytesSent += frame.length;
-    this.writer.write(frame).catch((e: unknown) => {
+    const now = this.timers.now();
+    let bytes = frame;
+    if (now - this.lastSendAt >= (this.options.idleFlushMs ?? 10)) {
+      // After a quiet spell the board's receiver may hold noise: end it first.
+      bytes = new Uint8Array(frame.length + 1);
+      bytes.set(frame, 1);
+    }
+    this.lastSendAt = now;
+    this.stats.bytesSent += bytes.length;
+    this.writer.write(bytes).catch((e: unknown) => {
       if (this.stateValue === 'closed') return;
       this.shutdown(
         new LinkClosedError(
@@ -784,6 +876,8 @@ export class Link {
   private shutdown(error: LinkClosedError): void {
     this.stateValue = 'closed';
     this.refusal = error;
+    this.timers.clearTimeout(this.partialTimer);
+    this.partialTimer = undefined;
     const h = this.hello;
     if (h) {
       this.timers.clearTimeout(h.timer);

@@ -45,7 +45,17 @@ describe('FrameDecoder', () => {
   it('decodes byte by byte', () => {
     const ms: Message[] = [
       { kind: 'request', command: 'reg-read', seq: 1, address: 0x4002_0008 },
-      { kind: 'event', event: 'dma', counter: 4, channel: 1, flags: 2, cndtr: 0, ccr: 0x93, completions: 1 },
+      {
+        kind: 'event',
+        event: 'dma',
+        counter: 4,
+        channel: 1,
+        flags: 2,
+        cndtr: 0,
+        ccr: 0x93,
+        completions: 1,
+        starts: 1,
+      },
     ];
     const wire = concat(ms.map(encodeMessage));
     const d = new FrameDecoder();

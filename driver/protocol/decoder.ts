@@ -65,6 +65,23 @@ export class FrameDecoder {
     }
   }
 
+  /** Bytes of a frame begun and not yet ended by its delimiter. */
+  get pendingBytes(): number {
+    return this.overflowed ? this.overflowLength : this.length;
+  }
+
+  /**
+   * Gives up on the frame begun: its delimiter was lost, or the line went
+   * quiet in its middle. Emits it as corrupt ('cut'); nothing when no frame
+   * was begun.
+   */
+  abandonPartial(emit: (decoded: Decoded) => void): void {
+    const length = this.pendingBytes;
+    if (length === 0) return;
+    this.reset();
+    this.corrupt(emit, 'cut', length);
+  }
+
   /** Forgets a partial frame, e.g. after the transport reopened. */
   reset(): void {
     this.length = 0;

@@ -6,6 +6,7 @@
  * copy, which the caller hands to a transport that may keep it.
  */
 
+import { DriverError } from '../driver-error.ts';
 import { cobsEncode, cobsMaxEncodedLength } from './cobs.ts';
 import { crc16 } from './crc16.ts';
 import {
@@ -25,7 +26,7 @@ import {
 } from './messages.ts';
 
 /** A message that cannot be put on the wire as given: a bug in the caller. */
-export class EncodeError extends Error {
+export class EncodeError extends DriverError {
   override name = 'EncodeError';
 }
 
@@ -259,7 +260,8 @@ function writeEvent(o: number, m: Extract<Message, { kind: 'event' }>): number {
       v.setUint16(o + 2, u16(m.cndtr, 'cndtr'), true);
       v.setUint32(o + 4, u32(m.ccr, 'ccr'), true);
       v.setUint16(o + 8, u16(m.completions, 'completions'), true);
-      return o + 10;
+      v.setUint16(o + 10, u16(m.starts, 'starts'), true);
+      return o + 12;
     case 'usart':
       v.setUint8(o, u8(m.flags, 'flags'));
       v.setUint32(o + 1, u32(m.isr, 'isr'), true);

@@ -330,6 +330,8 @@ export type BoardEvent =
       ccr: number;
       /** HT and TC completions of the channel since the write that last enabled it (mod 2^16), dropped events included. */
       completions: number;
+      /** The channel's count of starts (EN 0 → 1) when the event was raised: the transfer it belongs to (mod 2^16). */
+      starts: number;
     }
   | {
       kind: 'event';
@@ -350,7 +352,8 @@ export type Message = Request | Reply | Nak | BoardEvent;
 /** A frame the decoder had to drop before it could read a message from it. */
 export interface CorruptFrame {
   kind: 'corrupt';
-  reason: 'crc' | 'cobs' | 'short' | 'too-large';
+  /** `cut`: the line went quiet before the frame's delimiter (see FrameDecoder.abandonPartial). */
+  reason: 'crc' | 'cobs' | 'short' | 'too-large' | 'cut';
   /** Encoded length of the dropped frame (bytes before its delimiter). */
   length: number;
   /**

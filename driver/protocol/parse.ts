@@ -296,6 +296,7 @@ function parseEvent(type: number, counter: number, p: Reader): BoardEvent {
       cndtr: p.u16('cndtr'),
       ccr: p.u32('ccr'),
       completions: p.u16('completions'),
+      starts: p.u16('starts'),
     };
   } else {
     e = {

@@ -178,6 +178,7 @@ export const arbEvent: fc.Arbitrary<BoardEvent> = fc.oneof(
     flags: u8,
     cndtr: u16,
     completions: u16,
+    starts: u16,
     ccr: u32,
   }),
   fc.record({

@@ -80,6 +80,8 @@ export class FakeBoard {
   /** Sequenced requests executed (each exactly once). */
   executed = 0;
   readonly received: Request[] = [];
+  /** Every byte the host sent, as it arrived (tests clear it). */
+  readonly rawLog: number[] = [];
   onRequest: ((request: Request) => HookVerdict) | undefined;
   /** Called after a request's reply went out (to send something right behind it). */
   onReplied: ((request: Request) => void) | undefined;
@@ -93,6 +95,9 @@ export class FakeBoard {
   private readonly cacheOrder: number[] = [];
   private eventCounter = 0;
   private stopped = false;
+  /** Starts (EN 0 → 1) of channels 1 and 2; completions since each one's start. */
+  private readonly starts = [0, 0];
+  private readonly completions = [0, 0];
 
   constructor(
     private readonly transport: Transport,
@@ -135,6 +140,8 @@ export class FakeBoard {
     this.cacheOrder.length = 0;
     this.registers.clear();
     this.eventCounter = 0;
+    this.starts.fill(0);
+    this.completions.fill(0);
     if (options.bootEvent ?? true) {
       this.emitEvent({
         event: 'boot',
@@ -144,13 +151,40 @@ export class FakeBoard {
     }
   }
 
-  /** Sends an event with the next counter value (BOOT restarts at 0). */
-  emitEvent(body: EventBody, options: { skipCounters?: number } = {}): void {
+  /**
+   * Sends an event with the next counter value (BOOT restarts at 0).
+   * `lose`: the event uses its counter but never reaches the host (dropped
+   * by the board or damaged on the line); `cutDelimiter`: its frame goes
+   * out without the closing 0x00.
+   */
+  emitEvent(
+    body: EventBody,
+    options: { skipCounters?: number; lose?: boolean; cutDelimiter?: boolean } = {},
+  ): void {
     if (body.event === 'boot') this.eventCounter = 0;
     this.eventCounter = (this.eventCounter + (options.skipCounters ?? 0)) & 0xffff;
     const event = { kind: 'event', counter: this.eventCounter, ...body } as BoardEvent;
     this.eventCounter = (this.eventCounter + 1) & 0xffff;
-    this.send(encodeMessage(event));
+    if (options.lose) return;
+    const frame = encodeMessage(event);
+    this.send(options.cutDelimiter ? frame.subarray(0, frame.length - 1) : frame);
+  }
+
+  /** The frame of an event with the next counter, without sending it (see `sendRaw`). */
+  encodeEvent(body: EventBody): Uint8Array {
+    const event = { kind: 'event', counter: this.eventCounter, ...body } as BoardEvent;
+    this.eventCounter = (this.eventCounter + 1) & 0xffff;
+    return encodeMessage(event);
+  }
+
+  /** Puts bytes on the line as they are. */
+  sendRaw(bytes: Uint8Array): void {
+    this.send(bytes);
+  }
+
+  /** The event mark replies carry now: the counter of the next event. */
+  get mark(): number {
+    return this.eventCounter;
   }
 
   /** Sends a NAK naming `seq`, as for a frame refused before execution. */
@@ -189,6 +223,7 @@ export class FakeBoard {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
+        if (this.rawLog.length < 1 << 16) this.rawLog.push(...value);
         if (!this.stopped) this.decoder.push(value, onDecoded);
       }
     } catch {
@@ -234,6 +269,8 @@ export class FakeBoard {
       this.session = { helloSeq: seq, expected: (seq + 1) & 0xffff };
       this.cache.clear();
       this.cacheOrder.length = 0;
+      // A new session stops what the last one left running (PROTOCOL.md §4).
+      this.resetPeripherals();
     }
     return encodeMessage({
       kind: 'reply',
@@ -370,8 +407,7 @@ export class FakeBoard {
         };
       }
       case 'reset-peripherals':
-        this.registers.clear();
-        this.usartErrors = 0;
+        this.resetPeripherals();
         return {
           kind: 'reply',
           mark: this.eventCounter,
@@ -410,6 +446,21 @@ export class FakeBoard {
           if (typeof v !== 'number') refusal = v;
           else if ((v & op.mask) >>> 0 !== op.match >>> 0)
             refusal = { status: Status.POLL_TIMEOUT, lastValue: v };
+          break;
+        }
+        case 'status': {
+          if (op.channel !== 1 && op.channel !== 2) {
+            refusal = { status: Status.REG_NOT_ALLOWED, address: op.channel };
+            break;
+          }
+          const ccrAddress = op.channel === 1 ? FAKE.CCR1 : FAKE.CCR2;
+          const flags = (this.reg(FAKE.DMA_ISR) >>> (4 * (op.channel - 1))) & 0xf;
+          values.push(
+            this.reg(ccrAddress),
+            ((this.reg(ccrAddress + 4) & 0xffff) | (this.completions[op.channel - 1]! << 16)) >>> 0,
+            (flags | (this.starts[op.channel - 1]! << 16)) >>> 0,
+            this.usartIsr(),
+          );
           break;
         }
       }
@@ -483,11 +534,15 @@ export class FakeBoard {
     }
     if (address === FAKE.CCR1 || address === FAKE.CCR2) {
       if (value & 1) {
+        // A write with EN = 1 to a running channel is BUSY (PROTOCOL.md §6).
+        if (this.reg(address) & 1) return { status: Status.BUSY };
         const reason = this.startCheck(address, value);
         if (reason !== 0) return { status: Status.DMA_START_REFUSED, reason };
-        const wasEnabled = this.reg(address) & 1;
+        const channel = address === FAKE.CCR1 ? 1 : 2;
+        this.starts[channel - 1] = (this.starts[channel - 1]! + 1) & 0xffff;
+        this.completions[channel - 1] = 0;
         this.registers.set(address, value >>> 0);
-        if (!wasEnabled && (this.options.dmaCompletesAtOnce ?? true)) this.completeDma(address);
+        if (this.options.dmaCompletesAtOnce ?? true) this.completeDma(address);
         return undefined;
       }
     }
@@ -527,9 +582,16 @@ export class FakeBoard {
     }
     this.registers.set(ccrAddress + 4, 0);
     const channel = ccrAddress === FAKE.CCR1 ? 1 : 2;
+    if (ccr & 2) this.completions[channel - 1] = (this.completions[channel - 1]! + 1) & 0xffff;
     const tcif = 1 << (4 * (channel - 1) + 1);
     this.registers.set(FAKE.DMA_ISR, (this.reg(FAKE.DMA_ISR) | tcif | (1 << (4 * (channel - 1)))) >>> 0);
-    if (ccr & 2) this.emitEvent({ event: 'dma', channel, flags: 2, cndtr: 0, ccr, completions: 1 });
+    const starts = this.starts[channel - 1]!;
+    if (ccr & 2) this.emitEvent({ event: 'dma', channel, flags: 2, cndtr: 0, ccr, completions: 1, starts });
+  }
+
+  private resetPeripherals(): void {
+    this.registers.clear();
+    this.usartErrors = 0;
   }
 
   /** Offset into the arena of [address, address + length), or -1 when outside or too long. */

@@ -29,11 +29,12 @@ TEST(events_layouts_and_counter)
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_DMA);
     CHECK_EQ(r.seq, 1);
-    CHECK_EQ(r.len, 10);
+    CHECK_EQ(r.len, 12);
     CHECK(r.p[0] == 1 && r.p[1] == 2);
     CHECK_EQ(h_get16(r.p + 2), 0);
     CHECK_EQ(h_get32(r.p + 4), 0x93);
     CHECK_EQ(h_get16(r.p + 8), 1); /* one completion (TC) since enabling */
+    CHECK_EQ(h_get16(r.p + 10), 0); /* the channel was never started */
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_USART);
     CHECK_EQ(r.seq, 2);
@@ -164,4 +165,23 @@ TEST(events_nak_carries_the_mark)
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_NAK);
     CHECK_EQ(r.mark, 2);
+}
+
+TEST(events_name_the_start_they_belong_to)
+{
+    struct reply r;
+    h_open(1);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0); /* before any start */
+    ev_dma_enabling(1);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
+    ev_dma_enabling(1);
+    ev_dma_enabling(2);
+    ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
+    ev_post_dma(2, DMA_FLAG_TCIF, 0, 0);
+    bridge_flush_events();
+    const uint16_t want[] = { 0, 1, 2, 1 };
+    for (int i = 0; i < 4; i++) {
+        CHECK(h_next(&r));
+        CHECK_EQ(h_get16(r.p + 10), want[i]);
+    }
 }

@@ -4,7 +4,7 @@
 #include "le.h"
 #include "protocol.h"
 
-/* 8 entries x 14 bytes: a burst of DMA half/complete and USART idle
+/* 8 entries x 16 bytes: a burst of DMA half/complete and USART idle
  * events while the main loop is busy with one command. */
 #define EV_QUEUE_LEN 8u
 
@@ -18,6 +18,9 @@ static struct {
      * last enabled it, dropped events included: circular reception counts
      * laps from it even when events are lost (PROTOCOL.md 3) */
     volatile uint16_t completions[2];
+    /* starts (EN 0 -> 1) of each exposed channel since boot: every DMA
+     * event names the start it belongs to */
+    volatile uint16_t starts[2];
 } ev;
 
 void ev_init(void)
@@ -28,17 +31,26 @@ void ev_init(void)
     ev.dropped = 0;
     ev.completions[0] = 0;
     ev.completions[1] = 0;
+    ev.starts[0] = 0;
+    ev.starts[1] = 0;
 }
 
 void ev_dma_enabling(uint8_t channel)
 {
-    if (channel >= 1u && channel <= 2u)
+    if (channel >= 1u && channel <= 2u) {
         ev.completions[channel - 1u] = 0;
+        ev.starts[channel - 1u] = (uint16_t)(ev.starts[channel - 1u] + 1u);
+    }
 }
 
 uint16_t ev_completions(uint8_t channel)
 {
     return channel >= 1u && channel <= 2u ? ev.completions[channel - 1u] : 0u;
+}
+
+uint16_t ev_starts(uint8_t channel)
+{
+    return channel >= 1u && channel <= 2u ? ev.starts[channel - 1u] : 0u;
 }
 
 static struct event *ev_begin(uint8_t type, uint8_t len)
@@ -77,20 +89,21 @@ void ev_post_boot(uint32_t boot_epoch)
 
 void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr)
 {
-    uint16_t completions = 0;
+    uint16_t completions = 0, starts = 0;
     if (channel >= 1u && channel <= 2u) {
+        starts = ev.starts[channel - 1u];
         /* counted before the queue check: a dropped event still counts */
         completions = ev.completions[channel - 1u];
         completions = (uint16_t)(completions + ((flags & DMA_FLAG_HTIF) ? 1u : 0u) +
                                  ((flags & DMA_FLAG_TCIF) ? 1u : 0u));
         ev.completions[channel - 1u] = completions;
     }
-    struct event *e = ev_begin(T_EV_DMA, 10);
+    struct event *e = ev_begin(T_EV_DMA, 12);
     if (!e)
         return;
     e->payload[0] = channel;
     e->payload[1] = flags;
-    le_put16(le_put32(le_put16(e->payload + 2, cndtr), ccr), completions);
+    le_put16(le_put16(le_put32(le_put16(e->payload + 2, cndtr), ccr), completions), starts);
     ev_commit();
 }
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EV_MAX_PAYLOAD 10u
+#define EV_MAX_PAYLOAD 12u
 
 struct event {
     uint8_t type;
@@ -24,12 +24,16 @@ void ev_init(void);
 void ev_post_boot(uint32_t boot_epoch);
 void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr);
 void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2);
-/* Main loop, just before a write that sets CCR.EN of `channel` (1 or 2):
- * its completion count starts over. */
+/* Main loop, just before a write that changes CCR.EN of `channel` (1 or
+ * 2) from 0 to 1: its completion count starts over and its start count
+ * goes up by one. */
 void ev_dma_enabling(uint8_t channel);
 /* HT and TC completions `channel` (1 or 2) has reported since it was last
  * enabled, dropped events included. */
 uint16_t ev_completions(uint8_t channel);
+/* Starts of `channel` (1 or 2) since boot, mod 2^16: the number of the
+ * transfer its events belong to (PROTOCOL.md 3). */
+uint16_t ev_starts(uint8_t channel);
 
 /* Main loop (single consumer). */
 bool ev_pending(void);

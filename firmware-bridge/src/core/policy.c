@@ -236,7 +236,7 @@ uint8_t policy_channel_status(uint8_t channel, uint32_t v[4], uint32_t *detail)
     plat_irq_unlock(key);
     v[0] = ccr;
     v[1] = cndtr | ((uint32_t)done << 16);
-    v[2] = flags;
+    v[2] = flags | ((uint32_t)ev_starts(channel) << 16);
     v[3] = usart_isr;
     return ST_OK;
 }

@@ -22,7 +22,8 @@ uint8_t policy_reg_masked_write(uint32_t addr, uint32_t mask, uint32_t value, ui
  * masked while it is taken (PROTOCOL.md 2, REG_BATCH STATUS):
  * v[0] CCR; v[1] CNDTR | completions << 16, completions counting the HT
  * and TC flags already reported plus those raised and not yet handled;
- * v[2] the channel's DMA1_ISR nibble; v[3] USART1_ISR. Any other channel
+ * v[2] the channel's DMA1_ISR nibble | its start count (events.h) << 16;
+ * v[3] USART1_ISR. Any other channel
  * is REG_NOT_ALLOWED (detail: the channel number). */
 uint8_t policy_channel_status(uint8_t channel, uint32_t v[4], uint32_t *detail);
 

@@ -358,9 +358,9 @@ function sessionGone(e: unknown): boolean {
   return (e instanceof DeviceResetError && e.evidence !== 'recover') || e instanceof LinkClosedError;
 }
 
-function recoveredFrom(e: unknown): Recovered<DmaBuffer, Serial1> | undefined {
+function recoveredFrom(e: unknown): Recovered<Serial1> | undefined {
   if (e instanceof DmaTransferError || e instanceof SerialError) {
-    return e.recovered as Recovered<DmaBuffer, Serial1> | undefined;
+    return e.recovered as Recovered<Serial1> | undefined;
   }
   return undefined;
 }
