@@ -7,10 +7,13 @@ export {
   type Recovered,
   SerialError,
   type SerialErrorKind,
+  type SerialOwner,
   StreamAbortedError,
+  StreamClosedError,
   TransferAbortedError,
+  TransferInDoubtError,
   TransferTimeoutError,
 } from './errors.ts';
 export { Serial1, SerialRx, SerialTx, type TakeSerialOptions } from './serial1.ts';
-export { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
+export { type CloseOptions, StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
 export { type FinishedTransfer, Transfer, type TransferResult, type WaitOptions } from './transfer.ts';

@@ -22,7 +22,7 @@ import type { Board } from '../board/board.ts';
 import type { DmaBuffer } from '../board/dma-buffer.ts';
 import { PollTimeoutError } from '../board/errors.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
-import type { TimerId } from '../transport/timers.ts';
+import type { TimerId, Timers } from '../transport/timers.ts';
 import type { ChannelOptions, OperationSink } from './channel-engine.ts';
 import {
   DmaTransferError,
@@ -88,6 +88,8 @@ export class StreamWriter<S> {
   /** Bytes of the chunks before `current`: all sent. */
   private bytesBeforeCurrent = 0;
   private closing: Promise<S> | undefined;
+  /** flushStaged() calls under way (a write() not yet resolved). */
+  private flushing = 0;
   private aborted: Promise<{ serial: S; bytesSent: number }> | undefined;
   private readonly uploads = new AbortController();
   private readonly changes = new Set<() => void>();
@@ -182,7 +184,7 @@ export class StreamWriter<S> {
       await this.until(
         () =>
           this.failure !== undefined ||
-          (this.waiting.length === 0 && (this.current === undefined || this.lineIdle)),
+          (this.flushing === 0 && this.waiting.length === 0 && (this.current === undefined || this.lineIdle)),
       );
       if (this.failure !== undefined) throw this.failure;
       this.stopChecks();
@@ -191,7 +193,7 @@ export class StreamWriter<S> {
       return this.side.fresh();
     })();
     this.closing.catch(() => {});
-    return withDeadline(this.closing, options);
+    return withDeadline(this.closing, options, this.side.engine.timers);
   }
 
   /**
@@ -246,6 +248,16 @@ export class StreamWriter<S> {
   }
 
   private async flushStaged(): Promise<void> {
+    this.flushing++;
+    try {
+      await this.flushStagedNow();
+    } finally {
+      this.flushing--;
+      this.changed();
+    }
+  }
+
+  private async flushStagedNow(): Promise<void> {
     const slot = this.nextSlot;
     this.nextSlot = (slot + 1) % SLOTS;
     const length = this.stagedLength;
@@ -460,15 +472,15 @@ export class StreamWriter<S> {
   }
 }
 
-/** `promise`, or a rejection when the options' deadline or signal comes first. */
-function withDeadline<T>(promise: Promise<T>, options: CloseOptions): Promise<T> {
+/** `promise`, or a rejection when the options' deadline (on the board's clock) or signal comes first. */
+function withDeadline<T>(promise: Promise<T>, options: CloseOptions, timers: Timers): Promise<T> {
   const { signal, timeoutMs } = options;
   if (signal === undefined && timeoutMs === undefined) return promise;
   if (signal?.aborted) return Promise.reject(new TransferAbortedError(signal.reason));
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerId | undefined;
     const cleanup = () => {
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) timers.clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = () => {
@@ -477,7 +489,7 @@ function withDeadline<T>(promise: Promise<T>, options: CloseOptions): Promise<T>
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => {
+      timer = timers.setTimeout(() => {
         cleanup();
         reject(new TransferTimeoutError(timeoutMs));
       }, timeoutMs);

@@ -164,6 +164,8 @@ interface Pending {
   timer: TimerId | undefined;
   /** The caller stopped waiting (abort); the entry stays to keep the seq space whole. */
   abandoned: boolean;
+  /** A transmission is still queued in the transport: sending it again would only pile up. */
+  queued: boolean;
   resolve(reply: Reply): void;
   /** Takes `unknown` because an abort rejects with whatever reason the signal carries. */
   reject(error: unknown): void;
@@ -173,6 +175,7 @@ interface Pending {
 interface HelloAttempt {
   seq: number;
   attempts: number;
+  queued: boolean;
   timer: TimerId | undefined;
   frame: Uint8Array;
   resolve(hello: HelloInfo): void;
@@ -328,6 +331,7 @@ export class Link {
         staleGaps: 0,
         timer: undefined,
         abandoned: false,
+        queued: false,
         // The link matched the reply by seq and command, so it is a ReplyTo<C>.
         resolve: (reply) => resolve(reply as ReplyTo<C>),
         reject,
@@ -387,7 +391,7 @@ export class Link {
     const seq = this.nextSeq;
     return new Promise<HelloInfo>((resolve, reject) => {
       const frame = encodeMessage({ kind: 'request', command: 'hello', seq });
-      this.hello = { seq, attempts: 0, timer: undefined, frame, resolve, reject };
+      this.hello = { seq, attempts: 0, queued: false, timer: undefined, frame, resolve, reject };
       this.transmitHello();
     });
   }
@@ -412,11 +416,27 @@ export class Link {
       h.reject(error);
       return;
     }
+    this.timers.clearTimeout(h.timer);
+    h.timer = undefined;
+    // Each attempt's deadline runs from when its bytes left the host: a
+    // transport still busy with earlier bytes (a backlog after a silent
+    // board) must not use up the attempts.
+    const arm = () => {
+      if (this.hello === h && h.timer === undefined) {
+        h.timer = this.timers.setTimeout(() => this.transmitHello(), this.retransmitMs);
+      }
+    };
+    if (h.queued) {
+      arm();
+      return;
+    }
     if (h.attempts > 0) this.stats.retransmissions++;
     h.attempts++;
-    this.send(h.frame);
-    this.timers.clearTimeout(h.timer);
-    h.timer = this.timers.setTimeout(() => this.transmitHello(), this.retransmitMs);
+    h.queued = true;
+    void this.send(h.frame).then(() => {
+      h.queued = false;
+      arm();
+    });
   }
 
   private onHelloReply(reply: ReplyTo<'hello'>): void {
@@ -532,6 +552,24 @@ export class Link {
   }
 
   private transmit(entry: Pending): void {
+    // Early resends (gap, NAK, fast retransmission) keep the running
+    // deadline: a board that answered every frame with a NAK would
+    // otherwise push the deadline back forever and the request would hang.
+    // The deadline runs from when the bytes left the host, so a transport
+    // still busy with earlier bytes does not use up the attempts.
+    const arm = () => {
+      if (entry.timer === undefined && this.inflight.includes(entry)) {
+        entry.timer = this.timers.setTimeout(
+          () => this.onDeadline(entry),
+          this.retransmitMs + entry.extraTimeMs,
+        );
+      }
+    };
+    if (entry.queued) {
+      // The last transmission has not even left: another copy would only pile up behind it.
+      arm();
+      return;
+    }
     if (entry.attempts > 0) this.stats.retransmissions++;
     else if (entry.onSent) {
       try {
@@ -542,16 +580,11 @@ export class Link {
     }
     entry.attempts++;
     entry.stamp = ++this.stamps;
-    this.send(entry.frame!);
-    // Early resends (gap, NAK, fast retransmission) keep the running
-    // deadline: a board that answered every frame with a NAK would
-    // otherwise push the deadline back forever and the request would hang.
-    if (entry.timer === undefined) {
-      entry.timer = this.timers.setTimeout(
-        () => this.onDeadline(entry),
-        this.retransmitMs + entry.extraTimeMs,
-      );
-    }
+    entry.queued = true;
+    void this.send(entry.frame!).then(() => {
+      entry.queued = false;
+      arm();
+    });
   }
 
   /**
@@ -845,8 +878,9 @@ export class Link {
 
   // ------------------------------------------------------------ plumbing
 
-  private send(frame: Uint8Array): void {
-    if (this.stateValue === 'closed') return;
+  /** Writes a frame; resolves (never rejects) once the transport took it or failed. */
+  private send(frame: Uint8Array): Promise<void> {
+    if (this.stateValue === 'closed') return Promise.resolve();
     this.stats.framesSent++;
     const now = this.timers.now();
     let bytes = frame;
@@ -857,7 +891,7 @@ export class Link {
     }
     this.lastSendAt = now;
     this.stats.bytesSent += bytes.length;
-    this.writer.write(bytes).catch((e: unknown) => {
+    return this.writer.write(bytes).catch((e: unknown) => {
       if (this.stateValue === 'closed') return;
       this.shutdown(
         new LinkClosedError(
