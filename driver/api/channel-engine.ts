@@ -28,6 +28,7 @@ import type { Handle } from '../board/handles.ts';
 import { fieldMask } from '../chip/decode.ts';
 import type { DmaChannelDescription, UsartDescription } from '../chip/types.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
+import { Status } from '../protocol/index.ts';
 import type { Timers } from '../transport/timers.ts';
 import { AlignmentError } from './errors.ts';
 
@@ -90,6 +91,12 @@ export interface OperationSink {
   eventsLost(suspected: boolean): void;
   /** The board reset or the link closed: the operation is over. */
   gone(error: DeviceResetError | LinkClosedError): void;
+  /**
+   * The start's reply just arrived and the board accepted it: called
+   * synchronously, before any event behind the reply is delivered (and
+   * before the promise of start() settles).
+   */
+  accepted?(): void;
 }
 
 /** A channel's state at one instant (a REG_BATCH STATUS, PROTOCOL.md §2). */
@@ -313,7 +320,8 @@ export class ChannelEngine {
             sent = true;
           },
           onReply: (reply) => {
-            if (this.sink !== sink) return;
+            // A refused start (its batch stopped at a failure) is never armed.
+            if (this.sink !== sink || reply.result.status !== Status.OK) return;
             // STATUS right after the enabling write: which start this one is.
             const values = reply.command === 'reg-batch' ? reply.values : [];
             const status = values.length >= 5 ? parseChannelStatus(values, values.length - 5) : undefined;
@@ -350,6 +358,7 @@ export class ChannelEngine {
     const lost = this.lostWhileStarting;
     this.held = [];
     this.lostWhileStarting = false;
+    sink.accepted?.();
     for (const e of held) {
       if (this.sink !== sink) return;
       if (e.kind === 'dma') {

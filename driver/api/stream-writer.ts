@@ -78,6 +78,8 @@ export class StreamWriter<S> {
   /** Chunks uploaded (or uploading) whose start has not been accepted yet, in order. */
   private readonly waiting: Chunk[] = [];
   private starting: Promise<void> | undefined;
+  /** The chunk whose start is in flight. */
+  private startingChunk: Chunk | undefined;
   private startsAccepted = 0;
   private retryTimer: TimerId | undefined;
   /** The chunk the DMA sends now (its start was accepted). */
@@ -140,6 +142,11 @@ export class StreamWriter<S> {
       },
       eventsLost: () => void this.resync(),
       gone: (error: DeviceResetError | LinkClosedError) => this.fail(error),
+      // At the reply, before any event behind it: the new chunk is current from here on.
+      accepted: () => {
+        const chunk = this.startingChunk;
+        if (chunk) this.accepted(chunk, this.current);
+      },
     };
   }
 
@@ -287,6 +294,7 @@ export class StreamWriter<S> {
     // its last items unless its TC already came.
     const previous = this.current;
     const waitForPrevious = previous !== undefined && !this.currentDrained;
+    this.startingChunk = chunk;
     this.side.engine.release();
     this.starting = this.side.engine
       .start(
@@ -307,9 +315,9 @@ export class StreamWriter<S> {
       )
       .then((outcome) => {
         this.starting = undefined;
+        this.startingChunk = undefined;
         if (outcome.ok) {
-          // Recorded even after an abort: the chunk is on its way until the stop.
-          this.accepted(chunk, previous);
+          // accepted() ran at the reply (even after an abort: the chunk is on its way until the stop).
           if (this.failure === undefined) this.pumpStarts();
           return;
         }
@@ -327,6 +335,7 @@ export class StreamWriter<S> {
 
   /** `chunk`'s start was accepted: the chunk before it is done, its buffer free. */
   private accepted(chunk: Chunk, previous: Chunk | undefined): void {
+    this.startingChunk = undefined;
     if (this.waiting[0] === chunk) this.waiting.shift();
     this.startsAccepted++;
     if (previous) {
@@ -382,13 +391,15 @@ export class StreamWriter<S> {
    * before it done, and waits for them on the board).
    */
   private async resync(): Promise<void> {
-    if (this.resyncing || this.failure !== undefined || !this.current) return;
+    const chunk = this.current;
+    if (this.resyncing || this.failure !== undefined || !chunk) return;
     this.resyncing = true;
     try {
       const state = await this.side.engine.readState();
-      if (this.failure !== undefined) return;
+      // A later chunk's start accepted meanwhile: the state may predate it.
+      if (this.failure !== undefined || this.current !== chunk || this.startingChunk) return;
       if ((state.ccr & 1) === 0) {
-        this.fail(new DmaTransferError(this.side.engine.channel.channel, this.current.length - state.cndtr));
+        this.fail(new DmaTransferError(this.side.engine.channel.channel, chunk.length - state.cndtr));
         return;
       }
       if (state.cndtr === 0 && this.waiting.length === 0) {
