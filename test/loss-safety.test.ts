@@ -304,6 +304,31 @@ describe('the stream writer on a damaged line', () => {
   });
 });
 
+describe('the stream writer stopped while a start is unanswered', () => {
+  it('counts the chunk that start began: abort() waits for its outcome instead of forgetting it', async () => {
+    const { vb, board, link } = await open();
+    const serial = await Serial1.take(board, { baudRate: 115_200 });
+    let armed = false;
+    const writer = serial.streamWriter({
+      chunkSize: 512,
+      onProgress: (n) => {
+        // The first chunk is on the wire: lose the reply to the next start.
+        if (n === 512 && !armed) {
+          armed = true;
+          link.once(batchReply, 'drop');
+        }
+      },
+    });
+    void writer.write(pattern(4096, 14)).catch(() => {});
+    while (link.hits === 0) await sleepVirtual(vb, 1);
+    const { bytesSent } = await writer.abort();
+    const got = peerReceived(vb);
+    expect(got.length).toBe(bytesSent);
+    expect(got).toEqual(pattern(4096, 14).subarray(0, bytesSent));
+    expect(bytesSent).toBeGreaterThan(512);
+  });
+});
+
 describe('circular reception', () => {
   it('never hands over a half the DMA overwrote, when the event of its lap is lost and none comes after', async () => {
     const { vb, board, link } = await open();

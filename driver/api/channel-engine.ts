@@ -76,7 +76,11 @@ export interface StartSpec {
    * the streaming writer queue a chunk's start right behind its upload.
    */
   afterPrevious?: { timeoutUs: number };
-  /** Stop waiting for the start to be sent (see OperationOptions.signal). */
+  /**
+   * Cancels the start while it is still queued on the host. Once sent it
+   * runs on the board, so it is then waited for like any start: its outcome
+   * (and the operation it starts) is never lost to the cancellation.
+   */
   signal?: AbortSignal;
 }
 
@@ -156,6 +160,8 @@ export class ChannelEngine {
   private frameMsValue: number | undefined;
   /** The board's number of the current operation's start (its DMA events carry it). */
   private startId: number | undefined;
+  /** The operation a stop() was sent for. */
+  private stopped: OperationSink | undefined;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeRevoke: () => void;
   /** The configuration the last successful start left (see StartSpec.sameConfigurationAsLast). */
@@ -272,6 +278,13 @@ export class ChannelEngine {
     this.held = [];
     this.lostWhileStarting = false;
     let sent = false;
+    // Only a start not yet sent may be cancelled (see StartSpec.signal).
+    const cancel = spec.signal ? new AbortController() : undefined;
+    const onCancel = () => {
+      if (!sent) cancel?.abort(spec.signal?.reason);
+    };
+    if (spec.signal?.aborted) onCancel();
+    else spec.signal?.addEventListener('abort', onCancel, { once: true });
     const result = await this.board
       .batch(
         (b) => {
@@ -315,7 +328,7 @@ export class ChannelEngine {
         },
         {
           handle: this.handle,
-          ...(spec.signal ? { signal: spec.signal } : {}),
+          ...(cancel ? { signal: cancel.signal } : {}),
           onSent: () => {
             sent = true;
           },
@@ -332,7 +345,8 @@ export class ChannelEngine {
       .then(
         (r) => r,
         (error: unknown) => ({ linkError: error }) as const,
-      );
+      )
+      .finally(() => spec.signal?.removeEventListener('abort', onCancel));
     if ('linkError' in result) {
       if (this.sink === sink) this.forget();
       // Never sent (a revoked handle, a link already down): nothing ran. A
@@ -359,6 +373,11 @@ export class ChannelEngine {
     this.held = [];
     this.lostWhileStarting = false;
     sink.accepted?.();
+    if (this.stopped === sink) {
+      // Stopped before its reply came: accepted, and over.
+      this.forget();
+      return;
+    }
     for (const e of held) {
       if (this.sink !== sink) return;
       if (e.kind === 'dma') {
@@ -376,6 +395,7 @@ export class ChannelEngine {
   }
 
   private forget(): void {
+    this.stopped = undefined;
     this.sink = undefined;
     this.armed = false;
     this.held = [];
@@ -387,8 +407,13 @@ export class ChannelEngine {
    * channel is confirmed stopped: its memory may be reused.
    */
   async stop(): Promise<ChannelState> {
+    const sink = this.sink;
+    this.stopped = sink;
     const state = await this.readState(true);
-    this.release();
+    // A start still unanswered ran before this stop (requests run in
+    // order): its reply, when it comes, still tells its operation it was
+    // accepted (see arm), then the channel is released.
+    if (this.sink === sink && (this.armed || sink === undefined)) this.release();
     return state;
   }
 

@@ -58,6 +58,10 @@ interface Chunk {
   readonly length: number;
   /** The upload's requests, queued on the link in order. */
   readonly uploaded: Promise<void>;
+  /** Resolves once the DMA is done reading this chunk's buffer. */
+  readonly drained: Promise<void>;
+  /** Marks this chunk's DMA done (idempotent; never another chunk's). */
+  markDrained(): void;
 }
 
 const SLOTS = 3;
@@ -70,7 +74,6 @@ export class StreamWriter<S> {
   private readonly buffers: DmaBuffer[] = [];
   /** Resolves when each buffer may be written again (its last chunk's DMA is done). */
   private readonly free: Promise<void>[] = [];
-  private readonly freeResolvers: (() => void)[] = [];
   private nextSlot = 0;
   private staged: Uint8Array;
   private stagedLength = 0;
@@ -119,7 +122,6 @@ export class StreamWriter<S> {
       for (let i = 0; i < SLOTS; i++) {
         this.buffers.push(board.alloc(this.chunkSize, { align }));
         this.free.push(Promise.resolve());
-        this.freeResolvers.push(() => {});
       }
     } catch (e) {
       for (const b of this.buffers) b.free();
@@ -273,14 +275,18 @@ export class StreamWriter<S> {
     // The DMA must be done reading this buffer before it is overwritten.
     await this.unlessFailed(this.free[slot]!);
     if (this.failure !== undefined) throw this.failure;
-    this.free[slot] = new Promise((resolve) => {
-      this.freeResolvers[slot] = resolve;
+    let markDrained!: () => void;
+    const drained = new Promise<void>((resolve) => {
+      markDrained = resolve;
     });
+    // Resolved by this chunk only: a late "done" for the chunk that used the
+    // buffer before cannot free it under this one.
+    this.free[slot] = drained;
     const buffer = this.buffers[slot]!;
     const view = length === buffer.length ? buffer : buffer.subarray(0, length);
     const uploaded = view.write(bytes, 0, { signal: this.uploads.signal });
     uploaded.catch((e: unknown) => this.fail(e));
-    this.waiting.push({ slot, view, length, uploaded });
+    this.waiting.push({ slot, view, length, uploaded, drained, markDrained });
     this.pumpStarts();
   }
 
@@ -340,7 +346,7 @@ export class StreamWriter<S> {
     this.startsAccepted++;
     if (previous) {
       this.bytesBeforeCurrent += previous.length;
-      this.freeResolvers[previous.slot]!();
+      previous.markDrained();
     }
     this.current = chunk;
     this.currentDrained = false;
@@ -356,7 +362,7 @@ export class StreamWriter<S> {
     if (this.currentDrained) return;
     this.currentDrained = true;
     // Its buffer is free now (a next start would say so too, later).
-    if (this.current) this.freeResolvers[this.current.slot]!();
+    this.current?.markDrained();
     this.changed();
   }
 

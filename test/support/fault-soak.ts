@@ -61,8 +61,8 @@ export interface SoakReport {
   virtualMs: number;
 }
 
-type Op = 'write' | 'read' | 'circular' | 'stream' | 'register' | 'memory';
-const OPS: readonly Op[] = ['write', 'read', 'circular', 'stream', 'register', 'memory'];
+type Op = 'write' | 'read' | 'circular' | 'stream' | 'stream-abort' | 'register' | 'memory';
+const OPS: readonly Op[] = ['write', 'read', 'circular', 'stream', 'stream-abort', 'register', 'memory'];
 
 /** An operation's deadline in the board's time: far beyond any legitimate duration. */
 const DEADLINE_MS = 60_000;
@@ -323,6 +323,27 @@ async function runOp(
       const back = await writer.close();
       expectSame(peerSince(vb, from), data, 'stream at the peer');
       report.bytesMoved += data.length;
+      return back;
+    }
+    case 'stream-abort': {
+      // Stopped part-way: what abort() says went out is exactly what the peer got.
+      const data = randomBytes(rng, 256 + rng.int(4 * maxBytes));
+      const chunkSize = 64 * (1 + rng.int(16));
+      const from = vb.peer.received().length;
+      const writer = serial.streamWriter({ chunkSize });
+      const writing = writer.write(data).catch(() => {});
+      const afterMs = rng.int(40);
+      await new Promise<void>((resolve) => {
+        board.timers.setTimeout(resolve, afterMs);
+      });
+      const { serial: back, bytesSent } = await writer.abort();
+      await writing;
+      expectSame(
+        peerSince(vb, from),
+        data.subarray(0, bytesSent),
+        `stream aborted after ${bytesSent} bytes, at the peer`,
+      );
+      report.bytesMoved += bytesSent;
       return back;
     }
     case 'register': {
