@@ -1,12 +1,17 @@
 /**
- * The bridge firmware bundled with the site, for the virtual board. Vite
- * emits the ELF as an asset and gives its URL; the bytes are fetched when
- * a virtual board starts, so the page itself loads without them.
+ * The bridge firmware bundled with the site, for the virtual board: the
+ * ELF without debug sections. `new URL(..., import.meta.url)` is resolved by
+ * bundlers (Vite emits the file as an asset) and by browsers loading the
+ * package's modules as they are; the package ships the images at the same
+ * place relative to this module as the checkout builds them. The bytes are
+ * fetched when a virtual board starts, so the page loads without them.
  */
-import elfUrl from '../../../firmware-bridge/build/bridge.elf?url';
 import { TransportOpenError } from './errors.ts';
 
-export const BUNDLED_FIRMWARE_URL: string = elfUrl;
+export const BUNDLED_FIRMWARE_URL: string = new URL(
+  '../../../firmware-bridge/build/bridge-stripped.elf',
+  import.meta.url,
+).href;
 
 let cached: Promise<Uint8Array> | undefined;
 
