@@ -2,12 +2,12 @@
  * Builds what the npm package ships (npm run build:lib; npm pack runs it):
  * the firmware, then the TypeScript compiled to JavaScript with declaration
  * files and source maps in dist/ (the checkout's layout below it), and the
- * firmware images with a manifest in dist/firmware-bridge/build/, where the
- * compiled modules find them as the sources find the checkout's build.
+ * firmware images with their manifest (made by the firmware's Makefile) in
+ * dist/firmware-bridge/build/, where the compiled modules find them as the
+ * sources find the checkout's build.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,37 +30,15 @@ run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']);
 const worker = join(dist, 'web', 'src', 'transports', 'virtual-board.js');
 writeFileSync(worker, readFileSync(worker, 'utf8').replaceAll('board.worker.ts', 'board.worker.js'));
 
-const images = ['bridge.elf', 'bridge-stripped.elf', 'bridge.bin', 'bridge.hex'];
+const images = ['bridge.elf', 'bridge-stripped.elf', 'bridge.bin', 'bridge.hex', 'manifest.json'];
 const from = join(root, 'firmware-bridge', 'build');
 const to = join(dist, 'firmware-bridge', 'build');
 mkdirSync(to, { recursive: true });
 for (const f of images) copyFileSync(join(from, f), join(to, f));
-
-const protocolH = readFileSync(join(root, 'firmware-bridge', 'src', 'core', 'protocol.h'), 'utf8');
-const define = (name: string): number => {
-  const m = new RegExp(`#define\\s+${name}\\s+(\\d+)u?`).exec(protocolH);
-  if (!m) throw new Error(`protocol.h defines no ${name}`);
-  return Number(m[1]);
+const manifest = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as {
+  firmwareVersion: string;
+  protocolVersion: number;
 };
-const config = readFileSync(join(from, 'config.h'), 'utf8');
-const baud = /#define LINK_BAUD (\d+)u/.exec(config);
-const manifest = {
-  firmware: 'dma-bridge bridge firmware for the Nucleo-G071RB (STM32G071RB)',
-  firmwareVersion: `${define('FW_VERSION_MAJOR')}.${define('FW_VERSION_MINOR')}.${define('FW_VERSION_PATCH')}`,
-  protocolVersion: define('PROTO_VERSION'),
-  linkBaud: baud ? Number(baud[1]) : undefined,
-  flashAddress: '0x08000000',
-  images: Object.fromEntries(
-    images.map((f) => {
-      const bytes = readFileSync(join(to, f));
-      return [
-        f,
-        { bytes: statSync(join(to, f)).size, sha256: createHash('sha256').update(bytes).digest('hex') },
-      ];
-    }),
-  ),
-};
-writeFileSync(join(to, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 console.log(
   `build:lib: dist/ built; firmware ${manifest.firmwareVersion} (protocol v${manifest.protocolVersion})`,
 );
