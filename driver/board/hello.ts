@@ -30,6 +30,9 @@ export const helloSchema = z
     bootEpoch: u32,
     usart1ClockHz: u32,
     linkBaud: u32,
+    rxBuffer: u16.min(64, 'a receive buffer under 64 bytes holds no request').optional(),
+    bootLinkBaud: u32.optional(),
+    linkRates: z.array(u32.min(1)),
   })
   .refine(
     (h) => h.arenaBase + h.arenaSize <= 0x1_0000_0000,
