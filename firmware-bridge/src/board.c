@@ -24,12 +24,13 @@ void board_init(void)
     GPIOC->AFR[0] = (GPIOC->AFR[0] & ~((0xFu << 16) | (0xFu << 20))) | (1u << 16) | (1u << 20);
     GPIOC->PUPDR = (GPIOC->PUPDR & ~(3u << 10)) | (GPIO_PULL_UP << 10);
 
-    hostlink_init();
-
-    /* SysTick free-running for plat_micros(): no interrupt */
+    /* SysTick free-running for plat_micros(); its interrupt only times the
+     * host link's rate fallback, which hostlink_init may arm */
     SYSTICK->RVR = SYSTICK_MAX;
     SYSTICK->CVR = 0;
     SYSTICK->CSR = SYSTICK_CSR_CLKSOURCE | SYSTICK_CSR_ENABLE;
+
+    hostlink_init();
 
     /* the host link's USART outranks everything (a fallback must be seen),
      * its transmit DMA comes next, then the event sources, which share a

@@ -19,10 +19,15 @@
  * everything queued has left; until a valid frame arrives at the new rate
  * (within about 1.5 s, counted by SysTick), and whenever a 0x00 arrives with
  * a framing error (a host at a slower rate opening the port), it goes back
- * to the boot rate.
+ * to the boot rate. A reset that is not a power-up (the reset button, the
+ * watchdog, a fault, a host's reset request) keeps the rate in .noinit and
+ * starts there, unconfirmed: a host still at that rate hears the BOOT event
+ * and learns of the reset at once, and a host that went back to the boot
+ * rate sends a 0x00 that brings the board there too.
  */
 #include "hostlink.h"
 
+#include "boot_epoch.h"
 #include "clock.h"
 #include "cm0.h"
 #include "platform.h"
@@ -78,6 +83,15 @@ static void usart_on(uint32_t baud)
     USART2->ICR = 0xFFFFFFFFu;
     USART2->CR1 = USART_CR1_CMIE | USART_CR1_IDLEIE | USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
     rate.baud = baud;
+    boot_keep_link_baud(baud);
+}
+
+static bool offered(uint32_t baud)
+{
+    for (size_t i = 0; i < RATE_COUNT; i++)
+        if (rates[i] == baud)
+            return true;
+    return false;
 }
 
 void hostlink_init(void)
@@ -106,9 +120,19 @@ void hostlink_init(void)
     rx.rd = 0;
     tx.head = tx.tail = tx.run = 0;
     rate.pending = 0;
-    rate.unconfirmed = 0;
     rate.fall_back = 0;
-    usart_on(LINK_BAUD);
+    rate.wraps = 0;
+    uint32_t kept = boot_kept_link_baud();
+    if (kept != LINK_BAUD && offered(kept)) {
+        /* the rate from before the reset, on probation as after a switch;
+         * interrupts are still off, so TICKINT is set directly */
+        usart_on(kept);
+        rate.unconfirmed = 1;
+        SYSTICK->CSR |= SYSTICK_CSR_TICKINT;
+    } else {
+        rate.unconfirmed = 0;
+        usart_on(LINK_BAUD);
+    }
 }
 
 /* ---- receive ---------------------------------------------------------- */
@@ -277,13 +301,21 @@ static void arm_fallback(bool on)
     cpu_irq_enable();
 }
 
-void plat_link_switch(uint32_t baud)
+/* Wakes the main loop when the transmitter has sent everything (TC). The
+ * handler disarms it at the first TC, which may be an earlier frame's (the
+ * reply is queued after this), so hostlink_service arms it again until the
+ * switch is made. */
+static void wake_on_tc(void)
 {
-    rate.pending = baud;
-    /* wake the main loop when the transmitter has sent everything (TC) */
     cpu_irq_disable();
     USART2->CR1 |= USART_CR1_TCIE;
     cpu_irq_enable();
+}
+
+void plat_link_switch(uint32_t baud)
+{
+    rate.pending = baud;
+    wake_on_tc();
 }
 
 void plat_link_frame_ok(void)
@@ -308,10 +340,14 @@ void hostlink_service(void)
         return;
     }
     /* the reply to SET_LINK_BAUD must leave at the old rate first */
-    if (rate.pending != 0 && tx_idle()) {
-        usart_on(rate.pending);
-        rate.pending = 0;
-        arm_fallback(rate.baud != LINK_BAUD);
+    if (rate.pending != 0) {
+        if (tx_idle()) {
+            usart_on(rate.pending);
+            rate.pending = 0;
+            arm_fallback(rate.baud != LINK_BAUD);
+        } else {
+            wake_on_tc();
+        }
     }
 }
 
