@@ -1,12 +1,17 @@
 /**
- * The bridge firmware bundled with the site, for the virtual board. Vite
- * emits the ELF as an asset and gives its URL; the bytes are fetched when
- * a virtual board starts, so the page itself loads without them.
+ * The bridge firmware bundled with the site. Vite emits the files as assets
+ * and gives their URLs: the ELF without debug sections runs on the virtual
+ * board (its bytes are fetched when one starts, so the page loads without
+ * them), and the raw `.bin` is offered as a download for flashing a real
+ * Nucleo.
  */
-import elfUrl from '../../../firmware-bridge/build/bridge.elf?url';
+import binUrl from '../../../firmware-bridge/build/bridge.bin?url';
+import elfUrl from '../../../firmware-bridge/build/bridge-stripped.elf?url';
 import { TransportOpenError } from './errors.ts';
 
 export const BUNDLED_FIRMWARE_URL: string = elfUrl;
+/** The flash image to copy onto the ST-LINK drive or write with st-flash at 0x08000000. */
+export const FIRMWARE_BIN_URL: string = binUrl;
 
 let cached: Promise<Uint8Array> | undefined;
 
