@@ -80,7 +80,6 @@ export class ConsoleApp {
       settled: () => void this.registers.refresh(),
       started: () => this.clearErrors(),
       received: (bytes) => this.terminal.received(bytes),
-      sent: (bytes) => this.terminal.sent(bytes),
     });
     this.peer = new PeerPanel(
       (e, context) => this.describe(e, context),

@@ -21,3 +21,27 @@ export function onNextFrame(draw: () => void): () => void {
 export function scrolledToEnd(box: HTMLElement): boolean {
   return box.scrollHeight - box.scrollTop - box.clientHeight < 24;
 }
+
+/**
+ * Like onNextFrame, but no more often than every `intervalMs`: for views
+ * whose whole content is redrawn (a dump of the newest bytes), where a few
+ * redraws a second read as well as sixty and cost a fraction.
+ */
+export function atMostEvery(intervalMs: number, draw: () => void): () => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const frame = onNextFrame(() => {
+    last = performance.now();
+    draw();
+  });
+  return () => {
+    if (timer !== undefined) return;
+    const wait = last + intervalMs - performance.now();
+    if (wait <= 0) frame();
+    else
+      timer = setTimeout(() => {
+        timer = undefined;
+        frame();
+      }, wait);
+  };
+}

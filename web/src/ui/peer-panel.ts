@@ -7,11 +7,12 @@
 import type { PeerControl } from '../transports/virtual-board.ts';
 import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
 import { hexDump, parseHex, printable } from './format.ts';
-import { onNextFrame } from './frame.ts';
+import { atMostEvery } from './frame.ts';
 import { InlineError, type ShownError } from './inline-error.ts';
 
 /** Bytes drawn in the dumps; the count above them covers everything. */
 const SHOWN_BYTES = 2048;
+const DUMP_INTERVAL_MS = 250;
 
 export type DescribeError = (error: unknown, context: string) => ShownError | undefined;
 
@@ -97,7 +98,8 @@ export class PeerPanel {
     this.render();
   }
 
-  private readonly draw = onNextFrame(() => this.render());
+  /** The dumps are redrawn whole (from a bounded tail): a few times a second is enough. */
+  private readonly draw = atMostEvery(DUMP_INTERVAL_MS, () => this.render());
 
   private inject(): void {
     if (!this.peer) return;

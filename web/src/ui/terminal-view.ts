@@ -18,6 +18,13 @@ export const SCROLLBACK_CHARS = 200_000;
 /** Bytes of transcript kept for "save log". */
 const TRANSCRIPT_BYTES = 1024 * 1024;
 const HEX_PER_LINE = 16;
+/** Text lines longer than this are wrapped by the view, so no line grows without end. */
+const WRAP_COLUMNS = 160;
+/**
+ * Output goes into blocks of about this many characters: appending lays out
+ * the last block only, however much scrollback there is above it.
+ */
+const BLOCK_CHARS = 4096;
 
 interface Chunk {
   readonly timeMs: number;
@@ -47,7 +54,10 @@ export class TerminalView {
   private atLineStart = true;
   private hexColumn = 0;
   private lastDirection: Direction | undefined;
+  private column = 0;
   private drawnChars = 0;
+  private lastBlock: HTMLElement | undefined;
+  private readonly blockChars = new WeakMap<Node, number>();
   private totalRx = 0;
   private readonly draw = onNextFrame(() => this.render());
 
@@ -137,21 +147,26 @@ export class TerminalView {
   }
 
   private append(chunks: readonly Chunk[]): void {
-    const pieces: Node[] = [];
     for (const chunk of chunks) {
+      // A new block starts only at the start of a line, so no line is split between two.
+      const startsLine = this.atLineStart || this.lastDirection !== chunk.direction;
       const text = this.format(chunk);
-      pieces.push(
-        chunk.direction === 'tx' ? h('span', { class: 'tx' }, text) : document.createTextNode(text),
-      );
+      let block = this.lastBlock;
+      if (!block || ((this.blockChars.get(block) ?? 0) > BLOCK_CHARS && startsLine)) {
+        block = h('div', { class: 'terminal-block' });
+        this.element.append(block);
+        this.lastBlock = block;
+      }
+      block.append(chunk.direction === 'tx' ? h('span', { class: 'tx' }, text) : text);
+      this.blockChars.set(block, (this.blockChars.get(block) ?? 0) + text.length);
       this.drawnChars += text.length;
     }
     this.pending = [];
     this.pendingBytes = 0;
-    this.element.append(...pieces);
-    // Drop the oldest nodes past the scrollback size.
-    while (this.drawnChars > SCROLLBACK_CHARS && this.element.firstChild) {
+    // Drop the oldest blocks past the scrollback size.
+    while (this.drawnChars > SCROLLBACK_CHARS && this.element.firstChild && this.element.firstChild !== this.lastBlock) {
       const first = this.element.firstChild;
-      this.drawnChars -= first.textContent?.length ?? 0;
+      this.drawnChars -= this.blockChars.get(first) ?? 0;
       first.remove();
     }
   }
@@ -180,7 +195,9 @@ export class TerminalView {
     this.atLineStart = true;
     this.hexColumn = 0;
     this.lastDirection = undefined;
+    this.column = 0;
     this.drawnChars = 0;
+    this.lastBlock = undefined;
   }
 
   /** The chunk as text, continuing the line the previous chunk left. */
@@ -191,6 +208,7 @@ export class TerminalView {
       out += '\n';
       this.atLineStart = true;
       this.hexColumn = 0;
+      this.column = 0;
     }
     this.lastDirection = chunk.direction;
     const stamp = () => {
@@ -213,7 +231,13 @@ export class TerminalView {
     }
     for (const byte of chunk.bytes) {
       out += stamp() + showControl(byte);
-      if (byte === 0x0a) this.atLineStart = true;
+      if (byte === 0x0a) {
+        this.atLineStart = true;
+        this.column = 0;
+      } else if (++this.column === WRAP_COLUMNS) {
+        out += '\n';
+        this.column = 0;
+      }
     }
     return out;
   }

@@ -3,11 +3,11 @@
  * above the axis, received below), with the DMA's half-transfer and
  * transfer-complete events and USART1's events marked where they came.
  * Fixed-size bins and a capped list of marks keep it bounded; it is drawn
- * on a canvas at most once a frame, and only when something changed.
+ * on a canvas at most ten times a second, and only when something changed.
  */
 import { h } from './dom.ts';
 import { formatBytesCount } from './format.ts';
-import { onNextFrame } from './frame.ts';
+import { atMostEvery } from './frame.ts';
 
 export type TimelineMark = 'HT' | 'TC' | 'TE' | 'IDLE' | 'USART TC' | 'USART error';
 
@@ -35,7 +35,8 @@ export class Timeline {
   private lastBin = 0;
   private marks: { timeMs: number; kind: TimelineMark; channel?: number }[] = [];
   private totals = { tx: 0, rx: 0, marks: new Map<TimelineMark, number>() };
-  private readonly draw = onNextFrame(() => this.render());
+  /** Ten redraws a second show the flow as well as sixty, for a sixth of the painting. */
+  private readonly draw = atMostEvery(100, () => this.render());
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly clock: () => number) {
@@ -132,9 +133,8 @@ export class Timeline {
     if (!ctx) return;
     const { width, height } = this.canvas;
     const mid = height / 2;
-    const dark = matchMedia('(prefers-color-scheme: dark)').matches;
     ctx.clearRect(0, 0, width, height);
-    ctx.fillStyle = dark ? '#9ca3af' : '#6b7280';
+    ctx.fillStyle = '#8b95a1';
     ctx.fillRect(0, mid, width, 1);
     // One bin's full height: the busiest bin in view, at least one 115200 Bd bin's worth.
     let peak = (115_200 / 10) * (BIN_MS / 1000);

@@ -10,7 +10,7 @@ import type { Reception, TransferProgress } from '../app/serial-actions.ts';
 import { ByteHistory } from '../util/byte-history.ts';
 import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
 import { formatBytesCount, hexDump, parseHex, printable } from './format.ts';
-import { onNextFrame } from './frame.ts';
+import { atMostEvery } from './frame.ts';
 import { InlineError, type ShownError } from './inline-error.ts';
 
 /** What the panel asks of the board; every call ends when its signal aborts. */
@@ -31,8 +31,6 @@ export interface TransferHandlers {
   started(): void;
   /** Bytes a reception delivered (the terminal shows them too). */
   received(bytes: Uint8Array): void;
-  /** Bytes a send put on the wire. */
-  sent(bytes: Uint8Array): void;
 }
 
 export const DEFAULT_READ_TIMEOUT_MS = 5_000;
@@ -113,7 +111,7 @@ export class TransferPanel {
   });
   /** What the monitor has received (bounded); the dumps draw its tail once a frame. */
   private readonly monitored = new ByteHistory(64 * 1024);
-  private readonly drawMonitor = onNextFrame(() => this.showMonitored());
+  private readonly drawMonitor = atMostEvery(250, () => this.showMonitored());
   private arenaBytes = 4096;
 
   constructor(private readonly handlers: TransferHandlers) {
@@ -247,19 +245,7 @@ export class TransferPanel {
     }
     await this.run(this.send, 'Send', async (actions, signal) => {
       this.setProgress(0, bytes.length);
-      let reported = 0;
-      const sent = await actions.write(
-        bytes,
-        (p) => {
-          this.setProgress(p.done, p.total);
-          if (p.done > reported) {
-            this.handlers.sent(bytes.subarray(reported, p.done));
-            reported = p.done;
-          }
-        },
-        signal,
-      );
-      if (sent > reported) this.handlers.sent(bytes.subarray(reported, sent));
+      const sent = await actions.write(bytes, (p) => this.setProgress(p.done, p.total), signal);
       this.setProgress(sent, bytes.length);
     });
   }
