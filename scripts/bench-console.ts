@@ -26,7 +26,9 @@ try {
 
   const whole = await measureSend(page, SIZE, { timeoutMs: 120_000 });
   console.log(`console: ${describeMeasurement(whole)}`);
-  console.log(`console: throughput ${((whole.sentBytes / whole.durationMs) * 1000).toFixed(0)} B/s (link 115200 Bd ≈ 11520 B/s)`);
+  console.log(
+    `console: throughput ${((whole.sentBytes / whole.durationMs) * 1000).toFixed(0)} B/s (link 115200 Bd ≈ 11520 B/s)`,
+  );
 
   const latencies: number[] = [];
   const gaps: number[] = [];

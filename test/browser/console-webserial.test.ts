@@ -98,7 +98,7 @@ describe('console over WebSerial (injected navigator.serial)', () => {
     await connectWebSerial();
     await page.evaluate(() => window.__fakeSerial?.unplug());
     await page.locator('.status-pill[data-state="lost"]').waitFor({ timeout: 10_000 });
-    await expect(page.locator('.status').textContent()).resolves.toContain('disconnected');
+    await expect(page.locator('.status').textContent()).resolves.toContain('unplugged');
     await expect(page.getByRole('button', { name: 'Connect', exact: true }).isEnabled()).resolves.toBe(true);
     expect(watched.errors).toEqual([]);
   });

@@ -60,7 +60,9 @@ export async function measureSend(
   await page.locator('#send-format').selectOption('file');
   const content = Buffer.alloc(size);
   for (let i = 0; i < size; i++) content[i] = 0x20 + (i % 95);
-  await page.locator('#send-file').setInputFiles({ name: 'data.bin', mimeType: 'application/octet-stream', buffer: content });
+  await page
+    .locator('#send-file')
+    .setInputFiles({ name: 'data.bin', mimeType: 'application/octet-stream', buffer: content });
 
   // Frames and the stop's two ends are recorded in the page. A string, so
   // no helper a TypeScript loader adds to named functions leaks into the page.
@@ -78,9 +80,13 @@ export async function measureSend(
       { timeout },
     );
     await page.locator('#stop').click();
-    await page.waitForFunction(() => document.querySelector('#progress-text')?.textContent?.startsWith('Send stopped'), null, {
-      timeout,
-    });
+    await page.waitForFunction(
+      () => document.querySelector('#progress-text')?.textContent?.startsWith('Send stopped'),
+      null,
+      {
+        timeout,
+      },
+    );
   } else {
     await page.waitForFunction(
       (n) => document.querySelector('#progress-text')?.textContent === n,
@@ -89,8 +95,11 @@ export async function measureSend(
     );
   }
   const result = await page.evaluate(() => {
-    const m = (window as unknown as { __measure: { frames: number[]; running: boolean; stopClick?: number; stopped?: number } })
-      .__measure;
+    const m = (
+      window as unknown as {
+        __measure: { frames: number[]; running: boolean; stopClick?: number; stopped?: number };
+      }
+    ).__measure;
     m.running = false;
     return { frames: m.frames, stopClick: m.stopClick, stopped: m.stopped, now: performance.now() };
   });
@@ -106,7 +115,9 @@ export async function measureSend(
     frameGapMaxMs: gaps.at(-1) ?? Number.NaN,
     durationMs: end - started,
     stopLatencyMs:
-      result.stopClick !== undefined && result.stopped !== undefined ? result.stopped - result.stopClick : undefined,
+      result.stopClick !== undefined && result.stopped !== undefined
+        ? result.stopped - result.stopClick
+        : undefined,
     sentBytes,
   };
 }

@@ -37,18 +37,19 @@ export class RingTracker {
   /**
    * The bytes of the current half written since the last hand-over, given
    * the channel's CNDTR: the DMA has written `size − CNDTR` bytes of its
-   * present lap. Nothing when that position is in a half not yet handed
-   * over whole (the iteration will), or when it cannot be placed.
+   * present lap. `undefined` when that position is past the half not yet
+   * handed over whole: ask again once the iteration has handed it over.
    */
   async partial(
     cndtr: number,
     read: (address: number, length: number) => Promise<Uint8Array>,
-  ): Promise<Uint8Array> {
+  ): Promise<Uint8Array | undefined> {
     const inLap = (this.size - (cndtr & 0xffff)) % this.size;
     const halfStart = this.halves * this.halfSize;
     // The DMA is somewhere in the half after the last one handed over whole.
     const offsetInHalf = inLap - (halfStart % this.size);
-    if (offsetInHalf <= 0 || offsetInHalf >= this.halfSize) return new Uint8Array(0);
+    if (offsetInHalf === 0) return new Uint8Array(0);
+    if (offsetInHalf < 0 || offsetInHalf >= this.halfSize) return undefined;
     const end = halfStart + offsetInHalf;
     if (end <= this.handed) return new Uint8Array(0);
     const from = Math.max(this.handed, halfStart);

@@ -334,13 +334,18 @@ export class SerialTransferActions {
       handing = handing.then(job).catch(() => {});
     };
     const channel = this.board.chip.dma.channels[1]!;
+    // An IDLE seen while a full half was still on its way to the iteration is
+    // answered once that half has been handed over.
+    let idleAhead = false;
+    const snapshot = async () => {
+      if (signal.aborted) return;
+      const cndtr = await this.board.readRegister(channel.cndtr.address);
+      const fresh = await ring.partial(cndtr, (address, length) => this.board.readMemory(address, length));
+      idleAhead = fresh === undefined;
+      if (fresh) deliver(fresh);
+    };
     const unsubscribe = this.board.subscribe((n) => {
-      if (n.kind !== 'usart' || !n.idle || signal.aborted) return;
-      enqueue(async () => {
-        if (signal.aborted) return;
-        const cndtr = await this.board.readRegister(channel.cndtr.address);
-        deliver(await ring.partial(cndtr, (address, length) => this.board.readMemory(address, length)));
-      });
+      if (n.kind === 'usart' && n.idle && !signal.aborted) enqueue(snapshot);
     });
     const stop = () => void reception.stop().catch(() => {});
     signal.addEventListener('abort', stop, { once: true });
@@ -349,7 +354,10 @@ export class SerialTransferActions {
       // circular start leaves it as it was.
       if (started) await this.setIdleEvents(true);
       for await (const half of reception) {
-        enqueue(async () => deliver(ring.half(half)));
+        enqueue(async () => {
+          deliver(ring.half(half));
+          if (idleAhead) await snapshot();
+        });
       }
     } finally {
       signal.removeEventListener('abort', stop);
@@ -378,7 +386,10 @@ export class SerialTransferActions {
       // The channel is off: CNDTR says where it stopped.
       const channel = this.board.chip.dma.channels[1]!;
       const cndtr = await this.board.readRegister(channel.cndtr.address);
-      deliver(await ring.partial(cndtr, (address, length) => back.buffer.read(address - ring.base, length)));
+      deliver(
+        (await ring.partial(cndtr, (address, length) => back.buffer.read(address - ring.base, length))) ??
+          new Uint8Array(0),
+      );
       await this.setIdleEvents(false);
     } catch {
       // The rest of the ring is lost with the session; the halves already shown stay.

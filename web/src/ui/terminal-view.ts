@@ -164,7 +164,11 @@ export class TerminalView {
     this.pending = [];
     this.pendingBytes = 0;
     // Drop the oldest blocks past the scrollback size.
-    while (this.drawnChars > SCROLLBACK_CHARS && this.element.firstChild && this.element.firstChild !== this.lastBlock) {
+    while (
+      this.drawnChars > SCROLLBACK_CHARS &&
+      this.element.firstChild &&
+      this.element.firstChild !== this.lastBlock
+    ) {
       const first = this.element.firstChild;
       this.drawnChars -= this.blockChars.get(first) ?? 0;
       first.remove();
