@@ -272,7 +272,7 @@ describe('console on the virtual board', () => {
     // The button vanished under the focus: the page's main region has it now, not <body>.
     await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('main');
     // The log keeps the error after the alert is gone.
-    await expect(log().textContent()).resolves.toContain('Send: There is nothing to send. (Error)');
+    await expect(log().textContent()).resolves.toContain('Send: There is nothing to send.');
   });
 
   it('saves a screenshot of the connected console', async () => {

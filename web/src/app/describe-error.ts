@@ -24,7 +24,8 @@ export type Described = { kind: 'error'; shown: ShownError } | { kind: 'info'; m
 const FLASH_HELP = { href: `#${FLASH_STEPS_ID}`, label: 'How to flash the bridge firmware' };
 
 export function describeError(error: unknown, context: string): Described {
-  const technical = errorName(error);
+  // A plain Error's class says nothing; the driver's typed ones help a bug report.
+  const technical = errorName(error) === 'Error' ? undefined : errorName(error);
   const shown = (text: string, help?: ShownError['help']): Described => ({
     kind: 'error',
     shown: { context, text, technical, help },

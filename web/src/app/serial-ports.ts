@@ -24,10 +24,14 @@ export function onBoardPlugged(
 ): () => void {
   if (!webSerialSupported(nav)) return () => {};
   const listener = (event: Event) => {
-    const port = event.target as SerialPort | null;
-    if (port && typeof port.getInfo === 'function' && port.getInfo().usbVendorId === ST_USB_VENDOR_ID) {
-      onConnect(port);
+    // The event's target is the port (it bubbles to navigator.serial); where
+    // a browser gives none, the granted ports say which one came.
+    const target = event.target as Partial<SerialPort> | null;
+    if (target && typeof target.getInfo === 'function') {
+      if (target.getInfo().usbVendorId === ST_USB_VENDOR_ID) onConnect(target as SerialPort);
+      return;
     }
+    void grantedBoardPorts(nav).then(([port]) => port && onConnect(port));
   };
   nav.serial.addEventListener('connect', listener);
   return () => nav.serial.removeEventListener('connect', listener);
