@@ -1,5 +1,6 @@
 /** What the Node room offers other code: transports that need Node. */
 
+export { FIRMWARE_DIR, packageVersion } from './package/package-root.ts';
 export {
   borrowed,
   type LentHalves,
@@ -12,6 +13,12 @@ export {
   VirtualPeer,
 } from './peers/index.ts';
 export * from './transport/index.ts';
-export { DEFAULT_FIRMWARE, FirmwareMissingError, loadVirtualBoard } from './virtual/load-board.ts';
+export {
+  DEFAULT_FIRMWARE,
+  FirmwareMissingError,
+  FirmwareNotElfError,
+  type LoadBoardOptions,
+  loadVirtualBoard,
+} from './virtual/load-board.ts';
 export type { ServableBoard, ServablePeer } from './virtual/servable-board.ts';
 export { VirtualServer, type VirtualServerAddresses, type VirtualServerOptions } from './virtual-server.ts';

@@ -21,9 +21,12 @@ make -s -C firmware-bridge test fuzz-smoke FUZZ_TIME="${FUZZ_TIME:-5}" 2>&1 | te
 fw_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$fw_log" | tail -n 1)
 rm -f "$fw_log"
 
-echo "== vitest (after ${SECONDS} s)"
+# Every core (at least two): the suites are independent files.
+workers=$(nproc 2>/dev/null || echo 2)
+[ "$workers" -ge 2 ] || workers=2
+echo "== vitest on ${workers} workers (after ${SECONDS} s)"
 mkdir -p test-results
-npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
+npx vitest run --maxWorkers="$workers" --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=1
 
 node -e '
   const fs = require("node:fs");

@@ -1,3 +1,5 @@
+/// <reference types="w3c-web-serial" preserve="true" />
+/// <reference types="w3c-web-usb" preserve="true" />
 /**
  * The browser side of the bridge: transports a page can hand to the
  * driver, and the virtual board in a Web Worker.

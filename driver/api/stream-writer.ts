@@ -62,6 +62,8 @@ interface Chunk {
   readonly drained: Promise<void>;
   /** Marks this chunk's DMA done (idempotent; never another chunk's). */
   markDrained(): void;
+  /** Cancels the chunk's upload pieces and start while they are not yet sent. */
+  readonly cancel: AbortController;
 }
 
 const SLOTS = 3;
@@ -96,7 +98,7 @@ export class StreamWriter<S> {
   /** flushStaged() calls under way (a write() not yet resolved). */
   private flushing = 0;
   private aborted: Promise<{ serial: S; bytesSent: number }> | undefined;
-  private readonly uploads = new AbortController();
+
   private readonly changes = new Set<() => void>();
   private checkTimer: TimerId | undefined;
   private checkDelayMs = CHECK_MIN_MS;
@@ -216,8 +218,7 @@ export class StreamWriter<S> {
     this.aborted ??= (async () => {
       this.failure ??= new StreamAbortedError();
       this.stagedLength = 0;
-      this.waiting.length = 0;
-      this.uploads.abort(this.failure);
+      this.cancelWaiting();
       this.cancelRetry();
       this.stopChecks();
       this.changed();
@@ -284,9 +285,11 @@ export class StreamWriter<S> {
     this.free[slot] = drained;
     const buffer = this.buffers[slot]!;
     const view = length === buffer.length ? buffer : buffer.subarray(0, length);
-    const uploaded = view.write(bytes, 0, { signal: this.uploads.signal });
+    // One controller a chunk (not one for the stream): a handful of listeners each.
+    const cancel = new AbortController();
+    const uploaded = view.write(bytes, 0, { signal: cancel.signal });
     uploaded.catch((e: unknown) => this.fail(e));
-    this.waiting.push({ slot, view, length, uploaded, drained, markDrained });
+    this.waiting.push({ slot, view, length, uploaded, drained, markDrained, cancel });
     this.pumpStarts();
   }
 
@@ -315,7 +318,7 @@ export class StreamWriter<S> {
           // still run on the board).
           sameConfigurationAsLast: this.startsAccepted > 0,
           ...(waitForPrevious ? { afterPrevious: { timeoutUs: AFTER_PREVIOUS_US } } : {}),
-          signal: this.uploads.signal,
+          signal: chunk.cancel.signal,
         },
         this.sink,
       )
@@ -446,10 +449,16 @@ export class StreamWriter<S> {
 
   // ---------------------------------------------------------------- plumbing
 
+  /** Drops the chunks not yet started: what of them is not yet sent never goes out. */
+  private cancelWaiting(): void {
+    const failure = this.failure;
+    for (const c of this.waiting.splice(0)) c.cancel.abort(failure);
+  }
+
   private fail(error: unknown): void {
     if (this.failure !== undefined) return;
     this.failure = error;
-    this.uploads.abort(error);
+    this.cancelWaiting();
     this.cancelRetry();
     this.stopChecks();
     this.changed();

@@ -320,6 +320,17 @@ export class Cpu {
   }
 
   /**
+   * Ends the current run() at the next instruction boundary, as if its time
+   * were up: for a host that has something to act on now (a reply that has
+   * just left the chip), so the host's answer is not held back to the end
+   * of the slice. Outside run() it does nothing.
+   */
+  yieldSoon(): void {
+    if (this.stopCycle > this.cycles) this.stopCycle = this.cycles;
+    if (this.deadline > this.cycles) this.deadline = this.cycles;
+  }
+
+  /**
    * Run until `maxNs` of virtual time has passed, the core sleeps with
    * nothing scheduled ('idle'), the program exits, or it halts. Clock
    * callbacks fire at their due time along the way.

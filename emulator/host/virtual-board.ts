@@ -66,7 +66,13 @@ export class VirtualBoard {
       options.peerLogLimit,
     );
     this.peer = this.wire;
-    this.chip.usart2.onTransmit = (byte) => this.port?.transmitted(byte);
+    this.chip.usart2.onTransmit = (byte) => {
+      this.port?.transmitted(byte);
+      // The end of a burst on the host link: the host may act on it now, so
+      // the slice ends here and the host sees the bytes at this virtual time
+      // (not at the end of the slice), and answers from here.
+      if (!this.chip.usart2.transmitting) this.chip.cpu.yieldSoon();
+    };
     if (options.firmware) this.loadFirmware(options.firmware);
     else this.powerOn();
   }

@@ -22,6 +22,7 @@ class FakeCpu implements CpuCore {
   run(): RunResult {
     return { reason: 'idle' };
   }
+  yieldSoon(): void {}
 }
 
 function setup() {

@@ -61,6 +61,8 @@ export interface CpuCore {
   run(maxNs: number): RunResult;
   /** Called instead of a core-only reset when software requests a system reset (AIRCR.SYSRESETREQ). */
   onResetRequest: (() => void) | null;
+  /** Ends the current run() at the next instruction boundary (see Cpu.yieldSoon). */
+  yieldSoon(): void;
 }
 
 export interface Stm32g071Options<C extends CpuCore = Cpu> {

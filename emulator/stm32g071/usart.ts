@@ -218,6 +218,11 @@ export class Usart implements MemoryMappedDevice {
     if (!this.rxTimer) this.startWireChar();
   }
 
+  /** A character is being sent, or waits in TDR: the TX line is not about to go idle. */
+  get transmitting(): boolean {
+    return this.txTimer !== undefined || this.tdrFull;
+  }
+
   /** Characters on the RX wire not yet fully received (including the one in flight). */
   get rxPending(): number {
     return this.wire.length + (this.rxTimer ? 1 : 0);

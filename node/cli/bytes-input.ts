@@ -3,7 +3,8 @@
  * contents. The hex form is checked while parsing the command line, so a
  * typo is a usage error before any board is opened.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 
 /** "48 65 6c", "48656c", "0x48,0x65 0x6c": pairs of hex digits, any separators. */
@@ -24,22 +25,55 @@ export class InputFileError extends Error {
   override name = 'InputFileError';
 }
 
-/** The bytes of a source; a file (or "-" for stdin) is read now. */
-export async function loadData(source: DataSource): Promise<Uint8Array> {
-  if (source.kind === 'bytes') return source.bytes;
-  if (source.path === '-') return readStdin();
-  try {
-    return new Uint8Array(await readFile(source.path));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(error));
-    throw new InputFileError(`cannot read --file ${source.path}: ${why}`, { cause: error });
-  }
+/** A source read a piece at a time: a file, stdin or a device, in bounded memory. */
+export interface StreamedSource {
+  readonly chunks: AsyncIterator<Uint8Array>;
+  /** Bytes in all, when known (a regular file, given bytes); undefined for stdin and devices. */
+  readonly size: number | undefined;
+  close(): void;
 }
 
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
+/** Pieces this size are read from a file or stdin at a time. */
+const READ_PIECE = 64 * 1024;
+
+/**
+ * Opens a source to be read as it is sent. Nothing is read ahead of the
+ * consumer but one piece, so `--file /dev/zero` streams for as long as it
+ * is allowed to in constant memory.
+ */
+export async function openSource(source: DataSource): Promise<StreamedSource> {
+  if (source.kind === 'bytes') {
+    const bytes = source.bytes;
+    async function* once(): AsyncGenerator<Uint8Array> {
+      yield bytes;
+    }
+    return { chunks: once(), size: bytes.length, close: () => {} };
+  }
+  if (source.path === '-') {
+    const iterator = process.stdin[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    return {
+      chunks: mapChunks(iterator),
+      size: undefined,
+      close: () => process.stdin.destroy(),
+    };
+  }
+  const info = await stat(source.path).catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === 'ENOENT' ? 'no such file' : (error.code ?? String(error));
+    throw new InputFileError(`cannot read --file ${source.path}: ${why}`, { cause: error });
+  });
+  if (info.isDirectory()) throw new InputFileError(`cannot read --file ${source.path}: it is a directory`);
+  const stream = createReadStream(source.path, { highWaterMark: READ_PIECE });
+  return {
+    chunks: mapChunks(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>),
+    size: info.isFile() ? info.size : undefined,
+    close: () => stream.destroy(),
+  };
+}
+
+async function* mapChunks(it: AsyncIterator<Buffer>): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    yield new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+  }
 }

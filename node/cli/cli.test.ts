@@ -151,6 +151,23 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
     expect(stdout).toMatch(/^limits +request 1024 B, reply 264 B, window 4$/m);
   });
 
+  it('--link-baud on the in-process virtual board is refused, not ignored', async () => {
+    const { code, stderr } = await inProcess('info', '--link-baud', '921600');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--link-baud 921600: the in-process virtual board's link runs at 115200 baud/);
+    expect((await inProcess('info', '--link-baud', '115200')).code).toBe(0);
+  });
+
+  it('a --firmware that is not an ELF says so', async () => {
+    const { code, stderr } = await inProcess(
+      'info',
+      '--firmware',
+      DEFAULT_FIRMWARE.replace(/\.elf$/, '.bin'),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/bridge\.bin is not an ELF file: the virtual board runs the ELF/);
+  });
+
   it('info --json: one JSON object on stdout', async () => {
     const { code, stdout } = await inProcess('info', '--json');
     expect(code).toBe(0);
@@ -228,6 +245,69 @@ describe.skipIf(!haveFirmware)('dma-bridge data commands as a process', () => {
     expect(lines(stderr).at(-1)).toBe('dma-bridge: received 1 halves (128 bytes)');
   });
 });
+
+/** Starts the CLI, waits until stderr matches `ready`, sends SIGINT; resolves with what it printed and its exit code. */
+async function interrupt(args: string[], ready: RegExp): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const giveUp = setTimeout(() => reject(new Error(`no ${ready} within 15 s: ${stderr}`)), 15_000);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (ready.test(stderr)) {
+        clearTimeout(giveUp);
+        resolve();
+      }
+    });
+    child.once('close', () => reject(new Error(`exited before ${ready}: ${stderr}`)));
+  });
+  child.kill('SIGINT');
+  const code = await exited;
+  return { code, stdout, stderr };
+}
+
+describe.skipIf(!haveFirmware)(
+  'Ctrl-C stops the DMA on the board, says what went through and exits 130',
+  () => {
+    it('write --file /dev/zero: streams until interrupted, reading no faster than it sends', async () => {
+      const { code, stderr } = await interrupt(
+        ['write', '--file', '/dev/zero', '--baud', '2000000', '--chunk-size', '4096'],
+        /write: 256\.0 KiB/,
+      );
+      expect(code).toBe(130);
+      const last = lines(stderr).at(-1) ?? '';
+      const m =
+        /^dma-bridge: interrupted: the board stopped the DMA after (\d+) of (\d+) read bytes had gone out$/.exec(
+          last,
+        );
+      expect(m, last).not.toBeNull();
+      const [sent, read] = [Number(m![1]), Number(m![2])];
+      expect(sent).toBeGreaterThan(200_000);
+      // Bounded memory: what was read and not yet sent is a few chunks and one read piece, never the stream.
+      expect(read - sent).toBeLessThanOrEqual(3 * 4096 + 2 * 65536 + 4097);
+    });
+
+    it('read: stops the reception and says how much arrived', async () => {
+      const { code, stderr } = await interrupt(['read', '1000', '--timeout', '60s'], /receiving 1000 bytes/);
+      expect(code).toBe(130);
+      expect(lines(stderr).at(-1)).toBe(
+        'dma-bridge: interrupted: the board stopped the DMA after 0 of 1000 bytes had arrived',
+      );
+    });
+
+    it('bench: stops measuring and says what it measured', async () => {
+      const { code, stderr } = await interrupt(['bench', '--round-trips', '100000'], /measuring on/);
+      expect(code).toBe(130);
+      expect(lines(stderr).at(-1)).toMatch(/^dma-bridge: interrupted: nothing measured yet$/);
+    });
+  },
+);
 
 describe.skipIf(!haveFirmware)('dma-bridge virtual', () => {
   it('serves the board on TCP until SIGTERM, and info reaches it there', async () => {

@@ -10,6 +10,7 @@ import type { VirtualBoard } from '../../emulator/host/virtual-board.ts';
 import { openTransport } from '../transport/open-transport.ts';
 import type { Transport } from '../transport/transport-shape.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
+import { UsageError } from './errors.ts';
 import type { CliIo } from './io.ts';
 import type { BoardOptions } from './options.ts';
 
@@ -87,6 +88,14 @@ export async function withBoard<T>(
   const connection = await connect(options, io);
   try {
     const board = await openBoard(connection);
+    const linkBaud = options['link-baud'];
+    if (connection.virtual && linkBaud !== undefined && linkBaud !== board.hello.linkBaud) {
+      await board.close().catch(() => {});
+      throw new UsageError(
+        `--link-baud ${linkBaud}: the in-process virtual board's link runs at ${board.hello.linkBaud} baud, ` +
+          'the rate its firmware speaks; give --link-baud with --port for a real board',
+      );
+    }
     try {
       return await work(board, connection);
     } finally {

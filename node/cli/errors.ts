@@ -1,18 +1,30 @@
 /**
- * The CLI's two kinds of failure and their exit codes: the command line was
- * wrong (2, as most Unix tools), or the command failed while running (1).
+ * The CLI's kinds of failure and their exit codes: the command line was
+ * wrong (2, as most Unix tools), the command failed while running (1), or
+ * it was interrupted (130).
  */
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * The command was stopped by Ctrl-C (or SIGTERM) after cleaning up; the
+ * message says what was done by then. Exits 130, as a shell reports SIGINT.
+ */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+}
+
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
 
 export function exitCodeFor(error: unknown): number {
-  return error instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
+  if (error instanceof UsageError) return EXIT_USAGE;
+  if (error instanceof InterruptedError) return EXIT_INTERRUPTED;
+  return EXIT_RUNTIME;
 }
 
 /** One line, whatever the error: the message, with any line breaks folded. */

@@ -33,10 +33,24 @@ export interface BenchResult {
   readonly batchedReads: Rate;
 }
 
+/** The measurement was stopped (Ctrl-C): what was measured by then. */
+export class BenchInterrupted extends Error {
+  override name = 'BenchInterrupted';
+  constructor(readonly partial: Partial<BenchResult>) {
+    super('the benchmark was interrupted');
+  }
+}
+
+/**
+ * Runs the three measurements; `signal` stops them between operations
+ * (BenchInterrupted, with what was measured), once every request sent has
+ * been answered, so the link is left in order.
+ */
 export async function benchLink(
   board: Board,
   counts: BenchCounts,
   clocks: readonly Clock[],
+  signal?: AbortSignal,
 ): Promise<BenchResult> {
   // A register every board allows reading, with no side effect.
   const address = board.chip.dma.channels[0]!.cmar.address;
@@ -48,20 +62,51 @@ export async function benchLink(
     );
     return { ops, perSecond };
   };
-  const roundTrips = await measure(counts.roundTrips, async () => {
-    for (let i = 0; i < counts.roundTrips; i++) await board.ping();
-  });
-  const pipelinedReads = await measure(counts.reads, () =>
-    Promise.all(Array.from({ length: counts.reads }, () => board.readRegister(address))),
-  );
-  const batchedReads = await measure(counts.batches * counts.batchSize, () =>
-    Promise.all(
-      Array.from({ length: counts.batches }, () =>
+  const partial: { -readonly [K in keyof BenchResult]?: Rate } = {};
+  const stopIfAsked = () => {
+    if (signal?.aborted) throw new BenchInterrupted(partial);
+  };
+  // Pipelined: all queued at once. On an interruption the ones not yet
+  // sent are dropped; the ones sent are answered first (a request cannot be
+  // taken back once sent), so the link is left in order.
+  const queued = async (n: number, make: () => Promise<unknown>) => {
+    const results = await Promise.allSettled(Array.from({ length: n }, make));
+    stopIfAsked();
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  };
+  const options = signal ? { signal } : {};
+  try {
+    return await runAll();
+  } catch (error) {
+    // Whatever an interruption cut short (an abandoned request rejects with the signal's reason).
+    if (signal?.aborted) throw new BenchInterrupted(partial);
+    throw error;
+  }
+
+  async function runAll(): Promise<BenchResult> {
+    partial.roundTrips = await measure(counts.roundTrips, async () => {
+      for (let i = 0; i < counts.roundTrips; i++) {
+        stopIfAsked();
+        await board.ping(undefined, options);
+      }
+    });
+    stopIfAsked();
+    partial.pipelinedReads = await measure(counts.reads, () =>
+      queued(counts.reads, () => board.readRegister(address, options)),
+    );
+    stopIfAsked();
+    partial.batchedReads = await measure(counts.batches * counts.batchSize, () =>
+      queued(counts.batches, () =>
         board.batch((b) => {
           for (let k = 0; k < counts.batchSize; k++) b.read(address);
-        }),
+        }, options),
       ),
-    ),
-  );
-  return { roundTrips, pipelinedReads, batchedReads };
+    );
+    stopIfAsked();
+    return {
+      roundTrips: partial.roundTrips,
+      pipelinedReads: partial.pipelinedReads,
+      batchedReads: partial.batchedReads,
+    };
+  }
 }

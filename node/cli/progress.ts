@@ -15,7 +15,8 @@ export interface Progress {
 
 export interface ProgressOptions {
   readonly label: string;
-  readonly total: number;
+  /** Bytes in all; undefined for a stream of unknown length (stdin, a device): a running count then. */
+  readonly total: number | undefined;
   /** Milliseconds, for the rate; performance.now() by default. */
   readonly now?: () => number;
 }
@@ -46,7 +47,8 @@ class BarProgress implements Progress {
   update(done: number): void {
     this.done = done;
     const t = this.now();
-    if (t - this.lastDraw < REDRAW_MS && done < this.options.total) return;
+    if (t - this.lastDraw < REDRAW_MS && (this.options.total === undefined || done < this.options.total))
+      return;
     this.lastDraw = t;
     this.draw(t);
   }
@@ -58,12 +60,17 @@ class BarProgress implements Progress {
 
   private draw(t: number): void {
     const { total, label } = this.options;
-    const fraction = total === 0 ? 1 : Math.min(1, this.done / total);
-    const filled = Math.round(fraction * BAR_WIDTH);
-    const bar = `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
     const seconds = (t - this.started) / 1000;
     const rate = seconds > 0 ? `  ${byteSize(Math.round(this.done / seconds))}/s` : '';
-    const line = `${label} [${bar}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${byteSize(this.done)} of ${byteSize(total)}${rate}`;
+    let line: string;
+    if (total === undefined) {
+      line = `${label} ${byteSize(this.done)}${rate}`;
+    } else {
+      const fraction = total === 0 ? 1 : Math.min(1, this.done / total);
+      const filled = Math.round(fraction * BAR_WIDTH);
+      const bar = `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
+      line = `${label} [${bar}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${byteSize(this.done)} of ${byteSize(total)}${rate}`;
+    }
     // \r and erase-to-end redraw the line in place; never wider than the terminal.
     this.io.errRaw(`\r${line.slice(0, Math.max(20, this.io.stderrColumns - 1))}\x1b[K`);
     this.drawn = true;
@@ -82,6 +89,14 @@ class LineProgress implements Progress {
   update(done: number): void {
     this.done = done;
     const { total, label } = this.options;
+    if (total === undefined) {
+      // A stream of unknown length: a line per 256 KiB.
+      const step = Math.floor(done / (256 << 10));
+      if (step <= this.lastStep) return;
+      this.lastStep = step;
+      this.io.note(`${label}: ${byteSize(done)}`);
+      return;
+    }
     const step = total === 0 ? 10 : Math.floor((Math.min(done, total) / total) * 10);
     if (step <= this.lastStep) return;
     this.lastStep = step;

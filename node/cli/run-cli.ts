@@ -3,7 +3,8 @@
  * turns any failure into one line on stderr and an exit status. Separate
  * from main.ts so tests can run commands in process.
  */
-import { createRequire } from 'node:module';
+
+import { packageVersion } from '../package/package-root.ts';
 import { commands } from './commands/index.ts';
 import { EXIT_OK, exitCodeFor, oneLine } from './errors.ts';
 import type { CliIo } from './io.ts';
@@ -17,11 +18,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'help':
         io.out(parsed.command ? commandUsage(parsed.command) : usage(commands));
         return EXIT_OK;
-      case 'version': {
-        const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-        io.out(pkg.version);
+      case 'version':
+        io.out(packageVersion());
         return EXIT_OK;
-      }
       case 'run':
         return (await parsed.command.run(parsed.args, io)) ?? EXIT_OK;
     }

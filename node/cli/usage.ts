@@ -24,12 +24,13 @@ export function usage(commands: readonly Command[]): string {
     ...BOARD_OPTIONS.map((line) => `  ${line}`),
     '',
     `run "${PROGRAM} <command> --help" for a command's options.`,
-    'exit status: 0 done, 1 the command failed, 2 the command line was wrong.',
+    'exit status: 0 done, 1 the command failed, 2 the command line was wrong, 130 interrupted (Ctrl-C).',
   ].join('\n');
 }
 
 export function commandUsage(command: Command): string {
-  const takesBoard = 'port' in command.options;
+  // A command that opens a board takes all the board options (flash names only the port it checks).
+  const takesBoard = 'link-baud' in command.options;
   return [
     `usage: ${PROGRAM} ${command.name} ${command.synopsis}`.trimEnd(),
     '',

@@ -4,6 +4,7 @@
  */
 import { realpath } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
+import { listSysfsPorts } from './sysfs-ports.ts';
 
 /** STMicroelectronics' USB vendor ID, which every ST-LINK uses. */
 export const ST_VENDOR_ID = 0x0483;
@@ -43,7 +44,18 @@ export interface PortListing {
   readonly probe: string | undefined;
 }
 
-export const systemPortLister: PortLister = () => SerialPort.list();
+/**
+ * serialport's listing, or, where it fails (on Linux it asks udevadm, which
+ * a container or a minimal install may not have), the ports read from sysfs.
+ */
+export const systemPortLister: PortLister = async () => {
+  try {
+    return await SerialPort.list();
+  } catch (e) {
+    if (process.platform !== 'linux') throw e;
+    return listSysfsPorts();
+  }
+};
 
 /** The ports of this machine, ST-LINK first, then by path. */
 export async function listPorts(lister: PortLister = systemPortLister): Promise<PortListing[]> {

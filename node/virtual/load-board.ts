@@ -3,15 +3,15 @@
  * the servers and the tests use it.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { VirtualBoard } from '../../emulator/host/virtual-board.ts';
+import { FIRMWARE_DIR } from '../package/package-root.ts';
 
-/** The firmware `make -C firmware-bridge` builds. */
-export const DEFAULT_FIRMWARE = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../firmware-bridge/build/bridge.elf',
-);
+/**
+ * The bridge firmware: the image the package ships, or in a checkout the one
+ * `make -C firmware-bridge` builds (the same place relative to this module).
+ */
+export const DEFAULT_FIRMWARE = join(FIRMWARE_DIR, 'bridge.elf');
 
 export class FirmwareMissingError extends Error {
   override name = 'FirmwareMissingError';
@@ -24,6 +24,19 @@ export class FirmwareMissingError extends Error {
     );
   }
 }
+
+/** A --firmware file that is not an ELF executable (a .bin or .hex image, or something else). */
+export class FirmwareNotElfError extends Error {
+  override name = 'FirmwareNotElfError';
+  constructor(readonly path: string) {
+    super(
+      `${displayPath(path)} is not an ELF file: the virtual board runs the ELF (bridge.elf), ` +
+        'not the .bin or .hex images that go onto a real board',
+    );
+  }
+}
+
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
 /** Relative to the working directory when inside it, else as given: whichever reads better. */
 export function displayPath(path: string): string {
@@ -43,6 +56,7 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
   const firmware = await readFile(path).catch(() => {
     throw new FirmwareMissingError(path);
   });
+  if (!ELF_MAGIC.every((b, i) => firmware[i] === b)) throw new FirmwareNotElfError(path);
   const board = new VirtualBoard({
     firmware: new Uint8Array(firmware.buffer, firmware.byteOffset, firmware.byteLength),
     usart1: options.loopback ? 'loopback' : 'peer',

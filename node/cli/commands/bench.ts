@@ -1,8 +1,9 @@
 /** `dma-bridge bench`: link round trips and register operations per second on the chosen board. */
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
+import { InterruptedError } from '../errors.ts';
 import { table } from '../format.ts';
-import { type BenchResult, benchLink, type Clock, type Rate } from '../link-bench.ts';
+import { BenchInterrupted, type BenchResult, benchLink, type Clock, type Rate } from '../link-bench.ts';
 import { boardOptionSpecs, boardOptionsSchema, wholeNumber } from '../options.ts';
 
 const BATCH = 64;
@@ -38,11 +39,24 @@ export const benchCommand = defineCommand({
       const clocks: Clock[] = [{ name: 'wall', now: () => performance.now() }];
       if (vb) clocks.push({ name: 'virtual', now: () => vb.nowNs / 1e6 });
       io.note(`measuring on ${connection.description} (link ${board.hello.linkBaud} baud)`);
-      const result = await benchLink(
-        board,
-        { roundTrips: args['round-trips'], reads: args.reads, batches: args.batches, batchSize: BATCH },
-        clocks,
-      );
+      let result: BenchResult;
+      try {
+        result = await benchLink(
+          board,
+          { roundTrips: args['round-trips'], reads: args.reads, batches: args.batches, batchSize: BATCH },
+          clocks,
+          io.interrupted,
+        );
+      } catch (error) {
+        if (!(error instanceof BenchInterrupted)) throw error;
+        const done = Object.entries(error.partial)
+          .map(
+            ([name, rate]) =>
+              `${name} ${clocks.map((c) => `${Math.round(rate.perSecond[c.name] ?? 0)}/s ${c.name}`).join(', ')}`,
+          )
+          .join('; ');
+        throw new InterruptedError(`interrupted: ${done ? `measured ${done}` : 'nothing measured yet'}`);
+      }
       if (args.json) {
         io.out(
           JSON.stringify({

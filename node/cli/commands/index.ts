@@ -1,6 +1,7 @@
 /** The command table: the order here is the order of the usage text. */
 import type { Command } from '../command.ts';
 import { benchCommand } from './bench.ts';
+import { flashCommand } from './flash.ts';
 import { infoCommand } from './info.ts';
 import { listCommand } from './list.ts';
 import { monitorCommand } from './monitor.ts';
@@ -18,4 +19,5 @@ export const commands: readonly Command[] = [
   monitorCommand,
   benchCommand,
   virtualCommand,
+  flashCommand,
 ];

@@ -4,11 +4,17 @@
  * them as a hex dump, raw, or JSON.
  */
 import { z } from 'zod';
-import { type SerialRx, type Transfer, TransferTimeoutError } from '../../../driver/api/index.ts';
+import {
+  type SerialRx,
+  type Transfer,
+  TransferAbortedError,
+  TransferTimeoutError,
+} from '../../../driver/api/index.ts';
 import type { DmaBuffer } from '../../../driver/board/dma-buffer.ts';
 import type { UsartPeer } from '../../peers/index.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
+import { InterruptedError } from '../errors.ts';
 import { hexBytes, hexDump, millis } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { duration, wholeNumber } from '../options.ts';
@@ -96,7 +102,7 @@ export const readCommand = defineCommand({
       io.note(`receiving ${what} on USART1 at ${args.baud} baud (timeout ${millis(args.timeout)})`);
       const started = performance.now();
       await inject(peer, args.inject, io);
-      const outcome = await finish(transfer, args.timeout);
+      const outcome = await finish(transfer, args.timeout, io.interrupted);
       const elapsedMs = performance.now() - started;
       const bytes = await outcome.buffer.read(0, outcome.received);
       await peer?.close();
@@ -118,6 +124,11 @@ export const readCommand = defineCommand({
         await io.outBytes(bytes);
       } else {
         for (const line of hexDump(bytes)) io.out(line);
+      }
+      if (outcome.interrupted) {
+        throw new InterruptedError(
+          `interrupted: the board stopped the DMA after ${bytes.length} of ${args.length} bytes had arrived`,
+        );
       }
       if (!outcome.timedOut) {
         io.note(`received ${bytes.length} bytes in ${millis(elapsedMs)}`);
@@ -145,17 +156,27 @@ interface Outcome {
   readonly buffer: DmaBuffer;
   readonly received: number;
   readonly timedOut: boolean;
+  readonly interrupted: boolean;
 }
 
-/** Waits for the transfer; at the timeout stops it and keeps what arrived. */
-async function finish(transfer: Transfer<SerialRx>, timeoutMs: number): Promise<Outcome> {
+/** Waits for the transfer; at the timeout or Ctrl-C stops it (confirmed by the board) and keeps what arrived. */
+async function finish(
+  transfer: Transfer<SerialRx>,
+  timeoutMs: number,
+  interrupted: AbortSignal,
+): Promise<Outcome> {
   try {
     // For readUntilIdle, `transferred` is what arrived before the line went idle.
-    const { buffer, transferred } = await transfer.wait({ timeoutMs });
-    return { buffer, received: transferred, timedOut: false };
+    const { buffer, transferred } = await transfer.wait({ timeoutMs, signal: interrupted });
+    return { buffer, received: transferred, timedOut: false, interrupted: false };
   } catch (error) {
-    if (!(error instanceof TransferTimeoutError)) throw error;
+    if (!(error instanceof TransferTimeoutError) && !(error instanceof TransferAbortedError)) throw error;
     const { buffer, transferred } = await transfer.stop();
-    return { buffer, received: transferred, timedOut: true };
+    return {
+      buffer,
+      received: transferred,
+      timedOut: error instanceof TransferTimeoutError,
+      interrupted: error instanceof TransferAbortedError,
+    };
   }
 }

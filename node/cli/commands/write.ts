@@ -4,12 +4,13 @@
  * double-buffered streaming writer, with a progress display on stderr.
  */
 import { z } from 'zod';
-import { Serial1, type SerialTx } from '../../../driver/api/index.ts';
+import { Serial1, type SerialTx, TransferAbortedError } from '../../../driver/api/index.ts';
 import type { Board } from '../../../driver/board/board.ts';
 import type { Listening, PeerReceived } from '../../peers/index.ts';
-import { type DataSource, hexBytes, loadData } from '../bytes-input.ts';
+import { type DataSource, hexBytes, openSource, type StreamedSource } from '../bytes-input.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
+import { InterruptedError } from '../errors.ts';
 import { byteSize, millis, preview } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { wholeNumber } from '../options.ts';
@@ -67,112 +68,200 @@ export const writeCommand = defineCommand({
   allowPositionals: true,
   schema,
   async run(args, io) {
-    const data = await loadData(args.source);
-    if (data.length === 0) throw new Error(`--file ${args.file ?? ''} is empty: there is nothing to write`);
-    await withBoard(args, io, async (board, connection) => {
-      const serial = await Serial1.take(board, { baudRate: args.baud, onWarning: (m) => io.note(m) });
-      let tx: Serial1 | SerialTx = serial;
-      let listening: Listening | undefined;
-      if (args.loopback && data.length > MAX_READBACK) {
-        io.note(
-          `--loopback: ${byteSize(data.length)} is more than the ${byteSize(MAX_READBACK)} read back; not compared`,
-        );
-      } else if (args.loopback) {
-        const halves = serial.split();
-        tx = halves.tx;
-        listening = await commandPeer(connection, board, { rx: halves.rx }, true)?.listen(data.length, {
-          timeoutMs: wireTimeMs(data.length, args.baud) * 2 + 5000,
-        });
-      } else {
-        listening = await commandPeer(connection, board, {}, false)?.listen(data.length, {
-          timeoutMs: wireTimeMs(data.length, args.baud) * 2 + 5000,
-        });
+    const source = await openSource(args.source);
+    try {
+      // Read ahead only what decides how to send: one chunk (then a single
+      // writeAll), or with --loopback the bytes to compare with what comes back.
+      const chunkSize = args['chunk-size'];
+      const head = await readAhead(source, Math.max(chunkSize, args.loopback ? MAX_READBACK : 0) + 1);
+      if (head.bytes.length === 0 && head.ended) {
+        throw new Error(`--file ${args.file ?? ''} is empty: there is nothing to write`);
       }
+      const total = source.size ?? (head.ended ? head.bytes.length : undefined);
+      const whole = head.ended ? head.bytes : undefined;
+      await withBoard(args, io, async (board, connection) => {
+        const serial = await Serial1.take(board, { baudRate: args.baud, onWarning: (m) => io.note(m) });
+        let tx: Serial1 | SerialTx = serial;
+        let listening: Listening | undefined;
+        if (args.loopback && whole === undefined) {
+          io.note(
+            `--loopback: more than ${byteSize(MAX_READBACK)} to write; what comes back is not compared`,
+          );
+        } else if (args.loopback && whole) {
+          const halves = serial.split();
+          tx = halves.tx;
+          listening = await commandPeer(connection, board, { rx: halves.rx }, true)?.listen(whole.length, {
+            timeoutMs: wireTimeMs(whole.length, args.baud) * 2 + 5000,
+          });
+        } else if (total !== undefined) {
+          // The virtual peer reports what it heard, when the length is known.
+          listening = await commandPeer(connection, board, {}, false)?.listen(total, {
+            timeoutMs: wireTimeMs(total, args.baud) * 2 + 5000,
+          });
+        }
 
-      const vb = connection.virtualBoard;
-      const virtualStart = vb?.nowNs;
-      const started = performance.now();
-      const streamed = data.length > args['chunk-size'];
-      if (streamed) {
-        await stream(tx, data, args['chunk-size'], !args['no-progress'], io);
-      } else {
-        await writeOnce(board, tx, data, args.baud);
-      }
-      const elapsedMs = performance.now() - started;
-      const virtualMs = vb && virtualStart !== undefined ? (vb.nowNs - virtualStart) / 1e6 : undefined;
-      const heard = listening ? await listening.received : undefined;
-      const transfers = streamed ? Math.ceil(data.length / args['chunk-size']) : 1;
-      const readBackOk = args.loopback && heard ? sameBytes(heard.bytes, data) : undefined;
+        const vb = connection.virtualBoard;
+        const virtualStart = vb?.nowNs;
+        const started = performance.now();
+        const streamed = whole === undefined || whole.length > chunkSize;
+        const sent = streamed
+          ? await stream(tx, head.bytes, source, { chunkSize, total, progress: !args['no-progress'] }, io)
+          : await writeOnce(board, tx, whole, args.baud, io);
+        const elapsedMs = performance.now() - started;
+        const virtualMs = vb && virtualStart !== undefined ? (vb.nowNs - virtualStart) / 1e6 : undefined;
+        const heard = listening ? await listening.received : undefined;
+        const transfers = streamed ? Math.ceil(sent / chunkSize) : 1;
+        const readBackOk = args.loopback && heard && whole ? sameBytes(heard.bytes, whole) : undefined;
 
-      if (args.json) {
-        io.out(
-          JSON.stringify({
-            board: connection.description,
-            bytes: data.length,
-            baudRate: args.baud,
-            method: streamed ? 'streamWriter' : 'writeAll',
-            transfers,
-            elapsedMs: round(elapsedMs),
-            virtualMs: virtualMs === undefined ? null : round(virtualMs),
-            peer: heard && !args.loopback ? peerJson(heard) : null,
-            readBack: readBackOk === undefined ? null : { bytes: heard?.bytes.length, matches: readBackOk },
-          }),
-        );
-      } else {
-        const how = streamed
-          ? `${transfers} DMA transfers of up to ${byteSize(args['chunk-size'])} (streaming writer)`
-          : 'one DMA transfer (writeAll)';
-        const virtual = virtualMs === undefined ? '' : `, ${millis(virtualMs)} of virtual time`;
-        io.out(
-          `wrote ${data.length} bytes to USART1 at ${args.baud} baud in ${how}: ${millis(elapsedMs)}${virtual}`,
-        );
-        if (heard && !args.loopback) io.out(peerLine(heard));
-        if (readBackOk === true) io.out(`read back ${data.length} bytes through RX (loopback): identical`);
-      }
-      if (readBackOk === false) {
-        throw new Error(
-          `the bytes read back through RX differ from those written (${firstDifference(heard?.bytes, data)}); ` +
-            'check the PC4–PC5 jumper and that nothing else drives PC5',
-        );
-      }
-    });
+        if (args.json) {
+          io.out(
+            JSON.stringify({
+              board: connection.description,
+              bytes: sent,
+              baudRate: args.baud,
+              method: streamed ? 'streamWriter' : 'writeAll',
+              transfers,
+              elapsedMs: round(elapsedMs),
+              virtualMs: virtualMs === undefined ? null : round(virtualMs),
+              peer: heard && !args.loopback ? peerJson(heard) : null,
+              readBack: readBackOk === undefined ? null : { bytes: heard?.bytes.length, matches: readBackOk },
+            }),
+          );
+        } else {
+          const how = streamed
+            ? `${transfers} DMA transfers of up to ${byteSize(chunkSize)} (streaming writer)`
+            : 'one DMA transfer (writeAll)';
+          const virtual = virtualMs === undefined ? '' : `, ${millis(virtualMs)} of virtual time`;
+          io.out(
+            `wrote ${sent} bytes to USART1 at ${args.baud} baud in ${how}: ${millis(elapsedMs)}${virtual}`,
+          );
+          if (heard && !args.loopback) io.out(peerLine(heard));
+          if (readBackOk === true) io.out(`read back ${sent} bytes through RX (loopback): identical`);
+        }
+        if (readBackOk === false) {
+          throw new Error(
+            `the bytes read back through RX differ from those written (${firstDifference(heard?.bytes, whole!)}); ` +
+              'check the PC4–PC5 jumper and that nothing else drives PC5',
+          );
+        }
+      });
+    } finally {
+      source.close();
+    }
     return undefined;
   },
 });
+
+/** The first `limit` bytes of a source (fewer if it ends first), and whether it ended. */
+async function readAhead(
+  source: StreamedSource,
+  limit: number,
+): Promise<{ bytes: Uint8Array; ended: boolean }> {
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  while (length < limit) {
+    const r = await source.chunks.next();
+    if (r.done) return { bytes: concat(pieces, length), ended: true };
+    pieces.push(r.value);
+    length += r.value.length;
+  }
+  return { bytes: concat(pieces, length), ended: false };
+}
+
+function concat(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 /** Time the bytes take on the wire, 10 bits each (8N1). */
 function wireTimeMs(bytes: number, baud: number): number {
   return (bytes * 10 * 1000) / baud;
 }
 
+/** One writeAll; Ctrl-C stops it (confirmed by the board) and says how much went out. */
 async function writeOnce(
   board: Board,
   tx: Serial1 | SerialTx,
   data: Uint8Array,
   baud: number,
-): Promise<void> {
+  io: CliIo,
+): Promise<number> {
   const buffer = board.alloc(data.length, { align: 1 });
   await buffer.write(data);
-  const { buffer: back } = await tx
-    .writeAll(buffer)
-    .wait({ timeoutMs: wireTimeMs(data.length, baud) * 2 + 5000 });
-  back.free();
+  const transfer = tx.writeAll(buffer);
+  try {
+    const { buffer: back } = await transfer.wait({
+      timeoutMs: wireTimeMs(data.length, baud) * 2 + 5000,
+      signal: io.interrupted,
+    });
+    back.free();
+    return data.length;
+  } catch (error) {
+    if (!(error instanceof TransferAbortedError)) throw error;
+    const { transferred } = await transfer.stop();
+    throw new InterruptedError(
+      `interrupted: the board stopped the DMA after ${transferred} of ${data.length} bytes had gone out`,
+    );
+  }
 }
 
+/**
+ * Streams `head`, then the rest of the source as it is read, through the
+ * streaming writer: memory stays bounded whatever the length, since the
+ * source is read only as fast as the writer takes it. Ctrl-C aborts the
+ * writer (the board confirms the channel off) and says how much went out.
+ */
 async function stream(
   tx: Serial1 | SerialTx,
-  data: Uint8Array,
-  chunkSize: number,
-  showProgress: boolean,
+  head: Uint8Array,
+  source: StreamedSource,
+  options: { chunkSize: number; total: number | undefined; progress: boolean },
   io: CliIo,
-): Promise<void> {
-  const progress = showProgress ? createProgress(io, { label: 'write', total: data.length }) : undefined;
-  const writer = tx.streamWriter({ chunkSize, ...(progress && { onProgress: (n) => progress.update(n) }) });
+): Promise<number> {
+  const progress = options.progress
+    ? createProgress(io, { label: 'write', total: options.total })
+    : undefined;
+  const writer = tx.streamWriter({
+    chunkSize: options.chunkSize,
+    ...(progress && { onProgress: (n) => progress.update(n) }),
+  });
+  let aborting: Promise<{ bytesSent: number }> | undefined;
+  const onInterrupt = () => {
+    aborting ??= writer.abort();
+  };
+  io.interrupted.addEventListener('abort', onInterrupt, { once: true });
+  if (io.interrupted.aborted) onInterrupt();
+  let read = head.length;
   try {
-    await writer.pipeFrom(data);
+    await writer.write(head);
+    for (;;) {
+      if (aborting) break;
+      const r = await source.chunks.next();
+      if (r.done) break;
+      read += r.value.length;
+      await writer.write(r.value);
+    }
+    if (!aborting) await writer.close();
+  } catch (error) {
+    if (!aborting) throw error;
   } finally {
+    io.interrupted.removeEventListener('abort', onInterrupt);
     progress?.finish();
   }
+  if (aborting) {
+    const { bytesSent } = await aborting;
+    const of = options.total === undefined ? `${read} read` : `${options.total}`;
+    throw new InterruptedError(
+      `interrupted: the board stopped the DMA after ${bytesSent} of ${of} bytes had gone out`,
+    );
+  }
+  return writer.bytesWritten;
 }
 
 function peerJson(heard: PeerReceived) {

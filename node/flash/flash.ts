@@ -1,0 +1,161 @@
+/**
+ * Putting the bridge firmware on a Nucleo-G071RB: through the ST-LINK's USB
+ * drive (copy the .bin onto it: no tool needed), or with st-flash or
+ * OpenOCD when they are installed. Then the board's port is found and its
+ * HELLO checked against the firmware that was flashed.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** What the ST-LINK/V2-1 of a Nucleo-G071RB calls its drive (firmware versions differ). */
+export const DRIVE_LABELS = ['NOD_G071RB', 'NODE_G071RB'] as const;
+
+export interface FirmwareImages {
+  readonly dir: string;
+  readonly bin: string;
+  readonly elf: string;
+  readonly manifest: FirmwareManifest;
+}
+
+export interface FirmwareManifest {
+  readonly firmwareVersion: string;
+  readonly protocolVersion: number;
+  readonly linkBaud: number;
+  readonly images: Record<string, { bytes: number; sha256: string }>;
+}
+
+export class FlashError extends Error {
+  override name = 'FlashError';
+}
+
+/** The images in `dir` (bridge.bin, bridge.elf, manifest.json), checked to be there. */
+export async function loadImages(dir: string): Promise<FirmwareImages> {
+  const manifestPath = join(dir, 'manifest.json');
+  const text = await readFile(manifestPath, 'utf8').catch(() => {
+    throw new FlashError(
+      `no firmware manifest at ${manifestPath}: build the firmware (make -C firmware-bridge) or give --images DIR`,
+    );
+  });
+  const manifest = JSON.parse(text) as FirmwareManifest;
+  const images = { dir, bin: join(dir, 'bridge.bin'), elf: join(dir, 'bridge.elf'), manifest };
+  for (const f of [images.bin, images.elf]) {
+    if (!existsSync(f)) throw new FlashError(`${f} is missing beside its manifest`);
+  }
+  return images;
+}
+
+/**
+ * Where operating systems mount a USB drive: the search roots, or those
+ * DMA_BRIDGE_DRIVE_ROOTS lists (paths joined as in PATH).
+ */
+export function driveRoots(platform: NodeJS.Platform = process.platform): string[] {
+  const fromEnv = process.env.DMA_BRIDGE_DRIVE_ROOTS;
+  if (fromEnv) return fromEnv.split(delimiter).filter(Boolean);
+  const user = safeUser();
+  switch (platform) {
+    case 'darwin':
+      return ['/Volumes'];
+    case 'win32':
+      return [];
+    default:
+      return [`/media/${user}`, `/run/media/${user}`, '/media', '/mnt'];
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? '';
+  }
+}
+
+/** Mounted Nucleo drives, by label, in the search roots (on Windows, by volume label of each drive letter). */
+export async function findNucleoDrives(platform: NodeJS.Platform = process.platform): Promise<string[]> {
+  const found: string[] = [];
+  const labels = new Set<string>(DRIVE_LABELS);
+  if (platform === 'win32' && !process.env.DMA_BRIDGE_DRIVE_ROOTS) return findWindowsDrives(labels);
+  for (const root of driveRoots(platform)) {
+    const names = await readdir(root).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!labels.has(name.toUpperCase())) continue;
+      const path = join(root, name);
+      if ((await stat(path).catch(() => undefined))?.isDirectory()) found.push(path);
+    }
+  }
+  return [...new Set(found)];
+}
+
+/** `vol X:` prints "Volume in drive X is NOD_G071RB" for each drive letter that has that label. */
+async function findWindowsDrives(labels: Set<string>): Promise<string[]> {
+  const found: string[] = [];
+  for (const letter of 'DEFGHIJKLMNOPQRSTUVWXYZ') {
+    const root = `${letter}:\\`;
+    if (!existsSync(root)) continue;
+    const out = await run('cmd', ['/c', 'vol', `${letter}:`]).catch(() => undefined);
+    const label = /Volume in drive \w is (\S+)/i.exec(out?.stdout ?? '')?.[1];
+    if (label && labels.has(label.toUpperCase())) found.push(root);
+  }
+  return found;
+}
+
+/** Copies the .bin onto the ST-LINK drive; the ST-LINK programs the flash and resets the board. */
+export async function copyToDrive(images: FirmwareImages, drive: string): Promise<string> {
+  const target = join(drive, 'bridge.bin');
+  await copyFile(images.bin, target).catch((error: NodeJS.ErrnoException) => {
+    throw new FlashError(`cannot copy onto ${drive}: ${error.code ?? error.message}; is the drive writable?`);
+  });
+  return target;
+}
+
+export type FlashTool = 'st-flash' | 'openocd';
+
+/** The command line each tool is run with (st-flash resets the board after writing). */
+export function toolCommand(tool: FlashTool, images: FirmwareImages): { command: string; args: string[] } {
+  return tool === 'st-flash'
+    ? { command: 'st-flash', args: ['--reset', 'write', images.bin, '0x08000000'] }
+    : {
+        command: 'openocd',
+        args: [
+          '-f',
+          'board/st_nucleo_g0.cfg',
+          '-c',
+          `program ${images.elf.replaceAll('\\', '/')} verify reset exit`,
+        ],
+      };
+}
+
+/** Whether `command` is on PATH. */
+export async function haveTool(command: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, command))) return true;
+    if (process.platform === 'win32' && dir && existsSync(join(dir, `${command}.exe`))) return true;
+  }
+  return false;
+}
+
+/** Runs st-flash or OpenOCD; its output is returned, its failure thrown with that output. */
+export async function runTool(tool: FlashTool, images: FirmwareImages): Promise<string> {
+  const { command, args } = toolCommand(tool, images);
+  try {
+    const { stdout, stderr } = await run(command, args, { timeout: 120_000 });
+    return `${stdout}${stderr}`;
+  } catch (error) {
+    const e = error as { code?: unknown; stdout?: string; stderr?: string };
+    if (e.code === 'ENOENT') throw new FlashError(`${command} is not installed (or not on PATH)`);
+    const output = `${e.stdout ?? ''}${e.stderr ?? ''}`.trim().split('\n').slice(-3).join(' | ');
+    throw new FlashError(`${command} failed: ${output || String(error)}`);
+  }
+}
+
+/** What to tell someone whose board stays silent after flashing. */
+export const AFTER_FLASH_ADVICE =
+  'if the board does not answer: unplug the USB cable and plug it back in (after an erase or a first ' +
+  'programming, the STM32G0 keeps starting its built-in bootloader until it is power-cycled: its ' +
+  '"empty check" is only redone at power-on), then run "dma-bridge info"';
