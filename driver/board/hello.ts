@@ -38,6 +38,9 @@ export const helloSchema = z
     bootEpoch: u32(),
     usart1ClockHz: u32(),
     linkBaud: u32(),
+    rxBuffer: z.optional(u16(z.minimum(64, 'a receive buffer under 64 bytes holds no request'))),
+    bootLinkBaud: z.optional(u32()),
+    linkRates: z.array(u32(z.minimum(1))),
   })
   .check(
     z.refine(

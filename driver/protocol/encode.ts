@@ -202,6 +202,9 @@ function writeRequest(start: number, m: Extract<Message, { kind: 'request' }>): 
     case 'mem-write':
       v.setUint32(o, u32(m.address, 'address'), true);
       return putBytes(o + 4, m.data, 'MEM_WRITE');
+    case 'set-link-baud':
+      v.setUint32(o, u32(m.baud, 'baud'), true);
+      return o + 4;
   }
 }
 
@@ -326,5 +329,18 @@ function writeHello(o: number, h: HelloInfo): number {
   v.setUint32(o + 37, u32(h.bootEpoch, 'bootEpoch'), true);
   v.setUint32(o + 41, u32(h.usart1ClockHz, 'usart1ClockHz'), true);
   v.setUint32(o + 45, u32(h.linkBaud, 'linkBaud'), true);
-  return o + HELLO_BODY_LENGTH;
+  let end = o + HELLO_BODY_LENGTH;
+  // The fields version 2 appended; a board that has none of them ends here.
+  if (h.rxBuffer !== undefined || h.bootLinkBaud !== undefined || h.linkRates.length > 0) {
+    checkRoom(end, 7 + 4 * h.linkRates.length, 'HELLO reply');
+    v.setUint16(end, u16(h.rxBuffer ?? 0, 'rxBuffer'), true);
+    v.setUint32(end + 2, u32(h.bootLinkBaud ?? h.linkBaud, 'bootLinkBaud'), true);
+    v.setUint8(end + 6, u8(h.linkRates.length, 'rateCount'));
+    end += 7;
+    for (const r of h.linkRates) {
+      v.setUint32(end, u32(r, 'rate'), true);
+      end += 4;
+    }
+  }
+  return end;
 }

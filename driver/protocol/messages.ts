@@ -16,6 +16,7 @@ export const MessageType = {
   MEM_READ: 0x06,
   MEM_WRITE: 0x07,
   RESET_PERIPHERALS: 0x08,
+  SET_LINK_BAUD: 0x09,
   BOOT: 0x41,
   DMA: 0x42,
   USART: 0x43,
@@ -171,7 +172,8 @@ export type Request =
   | { kind: 'request'; command: 'reg-batch'; seq: number; ops: readonly BatchOp[] }
   | { kind: 'request'; command: 'mem-read'; seq: number; address: number; length: number }
   | { kind: 'request'; command: 'mem-write'; seq: number; address: number; data: Uint8Array }
-  | { kind: 'request'; command: 'reset-peripherals'; seq: number };
+  | { kind: 'request'; command: 'reset-peripherals'; seq: number }
+  | { kind: 'request'; command: 'set-link-baud'; seq: number; baud: number };
 
 export type Command = Request['command'];
 
@@ -190,6 +192,7 @@ export const COMMAND_TYPE: Readonly<Record<Command, number>> = {
   'mem-read': MessageType.MEM_READ,
   'mem-write': MessageType.MEM_WRITE,
   'reset-peripherals': MessageType.RESET_PERIPHERALS,
+  'set-link-baud': MessageType.SET_LINK_BAUD,
 };
 
 export const TYPE_COMMAND: ReadonlyMap<number, Command> = new Map(
@@ -247,7 +250,18 @@ export interface HelloInfo {
   capabilities: number;
   bootEpoch: number;
   usart1ClockHz: number;
+  /** The host link's rate now. */
   linkBaud: number;
+  /**
+   * Bytes of request frames (encoded, delimiters included) the host may have
+   * sent and not seen answered: the board's receive buffer. Absent from
+   * boards that do not say (then the window alone limits the host).
+   */
+  rxBuffer?: number;
+  /** The rate the board boots at and falls back to. */
+  bootLinkBaud?: number;
+  /** The rates SET_LINK_BAUD accepts, ascending (empty when it does not). */
+  linkRates: number[];
 }
 
 /** HELLO capability bits. */
@@ -256,6 +270,7 @@ export const Capability = {
   DMA1_CH2_FULL_DUPLEX: 1 << 1,
   BATCH_POLL: 1 << 2,
   EVENTS: 1 << 3,
+  SET_LINK_BAUD: 1 << 4,
 } as const;
 
 export const HELLO_BODY_LENGTH = 49;
@@ -290,7 +305,8 @@ export type Reply =
     })
   | (ReplyBase & { command: 'mem-read'; result: ReplyResult<{ data: Uint8Array }> })
   | (ReplyBase & { command: 'mem-write'; result: ReplyResult<object> })
-  | (ReplyBase & { command: 'reset-peripherals'; result: ReplyResult<object> });
+  | (ReplyBase & { command: 'reset-peripherals'; result: ReplyResult<object> })
+  | (ReplyBase & { command: 'set-link-baud'; result: ReplyResult<object> });
 
 /** Reply to a given command, e.g. `ReplyTo<'reg-read'>`. */
 export type ReplyTo<C extends Command> = Extract<Reply, { command: C }>;

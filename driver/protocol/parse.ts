@@ -160,6 +160,9 @@ function parseRequest(command: Command, seq: number, p: Reader): Request {
       r = { kind: 'request', command, seq, address, data: p.rest() };
       break;
     }
+    case 'set-link-baud':
+      r = { kind: 'request', command, seq, baud: p.u32('baud') };
+      break;
   }
   p.done();
   return r;
@@ -269,9 +272,17 @@ function parseHello(p: Reader): HelloInfo {
     bootEpoch: p.u32('bootEpoch'),
     usart1ClockHz: p.u32('usart1ClockHz'),
     linkBaud: p.u32('linkBaud'),
+    linkRates: [],
   };
-  // Fields a later firmware appends after the v1 layout are skipped, so an
-  // older driver can still open a session with it.
+  // Appended in version 2: the receive buffer, the boot rate and the rates.
+  if (p.remaining >= 7) {
+    hello.rxBuffer = p.u16('rxBuffer');
+    hello.bootLinkBaud = p.u32('bootLinkBaud');
+    const count = p.u8('rateCount');
+    for (let i = 0; i < count; i++) hello.linkRates.push(p.u32('rate'));
+  }
+  // Fields a later firmware appends are skipped, so this driver can still
+  // open a session with it.
   p.rest();
   return hello;
 }

@@ -116,6 +116,9 @@ export const arbHello: fc.Arbitrary<HelloInfo> = fc.record({
   bootEpoch: u32,
   usart1ClockHz: u32,
   linkBaud: u32,
+  rxBuffer: u16,
+  bootLinkBaud: u32,
+  linkRates: fc.array(u32, { maxLength: 8 }),
 });
 
 const ok = fc.constant(Status.OK);

@@ -120,6 +120,7 @@ export class FakeBoard {
       bootEpoch: this.bootEpoch,
       usart1ClockHz: 64_000_000,
       linkBaud: 115_200,
+      linkRates: [],
     };
     this.writer = transport.writable.getWriter();
     void this.readLoop();
@@ -406,6 +407,14 @@ export class FakeBoard {
           result: { status: Status.OK },
         };
       }
+      case 'set-link-baud':
+        return {
+          kind: 'reply',
+          mark: this.eventCounter,
+          command: 'set-link-baud',
+          seq,
+          result: { status: Status.UNKNOWN_COMMAND },
+        };
       case 'reset-peripherals':
         this.resetPeripherals();
         return {

@@ -28,6 +28,13 @@ export interface VirtualBoardOptions {
   pllLockNs?: number;
   /** Most recent bytes `peer.received()` keeps (default 262144); `peer.onByte` sees them all. */
   peerLogLimit?: number;
+  /**
+   * 'fast' (default): virtual time runs as fast as the host can emulate.
+   * 'realtime': never ahead of the wall clock, as a real board behind a
+   * serial port (a board served to other programs, whose timeouts are in
+   * real time).
+   */
+  pace?: 'fast' | 'realtime';
 }
 
 /** Why the core stopped for good (until `reset()`). */
@@ -50,6 +57,9 @@ export class VirtualBoard {
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private haltResult: BoardHalt | undefined;
+  private readonly pace: 'fast' | 'realtime';
+  /** Virtual and wall time (ms) when pacing last started: virtual never gets ahead of wall since then. */
+  private paceFrom = { virtualMs: 0, wallMs: 0 };
   private readonly haltListeners = new Set<(halt: BoardHalt) => void>();
 
   constructor(options: VirtualBoardOptions = {}) {
@@ -59,6 +69,7 @@ export class VirtualBoard {
       ...(options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs }),
     });
     this.sliceNs = options.sliceNs ?? 1_000_000;
+    this.pace = options.pace ?? 'fast';
     this.wire = new Usart1Wire(
       this.chip.usart1,
       options.usart1 ?? 'peer',
@@ -224,14 +235,44 @@ export class VirtualBoard {
   }
 
   private async loop(): Promise<void> {
+    this.repace();
     while (this.started && !this.haltResult) {
       this.woken = false;
       const result = this.chip.cpu.run(this.sliceNs);
       this.port?.flush();
       if (this.noteHalt(result)) break;
-      if (result.reason === 'idle') await this.waitForInput();
-      else await this.macrotask.next();
+      if (result.reason === 'idle') {
+        await this.waitForInput();
+        // Asleep, the board's time stood still: count from now, not from before.
+        this.repace();
+      } else if (this.pace === 'realtime') {
+        await this.keepPace();
+      } else {
+        await this.macrotask.next();
+      }
     }
+  }
+
+  private repace(): void {
+    this.paceFrom = { virtualMs: this.nowNs / 1e6, wallMs: performance.now() };
+  }
+
+  /** Waits until the wall clock has caught up with the board's. */
+  private async keepPace(): Promise<void> {
+    const ahead = this.nowNs / 1e6 - this.paceFrom.virtualMs - (performance.now() - this.paceFrom.wallMs);
+    if (ahead < 1) {
+      await this.macrotask.next();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ahead);
+      // Woken early by host input: the host is not kept waiting for the pace.
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeUp = undefined;
   }
 
   private waitForInput(): Promise<void> {

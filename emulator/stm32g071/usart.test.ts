@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingLine, TestClock } from './test-support.ts';
 import {
+  CR1_CMIE,
   CR1_IDLEIE,
   CR1_M0,
   CR1_M1,
@@ -18,6 +19,7 @@ import {
   CR3_EIE,
   CR3_OVRDIS,
   ISR_BUSY,
+  ISR_CMF,
   ISR_FE,
   ISR_IDLE,
   ISR_NE,
@@ -322,6 +324,27 @@ describe('USART interrupts and DMA requests', () => {
     clock.advanceTo(2 * FRAME_NS);
     expect(rxReq.level).toBe(true);
     expect(u.read(USART.RDR, 1)).toBe(2);
+  });
+
+  it('character match: CMF when the character equals CR2.ADD, read by the DMA or not; CMIE raises the line', () => {
+    const { u, clock, irq, isr } = setup(0, CR3_DMAR);
+    u.write(USART.CR1, 0, 4);
+    u.write(USART.CR2, 0x0a << 24, 4); // ADD = '\n' (writable only while UE = 0)
+    u.write(USART.CR1, CR1_UE | CR1_RE | CR1_CMIE, 4);
+    u.receive(0x41);
+    clock.advanceTo(FRAME_NS);
+    expect(isr() & ISR_CMF).toBe(0);
+    expect(irq.level).toBe(false);
+    u.read(USART.RDR, 1); // as the DMA would
+    u.receive(0x0a);
+    clock.advanceTo(2 * FRAME_NS);
+    expect(isr() & ISR_CMF).toBe(ISR_CMF);
+    expect(irq.level).toBe(true);
+    u.read(USART.RDR, 1);
+    expect(isr() & ISR_CMF).toBe(ISR_CMF); // reading RDR does not clear it
+    u.write(USART.ICR, 1 << 17, 4); // CMCF
+    expect(isr() & ISR_CMF).toBe(0);
+    expect(irq.level).toBe(false);
   });
 
   it('DDRE = 1: the request is masked until the error flag is cleared', () => {

@@ -42,6 +42,7 @@ export const CR1_TXEIE = 1 << 7;
 export const CR1_PEIE = 1 << 8;
 export const CR1_PCE = 1 << 10;
 export const CR1_M0 = 1 << 12;
+export const CR1_CMIE = 1 << 14;
 export const CR1_OVER8 = 1 << 15;
 export const CR1_M1 = 1 << 28;
 export const CR3_EIE = 1 << 0;
@@ -59,6 +60,7 @@ export const ISR_RXNE = 1 << 5;
 export const ISR_TC = 1 << 6;
 export const ISR_TXE = 1 << 7;
 export const ISR_BUSY = 1 << 16;
+export const ISR_CMF = 1 << 17;
 export const ISR_TEACK = 1 << 21;
 export const ISR_REACK = 1 << 22;
 /** ISR out of reset and whenever UE is cleared (RM0444 USART_ISR: TXE and TC set). */
@@ -383,8 +385,8 @@ export class Usart implements MemoryMappedDevice {
   }
 
   private writeIcr(v: number): void {
-    // PECF, FECF, NECF, ORECF, IDLECF at bits 0..4, TCCF at 6 clear the flags of the same position.
-    this.isr &= ~(v & (ISR_PE | ISR_FE | ISR_NE | ISR_ORE | ISR_IDLE | ISR_TC));
+    // PECF, FECF, NECF, ORECF, IDLECF at bits 0..4, TCCF at 6, CMCF at 17 clear the flags of the same position.
+    this.isr &= ~(v & (ISR_PE | ISR_FE | ISR_NE | ISR_ORE | ISR_IDLE | ISR_TC | ISR_CMF));
   }
 
   private writeTdr(v: number): void {
@@ -497,6 +499,9 @@ export class Usart implements MemoryMappedDevice {
     if (c.options.parityError && this.cr1 & CR1_PCE) errors |= ISR_PE;
     this.isr |= errors;
     this.rdr = this.wordMask(c.byte);
+    // Character match (RM0444 USART_ISR.CMF): the received character equals
+    // CR2.ADD (its 8 bits for 8-bit words), whoever reads RDR (CPU or DMA).
+    if ((this.rdr & 0xff) === this.cr2 >>> 24) this.isr |= ISR_CMF;
     if (errors && this.cr3 & CR3_DMAR && !(this.cr3 & CR3_DDRE)) {
       // RM0444 USART_CR3.DDRE = 0: on a reception error the flag is set but
       // RXNE is kept 0, so the erroneous character is not handed to the DMA.
@@ -547,6 +552,7 @@ export class Usart implements MemoryMappedDevice {
       (cr1 & CR1_TCIE && isr & ISR_TC) ||
       (cr1 & CR1_RXNEIE && isr & (ISR_RXNE | ISR_ORE)) ||
       (cr1 & CR1_IDLEIE && isr & ISR_IDLE) ||
+      (cr1 & CR1_CMIE && isr & ISR_CMF) ||
       (cr1 & CR1_PEIE && isr & ISR_PE) ||
       (cr3 & CR3_EIE && isr & (ISR_FE | ISR_NE | ISR_ORE));
     const live = this.clockEnabled && (cr1 & CR1_UE) !== 0;

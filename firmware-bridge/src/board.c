@@ -31,13 +31,15 @@ void board_init(void)
     SYSTICK->CVR = 0;
     SYSTICK->CSR = SYSTICK_CSR_CLKSOURCE | SYSTICK_CSR_ENABLE;
 
-    /* the host link outranks the event sources, so no received byte waits
-     * behind a DMA or USART1 handler; those two share a level, so event
-     * posting has one producer at a time */
+    /* the host link's USART outranks everything (a fallback must be seen),
+     * its transmit DMA comes next, then the event sources, which share a
+     * level so event posting has one producer at a time; the host link's
+     * receive DMA shares channel 2's interrupt (and level) */
     nvic_set_priority(IRQN_USART2, 0);
+    nvic_set_priority(IRQN_DMA1_CH4_7, 1);
     nvic_set_priority(IRQN_DMA1_CHANNEL1, 2);
     nvic_set_priority(IRQN_DMA1_CHANNEL2_3, 2);
     nvic_set_priority(IRQN_USART1, 2);
-    NVIC->ISER = (1u << IRQN_DMA1_CHANNEL1) | (1u << IRQN_DMA1_CHANNEL2_3) | (1u << IRQN_USART1) |
-                 (1u << IRQN_USART2);
+    NVIC->ISER = (1u << IRQN_DMA1_CHANNEL1) | (1u << IRQN_DMA1_CHANNEL2_3) | (1u << IRQN_DMA1_CH4_7) |
+                 (1u << IRQN_USART1) | (1u << IRQN_USART2);
 }

@@ -1,18 +1,37 @@
-/* The host link: USART2 (ST-LINK virtual COM port), interrupt driven
- * receive and transmit rings. Implements plat_tx_* of platform.h. */
+/* The host link: USART2 (the ST-LINK virtual COM port), received and sent
+ * by DMA through rings, at a rate the host may change (SET_LINK_BAUD).
+ * Implements plat_tx_* and plat_link_* of platform.h. */
 #ifndef HOSTLINK_H
 #define HOSTLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "platform.h"
 
 #ifndef LINK_BAUD
 #define LINK_BAUD 115200u
 #endif
 
 void hostlink_init(void);
-/* Next received byte; false when the ring is empty. */
-bool hostlink_rx_pop(uint8_t *b);
+/* Received bytes not yet read, as one contiguous run of the ring: the
+ * count, with *data pointing at them (0 when none). */
+size_t hostlink_rx_peek(const uint8_t **data);
+/* The first n bytes of the last peek are handled. */
+void hostlink_rx_consume(size_t n);
 bool hostlink_rx_available(void);
+/* Main loop: changes the rate when a switch is due (the transmitter has
+ * sent everything) or a fallback was asked for. */
+void hostlink_service(void);
+/* Receive DMA's half and full transfer flags (DMA1 channel 3, whose
+ * interrupt it shares with channel 2). */
+void hostlink_rx_dma_irq(void);
+/* The link's part of HELLO: rates, receive buffer. */
+void hostlink_info(struct plat_info *info);
+/* Bytes lost to a full receive ring or an overrun; framing, noise and
+ * parity errors. */
+uint32_t hostlink_rx_overruns(void);
+uint32_t hostlink_rx_errors(void);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "cm0.h"
 #include "core/events.h"
+#include "hostlink.h"
 #include "stm32g071.h"
 
 #define DMA_REPORTED (DMA_FLAG_TCIF | DMA_FLAG_HTIF | DMA_FLAG_TEIF)
@@ -29,10 +30,11 @@ void DMA1_Channel1_IRQHandler(void)
     dma_channel_irq(1);
 }
 
-/* Shared with channel 3, which the bridge never enables. */
+/* Shared with channel 3, the host link's receive DMA. */
 void DMA1_Channel2_3_IRQHandler(void)
 {
     dma_channel_irq(2);
+    hostlink_rx_dma_irq();
 }
 
 void USART1_IRQHandler(void)

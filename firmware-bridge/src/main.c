@@ -18,13 +18,17 @@ int main(void)
     cpu_irq_enable();
 
     for (;;) {
-        uint8_t b;
-        while (hostlink_rx_pop(&b)) {
-            bridge_rx_byte(b);
+        const uint8_t *run;
+        size_t n;
+        /* the receive DMA's ring, a run at a time; events go out between runs */
+        while ((n = hostlink_rx_peek(&run)) != 0) {
+            bridge_rx_bytes(run, n);
+            hostlink_rx_consume(n);
             if (ev_pending())
                 bridge_flush_events();
         }
         bridge_flush_events();
+        hostlink_service();
 
         /* WFI wakes on a pending interrupt even with PRIMASK set; the
          * handler runs once interrupts are enabled again */

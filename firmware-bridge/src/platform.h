@@ -45,9 +45,21 @@ struct plat_info {
     uint32_t arena_size;
     uint32_t boot_epoch;
     uint32_t usart1_clock_hz;
-    uint32_t link_baud;
+    uint32_t link_baud;      /* the host link's rate now */
+    uint32_t boot_link_baud; /* the rate at boot, and after a fallback */
+    uint16_t rx_buffer;      /* request bytes the host may have in flight */
+    uint8_t rate_count;
+    const uint32_t *rates;   /* SET_LINK_BAUD's rates, ascending */
 };
 void plat_hello_info(struct plat_info *info);
+
+/* SET_LINK_BAUD accepted (`baud` is one of plat_info's rates): the link
+ * switches once everything queued for the host has left, then falls back
+ * to the boot rate unless a valid frame arrives at the new rate in time
+ * (PROTOCOL.md 2). */
+void plat_link_switch(uint32_t baud);
+/* A frame with good COBS and CRC arrived: the rate in use works. */
+void plat_link_frame_ok(void);
 
 /* Host-link transmit queue. plat_tx_reserve blocks until the queue has
  * room for n bytes (nothing the board sends is dropped: replies and

@@ -96,5 +96,5 @@ void plat_hello_info(struct plat_info *info)
     info->arena_size = (uint32_t)(_earena - _sarena);
     info->boot_epoch = boot_epoch();
     info->usart1_clock_hz = PCLK_HZ; /* CCIPR USART1SEL = 0: PCLK */
-    info->link_baud = LINK_BAUD;
+    hostlink_info(info);
 }

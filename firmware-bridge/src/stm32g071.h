@@ -166,6 +166,9 @@ typedef struct {
 #define USART_CR1_TXFEIE    (1u << 30)
 #define USART_CR1_RXFFIE    (1u << 31)
 #define USART_CR2_LBDIE     (1u << 6)
+#define USART_CR2_ADD_SHIFT 24u        /* character to match (CMF) */
+#define USART_CR3_DMAR      (1u << 6)
+#define USART_CR3_DMAT      (1u << 7)
 #define USART_CR3_EIE       (1u << 0)
 #define USART_CR3_CTSIE     (1u << 10)
 #define USART_CR3_WUFIE     (1u << 22)
@@ -182,6 +185,7 @@ typedef struct {
 #define USART_ISR_TC        (1u << 6)
 #define USART_ISR_TXE       (1u << 7)
 #define USART_ISR_UDR       (1u << 13)
+#define USART_ISR_CMF       (1u << 17)
 
 /* ICR clear bits sit at the same positions as the ISR flags they clear */
 #define USART_ICR_PECF      (1u << 0)
@@ -191,6 +195,7 @@ typedef struct {
 #define USART_ICR_IDLECF    (1u << 4)
 #define USART_ICR_TCCF      (1u << 6)
 #define USART_ICR_UDRCF     (1u << 13)
+#define USART_ICR_CMCF      (1u << 17)
 
 /* ---- DMA1 (channel DMA, 7 channels; the bridge exposes 1 and 2) ---- */
 typedef struct {
@@ -248,6 +253,8 @@ typedef struct {
 #define DMAMUX1_CCR_ADDR(x) (DMAMUX1_BASE + 4u * (uint32_t)(x))
 #define DMAMUX_REQ_USART1_RX 50u
 #define DMAMUX_REQ_USART1_TX 51u
+#define DMAMUX_REQ_USART2_RX 52u
+#define DMAMUX_REQ_USART2_TX 53u
 
 /* ---- DBGMCU -------------------------------------------------------- */
 typedef struct {
@@ -266,6 +273,7 @@ typedef struct {
 } systick_t;
 #define SYSTICK ((systick_t *)0xE000E010u)
 #define SYSTICK_CSR_ENABLE    (1u << 0)
+#define SYSTICK_CSR_TICKINT   (1u << 1)
 #define SYSTICK_CSR_CLKSOURCE (1u << 2) /* processor clock */
 #define SYSTICK_MAX           0x00FFFFFFu
 
@@ -300,6 +308,7 @@ typedef struct {
 /* ---- interrupt numbers (RM0444 vector table) ----------------------- */
 #define IRQN_DMA1_CHANNEL1    9
 #define IRQN_DMA1_CHANNEL2_3  10
+#define IRQN_DMA1_CH4_7       11
 #define IRQN_USART1           27
 #define IRQN_USART2           28
 

@@ -15,6 +15,10 @@ uint8_t fake_arena[FAKE_ARENA_SIZE];
 uint8_t fake_tx[FAKE_TX_MAX];
 size_t fake_tx_len;
 unsigned fake_irq_locked;
+uint32_t fake_link_baud = 115200u;
+uint32_t fake_link_switch_to;
+unsigned long fake_link_frames_ok;
+static const uint32_t fake_rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
 size_t fake_tx_room;
 unsigned long fake_tx_waits;
 uint32_t fake_micros_now;
@@ -88,6 +92,9 @@ void fake_reset(void)
     fake_mem_writes = 0;
     fake_tx_len = 0;
     fake_irq_locked = 0;
+    fake_link_baud = 115200u;
+    fake_link_switch_to = 0;
+    fake_link_frames_ok = 0;
     memset(started, 0, sizeof started);
     fake_tx_room = FAKE_TX_MAX;
     fake_tx_waits = 0;
@@ -360,7 +367,21 @@ void plat_hello_info(struct plat_info *info)
     info->arena_size = FAKE_ARENA_SIZE;
     info->boot_epoch = FAKE_BOOT_EPOCH;
     info->usart1_clock_hz = 64000000u;
-    info->link_baud = 115200u;
+    info->link_baud = fake_link_baud;
+    info->boot_link_baud = 115200u;
+    info->rx_buffer = 2047u;
+    info->rate_count = (uint8_t)(sizeof fake_rates / sizeof fake_rates[0]);
+    info->rates = fake_rates;
+}
+
+void plat_link_switch(uint32_t baud)
+{
+    fake_link_switch_to = baud;
+}
+
+void plat_link_frame_ok(void)
+{
+    fake_link_frames_ok++;
 }
 
 static size_t reserved;

@@ -41,6 +41,11 @@ extern uint8_t fake_arena[FAKE_ARENA_SIZE];
 extern uint8_t fake_tx[FAKE_TX_MAX];
 extern size_t fake_tx_len;
 extern unsigned fake_irq_locked;  /* plat_irq_lock nesting depth */
+/* The host link: its rate, the last SET_LINK_BAUD switch asked for, frames
+ * with a good CRC. */
+extern uint32_t fake_link_baud;
+extern uint32_t fake_link_switch_to;
+extern unsigned long fake_link_frames_ok;
 /* Room in the transmit queue; a reservation larger than this waits (the
  * fake counts the wait and drains the queue). */
 extern size_t fake_tx_room;

@@ -224,3 +224,38 @@ TEST(barrier_dsb_for_batch_and_masked_write)
     CHECK_EQ(fake_log[w - 1].op, FK_DSB);
     CHECK_EQ(fake_violations, 0);
 }
+
+TEST(set_link_baud_switches_to_a_listed_rate_and_refuses_others)
+{
+    struct reply r;
+    uint8_t req[5];
+    h_open(1);
+    h_put32(req, 2000000u);
+    CHECK(h_req(T_SET_LINK_BAUD, 2, req, 4, &r));
+    CHECK_EQ(r.type, T_SET_LINK_BAUD | T_REPLY_BIT);
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK_EQ(fake_link_switch_to, 2000000u);
+    fake_link_switch_to = 0;
+    const uint32_t refused[] = { 2250000u, 3000000u, 9600u, 0u };
+    for (unsigned i = 0; i < 4; i++) {
+        h_put32(req, refused[i]);
+        CHECK(h_req(T_SET_LINK_BAUD, (uint16_t)(3 + i), req, 4, &r));
+        CHECK_EQ(r.p[0], ST_VALUE_NOT_ALLOWED);
+        CHECK_EQ(h_get32(r.p + 1), refused[i]);
+    }
+    CHECK(h_req(T_SET_LINK_BAUD, 7, req, 5, &r)); /* wrong length */
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+    CHECK_EQ(fake_link_switch_to, 0u);
+}
+
+TEST(a_frame_with_a_good_crc_confirms_the_link_rate)
+{
+    struct reply r;
+    h_open(1);
+    unsigned long before = fake_link_frames_ok;
+    uint8_t junk[] = { 0x05, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x00 }; /* bad CRC */
+    h_feed(junk, sizeof junk);
+    CHECK_EQ(fake_link_frames_ok, before);
+    CHECK(h_req(T_PING, 2, 0, 0, &r));
+    CHECK_EQ(fake_link_frames_ok, before + 1u);
+}

@@ -32,7 +32,7 @@ TEST(session_hello_reply_fields)
     CHECK(h_req(T_HELLO, 0x1234, 0, 0, &r));
     CHECK_EQ(r.type, 0x81);
     CHECK_EQ(r.seq, 0x1234);
-    CHECK_EQ(r.len, 50);
+    CHECK_EQ(r.len, 50 + 7 + 4 * 6);
     const uint8_t *b = r.p + 1;
     CHECK_EQ(r.p[0], ST_OK);
     CHECK_EQ(b[0], PROTO_VERSION);
@@ -45,10 +45,15 @@ TEST(session_hello_reply_fields)
     CHECK_EQ(h_get16(b + 28), 1024);
     CHECK_EQ(h_get16(b + 30), 264);
     CHECK_EQ(b[32], 4);
-    CHECK_EQ(h_get32(b + 33), 0xF);
+    CHECK_EQ(h_get32(b + 33), 0x1F);
     CHECK_EQ(h_get32(b + 37), FAKE_BOOT_EPOCH);
     CHECK_EQ(h_get32(b + 41), 64000000);
     CHECK_EQ(h_get32(b + 45), 115200);
+    CHECK_EQ(h_get16(b + 49), 2047);   /* rxBuffer */
+    CHECK_EQ(h_get32(b + 51), 115200); /* bootLinkBaud */
+    CHECK_EQ(b[55], 6);
+    CHECK_EQ(h_get32(b + 56), 115200);
+    CHECK_EQ(h_get32(b + 56 + 4 * 5), 2000000);
     /* next expected is 0x1235 */
     CHECK(h_req(T_PING, 0x1235, 0, 0, &r));
     CHECK_EQ(r.p[0], ST_OK);
@@ -148,7 +153,7 @@ TEST(session_hello_retransmission_idempotent)
     CHECK(h_req(T_PING, 52, 0, 0, &r));
     CHECK(h_req(T_HELLO, 50, 0, 0, &h2));
     CHECK_EQ(h2.type, 0x81);
-    CHECK_EQ(h2.len, 50);
+    CHECK_EQ(h2.len, 50 + 7 + 4 * 6);
     /* nothing changed: cache intact, expected still 53 */
     CHECK(h_req(T_PING, 52, 0, 0, &r));
     CHECK_EQ(r.p[0], ST_OK);

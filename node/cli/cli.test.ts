@@ -90,7 +90,7 @@ describe('dma-bridge usage', () => {
     [['list', 'extra'], /^dma-bridge: "list" takes no arguments, got extra/],
     [
       ['frobnicate'],
-      /^dma-bridge: unknown command "frobnicate"; the commands are list, info, regs, write, read, monitor, bench, virtual$/,
+      /^dma-bridge: unknown command "frobnicate"; the commands are list, info, regs, write, read, monitor, bench, virtual, flash$/,
     ],
     [
       ['virtual', '--loopback', '--peer-tcp', '4001'],

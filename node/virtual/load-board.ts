@@ -48,6 +48,8 @@ export interface LoadBoardOptions {
   readonly firmware?: string;
   /** USART1 TX wired back to its RX instead of to the virtual peer. */
   readonly loopback?: boolean;
+  /** 'realtime' for a board other programs use (see VirtualBoardOptions.pace). */
+  readonly pace?: 'fast' | 'realtime';
 }
 
 /** Loads the firmware onto a new virtual board and starts it running. */
@@ -60,6 +62,7 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
   const board = new VirtualBoard({
     firmware: new Uint8Array(firmware.buffer, firmware.byteOffset, firmware.byteLength),
     usart1: options.loopback ? 'loopback' : 'peer',
+    ...(options.pace ? { pace: options.pace } : {}),
   });
   board.start();
   return board;

@@ -116,7 +116,8 @@ const pty: Target = {
     firmwareMissing ??
     (haveSocat() ? undefined : 'socat is not installed (Debian/Ubuntu: sudo apt-get install socat)'),
   async open() {
-    const vb = await loadVirtualBoard();
+    // A board behind a serial port keeps to the wall clock, as a real one.
+    const vb = await loadVirtualBoard({ pace: 'realtime' });
     const server = await VirtualServer.start(vb, { pty: true, log: () => {} });
     const path = server.addresses.pty;
     if (path === undefined) throw new Error('the virtual server made no pty');

@@ -22,6 +22,11 @@ void bridge_rx_byte(uint8_t b)
     frame_rx_byte(b);
 }
 
+void bridge_rx_bytes(const uint8_t *p, size_t n)
+{
+    frame_rx_bytes(p, n);
+}
+
 void bridge_flush_events(void)
 {
     const struct event *e;

@@ -6,6 +6,7 @@
 #define BRIDGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "events.h"
@@ -15,6 +16,8 @@
 void bridge_init(void);
 /* One byte from the host link. */
 void bridge_rx_byte(uint8_t b);
+/* A run of bytes from the host link. */
+void bridge_rx_bytes(const uint8_t *p, size_t n);
 /* Sends every queued event, waiting for transmit room as long as needed:
  * an event is never dropped once it is queued. */
 void bridge_flush_events(void);

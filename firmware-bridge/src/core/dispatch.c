@@ -55,11 +55,35 @@ size_t dispatch_hello(uint8_t *rep)
     p = le_put16(p, MAX_REQUEST_PAYLOAD);
     p = le_put16(p, MAX_REPLY_PAYLOAD);
     *p++ = SESSION_WINDOW;
-    p = le_put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS);
+    p = le_put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS | CAP_SET_LINK_BAUD);
     p = le_put32(p, info.boot_epoch);
     p = le_put32(p, info.usart1_clock_hz);
     p = le_put32(p, info.link_baud);
+    p = le_put16(p, info.rx_buffer);
+    p = le_put32(p, info.boot_link_baud);
+    uint8_t n = info.rate_count <= MAX_LINK_RATES ? info.rate_count : (uint8_t)MAX_LINK_RATES;
+    *p++ = n;
+    for (uint8_t i = 0; i < n; i++)
+        p = le_put32(p, info.rates[i]);
     return (size_t)(p - rep);
+}
+
+/* SET_LINK_BAUD (PROTOCOL.md 2): one of the board's rates, switched to
+ * after this reply has left. */
+static size_t cmd_set_link_baud(const uint8_t *req, size_t n, uint8_t *rep)
+{
+    if (n != 4)
+        return status_only(rep, ST_BAD_LENGTH);
+    uint32_t baud = le_get32(req);
+    struct plat_info info;
+    plat_hello_info(&info);
+    for (uint8_t i = 0; i < info.rate_count; i++) {
+        if (info.rates[i] == baud) {
+            plat_link_switch(baud);
+            return status_only(rep, ST_OK);
+        }
+    }
+    return refusal(rep, ST_VALUE_NOT_ALLOWED, baud);
 }
 
 static size_t cmd_ping(const uint8_t *req, size_t n, uint8_t *rep)
@@ -236,6 +260,8 @@ size_t dispatch_request(uint8_t type, const uint8_t *req, size_t n, uint8_t *rep
         return cmd_mem_write(req, n, rep);
     case T_RESET_PERIPHERALS:
         return cmd_reset_peripherals(n, rep);
+    case T_SET_LINK_BAUD:
+        return cmd_set_link_baud(req, n, rep);
     default:
         return status_only(rep, ST_UNKNOWN_COMMAND);
     }

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../platform.h"
 #include "cobs.h"
 #include "crc16.h"
 #include "frame_tx.h"
@@ -56,6 +57,8 @@ static void frame_end(void)
         frame_send_nak(seq_hint(), ST_BAD_CRC);
         return;
     }
+    /* a frame that decodes with a good CRC proves the line's rate */
+    plat_link_frame_ok();
     if (rx.body[0] != PROTO_VERSION) {
         frame_send_nak(seq_hint(), ST_BAD_VERSION);
         return;
@@ -68,6 +71,12 @@ static void frame_end(void)
         return;
     }
     session_on_request(type, seq_hint(), rx.body + 4, n - 4u);
+}
+
+void frame_rx_bytes(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        frame_rx_byte(p[i]);
 }
 
 void frame_rx_byte(uint8_t b)

@@ -34,6 +34,9 @@
 #define CAP_DMA_CH2            (1u << 1)
 #define CAP_BATCH_POLL         (1u << 2)
 #define CAP_EVENTS             (1u << 3)
+#define CAP_SET_LINK_BAUD      (1u << 4)
+#define HELLO_REPLY_MAX        96u  /* status + body with up to 8 rates */
+#define MAX_LINK_RATES         8u
 
 /* message types */
 enum {
@@ -45,6 +48,7 @@ enum {
     T_MEM_READ = 0x06,
     T_MEM_WRITE = 0x07,
     T_RESET_PERIPHERALS = 0x08,
+    T_SET_LINK_BAUD = 0x09,
     T_REPLY_BIT = 0x80,
     T_EV_BOOT = 0x41,
     T_EV_DMA = 0x42,

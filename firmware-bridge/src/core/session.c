@@ -51,7 +51,7 @@ static void send_reply(uint8_t type, uint16_t seq, const uint8_t *payload, size_
 
 static void on_hello(uint16_t seq, size_t len)
 {
-    uint8_t rep[64];
+    uint8_t rep[HELLO_REPLY_MAX];
     if (len != 0) {
         rep[0] = ST_BAD_LENGTH;
         send_reply(T_HELLO, seq, rep, 1);

@@ -12,6 +12,7 @@ const CAPABILITY_NAMES: Record<keyof typeof Capability, string> = {
   DMA1_CH2_FULL_DUPLEX: 'dma1-ch2-full-duplex',
   BATCH_POLL: 'batch-poll',
   EVENTS: 'events',
+  SET_LINK_BAUD: 'set-link-baud',
 };
 
 export function capabilityNames(bits: number): string[] {

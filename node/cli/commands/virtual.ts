@@ -52,8 +52,10 @@ export const virtualCommand = defineCommand({
   allowPositionals: false,
   schema,
   async run(args, io) {
+    // Served to other programs, whose deadlines are in real time: keep to the wall clock.
     const board = await loadVirtualBoard({
       loopback: args.loopback,
+      pace: 'realtime',
       ...(args.firmware !== undefined && { firmware: args.firmware }),
     });
     let server: VirtualServer | undefined;
