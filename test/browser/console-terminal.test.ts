@@ -53,13 +53,16 @@ describe('console terminal and full duplex', () => {
   });
 
   it('limits the byte count to the arena and says so beside the receive controls', async () => {
-    const max = await page.locator('#read-count').getAttribute('max');
-    expect(Number(max)).toBe(28 * 1024);
-    await page.locator('#read-count').fill('40000');
+    // The arena as HELLO gave it, e.g. "0x20001000 + 24 KiB".
+    const arena = (await text('#hello [data-fact="Arena"]'))?.match(/\+ (\d+) KiB/);
+    expect(arena).not.toBeNull();
+    const bytes = Number(arena![1]) * 1024;
+    await expect(page.locator('#read-count').getAttribute('max')).resolves.toBe(String(bytes));
+    await page.locator('#read-count').fill(String(bytes + 1));
     await page.locator('#read-exact').click();
     const error = page.locator('#receive-error');
     await error.waitFor();
-    await expect(error.textContent()).resolves.toContain("at most 28672 bytes, the board's DMA memory");
+    await expect(error.textContent()).resolves.toContain(`at most ${bytes} bytes, the board's DMA memory`);
     await page.locator('#read-count').fill('16');
   });
 
@@ -202,6 +205,20 @@ describe('console terminal and full duplex', () => {
     await until(`document.querySelector('#terminal-listen')?.getAttribute('aria-pressed') === 'true'`);
     await page.keyboard.press('Space');
     await until(`document.querySelector('#terminal-listen')?.getAttribute('aria-pressed') === 'false'`);
+  });
+
+  it('stops listening when Stop comes before the board confirmed the start', async () => {
+    const stopped = (await text('#event-log'))?.match(/circular reception stopped/g)?.length ?? 0;
+    // Both clicks in one task: the second lands while the start is on the link.
+    await page.evaluate(() => {
+      const listen = document.querySelector<HTMLButtonElement>('#terminal-listen')!;
+      listen.click();
+      listen.click();
+    });
+    await until(
+      `(document.querySelector('#event-log')?.textContent?.match(/circular reception stopped/g)?.length ?? 0) > ${stopped}`,
+    );
+    await expect(text('#terminal-listen')).resolves.toBe('Listen');
   });
 
   it('sends 60 KB smoothly and stops at once (figures printed)', async () => {

@@ -318,6 +318,11 @@ export class SerialTransferActions {
     });
     const ring = new RingTracker(size, buffer.address);
     const reception = rx.readCircular(buffer);
+    // Listening for Stop from here on: a Stop while the start is on its way
+    // stops the reception once the board has confirmed the start.
+    const stop = () => void reception.stop().catch(() => {});
+    signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
     let started = false;
     await confirmed(reception, () => {
       started = true;
@@ -347,8 +352,6 @@ export class SerialTransferActions {
     const unsubscribe = this.board.subscribe((n) => {
       if (n.kind === 'usart' && n.idle && !signal.aborted) enqueue(snapshot);
     });
-    const stop = () => void reception.stop().catch(() => {});
-    signal.addEventListener('abort', stop, { once: true });
     try {
       // The board reports IDLE only while its interrupt is enabled; the
       // circular start leaves it as it was.
