@@ -133,7 +133,8 @@ export class WebSerialTransport implements Transport {
           continue;
         }
         if (value.length > 0) {
-          controller.enqueue(value);
+          // The consumer may have cancelled while the read was pending (a disconnect mid-transfer).
+          if (!this.closing) controller.enqueue(value);
           return;
         }
       } catch (e) {
