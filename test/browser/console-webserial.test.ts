@@ -55,10 +55,20 @@ describe('console over WebSerial (injected navigator.serial)', () => {
     await expect(page.getByRole('radio', { name: 'WebSerial' }).isEnabled()).resolves.toBe(true);
   });
 
-  it('asks for an ST-LINK port, opens it at 115200 8N1 and shows the HELLO', async () => {
+  it('asks for an ST-LINK port, opens it at 115200 8N1, moves the link to 2 Mbaud and shows the HELLO', async () => {
     await connectWebSerial();
-    // getPorts() at load found no granted port, so the chooser came up.
-    expect(await calls()).toEqual(['getPorts', 'requestPort 483', 'open 115200 8N1']);
+    // getPorts() at load found no granted port, so the chooser came up; once
+    // the board agreed to 2 Mbaud the port was reopened at that rate.
+    expect(await calls()).toEqual([
+      'getPorts',
+      'requestPort 483',
+      'open 115200 8N1',
+      'close',
+      'open 2000000 8N1',
+    ]);
+    await expect(page.locator('#hello [data-fact="Clocks"]').textContent()).resolves.toContain(
+      'link 2000000 Bd',
+    );
     await expect(page.locator('#hello [data-fact="DEV_ID"]').textContent()).resolves.toContain('0x460');
     await expect(page.locator('#hello [data-fact="Port"]').textContent()).resolves.toContain('0483:374b');
     await expect(page.locator('.status').textContent()).resolves.toContain('WebSerial');
@@ -112,7 +122,7 @@ describe('console over WebSerial (injected navigator.serial)', () => {
     await page.evaluate(() => window.__fakeSerial?.replug());
     await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
     // The same port, opened again without the chooser.
-    expect((await calls()).slice(before)).toEqual(['replug', 'open 115200 8N1']);
+    expect((await calls()).slice(before)).toEqual(['replug', 'open 115200 8N1', 'close', 'open 2000000 8N1']);
     await expect(page.locator('#event-log').textContent()).resolves.toContain(
       'plugged in again; reconnecting',
     );
@@ -129,7 +139,7 @@ describe('console over WebSerial (injected navigator.serial)', () => {
     await expect(page.getByRole('radio', { name: 'WebSerial' }).isChecked()).resolves.toBe(true);
     await page.getByRole('button', { name: 'Connect', exact: true }).click();
     await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
-    expect(await calls()).toEqual(['getPorts', 'open 115200 8N1']);
+    expect(await calls()).toEqual(['getPorts', 'open 115200 8N1', 'close', 'open 2000000 8N1']);
     await expect(page.getByRole('button', { name: 'Choose another port' }).isDisabled()).resolves.toBe(true);
   });
 
