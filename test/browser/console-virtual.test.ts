@@ -68,10 +68,15 @@ describe('console on the virtual board', () => {
 
   it('shows live registers decoded into fields', async () => {
     const cr1 = page.locator('tr[data-register="USART1_CR1"]');
-    await expect(cr1.locator('td.value').textContent()).resolves.toMatch(/0x[0-9A-F]{8}/);
-    await expect(
-      page.locator('tr[data-register="DMA1_CCR1"] .bitfield').first().textContent(),
-    ).resolves.toContain('EN');
+    // The first reading comes a moment after connecting: wait for it (bounded).
+    await expect
+      .poll(() => cr1.locator('td.value').textContent(), { timeout: 10_000 })
+      .toMatch(/0x[0-9A-F]{8}/);
+    await expect
+      .poll(() => page.locator('tr[data-register="DMA1_CCR1"] .bitfield').first().textContent(), {
+        timeout: 10_000,
+      })
+      .toContain('EN');
     await expect(page.locator('tr[data-register="DMAMUX_C0CR"]').count()).resolves.toBe(1);
   });
 
