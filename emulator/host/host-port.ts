@@ -57,8 +57,13 @@ export interface HostPortWiring {
   onClose(port: HostSerialPort): void;
 }
 
-/** Characters allowed on the wire before a host write waits (the ST-LINK's buffering). */
-const WIRE_HIGH_WATER = 64;
+/**
+ * Characters a host write may leave waiting for the wire before it blocks:
+ * the host's serial driver takes whole writes into its buffer (Linux's tty
+ * layer takes 4 KiB) and the ST-LINK's USB endpoint keeps its UART fed from
+ * it, so the line does not idle between a host's writes.
+ */
+const WIRE_HIGH_WATER = 4096;
 
 const DEFAULT_BAUD = 115_200;
 

@@ -2,7 +2,7 @@
  * The host link: USART2 on PA2 (TX) / PA3 (RX), AF1, 8N1, from the 64 MHz
  * PCLK, moved by DMA both ways so the core spends no time per byte.
  *
- * Receive: DMA1 channel 3 (DMAMUX request USART2_RX) fills a 2 KiB ring
+ * Receive: DMA1 channel 3 (DMAMUX request USART2_RX) fills a 4 KiB ring
  * in circular mode. The main loop reads the ring in runs, from where it
  * stopped to where the DMA is (CNDTR). It is woken by USART2's character
  * match on 0x00 (a frame's delimiter arrived), by IDLE (the line went
@@ -33,7 +33,7 @@
 #include "platform.h"
 #include "stm32g071.h"
 
-#define RX_RING_SIZE 2048u
+#define RX_RING_SIZE 4096u
 #define TX_RING_SIZE 2048u
 #define RX_CH 3u /* DMA1 channel 3: DMAMUX1 channel 2 */
 #define TX_CH 4u /* DMA1 channel 4: DMAMUX1 channel 3 */
