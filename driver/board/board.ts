@@ -15,6 +15,7 @@ import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '.
 import { switchLinkRate } from '../link/rate-switch.ts';
 import {
   type BatchOp,
+  type BoardStatus,
   Capability,
   type HelloInfo,
   type Reply,
@@ -413,7 +414,15 @@ export class Board {
     this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
     this.recovering = (async () => {
       if (this.link.state !== 'open') await this.reconnect();
-      else await this.resetPeripherals();
+      else {
+        try {
+          await this.resetPeripherals();
+        } catch (error) {
+          // The board reset (or the link lost it) under the request: a new session resets everything too.
+          if (!(error instanceof DeviceResetError) && !(error instanceof LinkTimeoutError)) throw error;
+          await this.reconnect();
+        }
+      }
       // Confirmed by the board: no DMA channel runs, the whole arena is free.
       this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
     })();
@@ -484,6 +493,18 @@ export class Board {
   }
 
   /** A round trip that also acknowledges every request before it. */
+  /**
+   * The board's health since it booted (PROTOCOL.md §2, BOARD_STATUS): why
+   * it last reset, host-link bytes it lost or received damaged, rate
+   * fallbacks, dropped events, the last HardFault.
+   */
+  async status(options: OperationOptions = {}): Promise<BoardStatus> {
+    const reply = await this.send({ command: 'board-status' }, options);
+    const r = reply.result;
+    if (r.status !== Status.OK) throw this.refusal('BOARD_STATUS', r, {});
+    return r.board;
+  }
+
   async ping(data: Uint8Array = new Uint8Array(0), options: OperationOptions = {}): Promise<Uint8Array> {
     const reply = await this.send({ command: 'ping', data }, options);
     const r = reply.result;

@@ -11,8 +11,19 @@ static void nvic_set_priority(unsigned irq, unsigned prio)
     NVIC->IPR[irq / 4u] = (NVIC->IPR[irq / 4u] & ~(0xFFu << shift)) | ((prio << 6) << shift);
 }
 
+static uint32_t reset_flags;
+
+uint32_t board_reset_flags(void)
+{
+    return reset_flags;
+}
+
 void board_init(void)
 {
+    /* why this boot happened; cleared so the next reset's flags are its own */
+    reset_flags = RCC->CSR & RCC_CSR_RESET_FLAGS;
+    RCC->CSR |= RCC_CSR_RMVF;
+
     RCC->IOPENR |= RCC_IOPENR_GPIOAEN | RCC_IOPENR_GPIOCEN;
     RCC->AHBENR |= RCC_AHBENR_DMA1EN; /* DMA1 and DMAMUX1 */
     RCC->APBENR1 |= RCC_APBENR1_USART2EN | RCC_APBENR1_DBGEN;

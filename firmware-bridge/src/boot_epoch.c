@@ -68,6 +68,16 @@ void boot_keep_link_baud(uint32_t baud)
     noinit.link_check = ~baud;
 }
 
+uint32_t boot_fault_pc(void)
+{
+    return noinit.fault_pc;
+}
+
+uint32_t boot_fault_count(void)
+{
+    return noinit.fault_count;
+}
+
 void boot_note_fault(uint32_t pc)
 {
     noinit.fault_pc = pc;

@@ -12,5 +12,8 @@ uint32_t boot_kept_link_baud(void);
 void boot_keep_link_baud(uint32_t baud);
 /* Records the faulting PC; read back after the reset that follows. */
 void boot_note_fault(uint32_t pc);
+/* The last HardFault's PC (0 if none) and the HardFaults since power-up. */
+uint32_t boot_fault_pc(void);
+uint32_t boot_fault_count(void);
 
 #endif

@@ -67,6 +67,7 @@ static struct {
     volatile uint8_t unconfirmed; /* switched, no valid frame yet */
     volatile uint8_t wraps;       /* SysTick wraps since the switch */
     volatile uint8_t fall_back;   /* asked by an interrupt: back to LINK_BAUD */
+    uint32_t fallbacks;           /* times it went back */
 } rate;
 
 static uint32_t brr_for(uint32_t baud)
@@ -335,8 +336,10 @@ void hostlink_service(void)
         rate.fall_back = 0;
         rate.pending = 0;
         arm_fallback(false);
-        if (rate.baud != LINK_BAUD)
+        if (rate.baud != LINK_BAUD) {
             usart_on(LINK_BAUD);
+            rate.fallbacks++;
+        }
         return;
     }
     /* the reply to SET_LINK_BAUD must leave at the old rate first */
@@ -358,6 +361,11 @@ void hostlink_info(struct plat_info *info)
     info->rx_buffer = RX_RING_SIZE - 1u;
     info->rate_count = (uint8_t)RATE_COUNT;
     info->rates = rates;
+}
+
+uint32_t hostlink_fallbacks(void)
+{
+    return rate.fallbacks;
 }
 
 uint32_t hostlink_rx_overruns(void)

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "board.h"
 #include "boot_epoch.h"
 #include "clock.h"
 #include "cm0.h"
@@ -82,6 +83,16 @@ void plat_reset_peripherals(void)
     RCC->APBRSTR2 &= ~RCC_APBRSTR2_USART1RST;
     /* interrupts whose cause is gone */
     NVIC->ICPR = (1u << IRQN_DMA1_CHANNEL1) | (1u << IRQN_DMA1_CHANNEL2_3) | (1u << IRQN_USART1);
+}
+
+void plat_board_status(struct plat_status *st)
+{
+    st->reset_flags = board_reset_flags();
+    st->link_rx_dropped = hostlink_rx_overruns();
+    st->link_rx_errors = hostlink_rx_errors();
+    st->link_fallbacks = hostlink_fallbacks();
+    st->fault_pc = boot_fault_pc();
+    st->fault_count = boot_fault_count();
 }
 
 void plat_hello_info(struct plat_info *info)

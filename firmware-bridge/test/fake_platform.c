@@ -17,6 +17,7 @@ size_t fake_tx_len;
 unsigned fake_irq_locked;
 uint32_t fake_link_baud = 115200u;
 uint32_t fake_link_switch_to;
+struct plat_status fake_status;
 unsigned long fake_link_frames_ok;
 static const uint32_t fake_rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
 size_t fake_tx_room;
@@ -95,6 +96,7 @@ void fake_reset(void)
     fake_link_baud = 115200u;
     fake_link_switch_to = 0;
     fake_link_frames_ok = 0;
+    memset(&fake_status, 0, sizeof fake_status);
     memset(started, 0, sizeof started);
     fake_tx_room = FAKE_TX_MAX;
     fake_tx_waits = 0;
@@ -372,6 +374,11 @@ void plat_hello_info(struct plat_info *info)
     info->rx_buffer = 2047u;
     info->rate_count = (uint8_t)(sizeof fake_rates / sizeof fake_rates[0]);
     info->rates = fake_rates;
+}
+
+void plat_board_status(struct plat_status *st)
+{
+    *st = fake_status;
 }
 
 void plat_link_switch(uint32_t baud)

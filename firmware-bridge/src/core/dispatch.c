@@ -1,10 +1,10 @@
 #include "dispatch.h"
 
 #include "../platform.h"
-#include "policy.h"
+#include "events.h"
 #include "le.h"
+#include "policy.h"
 #include "protocol.h"
-
 
 static size_t status_only(uint8_t *rep, uint8_t st)
 {
@@ -55,7 +55,8 @@ size_t dispatch_hello(uint8_t *rep)
     p = le_put16(p, MAX_REQUEST_PAYLOAD);
     p = le_put16(p, MAX_REPLY_PAYLOAD);
     *p++ = SESSION_WINDOW;
-    p = le_put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS | CAP_SET_LINK_BAUD);
+    p = le_put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS | CAP_SET_LINK_BAUD |
+                       CAP_BOARD_STATUS);
     p = le_put32(p, info.boot_epoch);
     p = le_put32(p, info.usart1_clock_hz);
     p = le_put32(p, info.link_baud);
@@ -243,6 +244,24 @@ static size_t cmd_reset_peripherals(size_t n, uint8_t *rep)
     return status_only(rep, ST_OK);
 }
 
+static size_t cmd_board_status(size_t n, uint8_t *rep)
+{
+    if (n != 0)
+        return status_only(rep, ST_BAD_LENGTH);
+    struct plat_status st;
+    plat_board_status(&st);
+    uint8_t *p = rep;
+    *p++ = ST_OK;
+    p = le_put32(p, st.reset_flags);
+    p = le_put32(p, st.link_rx_dropped);
+    p = le_put32(p, st.link_rx_errors);
+    p = le_put32(p, st.link_fallbacks);
+    p = le_put32(p, ev_dropped());
+    p = le_put32(p, st.fault_pc);
+    p = le_put32(p, st.fault_count);
+    return (size_t)(p - rep);
+}
+
 size_t dispatch_request(uint8_t type, const uint8_t *req, size_t n, uint8_t *rep)
 {
     switch (type) {
@@ -262,6 +281,8 @@ size_t dispatch_request(uint8_t type, const uint8_t *req, size_t n, uint8_t *rep
         return cmd_reset_peripherals(n, rep);
     case T_SET_LINK_BAUD:
         return cmd_set_link_baud(req, n, rep);
+    case T_BOARD_STATUS:
+        return cmd_board_status(n, rep);
     default:
         return status_only(rep, ST_UNKNOWN_COMMAND);
     }

@@ -35,6 +35,7 @@
 #define CAP_BATCH_POLL         (1u << 2)
 #define CAP_EVENTS             (1u << 3)
 #define CAP_SET_LINK_BAUD      (1u << 4)
+#define CAP_BOARD_STATUS       (1u << 5)
 #define HELLO_REPLY_MAX        96u  /* status + body with up to 8 rates */
 #define MAX_LINK_RATES         8u
 
@@ -49,6 +50,7 @@ enum {
     T_MEM_WRITE = 0x07,
     T_RESET_PERIPHERALS = 0x08,
     T_SET_LINK_BAUD = 0x09,
+    T_BOARD_STATUS = 0x0A,
     T_REPLY_BIT = 0x80,
     T_EV_BOOT = 0x41,
     T_EV_DMA = 0x42,

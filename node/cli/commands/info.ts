@@ -13,6 +13,7 @@ const CAPABILITY_NAMES: Record<keyof typeof Capability, string> = {
   BATCH_POLL: 'batch-poll',
   EVENTS: 'events',
   SET_LINK_BAUD: 'set-link-baud',
+  BOARD_STATUS: 'board-status',
 };
 
 export function capabilityNames(bits: number): string[] {
