@@ -118,6 +118,7 @@ export const DmaStartRefusedReason = {
   PINC: 5,
   DATA_SIZE: 6,
   CNDTR_ZERO: 7,
+  ENABLE_BLOCKED: 8,
 } as const;
 
 export type DmaStartRefusedReasonCode = (typeof DmaStartRefusedReason)[keyof typeof DmaStartRefusedReason];
@@ -130,6 +131,7 @@ export const DMA_START_REFUSED_DESCRIPTIONS: Readonly<Record<DmaStartRefusedReas
   5: 'PINC must be 0 (the peripheral address stays on the USART data register)',
   6: 'MSIZE or PSIZE is the reserved value 3, or CMAR is not aligned to MSIZE',
   7: 'CNDTR is 0: set the transfer length before enabling the channel',
+  8: "EN did not set: the channel's transfer error flag (TEIF) is set; clear it in DMA1_IFCR and start again",
 };
 
 export function describeDmaStartRefusedReason(reason: number): string {

@@ -39,6 +39,9 @@
 #define HELLO_REPLY_MAX        96u  /* status + body with up to 8 rates */
 #define MAX_LINK_RATES         8u
 
+/* Total time the POLLs of one REG_BATCH may wait (PROTOCOL.md 2). */
+#define BATCH_POLL_BUDGET_US   100000u
+
 /* message types */
 enum {
     T_HELLO = 0x01,
@@ -96,6 +99,7 @@ enum {
     DSR_PINC = 5,
     DSR_SIZE = 6,
     DSR_CNDTR_ZERO = 7,
+    DSR_TEIF_SET = 8, /* TEIF blocks EN (RM0444 DMA_CCRx.EN): clear it first */
 };
 
 #endif
