@@ -253,4 +253,16 @@ describe('the host link rate', () => {
     const first = await open(again, again.hostPort(), { linkBaud: 'boot' });
     expect(epochs.has(first.epoch)).toBe(true);
   });
+
+  it('keeps talking at 16 MHz when the PLL does not lock: HELLO says so, and offers the rates it can make', async () => {
+    const vb = new VirtualBoard({ firmware: loadFirmware(), pllLockNs: 1e9 });
+    vb.start();
+    cleanups.push(() => vb.dispose());
+    const board = await open(vb, vb.hostPort());
+    expect(board.hello.usart1ClockHz).toBe(16_000_000);
+    // 921600 would be 2 % off from 16 MHz (BRR 17): not offered.
+    expect(board.hello.linkRates).toEqual([115_200, 230_400, 460_800, 1_000_000]);
+    expect(board.linkRate.baud).toBe(1_000_000);
+    await roundTrip(board, 3000);
+  });
 });

@@ -2,6 +2,7 @@
 #include "board.h"
 
 #include "hostlink.h"
+#include "led.h"
 #include "stm32g071.h"
 
 static void nvic_set_priority(unsigned irq, unsigned prio)
@@ -35,8 +36,10 @@ void board_init(void)
     GPIOC->AFR[0] = (GPIOC->AFR[0] & ~((0xFu << 16) | (0xFu << 20))) | (1u << 16) | (1u << 20);
     GPIOC->PUPDR = (GPIOC->PUPDR & ~(3u << 10)) | (GPIO_PULL_UP << 10);
 
+    led_init();
+
     /* SysTick free-running for plat_micros(); its interrupt only times the
-     * host link's rate fallback, which hostlink_init may arm */
+     * host link's rate fallback and the LED's blink, when they need it */
     SYSTICK->RVR = SYSTICK_MAX;
     SYSTICK->CVR = 0;
     SYSTICK->CSR = SYSTICK_CSR_CLKSOURCE | SYSTICK_CSR_ENABLE;

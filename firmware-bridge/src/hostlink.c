@@ -29,6 +29,7 @@
 
 #include "boot_epoch.h"
 #include "clock.h"
+#include "led.h"
 #include "cm0.h"
 #include "platform.h"
 #include "stm32g071.h"
@@ -40,8 +41,12 @@
 /* SysTick wraps every 2^24 cycles, 262 ms at 64 MHz: six make the fallback. */
 #define FALLBACK_WRAPS 6u
 
-static const uint32_t rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
-#define RATE_COUNT (sizeof rates / sizeof rates[0])
+static const uint32_t candidate_rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
+#define CANDIDATES (sizeof candidate_rates / sizeof candidate_rates[0])
+/* The candidates USART2 can make from the clock reached (all of them at
+ * 64 MHz; at 16 MHz, after a PLL that did not lock, up to 1 Mbaud). */
+static uint32_t rates[CANDIDATES];
+static uint8_t rate_count;
 
 static uint8_t rx_ring[RX_RING_SIZE] __attribute__((section(".link"), aligned(4)));
 static uint8_t tx_ring[TX_RING_SIZE] __attribute__((section(".link"), aligned(4)));
@@ -70,9 +75,12 @@ static struct {
     uint32_t fallbacks;           /* times it went back */
 } rate;
 
+static void tick_update(void);
+
 static uint32_t brr_for(uint32_t baud)
 {
-    return (PCLK_HZ + baud / 2u) / baud; /* OVER8 = 0 */
+    uint32_t pclk = clock_pclk_hz();
+    return (pclk + baud / 2u) / baud; /* OVER8 = 0 */
 }
 
 static void usart_on(uint32_t baud)
@@ -89,10 +97,22 @@ static void usart_on(uint32_t baud)
 
 static bool offered(uint32_t baud)
 {
-    for (size_t i = 0; i < RATE_COUNT; i++)
+    for (size_t i = 0; i < rate_count; i++)
         if (rates[i] == baud)
             return true;
     return false;
+}
+
+/* BRR of at least 16 (RM0444 USART_BRR with OVER8 = 0) and within 1 % of
+ * the rate: well inside a receiver's tolerance. */
+static bool makeable(uint32_t baud)
+{
+    uint32_t brr = brr_for(baud);
+    if (brr < 16u)
+        return false;
+    uint32_t actual = clock_pclk_hz() / brr;
+    uint32_t error = actual > baud ? actual - baud : baud - actual;
+    return error * 100u <= baud;
 }
 
 void hostlink_init(void)
@@ -123,13 +143,17 @@ void hostlink_init(void)
     rate.pending = 0;
     rate.fall_back = 0;
     rate.wraps = 0;
+    rate_count = 0;
+    for (size_t i = 0; i < CANDIDATES; i++)
+        if (makeable(candidate_rates[i]))
+            rates[rate_count++] = candidate_rates[i];
     uint32_t kept = boot_kept_link_baud();
     if (kept != LINK_BAUD && offered(kept)) {
         /* the rate from before the reset, on probation as after a switch;
          * interrupts are still off, so TICKINT is set directly */
         usart_on(kept);
         rate.unconfirmed = 1;
-        SYSTICK->CSR |= SYSTICK_CSR_TICKINT;
+        tick_update();
     } else {
         rate.unconfirmed = 0;
         usart_on(LINK_BAUD);
@@ -284,21 +308,31 @@ void USART2_IRQHandler(void)
 
 /* ---- rate ---------------------------------------------------------------- */
 
+/* SysTick's interrupt runs only while someone needs it: the rate's
+ * probation or the LED's dark time (an idle board sleeps for good). Called
+ * with interrupts masked. */
+static void tick_update(void)
+{
+    if (rate.unconfirmed || led_needs_tick())
+        SYSTICK->CSR |= SYSTICK_CSR_TICKINT;
+    else
+        SYSTICK->CSR &= ~SYSTICK_CSR_TICKINT;
+}
+
 void SysTick_Handler(void)
 {
     if (rate.unconfirmed && ++rate.wraps >= FALLBACK_WRAPS)
         rate.fall_back = 1;
+    led_tick();
+    tick_update();
 }
 
 static void arm_fallback(bool on)
 {
+    cpu_irq_disable();
     rate.wraps = 0;
     rate.unconfirmed = on ? 1u : 0u;
-    cpu_irq_disable();
-    if (on)
-        SYSTICK->CSR |= SYSTICK_CSR_TICKINT;
-    else
-        SYSTICK->CSR &= ~SYSTICK_CSR_TICKINT;
+    tick_update();
     cpu_irq_enable();
 }
 
@@ -323,6 +357,10 @@ void plat_link_frame_ok(void)
 {
     if (rate.unconfirmed)
         arm_fallback(false);
+    cpu_irq_disable();
+    led_traffic();
+    tick_update();
+    cpu_irq_enable();
 }
 
 static bool tx_idle(void)
@@ -359,7 +397,7 @@ void hostlink_info(struct plat_info *info)
     info->link_baud = rate.baud;
     info->boot_link_baud = LINK_BAUD;
     info->rx_buffer = RX_RING_SIZE - 1u;
-    info->rate_count = (uint8_t)RATE_COUNT;
+    info->rate_count = rate_count;
     info->rates = rates;
 }
 

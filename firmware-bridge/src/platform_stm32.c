@@ -106,6 +106,6 @@ void plat_hello_info(struct plat_info *info)
     info->arena_base = (uint32_t)(uintptr_t)_sarena;
     info->arena_size = (uint32_t)(_earena - _sarena);
     info->boot_epoch = boot_epoch();
-    info->usart1_clock_hz = PCLK_HZ; /* CCIPR USART1SEL = 0: PCLK */
+    info->usart1_clock_hz = clock_pclk_hz(); /* CCIPR USART1SEL = 0: PCLK */
     hostlink_info(info);
 }

@@ -116,6 +116,7 @@ typedef struct {
 #define GPIOA ((gpio_t *)GPIOA_BASE)
 #define GPIOC ((gpio_t *)GPIOC_BASE)
 
+#define GPIO_MODE_OUTPUT        1u
 #define GPIO_MODE_AF            2u
 #define GPIO_PULL_UP            1u
 
