@@ -69,8 +69,12 @@ uint32_t plat_micros(void)
 
 void plat_reset_peripherals(void)
 {
-    for (unsigned ch = 0; ch < 2; ch++)
-        DMA1->CH[ch].CCR = 0; /* disable first: the rest is writable only with EN = 0 */
+    /* EN first, alone: the other CCR fields are read-only while EN = 1
+     * (RM0444 DMA_CCRx), so a single write of 0 could leave them set */
+    for (unsigned ch = 0; ch < 2; ch++) {
+        DMA1->CH[ch].CCR &= ~DMA_CCR_EN;
+        DMA1->CH[ch].CCR = 0;
+    }
     DMA1->IFCR = (DMA_FLAGS_ALL << DMA_ISR_SHIFT(1)) | (DMA_FLAGS_ALL << DMA_ISR_SHIFT(2));
     for (unsigned ch = 0; ch < 2; ch++) {
         DMA1->CH[ch].CNDTR = 0;
