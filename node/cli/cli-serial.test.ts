@@ -157,6 +157,37 @@ describe.skipIf(!haveFirmware)('write, read, monitor, bench on the in-process vi
     ]);
   });
 
+  it('selftest: every check passes on the virtual board, through its peer or wired in loopback', async () => {
+    for (const extra of [[], ['--loopback']]) {
+      const { code, stdout } = await run('selftest', '--json', ...extra);
+      expect(code).toBe(0);
+      const report = JSON.parse(stdout);
+      expect(report).toMatchObject({
+        virtual: true,
+        failed: 0,
+        warnings: 0,
+        skipped: 0,
+        linkBaud: 2_000_000,
+      });
+      expect(report.checks.map((c: { name: string }) => c.name)).toEqual([
+        'HELLO',
+        'host link',
+        'allow-list',
+        'arena',
+        'DMA write',
+        'DMA read',
+        'circular',
+        'board health',
+        'link counters',
+      ]);
+    }
+    const text = await run('selftest');
+    expect(text.stdout).toMatch(
+      /^ {2}pass {2}DMA read: 64 bytes from the virtual peer on USART1 into the arena/m,
+    );
+    expect(text.stdout).toMatch(/^result: 9 passed, 0 failed, 0 warnings, 0 skipped$/m);
+  });
+
   it('bench --json: rates in wall and virtual time', async () => {
     const { code, stdout } = await run(
       'bench',
@@ -249,6 +280,23 @@ describe.skipIf(!haveFirmware)('every command against a virtual board on a pty (
     const regs = await run('regs', '--port', await nextSession());
     expect(regs.code).toBe(0);
     expect(regs.stdout).toMatch(/^ {4}TXE +1 +transmit data register empty$/m);
+  });
+
+  it('selftest through the pty: the DMA checks need a jumper, and pass with one', async () => {
+    const without = await run('selftest', '--port', await nextSession());
+    expect(without.code).toBe(0);
+    expect(without.stdout).toMatch(
+      /^ {2}skip {2}DMA write: nothing on USART1 to talk to: wire PC4 \(D1\) to PC5 \(D0\) and add --loopback/m,
+    );
+    expect(without.stdout).toMatch(/^result: 6 passed, 0 failed, 0 warnings, 3 skipped$/m);
+    vb.setUsart1Wiring('loopback');
+    try {
+      const jumpered = await run('selftest', '--json', '--loopback', '--port', await nextSession());
+      expect(jumpered.code).toBe(0);
+      expect(JSON.parse(jumpered.stdout)).toMatchObject({ virtual: false, failed: 0, skipped: 0 });
+    } finally {
+      vb.setUsart1Wiring('peer');
+    }
   });
 
   it('write: the bytes reach the peer at the far end of USART1', async () => {

@@ -7,6 +7,7 @@ import { listCommand } from './list.ts';
 import { monitorCommand } from './monitor.ts';
 import { readCommand } from './read.ts';
 import { regsCommand } from './regs.ts';
+import { selftestCommand } from './selftest.ts';
 import { virtualCommand } from './virtual.ts';
 import { writeCommand } from './write.ts';
 
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   readCommand,
   monitorCommand,
   benchCommand,
+  selftestCommand,
   virtualCommand,
   flashCommand,
 ];
