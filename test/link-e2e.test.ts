@@ -83,7 +83,7 @@ async function peerBytes(board: Board, vbd: VirtualBoard, count: number): Promis
   return vbd.peer.received().map((r) => r.byte);
 }
 
-const COUNT = 10_000;
+const COUNT = 4_000;
 
 describe('link end to end on the virtual board', () => {
   const cases: [string, FaultRates][] = [

@@ -90,7 +90,7 @@ describe('dma-bridge usage', () => {
     [['list', 'extra'], /^dma-bridge: "list" takes no arguments, got extra/],
     [
       ['frobnicate'],
-      /^dma-bridge: unknown command "frobnicate"; the commands are list, info, regs, write, read, monitor, bench, virtual, flash$/,
+      /^dma-bridge: unknown command "frobnicate"; the commands are list, info, regs, write, read, monitor, bench, selftest, virtual, flash$/,
     ],
     [
       ['virtual', '--loopback', '--peer-tcp', '4001'],
@@ -108,7 +108,7 @@ describe('dma-bridge usage', () => {
 describe('dma-bridge runtime errors', () => {
   it('explains a TCP board that is not there: exit 1, one line', async () => {
     const port = await closedPort();
-    const { code, stdout, stderr } = await run('info', '--port', `tcp://127.0.0.1:${port}`);
+    const { code, stdout, stderr } = await inProcess('info', '--port', `tcp://127.0.0.1:${port}`);
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(lines(stderr)).toEqual([
@@ -143,7 +143,7 @@ describe('dma-bridge list', () => {
 
 describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () => {
   it('info: decodes HELLO and says on stderr that the board is virtual', async () => {
-    const { code, stdout, stderr } = await run('info');
+    const { code, stdout, stderr } = await inProcess('info');
     expect(code).toBe(0);
     expect(stderr).toMatch(/^dma-bridge: no --port given: using an in-process virtual Nucleo-G071RB/);
     expect(stdout).toMatch(/^board +in-process virtual board$/m);
