@@ -12,5 +12,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // One process per worker for all its files: the emulator, the driver and
+    // their imports load once per worker instead of once per file. Every
+    // file sets up and tears down what it uses.
+    isolate: false,
   },
 });
