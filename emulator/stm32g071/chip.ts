@@ -14,6 +14,7 @@ import { DMA1_BASE, Dma } from './dma.ts';
 import { DMAMUX1_BASE, DMAREQ, Dmamux } from './dmamux.ts';
 import { FLASH_BASE_REGS, FlashInterface } from './flash-interface.ts';
 import { GPIO_BASES, Gpio } from './gpio.ts';
+import { IWDG_BASE, Iwdg } from './iwdg.ts';
 import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
 import { RegisterStorage } from './register-storage.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
@@ -104,6 +105,7 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
   readonly dmamux1: Dmamux;
   readonly syscfg: Syscfg;
   readonly dbgmcu: Dbgmcu;
+  readonly iwdg: Iwdg;
   readonly systemMemory: SystemMemory;
   /** Copies a raw image into flash at `offset` (a programmer writing flash). */
   loadFlash(image: Uint8Array, offset?: number): void;
@@ -114,7 +116,7 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
    * their flag in RCC_CSR; 'power' starts the reset flags over and SRAM
    * powers up holding new noise (see `sramSeed`).
    */
-  reset(cause?: 'power' | 'pin' | 'software'): void;
+  reset(cause?: 'power' | 'pin' | 'software' | 'watchdog'): void;
 }
 
 export function createStm32g071(options?: Stm32g071Options<Cpu>): Stm32g071<Cpu>;
@@ -180,6 +182,8 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const syscfg = new Syscfg(gated('SYSCFG'));
   const flashInterface = new FlashInterface();
   const dbgmcu = new Dbgmcu(options.revId === undefined ? {} : { revId: options.revId });
+  // Reaching 0 resets the chip: `chip` is defined below, before any code runs.
+  const iwdg = new Iwdg(clock, () => chip.reset('watchdog'));
   const systemMemory = new SystemMemory(options.uid ? { uid: options.uid } : {});
   const storage = UNMODELLED_BLOCKS.map((b) => new RegisterStorage(b.name, b.base, b.registers));
 
@@ -195,6 +199,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   bus.mapDevice(DMAMUX1_BASE, BLOCK, dmamux1);
   bus.mapDevice(SYSCFG_BASE, BLOCK, syscfg);
   bus.mapDevice(DBGMCU_BASE, BLOCK, dbgmcu);
+  bus.mapDevice(IWDG_BASE, BLOCK, iwdg);
   for (const s of storage) bus.mapDevice(s.base, BLOCK, s);
 
   const gates: Partial<Record<ClockGate, { setClockEnabled(on: boolean): void }[]>> = {
@@ -248,6 +253,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     dmamux1,
     syscfg,
     dbgmcu,
+    iwdg,
     systemMemory,
     loadFlash(image, offset = 0) {
       if (offset < 0 || offset + image.length > FLASH_SIZE)
@@ -270,6 +276,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
         dmamux1,
         syscfg,
         dbgmcu,
+        iwdg,
         ...storage,
       ])
         p.reset();

@@ -267,8 +267,15 @@ export class Rcc implements MemoryMappedDevice {
   }
 
   /** Records a reset cause for the next boot (RM0444 §5.4.24): 'pin' or 'software'. */
-  noteReset(cause: 'pin' | 'software' | 'power'): void {
-    const flag = cause === 'pin' ? 1 << 26 : cause === 'software' ? 1 << 28 : (1 << 27) | (1 << 26);
+  noteReset(cause: 'pin' | 'software' | 'power' | 'watchdog'): void {
+    const flag =
+      cause === 'pin'
+        ? 1 << 26
+        : cause === 'software'
+          ? 1 << 28
+          : cause === 'watchdog'
+            ? 1 << 29
+            : (1 << 27) | (1 << 26);
     this.regs.set(RCC.CSR, this.reg(RCC.CSR) | flag);
   }
 
