@@ -38,11 +38,12 @@ void board_init(void)
 
     led_init();
 
-    /* SysTick free-running for plat_micros(); its interrupt only times the
-     * host link's rate fallback and the LED's blink, when they need it */
+    /* SysTick free-running for plat_micros(); its interrupt at each wrap
+     * times the host link's rate fallback and the LED's blink, and wakes an
+     * idle main loop so it feeds the watchdog */
     SYSTICK->RVR = SYSTICK_MAX;
     SYSTICK->CVR = 0;
-    SYSTICK->CSR = SYSTICK_CSR_CLKSOURCE | SYSTICK_CSR_ENABLE;
+    SYSTICK->CSR = SYSTICK_CSR_CLKSOURCE | SYSTICK_CSR_TICKINT | SYSTICK_CSR_ENABLE;
 
     hostlink_init();
 

@@ -75,8 +75,6 @@ static struct {
     uint32_t fallbacks;           /* times it went back */
 } rate;
 
-static void tick_update(void);
-
 static uint32_t brr_for(uint32_t baud)
 {
     uint32_t pclk = clock_pclk_hz();
@@ -149,11 +147,9 @@ void hostlink_init(void)
             rates[rate_count++] = candidate_rates[i];
     uint32_t kept = boot_kept_link_baud();
     if (kept != LINK_BAUD && offered(kept)) {
-        /* the rate from before the reset, on probation as after a switch;
-         * interrupts are still off, so TICKINT is set directly */
+        /* the rate from before the reset, on probation as after a switch */
         usart_on(kept);
         rate.unconfirmed = 1;
-        tick_update();
     } else {
         rate.unconfirmed = 0;
         usart_on(LINK_BAUD);
@@ -308,23 +304,11 @@ void USART2_IRQHandler(void)
 
 /* ---- rate ---------------------------------------------------------------- */
 
-/* SysTick's interrupt runs only while someone needs it: the rate's
- * probation or the LED's dark time (an idle board sleeps for good). Called
- * with interrupts masked. */
-static void tick_update(void)
-{
-    if (rate.unconfirmed || led_needs_tick())
-        SYSTICK->CSR |= SYSTICK_CSR_TICKINT;
-    else
-        SYSTICK->CSR &= ~SYSTICK_CSR_TICKINT;
-}
-
 void SysTick_Handler(void)
 {
     if (rate.unconfirmed && ++rate.wraps >= FALLBACK_WRAPS)
         rate.fall_back = 1;
     led_tick();
-    tick_update();
 }
 
 static void arm_fallback(bool on)
@@ -332,7 +316,6 @@ static void arm_fallback(bool on)
     cpu_irq_disable();
     rate.wraps = 0;
     rate.unconfirmed = on ? 1u : 0u;
-    tick_update();
     cpu_irq_enable();
 }
 
@@ -359,7 +342,6 @@ void plat_link_frame_ok(void)
         arm_fallback(false);
     cpu_irq_disable();
     led_traffic();
-    tick_update();
     cpu_irq_enable();
 }
 

@@ -31,8 +31,3 @@ void led_tick(void)
     if (dark != 0 && --dark == 0)
         GPIOA->BSRR = 1u << LED_PIN;
 }
-
-bool led_needs_tick(void)
-{
-    return dark != 0;
-}

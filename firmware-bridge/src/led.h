@@ -13,7 +13,5 @@ void led_traffic(void);
 /* From the SysTick handler (every 2^24 cycles, 262 ms at 64 MHz): lights
  * the LED again when its dark time is over. */
 void led_tick(void);
-/* Whether the LED needs SysTick's interrupt (it is dark). */
-bool led_needs_tick(void);
 
 #endif

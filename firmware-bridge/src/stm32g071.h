@@ -20,6 +20,7 @@
 #define SRAM_BASE         0x20000000u
 #define UID_BASE          0x1FFF7590u /* 96-bit unique ID, 3 words */
 
+#define IWDG_BASE         0x40003000u
 #define USART2_BASE       0x40004400u
 #define SYSCFG_BASE       0x40010000u
 #define USART1_BASE       0x40013800u
@@ -265,10 +266,27 @@ typedef struct {
 /* ---- DBGMCU -------------------------------------------------------- */
 typedef struct {
     REG32 IDCODE;    /* 0x00: DEV_ID [11:0], REV_ID [31:16] */
+    REG32 CR;        /* 0x04 */
+    REG32 APB_FZ1;   /* 0x08 */
 } dbgmcu_t;
 #define DBGMCU ((dbgmcu_t *)DBGMCU_BASE)
 #define DBGMCU_IDCODE_DEV_ID(v) ((uint16_t)((v) & 0xFFFu))
 #define DBGMCU_IDCODE_REV_ID(v) ((uint16_t)((v) >> 16))
+#define DBGMCU_APB_FZ1_DBG_IWDG_STOP (1u << 12) /* IWDG frozen while the core is halted */
+
+/* ---- IWDG (RM0444 §24) ---------------------------------------------- */
+typedef struct {
+    REG32 KR;        /* 0x00: keys */
+    REG32 PR;        /* 0x04: prescaler, /4 << PR */
+    REG32 RLR;       /* 0x08: reload, 12 bits */
+    REG32 SR;        /* 0x0C: PVU, RVU, WVU: an update is crossing to LSI */
+    REG32 WINR;      /* 0x10 */
+} iwdg_t;
+#define IWDG ((iwdg_t *)IWDG_BASE)
+#define IWDG_KEY_START  0xCCCCu
+#define IWDG_KEY_RELOAD 0xAAAAu
+#define IWDG_KEY_UNLOCK 0x5555u
+#define IWDG_SR_BUSY    0x7u
 
 /* ---- Cortex-M0+ system peripherals (ARMv6-M ARM, B3) ---------------- */
 typedef struct {
