@@ -6,7 +6,8 @@ const BOARD_OPTIONS = [
   '--port, -p PATH     the board: a serial port (/dev/ttyACM0, COM5) or tcp://host:port (ser2net,',
   '                    dma-bridge virtual); without it, an in-process virtual board (said on stderr)',
   '--link-baud N       serial line rate of the host link (default 115200, as the bridge firmware)',
-  '--firmware ELF      firmware for the in-process virtual board (default firmware-bridge/build/bridge.elf)',
+  '--firmware ELF      firmware for the in-process virtual board: an ELF, or a raw image (.bin) at the',
+  '                    start of flash; default the bridge.elf the package ships (a checkout: its build)',
   '--json              machine-readable output on stdout',
 ];
 
