@@ -7,10 +7,11 @@
  */
 
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,21 +53,47 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe('the packed package, installed with --omit=dev', () => {
+// Each test reads what beforeAll installed; the type check, the slowest, runs beside the others.
+describe.concurrent('the packed package, installed with --omit=dev', () => {
   it('has no ARM toolchain and no TypeScript loader to lean on', async () => {
     await expect(run('arm-none-eabi-gcc', ['--version'], { env: bareEnv })).rejects.toThrow();
     expect(existsSync(join(app, 'node_modules', 'tsx'))).toBe(false);
     expect(existsSync(join(app, 'node_modules', 'typescript'))).toBe(false);
   });
 
-  it('ships the firmware images with a manifest naming the versions and the link rate', async () => {
+  it('ships what a user needs and no tests, sources or test support', async () => {
+    const root = join(app, 'node_modules', 'dma-bridge');
+    const files = (await readdir(root, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(root, join(entry.parentPath, entry.name)).replaceAll('\\', '/'));
+    expect(new Set(files.map((f) => f.split('/')[0]))).toEqual(
+      new Set(['dist', 'node', 'package.json', 'README.md', 'LICENSE', 'PROTOCOL.md']),
+    );
+    expect(files.filter((f) => f.startsWith('node/'))).toEqual(['node/bin/dma-bridge.js']);
+    expect(files.filter((f) => /\.test\.|test-support|test-firmware/.test(f))).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    for (const entry of ['driver', 'node', 'emulator', 'web']) {
+      for (const ext of ['js', 'js.map', 'd.ts']) expect(files).toContain(`dist/${entry}/index.${ext}`);
+    }
+  });
+
+  it('ships the firmware images with a manifest naming the versions of protocol.h and the link rate', async () => {
     const dir = join(app, 'node_modules', 'dma-bridge', 'dist', 'firmware-bridge', 'build');
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ protocolVersion: 2, linkBaud: 115200 });
-    expect(manifest.firmwareVersion).toMatch(/^2\.\d+\.\d+$/);
+    const header = await readFile(join(repo, 'firmware-bridge', 'src', 'core', 'protocol.h'), 'utf8');
+    const define = (name: string) => Number(new RegExp(`#define ${name}\\s+(\\d+)u?`).exec(header)?.[1]);
+    expect(manifest).toMatchObject({
+      protocolVersion: define('PROTO_VERSION'),
+      firmwareVersion: ['MAJOR', 'MINOR', 'PATCH'].map((p) => define(`FW_VERSION_${p}`)).join('.'),
+      linkBaud: 115200,
+      flashAddress: '0x08000000',
+    });
     for (const f of ['bridge.elf', 'bridge.bin', 'bridge.hex', 'bridge-stripped.elf']) {
-      expect(existsSync(join(dir, f)), f).toBe(true);
-      expect(manifest.images[f].sha256).toMatch(/^[0-9a-f]{64}$/);
+      const bytes = await readFile(join(dir, f));
+      expect(manifest.images[f]).toEqual({
+        bytes: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      });
     }
     expect(manifest.images['bridge-stripped.elf'].bytes).toBeLessThan(
       manifest.images['bridge.elf'].bytes / 2,
@@ -78,7 +105,15 @@ describe('the packed package, installed with --omit=dev', () => {
       cwd: app,
       env: bareEnv,
     });
-    expect(JSON.parse(stdout)).toMatchObject({ virtual: true, protocolVersion: 2, devId: 0x460 });
+    const manifest = JSON.parse(
+      await readFile(join(repo, 'firmware-bridge', 'build', 'manifest.json'), 'utf8'),
+    );
+    expect(JSON.parse(stdout)).toMatchObject({
+      virtual: true,
+      firmwareVersion: manifest.firmwareVersion,
+      protocolVersion: manifest.protocolVersion,
+      devId: 0x460,
+    });
   });
 
   it('runs `dma-bridge list --json`', async () => {
@@ -96,8 +131,10 @@ describe('the packed package, installed with --omit=dev', () => {
         "import { Board, Serial1 } from 'dma-bridge/driver';",
         "import * as root from 'dma-bridge';",
         "import { loadVirtualBoard } from 'dma-bridge/node';",
-        "import { VirtualBoard } from 'dma-bridge/emulator';",
-        'const vb = await loadVirtualBoard();',
+        "import { readBridgeFirmware, VirtualBoard } from 'dma-bridge/emulator';",
+        'await (await loadVirtualBoard()).dispose();',
+        'const vb = new VirtualBoard({ firmware: await readBridgeFirmware() });',
+        'vb.start();',
         'const board = await Board.open(vb.hostPort());',
         'const serial = await Serial1.take(board, { baudRate: 115200 });',
         'const buf = board.alloc(5);',
@@ -110,6 +147,10 @@ describe('the packed package, installed with --omit=dev', () => {
     );
     const { stdout } = await run('node', ['check.mjs'], { cwd: app, env: bareEnv });
     expect(JSON.parse(stdout)).toEqual({ transferred: 5, same: true, vb: true });
+    // A project that resolves its own packages with a "source" condition
+    // still gets this package's JavaScript, not sources it does not ship.
+    const withSource = await run('node', ['--conditions=source', 'check.mjs'], { cwd: app, env: bareEnv });
+    expect(JSON.parse(withSource.stdout)).toEqual({ transferred: 5, same: true, vb: true });
   });
 
   it('type-checks a TypeScript consumer against the shipped declarations', async () => {
@@ -118,7 +159,7 @@ describe('the packed package, installed with --omit=dev', () => {
       join(app, 'src', 'consumer.ts'),
       [
         "import { type Board, type DmaBuffer, MovedError, Serial1, TransferInDoubtError } from 'dma-bridge/driver';",
-        "import { VirtualBoard } from 'dma-bridge/emulator';",
+        "import { readBridgeFirmware, VirtualBoard } from 'dma-bridge/emulator';",
         "import { loadVirtualBoard, SerialportTransport } from 'dma-bridge/node';",
         "import { openWebSerial, requestWebSerialPort } from 'dma-bridge/web';",
         'export async function hello(board: Board): Promise<number> {',
@@ -130,7 +171,7 @@ describe('the packed package, installed with --omit=dev', () => {
         '}',
         '// @ts-expect-error a host array is not a DmaBuffer',
         'export const wrong = (s: Serial1) => s.writeAll(new Uint8Array(4));',
-        'export const used = [MovedError, TransferInDoubtError, VirtualBoard, loadVirtualBoard, SerialportTransport, openWebSerial, requestWebSerialPort];',
+        'export const used = [MovedError, TransferInDoubtError, VirtualBoard, readBridgeFirmware, loadVirtualBoard, SerialportTransport, openWebSerial, requestWebSerialPort];',
       ].join('\n'),
     );
     await writeFile(
@@ -144,6 +185,9 @@ describe('the packed package, installed with --omit=dev', () => {
           noEmit: true,
           skipLibCheck: false,
           lib: ['ES2023', 'DOM', 'esnext.disposable'],
+          // A project whose own packages export a "source" condition must
+          // still get this package's declarations, not sources it lacks.
+          customConditions: ['source'],
           types: ['node'],
           typeRoots: [join(repo, 'node_modules', '@types'), join(app, 'node_modules', '@types')],
         },
