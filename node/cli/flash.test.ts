@@ -122,4 +122,25 @@ describe('dma-bridge flash', () => {
     expect(stderr).toContain(`answers as firmware ${manifest.firmwareVersion}, not the 9.9.9 just flashed`);
     expect(stderr).toMatch(/unplug the USB cable and plug it back in/);
   });
+
+  it('Ctrl-C while it waits for the board: exit 130, saying the firmware was flashed but not checked', async () => {
+    const root = await scratch();
+    const drive = join(root, 'NOD_G071RB');
+    await mkdir(drive);
+    process.env.DMA_BRIDGE_DRIVE_ROOTS = root;
+    const interrupt = new AbortController();
+    const { code, stderr } = await runCaptured(['flash', '--port', '/nonexistent/ttyACM9', '--wait', '60s'], {
+      signal: interrupt.signal,
+      onNote: (line) => {
+        if (line.startsWith('flash: waiting')) setTimeout(() => interrupt.abort(), 50);
+      },
+    });
+    expect(code).toBe(130);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(
+      /^dma-bridge: interrupted while waiting for the board: firmware \d+\.\d+\.\d+ was flashed but not checked/,
+    );
+    expect(await readFile(join(drive, 'bridge.bin'))).toEqual(
+      await readFile(join(FIRMWARE_DIR, 'bridge.bin')),
+    );
+  });
 });
