@@ -17,6 +17,16 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
+
+/** The ```ts blocks of README.md's "Install it in your project": the first transfer from Node, then from a browser. */
+async function readmeQuickStart(): Promise<{ node: string; browser: string }> {
+  const readme = await readFile(join(repo, 'README.md'), 'utf8');
+  const section = readme.split(/^## Install it in your project\s*$/m)[1]?.split(/^## /m)[0] ?? '';
+  const blocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+  if (blocks.length !== 2)
+    throw new Error(`expected 2 ts blocks in the README's install section, found ${blocks.length}`);
+  return { node: blocks[0]!, browser: blocks[1]! };
+}
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 let work: string;
 let app: string;
@@ -153,7 +163,28 @@ describe.concurrent('the packed package, installed with --omit=dev', () => {
     expect(JSON.parse(withSource.stdout)).toEqual({ transferred: 5, same: true, vb: true });
   });
 
-  it('type-checks a TypeScript consumer against the shipped declarations', async () => {
+  it("runs the README's first transfer from Node, on the virtual board instead of /dev/ttyACM0", async () => {
+    const { node } = await readmeQuickStart();
+    const port = "await SerialportTransport.open('/dev/ttyACM0')";
+    expect(node).toContain(port);
+    const script = [
+      "import { loadVirtualBoard } from 'dma-bridge/node';",
+      'const vb = await loadVirtualBoard();',
+      node.replace(port, 'vb.hostPort()'),
+      'console.log(JSON.stringify(String.fromCharCode(...vb.peer.received().map((r) => r.byte))));',
+      'await board.close();',
+      'await vb.dispose();',
+    ].join('\n');
+    await writeFile(join(app, 'readme-node.mjs'), script);
+    const { stdout } = await run('node', ['readme-node.mjs'], { cwd: app, env: bareEnv });
+    expect(JSON.parse(stdout)).toBe('hello\n');
+  });
+
+  it('type-checks a TypeScript consumer and the README examples against the shipped declarations', async () => {
+    const { node, browser } = await readmeQuickStart();
+    await mkdir(join(app, 'src'), { recursive: true });
+    await writeFile(join(app, 'src', 'readme-node.ts'), node);
+    await writeFile(join(app, 'src', 'readme-browser.ts'), browser);
     await mkdir(join(app, 'src'), { recursive: true });
     await writeFile(
       join(app, 'src', 'consumer.ts'),
