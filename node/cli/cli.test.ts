@@ -389,8 +389,9 @@ describe.skipIf(!haveFirmware)('dma-bridge virtual', () => {
     expect(addresses.tcp).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
     expect(addresses.pty).toBeNull();
 
+    // The clients run in this process: the server is the process under test.
     for (let session = 0; session < 2; session++) {
-      const { code, stdout, stderr: infoErr } = await run('info', '--json', '--port', addresses.tcp);
+      const { code, stdout, stderr: infoErr } = await inProcess('info', '--json', '--port', addresses.tcp);
       expect(infoErr).toBe('');
       expect(code).toBe(0);
       expect(JSON.parse(stdout)).toMatchObject({ board: addresses.tcp, virtual: false, devId: 0x460 });
