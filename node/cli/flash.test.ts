@@ -143,4 +143,18 @@ describe('dma-bridge flash', () => {
       await readFile(join(FIRMWARE_DIR, 'bridge.bin')),
     );
   });
+
+  it('says so when the drive cannot be written', async () => {
+    const root = await scratch();
+    const { code, stderr } = await runCaptured([
+      'flash',
+      '--drive',
+      join(root, 'gone', 'NOD_G071RB'),
+      '--no-check',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      `dma-bridge: cannot copy onto ${join(root, 'gone', 'NOD_G071RB')}: ENOENT; is the drive writable?`,
+    );
+  });
 });

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -105,12 +105,27 @@ async function findWindowsDrives(labels: Set<string>): Promise<string[]> {
   return found;
 }
 
-/** Copies the .bin onto the ST-LINK drive; the ST-LINK programs the flash and resets the board. */
+/**
+ * Copies the .bin onto the ST-LINK drive; the ST-LINK programs the flash and
+ * resets the board. The file is synced before this returns: the ST-LINK
+ * starts programming only once the whole image has reached the drive, not
+ * when it sits in the host's cache.
+ */
 export async function copyToDrive(images: FirmwareImages, drive: string): Promise<string> {
   const target = join(drive, 'bridge.bin');
-  await copyFile(images.bin, target).catch((error: NodeJS.ErrnoException) => {
-    throw new FlashError(`cannot copy onto ${drive}: ${error.code ?? error.message}; is the drive writable?`);
-  });
+  try {
+    const bytes = await readFile(images.bin);
+    const file = await open(target, 'w');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new FlashError(`cannot copy onto ${drive}: ${e.code ?? e.message}; is the drive writable?`);
+  }
   return target;
 }
 
