@@ -82,6 +82,10 @@ describe.concurrent('the packed package, installed with --omit=dev', () => {
     expect(files.filter((f) => f.startsWith('node/'))).toEqual(['node/bin/dma-bridge.js']);
     expect(files.filter((f) => /\.test\.|test-support|test-firmware/.test(f))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    // The browser's virtual board starts its worker from the compiled file.
+    expect(files).toContain('dist/web/src/worker/board.worker.js');
+    const transport = await readFile(join(root, 'dist/web/src/transports/virtual-board.js'), 'utf8');
+    expect(transport).toContain("new URL('../worker/board.worker.js', import.meta.url)");
     for (const entry of ['driver', 'node', 'emulator', 'web']) {
       for (const ext of ['js', 'js.map', 'd.ts']) expect(files).toContain(`dist/${entry}/index.${ext}`);
     }
