@@ -14,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, openPage } from '../browser/support/browser.ts';
+import { serveDirectory } from '../browser/support/static-server.ts';
 
 const run = promisify(execFile);
 
@@ -232,5 +235,64 @@ describe.concurrent('the packed package, installed with --omit=dev', () => {
     const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
     const result = await run(process.execPath, [tsc, '-p', app]).catch((e: { stdout: string }) => e);
     expect('stdout' in result ? result.stdout : '').toBe('');
+  });
+
+  it("runs a first transfer in a browser: a page bundled by Vite from the package's web entry, on the virtual board in its worker", async () => {
+    const site = join(app, 'web');
+    await mkdir(site, { recursive: true });
+    await writeFile(
+      join(site, 'index.html'),
+      '<!doctype html><link rel="icon" href="data:,"><script type="module" src="./main.js"></script>\n',
+    );
+    await writeFile(
+      join(site, 'main.js'),
+      [
+        "import { Board, Serial1 } from 'dma-bridge';",
+        "import { loadBundledFirmware, VirtualBoardTransport } from 'dma-bridge/web';",
+        'const transport = await VirtualBoardTransport.start({ firmware: await loadBundledFirmware() });',
+        'const board = await Board.open(transport);',
+        'const serial = await Serial1.take(board, { baudRate: 115_200 });',
+        'const buf = board.alloc(6);',
+        "await buf.write(new TextEncoder().encode('hello\\n'));",
+        'await serial.writeAll(buf).wait();',
+        'const { major, minor, patch } = board.hello.firmwareVersion;',
+        'const peer = new TextDecoder().decode(transport.peer.received());',
+        'await board.close();',
+        "window.result = { firmwareVersion: [major, minor, patch].join('.'), peer };",
+      ].join('\n'),
+    );
+    await build({
+      root: site,
+      configFile: false,
+      logLevel: 'silent',
+      build: { outDir: 'dist', target: 'es2022' },
+    });
+    const assets = await readdir(join(site, 'dist', 'assets'));
+    // The site carries the firmware without its debug sections, never the full ELF.
+    expect(assets.filter((f) => f.endsWith('.elf'))).toEqual([
+      expect.stringMatching(/^bridge-stripped-.+\.elf$/),
+    ]);
+
+    const server = await serveDirectory(join(site, 'dist'));
+    const browser = await launchChromium();
+    try {
+      const { page, errors } = await openPage(browser);
+      await page.goto(server.url);
+      const result = await page.waitForFunction(() => (window as { result?: unknown }).result, undefined, {
+        timeout: 20_000,
+      });
+      const manifest = JSON.parse(
+        await readFile(join(repo, 'firmware-bridge', 'build', 'manifest.json'), 'utf8'),
+      );
+      expect(await result.jsonValue()).toEqual({
+        firmwareVersion: manifest.firmwareVersion,
+        peer: 'hello\n',
+      });
+      expect(errors).toEqual([]);
+      expect(server.notFound).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 });
