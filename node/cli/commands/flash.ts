@@ -149,7 +149,11 @@ async function chooseMethod(
 }
 
 function noDriveMessage(): string {
-  const where = process.platform === 'win32' ? 'the drive letters' : driveRoots().join(', ');
+  const where =
+    process.platform === 'win32'
+      ? 'the drive letters'
+      : driveRoots().join(', ') +
+        (process.platform === 'linux' && !process.env.DMA_BRIDGE_DRIVE_ROOTS ? ', and the mount table' : '');
   return (
     `no Nucleo drive (${DRIVE_LABELS.join(' or ')}) is mounted (looked in ${where}): plug the board in with a ` +
     'data USB cable and wait for its ST-LINK drive to appear, or name it with --drive, or install stlink-tools ' +
