@@ -167,6 +167,19 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
     expect((await inProcess('info', '--link-baud', '115200')).code).toBe(0);
   });
 
+  it('--firmware with --port is refused, not ignored', async () => {
+    const { code, stdout, stderr } = await inProcess(
+      'info',
+      '--port',
+      'tcp://127.0.0.1:1',
+      '--firmware',
+      'x.elf',
+    );
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^dma-bridge: --firmware is for the in-process virtual board; the board on tcp:/);
+  });
+
   it('--firmware: an ELF or a raw flash image runs; anything else is refused, saying what it is', async () => {
     const bin = await inProcess('info', '--json', '--firmware', DEFAULT_FIRMWARE.replace(/\.elf$/, '.bin'));
     expect(bin.code).toBe(0);

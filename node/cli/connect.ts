@@ -31,6 +31,12 @@ export interface Connection {
 }
 
 export async function connect(options: ConnectOptions, io: CliIo): Promise<Connection> {
+  if (options.port !== undefined && options.firmware !== undefined) {
+    throw new UsageError(
+      `--firmware is for the in-process virtual board; the board on ${options.port} runs the firmware ` +
+        'flashed on it (dma-bridge flash puts the bridge there)',
+    );
+  }
   if (options.port !== undefined) {
     const transport = await openTransport(options.port, {
       ...(options['link-baud'] !== undefined && { baudRate: options['link-baud'] }),
