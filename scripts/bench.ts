@@ -10,7 +10,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['bench-codec.ts', 'bench-emulator.ts', 'bench-link.ts', 'bench-transfer.ts'];
+const benches = [
+  'bench-codec.ts',
+  'bench-emulator.ts',
+  'bench-link.ts',
+  'bench-link-rates.ts',
+  'bench-transfer.ts',
+];
 const here = fileURLToPath(new URL('.', import.meta.url));
 let failed = 0;
 

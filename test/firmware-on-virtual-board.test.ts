@@ -102,7 +102,10 @@ describe('bridge firmware on the virtual board', () => {
     const hello = reply.result.hello;
     expect(hello.devId).toBe(0x460);
     expect(hello.bootEpoch).toBe(boot.bootEpoch);
-    expect(hello.arenaSize).toBeGreaterThanOrEqual(24 * 1024);
+    // 22 KiB of arena, the host link's rings (4 KiB receive, 2 KiB transmit) right after it.
+    expect(hello.arenaBase).toBe(0x2000_1000);
+    expect(hello.arenaSize).toBe(22 * 1024);
+    expect(hello.rxBuffer).toBe(4095);
     expect(hello.usart1ClockHz).toBe(64_000_000);
     expect(host.corrupt).toEqual([]);
   });

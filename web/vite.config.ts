@@ -18,8 +18,8 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    // The firmware ELF is fetched as bytes; never inline it as a data URL.
-    assetsInlineLimit: (file) => (file.endsWith('.elf') ? false : undefined),
+    // The firmware files are fetched or downloaded as bytes; never inline them as data URLs.
+    assetsInlineLimit: (file) => (file.endsWith('.elf') || file.endsWith('.bin') ? false : undefined),
   },
   worker: { format: 'es' },
   server: {

@@ -1,17 +1,22 @@
 /**
  * Circular reception: the DMA fills a buffer over and over; each half is
- * handed to the reader once the board says it is full. Overrun is detected
+ * handed to the reader once all of it has been copied. Overrun is detected
  * exactly by counting laps, from the board's state, never from events
  * alone:
  *
- * - each half is copied with a MEM_READ followed, in the same pipeline, by
- *   a STATUS of the channel (PROTOCOL.md §2): its CNDTR and its completion
- *   count are taken at one instant after the copy, so where the DMA was
- *   when the copy ended is known exactly, lost events or not, and a half the
- *   DMA may have started to overwrite is an OverrunError, never data;
- * - events only say when to look: each DMA event carries the board's count
- *   of completions, and a loss noticed on the link, or a reader waiting
- *   longer than a half should take, makes it read the count again.
+ * - the reader copies ahead of the DMA, not a half at a time: whatever the
+ *   DMA has written since the last copy is copied with a MEM_READ followed,
+ *   in the same pipeline, by a STATUS of the channel (PROTOCOL.md §2), whose
+ *   CNDTR and completion count, taken at one instant after the copy, say
+ *   where the DMA was when the copy ended (lost events or not) and so what
+ *   to copy next; a range the DMA may have started to overwrite is an
+ *   OverrunError, never data;
+ * - while the data flows, the next copy goes out as soon as the last one is
+ *   answered; once the reader has caught up, it looks again after the time
+ *   a few hundred bytes take on USART1, less and less often while nothing
+ *   comes, and at once on a DMA event (each carries the board's count of
+ *   completions); a loss noticed on the link, or a reader waiting longer
+ *   than a half should take, makes it read the count again.
  */
 
 import type { Board } from '../board/board.ts';
@@ -32,6 +37,13 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   private produced = 0;
   /** Halves handed to the reader. */
   private consumed = 0;
+  /** Items of the half being assembled (number `consumed`) already copied. */
+  private assembled = 0;
+  private readonly half: Uint8Array;
+  /** Where the DMA was when last seen (items since the start, laps included). */
+  private position = 0;
+  /** Delay before looking again once caught up, ms (grows while nothing comes). */
+  private lookAgainMs = 0;
   private failure: unknown;
   private stopped: Promise<TransferResult<S>> | undefined;
   private wake: (() => void) | undefined;
@@ -59,6 +71,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     const size = options.dataSize ?? 8;
     this.items = itemsFor(buffer.address, buffer.length, size);
     this.itemBytes = size / 8;
+    this.half = new Uint8Array((this.items / 2) * this.itemBytes);
     if (this.items % 2 !== 0) {
       throw new RangeError(
         `circular reception needs an even number of items to split in halves; got ${this.items}`,
@@ -142,51 +155,76 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
 
   private async next(): Promise<IteratorResult<Uint8Array>> {
     await this.started;
-    while (this.produced <= this.consumed && this.failure === undefined && !this.stopped) {
-      this.armCheck();
-      await new Promise<void>((resolve) => {
-        this.wake = () => {
-          this.wake = undefined;
-          resolve();
-        };
-      });
-    }
-    this.disarmCheck();
-    if (this.failure !== undefined) throw this.failure;
-    if (this.stopped) return { done: true, value: undefined };
-    if (this.produced - this.consumed >= 3) {
-      // The half after the next one is full too: the DMA has refilled the oldest.
-      // (Two full unread halves may still be intact: the DMA has wrapped but
-      // writes the oldest again only with the next byte; the position check
-      // below tells.)
-      throw this.overrun();
-    }
     const halfItems = this.items / 2;
-    const half = this.consumed % 2;
-    const offset = half * halfItems * this.itemBytes;
-    // Pipelined: the board runs the STATUS right after the copy.
-    const [data, state] = await Promise.all([
-      this.board.readMemory(this.buffer.address + offset, halfItems * this.itemBytes),
-      this.side.engine.readState(),
-    ]);
-    this.noteCompletions(state.completions);
-    if (this.failure !== undefined) throw this.failure;
-    if (this.positionAfterCopyOverruns(state)) throw this.overrun();
-    this.consumed++;
-    return { done: false, value: data };
+    for (;;) {
+      if (this.failure !== undefined) throw this.failure;
+      if (this.stopped) return { done: true, value: undefined };
+      const halfStart = this.consumed * halfItems;
+      const from = halfStart + this.assembled;
+      // Events count whole halves; a STATUS says exactly where the DMA is.
+      const known = Math.max(this.position, this.produced * halfItems);
+      if (known - from > this.items) throw this.overrun();
+      if (known <= from) {
+        await this.waitForData();
+        continue;
+      }
+      this.disarmCheck();
+      const to = Math.min(known, halfStart + halfItems);
+      const offset = (from % this.items) * this.itemBytes;
+      // Pipelined: the board runs the STATUS right after the copy.
+      const [data, state] = await Promise.all([
+        this.board.readMemory(this.buffer.address + offset, (to - from) * this.itemBytes),
+        this.side.engine.readState(),
+      ]);
+      this.noteState(state);
+      if (this.failure !== undefined) throw this.failure;
+      // The copy is whole if the DMA, where it stood right after it, had not
+      // come round to its first item again.
+      if (this.position > from + this.items) throw this.overrun();
+      this.half.set(data, this.assembled * this.itemBytes);
+      this.assembled += to - from;
+      this.lookAgainMs = 0;
+      if (this.assembled === halfItems) {
+        this.assembled = 0;
+        this.consumed++;
+        return { done: false, value: this.half.slice() };
+      }
+    }
   }
 
   /**
-   * Whether the DMA, where it stood right after the copy, may have written
-   * into the half just copied again. Positions are counted in items since the
-   * start: whole laps from the completion count (an HT is half a lap), plus the
-   * place in the current lap from CNDTR.
+   * Caught up with the DMA: waits for an event, or looks at the
+   * channel again after the time a few hundred bytes take on the line (then
+   * less and less often while nothing comes).
    */
-  private positionAfterCopyOverruns(state: ChannelState): boolean {
+  private async waitForData(): Promise<void> {
+    const frameMs = this.side.engine.frameMs;
+    if (frameMs !== undefined) {
+      const pieceMs = frameMs * Math.min(this.items / 2, 256);
+      this.lookAgainMs = this.lookAgainMs === 0 ? pieceMs : Math.min(this.lookAgainMs * 2, pieceMs * 64);
+    }
+    this.armCheck();
+    const timers = this.side.engine.timers;
+    let timer: TimerId | undefined;
+    await new Promise<void>((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+      if (frameMs !== undefined) {
+        timer = timers.setTimeout(() => {
+          void this.refresh().then(() => this.wake?.());
+        }, this.lookAgainMs);
+      }
+    });
+    timers.clearTimeout(timer);
+  }
+
+  /** Where the DMA stands, from a STATUS: whole laps from the completion count (an HT is half a lap), plus CNDTR. */
+  private noteState(state: ChannelState): void {
     const laps = Math.floor(this.lapCompletions(state.completions) / 2);
-    const position = laps * this.items + (this.items - state.cndtr);
-    // The half started at `consumed × halfItems`; the DMA writes it again from there + one lap.
-    return position > this.consumed * (this.items / 2) + this.items;
+    this.position = Math.max(this.position, laps * this.items + (this.items - state.cndtr));
+    this.noteCompletions(state.completions);
   }
 
   /** The board's 16-bit completion count as a count since the start, near what is known. */
@@ -229,7 +267,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
             this.fail(new DmaTransferError(this.side.engine.channel.channel, this.items - state.cndtr));
             return;
           }
-          this.noteCompletions(state.completions);
+          this.noteState(state);
         },
         (error: unknown) => {
           // The board cannot be reached: what the DMA does is unknown.

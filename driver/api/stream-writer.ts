@@ -11,6 +11,9 @@
  *   out in order even when a start has to be tried again. A start's accepted
  *   reply proves the chunk before it is done, which frees that chunk's
  *   buffer for the chunk after next.
+ * - A chunk's upload is queued only once the start of the chunk before it
+ *   is, so a start goes out right behind its own upload and not behind the
+ *   next one's: the DMA starts a chunk as soon as it is on the board.
  * - The last chunk is done when its DMA TC arrives (or a re-read of the
  *   channel shows it, when events were lost), and the stream when USART1's TC
  *   says the last bit has left the wire.
@@ -275,6 +278,8 @@ export class StreamWriter<S> {
     this.stagedLength = 0;
     // The DMA must be done reading this buffer before it is overwritten.
     await this.unlessFailed(this.free[slot]!);
+    // The chunk before this one starts before this one uploads.
+    await this.until(() => this.failure !== undefined || this.waiting.every((c) => c === this.startingChunk));
     if (this.failure !== undefined) throw this.failure;
     let markDrained!: () => void;
     const drained = new Promise<void>((resolve) => {
@@ -305,6 +310,8 @@ export class StreamWriter<S> {
     const waitForPrevious = previous !== undefined && !this.currentDrained;
     this.startingChunk = chunk;
     this.side.engine.release();
+    // Queued on the link before the next chunk's upload (see flushStagedNow).
+    queueMicrotask(() => this.changed());
     this.starting = this.side.engine
       .start(
         {

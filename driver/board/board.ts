@@ -10,9 +10,18 @@
 
 import { STM32G071 } from '../chip/stm32g071.ts';
 import type { ChipDescription } from '../chip/types.ts';
-import { DeviceResetError, LinkProtocolError } from '../link/errors.ts';
+import { DeviceResetError, LinkProtocolError, LinkTimeoutError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
-import { type BatchOp, type HelloInfo, type Reply, type ReplyTo, Status } from '../protocol/index.ts';
+import { switchLinkRate } from '../link/rate-switch.ts';
+import {
+  type BatchOp,
+  type BoardStatus,
+  Capability,
+  type HelloInfo,
+  type Reply,
+  type ReplyTo,
+  Status,
+} from '../protocol/index.ts';
 import { realTimers, type Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
 import { ArenaAllocator, type ArenaRange } from './arena-allocator.ts';
@@ -22,6 +31,7 @@ import {
   AlreadyTakenError,
   BoardRecoveringError,
   type BoardRefusedError,
+  LinkRateError,
   OutOfArenaError,
 } from './errors.ts';
 import { type BoardNotification, toNotification } from './events.ts';
@@ -29,9 +39,28 @@ import { type Handle, HandleRegistry } from './handles.ts';
 import { validateHello } from './hello.ts';
 import { type RefusalContext, refusalToError } from './refusals.ts';
 
+/**
+ * The host link's rate: 'max' (the default) negotiates the highest rate the
+ * board offers that the transport can take, and stays at the boot rate when
+ * that fails; a number asks for exactly that rate and fails with
+ * LinkRateError when it cannot be had; 'boot' keeps the rate the board
+ * booted at.
+ */
+export type LinkRateChoice = 'max' | 'boot' | number;
+
+/** The rate the host link runs at, and how it came to be. */
+export interface LinkRateInUse {
+  readonly baud: number;
+  readonly bootBaud: number;
+  /** Why the link is below the rate asked for, when it is. */
+  readonly note: string | undefined;
+}
+
 export interface BoardOptions extends LinkOptions {
   /** The chip the board must be; defaults to the STM32G071. */
   chip?: ChipDescription;
+  /** The host link's rate (PROTOCOL.md §2, SET_LINK_BAUD); default 'max'. */
+  linkBaud?: LinkRateChoice;
 }
 
 export interface OperationOptions {
@@ -64,12 +93,14 @@ export class Board {
   /** @internal what this board's buffers reach it through (a buffer of another board has another). */
   readonly bufferHost: BufferHost;
   private recovering: Promise<void> | undefined;
+  private rateNote: string | undefined;
 
   private constructor(
     private readonly link: Link,
     readonly chip: ChipDescription,
     readonly timers: Timers,
     name: string,
+    private readonly rateChoice: LinkRateChoice,
   ) {
     this.helloValue = link.helloInfo;
     this.handles = new HandleRegistry(this.helloValue.bootEpoch);
@@ -122,7 +153,85 @@ export class Board {
     const name = transport.info?.description
       ? `the board on ${transport.info.description}`
       : `the board ${[...link.helloInfo.uid].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
-    return new Board(link, chip, options.timers ?? realTimers, name);
+    const board = new Board(link, chip, options.timers ?? realTimers, name, options.linkBaud ?? 'max');
+    try {
+      await board.negotiateRate();
+    } catch (e) {
+      await link.close();
+      throw e;
+    }
+    return board;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
+  }
+
+  /** The host link's rate now, the board's boot rate, and why it is lower than asked for. */
+  get linkRate(): LinkRateInUse {
+    const h = this.helloValue;
+    return { baud: h.linkBaud, bootBaud: h.bootLinkBaud ?? h.linkBaud, note: this.rateNote };
+  }
+
+  /**
+   * Moves the host link to the rate the options asked for (PROTOCOL.md §2).
+   * With 'max', a failure leaves the link at the boot rate with a note; with
+   * an exact rate it throws LinkRateError.
+   */
+  private async negotiateRate(resetsSeen = 0): Promise<void> {
+    this.rateNote = undefined;
+    const choice = this.rateChoice;
+    if (choice === 'boot') return;
+    const hello = this.link.helloInfo;
+    const transport = this.link.transportInUse;
+    const exact = typeof choice === 'number';
+    const refuse = (why: string, kind: LinkRateError['kind'] = 'unavailable'): void => {
+      if (exact) throw new LinkRateError(choice, why, kind);
+      this.rateNote = why;
+    };
+    if (exact && choice === hello.linkBaud) return;
+    if (!(hello.capabilities & Capability.SET_LINK_BAUD) || hello.linkRates.length === 0) {
+      return refuse(`the firmware (${hello.firmwareVersion}) has a fixed rate of ${hello.linkBaud} baud`);
+    }
+    if (!transport.setBaudRate) {
+      // A link without a line rate (TCP, a pipe) is as fast as it is: nothing to say.
+      if (exact) refuse('this transport has no line rate to change');
+      return;
+    }
+    const limit = transport.maxBaudRate ?? Number.POSITIVE_INFINITY;
+    let target: number;
+    if (exact) {
+      if (!hello.linkRates.includes(choice)) {
+        return refuse(`the board offers ${hello.linkRates.join(', ')} baud`);
+      }
+      if (choice > limit) return refuse(`the transport goes up to ${limit} baud`);
+      target = choice;
+    } else {
+      const usable = hello.linkRates.filter((r) => r <= limit);
+      if (usable.length === 0) return;
+      target = Math.max(...usable);
+    }
+    if (target === hello.linkBaud) return;
+    let outcome: Awaited<ReturnType<typeof switchLinkRate>>;
+    try {
+      outcome = await switchLinkRate(this.link, transport, target, (ms) => this.sleep(ms));
+    } catch (error) {
+      if (!(error instanceof DeviceResetError) || resetsSeen >= 2) throw error;
+      // The board reset before it switched: find it (at either rate) and start over.
+      this.helloValue = validateHello(await this.reopenAtEitherRate(), this.chip);
+      return this.negotiateRate(resetsSeen + 1);
+    }
+    if (outcome.kind === 'refused') return refuse(`the board refused ${target} baud`, 'failed');
+    this.helloValue = validateHello(outcome.hello, this.chip);
+    if (outcome.kind === 'fell-back') {
+      // A board that reset in the middle came back at its boot rate: try again.
+      if (outcome.hello.bootEpoch !== hello.bootEpoch && resetsSeen < 2)
+        return this.negotiateRate(resetsSeen + 1);
+      return refuse(
+        `${target} baud did not work (${outcome.why}); the link is back at ${outcome.baud} baud`,
+        'failed',
+      );
+    }
   }
 
   get hello(): HelloInfo {
@@ -305,7 +414,15 @@ export class Board {
     this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
     this.recovering = (async () => {
       if (this.link.state !== 'open') await this.reconnect();
-      else await this.resetPeripherals();
+      else {
+        try {
+          await this.resetPeripherals();
+        } catch (error) {
+          // The board reset (or the link lost it) under the request: a new session resets everything too.
+          if (!(error instanceof DeviceResetError) && !(error instanceof LinkTimeoutError)) throw error;
+          await this.reconnect();
+        }
+      }
       // Confirmed by the board: no DMA channel runs, the whole arena is free.
       this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
     })();
@@ -376,6 +493,18 @@ export class Board {
   }
 
   /** A round trip that also acknowledges every request before it. */
+  /**
+   * The board's health since it booted (PROTOCOL.md §2, BOARD_STATUS): why
+   * it last reset, host-link bytes it lost or received damaged, rate
+   * fallbacks, dropped events, the last HardFault.
+   */
+  async status(options: OperationOptions = {}): Promise<BoardStatus> {
+    const reply = await this.send({ command: 'board-status' }, options);
+    const r = reply.result;
+    if (r.status !== Status.OK) throw this.refusal('BOARD_STATUS', r, {});
+    return r.board;
+  }
+
   async ping(data: Uint8Array = new Uint8Array(0), options: OperationOptions = {}): Promise<Uint8Array> {
     const reply = await this.send({ command: 'ping', data }, options);
     const r = reply.result;
@@ -390,7 +519,7 @@ export class Board {
    * validated again; if the epoch changed, handles from before are revoked.
    */
   async reconnect(): Promise<HelloInfo> {
-    const hello = validateHello(await this.link.reopen(), this.chip);
+    const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
     const generation = this.handles.generation;
     // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
     // §4): whatever ran before, in doubt or not, is confirmed off. Unless the
@@ -401,7 +530,30 @@ export class Board {
     }
     this.helloValue = hello;
     this.allocator = new ArenaAllocator(hello.arenaBase, hello.arenaSize);
-    return hello;
+    // A board that reset (or fell back) runs at its boot rate again.
+    await this.negotiateRate();
+    return this.helloValue;
+  }
+
+  /**
+   * HELLO at the rate in use; when the board does not answer there and the
+   * link had left the boot rate, at the boot rate: a board that reset, or
+   * fell back after a lost frame, listens there (PROTOCOL.md §2).
+   */
+  private async reopenAtEitherRate(): Promise<HelloInfo> {
+    try {
+      return await this.link.reopen();
+    } catch (error) {
+      // The link's rate, which a switch under way has already changed.
+      const baud = this.link.helloInfo.linkBaud;
+      const bootBaud = this.link.helloInfo.bootLinkBaud ?? baud;
+      const transport = this.link.transportInUse;
+      if (!(error instanceof LinkTimeoutError) || baud === bootBaud || !transport.setBaudRate) throw error;
+      await transport.setBaudRate(bootBaud);
+      this.link.adoptBaud(bootBaud);
+      this.helloValue = { ...this.helloValue, linkBaud: bootBaud };
+      return this.link.reopen();
+    }
   }
 
   async close(): Promise<void> {

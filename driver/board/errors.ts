@@ -220,3 +220,20 @@ export class AlreadyTakenError extends DriverError {
     );
   }
 }
+
+/**
+ * The host link could not run at the rate asked for: the board does not
+ * offer it, the transport cannot change its rate, or the rate did not carry
+ * a frame (then both ends are back at the boot rate).
+ */
+export class LinkRateError extends DriverError {
+  override name = 'LinkRateError';
+  constructor(
+    readonly baud: number,
+    readonly reason: string,
+    /** 'unavailable': no end offers the rate (a wrong choice); 'failed': it was tried and did not work. */
+    readonly kind: 'unavailable' | 'failed',
+  ) {
+    super(`the host link cannot run at ${baud} baud: ${reason}`);
+  }
+}

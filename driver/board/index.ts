@@ -7,7 +7,14 @@ export {
   parseChannelStatus,
   splitBatch,
 } from './batch.ts';
-export { Board, type BoardListener, type BoardOptions, type OperationOptions } from './board.ts';
+export {
+  Board,
+  type BoardListener,
+  type BoardOptions,
+  type LinkRateChoice,
+  type LinkRateInUse,
+  type OperationOptions,
+} from './board.ts';
 export { BufferBusyError, BufferFreedError, ForeignBufferError, MovedError } from './buffer-errors.ts';
 export { DmaBuffer } from './dma-buffer.ts';
 export {
@@ -17,6 +24,7 @@ export {
   BusyError,
   DmaStartRefusedError,
   InvalidHelloError,
+  LinkRateError,
   OutOfArenaError,
   PollTimeoutError,
   ProtocolMismatchError,

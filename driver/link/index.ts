@@ -18,3 +18,4 @@ export {
   type SequencedCommand,
   type SequencedRequest,
 } from './link.ts';
+export { type RateSwitchable, type RateSwitchOutcome, switchLinkRate } from './rate-switch.ts';

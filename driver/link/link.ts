@@ -108,6 +108,8 @@ export interface RequestOptions {
    * fails after may or may not have run.
    */
   onSent?: () => void;
+  /** Retransmissions before giving up, for this request (default: the link's maxRetries). */
+  retries?: number;
 }
 
 export type LinkNotification =
@@ -150,6 +152,7 @@ interface Pending {
   readonly extraTimeMs: number;
   readonly onReply: ((reply: Reply) => void) | undefined;
   readonly onSent: (() => void) | undefined;
+  readonly retries: number | undefined;
   seq: number;
   frame: Uint8Array | undefined;
   attempts: number;
@@ -225,6 +228,9 @@ export class Link {
   private window = 1;
   private retransmitMs: number;
   private lastSendAt = Number.NEGATIVE_INFINITY;
+  /** Wire bytes of the requests in flight (their latest transmission): at most the board's rxBuffer. */
+  private inflightBytes = 0;
+  private readonly idleWaiters = new Set<() => void>();
   private lastByteAt = 0;
   private partialTimer: TimerId | undefined;
   private readonly inflight: Pending[] = [];
@@ -288,6 +294,24 @@ export class Link {
     return this.retransmitMs;
   }
 
+  /** Resolves once no request is queued or in flight (or the link stopped working). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.add(resolve));
+  }
+
+  /** The board and the transport now run at `baud` (SET_LINK_BAUD): deadlines follow the new rate. */
+  adoptBaud(baud: number): void {
+    if (this.session) this.session = { ...this.session, linkBaud: baud };
+    this.retransmitMs = this.options.retransmitTimeoutMs ?? defaultRetransmitMs(this.session!, this.window);
+    this.decoder.reset();
+  }
+
+  /** The transport this link runs on (to change its rate). */
+  get transportInUse(): Transport {
+    return this.transport;
+  }
+
   /** Listens to events, lost events, resets and closure. Returns the unsubscribe function. */
   subscribe(listener: LinkListener): () => void {
     this.listeners.add(listener);
@@ -322,6 +346,7 @@ export class Link {
         extraTimeMs: options.extraTimeMs ?? 0,
         onReply: options.onReply,
         onSent: options.onSent,
+        retries: options.retries,
         seq: -1,
         frame: undefined,
         attempts: 0,
@@ -360,6 +385,7 @@ export class Link {
     // Requests in flight belong to the old session: whether they ran is
     // unknown. Queued ones have not been sent and go out in the new session.
     const inflight = this.inflight.splice(0);
+    this.inflightBytes = 0;
     const error = new LinkUsageError('the session was reopened before this request was answered');
     for (const e of inflight) this.fail(e, error);
     return this.openSession();
@@ -522,21 +548,60 @@ export class Link {
   private pump(): void {
     if (this.stateValue !== 'open') return;
     while (this.queue.length > 0 && this.windowHasRoom()) {
-      const entry = this.queue.shift()!;
-      if (entry.abandoned) continue;
-      entry.seq = this.nextSeq;
+      const entry = this.queue[0]!;
+      if (entry.abandoned) {
+        this.queue.shift();
+        continue;
+      }
+      let frame: Uint8Array;
       try {
-        entry.frame = encodeMessage({ kind: 'request', seq: entry.seq, ...entry.body });
+        frame = encodeMessage({ kind: 'request', seq: this.nextSeq, ...entry.body });
       } catch (e) {
         // Not sent, so the seq is not used: the next request takes it.
+        this.queue.shift();
         entry.detachAbort();
         entry.reject(e instanceof EncodeError ? e : new LinkProtocolError(String(e)));
         continue;
       }
+      if (!this.creditAllows(frame.length)) break;
+      this.queue.shift();
+      entry.seq = this.nextSeq;
+      entry.frame = frame;
       this.nextSeq = (this.nextSeq + 1) % SEQ_MOD;
       this.inflight.push(entry);
+      this.inflightBytes += wireBytes(frame);
       this.transmit(entry);
     }
+    if (this.isIdle()) this.wakeIdle();
+  }
+
+  /**
+   * The board's receive buffer (HELLO's rxBuffer) holds every request the
+   * host has sent and not seen answered: one more frame goes out only if it
+   * fits beside them (or nothing is in flight), so no byte is ever lost to a
+   * full buffer, whatever the line rate (PROTOCOL.md §2).
+   */
+  private creditAllows(frameLength: number): boolean {
+    const credit = this.session?.rxBuffer;
+    return (
+      credit === undefined || this.inflight.length === 0 || this.inflightBytes + frameLength + 1 <= credit
+    );
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.inflight.length === 0;
+  }
+
+  private wakeIdle(): void {
+    for (const w of [...this.idleWaiters]) w();
+    this.idleWaiters.clear();
+  }
+
+  private dropInflight(entry: Pending): void {
+    const i = this.inflight.indexOf(entry);
+    if (i < 0) return;
+    this.inflight.splice(i, 1);
+    this.inflightBytes -= wireBytes(entry.frame!);
   }
 
   /**
@@ -605,7 +670,7 @@ export class Link {
     if (!this.inflight.includes(entry)) return;
     entry.early = 0;
     entry.misses++;
-    if (entry.misses <= this.maxRetries) {
+    if (entry.misses <= (entry.retries ?? this.maxRetries)) {
       this.transmit(entry);
       return;
     }
@@ -632,8 +697,7 @@ export class Link {
   }
 
   private complete(entry: Pending, reply: Reply): void {
-    const i = this.inflight.indexOf(entry);
-    if (i >= 0) this.inflight.splice(i, 1);
+    this.dropInflight(entry);
     this.timers.clearTimeout(entry.timer);
     entry.timer = undefined;
     entry.detachAbort();
@@ -665,8 +729,10 @@ export class Link {
   private failAll(error: Error): void {
     const all = [...this.inflight, ...this.queue];
     this.inflight.length = 0;
+    this.inflightBytes = 0;
     this.queue.length = 0;
     for (const e of all) this.fail(e, error);
+    this.wakeIdle();
   }
 
   /**
@@ -816,7 +882,7 @@ export class Link {
       case Status.STALE:
         // Executed, but its reply left the cache: the window kept the host
         // from ever needing it, so one side broke the protocol.
-        this.inflight.splice(this.inflight.indexOf(entry), 1);
+        this.dropInflight(entry);
         this.fail(
           entry,
           new LinkProtocolError(
@@ -932,6 +998,11 @@ export class Link {
       }
     }
   }
+}
+
+/** Bytes a frame takes on the wire, with the 0x00 that may go before it. */
+function wireBytes(frame: Uint8Array): number {
+  return frame.length + 1;
 }
 
 /**

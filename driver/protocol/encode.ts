@@ -12,6 +12,7 @@ import { crc16 } from './crc16.ts';
 import {
   BATCH_OP_SIZE,
   BatchOpCode,
+  BOARD_STATUS_FIELDS,
   COMMAND_TYPE,
   HELLO_BODY_LENGTH,
   type HelloInfo,
@@ -149,6 +150,7 @@ function writeRequest(start: number, m: Extract<Message, { kind: 'request' }>): 
   switch (m.command) {
     case 'hello':
     case 'reset-peripherals':
+    case 'board-status':
       return o;
     case 'ping':
       if (m.data.length > Limits.maxPingData) {
@@ -240,6 +242,17 @@ function writeReply(start: number, m: Extract<Message, { kind: 'reply' }>): numb
       if (r.status !== Status.OK) return writeRefusal(o, r);
       v.setUint32(okAt(o), u32(r.value, 'value'), true);
       return o + 5;
+    }
+    case 'board-status': {
+      const r = m.result;
+      if (r.status !== Status.OK) return writeRefusal(o, r);
+      checkRoom(o, 1 + 4 * BOARD_STATUS_FIELDS.length, 'BOARD_STATUS reply');
+      o = okAt(o);
+      for (const field of BOARD_STATUS_FIELDS) {
+        v.setUint32(o, u32(r.board[field], field), true);
+        o += 4;
+      }
+      return o;
     }
     default: {
       const r = m.result;

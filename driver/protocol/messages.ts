@@ -17,6 +17,7 @@ export const MessageType = {
   MEM_WRITE: 0x07,
   RESET_PERIPHERALS: 0x08,
   SET_LINK_BAUD: 0x09,
+  BOARD_STATUS: 0x0a,
   BOOT: 0x41,
   DMA: 0x42,
   USART: 0x43,
@@ -117,6 +118,7 @@ export const DmaStartRefusedReason = {
   PINC: 5,
   DATA_SIZE: 6,
   CNDTR_ZERO: 7,
+  ENABLE_BLOCKED: 8,
 } as const;
 
 export type DmaStartRefusedReasonCode = (typeof DmaStartRefusedReason)[keyof typeof DmaStartRefusedReason];
@@ -129,6 +131,7 @@ export const DMA_START_REFUSED_DESCRIPTIONS: Readonly<Record<DmaStartRefusedReas
   5: 'PINC must be 0 (the peripheral address stays on the USART data register)',
   6: 'MSIZE or PSIZE is the reserved value 3, or CMAR is not aligned to MSIZE',
   7: 'CNDTR is 0: set the transfer length before enabling the channel',
+  8: "EN did not set: the channel's transfer error flag (TEIF) is set; clear it in DMA1_IFCR and start again",
 };
 
 export function describeDmaStartRefusedReason(reason: number): string {
@@ -173,7 +176,8 @@ export type Request =
   | { kind: 'request'; command: 'mem-read'; seq: number; address: number; length: number }
   | { kind: 'request'; command: 'mem-write'; seq: number; address: number; data: Uint8Array }
   | { kind: 'request'; command: 'reset-peripherals'; seq: number }
-  | { kind: 'request'; command: 'set-link-baud'; seq: number; baud: number };
+  | { kind: 'request'; command: 'set-link-baud'; seq: number; baud: number }
+  | { kind: 'request'; command: 'board-status'; seq: number };
 
 export type Command = Request['command'];
 
@@ -193,6 +197,7 @@ export const COMMAND_TYPE: Readonly<Record<Command, number>> = {
   'mem-write': MessageType.MEM_WRITE,
   'reset-peripherals': MessageType.RESET_PERIPHERALS,
   'set-link-baud': MessageType.SET_LINK_BAUD,
+  'board-status': MessageType.BOARD_STATUS,
 };
 
 export const TYPE_COMMAND: ReadonlyMap<number, Command> = new Map(
@@ -264,6 +269,35 @@ export interface HelloInfo {
   linkRates: number[];
 }
 
+/** BOARD_STATUS's reply (PROTOCOL.md §2): the board's health since it booted. */
+export interface BoardStatus {
+  /** RCC_CSR's reset flags [31:25] as found at boot: why the board last reset. */
+  resetFlags: number;
+  /** Host-link bytes the board lost: its receive ring lapped, or USART2 overran. */
+  linkRxDropped: number;
+  /** Host-link characters received with framing, noise or parity errors. */
+  linkRxErrors: number;
+  /** Times the host link went back to its boot rate. */
+  linkFallbacks: number;
+  /** Events dropped because the event queue was full. */
+  eventsDropped: number;
+  /** PC of the last HardFault before this boot (0: none). */
+  faultPc: number;
+  /** HardFaults since power-up. */
+  faultCount: number;
+}
+
+/** BOARD_STATUS's reply fields, in wire order (u32 each). */
+export const BOARD_STATUS_FIELDS = [
+  'resetFlags',
+  'linkRxDropped',
+  'linkRxErrors',
+  'linkFallbacks',
+  'eventsDropped',
+  'faultPc',
+  'faultCount',
+] as const satisfies readonly (keyof BoardStatus)[];
+
 /** HELLO capability bits. */
 export const Capability = {
   DMA1_CH1_USART1: 1 << 0,
@@ -271,6 +305,7 @@ export const Capability = {
   BATCH_POLL: 1 << 2,
   EVENTS: 1 << 3,
   SET_LINK_BAUD: 1 << 4,
+  BOARD_STATUS: 1 << 5,
 } as const;
 
 export const HELLO_BODY_LENGTH = 49;
@@ -306,7 +341,8 @@ export type Reply =
   | (ReplyBase & { command: 'mem-read'; result: ReplyResult<{ data: Uint8Array }> })
   | (ReplyBase & { command: 'mem-write'; result: ReplyResult<object> })
   | (ReplyBase & { command: 'reset-peripherals'; result: ReplyResult<object> })
-  | (ReplyBase & { command: 'set-link-baud'; result: ReplyResult<object> });
+  | (ReplyBase & { command: 'set-link-baud'; result: ReplyResult<object> })
+  | (ReplyBase & { command: 'board-status'; result: ReplyResult<{ board: BoardStatus }> });
 
 /** Reply to a given command, e.g. `ReplyTo<'reg-read'>`. */
 export type ReplyTo<C extends Command> = Extract<Reply, { command: C }>;

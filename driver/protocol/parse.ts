@@ -6,7 +6,9 @@
 
 import {
   type BatchOp,
+  BOARD_STATUS_FIELDS,
   type BoardEvent,
+  type BoardStatus,
   type Command,
   HELLO_BODY_LENGTH,
   type HelloInfo,
@@ -134,6 +136,7 @@ function parseRequest(command: Command, seq: number, p: Reader): Request {
   switch (command) {
     case 'hello':
     case 'reset-peripherals':
+    case 'board-status':
       r = { kind: 'request', command, seq };
       break;
     case 'ping':
@@ -246,6 +249,14 @@ function parseReply(command: Command, seq: number, mark: number, p: Reader): Rep
     case 'reg-read':
       reply = { kind: 'reply', command, seq, mark, result: { status, value: p.u32('value') } };
       break;
+    case 'board-status': {
+      const board = {} as BoardStatus;
+      for (const field of BOARD_STATUS_FIELDS) board[field] = p.u32(field);
+      // Fields a newer board appends are skipped (PROTOCOL.md §10).
+      p.rest();
+      reply = { kind: 'reply', command, seq, mark, result: { status, board } };
+      break;
+    }
     default:
       reply = { kind: 'reply', command, seq, mark, result: { status } };
   }

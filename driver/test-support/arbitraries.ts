@@ -78,6 +78,17 @@ export const arbRequest: fc.Arbitrary<Request> = fc.oneof(
     command: fc.constant('reset-peripherals' as const),
     seq: u16,
   }),
+  fc.record({
+    kind: fc.constant('request' as const),
+    command: fc.constant('set-link-baud' as const),
+    seq: u16,
+    baud: u32,
+  }),
+  fc.record({
+    kind: fc.constant('request' as const),
+    command: fc.constant('board-status' as const),
+    seq: u16,
+  }),
 );
 
 export const arbRefusal: fc.Arbitrary<Refusal> = fc.oneof(
@@ -156,6 +167,21 @@ export const arbReply: fc.Arbitrary<Reply> = fc.oneof(
   replyOf('mem-read', fc.record({ data: bytes(Limits.maxReplyPayload - 8) })),
   replyOf('mem-write', fc.constant({})),
   replyOf('reset-peripherals', fc.constant({})),
+  replyOf('set-link-baud', fc.constant({})),
+  replyOf(
+    'board-status',
+    fc.record({
+      board: fc.record({
+        resetFlags: u32,
+        linkRxDropped: u32,
+        linkRxErrors: u32,
+        linkFallbacks: u32,
+        eventsDropped: u32,
+        faultPc: u32,
+        faultCount: u32,
+      }),
+    }),
+  ),
 );
 
 export const arbNak: fc.Arbitrary<Nak> = fc.record({

@@ -424,6 +424,25 @@ export class FakeBoard {
           seq,
           result: { status: Status.OK },
         };
+      case 'board-status':
+        return {
+          kind: 'reply',
+          mark: this.eventCounter,
+          command: 'board-status',
+          seq,
+          result: {
+            status: Status.OK,
+            board: {
+              resetFlags: 0,
+              linkRxDropped: 0,
+              linkRxErrors: 0,
+              linkFallbacks: 0,
+              eventsDropped: 0,
+              faultPc: 0,
+              faultCount: 0,
+            },
+          },
+        };
     }
   }
 

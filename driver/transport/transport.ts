@@ -17,6 +17,15 @@ export interface Transport {
    */
   close(): Promise<void>;
   readonly info?: TransportInfo;
+  /**
+   * Changes the line rate, keeping the streams (a serial port: serialport's
+   * update(), WebSerial's close and reopen, the virtual board's host port).
+   * Absent where there is no line rate to change (TCP, an in-memory pair):
+   * then the host link stays at the board's boot rate.
+   */
+  setBaudRate?(baud: number): Promise<void>;
+  /** The highest rate setBaudRate can give (a USB-serial bridge's limit); no limit when absent. */
+  readonly maxBaudRate?: number;
 }
 
 export interface TransportInfo {

@@ -95,6 +95,8 @@ export class Cpu {
   npriv = 0;
   /** Core cycles executed (or slept) since construction. */
   cycles = 0;
+  /** Of `cycles`, those spent asleep in WFI/WFE: the rest is the core's load. */
+  sleptCycles = 0;
 
   readonly bus: CpuBus;
   readonly clock: VirtualClock;
@@ -335,6 +337,11 @@ export class Cpu {
    * nothing scheduled ('idle'), the program exits, or it halts. Clock
    * callbacks fire at their due time along the way.
    */
+  private sleepUntil(cycle: number): void {
+    this.sleptCycles += cycle - this.cycles;
+    this.cycles = cycle;
+  }
+
   run(maxNs: number): RunResult {
     this.followClock();
     this.stopCycle = this.cycleAt(this.nowNs + Math.max(0, maxNs));
@@ -346,11 +353,11 @@ export class Cpu {
           const next = Math.min(this.cycleAt(this.clock.nextDueNs()), this.sysTick.nextInterruptCycle);
           if (next === Infinity) return IDLE;
           if (next >= this.stopCycle) {
-            if (this.stopCycle > this.cycles) this.cycles = this.stopCycle;
+            if (this.stopCycle > this.cycles) this.sleepUntil(this.stopCycle);
             return TIME;
           }
           // Asleep: jump straight to the next event.
-          if (next > this.cycles) this.cycles = next;
+          if (next > this.cycles) this.sleepUntil(next);
           continue;
         }
         if (this.cycles >= this.stopCycle) return TIME;
@@ -375,7 +382,7 @@ export class Cpu {
     if (this.sleeping !== SLEEP_NONE) {
       const next = Math.min(this.cycleAt(this.clock.nextDueNs()), this.sysTick.nextInterruptCycle);
       if (next === Infinity) return IDLE;
-      if (next > this.cycles) this.cycles = next;
+      if (next > this.cycles) this.sleepUntil(next);
       this.service();
       return this.halt ?? STEP;
     }

@@ -58,8 +58,12 @@ export class Usart1Wire implements SerialPeer {
     };
     // In loopback the RX side samples the same frame as it leaves, so the
     // character starts arriving as it starts leaving and both end together.
+    // The wire carries only what TX drives now: a character still arriving
+    // was cut short by a reset of the transmitter, and is lost.
     usart.onTransmitStart = (byte) => {
-      if (this.wiring === 'loopback') this.usart.receive(byte);
+      if (this.wiring !== 'loopback') return;
+      this.usart.cutRxWire();
+      this.usart.receive(byte);
     };
   }
 

@@ -49,9 +49,63 @@ describe('VirtualBoard and its host port (USART2)', () => {
     const writer = port.writable.getWriter();
     await writer.write(new Uint8Array(10).fill(0x55));
     await readBytes(reader, 10);
-    // Ten characters arrive one frame apart; the last echo ends one frame after the last arrives.
-    expect(board.nowNs - t0).toBeGreaterThanOrEqual(11 * FRAME_NS - 1);
+    // Ten characters arrive one host frame apart (115200 baud exactly, the
+    // board's BRR 139 is 0.08 % slower; each is received once its stop bit
+    // is sampled, half a bit before its end); the last echo takes one board frame.
+    const hostFrameNs = 1e10 / 115_200;
+    expect(board.nowNs - t0).toBeGreaterThanOrEqual(10 * hostFrameNs - hostFrameNs / 20 + FRAME_NS);
     expect(board.nowNs - t0).toBeLessThan(13 * FRAME_NS);
+  });
+
+  it('has its own line rate: within the receiver tolerance bytes pass, beyond it they arrive garbled both ways', async () => {
+    // The echo firmware runs USART2 at 115108 baud (BRR 139 from 16 MHz).
+    const echo = async (baud: number) => {
+      const board = makeBoard();
+      const port = board.hostPort({ baudRate: baud });
+      expect(port.baudRate).toBe(baud);
+      const reader = port.readable.getReader();
+      const drain = async () => {
+        const got: number[] = [];
+        const pending = reader.read();
+        await port.close();
+        for (let r = await pending; !r.done; r = await reader.read()) got.push(...r.value);
+        return got;
+      };
+      // Stepped by hand: boot (the greeting), then the echo of what the host sent.
+      board.runFor(2_000_000);
+      const first = await reader.read();
+      const greeting = first.done ? [] : [...first.value];
+      const sent = [0x55, 0x00, 0x7e, 0xa5, 0x31];
+      void port.writable.getWriter().write(Uint8Array.from(sent));
+      board.runFor(2_000_000);
+      return { greeting, back: await drain(), sent };
+    };
+    const exact = await echo(115_200);
+    expect(exact.greeting).toEqual([0x42]);
+    expect(exact.back).toEqual(exact.sent);
+    const slightlySlow = await echo(112_000); // 2.8 % slow
+    expect(slightlySlow.back).toEqual(slightlySlow.sent);
+    // Twice the rate: the board's receiver garbles what the host sends.
+    const fast = await echo(230_400);
+    expect(fast.back).not.toEqual(fast.sent);
+    // Half the rate: the host's receiver garbles the board's greeting too.
+    const slow = await echo(57_600);
+    expect(slow.greeting).not.toEqual([0x42]);
+    expect(slow.back).not.toEqual(slow.sent);
+  });
+
+  it('changes its rate at run time, and refuses rates it cannot run at', async () => {
+    const board = makeBoard();
+    const port = board.hostPort({ baudRate: 9600, maxBaudRate: 2_250_000 });
+    expect(port.maxBaudRate).toBe(2_250_000);
+    await port.setBaudRate(115_200);
+    expect(port.baudRate).toBe(115_200);
+    const reader = port.readable.getReader();
+    board.start();
+    expect(await readBytes(reader, 1)).toEqual([0x42]);
+    await expect(port.setBaudRate(3_000_000)).rejects.toThrow(/above this port's highest rate, 2250000/);
+    await expect(port.setBaudRate(0)).rejects.toThrow(/positive whole number/);
+    expect(port.baudRate).toBe(115_200);
   });
 
   it('waits for input instead of spinning while the firmware sleeps', async () => {

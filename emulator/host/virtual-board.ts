@@ -9,7 +9,7 @@ import type { RunResult } from '../core/cpu.ts';
 import { loadElf } from '../core/elf.ts';
 import type { Semihosting } from '../core/semihosting.ts';
 import { createStm32g071, type Stm32g071 } from '../stm32g071/chip.ts';
-import { type HostPort, HostSerialPort } from './host-port.ts';
+import { type HostPort, type HostPortOptions, HostSerialPort } from './host-port.ts';
 import { MacrotaskYield } from './macrotask.ts';
 import { type SerialPeer, Usart1Wire, type Usart1Wiring } from './serial-peer.ts';
 
@@ -26,6 +26,8 @@ export interface VirtualBoardOptions {
   semihosting?: Semihosting | null;
   /** PLL lock time, ns. */
   pllLockNs?: number;
+  /** Seed of SRAM's content at each power-on (see createStm32g071's `sramSeed`). */
+  sramSeed?: number;
   /** Most recent bytes `peer.received()` keeps (default 262144); `peer.onByte` sees them all. */
   peerLogLimit?: number;
   /**
@@ -67,6 +69,7 @@ export class VirtualBoard {
       ...(options.uid ? { uid: options.uid } : {}),
       ...(options.semihosting ? { semihosting: options.semihosting } : {}),
       ...(options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs }),
+      ...(options.sramSeed === undefined ? {} : { sramSeed: options.sramSeed }),
     });
     this.sliceNs = options.sliceNs ?? 1_000_000;
     this.pace = options.pace ?? 'fast';
@@ -146,6 +149,14 @@ export class VirtualBoard {
     this.afterReset();
   }
 
+  /**
+   * Unplugs and replugs the board's power: SRAM powers up with new content,
+   * the reset flags start over, and a new boot starts if the board is running.
+   */
+  powerCycle(): void {
+    this.powerOn();
+  }
+
   /** Stops the board for good and closes the host port. */
   async dispose(): Promise<void> {
     await this.stop();
@@ -155,16 +166,22 @@ export class VirtualBoard {
 
   /**
    * USART2 as the ST-LINK virtual COM port. One port can be open at a time;
-   * close it before opening another.
+   * close it before opening another. The port starts at 115200 baud, the
+   * bridge's boot rate, unless `options.baudRate` says otherwise.
    */
-  hostPort(): HostPort {
+  hostPort(options: HostPortOptions = {}): HostPort {
     if (this.port) throw new Error('the host port is already open');
     const port = new HostSerialPort(
       this.chip.usart2,
-      () => this.wake(),
-      (p) => {
-        if (this.port === p) this.port = undefined;
+      {
+        clock: this.chip.clock,
+        wake: () => this.wake(),
+        yieldSoon: () => this.chip.cpu.yieldSoon(),
+        onClose: (p) => {
+          if (this.port === p) this.port = undefined;
+        },
       },
+      options,
     );
     this.port = port;
     return port;

@@ -17,7 +17,7 @@ import { GPIO_BASES, Gpio } from './gpio.ts';
 import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
 import { RegisterStorage } from './register-storage.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
-import { SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
+import { DEFAULT_UID, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
 import { USART1_BASE, USART2_BASE, Usart } from './usart.ts';
 
 export const FLASH_BASE = 0x0800_0000;
@@ -79,6 +79,12 @@ export interface Stm32g071Options<C extends CpuCore = Cpu> {
   pllLockNs?: number;
   /** HCLK cycles per DMA data item. */
   dmaCyclesPerItem?: number;
+  /**
+   * Seed of what SRAM holds at each power-on: SRAM powers up with
+   * unpredictable content, different at every power-on; a seed makes the
+   * sequence repeatable (default: derived from the UID).
+   */
+  sramSeed?: number;
 }
 
 export interface Stm32g071<C extends CpuCore = Cpu> {
@@ -105,7 +111,8 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
    * Reset: peripherals to reset values, then the core, which fetches its
    * vectors from flash (flash and SRAM keep their contents). 'pin' (NRST,
    * the default) and 'software' (SYSRESETREQ) are system resets and set
-   * their flag in RCC_CSR; 'power' starts the reset flags over.
+   * their flag in RCC_CSR; 'power' starts the reset flags over and SRAM
+   * powers up holding new noise (see `sramSeed`).
    */
   reset(cause?: 'power' | 'pin' | 'software'): void;
 }
@@ -119,6 +126,20 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const bus = new SystemBus();
   const flash = new Uint8Array(FLASH_SIZE).fill(0xff);
   const sram = new Uint8Array(SRAM_SIZE);
+  const uidWords = options.uid ?? DEFAULT_UID;
+  let sramNoise = (options.sramSeed ?? uidWords[0] ^ Math.imul(uidWords[1], 0x9e3779b1) ^ uidWords[2]) >>> 0;
+  /** Fills SRAM with the next power-on's content (xorshift32: cheap, and not all zero). */
+  const powerUpSram = () => {
+    sramNoise = (Math.imul(sramNoise, 0x2c1b3c6d) + 0x297a2d39) >>> 0;
+    let x = sramNoise || 1;
+    const words = new Uint32Array(sram.buffer, sram.byteOffset, sram.length >>> 2);
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      words[i] = x;
+    }
+  };
   bus.mapMemory(FLASH_BASE, flash, { writable: false, name: 'flash' });
   // Boot from main flash: it also answers at 0 (RM0444 §2.5).
   bus.mapAlias(0, FLASH_SIZE, FLASH_BASE);
@@ -236,6 +257,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     reset(cause = 'pin') {
       // Peripherals first: the RCC's reset tells everyone the clocks and gates are back to reset.
       rcc.reset(cause === 'power' ? 'power' : 'system');
+      if (cause === 'power') powerUpSram();
       if (cause !== 'power') rcc.noteReset(cause);
       for (const p of [
         flashInterface,

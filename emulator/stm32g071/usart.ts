@@ -13,6 +13,7 @@ import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
 import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
+import { sameRate, sampleLine } from './uart-waveform.ts';
 
 export const USART1_BASE = 0x4001_3800;
 export const USART2_BASE = 0x4000_4400;
@@ -101,6 +102,14 @@ export interface ReceiveOptions {
   noise?: boolean;
   /** The parity bit is wrong; only seen when parity is enabled (USART_ISR.PE). */
   parityError?: boolean;
+  /**
+   * The sender's bit time, ns, for an 8N1 sender with its own clock (the
+   * ST-LINK's bridge, a peer): at a rate other than this USART's, the
+   * character is sampled from its waveform (uart-waveform.ts) and arrives as
+   * what the receiver makes of it. Absent: the sender runs at this USART's
+   * rate, whatever it is.
+   */
+  senderBitNs?: number;
 }
 
 export interface UsartOptions {
@@ -124,9 +133,14 @@ export type UsartMisuse =
   /** TDR was written while TXE = 0: the pending character is lost. */
   | 'tdr-overwrite';
 
+type DataChar = WireChar & { byte: number };
+
 interface WireChar {
-  byte: number;
+  /** Undefined: the line is busy (a sender's waveform) but the receiver makes no character of it. */
+  byte: number | undefined;
   options: ReceiveOptions;
+  /** Time on the wire when known in advance (a sampled waveform), ns. */
+  durationNs?: number;
 }
 
 export class Usart implements MemoryMappedDevice {
@@ -165,6 +179,7 @@ export class Usart implements MemoryMappedDevice {
   private readonly wire: WireChar[] = [];
   private rxTimer: TimerHandle | undefined;
   private rxCurrent: WireChar | undefined;
+  private rxStartNs = 0;
   private rxListening = false;
   private idleTimer: TimerHandle | undefined;
   private idleArmed = false;
@@ -233,6 +248,30 @@ export class Usart implements MemoryMappedDevice {
   /** Drops characters queued on the RX wire that have not started. */
   clearRxWire(): void {
     this.wire.length = 0;
+  }
+
+  /**
+   * The line is driven anew: whatever the wire still carried is gone (the
+   * character being received is cut short and lost, queued ones never
+   * come). For a wire that is one transmitter's line, such as a loopback,
+   * where a new character can only start once the last one ended or the
+   * transmitter was reset mid-character.
+   */
+  cutRxWire(): void {
+    this.wire.length = 0;
+    const timer = this.rxTimer;
+    if (timer && timer.dueNs <= this.clock.nowNs) {
+      // Ending right now, as the next one starts: it is whole.
+      this.clock.cancel(timer);
+      this.wireCharDone(timer.dueNs - this.rxStartNs);
+    } else if (timer) {
+      this.clock.cancel(timer);
+      this.rxTimer = undefined;
+      this.rxCurrent = undefined;
+      this.rxListening = false;
+      this.isr &= ~ISR_BUSY;
+      this.update();
+    }
   }
 
   get isrValue(): number {
@@ -442,18 +481,74 @@ export class Usart implements MemoryMappedDevice {
     if (!wasIdle) this.onTransmit?.(sent, this.clock.nowNs);
   }
 
+  /** This USART's bit time, ns, or undefined if it can't run. */
+  bitNs(): number | undefined {
+    const frame = this.frameNs();
+    if (frame === undefined) return undefined;
+    const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
+    const word = m === 0 ? 8 : m === 1 ? 9 : 7;
+    return frame / (1 + word + [1, 0.5, 2, 1.5][field(this.cr2, 12, 2)]!);
+  }
+
+  /**
+   * Characters sent at a rate other than this USART's: the queued run of
+   * them is replaced by what the receiver samples from their waveform,
+   * each taking the wire until the receiver has it.
+   */
+  private sampleForeignRun(): void {
+    const first = this.wire[0];
+    const senderBit = first?.options.senderBitNs;
+    if (!first || senderBit === undefined || first.durationNs !== undefined) return;
+    let n = 0;
+    while (
+      n < this.wire.length &&
+      this.wire[n]!.options.senderBitNs === senderBit &&
+      this.wire[n]!.durationNs === undefined
+    )
+      n++;
+    const ownBit = this.bitNs();
+    if (ownBit !== undefined && sameRate(ownBit, senderBit)) {
+      for (let i = 0; i < n; i++) this.wire[i]!.durationNs = senderBit * 10;
+      return;
+    }
+    const run = this.wire.splice(0, n);
+    const runNs = n * 10 * senderBit;
+    const sampled: WireChar[] = [];
+    let at = 0;
+    if (ownBit !== undefined) {
+      for (const c of sampleLine(
+        run.map((w) => w.byte ?? 0xff),
+        senderBit,
+        ownBit,
+      )) {
+        sampled.push({
+          byte: c.byte,
+          options: { framingError: c.framingError, noise: c.noise },
+          durationNs: Math.max(1, c.atNs - at),
+        });
+        at = c.atNs;
+      }
+    }
+    // The wire stays busy until the sender's last stop bit has gone.
+    if (at < runNs) sampled.push({ byte: undefined, options: {}, durationNs: runNs - at });
+    this.wire.unshift(...sampled);
+  }
+
   private startWireChar(): void {
+    this.sampleForeignRun();
     const next = this.wire.shift();
     if (!next) return;
     if (this.idleTimer) this.clock.cancel(this.idleTimer);
     this.idleTimer = undefined;
-    // The host side sends at the rate the USART is set to; if it can't run,
-    // the character still takes a 115200 8N1 frame on the wire and is lost.
-    const frame = this.frameNs() ?? 86_806;
+    // A sender without its own rate sends at the rate the USART is set to;
+    // if it can't run, the character still takes a 115200 8N1 frame on the
+    // wire and is lost.
+    const frame = next.durationNs ?? this.frameNs() ?? 86_806;
     this.rxCurrent = next;
     this.rxListening = this.rxRunning();
     // BUSY: a start bit was seen, reception in progress (RM0444 USART_ISR.BUSY).
     if (this.rxListening) this.isr |= ISR_BUSY;
+    this.rxStartNs = this.clock.nowNs;
     this.rxTimer = this.clock.schedule(frame, () => this.wireCharDone(frame));
     this.update();
   }
@@ -463,13 +558,13 @@ export class Usart implements MemoryMappedDevice {
     const c = this.rxCurrent;
     this.rxCurrent = undefined;
     this.isr &= ~ISR_BUSY;
-    if (c && this.rxListening && this.rxRunning()) this.deposit(c);
+    if (c && c.byte !== undefined && this.rxListening && this.rxRunning()) this.deposit(c as DataChar);
     this.rxListening = false;
     if (this.wire.length > 0) this.startWireChar();
     else if (this.idleArmed && this.rxRunning()) {
       // IDLE: a whole idle frame after received data (RM0444 USART_ISR.IDLE);
       // it is not set again until RXNE has been set again.
-      this.idleTimer = this.clock.schedule(frame, () => {
+      this.idleTimer = this.clock.schedule(this.frameNs() ?? frame, () => {
         this.idleTimer = undefined;
         if (this.idleArmed && this.rxRunning()) {
           this.isr |= ISR_IDLE;
@@ -481,7 +576,7 @@ export class Usart implements MemoryMappedDevice {
     this.update();
   }
 
-  private deposit(c: WireChar): void {
+  private deposit(c: DataChar): void {
     if (this.isr & ISR_RXNE) {
       if (this.cr3 & CR3_OVRDIS) {
         // Overrun detection off: the new character overwrites RDR (RM0444 USART_CR3.OVRDIS).

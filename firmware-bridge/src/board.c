@@ -2,6 +2,7 @@
 #include "board.h"
 
 #include "hostlink.h"
+#include "led.h"
 #include "stm32g071.h"
 
 static void nvic_set_priority(unsigned irq, unsigned prio)
@@ -11,8 +12,19 @@ static void nvic_set_priority(unsigned irq, unsigned prio)
     NVIC->IPR[irq / 4u] = (NVIC->IPR[irq / 4u] & ~(0xFFu << shift)) | ((prio << 6) << shift);
 }
 
+static uint32_t reset_flags;
+
+uint32_t board_reset_flags(void)
+{
+    return reset_flags;
+}
+
 void board_init(void)
 {
+    /* why this boot happened; cleared so the next reset's flags are its own */
+    reset_flags = RCC->CSR & RCC_CSR_RESET_FLAGS;
+    RCC->CSR |= RCC_CSR_RMVF;
+
     RCC->IOPENR |= RCC_IOPENR_GPIOAEN | RCC_IOPENR_GPIOCEN;
     RCC->AHBENR |= RCC_AHBENR_DMA1EN; /* DMA1 and DMAMUX1 */
     RCC->APBENR1 |= RCC_APBENR1_USART2EN | RCC_APBENR1_DBGEN;
@@ -24,12 +36,15 @@ void board_init(void)
     GPIOC->AFR[0] = (GPIOC->AFR[0] & ~((0xFu << 16) | (0xFu << 20))) | (1u << 16) | (1u << 20);
     GPIOC->PUPDR = (GPIOC->PUPDR & ~(3u << 10)) | (GPIO_PULL_UP << 10);
 
-    hostlink_init();
+    led_init();
 
-    /* SysTick free-running for plat_micros(): no interrupt */
+    /* SysTick free-running for plat_micros(); its interrupt only times the
+     * host link's rate fallback and the LED's blink, when they need it */
     SYSTICK->RVR = SYSTICK_MAX;
     SYSTICK->CVR = 0;
     SYSTICK->CSR = SYSTICK_CSR_CLKSOURCE | SYSTICK_CSR_ENABLE;
+
+    hostlink_init();
 
     /* the host link's USART outranks everything (a fallback must be seen),
      * its transmit DMA comes next, then the event sources, which share a

@@ -11,6 +11,8 @@ static struct {
     uint32_t check;       /* ~epoch: a random power-up pattern rarely passes */
     uint32_t fault_pc;    /* PC of the last HardFault, 0 if none */
     uint32_t fault_count;
+    uint32_t link_baud;   /* the host link's rate when the reset came */
+    uint32_t link_check;  /* ~link_baud */
 } noinit __attribute__((section(".noinit")));
 
 static uint32_t mix(uint32_t h, uint32_t v)
@@ -44,6 +46,8 @@ void boot_epoch_update(void)
         noinit.epoch = h;
         noinit.fault_pc = 0;
         noinit.fault_count = 0;
+        noinit.link_baud = 0;
+        noinit.link_check = ~0u;
     }
     noinit.check = ~noinit.epoch;
 }
@@ -51,6 +55,27 @@ void boot_epoch_update(void)
 uint32_t boot_epoch(void)
 {
     return noinit.epoch;
+}
+
+uint32_t boot_kept_link_baud(void)
+{
+    return noinit.link_check == ~noinit.link_baud ? noinit.link_baud : 0u;
+}
+
+void boot_keep_link_baud(uint32_t baud)
+{
+    noinit.link_baud = baud;
+    noinit.link_check = ~baud;
+}
+
+uint32_t boot_fault_pc(void)
+{
+    return noinit.fault_pc;
+}
+
+uint32_t boot_fault_count(void)
+{
+    return noinit.fault_count;
 }
 
 void boot_note_fault(uint32_t pc)

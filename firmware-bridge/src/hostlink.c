@@ -2,7 +2,7 @@
  * The host link: USART2 on PA2 (TX) / PA3 (RX), AF1, 8N1, from the 64 MHz
  * PCLK, moved by DMA both ways so the core spends no time per byte.
  *
- * Receive: DMA1 channel 3 (DMAMUX request USART2_RX) fills a 2 KiB ring
+ * Receive: DMA1 channel 3 (DMAMUX request USART2_RX) fills a 4 KiB ring
  * in circular mode. The main loop reads the ring in runs, from where it
  * stopped to where the DMA is (CNDTR). It is woken by USART2's character
  * match on 0x00 (a frame's delimiter arrived), by IDLE (the line went
@@ -19,24 +19,34 @@
  * everything queued has left; until a valid frame arrives at the new rate
  * (within about 1.5 s, counted by SysTick), and whenever a 0x00 arrives with
  * a framing error (a host at a slower rate opening the port), it goes back
- * to the boot rate.
+ * to the boot rate. A reset that is not a power-up (the reset button, the
+ * watchdog, a fault, a host's reset request) keeps the rate in .noinit and
+ * starts there, unconfirmed: a host still at that rate hears the BOOT event
+ * and learns of the reset at once, and a host that went back to the boot
+ * rate sends a 0x00 that brings the board there too.
  */
 #include "hostlink.h"
 
+#include "boot_epoch.h"
 #include "clock.h"
+#include "led.h"
 #include "cm0.h"
 #include "platform.h"
 #include "stm32g071.h"
 
-#define RX_RING_SIZE 2048u
+#define RX_RING_SIZE 4096u
 #define TX_RING_SIZE 2048u
 #define RX_CH 3u /* DMA1 channel 3: DMAMUX1 channel 2 */
 #define TX_CH 4u /* DMA1 channel 4: DMAMUX1 channel 3 */
 /* SysTick wraps every 2^24 cycles, 262 ms at 64 MHz: six make the fallback. */
 #define FALLBACK_WRAPS 6u
 
-static const uint32_t rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
-#define RATE_COUNT (sizeof rates / sizeof rates[0])
+static const uint32_t candidate_rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
+#define CANDIDATES (sizeof candidate_rates / sizeof candidate_rates[0])
+/* The candidates USART2 can make from the clock reached (all of them at
+ * 64 MHz; at 16 MHz, after a PLL that did not lock, up to 1 Mbaud). */
+static uint32_t rates[CANDIDATES];
+static uint8_t rate_count;
 
 static uint8_t rx_ring[RX_RING_SIZE] __attribute__((section(".link"), aligned(4)));
 static uint8_t tx_ring[TX_RING_SIZE] __attribute__((section(".link"), aligned(4)));
@@ -62,11 +72,15 @@ static struct {
     volatile uint8_t unconfirmed; /* switched, no valid frame yet */
     volatile uint8_t wraps;       /* SysTick wraps since the switch */
     volatile uint8_t fall_back;   /* asked by an interrupt: back to LINK_BAUD */
+    uint32_t fallbacks;           /* times it went back */
 } rate;
+
+static void tick_update(void);
 
 static uint32_t brr_for(uint32_t baud)
 {
-    return (PCLK_HZ + baud / 2u) / baud; /* OVER8 = 0 */
+    uint32_t pclk = clock_pclk_hz();
+    return (pclk + baud / 2u) / baud; /* OVER8 = 0 */
 }
 
 static void usart_on(uint32_t baud)
@@ -78,6 +92,27 @@ static void usart_on(uint32_t baud)
     USART2->ICR = 0xFFFFFFFFu;
     USART2->CR1 = USART_CR1_CMIE | USART_CR1_IDLEIE | USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
     rate.baud = baud;
+    boot_keep_link_baud(baud);
+}
+
+static bool offered(uint32_t baud)
+{
+    for (size_t i = 0; i < rate_count; i++)
+        if (rates[i] == baud)
+            return true;
+    return false;
+}
+
+/* BRR of at least 16 (RM0444 USART_BRR with OVER8 = 0) and within 1 % of
+ * the rate: well inside a receiver's tolerance. */
+static bool makeable(uint32_t baud)
+{
+    uint32_t brr = brr_for(baud);
+    if (brr < 16u)
+        return false;
+    uint32_t actual = clock_pclk_hz() / brr;
+    uint32_t error = actual > baud ? actual - baud : baud - actual;
+    return error * 100u <= baud;
 }
 
 void hostlink_init(void)
@@ -106,9 +141,23 @@ void hostlink_init(void)
     rx.rd = 0;
     tx.head = tx.tail = tx.run = 0;
     rate.pending = 0;
-    rate.unconfirmed = 0;
     rate.fall_back = 0;
-    usart_on(LINK_BAUD);
+    rate.wraps = 0;
+    rate_count = 0;
+    for (size_t i = 0; i < CANDIDATES; i++)
+        if (makeable(candidate_rates[i]))
+            rates[rate_count++] = candidate_rates[i];
+    uint32_t kept = boot_kept_link_baud();
+    if (kept != LINK_BAUD && offered(kept)) {
+        /* the rate from before the reset, on probation as after a switch;
+         * interrupts are still off, so TICKINT is set directly */
+        usart_on(kept);
+        rate.unconfirmed = 1;
+        tick_update();
+    } else {
+        rate.unconfirmed = 0;
+        usart_on(LINK_BAUD);
+    }
 }
 
 /* ---- receive ---------------------------------------------------------- */
@@ -259,37 +308,59 @@ void USART2_IRQHandler(void)
 
 /* ---- rate ---------------------------------------------------------------- */
 
+/* SysTick's interrupt runs only while someone needs it: the rate's
+ * probation or the LED's dark time (an idle board sleeps for good). Called
+ * with interrupts masked. */
+static void tick_update(void)
+{
+    if (rate.unconfirmed || led_needs_tick())
+        SYSTICK->CSR |= SYSTICK_CSR_TICKINT;
+    else
+        SYSTICK->CSR &= ~SYSTICK_CSR_TICKINT;
+}
+
 void SysTick_Handler(void)
 {
     if (rate.unconfirmed && ++rate.wraps >= FALLBACK_WRAPS)
         rate.fall_back = 1;
+    led_tick();
+    tick_update();
 }
 
 static void arm_fallback(bool on)
 {
+    cpu_irq_disable();
     rate.wraps = 0;
     rate.unconfirmed = on ? 1u : 0u;
+    tick_update();
+    cpu_irq_enable();
+}
+
+/* Wakes the main loop when the transmitter has sent everything (TC). The
+ * handler disarms it at the first TC, which may be an earlier frame's (the
+ * reply is queued after this), so hostlink_service arms it again until the
+ * switch is made. */
+static void wake_on_tc(void)
+{
     cpu_irq_disable();
-    if (on)
-        SYSTICK->CSR |= SYSTICK_CSR_TICKINT;
-    else
-        SYSTICK->CSR &= ~SYSTICK_CSR_TICKINT;
+    USART2->CR1 |= USART_CR1_TCIE;
     cpu_irq_enable();
 }
 
 void plat_link_switch(uint32_t baud)
 {
     rate.pending = baud;
-    /* wake the main loop when the transmitter has sent everything (TC) */
-    cpu_irq_disable();
-    USART2->CR1 |= USART_CR1_TCIE;
-    cpu_irq_enable();
+    wake_on_tc();
 }
 
 void plat_link_frame_ok(void)
 {
     if (rate.unconfirmed)
         arm_fallback(false);
+    cpu_irq_disable();
+    led_traffic();
+    tick_update();
+    cpu_irq_enable();
 }
 
 static bool tx_idle(void)
@@ -303,15 +374,21 @@ void hostlink_service(void)
         rate.fall_back = 0;
         rate.pending = 0;
         arm_fallback(false);
-        if (rate.baud != LINK_BAUD)
+        if (rate.baud != LINK_BAUD) {
             usart_on(LINK_BAUD);
+            rate.fallbacks++;
+        }
         return;
     }
     /* the reply to SET_LINK_BAUD must leave at the old rate first */
-    if (rate.pending != 0 && tx_idle()) {
-        usart_on(rate.pending);
-        rate.pending = 0;
-        arm_fallback(rate.baud != LINK_BAUD);
+    if (rate.pending != 0) {
+        if (tx_idle()) {
+            usart_on(rate.pending);
+            rate.pending = 0;
+            arm_fallback(rate.baud != LINK_BAUD);
+        } else {
+            wake_on_tc();
+        }
     }
 }
 
@@ -320,8 +397,13 @@ void hostlink_info(struct plat_info *info)
     info->link_baud = rate.baud;
     info->boot_link_baud = LINK_BAUD;
     info->rx_buffer = RX_RING_SIZE - 1u;
-    info->rate_count = (uint8_t)RATE_COUNT;
+    info->rate_count = rate_count;
     info->rates = rates;
+}
+
+uint32_t hostlink_fallbacks(void)
+{
+    return rate.fallbacks;
 }
 
 uint32_t hostlink_rx_overruns(void)

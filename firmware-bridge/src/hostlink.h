@@ -29,9 +29,11 @@ void hostlink_service(void);
 void hostlink_rx_dma_irq(void);
 /* The link's part of HELLO: rates, receive buffer. */
 void hostlink_info(struct plat_info *info);
-/* Bytes lost to a full receive ring or an overrun; framing, noise and
- * parity errors. */
+/* Bytes lost to a full receive ring or an overrun. */
 uint32_t hostlink_rx_overruns(void);
+/* Host-link characters received with framing, noise or parity errors. */
 uint32_t hostlink_rx_errors(void);
+/* Times the link went back to its boot rate. */
+uint32_t hostlink_fallbacks(void);
 
 #endif

@@ -53,6 +53,17 @@ struct plat_info {
 };
 void plat_hello_info(struct plat_info *info);
 
+/* BOARD_STATUS: the board's health since boot (PROTOCOL.md 2). */
+struct plat_status {
+    uint32_t reset_flags;     /* RCC_CSR's reset flags [31:25] as found at boot */
+    uint32_t link_rx_dropped; /* host-link bytes lost: receive ring lapped, or overrun */
+    uint32_t link_rx_errors;  /* host-link characters with framing, noise or parity errors */
+    uint32_t link_fallbacks;  /* times the link went back to its boot rate */
+    uint32_t fault_pc;        /* PC of the last HardFault before this boot, 0 if none */
+    uint32_t fault_count;     /* HardFaults since power-up */
+};
+void plat_board_status(struct plat_status *st);
+
 /* SET_LINK_BAUD accepted (`baud` is one of plat_info's rates): the link
  * switches once everything queued for the host has left, then falls back
  * to the boot rate unless a valid frame arrives at the new rate in time

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "board.h"
 #include "boot_epoch.h"
 #include "clock.h"
 #include "cm0.h"
@@ -68,8 +69,12 @@ uint32_t plat_micros(void)
 
 void plat_reset_peripherals(void)
 {
-    for (unsigned ch = 0; ch < 2; ch++)
-        DMA1->CH[ch].CCR = 0; /* disable first: the rest is writable only with EN = 0 */
+    /* EN first, alone: the other CCR fields are read-only while EN = 1
+     * (RM0444 DMA_CCRx), so a single write of 0 could leave them set */
+    for (unsigned ch = 0; ch < 2; ch++) {
+        DMA1->CH[ch].CCR &= ~DMA_CCR_EN;
+        DMA1->CH[ch].CCR = 0;
+    }
     DMA1->IFCR = (DMA_FLAGS_ALL << DMA_ISR_SHIFT(1)) | (DMA_FLAGS_ALL << DMA_ISR_SHIFT(2));
     for (unsigned ch = 0; ch < 2; ch++) {
         DMA1->CH[ch].CNDTR = 0;
@@ -84,6 +89,16 @@ void plat_reset_peripherals(void)
     NVIC->ICPR = (1u << IRQN_DMA1_CHANNEL1) | (1u << IRQN_DMA1_CHANNEL2_3) | (1u << IRQN_USART1);
 }
 
+void plat_board_status(struct plat_status *st)
+{
+    st->reset_flags = board_reset_flags();
+    st->link_rx_dropped = hostlink_rx_overruns();
+    st->link_rx_errors = hostlink_rx_errors();
+    st->link_fallbacks = hostlink_fallbacks();
+    st->fault_pc = boot_fault_pc();
+    st->fault_count = boot_fault_count();
+}
+
 void plat_hello_info(struct plat_info *info)
 {
     uint32_t id = DBGMCU->IDCODE;
@@ -95,6 +110,6 @@ void plat_hello_info(struct plat_info *info)
     info->arena_base = (uint32_t)(uintptr_t)_sarena;
     info->arena_size = (uint32_t)(_earena - _sarena);
     info->boot_epoch = boot_epoch();
-    info->usart1_clock_hz = PCLK_HZ; /* CCIPR USART1SEL = 0: PCLK */
+    info->usart1_clock_hz = clock_pclk_hz(); /* CCIPR USART1SEL = 0: PCLK */
     hostlink_info(info);
 }

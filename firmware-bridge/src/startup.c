@@ -7,6 +7,7 @@
 
 #include "boot_epoch.h"
 #include "clock.h"
+#include "cm0.h"
 #include "stm32g071.h"
 
 extern uint32_t _estack, _sidata, _sdata, _edata, _sbss, _ebss;
@@ -106,8 +107,20 @@ void Reset_Handler(void)
     for (dst = &_sbss; dst < &_ebss;)
         *dst++ = 0;
     boot_epoch_update();
-    clock_init_64mhz();
+    (void)clock_init();
     main();
+    for (;;) {
+    }
+}
+
+/* SYSRESETREQ with a DSB on each side (ARMv6-M ARM B3.2.6, AIRCR): the
+ * .noinit record is written before the reset is asked for, and nothing
+ * runs after the request while the reset takes effect. */
+__attribute__((noreturn)) static void system_reset(void)
+{
+    cpu_dsb();
+    SCB->AIRCR = SCB_AIRCR_VECTKEY | SCB_AIRCR_SYSRESETREQ;
+    cpu_dsb();
     for (;;) {
     }
 }
@@ -116,9 +129,7 @@ void Reset_Handler(void)
 void Default_Handler(void)
 {
     boot_note_fault(0xFFFFFFFFu);
-    SCB->AIRCR = SCB_AIRCR_VECTKEY | SCB_AIRCR_SYSRESETREQ;
-    for (;;) {
-    }
+    system_reset();
 }
 
 /* Called with the exception frame (r0-r3, r12, lr, pc, xpsr). Records the
@@ -127,10 +138,7 @@ void Default_Handler(void)
 __attribute__((used, noreturn)) void hardfault_record(const uint32_t *frame)
 {
     boot_note_fault(frame[6]);
-    __asm__ volatile("dsb 0xF" ::: "memory");
-    SCB->AIRCR = SCB_AIRCR_VECTKEY | SCB_AIRCR_SYSRESETREQ;
-    for (;;) {
-    }
+    system_reset();
 }
 
 __attribute__((naked)) void HardFault_Handler(void)

@@ -55,7 +55,12 @@ typedef struct {
     REG32 APBSMENR1; /* 0x4C */
     REG32 APBSMENR2; /* 0x50 */
     REG32 CCIPR;     /* 0x54 */
+    REG32 RESERVED1;
+    REG32 BDCR;      /* 0x5C */
+    REG32 CSR;       /* 0x60: reset flags in [31:25], RMVF at 23 */
 } rcc_t;
+#define RCC_CSR_RMVF       (1u << 23)
+#define RCC_CSR_RESET_FLAGS 0xFE000000u
 #define RCC ((rcc_t *)RCC_BASE)
 
 #define RCC_CR_HSION            (1u << 8)
@@ -111,6 +116,7 @@ typedef struct {
 #define GPIOA ((gpio_t *)GPIOA_BASE)
 #define GPIOC ((gpio_t *)GPIOC_BASE)
 
+#define GPIO_MODE_OUTPUT        1u
 #define GPIO_MODE_AF            2u
 #define GPIO_PULL_UP            1u
 

@@ -17,6 +17,8 @@ size_t fake_tx_len;
 unsigned fake_irq_locked;
 uint32_t fake_link_baud = 115200u;
 uint32_t fake_link_switch_to;
+struct plat_status fake_status;
+bool fake_en_stuck[2];
 unsigned long fake_link_frames_ok;
 static const uint32_t fake_rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
 size_t fake_tx_room;
@@ -95,6 +97,9 @@ void fake_reset(void)
     fake_link_baud = 115200u;
     fake_link_switch_to = 0;
     fake_link_frames_ok = 0;
+    memset(&fake_status, 0, sizeof fake_status);
+    fake_en_stuck[0] = fake_en_stuck[1] = false;
+    memset(fake_changes, 0, sizeof fake_changes);
     memset(started, 0, sizeof started);
     fake_tx_room = FAKE_TX_MAX;
     fake_tx_waits = 0;
@@ -130,9 +135,19 @@ void fake_set(uint32_t addr, uint32_t value)
         regs[i] = value;
 }
 
+struct fake_change fake_changes[4];
+
 uint32_t plat_reg_read(uint32_t addr)
 {
     int i = index_of(addr);
+    /* scheduled changes whose time has come (a flag rising while the core polls) */
+    for (unsigned k = 0; k < 4; k++) {
+        struct fake_change *c = &fake_changes[k];
+        if (c->addr == addr && c->addr != 0 && fake_micros_now >= c->at_us && i >= 0) {
+            regs[i] |= c->set;
+            c->addr = 0;
+        }
+    }
     log_op(FK_REG_READ, addr, i < 0 ? 0 : regs[i]);
     if (i < 0) {
         violation("read of a register outside the bridge's set");
@@ -253,10 +268,21 @@ void plat_reg_write(uint32_t addr, uint32_t value)
     case 0x40020000: case 0x4001381C: case 0x40013824:
         violation("write to a read-only register");
         return;
-    case 0x40020004: /* IFCR clears ISR bits */
+    case 0x40020004: /* IFCR clears ISR bits; CGIF clears the channel's nibble */
         if (value & ~0xFFu)
             violation("IFCR write touching other channels");
-        regs[index_of(0x40020000)] &= ~value;
+        for (unsigned ch = 0; ch < 2; ch++) {
+            uint32_t nib = (value >> (4u * ch)) & 0xFu;
+            if ((nib & 1u) && (regs[index_of(0x40020008u + 0x14u * ch)] & 1u))
+                violation("CGIF written for a running channel (ES0418 DMA erratum)");
+            if (nib & 1u)
+                nib = 0xFu;
+            uint32_t *isr = &regs[index_of(0x40020000)];
+            *isr &= ~(nib << (4u * ch));
+            /* GIF is the OR of the channel's other flags (RM0444 DMA_ISR) */
+            if (!((*isr >> (4u * ch)) & 0xEu))
+                *isr &= ~(1u << (4u * ch));
+        }
         return;
     case 0x40013820: /* ICR clears ISR bits */
         regs[index_of(0x4001381C)] &= ~value;
@@ -277,7 +303,20 @@ void plat_reg_write(uint32_t addr, uint32_t value)
                 violation("CCR.EN written without a DSB just before");
             if (!start_is_safe(ch, value))
                 violation("unsafe DMA start");
-            dma_started(ch, value);
+            if (!fake_irq_locked)
+                violation("CCR.EN written with interrupts enabled (the start count races the handler)");
+            /* RM0444 DMA_CCRx.EN: EN stays 0 while TEIF is set */
+            if ((regs[index_of(0x40020000)] >> (4u * (ch - 1u))) & 0x8u) {
+                violation("CCR.EN written while TEIF is set (the chip ignores it)");
+                value &= ~1u;
+            } else if (fake_en_stuck[ch - 1u]) {
+                value &= ~1u;
+            } else {
+                dma_started(ch, value);
+            }
+        } else if (was_on && (value & ~1u) != (regs[i] & ~1u)) {
+            /* RM0444 DMA_CCRx: the other fields are read-only while EN = 1 */
+            violation("CCR fields changed in the write that clears EN");
         }
         break;
     }
@@ -372,6 +411,11 @@ void plat_hello_info(struct plat_info *info)
     info->rx_buffer = 2047u;
     info->rate_count = (uint8_t)(sizeof fake_rates / sizeof fake_rates[0]);
     info->rates = fake_rates;
+}
+
+void plat_board_status(struct plat_status *st)
+{
+    *st = fake_status;
 }
 
 void plat_link_switch(uint32_t baud)

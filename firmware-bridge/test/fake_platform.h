@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../src/platform.h"
+
 #define FAKE_ARENA_BASE 0x20001000u
 #define FAKE_ARENA_SIZE (28u * 1024u)
 #define FAKE_BOOT_EPOCH 0x12345678u
@@ -45,6 +47,18 @@ extern unsigned fake_irq_locked;  /* plat_irq_lock nesting depth */
  * with a good CRC. */
 extern uint32_t fake_link_baud;
 extern uint32_t fake_link_switch_to;
+/* What plat_board_status reports (zeroed by fake_reset). */
+extern struct plat_status fake_status;
+/* The chip keeps CCR.EN of channel 1 or 2 clear on the next starts, as if a
+ * transfer error flag were raised behind the start checks' back. */
+extern bool fake_en_stuck[2];
+/* Bits `set` appear in register `addr` once the fake clock reaches `at_us`. */
+struct fake_change {
+    uint32_t addr;
+    uint32_t set;
+    uint32_t at_us;
+};
+extern struct fake_change fake_changes[4];
 extern unsigned long fake_link_frames_ok;
 /* Room in the transmit queue; a reservation larger than this waits (the
  * fake counts the wait and drains the queue). */

@@ -241,3 +241,23 @@ TEST(batch_many_writes)
     CHECK_EQ(r.p[1], 113);
     CHECK_EQ(fake_get(USART1_BASE + 0x10), 112);
 }
+
+TEST(batch_polls_share_one_time_budget)
+{
+    struct reply r;
+    uint8_t b[64], *q = b;
+    h_open(1);
+    fake_micros_step = 5;
+    uint32_t t0 = fake_micros_now;
+    /* RXNE rises after 60 ms, IDLE after 120 ms: each within its POLL's own
+     * 65 ms, but the second past the batch's 100 ms */
+    fake_changes[0] = (struct fake_change){ USART1_ISR_ADDR, USART_ISR_IDLE, t0 + 120000u };
+    fake_changes[1] = (struct fake_change){ USART1_ISR_ADDR, USART_ISR_RXNE, t0 + 60000u };
+    q = op_poll(q, USART1_ISR_ADDR, USART_ISR_RXNE, USART_ISR_RXNE, 65000);
+    q = op_poll(q, USART1_ISR_ADDR, USART_ISR_IDLE, USART_ISR_IDLE, 65000);
+    CHECK(h_req(T_REG_BATCH, 2, b, (size_t)(q - b), &r));
+    CHECK_EQ(r.p[0], ST_POLL_TIMEOUT);
+    CHECK_EQ(r.p[1], 1); /* the first POLL matched */
+    CHECK(fake_micros_now - t0 >= BATCH_POLL_BUDGET_US);
+    CHECK(fake_micros_now - t0 < BATCH_POLL_BUDGET_US + 1000u);
+}

@@ -259,3 +259,29 @@ TEST(a_frame_with_a_good_crc_confirms_the_link_rate)
     CHECK(h_req(T_PING, 2, 0, 0, &r));
     CHECK_EQ(fake_link_frames_ok, before + 1u);
 }
+
+TEST(board_status_reports_the_health_counters_in_order)
+{
+    struct reply r;
+    h_open(1);
+    fake_status.reset_flags = 0x14000000u; /* PINRSTF | SFTRSTF */
+    fake_status.link_rx_dropped = 7;
+    fake_status.link_rx_errors = 3;
+    fake_status.link_fallbacks = 2;
+    fake_status.fault_pc = 0x08000123u;
+    fake_status.fault_count = 1;
+    CHECK(h_req(T_BOARD_STATUS, 2, 0, 0, &r));
+    CHECK_EQ(r.type, T_BOARD_STATUS | T_REPLY_BIT);
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK_EQ(r.len, 1u + 7u * 4u);
+    CHECK_EQ(h_get32(r.p + 1), 0x14000000u);
+    CHECK_EQ(h_get32(r.p + 5), 7u);
+    CHECK_EQ(h_get32(r.p + 9), 3u);
+    CHECK_EQ(h_get32(r.p + 13), 2u);
+    CHECK_EQ(h_get32(r.p + 17), 0u); /* events dropped: none */
+    CHECK_EQ(h_get32(r.p + 21), 0x08000123u);
+    CHECK_EQ(h_get32(r.p + 25), 1u);
+    uint8_t extra = 0;
+    CHECK(h_req(T_BOARD_STATUS, 3, &extra, 1, &r));
+    CHECK_EQ(r.p[0], ST_BAD_LENGTH);
+}

@@ -555,3 +555,117 @@ TEST(a_refused_or_busy_start_does_not_count_as_a_start)
     CHECK_EQ(r.p[0], ST_OK);
     CHECK_EQ(h_get32(r.p + 11) >> 16, 1);
 }
+
+/* A started channel 1 (memory to peripheral, 16 bytes at the arena). */
+static void start_ch1(struct reply *r)
+{
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 16);
+    h_reg_write(DMA1_CCR_ADDR(1), CCR_TX | DMA_CCR_TCIE, r);
+}
+
+TEST(hard_cgif_on_a_running_channel_becomes_the_individual_clear_bits)
+{
+    /* ES0418: CGIFx in the cycle of a transfer error leaves the channel
+     * enabled and TEIF clear; the board never writes CGIF of a running
+     * channel */
+    struct reply r;
+    h_open(1);
+    start_ch1(&r);
+    CHECK_EQ(r.p[0], ST_OK);
+    fake_set(DMA1_ISR_ADDR, 0x3u); /* GIF1 TCIF1 */
+    fake_log_clear();
+    CHECK_EQ(h_reg_write(DMA1_IFCR_ADDR, 0x1u | (0x1u << 4), &r), ST_OK);
+    long w = fake_log_find(0, FK_REG_WRITE, DMA1_IFCR_ADDR);
+    CHECK(w >= 0);
+    /* channel 1 running: CTCIF1 CHTIF1 CTEIF1; channel 2 off: CGIF2 kept */
+    CHECK_EQ(fake_log[w].value, 0xEu | (0x1u << 4));
+    CHECK_EQ(fake_get(DMA1_ISR_ADDR) & 0xFu, 0);
+    CHECK_EQ(fake_violations, 0);
+    /* stopped, CGIF goes through as written */
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), 0, &r), ST_OK);
+    fake_log_clear();
+    CHECK_EQ(h_reg_write(DMA1_IFCR_ADDR, 0x1u, &r), ST_OK);
+    CHECK_EQ(fake_log[fake_log_find(0, FK_REG_WRITE, DMA1_IFCR_ADDR)].value, 0x1u);
+}
+
+TEST(hard_disabling_clears_en_before_the_rest_of_ccr)
+{
+    struct reply r;
+    h_open(1);
+    start_ch1(&r);
+    uint32_t running = fake_get(DMA1_CCR_ADDR(1));
+    fake_log_clear();
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), 0, &r), ST_OK);
+    long a = fake_log_find(0, FK_REG_WRITE, DMA1_CCR_ADDR(1));
+    CHECK(a >= 0);
+    CHECK_EQ(fake_log[a].value, running & ~DMA_CCR_EN);
+    long b = fake_log_find((size_t)a + 1, FK_REG_WRITE, DMA1_CCR_ADDR(1));
+    CHECK(b >= 0);
+    CHECK_EQ(fake_log[b].value, 0);
+    CHECK_EQ(fake_violations, 0);
+    /* a plain EN clear is one write */
+    start_ch1(&r);
+    fake_log_clear();
+    struct reply r2;
+    uint8_t b2[13], *q = b2;
+    *q++ = OP_MASKED_WRITE;
+    h_put32(h_put32(h_put32(q, DMA1_CCR_ADDR(1)), DMA_CCR_EN), 0);
+    CHECK(h_req(T_REG_BATCH, h_seq++, b2, sizeof b2, &r2));
+    CHECK_EQ(r2.p[0], ST_OK);
+    CHECK_EQ(fake_log_find((size_t)fake_log_find(0, FK_REG_WRITE, DMA1_CCR_ADDR(1)) + 1, FK_REG_WRITE,
+                           DMA1_CCR_ADDR(1)),
+             -1);
+}
+
+TEST(hard_start_refused_while_teif_is_set)
+{
+    struct reply r;
+    h_open(1);
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 16);
+    fake_set(DMA1_ISR_ADDR, 0x9u); /* GIF1 TEIF1 from an earlier transfer */
+    fake_log_clear();
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), CCR_TX, &r), ST_DMA_START_REFUSED);
+    CHECK_EQ(r.p[1], DSR_TEIF_SET);
+    CHECK_EQ(fake_log_find(0, FK_REG_WRITE, DMA1_CCR_ADDR(1)), -1);
+    CHECK_EQ(fake_violations, 0);
+    /* cleared, it starts */
+    CHECK_EQ(h_reg_write(DMA1_IFCR_ADDR, 0x8u, &r), ST_OK);
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), CCR_TX, &r), ST_OK);
+}
+
+TEST(hard_start_refused_when_en_does_not_set)
+{
+    struct reply r;
+    h_open(1);
+    uint8_t st[2] = { OP_STATUS, 1 };
+    CHECK(h_req(T_REG_BATCH, h_seq++, st, 2, &r));
+    uint32_t starts_before = h_get32(r.p + 3 + 8) >> 16;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 16);
+    fake_en_stuck[0] = true;
+    CHECK_EQ(h_reg_write(DMA1_CCR_ADDR(1), CCR_TX, &r), ST_DMA_START_REFUSED);
+    CHECK_EQ(r.p[1], DSR_TEIF_SET);
+    CHECK(h_req(T_REG_BATCH, h_seq++, st, 2, &r));
+    CHECK_EQ(h_get32(r.p + 3 + 8) >> 16, starts_before);
+    /* no range is protected for a channel that did not start */
+    uint8_t mw[5];
+    h_put32(mw, FAKE_ARENA_BASE);
+    mw[4] = 1;
+    CHECK(h_req(T_MEM_WRITE, h_seq++, mw, 5, &r));
+    CHECK_EQ(r.p[0], ST_OK);
+}
+
+TEST(hard_dmamux_takes_only_usart1_requests)
+{
+    struct reply r;
+    h_open(1);
+    const uint32_t bad[] = { 52, 53, 50u | (1u << 8), 51u | (1u << 9), 1, 73, 0xFF };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(0), bad[i], &r), ST_VALUE_NOT_ALLOWED);
+        CHECK_EQ(h_get32(r.p + 1), DMAMUX1_CCR_ADDR(0));
+        CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(1), bad[i], &r), ST_VALUE_NOT_ALLOWED);
+    }
+    CHECK_EQ(fake_reg_writes, 0);
+    CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(0), 50, &r), ST_OK);
+    CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(1), 51, &r), ST_OK);
+    CHECK_EQ(h_reg_write(DMAMUX1_CCR_ADDR(1), 0, &r), ST_OK);
+}

@@ -45,7 +45,7 @@ TEST(session_hello_reply_fields)
     CHECK_EQ(h_get16(b + 28), 1024);
     CHECK_EQ(h_get16(b + 30), 264);
     CHECK_EQ(b[32], 4);
-    CHECK_EQ(h_get32(b + 33), 0x1F);
+    CHECK_EQ(h_get32(b + 33), 0x3F);
     CHECK_EQ(h_get32(b + 37), FAKE_BOOT_EPOCH);
     CHECK_EQ(h_get32(b + 41), 64000000);
     CHECK_EQ(h_get32(b + 45), 115200);

@@ -160,11 +160,23 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
     expect(stdout).toMatch(/^limits +request 1024 B, reply 264 B, window 4$/m);
   });
 
-  it('--link-baud on the in-process virtual board is refused, not ignored', async () => {
-    const { code, stderr } = await inProcess('info', '--link-baud', '921600');
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/--link-baud 921600: the in-process virtual board's link runs at 115200 baud/);
-    expect((await inProcess('info', '--link-baud', '115200')).code).toBe(0);
+  it('negotiates the host link rate: the highest by default, the one --link-baud names, or refuses it', async () => {
+    const atMax = await inProcess('info');
+    expect(atMax.code).toBe(0);
+    expect(atMax.stdout).toMatch(/^link baud +2000000 \(boot 115200; offers 115200, .*, 2000000\)$/m);
+    const exact = await inProcess('info', '--link-baud', '921600');
+    expect(exact.code).toBe(0);
+    expect(exact.stdout).toMatch(/^link baud +921600 /m);
+    const boot = await inProcess('info', '--link-baud', 'boot');
+    expect(boot.stdout).toMatch(/^link baud +115200 /m);
+    const refused = await inProcess('info', '--link-baud', '3000000');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /--link-baud 3000000: the host link cannot run at 3000000 baud: the board offers 115200, /,
+    );
+    const nonsense = await inProcess('info', '--link-baud', 'fast');
+    expect(nonsense.code).toBe(2);
+    expect(nonsense.stderr).toMatch(/expected max, boot or a baud rate/);
   });
 
   it('--firmware with --port is refused, not ignored', async () => {

@@ -5,11 +5,14 @@
  */
 
 import { Board } from '../../driver/board/board.ts';
+import { LinkRateError } from '../../driver/board/errors.ts';
 import { LinkTimeoutError } from '../../driver/link/errors.ts';
+import { realTimers, type Timers } from '../../driver/transport/timers.ts';
 import type { VirtualBoard } from '../../emulator/host/virtual-board.ts';
 import { openTransport } from '../transport/open-transport.ts';
 import type { Transport } from '../transport/transport-shape.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
+import { virtualTimers } from '../virtual/virtual-timers.ts';
 import { UsageError } from './errors.ts';
 import type { CliIo } from './io.ts';
 import type { BoardOptions } from './options.ts';
@@ -26,6 +29,12 @@ export interface Connection {
   readonly virtual: boolean;
   /** The in-process virtual board (its USART1 peer, its virtual clock); undefined with --port. */
   readonly virtualBoard: VirtualBoard | undefined;
+  /**
+   * The clock the driver's deadlines run on: the in-process virtual board's
+   * (it runs faster or slower than the wall clock, and a deadline means
+   * board time), or the wall clock for a real board.
+   */
+  readonly timers: Timers;
   /** Closes the transport and stops the virtual board, if any. Never throws. */
   close(): Promise<void>;
 }
@@ -38,14 +47,14 @@ export async function connect(options: ConnectOptions, io: CliIo): Promise<Conne
     );
   }
   if (options.port !== undefined) {
-    const transport = await openTransport(options.port, {
-      ...(options['link-baud'] !== undefined && { baudRate: options['link-baud'] }),
-    });
+    // Opened at the board's boot rate; Board.open negotiates from there.
+    const transport = await openTransport(options.port);
     return {
       transport,
       description: options.port,
       virtual: false,
       virtualBoard: undefined,
+      timers: realTimers,
       close: () => transport.close().catch(() => {}),
     };
   }
@@ -62,6 +71,7 @@ export async function connect(options: ConnectOptions, io: CliIo): Promise<Conne
     description: 'in-process virtual board',
     virtual: true,
     virtualBoard: board,
+    timers: virtualTimers(board),
     close: async () => {
       await transport.close().catch(() => {});
       await board.dispose().catch(() => {});
@@ -69,10 +79,22 @@ export async function connect(options: ConnectOptions, io: CliIo): Promise<Conne
   };
 }
 
-/** Opens a session on the connection and checks the board; explains a board that does not answer. */
-export async function openBoard(connection: Connection): Promise<Board> {
+/**
+ * Opens a session on the connection, checks the board and moves the link to
+ * the rate asked for; explains a board that does not answer, and says when
+ * the link stays below the rate asked for.
+ */
+export async function openBoard(
+  connection: Connection,
+  io: CliIo,
+  linkBaud: BoardOptions['link-baud'] = 'max',
+): Promise<Board> {
   try {
-    return await Board.open(connection.transport);
+    const board = await Board.open(connection.transport, { linkBaud, timers: connection.timers });
+    const note = board.linkRate.note;
+    if (note !== undefined && linkBaud === 'max')
+      io.note(`host link at ${board.linkRate.baud} baud: ${note}`);
+    return board;
   } catch (error) {
     if (error instanceof LinkTimeoutError) {
       throw new Error(
@@ -93,14 +115,14 @@ export async function withBoard<T>(
 ): Promise<T> {
   const connection = await connect(options, io);
   try {
-    const board = await openBoard(connection);
-    const linkBaud = options['link-baud'];
-    if (connection.virtual && linkBaud !== undefined && linkBaud !== board.hello.linkBaud) {
-      await board.close().catch(() => {});
-      throw new UsageError(
-        `--link-baud ${linkBaud}: the in-process virtual board's link runs at ${board.hello.linkBaud} baud, ` +
-          'the rate its firmware speaks; give --link-baud with --port for a real board',
-      );
+    let board: Board;
+    try {
+      board = await openBoard(connection, io, options['link-baud']);
+    } catch (error) {
+      if (error instanceof LinkRateError && error.kind === 'unavailable') {
+        throw new UsageError(`--link-baud ${options['link-baud']}: ${error.message}`);
+      }
+      throw error;
     }
     try {
       return await work(board, connection);

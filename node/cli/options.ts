@@ -14,8 +14,14 @@ export function wholeNumber(min: number, max: number, what = 'a whole number') {
 
 export const tcpPortNumber = wholeNumber(0, 65535, 'a TCP port number');
 
-/** The host link's line rate: what the serial port (the ST-LINK's) is opened at. */
-export const linkBaudRate = wholeNumber(300, 12_000_000, 'a baud rate');
+/**
+ * The host link's rate: 'max' (negotiate the highest both ends take),
+ * 'boot' (stay at the board's boot rate), or an exact rate from the board's
+ * list (PROTOCOL.md §2, SET_LINK_BAUD).
+ */
+export const linkBaudRate = z.union([z.enum(['max', 'boot']), wholeNumber(300, 12_000_000, 'a baud rate')], {
+  error: 'expected max, boot or a baud rate such as 2000000',
+});
 
 /** USART1's rate: BRR is 16..65535 of the bridge's 64 MHz USART1 clock. */
 export const usartBaudRate = wholeNumber(1000, 4_000_000, 'a USART1 baud rate');

@@ -5,7 +5,8 @@ import { PROGRAM } from './io.ts';
 const BOARD_OPTIONS = [
   '--port, -p PATH     the board: a serial port (/dev/ttyACM0, COM5) or tcp://host:port (ser2net,',
   '                    dma-bridge virtual); without it, an in-process virtual board (said on stderr)',
-  '--link-baud N       serial line rate of the host link (default 115200, as the bridge firmware)',
+  "--link-baud R       the host link's rate: max (default: the highest the board and the port take),",
+  "                    boot (the board's boot rate, 115200) or a rate the board offers (dma-bridge info)",
   '--firmware ELF      firmware for the in-process virtual board: an ELF, or a raw image (.bin) at the',
   '                    start of flash; default the bridge.elf the package ships (a checkout: its build)',
   '--json              machine-readable output on stdout',

@@ -9,6 +9,7 @@ import type { VirtualBoard } from '../../emulator/host/virtual-board.ts';
 import { oneLine } from '../cli/errors.ts';
 import { openTransport } from '../transport/open-transport.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
+import { virtualTimers } from '../virtual/virtual-timers.ts';
 import type { DemoContext } from './context.ts';
 import { steps } from './steps.ts';
 
@@ -34,7 +35,8 @@ export async function runDemo(options: DemoOptions, output: DemoOutput): Promise
   try {
     if (options.port === undefined) {
       vb = await loadVirtualBoard(options.firmware === undefined ? {} : { firmware: options.firmware });
-      board = await Board.open(vb.hostPort());
+      // Deadlines in the board's time: it runs faster (or slower) than the wall clock.
+      board = await Board.open(vb.hostPort(), { timers: virtualTimers(vb) });
     } else {
       board = await Board.open(await openTransport(options.port));
     }

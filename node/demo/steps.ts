@@ -3,7 +3,7 @@
  * and tells what happened. A step returns 'skipped' with a reason when the
  * board at hand cannot show it (a real board with nobody on USART1).
  */
-import { MovedError } from '../../driver/board/index.ts';
+import { type Board, MovedError } from '../../driver/board/index.ts';
 import { hex32, millis, preview } from '../cli/format.ts';
 import { type DemoContext, noPeerReason, virtualNow, withPeer } from './context.ts';
 
@@ -15,6 +15,13 @@ export interface Step {
 }
 
 const encode = (s: string) => new TextEncoder().encode(s);
+
+/** "2000000 baud (negotiated up from 115200)", or why it stayed where it is. */
+function linkRateText(board: Board): string {
+  const { baud, bootBaud, note } = board.linkRate;
+  if (note !== undefined) return `${baud} baud (${note})`;
+  return baud === bootBaud ? `${baud} baud` : `${baud} baud (negotiated up from ${bootBaud})`;
+}
 
 const hello: Step = {
   title: 'HELLO: who is on the other end of the link',
@@ -29,7 +36,7 @@ const hello: Step = {
         'the only memory a transfer can ever touch',
     );
     say(
-      `link ${h.linkBaud} baud, up to ${h.window} requests in flight; USART1 clock ${h.usart1ClockHz / 1e6} MHz`,
+      `link ${linkRateText(board)}, up to ${h.window} requests in flight; USART1 clock ${h.usart1ClockHz / 1e6} MHz`,
     );
     return 'done';
   },

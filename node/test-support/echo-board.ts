@@ -29,7 +29,7 @@ export class EchoBoard implements ServableBoard {
     return this.portOpen;
   }
 
-  hostPort(): Transport {
+  hostPort(_options?: { baudRate: 'follow-board' }): Transport {
     if (this.portOpen) throw new Error('the host port is already open');
     this.portOpen = true;
     this.opened++;

@@ -71,6 +71,29 @@ describe('SerialportTransport', () => {
     await transport.close();
   });
 
+  it('changes the rate of the open port, keeping its streams, and says when the port refuses', async () => {
+    const ports = mockFactory();
+    const transport = await SerialportTransport.open(PATH, { createPort: ports.create });
+    const port = ports.last();
+    const writer = transport.writable.getWriter();
+    await transport.setBaudRate(2_000_000);
+    expect(transport.baudRate).toBe(2_000_000);
+    expect(port.baudRate).toBe(2_000_000);
+    await writer.write(new Uint8Array([0x42]));
+    expect([...(port.port?.recording ?? [])]).toEqual([0x42]);
+    await expect(transport.setBaudRate(-5)).rejects.toThrow(/positive whole number/);
+    const failing = Object.assign(port, {
+      update: (_: unknown, callback?: (error: Error | null) => void) =>
+        callback?.(new Error('Error: ioctl(TCSETS2) failed: Invalid argument')),
+    });
+    expect(failing).toBe(port);
+    await expect(transport.setBaudRate(3_000_000)).rejects.toThrow(
+      `${PATH} cannot run at 3000000 baud: ioctl(TCSETS2) failed: Invalid argument`,
+    );
+    expect(transport.baudRate).toBe(2_000_000);
+    await transport.close();
+  });
+
   it('pauses the port while nobody reads, and loses nothing', async () => {
     const ports = mockFactory();
     const transport = await SerialportTransport.open(PATH, {

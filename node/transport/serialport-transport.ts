@@ -15,6 +15,8 @@ export const DEFAULT_BAUD_RATE = 115200;
 export type SerialPortStreamLike = Duplex & {
   open(callback: (error: Error | null) => void): void;
   close(callback?: (error: Error | null) => void): void;
+  /** Changes the line rate of the open port (serialport's update()). */
+  update(options: { baudRate: number }, callback?: (error: Error | null) => void): void;
   readonly isOpen: boolean;
 };
 
@@ -46,11 +48,12 @@ export class SerialportTransport implements Transport {
   readonly ended: Promise<TransportEnd>;
   readonly info: TransportInfo;
   private readonly closeStreams: () => Promise<void>;
+  private rate: number;
 
   private constructor(
     readonly path: string,
-    readonly baudRate: number,
-    port: SerialPortStreamLike,
+    baudRate: number,
+    private readonly port: SerialPortStreamLike,
     options: SerialportTransportOptions,
   ) {
     const streams = streamsFromDuplex(port, {
@@ -64,6 +67,38 @@ export class SerialportTransport implements Transport {
     this.ended = streams.ended;
     this.closeStreams = streams.close;
     this.info = { kind: 'serialport', description: path, baudRate };
+    this.rate = baudRate;
+  }
+
+  /** The line rate now. */
+  get baudRate(): number {
+    return this.rate;
+  }
+
+  /**
+   * Changes the line rate of the open port, keeping its streams: the host
+   * link's SET_LINK_BAUD negotiation calls it once the board has agreed.
+   * The bytes already written went out at the old rate (the driver waits
+   * for the link to be idle first).
+   */
+  setBaudRate(baud: number): Promise<void> {
+    if (!Number.isInteger(baud) || baud <= 0) {
+      return Promise.reject(new RangeError(`baud rate must be a positive whole number; got ${baud}`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.port.update({ baudRate: baud }, (error) => {
+        if (error) {
+          reject(
+            new Error(
+              `${this.path} cannot run at ${baud} baud: ${error.message.replace(/^(Error:?\s*)+/i, '')}`,
+            ),
+          );
+          return;
+        }
+        this.rate = baud;
+        resolve();
+      });
+    });
   }
 
   /** Opens `path` at 8N1; fails with a PortOpenError that says what to do. */

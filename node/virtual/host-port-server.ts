@@ -71,7 +71,7 @@ export class HostPortServer {
     });
     let port: ReturnType<ServableBoard['hostPort']>;
     try {
-      port = this.board.hostPort();
+      port = this.board.hostPort({ baudRate: 'follow-board' });
     } catch (error) {
       this.log(`refused ${who}: ${error instanceof Error ? error.message : String(error)}`);
       void client.close();

@@ -12,7 +12,11 @@ export interface ServablePeer {
 }
 
 export interface ServableBoard {
-  /** Opens USART2 (the ST-LINK virtual COM port); one at a time, closed by its Transport's close(). */
-  hostPort(): Transport;
+  /**
+   * Opens USART2 (the ST-LINK virtual COM port); one at a time, closed by
+   * its Transport's close(). A served port follows the board's rate: the
+   * client's end (a TCP socket, a pseudo-terminal) has no rate of its own.
+   */
+  hostPort(options: { baudRate: 'follow-board' }): Transport;
   readonly peer: ServablePeer;
 }

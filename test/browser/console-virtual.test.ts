@@ -68,10 +68,15 @@ describe('console on the virtual board', () => {
 
   it('shows live registers decoded into fields', async () => {
     const cr1 = page.locator('tr[data-register="USART1_CR1"]');
-    await expect(cr1.locator('td.value').textContent()).resolves.toMatch(/0x[0-9A-F]{8}/);
-    await expect(
-      page.locator('tr[data-register="DMA1_CCR1"] .bitfield').first().textContent(),
-    ).resolves.toContain('EN');
+    // The first reading comes a moment after connecting: wait for it (bounded).
+    await expect
+      .poll(() => cr1.locator('td.value').textContent(), { timeout: 10_000 })
+      .toMatch(/0x[0-9A-F]{8}/);
+    await expect
+      .poll(() => page.locator('tr[data-register="DMA1_CCR1"] .bitfield').first().textContent(), {
+        timeout: 10_000,
+      })
+      .toContain('EN');
     await expect(page.locator('tr[data-register="DMAMUX_C0CR"]').count()).resolves.toBe(1);
   });
 
@@ -173,16 +178,16 @@ describe('console on the virtual board', () => {
     await page.waitForFunction(() =>
       document.querySelector('#event-log')?.textContent?.includes('DMA read of 100'),
     );
-    const stop = page.getByRole('button', { name: 'Stop' });
+    const stop = page.getByRole('button', { name: 'Stop receiving' });
     await expect(stop.isEnabled()).resolves.toBe(true);
     await stop.click();
     await page.waitForFunction(() =>
-      document.querySelector('#progress-text')?.textContent?.includes('stopped'),
+      document.querySelector('#rx-progress-text')?.textContent?.includes('stopped'),
     );
     await page.waitForFunction(() =>
       document
         .querySelector('#event-log')
-        ?.textContent?.includes('DMA read of 100 bytes stopped after 0 bytes'),
+        ?.textContent?.includes('DMA read of 100 bytes stopped, 0 bytes received'),
     );
     await expect(stop.isDisabled()).resolves.toBe(true);
     await expect(page.getByRole('button', { name: 'Read N bytes' }).isEnabled()).resolves.toBe(true);
@@ -199,6 +204,8 @@ describe('console on the virtual board', () => {
     await alert.waitFor({ timeout: 20_000 });
     await expect(alert.textContent()).resolves.toContain('SerialError');
     await expect(alert.textContent()).resolves.toContain('framing');
+    // Beside the receive controls, not in the page header.
+    await expect(page.locator('#receive-error').isVisible()).resolves.toBe(true);
     await page.waitForFunction(() =>
       document.querySelector('#event-log')?.textContent?.includes('USART1 FE'),
     );
@@ -230,10 +237,10 @@ describe('console on the virtual board', () => {
     await page.getByRole('button', { name: 'Send to board RX' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor({ timeout: 20_000 });
-    await expect(alert.textContent()).resolves.toContain('Circular monitor: OverrunError');
-    await expect(alert.textContent()).resolves.toContain('circular reception overran');
-    await expect(alert.textContent()).resolves.toContain('use a larger buffer');
-    await expect(page.locator('#progress-text').textContent()).resolves.toBe('Circular monitor failed');
+    await expect(alert.textContent()).resolves.toContain('Circular monitor failed');
+    await expect(alert.textContent()).resolves.toContain('OverrunError');
+    await expect(alert.textContent()).resolves.toContain('use a larger ring size');
+    await expect(page.locator('#rx-progress-text').textContent()).resolves.toBe('Circular monitor failed');
     await page.screenshot({ path: screenshotPath('console-overrun.png'), fullPage: true });
     // The reception was stopped and Serial1 handed back: a larger ring works.
     await page.waitForFunction(() =>
@@ -251,7 +258,7 @@ describe('console on the virtual board', () => {
       null,
       { timeout: 20_000 },
     );
-    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByRole('button', { name: 'Stop receiving' }).click();
     await page.waitForFunction(() => !document.querySelector('#monitor')?.hasAttribute('disabled'));
   });
 
@@ -260,17 +267,17 @@ describe('console on the virtual board', () => {
     await page.getByRole('button', { name: 'Send by DMA' }).click();
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    await expect(alert.textContent()).resolves.toContain('there is nothing to send');
+    await expect(alert.textContent()).resolves.toContain('There is nothing to send');
     const dismiss = page.getByRole('button', { name: 'Dismiss' });
     await dismiss.focus();
     await page.keyboard.press('Enter');
     await expect(alert.isHidden()).resolves.toBe(true);
     // The message went with it (a hidden alert has no role to find it by).
-    await expect(page.locator('.error-banner').textContent()).resolves.toBe('Dismiss');
+    await expect(page.locator('#send-error').textContent()).resolves.toBe('Dismiss');
     // The button vanished under the focus: the page's main region has it now, not <body>.
     await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe('main');
     // The log keeps the error after the alert is gone.
-    await expect(log().textContent()).resolves.toContain('Send: Error: there is nothing to send');
+    await expect(log().textContent()).resolves.toContain('Send: There is nothing to send.');
   });
 
   it('saves a screenshot of the connected console', async () => {

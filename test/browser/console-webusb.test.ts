@@ -91,7 +91,7 @@ describe('console over WebUSB CDC-ACM (injected navigator.usb)', () => {
     await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
     await page.evaluate(() => window.__fakeUsb?.unplug());
     await page.locator('.status-pill[data-state="lost"]').waitFor({ timeout: 10_000 });
-    await expect(page.locator('.status').textContent()).resolves.toContain('USB device was disconnected');
+    await expect(page.locator('.status').textContent()).resolves.toContain('unplugged');
     expect(watched.errors).toEqual([]);
   });
 });

@@ -39,8 +39,27 @@ document
     h(
       'div',
       { class: 'layout' },
-      h('div', { class: 'column side' }, app.connect.element, app.hello.element, app.peer.element),
-      h('div', { class: 'column wide' }, app.transfer.element, app.registers.element),
+      h(
+        'div',
+        { class: 'column side' },
+        app.connect.element,
+        app.hello.element,
+        app.peer.element,
+        app.onboarding.element,
+      ),
+      h(
+        'div',
+        { class: 'column wide' },
+        app.transfer.element,
+        app.terminal.element,
+        h(
+          'section',
+          { class: 'panel panel-timeline', id: 'timeline', 'aria-labelledby': 'timeline-title' },
+          h('h2', { id: 'timeline-title' }, 'Timeline'),
+          app.timeline.element,
+        ),
+        app.registers.element,
+      ),
     ),
     h(
       'section',

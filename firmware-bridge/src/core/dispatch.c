@@ -1,10 +1,10 @@
 #include "dispatch.h"
 
 #include "../platform.h"
-#include "policy.h"
+#include "events.h"
 #include "le.h"
+#include "policy.h"
 #include "protocol.h"
-
 
 static size_t status_only(uint8_t *rep, uint8_t st)
 {
@@ -55,7 +55,8 @@ size_t dispatch_hello(uint8_t *rep)
     p = le_put16(p, MAX_REQUEST_PAYLOAD);
     p = le_put16(p, MAX_REPLY_PAYLOAD);
     *p++ = SESSION_WINDOW;
-    p = le_put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS | CAP_SET_LINK_BAUD);
+    p = le_put32(p, CAP_DMA_CH1 | CAP_DMA_CH2 | CAP_BATCH_POLL | CAP_EVENTS | CAP_SET_LINK_BAUD |
+                       CAP_BOARD_STATUS);
     p = le_put32(p, info.boot_epoch);
     p = le_put32(p, info.usart1_clock_hz);
     p = le_put32(p, info.link_baud);
@@ -122,23 +123,31 @@ static size_t cmd_reg_write(const uint8_t *req, size_t n, uint8_t *rep)
  * microsecond of timeout, more than a 64 MHz core can do. */
 #define POLL_MAX_READS_PER_US 64u
 
+/* One POLL, waiting at most its own timeout and at most what is left of
+ * the batch's POLL budget (*budget_us, which the time spent comes off): a
+ * batch of 68 POLLs of 65 ms each would otherwise hold the main loop, and
+ * every other request, for 4.4 s. */
 static uint8_t batch_poll(uint32_t addr, uint32_t mask, uint32_t match, uint16_t timeout_us,
-                          uint32_t *detail)
+                          uint32_t *budget_us, uint32_t *detail)
 {
+    uint32_t limit = timeout_us < *budget_us ? timeout_us : *budget_us;
     uint32_t start = plat_micros();
-    uint32_t cap = ((uint32_t)timeout_us + 1u) * POLL_MAX_READS_PER_US;
+    uint32_t cap = (limit + 1u) * POLL_MAX_READS_PER_US;
     uint32_t value = 0;
+    uint8_t st;
     for (uint32_t reads = 0;; reads++) {
-        uint8_t st = policy_reg_read(addr, &value, detail);
-        if (st != ST_OK)
-            return st;
-        if ((value & mask) == match)
-            return ST_OK;
-        if ((uint32_t)(plat_micros() - start) >= timeout_us || reads >= cap) {
+        st = policy_reg_read(addr, &value, detail);
+        if (st != ST_OK || (value & mask) == match)
+            break;
+        if ((uint32_t)(plat_micros() - start) >= limit || reads >= cap) {
             *detail = value;
-            return ST_POLL_TIMEOUT;
+            st = ST_POLL_TIMEOUT;
+            break;
         }
     }
+    uint32_t spent = (uint32_t)(plat_micros() - start);
+    *budget_us -= spent < *budget_us ? spent : *budget_us;
+    return st;
 }
 
 /* REG_BATCH (PROTOCOL.md 2): ops in order, stop at the first failure.
@@ -153,6 +162,7 @@ static size_t cmd_reg_batch(const uint8_t *req, size_t n, uint8_t *rep)
     unsigned executed = 0, count = 0;
     uint8_t st = ST_OK;
     uint32_t detail = 0;
+    uint32_t poll_budget_us = BATCH_POLL_BUDGET_US;
     size_t i = 0;
 
     while (i < n) {
@@ -179,7 +189,8 @@ static size_t cmd_reg_batch(const uint8_t *req, size_t n, uint8_t *rep)
             st = policy_reg_masked_write(addr, le_get32(f + 4), le_get32(f + 8), &detail);
             break;
         case OP_POLL:
-            st = batch_poll(addr, le_get32(f + 4), le_get32(f + 8), le_get16(f + 12), &detail);
+            st = batch_poll(addr, le_get32(f + 4), le_get32(f + 8), le_get16(f + 12), &poll_budget_us,
+                            &detail);
             break;
         default: { /* OP_STATUS */
             uint32_t v[STATUS_VALUES];
@@ -243,6 +254,24 @@ static size_t cmd_reset_peripherals(size_t n, uint8_t *rep)
     return status_only(rep, ST_OK);
 }
 
+static size_t cmd_board_status(size_t n, uint8_t *rep)
+{
+    if (n != 0)
+        return status_only(rep, ST_BAD_LENGTH);
+    struct plat_status st;
+    plat_board_status(&st);
+    uint8_t *p = rep;
+    *p++ = ST_OK;
+    p = le_put32(p, st.reset_flags);
+    p = le_put32(p, st.link_rx_dropped);
+    p = le_put32(p, st.link_rx_errors);
+    p = le_put32(p, st.link_fallbacks);
+    p = le_put32(p, ev_dropped());
+    p = le_put32(p, st.fault_pc);
+    p = le_put32(p, st.fault_count);
+    return (size_t)(p - rep);
+}
+
 size_t dispatch_request(uint8_t type, const uint8_t *req, size_t n, uint8_t *rep)
 {
     switch (type) {
@@ -262,6 +291,8 @@ size_t dispatch_request(uint8_t type, const uint8_t *req, size_t n, uint8_t *rep
         return cmd_reset_peripherals(n, rep);
     case T_SET_LINK_BAUD:
         return cmd_set_link_baud(req, n, rep);
+    case T_BOARD_STATUS:
+        return cmd_board_status(n, rep);
     default:
         return status_only(rep, ST_UNKNOWN_COMMAND);
     }

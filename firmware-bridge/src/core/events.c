@@ -43,6 +43,24 @@ void ev_dma_enabling(uint8_t channel)
     }
 }
 
+struct ev_channel_counts ev_channel_counts(uint8_t channel)
+{
+    struct ev_channel_counts c = { 0, 0 };
+    if (channel >= 1u && channel <= 2u) {
+        c.completions = ev.completions[channel - 1u];
+        c.starts = ev.starts[channel - 1u];
+    }
+    return c;
+}
+
+void ev_channel_counts_restore(uint8_t channel, struct ev_channel_counts counts)
+{
+    if (channel >= 1u && channel <= 2u) {
+        ev.completions[channel - 1u] = counts.completions;
+        ev.starts[channel - 1u] = counts.starts;
+    }
+}
+
 uint16_t ev_completions(uint8_t channel)
 {
     return channel >= 1u && channel <= 2u ? ev.completions[channel - 1u] : 0u;

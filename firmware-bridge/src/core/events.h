@@ -28,6 +28,14 @@ void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2
  * 2) from 0 to 1: its completion count starts over and its start count
  * goes up by one. */
 void ev_dma_enabling(uint8_t channel);
+/* A channel's counts, saved before ev_dma_enabling and put back when the
+ * write that was to enable it did not (interrupts masked throughout). */
+struct ev_channel_counts {
+    uint16_t completions;
+    uint16_t starts;
+};
+struct ev_channel_counts ev_channel_counts(uint8_t channel);
+void ev_channel_counts_restore(uint8_t channel, struct ev_channel_counts counts);
 /* HT and TC completions `channel` (1 or 2) has reported since it was last
  * enabled, dropped events included. */
 uint16_t ev_completions(uint8_t channel);

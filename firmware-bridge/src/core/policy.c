@@ -123,9 +123,67 @@ static uint8_t dma_start_check(unsigned ch, uint32_t ccr, uint32_t *start, uint3
     uint32_t n = (ccr & DMA_CCR_MINC) ? cndtr << msize : 1u << msize;
     if (!policy_in_arena(cmar, n))
         return DSR_ARENA;
+    /* RM0444 DMA_CCRx.EN: EN cannot be set while TEIF is; the write would
+     * leave the channel off and the host believing it started */
+    if ((plat_reg_read(DMA1_ISR_ADDR) >> DMA_ISR_SHIFT(ch)) & DMA_FLAG_TEIF)
+        return DSR_TEIF_SET;
     *start = cmar;
     *len = n;
     return 0;
+}
+
+/* DMA1_IFCR: CGIFx clears all of channel x's flags. ES0418 (STM32G071
+ * errata), "DMA disable failure and error flag omission upon simultaneous
+ * transfer error and global flag clear": a CGIFx written in the cycle a
+ * transfer error occurs leaves the channel enabled and TEIFx clear. The
+ * workaround is the erratum's: on a channel that is enabled, CGIFx is
+ * replaced by its individual clear bits (CTCIFx, CHTIFx, CTEIFx), which
+ * clear the same flags (GIFx is their OR). */
+static uint32_t ifcr_without_cgif_on_running(uint32_t value)
+{
+    for (unsigned ch = 1; ch <= 2; ch++) {
+        uint32_t cgif = DMA_FLAG_GIF << DMA_ISR_SHIFT(ch);
+        if ((value & cgif) && channel_enabled(ch)) {
+            value &= ~cgif;
+            value |= (DMA_FLAG_TCIF | DMA_FLAG_HTIF | DMA_FLAG_TEIF) << DMA_ISR_SHIFT(ch);
+        }
+    }
+    return value;
+}
+
+/* DMAMUX1 CxCR of an exposed channel: off, or exactly USART1's request
+ * (DMAREQ_ID, nothing else). USART2's requests belong to the host link
+ * (DMA1 channels 3 and 4), and a request routed to two channels at once
+ * is unpredictable (RM0444 DMA request mapping). */
+static bool dmamux_value_allowed(uint32_t value)
+{
+    return value == 0u || value == DMAMUX_REQ_USART1_RX || value == DMAMUX_REQ_USART1_TX;
+}
+
+/* The write that sets EN, after the start checks passed. Interrupts are
+ * masked from the count's restart to the read-back, so an event of the
+ * new transfer carries its start number and nobody sees a start that did
+ * not happen. */
+static uint8_t start_channel(unsigned ch, uint32_t addr, uint32_t value, uint32_t start, uint32_t len,
+                             uint32_t *detail)
+{
+    uint32_t key = plat_irq_lock();
+    struct ev_channel_counts before = ev_channel_counts((uint8_t)ch);
+    ev_dma_enabling((uint8_t)ch);
+    plat_dsb(); /* PROTOCOL.md 7: earlier memory writes land first */
+    plat_reg_write(addr, value);
+    bool started = (plat_reg_read(addr) & DMA_CCR_EN) != 0;
+    if (!started)
+        ev_channel_counts_restore((uint8_t)ch, before);
+    plat_irq_unlock(key);
+    if (!started) {
+        /* the chip kept EN clear (a transfer error flag raised meanwhile) */
+        *detail = DSR_TEIF_SET;
+        return ST_DMA_START_REFUSED;
+    }
+    pol.range[ch - 1u].start = start;
+    pol.range[ch - 1u].len = len;
+    return ST_OK;
 }
 
 /* Checks and performs a write whose permission was already checked. */
@@ -142,15 +200,26 @@ static uint8_t checked_write(uint32_t addr, uint32_t value, uint32_t *detail)
         (addr == USART1_CR3_ADDR && (value & USART1_CR3_REFUSED)))
         return ST_VALUE_NOT_ALLOWED;
     if (addr == DMAMUX1_CCR_ADDR(0) || addr == DMAMUX1_CCR_ADDR(1)) {
+        if (!dmamux_value_allowed(value))
+            return ST_VALUE_NOT_ALLOWED;
         if (channel_enabled((addr - DMAMUX1_BASE) / 4u + 1u))
             return ST_BUSY;
+    } else if (addr == DMA1_IFCR_ADDR) {
+        value = ifcr_without_cgif_on_running(value);
     } else if ((ch = dma_channel_of(addr, &off)) != 0) {
         if (off != 0) {
             /* CNDTR, CPAR, CMAR of a running channel: the hardware ignores
              * the write and the start checks would no longer describe it */
             if (channel_enabled(ch))
                 return ST_BUSY;
-        } else if (value & DMA_CCR_EN) {
+        } else if (!(value & DMA_CCR_EN)) {
+            /* Disabling: EN goes first, alone, so the channel has stopped
+             * before its other fields change (they are not writable while
+             * EN = 1, RM0444 DMA_CCRx) */
+            uint32_t old = plat_reg_read(addr);
+            if ((old & DMA_CCR_EN) && (old & ~DMA_CCR_EN) != value)
+                plat_reg_write(addr, old & ~DMA_CCR_EN);
+        } else {
             /* Only a 0 -> 1 change of EN starts a transfer. A write with
              * EN = 1 to a running channel would change what it does
              * (RM0444 DMA_CCR: the other fields are not writable while
@@ -165,10 +234,7 @@ static uint8_t checked_write(uint32_t addr, uint32_t value, uint32_t *detail)
                 *detail = reason;
                 return ST_DMA_START_REFUSED;
             }
-            pol.range[ch - 1u].start = start;
-            pol.range[ch - 1u].len = len;
-            ev_dma_enabling((uint8_t)ch);
-            plat_dsb(); /* PROTOCOL.md 7: earlier memory writes land first */
+            return start_channel(ch, addr, value, start, len, detail);
         }
     }
     plat_reg_write(addr, value);

@@ -4,7 +4,7 @@
 
 #define PROTO_VERSION          2u
 #define FW_VERSION_MAJOR       2u
-#define FW_VERSION_MINOR       0u
+#define FW_VERSION_MINOR       1u
 #define FW_VERSION_PATCH       0u
 
 /* PROTOCOL.md 1: sizes */
@@ -35,8 +35,12 @@
 #define CAP_BATCH_POLL         (1u << 2)
 #define CAP_EVENTS             (1u << 3)
 #define CAP_SET_LINK_BAUD      (1u << 4)
+#define CAP_BOARD_STATUS       (1u << 5)
 #define HELLO_REPLY_MAX        96u  /* status + body with up to 8 rates */
 #define MAX_LINK_RATES         8u
+
+/* Total time the POLLs of one REG_BATCH may wait (PROTOCOL.md 2). */
+#define BATCH_POLL_BUDGET_US   100000u
 
 /* message types */
 enum {
@@ -49,6 +53,7 @@ enum {
     T_MEM_WRITE = 0x07,
     T_RESET_PERIPHERALS = 0x08,
     T_SET_LINK_BAUD = 0x09,
+    T_BOARD_STATUS = 0x0A,
     T_REPLY_BIT = 0x80,
     T_EV_BOOT = 0x41,
     T_EV_DMA = 0x42,
@@ -94,6 +99,7 @@ enum {
     DSR_PINC = 5,
     DSR_SIZE = 6,
     DSR_CNDTR_ZERO = 7,
+    DSR_TEIF_SET = 8, /* TEIF blocks EN (RM0444 DMA_CCRx.EN): clear it first */
 };
 
 #endif

@@ -13,6 +13,7 @@ const CAPABILITY_NAMES: Record<keyof typeof Capability, string> = {
   BATCH_POLL: 'batch-poll',
   EVENTS: 'events',
   SET_LINK_BAUD: 'set-link-baud',
+  BOARD_STATUS: 'board-status',
 };
 
 export function capabilityNames(bits: number): string[] {
@@ -42,6 +43,9 @@ export function helloToJson(hello: HelloInfo, chip: ChipDescription) {
     bootEpoch: hello.bootEpoch,
     usart1ClockHz: hello.usart1ClockHz,
     linkBaud: hello.linkBaud,
+    bootLinkBaud: hello.bootLinkBaud ?? hello.linkBaud,
+    linkRates: hello.linkRates,
+    rxBuffer: hello.rxBuffer ?? null,
   };
 }
 
@@ -63,8 +67,18 @@ export function helloLines(hello: HelloInfo, chip: ChipDescription, board: strin
     ['capabilities', capabilityNames(hello.capabilities).join(', ') || 'none'],
     ['boot epoch', hex32(hello.bootEpoch)],
     ['usart1 clock', `${hello.usart1ClockHz} Hz`],
-    ['link baud', `${hello.linkBaud}`],
+    ['link baud', linkBaudText(hello)],
+    ...(hello.rxBuffer === undefined
+      ? []
+      : [['receive buffer', `${hello.rxBuffer} bytes`] as [string, string]]),
   ]);
+}
+
+/** The rate in use, the boot rate, and the rates SET_LINK_BAUD takes. */
+function linkBaudText(hello: HelloInfo): string {
+  const boot = hello.bootLinkBaud ?? hello.linkBaud;
+  const offers = hello.linkRates.length > 0 ? `offers ${hello.linkRates.join(', ')}` : 'fixed rate';
+  return `${hello.linkBaud} (boot ${boot}; ${offers})`;
 }
 
 /** The chip's name when HELLO's device ID is the one the description is for. */

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'vite';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
-export const FIRMWARE_ELF = join(REPO_ROOT, 'firmware-bridge/build/bridge.elf');
+export const FIRMWARE_ELF = join(REPO_ROOT, 'firmware-bridge/build/bridge-stripped.elf');
 
 export function buildFirmware(): void {
   execFileSync('make', ['-C', join(REPO_ROOT, 'firmware-bridge'), '--no-print-directory', '-s'], {

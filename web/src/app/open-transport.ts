@@ -26,9 +26,19 @@ export interface TransportHooks {
 
 export type OpenedTransport =
   | { kind: 'virtual'; transport: VirtualBoardTransport }
-  | { kind: 'webserial' | 'webusb'; transport: Transport };
+  | { kind: 'webserial'; transport: Transport; port: SerialPort }
+  | { kind: 'webusb'; transport: Transport };
 
-export async function openTransport(kind: TransportKind, hooks: TransportHooks): Promise<OpenedTransport> {
+export interface OpenOptions {
+  /** A WebSerial port the user granted before (getPorts), opened without the chooser. */
+  port?: SerialPort;
+}
+
+export async function openTransport(
+  kind: TransportKind,
+  hooks: TransportHooks,
+  options: OpenOptions = {},
+): Promise<OpenedTransport> {
   switch (kind) {
     case 'virtual': {
       const firmware = await loadBundledFirmware();
@@ -37,17 +47,17 @@ export async function openTransport(kind: TransportKind, hooks: TransportHooks):
       return { kind, transport };
     }
     case 'webserial': {
-      const port = await requestWebSerialPort();
+      const port = options.port ?? (await requestWebSerialPort());
       const transport = await openWebSerial(port, {
-        onDisconnect: () => hooks.onGone('the serial device was disconnected'),
+        onDisconnect: () => hooks.onGone('the board was unplugged'),
         onLineError: (e) => hooks.onLineError(`${e.name}: ${e.message}`),
       });
-      return { kind, transport };
+      return { kind, transport, port };
     }
     case 'webusb': {
       const device = await requestUsbDevice();
       const transport = await openWebUsb(device, {
-        onDisconnect: () => hooks.onGone('the USB device was disconnected'),
+        onDisconnect: () => hooks.onGone('the board was unplugged'),
       });
       return { kind, transport };
     }

@@ -1,14 +1,18 @@
 /**
- * The transfer panel's operations through the driver's safe DMA API:
- * USART1 and its DMA channel are one moved `Serial1`, buffers come from
- * the board's arena, and every operation hands the Serial1 back when it
- * ends (completed, stopped, or failed with its owners recovered). Stop
- * means `Transfer.stop()`: the board confirms the channel is off before
- * the buffer's memory is reused. A streamed send stops the same way,
- * through `StreamWriter.abort()` (see writeStream).
+ * The console's operations on USART1 through the driver's safe DMA API.
+ * USART1 is taken once and split (`Serial1.split()`): sending uses the
+ * transmit half on DMA1 channel 1, receiving the receive half on DMA1
+ * channel 2, so a send and a reception run at the same time (full duplex:
+ * with TX looped to RX, what is sent is received while it is sent). Each
+ * half is lent to one operation at a time and handed back when it ends
+ * (completed, stopped, timed out, or failed with its owners recovered).
+ * Stop means the driver's stop: `Transfer.stop()` or
+ * `StreamWriter.abort()`, called at once; the board confirms the channel
+ * is off before a buffer's memory is reused.
  */
 import {
   type Board,
+  type CircularReception,
   DeviceResetError,
   type DmaBuffer,
   DmaTransferError,
@@ -17,57 +21,110 @@ import {
   type Recovered,
   Serial1,
   SerialError,
+  type SerialRx,
+  type SerialTx,
   type StreamWriter,
   type Transfer,
   TransferAbortedError,
+  TransferTimeoutError,
 } from '../../../driver/index.ts';
 import type { LogKind } from '../ui/event-log.ts';
-import type { TransferActions, TransferProgress } from '../ui/transfer-panel.ts';
+import { RingTracker } from './ring-tracker.ts';
+import { applySerialSettings, DEFAULT_SERIAL_SETTINGS, type SerialSettings } from './serial-settings.ts';
 
 /**
- * Streamed chunks are this many of the board's largest MEM_WRITE pieces
- * (4 × 1020 = 4080 bytes on this bridge, the StreamWriter's default), so
- * each chunk uploads in whole frames; the progress bar moves once a chunk.
+ * Streamed chunks: small enough that Stop is quick where the host link is no
+ * faster than USART1 (the ST-LINK's 115200 Bd). The stop request goes out
+ * behind the upload frames already on the link (at most a window of four),
+ * so at 115200 a 512-byte chunk bounds that wait to about 180 ms, where the
+ * default 4080-byte chunk could hold it back more than a second.
  */
-const STREAM_CHUNK_PIECES = 4;
-const BAUD_RATE = 115_200;
+export const STREAM_CHUNK_BYTES = 512;
 
 type Log = (kind: LogKind, message: string) => void;
 
-/** USART1 is lent to one operation at a time; a second one waits for the panel, never races. */
+export interface TransferProgress {
+  readonly done: number;
+  readonly total: number;
+}
+
+/** How a reception ended and what it received. */
+export interface Reception {
+  readonly bytes: Uint8Array;
+  readonly ended: 'complete' | 'idle' | 'timeout' | 'stopped';
+}
+
+export interface ReadOptions {
+  signal: AbortSignal;
+  /** Give up (keeping what arrived) after this long; 0 or undefined waits until stopped. */
+  timeoutMs?: number;
+}
+
+/** Bytes on the wire, for the timeline: sent as chunks finish, received as they are read. */
+export type TrafficListener = (direction: 'tx' | 'rx', bytes: number) => void;
+
+/** One half of USART1 is lent to one operation at a time; a second one is told, never raced. */
 export class SerialBusyError extends Error {
   override name = 'SerialBusyError';
 }
 
-export class SerialTransferActions implements TransferActions {
+export class SerialTransferActions {
+  private settingsValue: SerialSettings;
+
   private constructor(
     private readonly board: Board,
-    private serial: Serial1 | undefined,
+    private tx: SerialTx | undefined,
+    private rx: SerialRx | undefined,
     private readonly log: Log,
-  ) {}
+    settings: SerialSettings,
+    private readonly traffic: TrafficListener,
+  ) {
+    this.settingsValue = settings;
+  }
 
-  /** Takes Serial1 (USART1 with DMA1 channel 1) and configures 115200 8N1. */
-  static async take(board: Board, log: Log): Promise<SerialTransferActions> {
-    const serial = await Serial1.take(board, { baudRate: BAUD_RATE, onWarning: (m) => log('info', m) });
-    return new SerialTransferActions(board, serial, log);
+  /** Takes Serial1 (USART1 with DMA1 channels 1 and 2), applies the line settings, splits it. */
+  static async take(
+    board: Board,
+    log: Log,
+    settings: SerialSettings = DEFAULT_SERIAL_SETTINGS,
+    traffic: TrafficListener = () => {},
+  ): Promise<SerialTransferActions> {
+    const serial = await Serial1.take(board, {
+      baudRate: settings.baudRate,
+      onWarning: (m) => log('info', m),
+    });
+    await applySerialSettings(board, settings);
+    const { tx, rx } = serial.split();
+    return new SerialTransferActions(board, tx, rx, log, settings, traffic);
+  }
+
+  get settings(): SerialSettings {
+    return this.settingsValue;
+  }
+
+  get idle(): boolean {
+    return this.tx !== undefined && this.rx !== undefined;
+  }
+
+  /** Changes baud rate, word length, parity and stop bits; only while nothing is sent or received. */
+  async configure(settings: SerialSettings): Promise<void> {
+    if (!this.idle) {
+      throw new SerialBusyError('stop sending and receiving before changing the USART1 settings');
+    }
+    await applySerialSettings(this.board, settings);
+    this.settingsValue = settings;
+    this.log('info', `USART1 set to ${describeSettings(settings)}`);
   }
 
   /**
    * Sends by DMA. Data that fits in one chunk goes out as a single
-   * writeAll(): one buffer of its own size, and Stop halts the channel
-   * mid-transfer. Longer data (files, long text) streams through the
-   * driver's double-buffered StreamWriter, which uploads the next chunk
-   * while the DMA sends the current one.
+   * writeAll(): Stop halts the channel mid-transfer. Longer data streams
+   * through the driver's double-buffered StreamWriter.
    */
-  async write(
-    bytes: Uint8Array,
-    onProgress: (p: TransferProgress) => void,
-    signal: AbortSignal,
-  ): Promise<number> {
-    const chunkSize = STREAM_CHUNK_PIECES * this.board.limits.memWrite;
-    return bytes.length <= chunkSize
+  write(bytes: Uint8Array, onProgress: (p: TransferProgress) => void, signal: AbortSignal): Promise<number> {
+    return bytes.length <= STREAM_CHUNK_BYTES
       ? this.writeOnce(bytes, onProgress, signal)
-      : this.writeStream(bytes, chunkSize, onProgress, signal);
+      : this.writeStream(bytes, STREAM_CHUNK_BYTES, onProgress, signal);
   }
 
   private async writeOnce(
@@ -76,43 +133,46 @@ export class SerialTransferActions implements TransferActions {
     signal: AbortSignal,
   ): Promise<number> {
     const total = bytes.length;
-    const serial = this.borrow();
-    const buffer = this.alloc(serial, total);
+    const tx = this.borrowTx();
+    const buffer = this.alloc(total, () => {
+      this.tx = tx;
+    });
     try {
       await buffer.write(bytes);
     } catch (e) {
-      this.serial = serial;
+      this.tx = tx;
       buffer.free();
       throw e;
     }
-    const transfer = serial.writeAll(buffer);
-    await this.confirmed(transfer, `DMA write of ${total} bytes started`);
-    let done: FinishedTransfer<Serial1>;
+    const transfer = tx.writeAll(buffer);
+    await confirmed(transfer, () => this.log('transfer', `DMA write of ${total} bytes started`));
+    let done: FinishedTransfer<SerialTx>;
     try {
       done = await transfer.wait({ signal });
     } catch (e) {
-      const moved = await this.afterFailure(transfer, e);
+      const moved = await this.afterFailure(transfer, e, (back) => {
+        this.tx = back;
+      });
       onProgress({ done: moved, total });
+      this.traffic('tx', moved);
       if (e instanceof TransferAbortedError)
         this.log('transfer', `DMA write stopped after ${moved} of ${total} bytes`);
       throw e;
     }
-    this.serial = done.serial;
+    this.tx = done.serial;
     done.buffer.free();
     onProgress({ done: done.transferred, total });
+    this.traffic('tx', done.transferred);
     this.log('transfer', `DMA write of ${total} bytes finished`);
     return done.transferred;
   }
 
   /**
-   * Streams in chunks of `chunkSize`. Stop aborts the writer at once: no
-   * further chunk starts, the board confirms the channel is off, both
-   * buffers are freed and Serial1 comes back with the bytes that actually
-   * reached the wire, which the log reports. The chunk uploaded behind the
-   * one on the wire never goes out. The stop request itself queues behind
-   * upload frames already sent on the link, so where the link is no faster
-   * than USART1 (the ST-LINK VCP at 115200) the chunk on the wire may still
-   * run to its end.
+   * Streams in chunks of `chunkSize`. Stop calls the writer's abort() from
+   * the click itself, ahead of anything else the console would send: no
+   * further chunk starts, the board confirms the channel off, both buffers
+   * are freed and the transmit half comes back with the count of bytes that
+   * reached the wire, which the log reports.
    */
   private async writeStream(
     bytes: Uint8Array,
@@ -121,37 +181,37 @@ export class SerialTransferActions implements TransferActions {
     signal: AbortSignal,
   ): Promise<number> {
     const total = bytes.length;
-    const serial = this.borrow();
+    const tx = this.borrowTx();
     let started = 0;
-    let writer: StreamWriter<Serial1>;
+    let writer: StreamWriter<SerialTx>;
     try {
-      writer = serial.streamWriter({
+      writer = tx.streamWriter({
         chunkSize,
         // The writer reports a chunk when it starts, and starts one only once
         // the chunk before it has finished: what had started before has been sent.
         onProgress: (bytesStarted) => {
           const finished = started;
+          this.traffic('tx', bytesStarted - started);
           started = bytesStarted;
           onProgress({ done: finished, total });
         },
       });
     } catch (e) {
-      // Refused before taking Serial1 (no room in the arena for its two buffers).
-      this.serial = serial;
+      // Refused before taking the transmit half (no room in the arena for its buffers).
+      this.tx = tx;
       throw e;
     }
     this.log('transfer', `DMA stream of ${total} bytes started (${chunkSize}-byte chunks, double-buffered)`);
 
-    // Set once the writer has handed Serial1 back or failed on its own: an
+    // Set once the writer has handed the half back or failed on its own: an
     // abort() then would hand out a second owner or hide the failure.
     let settled = false;
-    let aborting: Promise<{ serial: Serial1; bytesSent: number }> | undefined;
+    let aborting: Promise<{ serial: SerialTx; bytesSent: number }> | undefined;
     let stopRequested!: () => void;
     const stopped = new Promise<'stop'>((resolve) => {
       stopRequested = () => resolve('stop');
     });
     const onStop = () => {
-      // Called from the click itself, so no further chunk can start after Stop.
       if (!settled) aborting ??= writer.abort();
       stopRequested();
     };
@@ -166,27 +226,25 @@ export class SerialTransferActions implements TransferActions {
     try {
       let outcome: 'done' | 'stop' = 'done';
       for (let offset = 0; offset < total && outcome === 'done'; offset += chunkSize) {
-        // Whole chunks, so each write() starts exactly one DMA transfer; close() sends a partial last one.
         outcome = await step(writer.write(bytes.subarray(offset, offset + chunkSize)));
       }
       if (outcome === 'done') {
         const closing = writer.close();
         if ((await step(closing)) === 'done') {
-          this.serial = await closing;
+          this.tx = await closing;
           settled = true;
         }
       }
     } catch (e) {
       failed = true;
       failure = e;
-      // No abort() from here on unless one already started: the failure path takes Serial1 back.
       settled = true;
     } finally {
       signal.removeEventListener('abort', onStop);
     }
 
     if (aborting) {
-      let result: { serial: Serial1; bytesSent: number };
+      let result: { serial: SerialTx; bytesSent: number };
       try {
         result = await aborting;
       } catch (e) {
@@ -194,121 +252,211 @@ export class SerialTransferActions implements TransferActions {
         await this.recover(e).catch(() => {});
         throw failed ? failure : e;
       }
-      this.serial = result.serial;
+      this.tx = result.serial;
       onProgress({ done: result.bytesSent, total });
       this.log('transfer', `DMA stream stopped after ${result.bytesSent} of ${total} bytes`);
       throw new TransferAbortedError(signal.reason);
     }
     if (failed) {
-      // The writer failed (a transfer error, a reset, a closed link): its
-      // close() rethrows that and keeps Serial1, so take it back by
-      // recover() (or, after a reset, let the console's reopen do it).
       const back = await writer.close().catch(() => undefined);
-      if (back) this.serial = back;
+      if (back) this.tx = back;
       else await this.recover(failure).catch(() => {});
       throw failure;
     }
     const sent = writer.bytesWritten;
+    this.traffic('tx', sent - started);
     onProgress({ done: sent, total });
     this.log('transfer', `DMA stream of ${total} bytes finished`);
     return sent;
   }
 
-  async readExact(count: number, signal: AbortSignal): Promise<Uint8Array> {
-    const serial = this.borrow();
-    const buffer = this.alloc(serial, count);
-    const transfer = serial.readExact(buffer);
-    await this.confirmed(transfer, `DMA read of ${count} bytes started`);
-    const received = await this.settle(transfer, signal, `DMA read of ${count} bytes`);
-    this.log('transfer', `DMA read of ${count} bytes finished`);
-    return received;
+  /** Receives `count` bytes; on Stop or timeout, stops and keeps what arrived. */
+  async readExact(count: number, options: ReadOptions): Promise<Reception> {
+    const rx = this.borrowRx();
+    const buffer = this.alloc(count, () => {
+      this.rx = rx;
+    });
+    const transfer = rx.readExact(buffer);
+    await confirmed(transfer, () => this.log('transfer', `DMA read of ${count} bytes started`));
+    const reception = await this.settle(transfer, options, `DMA read of ${count} bytes`);
+    if (reception.ended === 'complete') this.log('transfer', `DMA read of ${count} bytes finished`);
+    return reception;
   }
 
-  async readUntilIdle(maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
-    const serial = this.borrow();
-    const buffer = this.alloc(serial, maxBytes);
-    const transfer = serial.readUntilIdle(buffer);
-    await this.confirmed(transfer, `DMA read until idle started (up to ${maxBytes} bytes)`);
-    const received = await this.settle(transfer, signal, 'DMA read until idle');
-    this.log('transfer', `line idle after ${received.length} bytes`);
-    return received;
+  /** Receives until the line goes idle after data (or `maxBytes` arrived). */
+  async readUntilIdle(maxBytes: number, options: ReadOptions): Promise<Reception> {
+    const rx = this.borrowRx();
+    const buffer = this.alloc(maxBytes, () => {
+      this.rx = rx;
+    });
+    const transfer = rx.readUntilIdle(buffer);
+    await confirmed(transfer, () =>
+      this.log('transfer', `DMA read until idle started (up to ${maxBytes} bytes)`),
+    );
+    const reception = await this.settle(transfer, options, 'DMA read until idle');
+    if (reception.ended === 'complete') {
+      this.log('transfer', `line idle after ${reception.bytes.length} bytes`);
+      return { ...reception, ended: 'idle' };
+    }
+    return reception;
   }
 
+  /**
+   * Circular reception into a ring of `size` bytes until `signal` aborts.
+   * Each half goes to `onData` when the DMA fills it; when the line goes
+   * idle, the part of the current half received so far goes too (USART1's
+   * IDLE event), and on Stop whatever the ring holds that was not handed
+   * over yet. Every byte is handed over once, in order.
+   */
   async monitor(size: number, onData: (bytes: Uint8Array) => void, signal: AbortSignal): Promise<void> {
     if (!Number.isInteger(size) || size < 2 || size % 2 !== 0) {
       throw new RangeError('the ring size must be an even number of bytes, at least 2');
     }
-    const serial = this.borrow();
-    const buffer = this.alloc(serial, size);
-    const reception = serial.readCircular(buffer);
-    await this.confirmed(reception, `circular reception started in a ${size}-byte ring`);
+    const rx = this.borrowRx();
+    const buffer = this.alloc(size, () => {
+      this.rx = rx;
+    });
+    const ring = new RingTracker(size, buffer.address);
+    const reception = rx.readCircular(buffer);
+    // Listening for Stop from here on: a Stop while the start is on its way
+    // stops the reception once the board has confirmed the start.
     const stop = () => void reception.stop().catch(() => {});
     signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
+    let started = false;
+    await confirmed(reception, () => {
+      started = true;
+      this.log('transfer', `circular reception started in a ${size}-byte ring`);
+    });
+    const deliver = (bytes: Uint8Array) => {
+      if (bytes.length === 0) return;
+      this.traffic('rx', bytes.length);
+      onData(bytes);
+    };
+    // Halves and idle snapshots are handed over one after the other, in order.
+    let handing: Promise<void> = Promise.resolve();
+    const enqueue = (job: () => Promise<void>) => {
+      handing = handing.then(job).catch(() => {});
+    };
+    const channel = this.board.chip.dma.channels[1]!;
+    // An IDLE seen while a full half was still on its way to the iteration is
+    // answered once that half has been handed over.
+    let idleAhead = false;
+    const snapshot = async () => {
+      if (signal.aborted) return;
+      const cndtr = await this.board.readRegister(channel.cndtr.address);
+      const fresh = await ring.partial(cndtr, (address, length) => this.board.readMemory(address, length));
+      idleAhead = fresh === undefined;
+      if (fresh) deliver(fresh);
+    };
+    const unsubscribe = this.board.subscribe((n) => {
+      if (n.kind === 'usart' && n.idle && !signal.aborted) enqueue(snapshot);
+    });
     try {
-      for await (const half of reception) onData(half);
+      // The board reports IDLE only while its interrupt is enabled; the
+      // circular start leaves it as it was.
+      if (started) await this.setIdleEvents(true);
+      for await (const half of reception) {
+        enqueue(async () => {
+          deliver(ring.half(half));
+          if (idleAhead) await snapshot();
+        });
+      }
     } finally {
       signal.removeEventListener('abort', stop);
-      try {
-        const back = await reception.stop();
-        this.serial = back.serial;
-        back.buffer.free();
-      } catch (e) {
-        if (!sessionGone(e)) this.log('error', `circular reception could not hand USART1 back: ${String(e)}`);
-        await this.recover(e).catch(() => {});
-      }
-      this.log('transfer', 'circular reception stopped');
+      unsubscribe();
+      await handing;
+      await this.finishMonitor(reception, ring, deliver);
     }
   }
 
-  /**
-   * Logs a start once the board has confirmed it (the channel is enabled),
-   * so what the log says has happened has happened. A refused start is
-   * not reported here: waiting on the transfer throws it.
-   */
-  private async confirmed(operation: { readonly started: Promise<void> }, message: string): Promise<void> {
+  /** Stops the reception, hands over what the ring still holds, and takes the receive half back. */
+  private async finishMonitor(
+    reception: CircularReception<SerialRx>,
+    ring: RingTracker,
+    deliver: (bytes: Uint8Array) => void,
+  ): Promise<void> {
+    let back: { buffer: DmaBuffer; serial: SerialRx };
     try {
-      await operation.started;
-      this.log('transfer', message);
-    } catch {
-      // Surfaces through wait() or the iteration, with the owners to take back.
-    }
-  }
-
-  /** Waits for a reception and reads what arrived; on Stop, stops it first. Always frees the buffer. */
-  private async settle(transfer: Transfer<Serial1>, signal: AbortSignal, what: string): Promise<Uint8Array> {
-    let done: FinishedTransfer<Serial1>;
-    try {
-      done = await transfer.wait({ signal });
+      back = await reception.stop();
     } catch (e) {
-      const moved = await this.afterFailure(transfer, e);
-      if (e instanceof TransferAbortedError) this.log('transfer', `${what} stopped after ${moved} bytes`);
-      throw e;
+      if (!sessionGone(e)) this.log('error', `circular reception could not hand USART1 back: ${String(e)}`);
+      await this.recover(e).catch(() => {});
+      this.log('transfer', 'circular reception stopped');
+      return;
     }
-    this.serial = done.serial;
     try {
-      // The items the DMA moved: the whole buffer for readExact, what arrived before the line went idle for readUntilIdle.
-      return await done.buffer.read(0, done.transferred);
+      // The channel is off: CNDTR says where it stopped.
+      const channel = this.board.chip.dma.channels[1]!;
+      const cndtr = await this.board.readRegister(channel.cndtr.address);
+      deliver(
+        (await ring.partial(cndtr, (address, length) => back.buffer.read(address - ring.base, length))) ??
+          new Uint8Array(0),
+      );
+      await this.setIdleEvents(false);
+    } catch {
+      // The rest of the ring is lost with the session; the halves already shown stay.
+    }
+    this.rx = back.serial;
+    back.buffer.free();
+    this.log('transfer', 'circular reception stopped');
+  }
+
+  private async setIdleEvents(on: boolean): Promise<void> {
+    const cr1 = this.board.chip.usart1.cr1;
+    const idleie = 1 << cr1.fields.find((f) => f.name === 'IDLEIE')!.offset;
+    const result = await this.board.batch((b) => b.maskedWrite(cr1.address, idleie, on ? idleie : 0));
+    if (result.failure) throw result.failure.error;
+  }
+
+  /** Waits for a reception; on Stop or timeout, stops it and keeps what arrived. Always frees the buffer. */
+  private async settle(transfer: Transfer<SerialRx>, options: ReadOptions, what: string): Promise<Reception> {
+    const timeoutMs = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : undefined;
+    let done: FinishedTransfer<SerialRx>;
+    let ended: Reception['ended'] = 'complete';
+    try {
+      done = await transfer.wait({ signal: options.signal, timeoutMs });
+    } catch (e) {
+      if (!(e instanceof TransferAbortedError || e instanceof TransferTimeoutError)) {
+        await this.afterFailure(transfer, e, (back) => {
+          this.rx = back;
+        });
+        throw e;
+      }
+      ended = e instanceof TransferTimeoutError ? 'timeout' : 'stopped';
+      done = await transfer.stop();
+      const how = ended === 'timeout' ? `timed out after ${timeoutMs} ms` : 'stopped';
+      this.log('transfer', `${what} ${how}, ${done.transferred} bytes received`);
+    }
+    this.rx = done.serial;
+    try {
+      const bytes = done.transferred > 0 ? await done.buffer.read(0, done.transferred) : new Uint8Array(0);
+      this.traffic('rx', bytes.length);
+      return { bytes, ended };
     } finally {
       done.buffer.free();
     }
   }
 
   /**
-   * Takes Serial1 back after `wait()` failed: a Stop stops the transfer
-   * (the board confirms before the buffer is freed); a transfer or USART
-   * error carries the owners; anything else (a reset, a closed link) means
+   * Takes a half back after `wait()` failed: a transfer or USART error
+   * carries the owners; anything else (a reset, a closed link) means
    * starting over. Returns the bytes moved, when known.
    */
-  private async afterFailure(transfer: Transfer<Serial1>, error: unknown): Promise<number> {
+  private async afterFailure<S extends SerialTx | SerialRx>(
+    transfer: Transfer<S>,
+    error: unknown,
+    giveBack: (serial: S) => void,
+  ): Promise<number> {
     if (error instanceof TransferAbortedError) {
       const stopped = await transfer.stop();
-      this.serial = stopped.serial;
+      giveBack(stopped.serial);
       stopped.buffer.free();
       return stopped.transferred;
     }
-    const recovered = recoveredFrom(error);
+    const recovered = recoveredFrom<S>(error);
     if (recovered) {
-      this.serial = recovered.serial;
+      giveBack(recovered.serial);
       recovered.buffer.free();
       return error instanceof DmaTransferError || error instanceof SerialError ? (error.transferred ?? 0) : 0;
     }
@@ -316,51 +464,81 @@ export class SerialTransferActions implements TransferActions {
     return 0;
   }
 
-  private borrow(): Serial1 {
-    const serial = this.serial;
-    if (!serial) throw new SerialBusyError('USART1 is in use by another transfer; stop it first');
-    this.serial = undefined;
-    return serial;
+  private borrowTx(): SerialTx {
+    const tx = this.tx;
+    if (!tx) throw new SerialBusyError('USART1 is already sending; wait for it or press Stop first');
+    this.tx = undefined;
+    return tx;
   }
 
-  /** A buffer from the arena; if there is none, Serial1 goes back before the error is thrown. */
-  private alloc(serial: Serial1, length: number): DmaBuffer {
+  private borrowRx(): SerialRx {
+    const rx = this.rx;
+    if (!rx) throw new SerialBusyError('USART1 is already receiving; stop that reception first');
+    this.rx = undefined;
+    return rx;
+  }
+
+  /** A buffer from the arena; if there is none, the half goes back (`giveBack`) before the error is thrown. */
+  private alloc(length: number, giveBack: () => void): DmaBuffer {
     try {
       return this.board.alloc(length);
     } catch (e) {
-      this.serial = serial;
+      giveBack();
       throw e;
     }
   }
 
   /**
-   * The way out when an operation ended without handing Serial1 back:
-   * start over on the board. Not after a reset or a closed link: the
-   * console reopens the session and takes USART1 again itself (or closes
-   * it), and a recover() here would race that and could revoke the Serial1
-   * it had just taken.
+   * The way out when an operation ended without handing its half back:
+   * start over on the board (which revokes both halves, so both are taken
+   * again). Not after a reset or a closed link: the console reopens the
+   * session and takes USART1 again itself (or closes it), and a recover()
+   * here would race that.
    */
   private async recover(cause: unknown): Promise<void> {
-    this.serial = undefined;
+    this.tx = undefined;
+    this.rx = undefined;
     if (sessionGone(cause)) return;
     await this.board.recover();
-    this.serial = await Serial1.take(this.board, {
-      baudRate: BAUD_RATE,
+    const serial = await Serial1.take(this.board, {
+      baudRate: this.settingsValue.baudRate,
       onWarning: (m) => this.log('info', m),
     });
-    this.log('info', 'USART1 and DMA reset and taken again');
+    await applySerialSettings(this.board, this.settingsValue);
+    const { tx, rx } = serial.split();
+    this.tx = tx;
+    this.rx = rx;
+    this.log('info', 'USART1 and its DMA channels were reset and taken again');
+  }
+}
+
+export function describeSettings(s: SerialSettings): string {
+  const parity = { none: 'N', even: 'E', odd: 'O' }[s.parity];
+  return `${s.baudRate} Bd ${s.dataBits}${parity}${s.stopBits}`;
+}
+
+/** Logs a start once the board has confirmed it, so what the log says has happened has happened. */
+async function confirmed(
+  operation: { readonly started: Promise<void> },
+  onStarted: () => void,
+): Promise<void> {
+  try {
+    await operation.started;
+    onStarted();
+  } catch {
+    // A refused start surfaces through wait() or the iteration, with the owners to take back.
   }
 }
 
 /** The board reset or the link closed: the console's own reset and close handling takes it from here. */
-function sessionGone(e: unknown): boolean {
+export function sessionGone(e: unknown): boolean {
   // RevokedError is a DeviceResetError too; one that board.recover() caused is no reset.
   return (e instanceof DeviceResetError && e.evidence !== 'recover') || e instanceof LinkClosedError;
 }
 
-function recoveredFrom(e: unknown): Recovered<Serial1> | undefined {
+function recoveredFrom<S>(e: unknown): Recovered<S> | undefined {
   if (e instanceof DmaTransferError || e instanceof SerialError) {
-    return e.recovered as Recovered<Serial1> | undefined;
+    return e.recovered as Recovered<S> | undefined;
   }
   return undefined;
 }

@@ -1,10 +1,11 @@
 /**
- * The bridge firmware bundled with the site, for the virtual board: the
- * ELF without debug sections. `new URL(..., import.meta.url)` is resolved by
- * bundlers (Vite emits the file as an asset) and by browsers loading the
- * package's modules as they are; the package ships the images at the same
- * place relative to this module as the checkout builds them. The bytes are
- * fetched when a virtual board starts, so the page loads without them.
+ * The bridge firmware bundled with the site. `new URL(..., import.meta.url)`
+ * is resolved by bundlers (Vite emits the files as assets) and by browsers
+ * loading the package's modules as they are; the package ships the images
+ * at the same place relative to this module as the checkout builds them.
+ * The ELF without debug sections runs on the virtual board (its bytes are
+ * fetched when one starts, so the page loads without them); the raw `.bin`
+ * is offered as a download for flashing a real Nucleo.
  */
 import { TransportOpenError } from './errors.ts';
 
@@ -12,6 +13,10 @@ export const BUNDLED_FIRMWARE_URL: string = new URL(
   '../../../firmware-bridge/build/bridge-stripped.elf',
   import.meta.url,
 ).href;
+
+/** The flash image to copy onto the ST-LINK drive or write with st-flash at 0x08000000. */
+export const FIRMWARE_BIN_URL: string = new URL('../../../firmware-bridge/build/bridge.bin', import.meta.url)
+  .href;
 
 let cached: Promise<Uint8Array> | undefined;
 

@@ -7,11 +7,14 @@
 import { TransportClosedError } from '../../../driver/transport/errors.ts';
 import type { Transport, TransportInfo } from '../../../driver/transport/transport.ts';
 import type { InjectedError, Usart1Wiring } from '../../../emulator/index.ts';
+import { ByteHistory } from '../util/byte-history.ts';
 import type { FromWorker, ToWorker } from '../worker/messages.ts';
 import { TransportOpenError, TransportUnsupportedError } from './errors.ts';
 
 /** How long the page waits for the worker to load the firmware and open its port. */
 const START_TIMEOUT_MS = 10_000;
+/** The newest bytes the peer keeps of what it received; the count covers everything. */
+const PEER_RECORD_BYTES = 64 * 1024;
 
 export interface VirtualBoardOptions {
   /** The firmware ELF. */
@@ -27,8 +30,10 @@ export interface PeerControl {
   inject(bytes: Uint8Array): void;
   /** Sends one character received with a framing, noise or parity error. */
   injectError(kind: InjectedError, byte?: number): void;
-  /** Everything the board has sent to the peer since the last clear. */
+  /** The newest bytes the board has sent to the peer since the last clear (up to 64 KiB). */
   received(): Uint8Array;
+  /** How many bytes the board has sent to the peer since the last clear. */
+  receivedCount(): number;
   /** Called with each burst the board sends; returns the unsubscribe function. */
   onBytes(listener: (bytes: Uint8Array) => void): () => void;
   clear(): void;
@@ -44,7 +49,7 @@ export class VirtualBoardTransport implements Transport {
   private readonly pendingWrites = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextWriteId = 1;
   private closing: Promise<void> | undefined;
-  private peerLog: Uint8Array[] = [];
+  private readonly peerRecord = new ByteHistory(PEER_RECORD_BYTES);
   private readonly peerListeners = new Set<(bytes: Uint8Array) => void>();
   private readonly haltListeners = new Set<(reason: string) => void>();
 
@@ -57,7 +62,10 @@ export class VirtualBoardTransport implements Transport {
       start: (controller) => {
         this.readController = controller;
       },
-      cancel: () => this.close(),
+      cancel: () => {
+        this.readController = undefined;
+        return this.close();
+      },
     });
     this.writable = new WritableStream<Uint8Array>({
       write: (chunk) => this.write(chunk),
@@ -147,7 +155,13 @@ export class VirtualBoardTransport implements Transport {
   private onMessage(message: FromWorker): void {
     switch (message.type) {
       case 'data':
-        this.readController?.enqueue(message.bytes);
+        // Data can still be in flight from the worker after the reader
+        // cancelled (a disconnect mid-transfer): it has nowhere to go.
+        try {
+          this.readController?.enqueue(message.bytes);
+        } catch {
+          this.readController = undefined;
+        }
         break;
       case 'write-done': {
         const pending = this.pendingWrites.get(message.id);
@@ -157,7 +171,7 @@ export class VirtualBoardTransport implements Transport {
         break;
       }
       case 'peer-bytes':
-        this.peerLog.push(message.bytes);
+        this.peerRecord.push(message.bytes);
         for (const l of this.peerListeners) l(message.bytes);
         break;
       case 'halted':
@@ -216,13 +230,14 @@ export class VirtualBoardTransport implements Transport {
         send(this.worker, { type: 'peer-inject', bytes: copy }, [copy.buffer]);
       },
       injectError: (kind, byte = 0) => send(this.worker, { type: 'peer-error', kind, byte }),
-      received: () => concat(this.peerLog),
+      received: () => this.peerRecord.tail(),
+      receivedCount: () => this.peerRecord.total,
       onBytes: (listener) => {
         this.peerListeners.add(listener);
         return () => this.peerListeners.delete(listener);
       },
       clear: () => {
-        this.peerLog = [];
+        this.peerRecord.clear();
         send(this.worker, { type: 'peer-clear' });
       },
       setWiring: (mode) => send(this.worker, { type: 'wiring', usart1: mode }),
@@ -232,14 +247,4 @@ export class VirtualBoardTransport implements Transport {
 
 function send(worker: Worker, message: ToWorker, transfer: Transferable[] = []): void {
   worker.postMessage(message, transfer);
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }

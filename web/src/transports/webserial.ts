@@ -9,6 +9,10 @@
  * also lets reading survive the line errors WebSerial reports by erroring
  * `port.readable` (framing, parity, break, overrun): the next
  * `port.readable` is picked up and the link's framing resynchronises.
+ *
+ * WebSerial has no way to change the rate of an open port: `setBaudRate`
+ * closes and reopens it (the board is not reset by that), with the
+ * transport's own streams staying open across.
  */
 import { TransportClosedError } from '../../../driver/transport/errors.ts';
 import type { Transport, TransportInfo } from '../../../driver/transport/transport.ts';
@@ -72,7 +76,10 @@ export class WebSerialTransport implements Transport {
   readonly writable: WritableStream<Uint8Array>;
   readonly info: TransportInfo;
   private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Set while setBaudRate closes and reopens the port: reads and writes wait for it. */
+  private reopening: Promise<void> | undefined;
+  private rate: number;
   private readController: ReadableStreamDefaultController<Uint8Array> | undefined;
   private closing: Promise<void> | undefined;
   private readonly onPortDisconnect = () => this.disconnected();
@@ -88,6 +95,7 @@ export class WebSerialTransport implements Transport {
       description: describePort(usb),
       baudRate,
     };
+    this.rate = baudRate;
     if (!port.writable) throw new TransportOpenError('the serial port opened without a writable stream');
     this.writer = port.writable.getWriter();
     this.readable = new ReadableStream<Uint8Array>({
@@ -99,6 +107,7 @@ export class WebSerialTransport implements Transport {
     });
     this.writable = new WritableStream<Uint8Array>({
       write: async (chunk) => {
+        if (this.reopening) await this.reopening;
         if (this.closing) throw new TransportClosedError('the serial port is closed');
         await this.writer.ready;
         await this.writer.write(chunk);
@@ -107,6 +116,54 @@ export class WebSerialTransport implements Transport {
       abort: () => this.close(),
     });
     port.addEventListener('disconnect', this.onPortDisconnect);
+  }
+
+  get baudRate(): number {
+    return this.rate;
+  }
+
+  /**
+   * Closes the port and opens it again at `baud` (the host link's
+   * SET_LINK_BAUD negotiation calls it once the board has agreed). The
+   * driver waits for the link to be idle first, so nothing is in transit.
+   */
+  setBaudRate(baud: number): Promise<void> {
+    if (this.closing) return Promise.reject(new TransportClosedError('the serial port is closed'));
+    const previous = this.reopening ?? Promise.resolve();
+    const work = previous.then(() => this.reopen(baud));
+    this.reopening = work.finally(() => {
+      if (this.reopening === settled) this.reopening = undefined;
+    });
+    const settled = this.reopening;
+    return work;
+  }
+
+  private async reopen(baud: number): Promise<void> {
+    const reader = this.reader;
+    this.reader = undefined;
+    if (reader) {
+      await reader.cancel().catch(() => {});
+      reader.releaseLock();
+    }
+    await this.writer.ready.catch(() => {});
+    this.writer.releaseLock();
+    await this.port.close();
+    try {
+      await this.port.open({ baudRate: baud, dataBits: 8, stopBits: 1, parity: 'none', flowControl: 'none' });
+    } catch (e) {
+      // Back at the rate it had, if the port takes that: the board falls back to its boot rate by itself.
+      await this.port
+        .open({ baudRate: this.rate, dataBits: 8, stopBits: 1, parity: 'none', flowControl: 'none' })
+        .catch(() => {});
+      if (this.port.writable) this.writer = this.port.writable.getWriter();
+      throw new TransportOpenError(`the serial port cannot run at ${baud} baud (${messageOf(e)})`, {
+        cause: e,
+      });
+    }
+    if (!this.port.writable)
+      throw new TransportOpenError('the serial port reopened without a writable stream');
+    this.writer = this.port.writable.getWriter();
+    this.rate = baud;
   }
 
   /** Cancels the reader, releases both locks, then closes the port. Idempotent. */
@@ -119,6 +176,7 @@ export class WebSerialTransport implements Transport {
     // Loop until one chunk is delivered: a recoverable line error yields a
     // fresh port.readable, and an empty read delivers nothing.
     for (;;) {
+      if (this.reopening) await this.reopening.catch(() => {});
       if (this.closing) return;
       const reader = this.currentReader();
       if (!reader) {
@@ -128,17 +186,21 @@ export class WebSerialTransport implements Transport {
       try {
         const { value, done } = await reader.read();
         if (done) {
-          this.dropReader();
+          // Cancelled by a reopen (which released it), or the port's stream ended.
+          if (this.reader === reader) this.dropReader();
           if (this.closing) return;
           continue;
         }
         if (value.length > 0) {
-          controller.enqueue(value);
+          // The consumer may have cancelled while the read was pending (a disconnect mid-transfer).
+          if (!this.closing) controller.enqueue(value);
           return;
         }
       } catch (e) {
-        this.dropReader();
+        if (this.reader === reader) this.dropReader();
         if (this.closing) return;
+        // A reopen cancelled the read: wait for it at the top of the loop.
+        if (this.reopening) continue;
         const error = e instanceof Error ? e : new Error(String(e));
         if (!RECOVERABLE_READ_ERRORS.has(error.name)) {
           this.finishReadable(

@@ -135,7 +135,8 @@ export class WebUsbTransport implements Transport {
             continue;
           }
           const data = result.data;
-          if (data && data.byteLength > 0) {
+          // The consumer may have cancelled while the transfer was pending (a disconnect mid-transfer).
+          if (data && data.byteLength > 0 && !this.closing) {
             controller.enqueue(
               new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
             );

@@ -5,9 +5,11 @@
  */
 import { TRANSPORT_LABELS, type TransportKind } from '../app/open-transport.ts';
 import { button, h, panel } from './dom.ts';
+import { InlineError } from './inline-error.ts';
 
 export interface ConnectPanelHandlers {
-  connect(kind: TransportKind): void;
+  /** `choosePort`: show the WebSerial chooser even if a port was granted before. */
+  connect(kind: TransportKind, choosePort?: boolean): void;
   disconnect(): void;
   resetBoard(): void;
 }
@@ -28,6 +30,13 @@ export class ConnectPanel {
     disabled: true,
     class: 'secondary',
   });
+  private readonly chooseButton = button('Choose another port', {
+    id: 'choose-port',
+    class: 'secondary',
+    hidden: true,
+  });
+  private readonly granted = h('p', { id: 'granted-port', class: 'hint', hidden: true });
+  readonly error = new InlineError('connect-error');
 
   constructor(support: readonly TransportSupport[], handlers: ConnectPanelHandlers) {
     const options = support.map((s, i) => {
@@ -52,14 +61,34 @@ export class ConnectPanel {
     });
     const chooser = h('fieldset', { class: 'choices' }, h('legend', {}, 'Board'), ...options);
     this.connectButton.addEventListener('click', () => handlers.connect(this.selected()));
+    this.chooseButton.addEventListener('click', () => handlers.connect('webserial', true));
     this.disconnectButton.addEventListener('click', () => handlers.disconnect());
     this.resetButton.addEventListener('click', () => handlers.resetBoard());
     this.element = panel(
       'connection',
       'Connection',
       chooser,
-      h('div', { class: 'actions' }, this.connectButton, this.disconnectButton, this.resetButton),
+      this.granted,
+      h(
+        'div',
+        { class: 'actions' },
+        this.connectButton,
+        this.chooseButton,
+        this.disconnectButton,
+        this.resetButton,
+      ),
+      this.error.element,
     );
+  }
+
+  /** A WebSerial port granted before: Connect with WebSerial opens it without the chooser. */
+  setGrantedPort(description: string | undefined): void {
+    this.granted.hidden = !description;
+    this.chooseButton.hidden = !description;
+    this.granted.textContent = description ? `WebSerial remembers ${description}: Connect opens it.` : '';
+    const radio = this.radios.get('webserial');
+    if (description && radio && !radio.disabled && this.connectButton.disabled === false)
+      radio.checked = true;
   }
 
   selected(): TransportKind {
@@ -73,6 +102,7 @@ export class ConnectPanel {
     const active = document.activeElement;
     const focusHere = this.element.contains(active) || active === document.body || active === null;
     this.connectButton.disabled = state !== 'idle';
+    this.chooseButton.disabled = state !== 'idle';
     this.disconnectButton.disabled = state !== 'connected';
     this.resetButton.disabled = !(state === 'connected' && kind === 'virtual');
     for (const radio of this.radios.values()) {

@@ -1,10 +1,12 @@
 /**
  * The log of DMA, USART, boot and link events with timestamps. A `role=log`
- * region is announced politely as entries arrive; old entries are dropped
- * so a long session stays light.
+ * region is announced politely as entries arrive. Entries are drawn once
+ * per frame, in one batch, and only the newest are kept, so a stream of
+ * events costs the page a constant amount of work.
  */
 import { button, h } from './dom.ts';
 import { formatElapsed } from './format.ts';
+import { onNextFrame, scrolledToEnd } from './frame.ts';
 
 export type LogKind = 'dma' | 'usart' | 'boot' | 'link' | 'transfer' | 'peer' | 'error' | 'info';
 
@@ -19,7 +21,14 @@ const KIND_LABEL: Readonly<Record<LogKind, string>> = {
   info: 'INFO',
 };
 
-const MAX_ENTRIES = 500;
+export const MAX_LOG_ENTRIES = 500;
+
+interface Entry {
+  readonly time: string;
+  readonly kind: LogKind;
+  readonly message: string;
+  readonly detail?: string;
+}
 
 export class EventLog {
   readonly element: HTMLElement;
@@ -27,6 +36,10 @@ export class EventLog {
   private readonly count: HTMLElement;
   private origin = performance.now();
   private total = 0;
+  private pending: Entry[] = [];
+  /** Every entry since the last clear, newest last, for the saved session log (bounded). */
+  private readonly kept: Entry[] = [];
+  private readonly draw = onNextFrame(() => this.render());
 
   constructor() {
     this.list = h('ol', {
@@ -48,32 +61,58 @@ export class EventLog {
     this.origin = performance.now();
   }
 
+  /** Milliseconds since the clock was last restarted. */
+  now(): number {
+    return performance.now() - this.origin;
+  }
+
   add(kind: LogKind, message: string, detail?: string): void {
-    const time = formatElapsed(performance.now() - this.origin);
-    const item = h(
-      'li',
-      { class: `log-entry log-${kind}` },
-      h('time', {}, time),
-      h('span', { class: 'log-kind' }, KIND_LABEL[kind]),
-      h(
-        'span',
-        { class: 'log-message' },
-        message,
-        detail ? h('span', { class: 'log-detail' }, ` ${detail}`) : null,
-      ),
-    );
-    // Follow new entries only when the reader is already at the bottom.
-    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 24;
-    this.list.append(item);
-    if (atBottom) this.list.scrollTop = this.list.scrollHeight;
-    while (this.list.childElementCount > MAX_ENTRIES) this.list.firstElementChild?.remove();
+    const entry: Entry = { time: formatElapsed(this.now()), kind, message, detail };
     this.total++;
-    this.count.textContent = `${this.total} event${this.total === 1 ? '' : 's'}`;
+    this.pending.push(entry);
+    if (this.pending.length > MAX_LOG_ENTRIES) this.pending.splice(0, this.pending.length - MAX_LOG_ENTRIES);
+    this.kept.push(entry);
+    if (this.kept.length > MAX_LOG_ENTRIES) this.kept.splice(0, this.kept.length - MAX_LOG_ENTRIES);
+    this.draw();
+  }
+
+  /** The entries kept, as lines of text. */
+  text(): string {
+    return this.kept
+      .map((e) => `${e.time.trim()} ${KIND_LABEL[e.kind]} ${e.message}${e.detail ? ` ${e.detail}` : ''}`)
+      .join('\n');
   }
 
   clear(): void {
+    this.pending = [];
+    this.kept.length = 0;
     this.list.replaceChildren();
     this.total = 0;
     this.count.textContent = '0 events';
+  }
+
+  private render(): void {
+    if (this.pending.length === 0) return;
+    const atEnd = scrolledToEnd(this.list);
+    const items = this.pending.map((e) =>
+      h(
+        'li',
+        { class: `log-entry log-${e.kind}` },
+        h('time', {}, e.time),
+        h('span', { class: 'log-kind' }, KIND_LABEL[e.kind]),
+        h(
+          'span',
+          { class: 'log-message' },
+          e.message,
+          e.detail ? h('span', { class: 'log-detail' }, ` ${e.detail}`) : null,
+        ),
+      ),
+    );
+    this.pending = [];
+    this.list.append(...items);
+    const excess = this.list.childElementCount - MAX_LOG_ENTRIES;
+    for (let i = 0; i < excess; i++) this.list.firstElementChild?.remove();
+    if (atEnd) this.list.scrollTop = this.list.scrollHeight;
+    this.count.textContent = `${this.total} event${this.total === 1 ? '' : 's'}`;
   }
 }

@@ -7,9 +7,14 @@
 import type { PeerControl } from '../transports/virtual-board.ts';
 import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
 import { hexDump, parseHex, printable } from './format.ts';
+import { atMostEvery } from './frame.ts';
+import { InlineError, type ShownError } from './inline-error.ts';
 
 /** Bytes drawn in the dumps; the count above them covers everything. */
 const SHOWN_BYTES = 2048;
+const DUMP_INTERVAL_MS = 250;
+
+export type DescribeError = (error: unknown, context: string) => ShownError | undefined;
 
 export class PeerPanel {
   readonly element: HTMLElement;
@@ -21,6 +26,7 @@ export class PeerPanel {
   private readonly errorButton = button('Send a framing error', { id: 'peer-framing', class: 'secondary' });
   private readonly loopback = h('input', { type: 'checkbox', id: 'peer-loopback' });
   private readonly clearButton = button('Clear', { id: 'peer-clear', class: 'secondary' });
+  readonly error = new InlineError('peer-error');
   private readonly summary = h('p', { id: 'peer-summary', 'aria-live': 'polite' }, 'Nothing received.');
   private readonly dumpHex = h('pre', {
     id: 'peer-hex-dump',
@@ -36,7 +42,7 @@ export class PeerPanel {
   });
 
   constructor(
-    private readonly onError: (error: unknown, context: string) => void,
+    private readonly describe: DescribeError,
     private readonly onActivity: (message: string) => void,
   ) {
     this.injectButton.addEventListener('click', () => this.inject());
@@ -65,6 +71,7 @@ export class PeerPanel {
         h('div', { class: 'inline-check' }, this.hexMode, h('label', { for: 'peer-hex' }, 'Hex')),
       ),
       h('div', { class: 'actions' }, this.injectButton, this.errorButton),
+      this.error.element,
       h(
         'div',
         { class: 'inline-check' },
@@ -86,9 +93,13 @@ export class PeerPanel {
     for (const b of [this.injectButton, this.errorButton, this.clearButton]) b.disabled = !peer;
     this.loopback.disabled = !peer;
     this.loopback.checked = false;
-    if (peer) this.unsubscribe = peer.onBytes(() => this.render());
+    // However fast bytes come, the dumps are drawn at most once a frame, from the bounded record.
+    if (peer) this.unsubscribe = peer.onBytes(this.draw);
     this.render();
   }
+
+  /** The dumps are redrawn whole (from a bounded tail): a few times a second is enough. */
+  private readonly draw = atMostEvery(DUMP_INTERVAL_MS, () => this.render());
 
   private inject(): void {
     if (!this.peer) return;
@@ -99,24 +110,24 @@ export class PeerPanel {
       this.peer.inject(bytes);
       this.onActivity(`sent ${bytes.length} byte${bytes.length === 1 ? '' : 's'} to the board's RX`);
     } catch (e) {
-      this.onError(e, 'Peer');
+      const shown = this.describe(e, 'Peer');
+      if (shown) this.error.show(shown);
     }
   }
 
   private render(): void {
-    const bytes = this.peer?.received() ?? new Uint8Array(0);
-    // Only the tail is drawn: re-rendering a whole file's worth on every burst would make the page sluggish.
-    const shown = bytes.subarray(Math.max(0, bytes.length - SHOWN_BYTES));
-    const count = `${bytes.length} byte${bytes.length === 1 ? '' : 's'} received`;
+    const total = this.peer?.receivedCount() ?? 0;
+    const shown = this.peer ? this.peer.received().subarray(-SHOWN_BYTES) : new Uint8Array(0);
+    const count = `${total} byte${total === 1 ? '' : 's'} received`;
     this.summary.textContent =
-      bytes.length === 0
+      total === 0
         ? 'Nothing received.'
-        : shown.length < bytes.length
+        : shown.length < total
           ? `${count}, the last ${shown.length} shown`
           : count;
     // The side column is narrow: eight bytes a row keep the dump from scrolling sideways.
     // The newest bytes are the interesting ones: keep the end in view.
-    setTextFollowingTail(this.dumpHex, hexDump(shown, 8, bytes.length - shown.length));
+    setTextFollowingTail(this.dumpHex, hexDump(shown, 8, total - shown.length));
     setTextFollowingTail(this.dumpText, printable(shown));
   }
 }

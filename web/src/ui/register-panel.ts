@@ -8,6 +8,7 @@ import { decodeRegister } from '../../../driver/chip/decode.ts';
 import type { RegisterDescription } from '../../../driver/chip/types.ts';
 import { button, h, panel } from './dom.ts';
 import { hex32 } from './format.ts';
+import { InlineError, type ShownError } from './inline-error.ts';
 
 export type ReadRegisters = (addresses: readonly number[]) => Promise<number[]>;
 
@@ -32,10 +33,11 @@ export class RegisterPanel {
   private timer: ReturnType<typeof setInterval> | undefined;
   private reading: Promise<void> | undefined;
   private again = false;
+  readonly error = new InlineError('registers-error');
 
   constructor(
     private readonly groups: readonly RegisterGroup[],
-    private readonly onError: (error: unknown) => void,
+    private readonly describe: (error: unknown) => ShownError | undefined,
     private readonly annotate: Annotate = () => undefined,
   ) {
     this.live = h('input', { type: 'checkbox', id: 'registers-live' });
@@ -52,16 +54,17 @@ export class RegisterPanel {
         h('div', { class: 'inline-check' }, this.live, h('label', { for: 'registers-live' }, 'Live')),
         this.stamp,
       ),
+      this.error.element,
       this.body,
     );
   }
 
-  /** Starts reading through `reader`; `undefined` when disconnected. */
-  attach(reader: ReadRegisters | undefined): void {
+  /** Starts reading through `reader` (at once, unless `readNow` is false); `undefined` when disconnected. */
+  attach(reader: ReadRegisters | undefined, readNow = true): void {
     this.reader = reader;
     this.refreshButton.disabled = !reader;
     this.updateTimer();
-    if (reader) void this.refresh();
+    if (reader && readNow) void this.refresh();
     else for (const row of this.rows.values()) row.value.textContent = '—';
   }
 
@@ -93,7 +96,9 @@ export class RegisterPanel {
       });
       this.stamp.textContent = `read at ${new Date().toLocaleTimeString()}`;
     } catch (e) {
-      if (this.reader === reader) this.onError(e);
+      if (this.reader !== reader) return;
+      const shown = this.describe(e);
+      if (shown) this.error.show(shown);
     }
   }
 

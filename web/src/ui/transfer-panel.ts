@@ -1,32 +1,58 @@
 /**
- * Sending and receiving through DMA1 channel 1 and USART1: text, hex or a
- * file out with a progress bar; N bytes, or until the line goes idle, in;
- * a circular monitor. One operation runs at a time and the Stop button
- * ends it (the transfer is stopped on the board, not just forgotten).
+ * Sending and receiving through USART1 by DMA, side by side: text, hex or
+ * a file out on DMA1 channel 1 with a progress bar; N bytes, until the
+ * line goes idle, or circularly in on DMA1 channel 2. USART1 is split, so
+ * a send and a reception run at the same time; each has its own Stop,
+ * which stops the transfer on the board, not just the waiting. Errors
+ * show beside the controls that caused them.
  */
+import type { Reception, TransferProgress } from '../app/serial-actions.ts';
+import { ByteHistory } from '../util/byte-history.ts';
 import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
 import { formatBytesCount, hexDump, parseHex, printable } from './format.ts';
-
-export interface TransferProgress {
-  readonly done: number;
-  readonly total: number;
-}
+import { atMostEvery } from './frame.ts';
+import { InlineError, type ShownError } from './inline-error.ts';
 
 /** What the panel asks of the board; every call ends when its signal aborts. */
 export interface TransferActions {
   write(bytes: Uint8Array, onProgress: (p: TransferProgress) => void, signal: AbortSignal): Promise<number>;
-  readExact(count: number, signal: AbortSignal): Promise<Uint8Array>;
-  readUntilIdle(maxBytes: number, signal: AbortSignal): Promise<Uint8Array>;
-  /** Receives into a ring of `size` bytes, handing over each half as it fills, until aborted. */
+  readExact(count: number, options: { signal: AbortSignal; timeoutMs?: number }): Promise<Reception>;
+  readUntilIdle(maxBytes: number, options: { signal: AbortSignal; timeoutMs?: number }): Promise<Reception>;
+  /** Receives into a ring of `size` bytes, handing over bytes as they come, until aborted. */
   monitor(size: number, onData: (bytes: Uint8Array) => void, signal: AbortSignal): Promise<void>;
 }
 
+export interface TransferHandlers {
+  /** Words for the user (and a log line); undefined when it needs no alert (a reset the console recovered from). */
+  describe(error: unknown, context: string): ShownError | undefined;
+  /** After every operation, however it ended, so other panels can catch up. */
+  settled(): void;
+  /** An operation starts: earlier errors no longer describe the present. */
+  started(): void;
+  /** Bytes a reception delivered (the terminal shows them too). */
+  received(bytes: Uint8Array): void;
+}
+
+export const DEFAULT_READ_TIMEOUT_MS = 5_000;
+/** Bytes drawn in the result dumps; the summary counts everything. */
+const SHOWN_RESULT_BYTES = 4096;
+
 type SendFormat = 'text' | 'hex' | 'file';
+
+/** One side's running operation: its Stop, progress and error. */
+class Lane {
+  running: AbortController | undefined;
+  counted: string | undefined;
+  constructor(
+    readonly stop: HTMLButtonElement,
+    readonly text: HTMLElement,
+    readonly error: InlineError,
+  ) {}
+}
 
 export class TransferPanel {
   readonly element: HTMLElement;
   private actions: TransferActions | undefined;
-  private running: AbortController | undefined;
   private readonly format = h(
     'select',
     { id: 'send-format' },
@@ -34,12 +60,19 @@ export class TransferPanel {
     h('option', { value: 'hex' }, 'Hex'),
     h('option', { value: 'file' }, 'File'),
   );
-  private readonly data = h('textarea', { id: 'send-data', rows: 3, spellcheck: false }, 'Hello from DMA!\n');
+  private readonly data = h('textarea', { id: 'send-data', rows: 2, spellcheck: false }, 'Hello from DMA!\n');
   private readonly file = h('input', { type: 'file', id: 'send-file' });
   private readonly fileField: HTMLElement;
   private readonly dataField: HTMLElement;
   private readonly sendButton = button('Send by DMA', { id: 'send', class: 'primary' });
   private readonly readCount = h('input', { type: 'number', id: 'read-count', min: 1, max: 4096, value: 16 });
+  private readonly timeout = h('input', {
+    type: 'number',
+    id: 'read-timeout',
+    min: 0,
+    step: 100,
+    value: DEFAULT_READ_TIMEOUT_MS,
+  });
   private readonly readButton = button('Read N bytes', { id: 'read-exact' });
   private readonly idleButton = button('Read until idle', { id: 'read-idle' });
   private readonly ringSize = h('input', {
@@ -51,14 +84,14 @@ export class TransferPanel {
     value: 64,
   });
   private readonly monitorButton = button('Start circular monitor', { id: 'monitor' });
-  private readonly stopButton = button('Stop', { id: 'stop', class: 'danger', disabled: true });
   private readonly progress = h('progress', {
     id: 'progress',
     max: 1,
     value: 0,
     'aria-labelledby': 'progress-label',
   });
-  private readonly progressText = h('span', { id: 'progress-text', class: 'mono' }, 'idle');
+  private readonly send: Lane;
+  private readonly receive: Lane;
   private readonly resultSummary = h(
     'p',
     { id: 'result-summary', 'aria-live': 'polite' },
@@ -76,18 +109,12 @@ export class TransferPanel {
     tabindex: 0,
     'aria-label': 'Result as text',
   });
-  private received: Uint8Array = new Uint8Array(0);
-  /** What the progress text last counted in this operation, to repeat when it stops or fails. */
-  private counted: string | undefined;
-  private readonly operationButtons: HTMLButtonElement[];
+  /** What the monitor has received (bounded); the dumps draw its tail once a frame. */
+  private readonly monitored = new ByteHistory(64 * 1024);
+  private readonly drawMonitor = atMostEvery(250, () => this.showMonitored());
+  private arenaBytes = 4096;
 
-  constructor(
-    private readonly onError: (error: unknown, context: string) => void,
-    /** Called after every operation, however it ended, so other panels can catch up. */
-    private readonly onSettled: () => void = () => {},
-    /** Called when an operation starts: an earlier error no longer describes the present. */
-    private readonly onStart: () => void = () => {},
-  ) {
+  constructor(private readonly handlers: TransferHandlers) {
     this.dataField = field(
       'Data',
       this.data,
@@ -95,31 +122,57 @@ export class TransferPanel {
     );
     this.fileField = field('File', this.file);
     this.fileField.hidden = true;
+    this.send = new Lane(
+      button('Stop sending', { id: 'stop', class: 'danger', disabled: true }),
+      h('span', { id: 'progress-text', class: 'mono' }, 'idle'),
+      new InlineError('send-error'),
+    );
+    this.receive = new Lane(
+      button('Stop receiving', { id: 'rx-stop', class: 'danger', disabled: true }),
+      h('span', { id: 'rx-progress-text', class: 'mono' }, 'idle'),
+      new InlineError('receive-error'),
+    );
     this.format.addEventListener('change', () => this.showFormat());
-    this.sendButton.addEventListener('click', () => void this.send());
+    this.sendButton.addEventListener('click', () => void this.sendData());
     this.readButton.addEventListener('click', () => void this.readExact());
     this.idleButton.addEventListener('click', () => void this.readUntilIdle());
     this.monitorButton.addEventListener('click', () => void this.monitor());
-    this.stopButton.addEventListener('click', () => this.running?.abort(new Error('stopped by the user')));
-    this.operationButtons = [this.sendButton, this.readButton, this.idleButton, this.monitorButton];
+    // Stop reaches the driver from the click itself: nothing the console queues goes ahead of it.
+    for (const lane of [this.send, this.receive]) {
+      lane.stop.addEventListener('click', () => lane.running?.abort(new Error('stopped by the user')));
+    }
 
-    const send = h(
+    const sendGroup = h(
       'fieldset',
-      { class: 'group' },
-      h('legend', {}, 'Send by DMA (memory → USART1 TX)'),
-      h('div', { class: 'row' }, field('Format', this.format)),
+      { class: 'group send-group' },
+      h('legend', {}, 'Send (memory → USART1 TX, DMA1 ch1)'),
+      h(
+        'div',
+        { class: 'row' },
+        field('Format', this.format),
+        h('div', { class: 'actions' }, this.sendButton),
+      ),
       this.dataField,
       this.fileField,
-      h('div', { class: 'actions' }, this.sendButton),
+      h(
+        'div',
+        { class: 'progress-row' },
+        h('span', { id: 'progress-label', class: 'visually-hidden' }, 'Send progress'),
+        this.progress,
+        this.send.text,
+        this.send.stop,
+      ),
+      this.send.error.element,
     );
-    const receive = h(
+    const receiveGroup = h(
       'fieldset',
-      { class: 'group' },
-      h('legend', {}, 'Receive by DMA (USART1 RX → memory)'),
+      { class: 'group receive-group' },
+      h('legend', {}, 'Receive (USART1 RX → memory, DMA1 ch2)'),
       h(
         'div',
         { class: 'row' },
         field('Bytes', this.readCount),
+        field('Timeout (ms)', this.timeout, '0 waits until Stop.'),
         h('div', { class: 'actions' }, this.readButton, this.idleButton),
       ),
       h(
@@ -128,14 +181,8 @@ export class TransferPanel {
         field('Ring size', this.ringSize),
         h('div', { class: 'actions' }, this.monitorButton),
       ),
-    );
-    const progress = h(
-      'div',
-      { class: 'progress-row' },
-      h('span', { id: 'progress-label', class: 'visually-hidden' }, 'Transfer progress'),
-      this.progress,
-      this.progressText,
-      this.stopButton,
+      h('div', { class: 'progress-row' }, this.receive.text, this.receive.stop),
+      this.receive.error.element,
     );
     const result = h(
       'div',
@@ -146,18 +193,30 @@ export class TransferPanel {
     );
     this.element = panel(
       'transfer',
-      'Transfer',
-      h('div', { class: 'transfer-grid' }, send, receive),
-      progress,
+      'Send and receive by DMA',
+      h('div', { class: 'transfer-grid' }, sendGroup, receiveGroup),
       result,
     );
     this.attach(undefined);
   }
 
-  attach(actions: TransferActions | undefined): void {
+  /** `arenaBytes`: the board's DMA memory, the most one buffer can hold. */
+  attach(actions: TransferActions | undefined, arenaBytes?: number): void {
     this.actions = actions;
-    if (!actions) this.running?.abort(new Error('disconnected'));
+    if (arenaBytes) {
+      this.arenaBytes = arenaBytes;
+      this.readCount.max = String(arenaBytes);
+      this.ringSize.max = String(arenaBytes - (arenaBytes % 2));
+    }
+    if (!actions) {
+      this.send.running?.abort(new Error('disconnected'));
+      this.receive.running?.abort(new Error('disconnected'));
+    }
     this.updateButtons();
+  }
+
+  get errors(): readonly InlineError[] {
+    return [this.send.error, this.receive.error];
   }
 
   private showFormat(): void {
@@ -175,123 +234,189 @@ export class TransferPanel {
     return new Uint8Array(await file.arrayBuffer());
   }
 
-  private async send(): Promise<void> {
+  private async sendData(): Promise<void> {
     let bytes: Uint8Array;
     try {
       bytes = await this.payload();
+      if (bytes.length === 0) throw new Error('there is nothing to send');
     } catch (e) {
-      this.onError(e, 'Send');
+      this.fail(this.send, e, 'Send');
       return;
     }
-    if (bytes.length === 0) {
-      this.onError(new Error('there is nothing to send'), 'Send');
-      return;
-    }
-    await this.run('Send', async (actions, signal) => {
-      this.setProgress(0, bytes.length, 'sent');
-      const sent = await actions.write(bytes, (p) => this.setProgress(p.done, p.total, 'sent'), signal);
-      this.setProgress(sent, bytes.length, 'sent');
+    await this.run(this.send, 'Send', async (actions, signal) => {
+      this.setProgress(0, bytes.length);
+      const sent = await actions.write(bytes, (p) => this.setProgress(p.done, p.total), signal);
+      this.setProgress(sent, bytes.length);
     });
   }
 
+  /** The byte count the user asked for, checked against the arena. */
+  private count(input: HTMLInputElement, what: string, even = false): number {
+    const n = input.valueAsNumber;
+    if (!Number.isInteger(n) || n < (even ? 2 : 1)) {
+      throw new RangeError(`the ${what} must be a whole number of at least ${even ? 2 : 1}`);
+    }
+    if (even && n % 2 !== 0) throw new RangeError(`the ${what} must be even: the DMA hands over halves`);
+    if (n > this.arenaBytes) {
+      throw new RangeError(`the ${what} can be at most ${this.arenaBytes} bytes, the board's DMA memory`);
+    }
+    return n;
+  }
+
+  private timeoutMs(): number {
+    const ms = this.timeout.valueAsNumber;
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError('the timeout must be 0 (none) or more milliseconds');
+    return ms;
+  }
+
   private async readExact(): Promise<void> {
-    const count = this.readCount.valueAsNumber;
-    if (!Number.isInteger(count) || count < 1) {
-      this.onError(new RangeError('the byte count must be a whole number of at least 1'), 'Read');
+    let count: number;
+    let timeoutMs: number;
+    try {
+      count = this.count(this.readCount, 'byte count');
+      timeoutMs = this.timeoutMs();
+    } catch (e) {
+      this.fail(this.receive, e, 'Read');
       return;
     }
-    await this.run('Read', async (actions, signal) => {
-      this.setProgress(0, count, 'received');
-      this.showResult(await actions.readExact(count, signal), `Read ${formatBytesCount(count)}`);
-      this.setProgress(count, count, 'received');
+    await this.run(this.receive, 'Read', async (actions, signal) => {
+      this.receive.text.textContent = `waiting for ${formatBytesCount(count)}…`;
+      const r = await actions.readExact(count, { signal, timeoutMs });
+      this.showReception(r, `Read ${formatBytesCount(count)}`, count);
     });
   }
 
   private async readUntilIdle(): Promise<void> {
-    const max = this.readCount.valueAsNumber;
-    await this.run('Read until idle', async (actions, signal) => {
-      this.progressText.textContent = 'waiting for the line to go idle…';
-      const bytes = await actions.readUntilIdle(Number.isInteger(max) && max > 0 ? max : 256, signal);
-      this.showResult(bytes, 'Read until idle');
-      this.setProgress(bytes.length, Math.max(bytes.length, 1), 'received');
+    let max: number;
+    let timeoutMs: number;
+    try {
+      max = this.count(this.readCount, 'byte count');
+      timeoutMs = this.timeoutMs();
+    } catch (e) {
+      this.fail(this.receive, e, 'Read until idle');
+      return;
+    }
+    await this.run(this.receive, 'Read until idle', async (actions, signal) => {
+      this.receive.text.textContent = 'waiting for the line to go idle…';
+      const r = await actions.readUntilIdle(max, { signal, timeoutMs });
+      this.showReception(r, 'Read until idle');
     });
   }
 
   private async monitor(): Promise<void> {
-    const size = this.ringSize.valueAsNumber;
-    await this.run('Circular monitor', async (actions, signal) => {
-      this.received = new Uint8Array(0);
-      this.showResult(this.received, 'Circular monitor');
-      this.progressText.textContent = 'monitoring…';
-      this.progress.removeAttribute('value'); // indeterminate while it runs
+    let size: number;
+    try {
+      size = this.count(this.ringSize, 'ring size', true);
+    } catch (e) {
+      this.fail(this.receive, e, 'Circular monitor');
+      return;
+    }
+    await this.run(this.receive, 'Circular monitor', async (actions, signal) => {
+      this.monitored.clear();
+      this.showMonitored();
+      this.receive.text.textContent = 'monitoring…';
       await actions.monitor(
         size,
         (bytes) => {
-          // The result grows half by half: keep its newest bytes in view.
-          this.showResult(concat(this.received, bytes), 'Circular monitor', true);
+          this.monitored.push(bytes);
+          this.handlers.received(bytes);
+          this.drawMonitor();
         },
         signal,
       );
+      this.showMonitored();
+      this.receive.counted = `${formatBytesCount(this.monitored.total)} received`;
     });
   }
 
-  /** Runs one operation with a fresh AbortController; the Stop button aborts it. */
+  /** Runs one operation on a lane with a fresh AbortController; the lane's Stop aborts it. */
   private async run(
+    lane: Lane,
     context: string,
     operation: (actions: TransferActions, signal: AbortSignal) => Promise<void>,
   ): Promise<void> {
     const actions = this.actions;
-    if (!actions || this.running) return;
+    if (!actions || lane.running) return;
     const controller = new AbortController();
-    this.running = controller;
-    this.counted = undefined;
-    this.onStart();
+    lane.running = controller;
+    lane.counted = undefined;
+    lane.error.clear();
+    this.handlers.started();
     this.updateButtons();
-    this.stopButton.focus();
+    lane.stop.focus();
     try {
       await operation(actions, controller.signal);
-      // A monitor ends only by Stop, and without an error: its "monitoring…" must not outlive it.
-      if (controller.signal.aborted) this.ended(context, 'stopped');
+      if (controller.signal.aborted) this.ended(lane, context, 'stopped');
     } catch (e) {
-      if (controller.signal.aborted) this.ended(context, 'stopped');
+      if (controller.signal.aborted) this.ended(lane, context, 'stopped');
       else {
-        this.ended(context, 'failed');
-        this.onError(e, context);
+        const shown = this.handlers.describe(e, context);
+        this.ended(lane, context, shown ? 'failed' : 'abandoned');
+        if (shown) lane.error.show(shown);
       }
     } finally {
-      this.running = undefined;
-      if (!this.progress.hasAttribute('value')) this.progress.value = 0;
+      lane.running = undefined;
       this.updateButtons();
-      this.onSettled();
+      this.handlers.settled();
     }
   }
 
-  private updateButtons(): void {
-    const idle = this.actions !== undefined && this.running === undefined;
-    const stopHadFocus = document.activeElement === this.stopButton;
-    for (const b of this.operationButtons) b.disabled = !idle;
-    this.stopButton.disabled = this.running === undefined;
-    if (stopHadFocus && this.stopButton.disabled && idle) this.sendButton.focus();
+  private fail(lane: Lane, error: unknown, context: string): void {
+    const shown = this.handlers.describe(error, context);
+    if (shown) lane.error.show(shown);
   }
 
-  private setProgress(done: number, total: number, verb: string): void {
+  private updateButtons(): void {
+    const connected = this.actions !== undefined;
+    const sendIdle = connected && !this.send.running;
+    const receiveIdle = connected && !this.receive.running;
+    for (const lane of [this.send, this.receive]) {
+      const stopHadFocus = document.activeElement === lane.stop;
+      lane.stop.disabled = lane.running === undefined;
+      if (stopHadFocus && lane.stop.disabled && connected) {
+        (lane === this.send ? this.sendButton : this.readButton).focus();
+      }
+    }
+    this.sendButton.disabled = !sendIdle;
+    for (const b of [this.readButton, this.idleButton, this.monitorButton]) b.disabled = !receiveIdle;
+  }
+
+  private setProgress(done: number, total: number): void {
     this.progress.max = Math.max(total, 1);
     this.progress.value = done;
-    this.counted = `${formatBytesCount(done)} of ${formatBytesCount(total)} ${verb}`;
-    this.progressText.textContent = this.counted;
+    this.send.counted = `${formatBytesCount(done)} of ${formatBytesCount(total)} sent`;
+    this.send.text.textContent = this.send.counted;
   }
 
   /** Says how an operation ended, keeping how far it got (the alert says why it failed). */
-  private ended(context: string, how: 'stopped' | 'failed'): void {
-    this.progressText.textContent = this.counted ? `${context} ${how}: ${this.counted}` : `${context} ${how}`;
+  private ended(lane: Lane, context: string, how: 'stopped' | 'failed' | 'abandoned'): void {
+    lane.text.textContent = lane.counted ? `${context} ${how}: ${lane.counted}` : `${context} ${how}`;
   }
 
-  private showResult(bytes: Uint8Array, what: string, followTail = false): void {
-    this.received = bytes;
-    this.resultSummary.textContent = `${what}: ${bytes.length} byte${bytes.length === 1 ? '' : 's'}`;
+  private showReception(r: Reception, what: string, expected?: number): void {
+    this.handlers.received(r.bytes);
+    const n = r.bytes.length;
+    const how = { complete: 'complete', idle: 'line idle', timeout: 'timed out', stopped: 'stopped' }[
+      r.ended
+    ];
+    this.receive.counted = `${formatBytesCount(n)}${expected ? ` of ${formatBytesCount(expected)}` : ''} received`;
+    this.receive.text.textContent = `${what}: ${how}, ${this.receive.counted}`;
+    this.showResult(r.bytes, `${what}${r.ended === 'timeout' ? ' (timed out)' : ''}`, n);
+  }
+
+  private showMonitored(): void {
+    this.showResult(this.monitored.tail(SHOWN_RESULT_BYTES), 'Circular monitor', this.monitored.total, true);
+  }
+
+  private showResult(bytes: Uint8Array, what: string, total: number, followTail = false): void {
+    const shown = bytes.subarray(-SHOWN_RESULT_BYTES);
+    const count = `${total} byte${total === 1 ? '' : 's'}`;
+    this.resultSummary.textContent =
+      shown.length < total ? `${what}: ${count}, the last ${shown.length} shown` : `${what}: ${count}`;
     for (const [box, text] of [
-      [this.resultHex, hexDump(bytes)],
-      [this.resultText, printable(bytes)],
+      [this.resultHex, hexDump(shown, 16, total - shown.length)],
+      [this.resultText, printable(shown)],
     ] as const) {
       if (followTail) setTextFollowingTail(box, text);
       else {
@@ -300,11 +425,4 @@ export class TransferPanel {
       }
     }
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -27,7 +27,11 @@ function post(message: FromWorker): void {
 }
 
 function start(firmware: ArrayBuffer, usart1: 'peer' | 'loopback'): void {
-  board = new VirtualBoard({ firmware: new Uint8Array(firmware), usart1 });
+  // Paced to the wall clock, as a real board behind a serial port: the
+  // console's timeouts, progress and Stop then mean what they would on
+  // hardware, and the worker sleeps instead of racing ahead on a core the
+  // page needs for its frames.
+  board = new VirtualBoard({ firmware: new Uint8Array(firmware), usart1, pace: 'realtime' });
   board.onHalt((halt) => post({ type: 'halted', reason: describeHalt(halt) }));
   board.peer.onByte((byte, timeNs) => {
     peerBatch.push(byte);
