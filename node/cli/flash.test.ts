@@ -4,6 +4,7 @@
  * run, and the virtual board served on TCP for the HELLO check.
  */
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -156,5 +157,32 @@ describe('dma-bridge flash', () => {
     expect(stderr.trim()).toBe(
       `dma-bridge: cannot copy onto ${join(root, 'gone', 'NOD_G071RB')}: ENOENT; is the drive writable?`,
     );
+  });
+
+  it('when no bridge answers on the port, lets go of the port after each try and says what to do', async () => {
+    const root = await scratch();
+    await mkdir(join(root, 'NOD_G071RB'));
+    process.env.DMA_BRIDGE_DRIVE_ROOTS = root;
+    // A port that takes connections and never answers, as a board still in its bootloader.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = `tcp://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const { code, stderr } = await runCaptured(['flash', '--port', port, '--wait', '1s']);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /no bridge answered within 1 s \(last try: .+\); if the board does not answer: unplug/,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sockets.length).toBeGreaterThan(0);
+      expect(sockets.filter((socket) => !socket.destroyed && !socket.readableEnded)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

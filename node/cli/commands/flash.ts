@@ -188,7 +188,13 @@ async function checkBoard(
     if (path !== undefined) {
       try {
         const transport = await openTransport(path, { baudRate: images.manifest.linkBaud });
-        const board = await Board.open(transport, { retransmitTimeoutMs: 300, maxRetries: 5 });
+        // One HELLO is the check: the link stays at the boot rate. (Board.open
+        // closes the transport when no bridge answers, so the next try can open it.)
+        const board = await Board.open(transport, {
+          linkBaud: 'boot',
+          retransmitTimeoutMs: 300,
+          maxRetries: 5,
+        });
         const h = board.hello;
         await board.close();
         const got = `${h.firmwareVersion.major}.${h.firmwareVersion.minor}.${h.firmwareVersion.patch}`;
