@@ -3,7 +3,9 @@
  * status, against the in-process virtual board (the real firmware on the
  * emulator) or a `dma-bridge virtual` server. Checks of a command's own
  * output run it in this process through runCli (`inProcess`): the same
- * code from the command line on, without the cost of a process each.
+ * code from the command line on, without the cost of a process each. The
+ * processes check what only a process shows: each exit status reaching
+ * the shell, stdout and stderr kept apart, Ctrl-C and SIGTERM.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -67,7 +69,7 @@ afterEach(() => {
 
 describe('dma-bridge usage', () => {
   it('prints the usage with --help and exits 0', async () => {
-    const { code, stdout, stderr } = await run('--help');
+    const { code, stdout, stderr } = await inProcess('--help');
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^usage: dma-bridge <command> \[options\]/);
@@ -152,7 +154,7 @@ describe('dma-bridge list', () => {
 
 describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () => {
   it('info: decodes HELLO and says on stderr that the board is virtual', async () => {
-    const { code, stdout, stderr } = await run('info');
+    const { code, stdout, stderr } = await inProcess('info');
     expect(code).toBe(0);
     expect(stderr).toMatch(/^dma-bridge: no --port given: using an in-process virtual Nucleo-G071RB/);
     expect(stdout).toMatch(/^board +in-process virtual board$/m);
