@@ -1,11 +1,14 @@
 import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+const SOURCE_CONDITION = 'dma-bridge:source';
+
 export default defineConfig({
   // The package's own name resolves to its TypeScript sources (the exports'
-  // "source" condition), never to a dist/ left by a build.
-  resolve: { conditions: ['source', ...defaultClientConditions] },
-  ssr: { resolve: { conditions: ['source', ...defaultServerConditions] } },
+  // "dma-bridge:source" condition, which only this checkout asks for), never
+  // to a dist/ left by a build.
+  resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
   test: {
     include: ['**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**', 'web/dist/**'],

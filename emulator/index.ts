@@ -4,6 +4,12 @@
  * wired to a virtual peer or looped back; `createStm32g071` builds the bare
  * chip for tests that drive it themselves.
  */
+export {
+  BRIDGE_FIRMWARE_URL,
+  BRIDGE_IMAGES_URL,
+  BridgeFirmwareError,
+  readBridgeFirmware,
+} from './host/bridge-firmware.ts';
 export type { HostPort } from './host/host-port.ts';
 export type { InjectedError, ReceivedByte, SerialPeer, Usart1Wiring } from './host/serial-peer.ts';
 export { type BoardHalt, VirtualBoard, type VirtualBoardOptions } from './host/virtual-board.ts';

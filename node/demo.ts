@@ -19,7 +19,8 @@ running the real bridge firmware in this process.
 
   --port PATH   a real board's ST-LINK port (dma-bridge list shows it), or tcp://host:port
   --loopback    the board has a jumper from PC4 (D1) to PC5 (D0): the reading steps use it
-  --firmware    the ELF for the virtual board (default firmware-bridge/build/bridge.elf)`;
+  --firmware    the ELF for the virtual board (default the checkout's firmware-bridge/build/bridge.elf,
+                or the one the package ships)`;
 
 function parse(argv: string[]) {
   try {

@@ -15,8 +15,8 @@ export {
 export * from './transport/index.ts';
 export {
   DEFAULT_FIRMWARE,
+  FirmwareFormatError,
   FirmwareMissingError,
-  FirmwareNotElfError,
   type LoadBoardOptions,
   loadVirtualBoard,
 } from './virtual/load-board.ts';

@@ -26,9 +26,16 @@ run('make', ['-s', '-C', 'firmware-bridge']);
 rmSync(dist, { recursive: true, force: true });
 run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']);
 
-// The worker's URL names its source file; the package has the compiled one.
-const worker = join(dist, 'web', 'src', 'transports', 'virtual-board.js');
-writeFileSync(worker, readFileSync(worker, 'utf8').replaceAll('board.worker.ts', 'board.worker.js'));
+// The worker's URL names its source file (tsc rewrites imports, not URLs);
+// the package has the compiled one.
+const transport = join(dist, 'web', 'src', 'transports', 'virtual-board.js');
+const workerSource = "'../worker/board.worker.ts'";
+const compiled = readFileSync(transport, 'utf8');
+if (!compiled.includes(workerSource)) {
+  console.error(`build:lib: ${transport} no longer names ${workerSource}: update scripts/build-lib.ts`);
+  process.exit(1);
+}
+writeFileSync(transport, compiled.replaceAll(workerSource, "'../worker/board.worker.js'"));
 
 const images = ['bridge.elf', 'bridge-stripped.elf', 'bridge.bin', 'bridge.hex', 'manifest.json'];
 const from = join(root, 'firmware-bridge', 'build');

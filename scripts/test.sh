@@ -10,8 +10,11 @@ bash scripts/setup.sh || exit 1
 
 status=0
 SECONDS=0
-echo "== lint (biome, tsc)"
-npx biome check . && npx tsc --noEmit -p . || status=1
+# The static checks run beside the firmware's tests (one core each); their
+# output is shown once both are done.
+lint_log=$(mktemp)
+( npx biome check . && npx tsc --noEmit -p . ) >"$lint_log" 2>&1 &
+lint_pid=$!
 
 echo "== firmware host tests and fuzz smoke"
 fw_log=$(mktemp)
@@ -20,6 +23,11 @@ make -s -C firmware-bridge test fuzz-smoke FUZZ_TIME="${FUZZ_TIME:-5}" 2>&1 | te
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fw_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$fw_log" | tail -n 1)
 rm -f "$fw_log"
+
+echo "== lint (biome, tsc)"
+wait "$lint_pid" || status=1
+cat "$lint_log"
+rm -f "$lint_log"
 
 # Every core (at least two): the suites are independent files.
 workers=$(nproc 2>/dev/null || echo 2)

@@ -6,7 +6,7 @@
  * the command as a child process: exit statuses, Ctrl-C.)
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +47,14 @@ describe.skipIf(!haveFirmware)('write, read, monitor, bench on the in-process vi
     const path = join(tmpdir(), `dma-bridge-write-${process.pid}.bin`);
     const data = Buffer.from(Array.from({ length: 6000 }, (_, i) => (i * 7) & 0xff));
     await writeFile(path, data);
-    const { code, stdout, stderr } = await run('write', '--file', path, '--chunk-size', '2048', '--json');
+    const { code, stdout, stderr } = await run(
+      'write',
+      '--file',
+      path,
+      '--chunk-size',
+      '2048',
+      '--json',
+    ).finally(() => rm(path, { force: true }));
     expect(code).toBe(0);
     const result = JSON.parse(stdout);
     expect(result).toMatchObject({
@@ -317,7 +324,14 @@ describe.skipIf(!haveFirmware)('every command against a virtual board on a pty (
     const path = join(tmpdir(), `dma-bridge-pty-write-${process.pid}.bin`);
     const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 13) & 0xff));
     await writeFile(path, data);
-    const { code, stdout } = await run('write', '--file', path, '--json', '--port', await nextSession());
+    const { code, stdout } = await run(
+      'write',
+      '--file',
+      path,
+      '--json',
+      '--port',
+      await nextSession(),
+    ).finally(() => rm(path, { force: true }));
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({
       bytes: 5000,

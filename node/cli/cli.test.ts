@@ -3,19 +3,30 @@
  * status, against the in-process virtual board (the real firmware on the
  * emulator) or a `dma-bridge virtual` server. Checks of a command's own
  * output run it in this process through runCli (`inProcess`): the same
- * code from the command line on, without the cost of a process each.
+ * code from the command line on, without the cost of a process each. The
+ * processes check what only a process shows: each exit status reaching
+ * the shell, stdout and stderr kept apart, Ctrl-C and SIGTERM.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FIRMWARE_DIR } from '../package/package-root.ts';
 import { runCaptured } from '../test-support/capture-io.ts';
 import { DEFAULT_FIRMWARE } from '../virtual/load-board.ts';
 
 const BIN = fileURLToPath(new URL('../bin/dma-bridge.js', import.meta.url));
 const haveFirmware = existsSync(DEFAULT_FIRMWARE);
+/** What the firmware build says it is (versions read from protocol.h when it was built). */
+const manifest = haveFirmware
+  ? (JSON.parse(readFileSync(join(FIRMWARE_DIR, 'manifest.json'), 'utf8')) as {
+      firmwareVersion: string;
+      protocolVersion: number;
+    })
+  : { firmwareVersion: '', protocolVersion: 0 };
 
 interface Run {
   readonly code: number | null;
@@ -58,7 +69,7 @@ afterEach(() => {
 
 describe('dma-bridge usage', () => {
   it('prints the usage with --help and exits 0', async () => {
-    const { code, stdout, stderr } = await run('--help');
+    const { code, stdout, stderr } = await inProcess('--help');
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^usage: dma-bridge <command> \[options\]/);
@@ -170,21 +181,53 @@ describe.skipIf(!haveFirmware)('dma-bridge on the in-process virtual board', () 
     expect(nonsense.stderr).toMatch(/expected max, boot or a baud rate/);
   });
 
-  it('a --firmware that is not an ELF says so', async () => {
-    const { code, stderr } = await inProcess(
+  it('--firmware with --port is refused, not ignored', async () => {
+    const { code, stdout, stderr } = await inProcess(
       'info',
+      '--port',
+      'tcp://127.0.0.1:1',
       '--firmware',
-      DEFAULT_FIRMWARE.replace(/\.elf$/, '.bin'),
+      'x.elf',
     );
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/bridge\.bin is not an ELF file: the virtual board runs the ELF/);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^dma-bridge: --firmware is for the in-process virtual board; the board on tcp:/);
+  });
+
+  it('--firmware: an ELF or a raw flash image runs; anything else is refused, saying what it is', async () => {
+    const bin = await inProcess('info', '--json', '--firmware', DEFAULT_FIRMWARE.replace(/\.elf$/, '.bin'));
+    expect(bin.code).toBe(0);
+    expect(JSON.parse(bin.stdout)).toMatchObject({ firmwareVersion: manifest.firmwareVersion });
+
+    const hex = await inProcess('info', '--firmware', DEFAULT_FIRMWARE.replace(/\.elf$/, '.hex'));
+    expect(hex.code).toBe(1);
+    expect(hex.stderr).toMatch(/bridge\.hex is an Intel HEX file: the virtual board runs an ELF executable/);
+
+    // This machine's node: an ELF, but not the 32-bit ARM executable the loader wants.
+    const x86 = await inProcess('info', '--firmware', process.execPath);
+    expect(x86.code).toBe(1);
+    expect(x86.stderr).toMatch(
+      /node is not a 32-bit ELF file \(EI_CLASS 2\): the virtual board runs an ELF executable/,
+    );
+
+    const text = await inProcess('info', '--firmware', fileURLToPath(import.meta.url));
+    expect(text.code).toBe(1);
+    expect(text.stderr).toMatch(
+      /cli\.test\.ts is neither an ELF file nor a raw flash image for the STM32G071/,
+    );
   });
 
   it('info --json: one JSON object on stdout', async () => {
     const { code, stdout } = await inProcess('info', '--json');
     expect(code).toBe(0);
     const info = JSON.parse(stdout);
-    expect(info).toMatchObject({ virtual: true, protocolVersion: 2, devId: 0x460, maxRequestPayload: 1024 });
+    expect(info).toMatchObject({
+      virtual: true,
+      protocolVersion: manifest.protocolVersion,
+      firmwareVersion: manifest.firmwareVersion,
+      devId: 0x460,
+      maxRequestPayload: 1024,
+    });
     expect(info.uid).toMatch(/^[0-9a-f]{24}$/);
   });
 
@@ -258,10 +301,26 @@ describe.skipIf(!haveFirmware)('dma-bridge data commands as a process', () => {
   });
 });
 
-/** Starts the CLI, waits until stderr matches `ready`, sends SIGINT; resolves with what it printed and its exit code. */
-async function interrupt(args: string[], ready: RegExp): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the CLI, waits until stderr matches `ready`, sends SIGINT; resolves
+ * with what it printed and its exit code. With `endlessStdin`, its stdin is
+ * a pipe fed as fast as the CLI reads it, until it exits.
+ */
+async function interrupt(args: string[], ready: RegExp, endlessStdin = false): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: [endlessStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
+  if (endlessStdin && child.stdin) {
+    const stdin = child.stdin;
+    const piece = Buffer.alloc(64 * 1024, 0x55);
+    stdin.on('error', () => {}); // EPIPE once the CLI has exited
+    const feed = (): void => {
+      while (!stdin.destroyed && stdin.write(piece)) {}
+    };
+    stdin.on('drain', feed);
+    feed();
+  }
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -305,6 +364,24 @@ describe.skipIf(!haveFirmware)(
       expect(read - sent).toBeLessThanOrEqual(3 * 4096 + 2 * 65536 + 4097);
     });
 
+    it('write --file -: streams an endless stdin until interrupted, reading no faster than it sends', async () => {
+      const { code, stderr } = await interrupt(
+        ['write', '--file', '-', '--baud', '2000000', '--chunk-size', '4096'],
+        /write: 256\.0 KiB/,
+        true,
+      );
+      expect(code).toBe(130);
+      const last = lines(stderr).at(-1) ?? '';
+      const m =
+        /^dma-bridge: interrupted: the board stopped the DMA after (\d+) of (\d+) read bytes had gone out$/.exec(
+          last,
+        );
+      expect(m, last).not.toBeNull();
+      const [sent, read] = [Number(m![1]), Number(m![2])];
+      expect(sent).toBeGreaterThan(200_000);
+      expect(read - sent).toBeLessThanOrEqual(3 * 4096 + 2 * 65536 + 4097);
+    });
+
     it('read: stops the reception and says how much arrived', async () => {
       const { code, stderr } = await interrupt(['read', '1000', '--timeout', '60s'], /receiving 1000 bytes/);
       expect(code).toBe(130);
@@ -339,8 +416,9 @@ describe.skipIf(!haveFirmware)('dma-bridge virtual', () => {
     expect(addresses.tcp).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
     expect(addresses.pty).toBeNull();
 
+    // The clients run in this process: the server is the process under test.
     for (let session = 0; session < 2; session++) {
-      const { code, stdout, stderr: infoErr } = await run('info', '--json', '--port', addresses.tcp);
+      const { code, stdout, stderr: infoErr } = await inProcess('info', '--json', '--port', addresses.tcp);
       expect(infoErr).toBe('');
       expect(code).toBe(0);
       expect(JSON.parse(stdout)).toMatchObject({ board: addresses.tcp, virtual: false, devId: 0x460 });

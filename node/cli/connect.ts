@@ -40,6 +40,12 @@ export interface Connection {
 }
 
 export async function connect(options: ConnectOptions, io: CliIo): Promise<Connection> {
+  if (options.port !== undefined && options.firmware !== undefined) {
+    throw new UsageError(
+      `--firmware is for the in-process virtual board; the board on ${options.port} runs the firmware ` +
+        'flashed on it (dma-bridge flash puts the bridge there)',
+    );
+  }
   if (options.port !== undefined) {
     // Opened at the board's boot rate; Board.open negotiates from there.
     const transport = await openTransport(options.port);

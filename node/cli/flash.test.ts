@@ -4,6 +4,7 @@
  * run, and the virtual board served on TCP for the HELLO check.
  */
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +71,7 @@ describe('dma-bridge flash', () => {
       checked: true,
       port: server.addresses.tcp,
       firmwareVersion: manifest.firmwareVersion,
-      protocolVersion: 2,
+      protocolVersion: manifest.protocolVersion,
     });
   });
 
@@ -119,7 +120,69 @@ describe('dma-bridge flash', () => {
     process.env.DMA_BRIDGE_DRIVE_ROOTS = root;
     const { code, stderr } = await runCaptured(['flash', '--images', images, '--port', server.addresses.tcp]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/answers as firmware 2\.\d+\.\d+, not the 9\.9\.9 just flashed/);
+    expect(stderr).toContain(`answers as firmware ${manifest.firmwareVersion}, not the 9.9.9 just flashed`);
     expect(stderr).toMatch(/unplug the USB cable and plug it back in/);
+  });
+
+  it('Ctrl-C while it waits for the board: exit 130, saying the firmware was flashed but not checked', async () => {
+    const root = await scratch();
+    const drive = join(root, 'NOD_G071RB');
+    await mkdir(drive);
+    process.env.DMA_BRIDGE_DRIVE_ROOTS = root;
+    const interrupt = new AbortController();
+    const { code, stderr } = await runCaptured(['flash', '--port', '/nonexistent/ttyACM9', '--wait', '60s'], {
+      signal: interrupt.signal,
+      onNote: (line) => {
+        if (line.startsWith('flash: waiting')) setTimeout(() => interrupt.abort(), 50);
+      },
+    });
+    expect(code).toBe(130);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(
+      /^dma-bridge: interrupted while waiting for the board: firmware \d+\.\d+\.\d+ was flashed but not checked/,
+    );
+    expect(await readFile(join(drive, 'bridge.bin'))).toEqual(
+      await readFile(join(FIRMWARE_DIR, 'bridge.bin')),
+    );
+  });
+
+  it('says so when the drive cannot be written', async () => {
+    const root = await scratch();
+    const { code, stderr } = await runCaptured([
+      'flash',
+      '--drive',
+      join(root, 'gone', 'NOD_G071RB'),
+      '--no-check',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      `dma-bridge: cannot copy onto ${join(root, 'gone', 'NOD_G071RB')}: ENOENT; is the drive writable?`,
+    );
+  });
+
+  it('when no bridge answers on the port, lets go of the port after each try and says what to do', async () => {
+    const root = await scratch();
+    await mkdir(join(root, 'NOD_G071RB'));
+    process.env.DMA_BRIDGE_DRIVE_ROOTS = root;
+    // A port that takes connections and never answers, as a board still in its bootloader.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = `tcp://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const { code, stderr } = await runCaptured(['flash', '--port', port, '--wait', '1s']);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /no bridge answered within 1 s \(last try: .+\); if the board does not answer: unplug/,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sockets.length).toBeGreaterThan(0);
+      expect(sockets.filter((socket) => !socket.destroyed && !socket.readableEnded)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

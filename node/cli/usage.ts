@@ -7,7 +7,8 @@ const BOARD_OPTIONS = [
   '                    dma-bridge virtual); without it, an in-process virtual board (said on stderr)',
   "--link-baud R       the host link's rate: max (default: the highest the board and the port take),",
   "                    boot (the board's boot rate, 115200) or a rate the board offers (dma-bridge info)",
-  '--firmware ELF      firmware for the in-process virtual board (default firmware-bridge/build/bridge.elf)',
+  '--firmware ELF      firmware for the in-process virtual board: an ELF, or a raw image (.bin) at the',
+  '                    start of flash; default the bridge.elf the package ships (a checkout: its build)',
   '--json              machine-readable output on stdout',
 ];
 

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,12 +76,37 @@ function safeUser(): string {
   }
 }
 
-/** Mounted Nucleo drives, by label, in the search roots (on Windows, by volume label of each drive letter). */
-export async function findNucleoDrives(platform: NodeJS.Platform = process.platform): Promise<string[]> {
-  const found: string[] = [];
+/** Where Linux says what is mounted and which block device has which label (tests give others). */
+export interface LinuxMountTables {
+  readonly mounts: string;
+  readonly byLabel: string;
+}
+
+const LINUX_TABLES: LinuxMountTables = { mounts: '/proc/self/mounts', byLabel: '/dev/disk/by-label' };
+
+/** Where to look; each left out is this machine's (tests give their own). */
+export interface DriveSearch {
+  readonly platform?: NodeJS.Platform;
+  /** Directories whose subdirectories are mounted drives, named by label. */
+  readonly roots?: readonly string[];
+  /** Linux: the mount table and the labels' links; null to skip them. */
+  readonly tables?: LinuxMountTables | null;
+}
+
+/**
+ * Mounted Nucleo drives: directories named by the drive's label in the search
+ * roots (how desktops mount a USB drive), and on Linux wherever a device
+ * labelled so is mounted (/mnt, usbmount's /media/usb0, ...); on Windows,
+ * the drive letters whose volume has that label. DMA_BRIDGE_DRIVE_ROOTS,
+ * when set, is the only place looked in.
+ */
+export async function findNucleoDrives(search: DriveSearch = {}): Promise<string[]> {
+  const platform = search.platform ?? process.platform;
+  const overridden = Boolean(process.env.DMA_BRIDGE_DRIVE_ROOTS);
   const labels = new Set<string>(DRIVE_LABELS);
-  if (platform === 'win32' && !process.env.DMA_BRIDGE_DRIVE_ROOTS) return findWindowsDrives(labels);
-  for (const root of driveRoots(platform)) {
+  if (platform === 'win32' && search.roots === undefined && !overridden) return findWindowsDrives(labels);
+  const found: string[] = [];
+  for (const root of search.roots ?? driveRoots(platform)) {
     const names = await readdir(root).catch(() => [] as string[]);
     for (const name of names) {
       if (!labels.has(name.toUpperCase())) continue;
@@ -89,28 +114,83 @@ export async function findNucleoDrives(platform: NodeJS.Platform = process.platf
       if ((await stat(path).catch(() => undefined))?.isDirectory()) found.push(path);
     }
   }
+  const tables =
+    search.tables !== undefined ? search.tables : platform === 'linux' && !overridden ? LINUX_TABLES : null;
+  if (tables) found.push(...(await labelledMounts(labels, tables)));
   return [...new Set(found)];
 }
 
-/** `vol X:` prints "Volume in drive X is NOD_G071RB" for each drive letter that has that label. */
+/** Mount points of the block devices that /dev/disk/by-label names with one of `labels`. */
+async function labelledMounts(labels: Set<string>, tables: LinuxMountTables): Promise<string[]> {
+  const devices = new Set<string>();
+  for (const label of await readdir(tables.byLabel).catch(() => [] as string[])) {
+    if (!labels.has(label.toUpperCase())) continue;
+    const device = await realpath(join(tables.byLabel, label)).catch(() => undefined);
+    if (device !== undefined) devices.add(device);
+  }
+  if (devices.size === 0) return [];
+  const table = await readFile(tables.mounts, 'utf8').catch(() => '');
+  const points: string[] = [];
+  for (const line of table.split('\n')) {
+    const [source, target] = line.split(' ');
+    if (source === undefined || target === undefined) continue;
+    const device = await realpath(unescapeMountField(source)).catch(() => undefined);
+    if (device !== undefined && devices.has(device)) points.push(unescapeMountField(target));
+  }
+  return points;
+}
+
+/** /proc/self/mounts writes a space, tab, newline or backslash in a path as a three-digit octal escape. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/** Drive letters whose volume label is one of `labels`, as `vol X:` reports it. */
 async function findWindowsDrives(labels: Set<string>): Promise<string[]> {
   const found: string[] = [];
   for (const letter of 'DEFGHIJKLMNOPQRSTUVWXYZ') {
     const root = `${letter}:\\`;
     if (!existsSync(root)) continue;
     const out = await run('cmd', ['/c', 'vol', `${letter}:`]).catch(() => undefined);
-    const label = /Volume in drive \w is (\S+)/i.exec(out?.stdout ?? '')?.[1];
+    const label = out === undefined ? undefined : volumeLabelOf(out.stdout);
     if (label && labels.has(label.toUpperCase())) found.push(root);
   }
   return found;
 }
 
-/** Copies the .bin onto the ST-LINK drive; the ST-LINK programs the flash and resets the board. */
+/**
+ * The label in `vol`'s first line, in any language Windows speaks: "Volume
+ * in drive E is NOD_G071RB", "Le volume dans le lecteur E s'appelle
+ * NOD_G071RB", "Datenträger in Laufwerk E: ist NOD_G071RB" all end with it.
+ * (The Nucleo's labels have no spaces; a drive without a label ends its line
+ * with other words, which match no label.)
+ */
+export function volumeLabelOf(volOutput: string): string | undefined {
+  const first = volOutput.split(/\r?\n/).find((line) => line.trim() !== '');
+  return first?.trim().split(/\s+/).at(-1);
+}
+
+/**
+ * Copies the .bin onto the ST-LINK drive; the ST-LINK programs the flash and
+ * resets the board. The file is synced before this returns: the ST-LINK
+ * starts programming only once the whole image has reached the drive, not
+ * when it sits in the host's cache.
+ */
 export async function copyToDrive(images: FirmwareImages, drive: string): Promise<string> {
   const target = join(drive, 'bridge.bin');
-  await copyFile(images.bin, target).catch((error: NodeJS.ErrnoException) => {
-    throw new FlashError(`cannot copy onto ${drive}: ${error.code ?? error.message}; is the drive writable?`);
-  });
+  try {
+    const bytes = await readFile(images.bin);
+    const file = await open(target, 'w');
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new FlashError(`cannot copy onto ${drive}: ${e.code ?? e.message}; is the drive writable?`);
+  }
   return target;
 }
 

@@ -3,11 +3,13 @@
  * TypeScript sources of a checkout (node/…) or the compiled package
  * (dist/node/…). The package keeps the checkout's layout below dist/, so
  * one relative path serves both for what is built alongside (the firmware
- * images); package.json is found by looking upwards.
+ * images, located by the emulator's bridge-firmware module); package.json
+ * is found by looking upwards.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BRIDGE_IMAGES_URL } from '../../emulator/host/bridge-firmware.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -31,5 +33,8 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
-/** The firmware images: firmware-bridge/build/ of a checkout, dist/firmware-bridge/build/ of the package. */
-export const FIRMWARE_DIR = join(here, '..', '..', 'firmware-bridge', 'build');
+/**
+ * The firmware images: firmware-bridge/build/ of a checkout, dist/firmware-bridge/build/
+ * of the installed package (the emulator's rule, so both always agree).
+ */
+export const FIRMWARE_DIR = resolve(fileURLToPath(BRIDGE_IMAGES_URL));

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { findBySerialNumber, listPorts, orderPorts, type RawPortInfo } from './discovery.ts';
+import {
+  findBySerialNumber,
+  listPorts,
+  orderPorts,
+  type PortLister,
+  type RawPortInfo,
+  withSysfsFallback,
+} from './discovery.ts';
 
 const machine: RawPortInfo[] = [
   { path: '/dev/ttyS0' },
@@ -59,5 +66,28 @@ describe('port discovery', () => {
     expect((await findBySerialNumber('066BFF3', lister))?.path).toBe('/dev/ttyACM10');
     expect(await findBySerialNumber('nope', lister)).toBeUndefined();
     expect(await listPorts(async () => [])).toEqual([]);
+  });
+});
+
+describe('the system listing with sysfs behind it', () => {
+  const sysfs: PortLister = async () => [{ path: '/dev/ttyACM0', vendorId: '0483', productId: '374b' }];
+  const udev: PortLister = async () => [{ path: '/dev/ttyUSB0', vendorId: '0403' }];
+  const noUdevadm: PortLister = async () => {
+    throw new Error('spawn udevadm ENOENT');
+  };
+  const noUdevDaemon: PortLister = async () => [];
+
+  it("uses serialport's listing when it finds ports", async () => {
+    expect(await withSysfsFallback(udev, sysfs, 'linux')()).toEqual(await udev());
+  });
+
+  it('reads sysfs on Linux when udevadm is missing, or when udev knows no port', async () => {
+    expect(await withSysfsFallback(noUdevadm, sysfs, 'linux')()).toEqual(await sysfs());
+    expect(await withSysfsFallback(noUdevDaemon, sysfs, 'linux')()).toEqual(await sysfs());
+  });
+
+  it('leaves other systems to serialport, errors included', async () => {
+    await expect(withSysfsFallback(noUdevadm, sysfs, 'darwin')()).rejects.toThrow(/udevadm/);
+    expect(await withSysfsFallback(noUdevDaemon, sysfs, 'win32')()).toEqual([]);
   });
 });

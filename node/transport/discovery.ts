@@ -45,17 +45,28 @@ export interface PortListing {
 }
 
 /**
- * serialport's listing, or, where it fails (on Linux it asks udevadm, which
- * a container or a minimal install may not have), the ports read from sysfs.
+ * serialport's listing, or, on Linux where it fails or finds nothing, the
+ * ports read from sysfs. serialport asks udevadm, which a container or a
+ * minimal install may not have (the listing fails), or whose database is
+ * empty where no udev daemon runs (a container given a board's tty: the
+ * listing is empty although the port is there).
  */
-export const systemPortLister: PortLister = async () => {
-  try {
-    return await SerialPort.list();
-  } catch (e) {
-    if (process.platform !== 'linux') throw e;
-    return listSysfsPorts();
-  }
-};
+export function withSysfsFallback(
+  primary: PortLister,
+  fallback: PortLister,
+  platform: NodeJS.Platform = process.platform,
+): PortLister {
+  return async () => {
+    if (platform !== 'linux') return primary();
+    const ports = await primary().catch(() => []);
+    return ports.length > 0 ? ports : fallback();
+  };
+}
+
+export const systemPortLister: PortLister = withSysfsFallback(
+  () => SerialPort.list(),
+  () => listSysfsPorts(),
+);
 
 /** The ports of this machine, ST-LINK first, then by path. */
 export async function listPorts(lister: PortLister = systemPortLister): Promise<PortListing[]> {

@@ -18,9 +18,6 @@ export interface SysfsRoots {
 
 const SYSTEM: SysfsRoots = { sys: '/sys', dev: '/dev' };
 
-/** Legacy 8250 UARTs that the kernel registers whether or not the hardware exists. */
-const PHANTOM_DRIVERS = new Set(['serial8250']);
-
 export async function listSysfsPorts(roots: SysfsRoots = SYSTEM): Promise<RawPortInfo[]> {
   const classDir = join(roots.sys, 'class', 'tty');
   const names = await readdir(classDir).catch(() => [] as string[]);
@@ -29,10 +26,7 @@ export async function listSysfsPorts(roots: SysfsRoots = SYSTEM): Promise<RawPor
   for (const name of names) {
     const device = await realpath(join(classDir, name, 'device')).catch(() => undefined);
     if (device === undefined) continue; // a virtual terminal or a pseudo-terminal: no device behind it
-    const driver = await readlink(join(device, 'driver'))
-      .then((d) => basename(d))
-      .catch(() => undefined);
-    if (driver !== undefined && PHANTOM_DRIVERS.has(driver) && name.startsWith('ttyS')) continue;
+    if (name.startsWith('ttyS') && (await isPhantomUart(join(classDir, name), device))) continue;
     const path = join(roots.dev, name);
     const usb = await usbDeviceOf(device);
     const info: { -readonly [K in keyof RawPortInfo]: RawPortInfo[K] } = { path };
@@ -46,6 +40,19 @@ export async function listSysfsPorts(roots: SysfsRoots = SYSTEM): Promise<RawPor
     ports.push(info);
   }
   return ports;
+}
+
+/**
+ * The kernel registers legacy 8250 UARTs (ttyS0..31) whether or not the
+ * hardware is there; a missing one has UART type 0 (PORT_UNKNOWN) in its
+ * `type` attribute. Without that attribute, the legacy platform driver
+ * serial8250 behind the tty says the same.
+ */
+async function isPhantomUart(ttyDir: string, device: string): Promise<boolean> {
+  const type = await attribute(ttyDir, 'type');
+  if (type !== undefined) return type === '0';
+  const driver = await readlink(join(device, 'driver')).catch(() => undefined);
+  return driver !== undefined && basename(driver) === 'serial8250';
 }
 
 /** The USB device a tty's device (an interface) belongs to: the nearest parent with idVendor. */

@@ -4,8 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { ElfError } from '../../emulator/core/elf.ts';
 import { VirtualBoard } from '../../emulator/host/virtual-board.ts';
 import { FIRMWARE_DIR } from '../package/package-root.ts';
+import { classifyFirmware } from './firmware-image.ts';
 
 /**
  * The bridge firmware: the image the package ships, or in a checkout the one
@@ -25,18 +27,19 @@ export class FirmwareMissingError extends Error {
   }
 }
 
-/** A --firmware file that is not an ELF executable (a .bin or .hex image, or something else). */
-export class FirmwareNotElfError extends Error {
-  override name = 'FirmwareNotElfError';
-  constructor(readonly path: string) {
+/** A --firmware file the virtual board cannot run: neither an ARM ELF executable nor a raw flash image. */
+export class FirmwareFormatError extends Error {
+  override name = 'FirmwareFormatError';
+  constructor(
+    readonly path: string,
+    why: string,
+  ) {
     super(
-      `${displayPath(path)} is not an ELF file: the virtual board runs the ELF (bridge.elf), ` +
-        'not the .bin or .hex images that go onto a real board',
+      `${displayPath(path)} ${why}: the virtual board runs an ELF executable such as bridge.elf ` +
+        '(or a raw flash image such as bridge.bin)',
     );
   }
 }
-
-const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
 /** Relative to the working directory when inside it, else as given: whichever reads better. */
 export function displayPath(path: string): string {
@@ -58,12 +61,21 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
   const firmware = await readFile(path).catch(() => {
     throw new FirmwareMissingError(path);
   });
-  if (!ELF_MAGIC.every((b, i) => firmware[i] === b)) throw new FirmwareNotElfError(path);
-  const board = new VirtualBoard({
-    firmware: new Uint8Array(firmware.buffer, firmware.byteOffset, firmware.byteLength),
-    usart1: options.loopback ? 'loopback' : 'peer',
-    ...(options.pace ? { pace: options.pace } : {}),
-  });
+  const bytes = new Uint8Array(firmware.buffer, firmware.byteOffset, firmware.byteLength);
+  const verdict = classifyFirmware(bytes);
+  if (!verdict.ok) throw new FirmwareFormatError(path, verdict.why);
+  let board: VirtualBoard;
+  try {
+    board = new VirtualBoard({
+      firmware: bytes,
+      usart1: options.loopback ? 'loopback' : 'peer',
+      ...(options.pace ? { pace: options.pace } : {}),
+    });
+  } catch (error) {
+    // An ELF for another machine, or not an executable: the loader says which.
+    if (error instanceof ElfError) throw new FirmwareFormatError(path, `is ${error.message}`);
+    throw error;
+  }
   board.start();
   return board;
 }

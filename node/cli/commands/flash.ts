@@ -24,7 +24,7 @@ import { listPorts } from '../../transport/discovery.ts';
 import { openTransport } from '../../transport/open-transport.ts';
 import { displayPath } from '../../virtual/load-board.ts';
 import { defineCommand } from '../command.ts';
-import { UsageError } from '../errors.ts';
+import { InterruptedError, UsageError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
 import { duration } from '../options.ts';
 
@@ -149,7 +149,11 @@ async function chooseMethod(
 }
 
 function noDriveMessage(): string {
-  const where = process.platform === 'win32' ? 'the drive letters' : driveRoots().join(', ');
+  const where =
+    process.platform === 'win32'
+      ? 'the drive letters'
+      : driveRoots().join(', ') +
+        (process.platform === 'linux' && !process.env.DMA_BRIDGE_DRIVE_ROOTS ? ', and the mount table' : '');
   return (
     `no Nucleo drive (${DRIVE_LABELS.join(' or ')}) is mounted (looked in ${where}): plug the board in with a ` +
     'data USB cable and wait for its ST-LINK drive to appear, or name it with --drive, or install stlink-tools ' +
@@ -174,12 +178,23 @@ async function checkBoard(
   let lastError: unknown;
   io.note(`flash: waiting up to ${Math.round(waitMs / 1000)} s for the board to answer`);
   while (performance.now() < deadline) {
-    if (io.interrupted.aborted) break;
+    if (io.interrupted.aborted) {
+      throw new InterruptedError(
+        `interrupted while waiting for the board: firmware ${images.manifest.firmwareVersion} was flashed ` +
+          'but not checked; "dma-bridge info --port PATH" checks it',
+      );
+    }
     const path = port ?? (await listPorts().catch(() => [])).find((p) => p.stLink)?.path;
     if (path !== undefined) {
       try {
         const transport = await openTransport(path, { baudRate: images.manifest.linkBaud });
-        const board = await Board.open(transport, { retransmitTimeoutMs: 300, maxRetries: 5 });
+        // One HELLO is the check: the link stays at the boot rate. (Board.open
+        // closes the transport when no bridge answers, so the next try can open it.)
+        const board = await Board.open(transport, {
+          linkBaud: 'boot',
+          retransmitTimeoutMs: 300,
+          maxRetries: 5,
+        });
         const h = board.hello;
         await board.close();
         const got = `${h.firmwareVersion.major}.${h.firmwareVersion.minor}.${h.firmwareVersion.patch}`;
@@ -195,10 +210,23 @@ async function checkBoard(
         lastError = error;
       }
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await pause(500, io.interrupted);
   }
   const why = lastError instanceof Error ? ` (last try: ${lastError.message})` : '';
   throw new FlashError(
     `no bridge answered within ${Math.round(waitMs / 1000)} s${why}; ${AFTER_FLASH_ADVICE}`,
   );
+}
+
+/** Waits `ms`, or less when the command is interrupted. */
+function pause(ms: number, interrupted: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      interrupted.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    interrupted.addEventListener('abort', done, { once: true });
+  });
 }
