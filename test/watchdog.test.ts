@@ -31,7 +31,8 @@ async function open(options: VirtualBoardOptions): Promise<{ vb: VirtualBoard; b
   return { vb, board };
 }
 
-const wait = (vb: VirtualBoard, ms: number) => new Promise<void>((resolve) => virtualTimers(vb).setTimeout(resolve, ms));
+const wait = (vb: VirtualBoard, ms: number) =>
+  new Promise<void>((resolve) => virtualTimers(vb).setTimeout(resolve, ms));
 
 describe('the watchdog (IWDG)', () => {
   it('runs from boot with a timeout of about 1.5 s, frozen while a debugger halts the core', async () => {

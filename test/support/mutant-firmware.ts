@@ -8,7 +8,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,14 +66,21 @@ export function buildMutantFirmware(name: string, edits: readonly SourceEdit[]):
       const text = readFileSync(path, 'utf8');
       const count = text.split(edit.find).length - 1;
       if (count !== 1)
-        throw new Error(`mutant ${name}: ${edit.file} holds ${count} copies of ${JSON.stringify(edit.find)}, expected 1`);
-      writeFileSync(path, text.replace(edit.find, () => edit.replace));
+        throw new Error(
+          `mutant ${name}: ${edit.file} holds ${count} copies of ${JSON.stringify(edit.find)}, expected 1`,
+        );
+      writeFileSync(
+        path,
+        text.replace(edit.find, () => edit.replace),
+      );
     }
     try {
       execFileSync('make', ['-s', 'build/bridge.elf'], { cwd: work, stdio: 'pipe' });
     } catch (error) {
       const e = error as { stderr?: Buffer; stdout?: Buffer };
-      throw new Error(`mutant ${name} did not build:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`);
+      throw new Error(
+        `mutant ${name} did not build:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`,
+      );
     }
     // Another worker may have finished the same mutant first: either copy is good.
     try {
