@@ -14,6 +14,8 @@ export default defineConfig({
     exclude: ['node_modules/**', 'dist/**', 'web/dist/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Firmware on a virtual board is held to the strict board's rules.
+    setupFiles: ['test/support/strict-board-setup.ts'],
     pool: 'forks',
     // One process per worker for all its files: the emulator, the driver and
     // their imports load once per worker instead of once per file. Every

@@ -12,7 +12,12 @@ export {
 } from './host/bridge-firmware.ts';
 export type { HostPort } from './host/host-port.ts';
 export type { InjectedError, ReceivedByte, SerialPeer, Usart1Wiring } from './host/serial-peer.ts';
-export { type BoardHalt, VirtualBoard, type VirtualBoardOptions } from './host/virtual-board.ts';
+export {
+  type BoardHalt,
+  onVirtualBoardCreated,
+  VirtualBoard,
+  type VirtualBoardOptions,
+} from './host/virtual-board.ts';
 export {
   type CpuCore,
   createStm32g071,
@@ -28,4 +33,5 @@ export {
 export type { DmaMisuse } from './stm32g071/dma.ts';
 export { DMAREQ } from './stm32g071/dmamux.ts';
 export type { ClockTree } from './stm32g071/rcc.ts';
+export { formatStrictReports, type StrictReport, type StrictRule } from './stm32g071/strict.ts';
 export type { ReceiveOptions, UsartMisuse } from './stm32g071/usart.ts';

@@ -640,13 +640,31 @@ export class Cpu {
     this.d32 = mem.i32;
   }
 
+  /**
+   * Makes instruction fetches from `[base, base + size)` fail with `reason`
+   * (a HardFault; a fetch that fails in the handler too locks the core up),
+   * or work again with `null`: memory whose interface can no longer deliver
+   * instructions, such as flash read with too few wait states.
+   */
+  setFetchFault(base: number, size: number, reason: string | null): void {
+    this.fetchFaults = this.fetchFaults.filter((f) => f.base !== base);
+    if (reason !== null) this.fetchFaults.push({ base: base >>> 0, size, reason });
+    this.cSize = 0; // every fetch goes through useCodeRegion again
+  }
+
+  private fetchFaults: { base: number; size: number; reason: string }[] = [];
+
   private useCodeRegion(pc: number): void {
     const a = pc >>> 0;
+    for (const f of this.fetchFaults)
+      if ((a - f.base) >>> 0 < f.size)
+        throw new CpuFault(`instruction fetch from ${hex(a)} failed: ${f.reason}`);
     const mem = a < SYSTEM_REGION ? this.bus.memoryAt(a) : undefined;
     if (mem === undefined)
       throw new CpuFault(`instruction fetch from ${hex(a)}, which is not executable memory`);
     this.cBase = mem.base;
-    this.cSize = mem.size;
+    // While a fault is set, keep checking every fetch.
+    this.cSize = this.fetchFaults.length === 0 ? mem.size : 0;
     this.c8 = mem.u8;
     this.c16 = mem.u16;
     this.c32 = mem.i32;

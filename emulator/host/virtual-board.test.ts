@@ -192,9 +192,12 @@ describe('VirtualBoard running a firmware that uses the PLL and DMA', () => {
 });
 
 describe('VirtualBoard USART1 wiring', () => {
-  /** Sets USART1 up from the outside at 115200 from 16 MHz (the echo firmware leaves it alone). */
+  /** Sets USART1 and its pins up from the outside at 115200 from 16 MHz (the echo firmware leaves them alone). */
   function enableUsart1(board: VirtualBoard) {
     const bus = board.chip.bus;
+    bus.write(0x4002_1034, bus.read(0x4002_1034, 4) | (1 << 2), 4); // IOPENR.GPIOCEN
+    bus.write(0x5000_0800, (bus.read(0x5000_0800, 4) & ~(0xf << 8)) | (0b1010 << 8), 4); // PC4, PC5: AF
+    bus.write(0x5000_0820, (bus.read(0x5000_0820, 4) & ~(0xff << 16)) | (0x11 << 16), 4); // AF1
     bus.write(0x4002_1040, 1 << 14, 4); // APBENR2.USART1EN
     bus.write(0x4001_3800 + USART.BRR, 139, 4);
     bus.write(0x4001_3800 + USART.CR1, CR1_UE | CR1_RE | CR1_TE, 4);

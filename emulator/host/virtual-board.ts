@@ -9,6 +9,7 @@ import type { RunResult } from '../core/cpu.ts';
 import { loadElf } from '../core/elf.ts';
 import type { Semihosting } from '../core/semihosting.ts';
 import { createStm32g071, type Stm32g071 } from '../stm32g071/chip.ts';
+import type { StrictReport } from '../stm32g071/strict.ts';
 import { type HostPort, type HostPortOptions, HostSerialPort } from './host-port.ts';
 import { MacrotaskYield } from './macrotask.ts';
 import { type SerialPeer, Usart1Wire, type Usart1Wiring } from './serial-peer.ts';
@@ -43,6 +44,18 @@ export interface VirtualBoardOptions {
 export type BoardHalt = Extract<RunResult, { reason: 'exit' | 'breakpoint' | 'lockup' }>;
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
+const creationListeners = new Set<(board: VirtualBoard) => void>();
+
+/**
+ * Calls `listener` with every VirtualBoard made from now on: a test harness
+ * that checks no board reported a strict-board rule. Returns an unsubscribe
+ * function.
+ */
+export function onVirtualBoardCreated(listener: (board: VirtualBoard) => void): () => void {
+  creationListeners.add(listener);
+  return () => creationListeners.delete(listener);
+}
 
 export class VirtualBoard {
   readonly chip: Stm32g071;
@@ -87,8 +100,18 @@ export class VirtualBoard {
       // (not at the end of the slice), and answers from here.
       if (!this.chip.usart2.transmitting) this.chip.cpu.yieldSoon();
     };
+    for (const l of creationListeners) l(this);
     if (options.firmware) this.loadFirmware(options.firmware);
     else this.powerOn();
+  }
+
+  /**
+   * What the firmware did that silicon would reject or ignore (see
+   * emulator/stm32g071/strict.ts): a firmware that runs here with none has
+   * no such defect for the rules the virtual board checks.
+   */
+  get strictReports(): readonly StrictReport[] {
+    return this.chip.strict.reports;
   }
 
   /** Programs the flash with an ELF (PT_LOAD segments at their load addresses) or a raw image, then powers on. */

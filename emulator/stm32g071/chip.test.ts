@@ -23,6 +23,11 @@ class FakeCpu implements CpuCore {
     return { reason: 'idle' };
   }
   yieldSoon(): void {}
+  readonly fetchFaults = new Map<number, string>();
+  setFetchFault(base: number, _size: number, reason: string | null): void {
+    if (reason === null) this.fetchFaults.delete(base);
+    else this.fetchFaults.set(base, reason);
+  }
 }
 
 function setup() {
@@ -33,7 +38,15 @@ function setup() {
 }
 
 const RCC_BASE = 0x4002_1000;
+const GPIOC = 0x5000_0800;
 const U1 = 0x4001_3800;
+
+/** PC4 (USART1 TX) and PC5 (RX) in alternate-function mode, AF1, as the firmware sets them. */
+function routeUsart1Pins(w: (a: number, v: number) => void, r: (a: number) => number): void {
+  w(RCC_BASE + RCC.IOPENR, r(RCC_BASE + RCC.IOPENR) | (1 << 2));
+  w(GPIOC, (r(GPIOC) & ~(0xf << 8)) | (0b1010 << 8));
+  w(GPIOC + 0x20, (r(GPIOC + 0x20) & ~(0xff << 16)) | (0x11 << 16));
+}
 const DMA1 = 0x4002_0000;
 const MUX = 0x4002_0800;
 
@@ -51,6 +64,8 @@ describe('STM32G071 chip wiring', () => {
     expect(r(0x4001_5800) & 0xfff).toBe(0x460);
     expect(() => r(0x4000_0000)).toThrow(/bus error/); // TIM2: not modelled
     expect(() => w(FLASH_BASE, 0)).toThrow(/bus error/);
+    expect(r(0x4000_7000)).toBe(0); // PWR: unclocked
+    w(RCC_BASE + RCC.APBENR1, 1 << 28);
     expect(r(0x4000_7000)).toBe(0x200); // PWR: plain registers
   });
 
@@ -89,6 +104,7 @@ describe('STM32G071 chip wiring', () => {
 
   it('sends a buffer from SRAM through DMA1 channel 1, DMAMUX request 51, and USART1, ending with TC', () => {
     const { chip, w, r } = setup();
+    routeUsart1Pins(w, r);
     const sent: number[] = [];
     chip.usart1.onTransmit = (b) => sent.push(b);
     w(RCC_BASE + RCC.AHBENR, 1);
@@ -110,7 +126,8 @@ describe('STM32G071 chip wiring', () => {
   });
 
   it('receives into SRAM with circular DMA from USART1 RX', () => {
-    const { chip, w } = setup();
+    const { chip, w, r } = setup();
+    routeUsart1Pins(w, r);
     w(RCC_BASE + RCC.AHBENR, 1);
     w(RCC_BASE + RCC.APBENR2, 1 << 14);
     w(MUX + DMAMUX.CCR(0), DMAREQ.USART1_RX);

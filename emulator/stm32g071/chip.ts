@@ -9,14 +9,17 @@ import type { InterruptLine } from '../core/irq.ts';
 import type { Semihosting } from '../core/semihosting.ts';
 import { SystemBus } from '../core/system-bus.ts';
 import { VirtualClock } from '../core/virtual-clock.ts';
+import { clockGates } from './clock-gating.ts';
 import { DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
 import { DMA1_BASE, Dma } from './dma.ts';
 import { DMAMUX1_BASE, DMAREQ, Dmamux } from './dmamux.ts';
 import { FLASH_BASE_REGS, FlashInterface } from './flash-interface.ts';
 import { GPIO_BASES, Gpio } from './gpio.ts';
 import { IWDG_BASE, Iwdg } from './iwdg.ts';
+import { PinMux } from './pin-mux.ts';
 import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
 import { RegisterStorage } from './register-storage.ts';
+import { misuseText, StrictMonitor } from './strict.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
 import { DEFAULT_UID, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
 import { USART1_BASE, USART2_BASE, Usart } from './usart.ts';
@@ -64,6 +67,8 @@ export interface CpuCore {
   onResetRequest: (() => void) | null;
   /** Ends the current run() at the next instruction boundary (see Cpu.yieldSoon). */
   yieldSoon(): void;
+  /** Makes instruction fetches from a range fail (see Cpu.setFetchFault); a stand-in core may ignore it. */
+  setFetchFault?(base: number, size: number, reason: string | null): void;
 }
 
 export interface Stm32g071Options<C extends CpuCore = Cpu> {
@@ -107,6 +112,8 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
   readonly dbgmcu: Dbgmcu;
   readonly iwdg: Iwdg;
   readonly systemMemory: SystemMemory;
+  /** What the firmware did that silicon would reject or ignore (see strict.ts). */
+  readonly strict: StrictMonitor;
   /** Copies a raw image into flash at `offset` (a programmer writing flash). */
   loadFlash(image: Uint8Array, offset?: number): void;
   /**
@@ -152,8 +159,12 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     : new Cpu({ bus, clock, semihosting: options.semihosting ?? null });
   const line = (n: number) => cpu.nvic.line(n);
 
+  const strict = new StrictMonitor(() => clock.nowNs);
   const rcc = new Rcc(clock, options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs });
   const gated = (g: ClockGate) => ({ clockEnabled: rcc.isEnabled(g) });
+  rcc.onPllConfigError = (why) =>
+    strict.report('pll-config', 'RCC', `PLLON set with ${why}: the PLL never locks (PLLRDY stays 0)`);
+  rcc.onMisuse = (kind) => strict.report('peripheral-misuse', 'RCC', misuseText(kind));
   const dma1 = new Dma({
     clock,
     bus,
@@ -163,8 +174,25 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     ...gated('DMA1'),
   });
   const dmamux1 = new Dmamux((channel, level) => dma1.setRequest(channel, level), gated('DMA1'));
+  const gpioa = new Gpio('A', gated('GPIOA'));
+  const gpiob = new Gpio('B', gated('GPIOB'));
+  const gpioc = new Gpio('C', gated('GPIOC'));
+  const portGate = { A: 'GPIOA', B: 'GPIOB', C: 'GPIOC' } as const;
+  const pinMux = new PinMux(strict, (gpio) => rcc.isEnabled(portGate[gpio.port]));
+  // USART1 on PC4/PC5 and USART2 on PA2/PA3, both AF1 (DS12232 "Alternate functions").
+  const usartPins = {
+    1: pinMux.usartPins(
+      { signal: 'USART1 TX', gpio: gpioc, pin: 4, af: 1 },
+      { signal: 'USART1 RX', gpio: gpioc, pin: 5, af: 1 },
+    ),
+    2: pinMux.usartPins(
+      { signal: 'USART2 TX', gpio: gpioa, pin: 2, af: 1 },
+      { signal: 'USART2 RX', gpio: gpioa, pin: 3, af: 1 },
+    ),
+  } as const;
   const usart = (name: string, base: number, irq: number, rx: number, tx: number, n: 1 | 2) =>
     new Usart({
+      pins: usartPins[n],
       name,
       base,
       clock: clock as Clock,
@@ -176,9 +204,6 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     });
   const usart1 = usart('USART1', USART1_BASE, IRQ.USART1, DMAREQ.USART1_RX, DMAREQ.USART1_TX, 1);
   const usart2 = usart('USART2', USART2_BASE, IRQ.USART2, DMAREQ.USART2_RX, DMAREQ.USART2_TX, 2);
-  const gpioa = new Gpio('A', gated('GPIOA'));
-  const gpiob = new Gpio('B', gated('GPIOB'));
-  const gpioc = new Gpio('C', gated('GPIOC'));
   const syscfg = new Syscfg(gated('SYSCFG'));
   const flashInterface = new FlashInterface();
   const dbgmcu = new Dbgmcu(options.revId === undefined ? {} : { revId: options.revId });
@@ -187,20 +212,49 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const systemMemory = new SystemMemory(options.uid ? { uid: options.uid } : {});
   const storage = UNMODELLED_BLOCKS.map((b) => new RegisterStorage(b.name, b.base, b.registers));
 
+  dma1.onMisuse = (kind, n) => strict.report('peripheral-misuse', `DMA1 channel ${n}`, misuseText(kind));
+  for (const u of [usart1, usart2])
+    u.onMisuse = (kind) => strict.report('peripheral-misuse', u.name, misuseText(kind));
+  iwdg.onMisuse = (kind) => strict.report('peripheral-misuse', 'IWDG', misuseText(kind));
+  dmamux1.onInvalidRequest = (x, id) =>
+    strict.report(
+      'dmamux-request',
+      `DMAMUX1 channel ${x}`,
+      `DMAREQ_ID = ${id}: the STM32G071's requests end at 61 (UCPD2_TX), so DMA1 channel ${x + 1} gets no request`,
+    );
+
+  // Too few flash wait states for HCLK: silicon fetches garbage; here every
+  // fetch from flash fails, so the core locks up saying why.
+  const checkFlashLatency = () => {
+    const hz = rcc.hclkHz;
+    const needed = hz <= 24e6 ? 0 : hz <= 48e6 ? 1 : 2;
+    const have = flashInterface.latency;
+    const why =
+      have < needed
+        ? `FLASH_ACR.LATENCY = ${have} wait states at HCLK ${hz / 1e6} MHz, which needs ${needed} (RM0444 §3.3.4)`
+        : null;
+    if (why) strict.report('flash-latency', 'FLASH', `${why}: instruction fetches from flash fail`);
+    cpu.setFetchFault?.(FLASH_BASE, FLASH_SIZE, why);
+    cpu.setFetchFault?.(0, FLASH_SIZE, why);
+  };
+  flashInterface.onLatencyChange = checkFlashLatency;
+
   bus.mapDevice(SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, systemMemory);
+  const clocked = clockGates(rcc, strict);
   bus.mapDevice(RCC_BASE, BLOCK, rcc);
   bus.mapDevice(FLASH_BASE_REGS, BLOCK, flashInterface);
-  bus.mapDevice(GPIO_BASES.A, BLOCK, gpioa);
-  bus.mapDevice(GPIO_BASES.B, BLOCK, gpiob);
-  bus.mapDevice(GPIO_BASES.C, BLOCK, gpioc);
-  bus.mapDevice(USART1_BASE, BLOCK, usart1);
-  bus.mapDevice(USART2_BASE, BLOCK, usart2);
-  bus.mapDevice(DMA1_BASE, BLOCK, dma1);
-  bus.mapDevice(DMAMUX1_BASE, BLOCK, dmamux1);
-  bus.mapDevice(SYSCFG_BASE, BLOCK, syscfg);
+  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(gpioa, 'GPIOA', GPIO_BASES.A));
+  bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(gpiob, 'GPIOB', GPIO_BASES.B));
+  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(gpioc, 'GPIOC', GPIO_BASES.C));
+  bus.mapDevice(USART1_BASE, BLOCK, clocked(usart1, 'USART1', USART1_BASE));
+  bus.mapDevice(USART2_BASE, BLOCK, clocked(usart2, 'USART2', USART2_BASE));
+  bus.mapDevice(DMA1_BASE, BLOCK, clocked(dma1, 'DMA1', DMA1_BASE));
+  bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(dmamux1, 'DMA1', DMAMUX1_BASE));
+  bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(syscfg, 'SYSCFG', SYSCFG_BASE));
+  // DBGMCU is not gated: its IDCODE answers the debug port whatever DBGEN is.
   bus.mapDevice(DBGMCU_BASE, BLOCK, dbgmcu);
   bus.mapDevice(IWDG_BASE, BLOCK, iwdg);
-  for (const s of storage) bus.mapDevice(s.base, BLOCK, s);
+  for (const s of storage) bus.mapDevice(s.base, BLOCK, s.name === 'PWR' ? clocked(s, 'PWR', s.base) : s);
 
   const gates: Partial<Record<ClockGate, { setClockEnabled(on: boolean): void }[]>> = {
     DMA1: [dma1, dmamux1],
@@ -229,6 +283,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   rcc.onHclkChange((hz) => {
     cpu.frequencyHz = hz;
     dma1.setHclkHz(hz);
+    checkFlashLatency();
   });
   rcc.onClocksChange((tree) => {
     usart1.setKernelClockHz(tree.usart1KernelHz);
@@ -255,6 +310,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     dbgmcu,
     iwdg,
     systemMemory,
+    strict,
     loadFlash(image, offset = 0) {
       if (offset < 0 || offset + image.length > FLASH_SIZE)
         throw new RangeError('image does not fit in flash');
@@ -281,6 +337,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
       ])
         p.reset();
       cpu.frequencyHz = rcc.hclkHz;
+      checkFlashLatency();
       cpu.reset();
     },
   };

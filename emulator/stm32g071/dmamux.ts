@@ -34,8 +34,14 @@ export const DMAREQ = {
   USART2_TX: 53,
 } as const;
 
-/** Highest request id on the G071. */
+/** Highest request input of the DMAMUX design (the STM32G0B1 uses them all). */
 export const DMAREQ_MAX = 73;
+/**
+ * Highest request ID the STM32G071 has (UCPD2_TX); 62 to 73 exist only on
+ * the G0B1/G0C1 (RM0444 §11.3.2, table "DMAMUX: assignment of multiplexer
+ * inputs to resources"). Selecting one connects nothing.
+ */
+export const DMAREQ_G071_MAX = 61;
 
 /** CxCR fields per the SVD: DMAREQ_ID [7:0] (ids up to 73 use [6:0]), SOIE, EGE, SE, SPOL, NBREQ, SYNC_ID. */
 const CCR_MASK = 0xff | (1 << 8) | (1 << 9) | (1 << 16) | (3 << 17) | (0x1f << 19) | (0x1f << 24);
@@ -57,6 +63,8 @@ export class Dmamux implements MemoryMappedDevice {
   readonly name = 'DMAMUX1';
   readonly base: number;
   writesWhileUnclocked = 0;
+  /** Called when a channel selects a request ID the G071 does not have. */
+  onInvalidRequest: ((channel: number, id: number) => void) | undefined;
   private readonly ccr = new Array<number>(DMAMUX_CHANNELS).fill(0);
   private readonly rgcr = [0, 0, 0, 0];
   private readonly levels = new Array<boolean>(DMAREQ_MAX + 1).fill(false);
@@ -133,6 +141,8 @@ export class Dmamux implements MemoryMappedDevice {
     if (isCcr) {
       const x = word >> 2;
       this.ccr[x] = laneWrite(this.ccr[x]!, offset, value, size) & CCR_MASK;
+      const id = this.selected(x);
+      if (id > DMAREQ_G071_MAX) this.onInvalidRequest?.(x, id);
       this.route();
     } else if (isRg) {
       const x = (word - DMAMUX.RGCR(0)) >> 2;
@@ -144,7 +154,7 @@ export class Dmamux implements MemoryMappedDevice {
   private route(): void {
     for (let x = 0; x < DMAMUX_CHANNELS; x++) {
       const id = this.selected(x);
-      const level = id >= 1 && id <= DMAREQ_MAX && this.levels[id] === true;
+      const level = id >= 1 && id <= DMAREQ_G071_MAX && this.levels[id] === true;
       if (level !== this.outputs[x]) {
         this.outputs[x] = level;
         this.sink(x + 1, level);

@@ -1,9 +1,9 @@
 /**
  * FLASH interface registers (RM0444 §3.7). Only ACR matters to the bridge:
  * LATENCY must be raised before SYSCLK goes to 64 MHz, and firmware reads it
- * back to be sure it took effect (RM0444 §3.3.4). The emulator's flash has no
- * wait states, so the value is only stored; `latencyTooLow(hclkHz)` lets tests
- * check the firmware set it correctly. The other registers are storage with
+ * back to be sure it took effect (RM0444 §3.3.4). The chip checks LATENCY
+ * against HCLK whenever either changes (`onLatencyChange`): too few wait
+ * states and instruction fetches from flash fail (see chip.ts). The other registers are storage with
  * the SVD's reset values (LOCK set in CR: programming is not modelled).
  */
 import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
@@ -37,6 +37,8 @@ const ACR_WRITABLE = 0x7 | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 16) | (1 << 1
 export class FlashInterface implements MemoryMappedDevice {
   readonly name = 'FLASH';
   private regs = new Map<number, number>();
+  /** Called after a write to ACR changed LATENCY. */
+  onLatencyChange: (() => void) | undefined;
 
   constructor() {
     this.reset();
@@ -74,8 +76,10 @@ export class FlashInterface implements MemoryMappedDevice {
     if (!(word in RESET)) throw busError(FLASH_BASE_REGS, offset, true, size);
     const old = this.regs.get(word) ?? 0;
     const v = laneWrite(old, offset, value, size);
-    if (word === FLASH.ACR) this.regs.set(word, (old & ~ACR_WRITABLE) | (v & ACR_WRITABLE));
-    else if (word === FLASH.KEYR || word === FLASH.OPTKEYR || word === FLASH.SR) return;
+    if (word === FLASH.ACR) {
+      this.regs.set(word, (old & ~ACR_WRITABLE) | (v & ACR_WRITABLE));
+      if ((old ^ v) & 7) this.onLatencyChange?.();
+    } else if (word === FLASH.KEYR || word === FLASH.OPTKEYR || word === FLASH.SR) return;
     else if (word === FLASH.CR)
       this.regs.set(word, v | (old & 0xc000_0000)); // stays locked
     else this.regs.set(word, v);

@@ -40,6 +40,8 @@ export type IwdgMisuse =
 export class Iwdg implements MemoryMappedDevice {
   readonly name = 'IWDG';
   readonly misuse = new Map<IwdgMisuse, number>();
+  /** Called at each misuse, after it is counted. */
+  onMisuse: ((kind: IwdgMisuse) => void) | undefined;
   private running = false;
   private unlocked = false;
   private pr = 0;
@@ -201,5 +203,6 @@ export class Iwdg implements MemoryMappedDevice {
 
   private countMisuse(kind: IwdgMisuse): void {
     this.misuse.set(kind, (this.misuse.get(kind) ?? 0) + 1);
+    this.onMisuse?.(kind);
   }
 }

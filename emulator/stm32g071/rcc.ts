@@ -125,6 +125,8 @@ export class Rcc implements MemoryMappedDevice {
   readonly name = 'RCC';
   /** Counts of writes the manual forbids; the firmware should never do them. */
   readonly misuse = new Map<RccMisuse, number>();
+  /** Called at each misuse, after it is counted. */
+  onMisuse: ((kind: RccMisuse) => void) | undefined;
   private regs = new Map<number, number>();
   private pllTimer: TimerHandle | undefined;
   private tree: ClockTree;
@@ -134,6 +136,8 @@ export class Rcc implements MemoryMappedDevice {
   private readonly gateListeners: ((gate: ClockGate, enabled: boolean) => void)[] = [];
   private readonly resetListeners: ((gate: ClockGate) => void)[] = [];
   private readonly pllLockNs: number;
+  /** Called when PLLON is set with a configuration out of limits: the PLL never locks. */
+  onPllConfigError: ((message: string) => void) | undefined;
   private readonly hseHz: number;
 
   constructor(
@@ -285,6 +289,7 @@ export class Rcc implements MemoryMappedDevice {
 
   private countMisuse(kind: RccMisuse): void {
     this.misuse.set(kind, (this.misuse.get(kind) ?? 0) + 1);
+    this.onMisuse?.(kind);
   }
 
   private writeCr(old: number, written: number): void {
@@ -298,7 +303,9 @@ export class Rcc implements MemoryMappedDevice {
     if (pllInUse) v |= CR_PLLON;
     v = v & CR_HSION ? v | CR_HSIRDY : v & ~CR_HSIRDY;
     v = v & CR_HSEON && this.hseHz > 0 ? v | CR_HSERDY : v & ~CR_HSERDY;
-    if (v & CR_PLLON && !(old & CR_PLLON)) {
+    const pllError = v & CR_PLLON && !(old & CR_PLLON) ? this.pllConfigError() : undefined;
+    if (pllError !== undefined) this.onPllConfigError?.(pllError);
+    else if (v & CR_PLLON && !(old & CR_PLLON)) {
       // The PLL needs its input running to lock.
       this.pllTimer = this.clock.schedule(this.pllLockNs, () => {
         this.pllTimer = undefined;
@@ -315,6 +322,43 @@ export class Rcc implements MemoryMappedDevice {
       this.pllTimer = undefined;
     }
     this.regs.set(RCC.CR, v);
+  }
+
+  /**
+   * Why the PLL, as configured, must not be started (RM0444 §5.4.4
+   * RCC_PLLCFGR and the datasheet's PLL characteristics for range 1): a
+   * reserved divider, VCO input outside 2.66–16 MHz, VCO outside 64–344 MHz,
+   * an enabled output above its maximum. Undefined when it is in limits.
+   */
+  private pllConfigError(): string | undefined {
+    const cfg = this.reg(RCC.PLLCFGR);
+    const src = field(cfg, 0, 2);
+    if (src === 1) return 'PLLSRC = 01 is reserved';
+    const inHz = src === 2 ? HSI16_HZ : src === 3 ? this.hseHz : 0;
+    if (inHz === 0) return undefined; // no input: it does not lock, as modelled below
+    const m = field(cfg, 4, 3) + 1;
+    const n = field(cfg, 8, 7);
+    const mhz = (hz: number) => `${+(hz / 1e6).toFixed(3)} MHz`;
+    if (n < 8 || n > 86) return `PLLN = ${n} is reserved (8 to 86)`;
+    const vcoIn = inHz / m;
+    if (vcoIn < 2.66e6 || vcoIn > 16e6)
+      return `the VCO input (PLL input / M) is ${mhz(vcoIn)}, outside 2.66–16 MHz`;
+    const vco = vcoIn * n;
+    if (vco < 64e6 || vco > 344e6) return `the VCO runs at ${mhz(vco)}, outside 64–344 MHz`;
+    const checks: [number, number, number, string, number, number][] = [
+      // enable bit, field position, width, name, lowest valid field value, max output Hz
+      [28, 29, 3, 'R', 1, 64e6],
+      [16, 17, 5, 'P', 1, 122e6],
+      [24, 25, 3, 'Q', 1, 128e6],
+    ];
+    for (const [en, pos, width, name, lowest, maxHz] of checks) {
+      if (!bit(cfg, en)) continue;
+      const f = field(cfg, pos, width);
+      if (f < lowest) return `PLL${name} = 0 is reserved`;
+      const out = vco / (f + 1);
+      if (out > maxHz) return `PLL${name}CLK would run at ${mhz(out)}, above its ${mhz(maxHz)} maximum`;
+    }
+    return undefined;
   }
 
   private pllInputHz(): number {

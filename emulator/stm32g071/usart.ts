@@ -125,7 +125,20 @@ export interface UsartOptions {
   /** Whether the bus clock enable (RCC APBENRx) is on; off loses register writes. */
   clockEnabled?: boolean;
   base?: number;
+  /** Whether TX and RX reach their pins (the chip's pin multiplexer); default: always. */
+  pins?: UsartPins;
 }
+
+/**
+ * Where the USART meets its pins. A TX that is not routed to a pin leaves
+ * the wire idle (high); an RX that is not routed sees an idle line.
+ */
+export interface UsartPins {
+  txConnected(): boolean;
+  rxConnected(): boolean;
+}
+
+const ALWAYS_CONNECTED: UsartPins = { txConnected: () => true, rxConnected: () => true };
 
 export type UsartMisuse =
   /** A write changed a field that can only be written while UE = 0. */
@@ -151,6 +164,8 @@ export class Usart implements MemoryMappedDevice {
   /** Called when a character starts leaving (its start bit); used for a loopback wire. */
   onTransmitStart: ((byte: number, timeNs: number, frameNs: number) => void) | undefined;
   readonly misuse = new Map<UsartMisuse, number>();
+  /** Called at each misuse, after it is counted. */
+  onMisuse: ((kind: UsartMisuse) => void) | undefined;
   writesWhileUnclocked = 0;
 
   private readonly clock: Clock;
@@ -159,6 +174,9 @@ export class Usart implements MemoryMappedDevice {
   private readonly rxRequest: InterruptLine;
   private kernelHz: number;
   private clockEnabled: boolean;
+  private readonly pins: UsartPins;
+  /** Whether the character being sent reaches the wire. */
+  private txOnWire = true;
 
   private cr1 = 0;
   private cr2 = 0;
@@ -197,6 +215,7 @@ export class Usart implements MemoryMappedDevice {
     this.rxRequest = options.rxRequest ?? unconnectedLine;
     this.kernelHz = options.kernelHz ?? 16_000_000;
     this.clockEnabled = options.clockEnabled ?? true;
+    this.pins = options.pins ?? ALWAYS_CONNECTED;
   }
 
   /** Peripheral reset: registers to reset values, activity dropped (characters on the wire keep their time). */
@@ -231,6 +250,9 @@ export class Usart implements MemoryMappedDevice {
 
   /** Puts a character on the RX wire; it completes one frame after the line is free for it. */
   receive(byte: number, options: ReceiveOptions = {}): void {
+    // An unrouted RX input idles high. Asked only of a receiver that is on:
+    // a host talking to a board that is still booting is no firmware defect.
+    if (this.rxRunning() && !this.pins.rxConnected()) return;
     this.wire.push({ byte: byte & 0x1ff, options });
     if (!this.rxTimer) this.startWireChar();
   }
@@ -389,6 +411,7 @@ export class Usart implements MemoryMappedDevice {
 
   private countMisuse(kind: UsartMisuse): void {
     this.misuse.set(kind, (this.misuse.get(kind) ?? 0) + 1);
+    this.onMisuse?.(kind);
   }
 
   /** Applies a write, keeping `locked` bits while the USART is enabled. */
@@ -462,14 +485,16 @@ export class Usart implements MemoryMappedDevice {
     this.txByte = this.tdr;
     this.tdrFull = false;
     this.txTimer = this.clock.schedule(frame, () => this.txFrameDone());
+    this.txOnWire = this.pins.txConnected();
     this.update();
-    this.onTransmitStart?.(this.txByte, this.clock.nowNs, frame);
+    if (this.txOnWire) this.onTransmitStart?.(this.txByte, this.clock.nowNs, frame);
   }
 
   private txFrameDone(): void {
     this.txTimer = undefined;
     const wasIdle = this.txIdleFrame;
     const sent = this.txByte;
+    const onWire = this.txOnWire;
     this.txIdleFrame = false;
     if (this.tdrFull && this.txRunning()) {
       this.tryStartTx();
@@ -478,7 +503,7 @@ export class Usart implements MemoryMappedDevice {
       this.isr |= ISR_TC;
     }
     this.update();
-    if (!wasIdle) this.onTransmit?.(sent, this.clock.nowNs);
+    if (!wasIdle && onWire) this.onTransmit?.(sent, this.clock.nowNs);
   }
 
   /** This USART's bit time, ns, or undefined if it can't run. */

@@ -48,6 +48,14 @@ static const uint32_t candidate_rates[] = { 115200u, 230400u, 460800u, 921600u, 
 static uint32_t rates[CANDIDATES];
 static uint8_t rate_count;
 
+/* Stops a channel: EN alone first, since the rest of CCR is read-only while
+ * EN = 1 (RM0444 §10.6.3), then the rest. */
+static void dma_stop(dma_channel_t *c)
+{
+    c->CCR &= ~DMA_CCR_EN;
+    c->CCR = 0;
+}
+
 static uint8_t rx_ring[RX_RING_SIZE] __attribute__((section(".link"), aligned(4)));
 static uint8_t tx_ring[TX_RING_SIZE] __attribute__((section(".link"), aligned(4)));
 
@@ -123,7 +131,7 @@ void hostlink_init(void)
 
     /* receive: circular into the ring, half and full transfer flags wake the loop */
     dma_channel_t *r = &DMA1->CH[RX_CH - 1u];
-    r->CCR = 0;
+    dma_stop(r);
     DMAMUX1->CCR[RX_CH - 1u] = DMAMUX_REQ_USART2_RX;
     r->CPAR = USART2_BASE + USART_RDR_OFF;
     r->CMAR = (uint32_t)(uintptr_t)rx_ring;
@@ -132,7 +140,7 @@ void hostlink_init(void)
 
     /* transmit: one run at a time, started by plat_tx_commit */
     dma_channel_t *t = &DMA1->CH[TX_CH - 1u];
-    t->CCR = 0;
+    dma_stop(t);
     DMAMUX1->CCR[TX_CH - 1u] = DMAMUX_REQ_USART2_TX;
     t->CPAR = USART2_BASE + USART_TDR_OFF;
 
@@ -214,7 +222,7 @@ static void tx_kick(void)
         return;
     uint16_t n = h > t ? (uint16_t)(h - t) : (uint16_t)(TX_RING_SIZE - t);
     dma_channel_t *c = &DMA1->CH[TX_CH - 1u];
-    c->CCR = 0;
+    dma_stop(c);
     DMA1->IFCR = DMA_FLAGS_ALL << DMA_ISR_SHIFT(TX_CH);
     c->CMAR = (uint32_t)(uintptr_t)(tx_ring + t);
     c->CNDTR = n;
@@ -260,7 +268,7 @@ void DMA1_Ch4_7_DMAMUX1_OVR_IRQHandler(void)
         return;
     DMA1->IFCR = flags << DMA_ISR_SHIFT(TX_CH);
     if (flags & (DMA_FLAG_TCIF | DMA_FLAG_TEIF)) {
-        DMA1->CH[TX_CH - 1u].CCR = 0;
+        dma_stop(&DMA1->CH[TX_CH - 1u]);
         uint16_t t = (uint16_t)(tx.tail + tx.run);
         tx.tail = (uint16_t)(t == TX_RING_SIZE ? 0u : t);
         tx.run = 0;

@@ -60,6 +60,7 @@ export async function connect(options: ConnectOptions, io: CliIo): Promise<Conne
   }
   const board = await loadVirtualBoard({
     loopback: options.loopback === true,
+    onStrictReport: (line) => io.note(`virtual board, strict: ${line}`),
     ...(options.firmware !== undefined && { firmware: options.firmware }),
   });
   const firmware = displayPath(options.firmware ?? DEFAULT_FIRMWARE);

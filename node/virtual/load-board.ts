@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { ElfError } from '../../emulator/core/elf.ts';
 import { VirtualBoard } from '../../emulator/host/virtual-board.ts';
+import { formatStrictReports } from '../../emulator/stm32g071/strict.ts';
 import { FIRMWARE_DIR } from '../package/package-root.ts';
 import { classifyFirmware } from './firmware-image.ts';
 
@@ -53,6 +54,8 @@ export interface LoadBoardOptions {
   readonly loopback?: boolean;
   /** 'realtime' for a board other programs use (see VirtualBoardOptions.pace). */
   readonly pace?: 'fast' | 'realtime';
+  /** Told each strict-board report as it is made, one line (default: none). */
+  readonly onStrictReport?: (line: string) => void;
 }
 
 /** Loads the firmware onto a new virtual board and starts it running. */
@@ -76,6 +79,8 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
     if (error instanceof ElfError) throw new FirmwareFormatError(path, `is ${error.message}`);
     throw error;
   }
+  const told = options.onStrictReport;
+  if (told) board.chip.strict.onReport((r) => told(formatStrictReports([r])));
   board.start();
   return board;
 }

@@ -56,6 +56,7 @@ export const virtualCommand = defineCommand({
     const board = await loadVirtualBoard({
       loopback: args.loopback,
       pace: 'realtime',
+      onStrictReport: (line) => io.note(`strict: ${line}`),
       ...(args.firmware !== undefined && { firmware: args.firmware }),
     });
     let server: VirtualServer | undefined;

@@ -1,0 +1,176 @@
+/**
+ * The strict virtual board against the real bridge firmware, each rule
+ * shown with a firmware built here with one defect silicon would reject:
+ * the board does not answer (or, where the firmware has a fallback, falls
+ * back), and a strict report names the cause. The unmodified firmware
+ * answers with no report at all.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Board, LinkTimeoutError } from '../driver/index.ts';
+import { type BoardHalt, type StrictRule, VirtualBoard } from '../emulator/index.ts';
+import { loadFirmware } from './support/firmware.ts';
+import { buildMutantFirmware, type SourceEdit } from './support/mutant-firmware.ts';
+import { virtualTimers } from './support/virtual-timers.ts';
+
+/** One defect per mutant, as small source edits (each must match exactly once). */
+const MUTANTS = {
+  'host-link pins left analog': [
+    {
+      file: 'src/hostlink.c',
+      find: '    GPIOA->MODER = (GPIOA->MODER & ~((3u << 4) | (3u << 6))) | (GPIO_MODE_AF << 4) | (GPIO_MODE_AF << 6);\n',
+      replace: '',
+    },
+  ],
+  'GPIOA clock never enabled': [
+    {
+      file: 'src/board.c',
+      find: 'RCC->IOPENR |= RCC_IOPENR_GPIOAEN | RCC_IOPENR_GPIOCEN;',
+      replace: 'RCC->IOPENR |= RCC_IOPENR_GPIOCEN;',
+    },
+  ],
+  'flash latency 0 at 64 MHz': [
+    {
+      file: 'src/clock.c',
+      find: '(FLASH->ACR & ~FLASH_ACR_LATENCY_MASK) | FLASH_ACR_LATENCY_2WS | FLASH_ACR_PRFTEN',
+      replace: '(FLASH->ACR & ~FLASH_ACR_LATENCY_MASK) | FLASH_ACR_PRFTEN',
+    },
+    {
+      file: 'src/clock.c',
+      find: 'wait_for(&FLASH->ACR, FLASH_ACR_LATENCY_MASK, FLASH_ACR_LATENCY_2WS)',
+      replace: 'wait_for(&FLASH->ACR, FLASH_ACR_LATENCY_MASK, 0)',
+    },
+  ],
+  'PLL VCO above 344 MHz': [
+    { file: 'src/clock.c', find: 'RCC_PLLCFGR_PLLN(8)', replace: 'RCC_PLLCFGR_PLLN(50)' },
+  ],
+  'DMAMUX request 62 for the host link': [
+    {
+      file: 'src/hostlink.c',
+      find: 'DMAMUX1->CCR[TX_CH - 1u] = DMAMUX_REQ_USART2_TX;',
+      replace: 'DMAMUX1->CCR[TX_CH - 1u] = 62u;',
+    },
+  ],
+  "USART2's BRR computed for 16 MHz at 64 MHz": [
+    {
+      file: 'src/hostlink.c',
+      find: '    uint32_t pclk = clock_pclk_hz();',
+      replace: '    uint32_t pclk = 16000000u;',
+    },
+  ],
+  'a DMA channel reprogrammed while enabled': [
+    {
+      file: 'src/hostlink.c',
+      find: 'static void dma_stop(dma_channel_t *c)\n{\n    c->CCR &= ~DMA_CCR_EN;\n    c->CCR = 0;\n}',
+      replace: 'static void dma_stop(dma_channel_t *c)\n{\n    (void)c;\n}',
+    },
+  ],
+} as const satisfies Record<string, readonly SourceEdit[]>;
+
+type Mutant = keyof typeof MUTANTS;
+
+const boards: VirtualBoard[] = [];
+afterEach(async () => {
+  // The reports were checked by the test: the strict-board check after each test must not see them again.
+  for (const vb of boards.splice(0)) {
+    vb.chip.strict.clear();
+    await vb.dispose();
+  }
+});
+
+function boot(firmware: Uint8Array, options: { pllLockNs?: number } = {}): VirtualBoard {
+  const vb = new VirtualBoard({ firmware, ...options });
+  boards.push(vb);
+  vb.start();
+  return vb;
+}
+
+/** Opens a session at the boot rate, giving up after about a second of board time. */
+async function hello(vb: VirtualBoard): Promise<Board | Error> {
+  return Board.open(vb.hostPort(), {
+    timers: virtualTimers(vb),
+    linkBaud: 'boot',
+    retransmitTimeoutMs: 300,
+    maxRetries: 2,
+  }).catch((error: Error) => error);
+}
+
+function rules(vb: VirtualBoard): StrictRule[] {
+  return [...new Set(vb.strictReports.map((r) => r.rule))];
+}
+
+function reportText(vb: VirtualBoard): string {
+  return vb.strictReports.map((r) => `${r.peripheral}: ${r.message}`).join('\n');
+}
+
+async function expectNoAnswer(mutant: Mutant): Promise<VirtualBoard> {
+  const vb = boot(buildMutantFirmware(mutant.replace(/\W+/g, '-'), MUTANTS[mutant]));
+  const answer = await hello(vb);
+  expect(answer).toBeInstanceOf(LinkTimeoutError);
+  return vb;
+}
+
+describe('the strict virtual board', () => {
+  it('passes the unmodified firmware with no report', async () => {
+    const vb = boot(loadFirmware());
+    const board = await hello(vb);
+    expect(board).toBeInstanceOf(Board);
+    await (board as Board).close();
+    expect(vb.strictReports).toEqual([]);
+  });
+
+  it('leaves the line idle when the host-link pins are not in alternate-function mode', async () => {
+    const vb = await expectNoAnswer('host-link pins left analog');
+    expect(rules(vb)).toEqual(['pin-not-routed']);
+    expect(reportText(vb)).toMatch(/USART2 TX \(PA2\): PA2 is in analog mode .*not alternate function/);
+  });
+
+  it('reads an unclocked GPIOA as 0 and ignores its writes, so its pins stay analog', async () => {
+    const vb = await expectNoAnswer('GPIOA clock never enabled');
+    expect(rules(vb)).toEqual(expect.arrayContaining(['unclocked-access', 'pin-not-routed']));
+    expect(reportText(vb)).toMatch(/GPIOA: write at 0x50000000 while RCC_IOPENR.GPIOAEN = 0/);
+    expect(reportText(vb)).toMatch(/GPIOA's clock is off/);
+  });
+
+  it('fails instruction fetches when HCLK outruns the flash wait states: the core locks up saying why', async () => {
+    const vb = boot(buildMutantFirmware('flash-latency-0', MUTANTS['flash latency 0 at 64 MHz']));
+    const halt = vb.halted ?? (await new Promise<BoardHalt>((resolve) => vb.onHalt(resolve)));
+    expect(halt.reason).toBe('lockup');
+    expect(halt.reason === 'lockup' && halt.fault).toMatch(
+      /FLASH_ACR.LATENCY = 0 wait states at HCLK 64 MHz/,
+    );
+    expect(rules(vb)).toEqual(['flash-latency']);
+  });
+
+  it('never locks a PLL configured beyond its limits; the firmware stays at 16 MHz and says so', async () => {
+    const vb = boot(buildMutantFirmware('pll-vco-800', MUTANTS['PLL VCO above 344 MHz']));
+    const board = await hello(vb);
+    expect(board).toBeInstanceOf(Board);
+    expect((board as Board).hello.usart1ClockHz).toBe(16_000_000);
+    await (board as Board).close();
+    expect(rules(vb)).toEqual(['pll-config']);
+    expect(reportText(vb)).toMatch(/the VCO runs at 800 MHz, outside 64–344 MHz/);
+  });
+
+  it('connects no request for a DMAMUX request ID the G071 does not have', async () => {
+    const vb = await expectNoAnswer('DMAMUX request 62 for the host link');
+    expect(rules(vb)).toEqual(['dmamux-request']);
+    expect(reportText(vb)).toMatch(/DMAREQ_ID = 62/);
+  });
+
+  it('garbles the link when USART2 runs at a rate the host does not', async () => {
+    const vb = await expectNoAnswer("USART2's BRR computed for 16 MHz at 64 MHz");
+    // Four times too fast for the host's receiver: framing errors and garbage, no frame.
+    expect(vb.chip.usart2.bitNs()).toBeCloseTo(1e9 / 460_800, -1);
+  });
+
+  it('reports the misuses its peripherals count, such as a DMA channel reprogrammed while enabled', async () => {
+    const vb = boot(
+      buildMutantFirmware('dma-ccr-while-enabled', MUTANTS['a DMA channel reprogrammed while enabled']),
+    );
+    await hello(vb);
+    expect(rules(vb)).toContain('peripheral-misuse');
+    expect(reportText(vb)).toMatch(
+      /DMA1 channel 4: DMA_C(CR|NDTR|MAR)x written (with EN = 1|while the channel is enabled)/,
+    );
+  });
+});
