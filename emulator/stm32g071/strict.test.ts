@@ -1,0 +1,130 @@
+/**
+ * The strict board's rules on the chip model alone (the firmware-level
+ * proofs, one broken firmware per rule, are in test/strict-board.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../core/cpu.ts';
+import { type CpuCore, createStm32g071 } from './chip.ts';
+import { DMAMUX } from './dmamux.ts';
+import { RCC } from './rcc.ts';
+import { CR1_TE, CR1_UE, USART } from './usart.ts';
+
+class FakeCpu implements CpuCore {
+  frequencyHz = 0;
+  onResetRequest: (() => void) | null = null;
+  readonly nvic = { line: () => ({ set: () => {} }) };
+  readonly fetchFaults = new Map<number, string>();
+  reset(): void {}
+  run(): RunResult {
+    return { reason: 'idle' };
+  }
+  yieldSoon(): void {}
+  setFetchFault(base: number, _size: number, reason: string | null): void {
+    if (reason === null) this.fetchFaults.delete(base);
+    else this.fetchFaults.set(base, reason);
+  }
+}
+
+const RCC_BASE = 0x4002_1000;
+const FLASH_ACR = 0x4002_2000;
+
+function setup() {
+  const chip = createStm32g071({ cpu: () => new FakeCpu(), pllLockNs: 1000 });
+  const w = (a: number, v: number) => chip.bus.write(a, v, 4);
+  const r = (a: number) => chip.bus.read(a, 4);
+  const rules = () => chip.strict.reports.map((x) => x.rule);
+  return { chip, w, r, rules, cpu: chip.cpu as FakeCpu };
+}
+
+/** PLLCFGR for HSI16 / m × n / r with only R enabled. */
+const pllcfgr = (m: number, n: number, rField: number) =>
+  2 | ((m - 1) << 4) | (n << 8) | (1 << 28) | (rField << 29);
+
+describe('strict rules on the chip', () => {
+  it('reads an unclocked peripheral as 0, drops the write, and reports both', () => {
+    const { w, r, chip } = setup();
+    w(0x5000_0000, 0); // GPIOA MODER, clock off
+    expect(r(0x5000_0000)).toBe(0);
+    w(RCC_BASE + RCC.IOPENR, 1);
+    expect(r(0x5000_0000)).toBe(0xebff_ffff); // the write was dropped: still the reset value
+    expect(chip.strict.reports.map((x) => [x.rule, x.peripheral, x.message.slice(0, 44)])).toEqual([
+      ['unclocked-access', 'GPIOA', 'write at 0x50000000 while RCC_IOPENR.GPIOAEN'],
+      ['unclocked-access', 'GPIOA', 'read at 0x50000000 while RCC_IOPENR.GPIOAEN '],
+    ]);
+  });
+
+  it('keeps USART1 TX off its wire until PC4 is in AF1, and says which pin and why', () => {
+    const { chip, w, r, rules } = setup();
+    const sent: number[] = [];
+    chip.usart1.onTransmit = (b) => sent.push(b);
+    w(RCC_BASE + RCC.APBENR2, 1 << 14);
+    w(RCC_BASE + RCC.IOPENR, 1 << 2);
+    w(0x4001_3800 + USART.BRR, 139);
+    w(0x4001_3800 + USART.CR1, CR1_UE | CR1_TE);
+    w(0x4001_3800 + USART.TDR, 0x41);
+    chip.clock.advanceBy(200_000);
+    expect(sent).toEqual([]);
+    expect(rules()).toEqual(['pin-not-routed']);
+    expect(chip.strict.reports[0]!.message).toMatch(/^PC4 is in analog mode \(MODER4 = 11\)/);
+    w(0x5000_0800, (r(0x5000_0800) & ~(3 << 8)) | (2 << 8)); // AF mode, but AF0
+    w(0x4001_3800 + USART.TDR, 0x42);
+    chip.clock.advanceBy(200_000);
+    expect(chip.strict.reports[1]!.message).toMatch(/^PC4 selects AF0 \(AFR\), not AF1/);
+    w(0x5000_0820, 1 << 16);
+    w(0x4001_3800 + USART.TDR, 0x43);
+    chip.clock.advanceBy(200_000);
+    expect(sent).toEqual([0x43]);
+  });
+
+  it('fails fetches from flash while LATENCY is below what HCLK needs, and lets them work again once raised', () => {
+    const { chip, w, r, cpu, rules } = setup();
+    w(RCC_BASE + RCC.PLLCFGR, pllcfgr(1, 8, 1));
+    w(RCC_BASE + RCC.CR, r(RCC_BASE + RCC.CR) | (1 << 24));
+    chip.clock.advanceBy(2000);
+    w(RCC_BASE + RCC.CFGR, 2); // SYSCLK = PLLRCLK, 64 MHz, with LATENCY still 0
+    expect(chip.rcc.hclkHz).toBe(64e6);
+    expect(rules()).toEqual(['flash-latency']);
+    expect(cpu.fetchFaults.get(0x0800_0000)).toMatch(/LATENCY = 0 wait states at HCLK 64 MHz, which needs 2/);
+    w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 1);
+    expect(cpu.fetchFaults.size).toBe(2); // 1 is still too few above 48 MHz
+    w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 2);
+    expect(cpu.fetchFaults.size).toBe(0);
+  });
+
+  for (const [what, cfg, why] of [
+    ['a reserved PLLR', pllcfgr(1, 8, 0), /PLLR = 0 is reserved/],
+    ['a reserved PLLN', pllcfgr(1, 7, 1), /PLLN = 7 is reserved/],
+    ['a VCO input under 2.66 MHz', pllcfgr(8, 20, 1), /VCO input .* is 2 MHz, outside 2.66–16 MHz/],
+    ['a VCO under 64 MHz', pllcfgr(4, 8, 1), /the VCO runs at 32 MHz, outside 64–344 MHz/],
+    ['PLLRCLK above 64 MHz', pllcfgr(1, 16, 1), /PLLRCLK would run at 128 MHz, above its 64 MHz maximum/],
+  ] as const) {
+    it(`never locks the PLL with ${what}`, () => {
+      const { chip, w, r, rules } = setup();
+      w(RCC_BASE + RCC.PLLCFGR, cfg);
+      w(RCC_BASE + RCC.CR, r(RCC_BASE + RCC.CR) | (1 << 24));
+      chip.clock.advanceBy(100_000);
+      expect(r(RCC_BASE + RCC.CR) & (1 << 25)).toBe(0);
+      expect(rules()).toEqual(['pll-config']);
+      expect(chip.strict.reports[0]!.message).toMatch(why);
+    });
+  }
+
+  it('locks the PLL the firmware uses: HSI16 / 1 × 8 / 2', () => {
+    const { chip, w, r, rules } = setup();
+    w(RCC_BASE + RCC.PLLCFGR, pllcfgr(1, 8, 1));
+    w(RCC_BASE + RCC.CR, r(RCC_BASE + RCC.CR) | (1 << 24));
+    chip.clock.advanceBy(2000);
+    expect(r(RCC_BASE + RCC.CR) & (1 << 25)).not.toBe(0);
+    expect(rules()).toEqual([]);
+  });
+
+  it('reports a DMAMUX request ID above 61, which the G071 does not have', () => {
+    const { w, rules, chip } = setup();
+    w(RCC_BASE + RCC.AHBENR, 1);
+    w(0x4002_0800 + DMAMUX.CCR(2), 61);
+    expect(rules()).toEqual([]);
+    w(0x4002_0800 + DMAMUX.CCR(2), 62);
+    expect(rules()).toEqual(['dmamux-request']);
+    expect(chip.strict.reports[0]!.peripheral).toBe('DMAMUX1 channel 2');
+  });
+});
