@@ -32,9 +32,11 @@ export function clockGates(
   // Kept current from the RCC's change notices: this is on every access's path.
   const on = new Map<ClockGate, boolean>();
   const isOn = (gate: ClockGate) => {
-    let v = on.get(gate);
-    if (v === undefined) on.set(gate, (v = rcc.isEnabled(gate)));
-    return v;
+    const known = on.get(gate);
+    if (known !== undefined) return known;
+    const now = rcc.isEnabled(gate);
+    on.set(gate, now);
+    return now;
   };
   rcc.onGateChange((gate, enabled) => on.set(gate, enabled));
   const refuse = (device: MemoryMappedDevice, gate: ClockGate, address: number, what: string) =>
