@@ -1,8 +1,12 @@
 /**
  * The far end of USART1's wire: a virtual device the caller drives, or a
- * loopback plug joining TX to RX. Characters the peer injects queue on the
- * RX wire and arrive one character time apart, at the USART's own rate.
+ * loopback plug joining TX to RX. By default the peer follows USART1's
+ * rate (a device configured to match); given a rate of its own
+ * (`setBaudRate`) it sends at that rate and samples what the board sends
+ * at it, so a mismatch beyond the receivers' tolerance garbles both ways,
+ * as on a real wire (see uart-waveform.ts).
  */
+import { sameRate, sampleLine } from '../stm32g071/uart-waveform.ts';
 import type { Usart } from '../stm32g071/usart.ts';
 
 export type InjectedError = 'framing' | 'noise' | 'parity';
@@ -11,6 +15,8 @@ export interface ReceivedByte {
   readonly byte: number;
   /** Virtual time when its stop bit finished, ns. */
   readonly timeNs: number;
+  /** The peer's receiver sampled the stop bit low (the board sent at another rate). */
+  readonly framingError?: boolean;
 }
 
 /** The caller's side of USART1 when it is wired to a virtual peer. */
@@ -29,6 +35,8 @@ export interface SerialPeer {
   onByte(callback: (byte: number, timeNs: number) => void): () => void;
   /** Forgets received bytes and drops injected bytes that have not started. */
   clear(): void;
+  /** The peer's own line rate, or 'follow-board' (the default): it matches USART1 whatever its rate. */
+  baudRate: number | 'follow-board';
 }
 
 export type Usart1Wiring = 'peer' | 'loopback';
@@ -41,6 +49,9 @@ export class Usart1Wire implements SerialPeer {
   private log: ReceivedByte[] = [];
   private readonly listeners = new Set<(byte: number, timeNs: number) => void>();
   private wiring: Usart1Wiring;
+  private rate: number | 'follow-board' = 'follow-board';
+  /** Characters the board sent at a rate the peer does not listen at, until the line goes idle. */
+  private foreign: { bytes: number[]; bitNs: number } | undefined;
 
   constructor(
     private readonly usart: Usart,
@@ -51,10 +62,17 @@ export class Usart1Wire implements SerialPeer {
     this.wiring = wiring;
     usart.onTransmit = (byte, timeNs) => {
       if (this.wiring !== 'peer') return;
-      this.log.push({ byte, timeNs });
-      // Trim in halves, so the cost per byte stays constant.
-      if (this.log.length > this.logLimit) this.log = this.log.slice(this.log.length - (this.logLimit >> 1));
-      for (const l of this.listeners) l(byte, timeNs);
+      const boardBit = usart.bitNs();
+      const peerBit = this.peerBitNs;
+      if (boardBit === undefined || peerBit === undefined || sameRate(boardBit, peerBit)) {
+        this.hear(byte, timeNs, false);
+        return;
+      }
+      // Another rate: sample the run of characters once the line goes idle.
+      if (this.foreign && !sameRate(this.foreign.bitNs, boardBit)) this.settleForeign(timeNs);
+      this.foreign ??= { bytes: [], bitNs: boardBit };
+      this.foreign.bytes.push(byte);
+      if (!usart.transmitting) this.settleForeign(timeNs);
     };
     // In loopback the RX side samples the same frame as it leaves, so the
     // character starts arriving as it starts leaving and both end together.
@@ -75,9 +93,41 @@ export class Usart1Wire implements SerialPeer {
     this.wiring = mode;
   }
 
+  get baudRate(): number | 'follow-board' {
+    return this.rate;
+  }
+
+  set baudRate(rate: number | 'follow-board') {
+    if (rate !== 'follow-board' && (!Number.isInteger(rate) || rate <= 0))
+      throw new RangeError(`a baud rate is a positive whole number, not ${rate}`);
+    this.rate = rate;
+  }
+
   inject(bytes: Uint8Array | readonly number[]): void {
-    for (const b of bytes) this.usart.receive(b & 0xff);
+    const bit = this.peerBitNs;
+    const options = bit === undefined ? {} : { senderBitNs: bit };
+    for (const b of bytes) this.usart.receive(b & 0xff, options);
     this.wake();
+  }
+
+  private get peerBitNs(): number | undefined {
+    return this.rate === 'follow-board' ? undefined : 1e9 / this.rate;
+  }
+
+  private hear(byte: number, timeNs: number, framingError: boolean): void {
+    this.log.push(framingError ? { byte, timeNs, framingError } : { byte, timeNs });
+    // Trim in halves, so the cost per byte stays constant.
+    if (this.log.length > this.logLimit) this.log = this.log.slice(this.log.length - (this.logLimit >> 1));
+    for (const l of this.listeners) l(byte, timeNs);
+  }
+
+  /** What the peer's receiver makes of a run sent at another rate. */
+  private settleForeign(timeNs: number): void {
+    const run = this.foreign;
+    const peerBit = this.peerBitNs;
+    this.foreign = undefined;
+    if (!run || peerBit === undefined) return;
+    for (const c of sampleLine(run.bytes, run.bitNs, peerBit)) this.hear(c.byte, timeNs, c.framingError);
   }
 
   injectError(kind: InjectedError, byte = 0): void {

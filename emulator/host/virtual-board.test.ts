@@ -244,6 +244,37 @@ describe('VirtualBoard USART1 wiring', () => {
     expect(board.peer.received().map((r) => r.byte)).toEqual([0x5b]);
   });
 
+  it('a peer with its own rate: within tolerance bytes pass both ways, beyond it they arrive garbled', () => {
+    const exchange = (peerBaud: number) => {
+      const board = makeBoard();
+      const u1 = enableUsart1(board); // 115108 baud (BRR 139 from 16 MHz)
+      board.peer.baudRate = peerBaud;
+      expect(board.peer.baudRate).toBe(peerBaud);
+      board.peer.inject([0x55]);
+      board.runFor(40 * FRAME_NS);
+      const got = u1.isr() & ISR_RXNE ? u1.rdr() : undefined;
+      const fe = (u1.isr() & ISR_FE) !== 0;
+      for (const b of [0x31, 0x00, 0xa5]) {
+        u1.send(b);
+        board.runFor(12 * FRAME_NS);
+      }
+      return { got, fe, heard: board.peer.received() };
+    };
+    const same = exchange(115_200);
+    expect(same).toMatchObject({ got: 0x55, fe: false });
+    expect(same.heard.map((r) => [r.byte, r.framingError ?? false])).toEqual([
+      [0x31, false],
+      [0x00, false],
+      [0xa5, false],
+    ]);
+    const half = exchange(57_600);
+    expect(half.got === 0x55 && !half.fe).toBe(false);
+    expect(half.heard.map((r) => r.byte)).not.toEqual([0x31, 0x00, 0xa5]);
+    // The board's 0x00, at half the peer's rate, is still low when the peer samples its stop bit: FE.
+    const double = exchange(230_400);
+    expect(double.heard.some((r) => r.framingError)).toBe(true);
+  });
+
   it('gives each board its own UID', () => {
     const a = makeBoard({ uid: [1, 2, 3] });
     const b = makeBoard({ uid: [4, 5, 6] });
