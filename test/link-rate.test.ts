@@ -36,6 +36,16 @@ async function open(vb: VirtualBoard, transport: Transport, options: BoardOption
   return board;
 }
 
+/**
+ * The host and the board were at different rates for a while, on purpose:
+ * the strict board names the garbled line, and nothing else.
+ */
+function expectRateMismatchReported(vb: VirtualBoard): void {
+  expect(vb.strictReports.length).toBeGreaterThan(0);
+  expect(new Set(vb.strictReports.map((r) => r.rule))).toEqual(new Set(['baud-mismatch']));
+  vb.chip.strict.clear();
+}
+
 /** A round trip of data big enough to need many frames, checked. */
 async function roundTrip(board: Board, length = 6000): Promise<void> {
   const data = Uint8Array.from({ length }, (_, i) => (i * 31 + 7) & 0xff);
@@ -108,6 +118,7 @@ describe('the host link rate', () => {
       maxRetries: 2,
     });
     await expect(attempt).rejects.toBeInstanceOf(LinkTimeoutError);
+    expectRateMismatchReported(vb);
   });
 
   it('falls back to the boot rate when the host side cannot really switch (a bridge that ignores the rate)', async () => {
@@ -129,6 +140,7 @@ describe('the host link rate', () => {
       /2000000 baud did not work \(the board went back to 115200 baud: the transport's side of the line did not change rate\)/,
     );
     await roundTrip(board, 1000);
+    expectRateMismatchReported(vb);
   });
 
   it('falls back when the transport refuses the rate, and an exact rate fails with LinkRateError', async () => {
@@ -155,6 +167,7 @@ describe('the host link rate', () => {
       { timers: virtualTimers(vb), linkBaud: 2_000_000 },
     );
     await expect(exact).rejects.toThrow(LinkRateError);
+    expectRateMismatchReported(vb);
   });
 
   it('the board goes back to its boot rate by itself when no valid frame follows a switch within 1.5 s', async () => {
@@ -209,6 +222,7 @@ describe('the host link rate', () => {
     expect(asked).toEqual([2_000_000, 115_200, 2_000_000]);
     expect(board.linkRate).toEqual({ baud: 2_000_000, bootBaud: 115_200, note: undefined });
     await roundTrip(board);
+    expectRateMismatchReported(vb);
   });
 
   it('after a reset at the negotiated rate the host hears of it at once, and goes on at that rate', async () => {
@@ -236,6 +250,7 @@ describe('the host link rate', () => {
     expect(board.epoch).not.toBe(epoch);
     expect(board.linkRate.baud).toBe(2_000_000);
     await roundTrip(board);
+    expectRateMismatchReported(vb);
   });
 
   it('gives a new boot epoch at every power-on (SRAM powers up with new content)', async () => {

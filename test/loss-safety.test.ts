@@ -58,7 +58,12 @@ afterEach(async () => {
 /** Link deadlines short enough that a silenced board is given up quickly (in virtual time). */
 const GIVE_UP_FAST: BoardOptions = { retransmitTimeoutMs: 40, maxRetries: 3 };
 async function open(options: { usart1?: 'peer' | 'loopback'; link?: BoardOptions } = {}): Promise<Open> {
-  const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: options.usart1 ?? 'peer' });
+  // The device on USART1 runs at the tests' usual Serial1 rate; a test at another rate sets it.
+  const vb = new VirtualBoard({
+    firmware: loadFirmware(),
+    usart1: options.usart1 ?? 'peer',
+    peerBaudRate: FAST_BAUD,
+  });
   vb.start();
   const link = frameFilter(vb.hostPort());
   const board = await Board.open(link, { timers: virtualTimers(vb), ...options.link });
@@ -213,7 +218,8 @@ describe('no wait hangs on a lost event', () => {
   });
 
   it('(C) the firmware sends every queued event even when its transmit queue is full of replies', async () => {
-    const { board } = await open();
+    const { vb, board } = await open();
+    vb.peer.baudRate = 921_600;
     const serial = await Serial1.take(board, { baudRate: 921_600 });
     let s = serial;
     for (let trial = 0; trial < 5; trial++) {
@@ -279,6 +285,7 @@ describe('the stream writer on a damaged line', () => {
 
   it('close() takes a timeout and a signal: they end the waiting, not the stream', async () => {
     const { vb, board } = await open();
+    vb.peer.baudRate = 9_600;
     const serial = await Serial1.take(board, { baudRate: 9_600 });
     const writer = serial.streamWriter({ chunkSize: 512 });
     // 2000 bytes at 9600 baud: about two seconds on the board's clock.
@@ -307,6 +314,7 @@ describe('the stream writer on a damaged line', () => {
 describe('the stream writer stopped while a start is unanswered', () => {
   it('counts the chunk that start began: abort() waits for its outcome instead of forgetting it', async () => {
     const { vb, board, link } = await open();
+    vb.peer.baudRate = 115_200;
     const serial = await Serial1.take(board, { baudRate: 115_200 });
     let armed = false;
     const writer = serial.streamWriter({
@@ -363,7 +371,8 @@ describe('circular reception', () => {
 
 describe('the board keeps the range a running DMA uses', () => {
   it('a rewrite of CCR with EN = 1, plain or masked, is BUSY and MEM_WRITE stays refused over the whole buffer', async () => {
-    const { board } = await open();
+    const { vb, board } = await open();
+    vb.peer.baudRate = 9_600;
     const serial = await Serial1.take(board, { baudRate: 9_600 });
     const buf = board.alloc(64);
     const t = serial.readExact(buf);

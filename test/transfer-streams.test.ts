@@ -320,7 +320,7 @@ const dmaEventWith = (flag: number) => (body: Uint8Array) =>
 
 describe('lost events', () => {
   async function openDropping(drop: (body: Uint8Array) => boolean, baudRate: number, damage = false) {
-    const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: 'peer' });
+    const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: 'peer', peerBaudRate: baudRate });
     vb.start();
     let dropping = false;
     // Once armed, drops the next matching frame only.

@@ -16,7 +16,7 @@
  * at the next frame boundary (1 ms on USB full speed).
  */
 import type { Clock } from '../core/clock.ts';
-import { sameRate, sampleLine } from '../stm32g071/uart-waveform.ts';
+import { garbled, sameRate, sampleLine } from '../stm32g071/uart-waveform.ts';
 import type { Usart } from '../stm32g071/usart.ts';
 
 /** Structurally the driver's Transport. */
@@ -55,6 +55,8 @@ export interface HostPortWiring {
   /** Ends the board's current slice soon: bytes are due to the host. */
   yieldSoon(): void;
   onClose(port: HostSerialPort): void;
+  /** USART2's characters arrived garbled at the host: its rate and the host's differ beyond tolerance. */
+  onRateMismatch?(usartBitNs: number, hostBitNs: number): void;
 }
 
 /**
@@ -224,7 +226,9 @@ export class HostSerialPort implements HostPort {
     const run = this.foreign;
     if (!run) return;
     this.foreign = undefined;
-    for (const c of sampleLine(run.bytes, run.bitNs, this.hostBitNs)) {
+    const heard = sampleLine(run.bytes, run.bitNs, this.hostBitNs);
+    if (garbled(run.bytes, heard)) this.wiring.onRateMismatch?.(run.bitNs, this.hostBitNs);
+    for (const c of heard) {
       this.outgoing.push({ byte: c.framingError ? 0 : c.byte, dueNs: run.dueNs });
     }
   }

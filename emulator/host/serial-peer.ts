@@ -1,12 +1,14 @@
 /**
  * The far end of USART1's wire: a virtual device the caller drives, or a
- * loopback plug joining TX to RX. By default the peer follows USART1's
- * rate (a device configured to match); given a rate of its own
- * (`setBaudRate`) it sends at that rate and samples what the board sends
- * at it, so a mismatch beyond the receivers' tolerance garbles both ways,
- * as on a real wire (see uart-waveform.ts).
+ * loopback plug joining TX to RX. The peer is a device with its own line
+ * rate (115200 baud unless the board's options or `baudRate` say
+ * otherwise): it sends at that rate and samples what the board sends at
+ * it, so a firmware or host that sets USART1 to another rate than the
+ * device's garbles both ways beyond the receivers' tolerance, as on a real
+ * wire (see uart-waveform.ts). 'follow-board' makes it match USART1
+ * whatever its rate.
  */
-import { sameRate, sampleLine } from '../stm32g071/uart-waveform.ts';
+import { garbled, sameRate, sampleLine } from '../stm32g071/uart-waveform.ts';
 import type { Usart } from '../stm32g071/usart.ts';
 
 export type InjectedError = 'framing' | 'noise' | 'parity';
@@ -35,11 +37,14 @@ export interface SerialPeer {
   onByte(callback: (byte: number, timeNs: number) => void): () => void;
   /** Forgets received bytes and drops injected bytes that have not started. */
   clear(): void;
-  /** The peer's own line rate, or 'follow-board' (the default): it matches USART1 whatever its rate. */
+  /** The peer's own line rate (default 115200), or 'follow-board': it matches USART1 whatever its rate. */
   baudRate: number | 'follow-board';
 }
 
 export type Usart1Wiring = 'peer' | 'loopback';
+
+/** The virtual peer's line rate unless told otherwise: the common default of serial devices. */
+export const DEFAULT_PEER_BAUD_RATE = 115_200;
 
 /** Received bytes a peer keeps by default (about 20 s at 115200 baud, some 10 MB). */
 export const DEFAULT_PEER_LOG_LIMIT = 1 << 18;
@@ -49,17 +54,21 @@ export class Usart1Wire implements SerialPeer {
   private log: ReceivedByte[] = [];
   private readonly listeners = new Set<(byte: number, timeNs: number) => void>();
   private wiring: Usart1Wiring;
-  private rate: number | 'follow-board' = 'follow-board';
+  private rate: number | 'follow-board' = DEFAULT_PEER_BAUD_RATE;
   /** Characters the board sent at a rate the peer does not listen at, until the line goes idle. */
-  private foreign: { bytes: number[]; bitNs: number } | undefined;
+  private foreign: { bytes: number[]; endNs: number[]; bitNs: number } | undefined;
+  /** USART1's characters arrived garbled at the peer: the two rates differ beyond tolerance. */
+  onRateMismatch: ((usartBitNs: number, peerBitNs: number) => void) | undefined;
 
   constructor(
     private readonly usart: Usart,
     wiring: Usart1Wiring,
     private readonly wake: () => void,
     private readonly logLimit = DEFAULT_PEER_LOG_LIMIT,
+    baudRate: number | 'follow-board' = DEFAULT_PEER_BAUD_RATE,
   ) {
     this.wiring = wiring;
+    this.baudRate = baudRate;
     usart.onTransmit = (byte, timeNs) => {
       if (this.wiring !== 'peer') return;
       const boardBit = usart.bitNs();
@@ -70,8 +79,9 @@ export class Usart1Wire implements SerialPeer {
       }
       // Another rate: sample the run of characters once the line goes idle.
       if (this.foreign && !sameRate(this.foreign.bitNs, boardBit)) this.settleForeign(timeNs);
-      this.foreign ??= { bytes: [], bitNs: boardBit };
+      this.foreign ??= { bytes: [], endNs: [], bitNs: boardBit };
       this.foreign.bytes.push(byte);
+      this.foreign.endNs.push(timeNs);
       if (!usart.transmitting) this.settleForeign(timeNs);
     };
     // In loopback the RX side samples the same frame as it leaves, so the
@@ -127,7 +137,15 @@ export class Usart1Wire implements SerialPeer {
     const peerBit = this.peerBitNs;
     this.foreign = undefined;
     if (!run || peerBit === undefined) return;
-    for (const c of sampleLine(run.bytes, run.bitNs, peerBit)) this.hear(c.byte, timeNs, c.framingError);
+    const heard = sampleLine(run.bytes, run.bitNs, peerBit);
+    if (!garbled(run.bytes, heard)) {
+      // Within the receiver's tolerance: each byte arrives as sent, when its stop bit ended.
+      for (const [i, b] of run.bytes.entries()) this.hear(b, run.endNs[i]!, false);
+      return;
+    }
+    this.onRateMismatch?.(run.bitNs, peerBit);
+    const startNs = run.endNs[0]! - 10 * run.bitNs;
+    for (const c of heard) this.hear(c.byte, Math.min(timeNs, startNs + c.atNs), c.framingError);
   }
 
   injectError(kind: InjectedError, byte = 0): void {

@@ -78,20 +78,33 @@ describe('VirtualBoard and its host port (USART2)', () => {
       const sent = [0x55, 0x00, 0x7e, 0xa5, 0x31];
       void port.writable.getWriter().write(Uint8Array.from(sent));
       board.runFor(2_000_000);
-      return { greeting, back: await drain(), sent };
+      const back = await drain();
+      // The strict board names the mismatch; read here, so the after-test check does not fail on it.
+      const reports = board.strictReports.map((r) => `${r.rule} ${r.peripheral}: ${r.message}`);
+      board.chip.strict.clear();
+      return { greeting, back, sent, reports };
     };
     const exact = await echo(115_200);
     expect(exact.greeting).toEqual([0x42]);
     expect(exact.back).toEqual(exact.sent);
+    expect(exact.reports).toEqual([]);
     const slightlySlow = await echo(112_000); // 2.8 % slow
     expect(slightlySlow.back).toEqual(slightlySlow.sent);
+    expect(slightlySlow.reports).toEqual([]);
     // Twice the rate: the board's receiver garbles what the host sends.
     const fast = await echo(230_400);
     expect(fast.back).not.toEqual(fast.sent);
+    expect(fast.reports).toContain(
+      "baud-mismatch USART2 RX: the host port sends at 230400 baud and USART2 receives at 115108 baud, beyond the receiver's tolerance to clock deviation (RM0444 §33.5.8): characters arrive as framing errors and garbage",
+    );
     // Half the rate: the host's receiver garbles the board's greeting too.
     const slow = await echo(57_600);
     expect(slow.greeting).not.toEqual([0x42]);
     expect(slow.back).not.toEqual(slow.sent);
+    expect(slow.reports.join('\n')).toMatch(
+      /USART2 TX: USART2 sends at 115108 baud and the host port receives at 57600 baud/,
+    );
+    expect(slow.reports.join('\n')).toMatch(/USART2 RX: the host port sends at 57600 baud/);
   });
 
   it('changes its rate at run time, and refuses rates it cannot run at', async () => {
@@ -258,7 +271,9 @@ describe('VirtualBoard USART1 wiring', () => {
         u1.send(b);
         board.runFor(12 * FRAME_NS);
       }
-      return { got, fe, heard: board.peer.received() };
+      const reports = board.strictReports.map((r) => `${r.rule} ${r.peripheral}`);
+      board.chip.strict.clear();
+      return { got, fe, heard: board.peer.received(), reports };
     };
     const same = exchange(115_200);
     expect(same).toMatchObject({ got: 0x55, fe: false });
@@ -267,12 +282,15 @@ describe('VirtualBoard USART1 wiring', () => {
       [0x00, false],
       [0xa5, false],
     ]);
+    expect(same.reports).toEqual([]);
     const half = exchange(57_600);
+    expect(half.reports).toEqual(['baud-mismatch USART1 RX', 'baud-mismatch USART1 TX']);
     expect(half.got === 0x55 && !half.fe).toBe(false);
     expect(half.heard.map((r) => r.byte)).not.toEqual([0x31, 0x00, 0xa5]);
     // The board's 0x00, at half the peer's rate, is still low when the peer samples its stop bit: FE.
     const double = exchange(230_400);
     expect(double.heard.some((r) => r.framingError)).toBe(true);
+    expect(double.reports).toEqual(['baud-mismatch USART1 RX', 'baud-mismatch USART1 TX']);
   });
 
   it('gives each board its own UID', () => {

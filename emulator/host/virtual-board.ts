@@ -10,6 +10,7 @@ import { loadElf } from '../core/elf.ts';
 import type { Semihosting } from '../core/semihosting.ts';
 import { createStm32g071, type Stm32g071 } from '../stm32g071/chip.ts';
 import type { StrictReport } from '../stm32g071/strict.ts';
+import { mismatchText } from '../stm32g071/uart-waveform.ts';
 import { type HostPort, type HostPortOptions, HostSerialPort } from './host-port.ts';
 import { MacrotaskYield } from './macrotask.ts';
 import { type SerialPeer, Usart1Wire, type Usart1Wiring } from './serial-peer.ts';
@@ -29,6 +30,12 @@ export interface VirtualBoardOptions {
   pllLockNs?: number;
   /** Seed of SRAM's content at each power-on (see createStm32g071's `sramSeed`). */
   sramSeed?: number;
+  /**
+   * The USART1 peer's line rate (default 115200; see `peer.baudRate`):
+   * a test that runs USART1 at another rate sets the peer to it, as a user
+   * sets the device at the other end.
+   */
+  peerBaudRate?: number | 'follow-board';
   /** Most recent bytes `peer.received()` keeps (default 262144); `peer.onByte` sees them all. */
   peerLogLimit?: number;
   /**
@@ -75,7 +82,12 @@ export class VirtualBoard {
   private readonly pace: 'fast' | 'realtime';
   /** Virtual and wall time (ms) when pacing last started: virtual never gets ahead of wall since then. */
   private paceFrom = { virtualMs: 0, wallMs: 0 };
+  private readonly reportHostRate: (usartBitNs: number, hostBitNs: number) => void;
   private readonly haltListeners = new Set<(halt: BoardHalt) => void>();
+  private readonly ledListeners = new Set<(lit: boolean, timeNs: number) => void>();
+  private ledWas = false;
+  /** Times LD4 went on or off since the board was made (resets included). */
+  ledTransitions = 0;
 
   constructor(options: VirtualBoardOptions = {}) {
     this.chip = createStm32g071({
@@ -91,8 +103,19 @@ export class VirtualBoard {
       options.usart1 ?? 'peer',
       () => this.wake(),
       options.peerLogLimit,
+      options.peerBaudRate,
     );
     this.peer = this.wire;
+    const mismatch = (peripheral: string, text: string) =>
+      this.chip.strict.report('baud-mismatch', peripheral, text);
+    this.wire.onRateMismatch = (usartBit, peerBit) =>
+      mismatch('USART1 TX', mismatchText('USART1', usartBit, 'the peer', peerBit));
+    this.chip.usart1.onRateMismatch = (peerBit, usartBit) =>
+      mismatch('USART1 RX', mismatchText('the peer', peerBit, 'USART1', usartBit));
+    this.chip.usart2.onRateMismatch = (hostBit, usartBit) =>
+      mismatch('USART2 RX', mismatchText('the host port', hostBit, 'USART2', usartBit));
+    this.reportHostRate = (usartBit, hostBit) =>
+      mismatch('USART2 TX', mismatchText('USART2', usartBit, 'the host port', hostBit));
     this.chip.usart2.onTransmit = (byte) => {
       this.port?.transmitted(byte);
       // The end of a burst on the host link: the host may act on it now, so
@@ -100,6 +123,8 @@ export class VirtualBoard {
       // (not at the end of the slice), and answers from here.
       if (!this.chip.usart2.transmitting) this.chip.cpu.yieldSoon();
     };
+    this.chip.gpioa.onOutputChange(() => this.noteLed());
+    this.chip.gpioa.onModeChange(() => this.noteLed());
     for (const l of creationListeners) l(this);
     if (options.firmware) this.loadFirmware(options.firmware);
     else this.powerOn();
@@ -112,6 +137,14 @@ export class VirtualBoard {
    */
   get strictReports(): readonly StrictReport[] {
     return this.chip.strict.reports;
+  }
+
+  /**
+   * Called at each new distinct strict report (see `strictReports`), as it
+   * happens: a harness can stop at the first. Returns an unsubscribe function.
+   */
+  onStrict(listener: (report: StrictReport) => void): () => void {
+    return this.chip.strict.onReport(listener);
   }
 
   /** Programs the flash with an ELF (PT_LOAD segments at their load addresses) or a raw image, then powers on. */
@@ -200,6 +233,7 @@ export class VirtualBoard {
         clock: this.chip.clock,
         wake: () => this.wake(),
         yieldSoon: () => this.chip.cpu.yieldSoon(),
+        onRateMismatch: this.reportHostRate,
         onClose: (p) => {
           if (this.port === p) this.port = undefined;
         },
@@ -219,6 +253,20 @@ export class VirtualBoard {
   /** User LED LD4 (PA5, active high). */
   get led(): boolean {
     return (this.chip.gpioa.odr & (1 << 5)) !== 0 && this.chip.gpioa.mode(5) === 1;
+  }
+
+  /** Called each time LD4 goes on or off, with the virtual time. Returns an unsubscribe function. */
+  onLedChange(listener: (lit: boolean, timeNs: number) => void): () => void {
+    this.ledListeners.add(listener);
+    return () => this.ledListeners.delete(listener);
+  }
+
+  private noteLed(): void {
+    const lit = this.led;
+    if (lit === this.ledWas) return;
+    this.ledWas = lit;
+    this.ledTransitions++;
+    for (const l of this.ledListeners) l(lit, this.nowNs);
   }
 
   /** Runs the board for `ns` of virtual time right now, without the loop (for tests that step time themselves). */
@@ -253,6 +301,7 @@ export class VirtualBoard {
   }
 
   private afterReset(): void {
+    this.noteLed(); // a reset puts PA5 back to analog: LD4 goes dark
     this.bootCount++;
     this.haltResult = undefined;
     this.wake();

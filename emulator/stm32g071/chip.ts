@@ -18,6 +18,7 @@ import { GPIO_BASES, Gpio } from './gpio.ts';
 import { IWDG_BASE, Iwdg } from './iwdg.ts';
 import { PinMux } from './pin-mux.ts';
 import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
+import { checkedWrites } from './register-check.ts';
 import { RegisterStorage } from './register-storage.ts';
 import { misuseText, StrictMonitor } from './strict.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
@@ -241,20 +242,23 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
 
   bus.mapDevice(SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, systemMemory);
   const clocked = clockGates(rcc, strict);
-  bus.mapDevice(RCC_BASE, BLOCK, rcc);
-  bus.mapDevice(FLASH_BASE_REGS, BLOCK, flashInterface);
-  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(gpioa, 'GPIOA', GPIO_BASES.A));
-  bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(gpiob, 'GPIOB', GPIO_BASES.B));
-  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(gpioc, 'GPIOC', GPIO_BASES.C));
-  bus.mapDevice(USART1_BASE, BLOCK, clocked(usart1, 'USART1', USART1_BASE));
-  bus.mapDevice(USART2_BASE, BLOCK, clocked(usart2, 'USART2', USART2_BASE));
-  bus.mapDevice(DMA1_BASE, BLOCK, clocked(dma1, 'DMA1', DMA1_BASE));
-  bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(dmamux1, 'DMA1', DMAMUX1_BASE));
-  bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(syscfg, 'SYSCFG', SYSCFG_BASE));
+  const checked = checkedWrites(strict);
+  bus.mapDevice(RCC_BASE, BLOCK, checked(rcc, 'RCC', 'RCC'));
+  bus.mapDevice(FLASH_BASE_REGS, BLOCK, checked(flashInterface, 'FLASH', 'FLASH'));
+  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(checked(gpioa, 'GPIOA', 'GPIOA'), 'GPIOA', GPIO_BASES.A));
+  // GPIOB and GPIOC share a layout (the SVD derives GPIOC from GPIOB).
+  bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(checked(gpiob, 'GPIOB', 'GPIOB'), 'GPIOB', GPIO_BASES.B));
+  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(checked(gpioc, 'GPIOB', 'GPIOC'), 'GPIOC', GPIO_BASES.C));
+  bus.mapDevice(USART1_BASE, BLOCK, clocked(checked(usart1, 'USART1', 'USART1'), 'USART1', USART1_BASE));
+  bus.mapDevice(USART2_BASE, BLOCK, clocked(checked(usart2, 'USART1', 'USART2'), 'USART2', USART2_BASE));
+  bus.mapDevice(DMA1_BASE, BLOCK, clocked(checked(dma1, 'DMA1', 'DMA1'), 'DMA1', DMA1_BASE));
+  bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(checked(dmamux1, 'DMAMUX', 'DMAMUX'), 'DMA1', DMAMUX1_BASE));
+  bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(checked(syscfg, 'SYSCFG', 'SYSCFG'), 'SYSCFG', SYSCFG_BASE));
   // DBGMCU is not gated: its IDCODE answers the debug port whatever DBGEN is.
-  bus.mapDevice(DBGMCU_BASE, BLOCK, dbgmcu);
-  bus.mapDevice(IWDG_BASE, BLOCK, iwdg);
-  for (const s of storage) bus.mapDevice(s.base, BLOCK, s.name === 'PWR' ? clocked(s, 'PWR', s.base) : s);
+  bus.mapDevice(DBGMCU_BASE, BLOCK, checked(dbgmcu, 'DBG', 'DBG'));
+  bus.mapDevice(IWDG_BASE, BLOCK, checked(iwdg, 'IWDG', 'IWDG'));
+  for (const s of storage)
+    bus.mapDevice(s.base, BLOCK, s.name === 'PWR' ? clocked(checked(s, 'PWR', 'PWR'), 'PWR', s.base) : s);
 
   const gates: Partial<Record<ClockGate, { setClockEnabled(on: boolean): void }[]>> = {
     DMA1: [dma1, dmamux1],

@@ -49,6 +49,7 @@ export class Gpio implements MemoryMappedDevice {
   private locked = false;
   private clockEnabled = true;
   private readonly outputListeners: ((odr: number) => void)[] = [];
+  private readonly modeListeners: ((moder: number) => void)[] = [];
 
   constructor(
     readonly port: GpioPort,
@@ -93,6 +94,11 @@ export class Gpio implements MemoryMappedDevice {
   /** Called with the new ODR whenever it changes (an LED, a scope). */
   onOutputChange(listener: (odr: number) => void): void {
     this.outputListeners.push(listener);
+  }
+
+  /** Called with the new MODER whenever it changes (an LED lit only while its pin is an output). */
+  onModeChange(listener: (moder: number) => void): void {
+    this.modeListeners.push(listener);
   }
 
   get odr(): number {
@@ -163,6 +169,7 @@ export class Gpio implements MemoryMappedDevice {
         if (word === GPIO.OTYPER) v &= 0xffff;
         if (this.locked && (LOCKABLE as readonly number[]).includes(word)) v = this.applyLock(word, old, v);
         this.regs.set(word, v >>> 0);
+        if (word === GPIO.MODER && v >>> 0 !== old >>> 0) for (const l of this.modeListeners) l(v >>> 0);
       }
     }
   }

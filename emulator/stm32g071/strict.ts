@@ -20,6 +20,8 @@ export type StrictRule =
   | 'dmamux-request'
   /** A write that sets reserved bits or changes read-only ones. */
   | 'reserved-bits'
+  /** A USART and the far end of its wire at rates beyond the receiver's tolerance (RM0444 §33.5.8). */
+  | 'baud-mismatch'
   /** A misuse a peripheral model detected (see its `misuse` map). */
   | 'peripheral-misuse';
 

@@ -89,3 +89,20 @@ export function sampleLine(bytes: ArrayLike<number>, txBitNs: number, rxBitNs: n
 export function sameRate(aBitNs: number, bBitNs: number): boolean {
   return Math.abs(aBitNs - bBitNs) <= Math.max(aBitNs, bBitNs) * 1e-6;
 }
+
+/** Whether the receiver got something other than the bytes sent: a rate mismatch beyond its tolerance. */
+export function garbled(sent: ArrayLike<number>, received: readonly SampledCharacter[]): boolean {
+  if (received.length !== sent.length) return true;
+  return received.some((c, i) => c.framingError || c.noise || c.byte !== sent[i]);
+}
+
+/** What a line between two rates beyond the receiver's tolerance does, for a report. */
+export function mismatchText(
+  sender: string,
+  senderBitNs: number,
+  receiver: string,
+  receiverBitNs: number,
+): string {
+  const baud = (bitNs: number) => Math.round(1e9 / bitNs);
+  return `${sender} sends at ${baud(senderBitNs)} baud and ${receiver} receives at ${baud(receiverBitNs)} baud, beyond the receiver's tolerance to clock deviation (RM0444 §33.5.8): characters arrive as framing errors and garbage`;
+}

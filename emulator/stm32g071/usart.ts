@@ -13,7 +13,7 @@ import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
 import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
-import { sameRate, sampleLine } from './uart-waveform.ts';
+import { garbled, sameRate, sampleLine } from './uart-waveform.ts';
 
 export const USART1_BASE = 0x4001_3800;
 export const USART2_BASE = 0x4000_4400;
@@ -166,6 +166,11 @@ export class Usart implements MemoryMappedDevice {
   readonly misuse = new Map<UsartMisuse, number>();
   /** Called at each misuse, after it is counted. */
   onMisuse: ((kind: UsartMisuse) => void) | undefined;
+  /**
+   * Called when characters sent at another rate arrive garbled (beyond the
+   * receiver's tolerance), with the sender's and this USART's bit times.
+   */
+  onRateMismatch: ((senderBitNs: number, ownBitNs: number) => void) | undefined;
   writesWhileUnclocked = 0;
 
   private readonly clock: Clock;
@@ -541,11 +546,10 @@ export class Usart implements MemoryMappedDevice {
     const sampled: WireChar[] = [];
     let at = 0;
     if (ownBit !== undefined) {
-      for (const c of sampleLine(
-        run.map((w) => w.byte ?? 0xff),
-        senderBit,
-        ownBit,
-      )) {
+      const sent = run.map((w) => w.byte ?? 0xff);
+      const heard = sampleLine(sent, senderBit, ownBit);
+      if (garbled(sent, heard)) this.onRateMismatch?.(senderBit, ownBit);
+      for (const c of heard) {
         sampled.push({
           byte: c.byte,
           options: { framingError: c.framingError, noise: c.noise },

@@ -72,6 +72,7 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
     board = new VirtualBoard({
       firmware: bytes,
       usart1: options.loopback ? 'loopback' : 'peer',
+      peerBaudRate: 'follow-board', // the CLI's peer stands for a device set to the commands' --baud
       ...(options.pace ? { pace: options.pace } : {}),
     });
   } catch (error) {

@@ -21,11 +21,15 @@ export interface SerialTarget extends VirtualTarget {
 export async function openSerialTarget(
   options: { baudRate?: number; usart1?: 'peer' | 'loopback' } = {},
 ): Promise<SerialTarget> {
-  const target = await openVirtualTarget(options.usart1 ? { usart1: options.usart1 } : {});
+  const baudRate = options.baudRate ?? FAST_BAUD;
+  const target = await openVirtualTarget({
+    ...(options.usart1 ? { usart1: options.usart1 } : {}),
+    peerBaudRate: baudRate,
+  });
   const warnings: string[] = [];
   try {
     const serial = await Serial1.take(target.board, {
-      baudRate: options.baudRate ?? FAST_BAUD,
+      baudRate,
       onWarning: (m) => warnings.push(m),
     });
     return { ...target, serial, warnings };

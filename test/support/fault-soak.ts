@@ -87,7 +87,8 @@ export async function runSoak(config: SoakConfig): Promise<SoakReport> {
     eventsLost: 0,
     virtualMs: 0,
   };
-  const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: 'peer' });
+  const baudRate = config.baudRate ?? 2_000_000;
+  const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: 'peer', peerBaudRate: baudRate });
   vb.start();
   const timers = virtualTimers(vb);
   const injector = new FaultInjector(vb.hostPort(), { seed: config.seed, timers });
@@ -95,7 +96,6 @@ export async function runSoak(config: SoakConfig): Promise<SoakReport> {
   const board = await Board.open(injector, { timers, random: () => rng.next() });
   injector.setFaults('toDevice', config.rates);
   injector.setFaults('fromDevice', config.rates);
-  const baudRate = config.baudRate ?? 2_000_000;
   const maxBytes = config.maxBytes ?? 1024;
   let serial: Serial1 | undefined;
   const held = new Set<DmaBuffer>();

@@ -15,9 +15,14 @@ export interface VirtualTarget {
 }
 
 export async function openVirtualTarget(
-  options: { usart1?: 'peer' | 'loopback' } = {},
+  options: { usart1?: 'peer' | 'loopback'; peerBaudRate?: number } = {},
 ): Promise<VirtualTarget> {
-  const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: options.usart1 ?? 'peer' });
+  const vb = new VirtualBoard({
+    firmware: loadFirmware(),
+    usart1: options.usart1 ?? 'peer',
+    // The device on USART1 runs at the rate the test gives Serial1 (115200 unless told).
+    ...(options.peerBaudRate === undefined ? {} : { peerBaudRate: options.peerBaudRate }),
+  });
   vb.start();
   const board = await Board.open(vb.hostPort(), { timers: virtualTimers(vb) });
   return {

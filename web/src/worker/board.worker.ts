@@ -31,7 +31,13 @@ function start(firmware: ArrayBuffer, usart1: 'peer' | 'loopback'): void {
   // console's timeouts, progress and Stop then mean what they would on
   // hardware, and the worker sleeps instead of racing ahead on a core the
   // page needs for its frames.
-  board = new VirtualBoard({ firmware: new Uint8Array(firmware), usart1, pace: 'realtime' });
+  // The console's peer stands for a device set to whatever line settings the user picks.
+  board = new VirtualBoard({
+    firmware: new Uint8Array(firmware),
+    usart1,
+    pace: 'realtime',
+    peerBaudRate: 'follow-board',
+  });
   board.onHalt((halt) => post({ type: 'halted', reason: describeHalt(halt) }));
   board.peer.onByte((byte, timeNs) => {
     peerBatch.push(byte);
