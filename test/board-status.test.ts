@@ -81,5 +81,8 @@ describe('BOARD_STATUS', () => {
     if (reply.result.status !== 0) throw new Error('BOARD_STATUS refused');
     expect(reply.result.board.linkFallbacks).toBe(1);
     expect(reply.result.board.linkRxErrors).toBeGreaterThan(0);
+    // The host stayed at the old rate on purpose: the strict board names the garbled line, and only that.
+    expect(new Set(vb.strictReports.map((r) => r.rule))).toEqual(new Set(['baud-mismatch']));
+    vb.chip.strict.clear();
   });
 });

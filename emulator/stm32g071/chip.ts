@@ -163,8 +163,14 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const strict = new StrictMonitor(() => clock.nowNs);
   const rcc = new Rcc(clock, options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs });
   const gated = (g: ClockGate) => ({ clockEnabled: rcc.isEnabled(g) });
-  rcc.onPllConfigError = (why) =>
-    strict.report('pll-config', 'RCC', `PLLON set with ${why}: the PLL never locks (PLLRDY stays 0)`);
+  rcc.onPllConfigError = (why, effect) =>
+    strict.report(
+      'pll-config',
+      'RCC',
+      effect === 'no-lock'
+        ? `PLLON set with ${why}: the PLL never locks (PLLRDY stays 0)`
+        : `a PLL output enabled with ${why}: it stays off, so nothing can run from it`,
+    );
   rcc.onMisuse = (kind) => strict.report('peripheral-misuse', 'RCC', misuseText(kind));
   const dma1 = new Dma({
     clock,

@@ -136,8 +136,12 @@ export class Rcc implements MemoryMappedDevice {
   private readonly gateListeners: ((gate: ClockGate, enabled: boolean) => void)[] = [];
   private readonly resetListeners: ((gate: ClockGate) => void)[] = [];
   private readonly pllLockNs: number;
-  /** Called when PLLON is set with a configuration out of limits: the PLL never locks. */
-  onPllConfigError: ((message: string) => void) | undefined;
+  /**
+   * Called when PLLON is set with a configuration out of limits (the PLL
+   * never locks), or an output is enabled beyond its limits while the PLL
+   * runs (that output stays off).
+   */
+  onPllConfigError: ((why: string, effect: 'no-lock' | 'output-off') => void) | undefined;
   private readonly hseHz: number;
 
   constructor(
@@ -239,7 +243,18 @@ export class Rcc implements MemoryMappedDevice {
         // PLL is off (PLLON = 0 and PLLRDY = 0); the output enables any time.
         const pllOff = (this.reg(RCC.CR) & (CR_PLLON | CR_PLLRDY)) === 0;
         if (!pllOff && ((v ^ old) & PLLCFGR_CONFIG) !== 0) this.countMisuse('pllcfgr-while-pll-on');
-        const next = pllOff ? v : (old & PLLCFGR_CONFIG) | (v & PLLCFGR_ENABLES);
+        let next = pllOff ? v : (old & PLLCFGR_CONFIG) | (v & PLLCFGR_ENABLES);
+        // An output enabled while the PLL runs must be within its limits too
+        // (at PLLON they are checked with the rest): otherwise it stays off.
+        const enabling = next & ~old & PLLCFGR_ENABLES;
+        const outputError =
+          enabling && this.reg(RCC.CR) & CR_PLLON
+            ? this.pllOutputError(enabling | (next & PLLCFGR_CONFIG), this.vcoHz(next))
+            : undefined;
+        if (outputError !== undefined) {
+          this.onPllConfigError?.(outputError, 'output-off');
+          next &= ~enabling;
+        }
         this.regs.set(word, next & (PLLCFGR_CONFIG | PLLCFGR_ENABLES));
         break;
       }
@@ -304,7 +319,7 @@ export class Rcc implements MemoryMappedDevice {
     v = v & CR_HSION ? v | CR_HSIRDY : v & ~CR_HSIRDY;
     v = v & CR_HSEON && this.hseHz > 0 ? v | CR_HSERDY : v & ~CR_HSERDY;
     const pllError = v & CR_PLLON && !(old & CR_PLLON) ? this.pllConfigError() : undefined;
-    if (pllError !== undefined) this.onPllConfigError?.(pllError);
+    if (pllError !== undefined) this.onPllConfigError?.(pllError, 'no-lock');
     else if (v & CR_PLLON && !(old & CR_PLLON)) {
       // The PLL needs its input running to lock.
       this.pllTimer = this.clock.schedule(this.pllLockNs, () => {
@@ -345,6 +360,12 @@ export class Rcc implements MemoryMappedDevice {
       return `the VCO input (PLL input / M) is ${mhz(vcoIn)}, outside 2.66–16 MHz`;
     const vco = vcoIn * n;
     if (vco < 64e6 || vco > 344e6) return `the VCO runs at ${mhz(vco)}, outside 64–344 MHz`;
+    return this.pllOutputError(cfg, vco);
+  }
+
+  /** Why an enabled PLL output of `cfg` must not run, given the VCO frequency. */
+  private pllOutputError(cfg: number, vcoHz: number): string | undefined {
+    const mhz = (hz: number) => `${+(hz / 1e6).toFixed(3)} MHz`;
     const checks: [number, number, number, string, number, number][] = [
       // enable bit, field position, width, name, lowest valid field value, max output Hz
       [28, 29, 3, 'R', 1, 64e6],
@@ -355,10 +376,15 @@ export class Rcc implements MemoryMappedDevice {
       if (!bit(cfg, en)) continue;
       const f = field(cfg, pos, width);
       if (f < lowest) return `PLL${name} = 0 is reserved`;
-      const out = vco / (f + 1);
+      const out = vcoHz / (f + 1);
       if (out > maxHz) return `PLL${name}CLK would run at ${mhz(out)}, above its ${mhz(maxHz)} maximum`;
     }
     return undefined;
+  }
+
+  /** The VCO's frequency as configured (0 without input). */
+  private vcoHz(cfg: number): number {
+    return (this.pllInputHz() / (field(cfg, 4, 3) + 1)) * field(cfg, 8, 7);
   }
 
   private pllInputHz(): number {

@@ -118,6 +118,48 @@ describe('strict rules on the chip', () => {
     expect(rules()).toEqual([]);
   });
 
+  it('keeps a PLL output off when it is enabled beyond its limits after PLLON (the firmware order), so SYSCLK stays put', () => {
+    const { chip, w, r, rules } = setup();
+    const withoutR = pllcfgr(1, 16, 1) & ~(1 << 28); // VCO 256 MHz: R = 2 would give 128 MHz
+    w(RCC_BASE + RCC.PLLCFGR, withoutR);
+    w(RCC_BASE + RCC.CR, r(RCC_BASE + RCC.CR) | (1 << 24));
+    chip.clock.advanceBy(2000);
+    expect(r(RCC_BASE + RCC.CR) & (1 << 25)).not.toBe(0); // the VCO itself is in limits: locked
+    w(RCC_BASE + RCC.PLLCFGR, withoutR | (1 << 28));
+    expect(r(RCC_BASE + RCC.PLLCFGR) & (1 << 28)).toBe(0);
+    w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 2);
+    w(RCC_BASE + RCC.CFGR, 2); // SW = PLLRCLK
+    chip.clock.advanceBy(2000);
+    expect((r(RCC_BASE + RCC.CFGR) >> 3) & 7).toBe(0); // SWS: still HSISYS
+    expect(chip.rcc.hclkHz).toBe(16e6);
+    expect(rules()).toEqual(['pll-config']);
+    expect(chip.strict.reports[0]!.message).toMatch(
+      /PLLRCLK would run at 128 MHz, above its 64 MHz maximum: it stays off/,
+    );
+  });
+
+  it('reports a write that sets reserved bits, and one to a read-only register, and lets the chip ignore them', () => {
+    const { chip, w, r, rules } = setup();
+    w(RCC_BASE + RCC.APBENR2, 1 << 14); // USART1EN
+    const usart1 = 0x4001_3800;
+    w(usart1 + USART.CR2, 0); // in limits: nothing to say
+    expect(rules()).toEqual([]);
+    w(usart1 + USART.CR2, 1 << 1); // bit 1 is reserved
+    const isr = r(usart1 + USART.ISR);
+    w(usart1 + USART.ISR, 0); // read-only: flags are cleared through ICR
+    expect(r(usart1 + USART.ISR)).toBe(isr);
+    expect(rules()).toEqual(['reserved-bits', 'reserved-bits']);
+    expect(chip.strict.reports.map((x) => x.message)).toEqual([
+      'USART1_CR2 written with reserved bits 0x00000002 away from their reset value (0x00000002): RM0444 says reserved bits must be kept at reset value',
+      'USART1_ISR written (0x00000000): the register is read-only, the write is ignored',
+    ]);
+    // A flag-clear register takes "clear everything", and a byte write is checked on its lane only.
+    chip.strict.clear();
+    w(usart1 + USART.ICR, 0xffff_ffff);
+    chip.bus.write(usart1 + USART.CR2 + 3, 0x12, 1); // ADD[7:0] in bits 31:24
+    expect(rules()).toEqual([]);
+  });
+
   it('reports a DMAMUX request ID above 61, which the G071 does not have', () => {
     const { w, rules, chip } = setup();
     w(RCC_BASE + RCC.AHBENR, 1);
