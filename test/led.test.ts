@@ -21,6 +21,8 @@ describe('LD4, the user LED', () => {
   it('is lit once the firmware runs, blinks with traffic and is steady again when the link is quiet', async () => {
     vb = new VirtualBoard({ firmware: loadFirmware() });
     expect(vb.led).toBe(false); // not running yet
+    const changes: [boolean, number][] = [];
+    vb.onLedChange((lit, timeNs) => changes.push([lit, timeNs]));
     vb.start();
     const board = await Board.open(vb.hostPort(), { timers: virtualTimers(vb), linkBaud: 'boot' });
     // Sample the LED every 10 ms of board time while PINGs go out for a second.
@@ -39,6 +41,12 @@ describe('LD4, the user LED', () => {
     expect(transitions).toBeGreaterThanOrEqual(2); // dark, lit, dark...
     expect(samples.at(-1)).toBe(true); // quiet for a second: lit
     expect(vb.led).toBe(true);
+    // Every transition, not only those the samples caught: on at boot, then off and on again with traffic.
+    expect(vb.ledTransitions).toBe(changes.length);
+    expect(changes.length).toBeGreaterThanOrEqual(transitions + 1);
+    expect(changes[0]![0]).toBe(true);
+    expect(changes.every(([lit], i) => i === 0 || lit !== changes[i - 1]![0])).toBe(true);
+    expect(changes.every(([, t], i) => i === 0 || t >= changes[i - 1]![1])).toBe(true);
     await board.close();
   });
 });

@@ -5,12 +5,12 @@
  * back), and a strict report names the cause. The unmodified firmware
  * answers with no report at all.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Board, LinkTimeoutError } from '../driver/index.ts';
-import { type BoardHalt, type StrictRule, VirtualBoard } from '../emulator/index.ts';
+import type { VirtualBoard } from '../emulator/index.ts';
 import { loadFirmware } from './support/firmware.ts';
-import { buildMutantFirmware, type SourceEdit } from './support/mutant-firmware.ts';
-import { virtualTimers } from './support/virtual-timers.ts';
+import type { SourceEdit } from './support/mutant-firmware.ts';
+import { boot, bootMutant, halted, hello, reportText, rules } from './support/strict-mutants.ts';
 
 /** One defect per mutant, as small source edits (each must match exactly once). */
 const MUTANTS = {
@@ -68,42 +68,8 @@ const MUTANTS = {
 
 type Mutant = keyof typeof MUTANTS;
 
-const boards: VirtualBoard[] = [];
-afterEach(async () => {
-  // The reports were checked by the test: the strict-board check after each test must not see them again.
-  for (const vb of boards.splice(0)) {
-    vb.chip.strict.clear();
-    await vb.dispose();
-  }
-});
-
-function boot(firmware: Uint8Array, options: { pllLockNs?: number } = {}): VirtualBoard {
-  const vb = new VirtualBoard({ firmware, ...options });
-  boards.push(vb);
-  vb.start();
-  return vb;
-}
-
-/** Opens a session at the boot rate, giving up after about a second of board time. */
-async function hello(vb: VirtualBoard): Promise<Board | Error> {
-  return Board.open(vb.hostPort(), {
-    timers: virtualTimers(vb),
-    linkBaud: 'boot',
-    retransmitTimeoutMs: 300,
-    maxRetries: 2,
-  }).catch((error: Error) => error);
-}
-
-function rules(vb: VirtualBoard): StrictRule[] {
-  return [...new Set(vb.strictReports.map((r) => r.rule))];
-}
-
-function reportText(vb: VirtualBoard): string {
-  return vb.strictReports.map((r) => `${r.peripheral}: ${r.message}`).join('\n');
-}
-
 async function expectNoAnswer(mutant: Mutant): Promise<VirtualBoard> {
-  const vb = boot(buildMutantFirmware(mutant.replace(/\W+/g, '-'), MUTANTS[mutant]));
+  const vb = bootMutant(MUTANTS, mutant);
   const answer = await hello(vb);
   expect(answer).toBeInstanceOf(LinkTimeoutError);
   return vb;
@@ -132,8 +98,8 @@ describe('the strict virtual board', () => {
   });
 
   it('fails instruction fetches when HCLK outruns the flash wait states: the core locks up saying why', async () => {
-    const vb = boot(buildMutantFirmware('flash-latency-0', MUTANTS['flash latency 0 at 64 MHz']));
-    const halt = vb.halted ?? (await new Promise<BoardHalt>((resolve) => vb.onHalt(resolve)));
+    const vb = bootMutant(MUTANTS, 'flash latency 0 at 64 MHz');
+    const halt = await halted(vb);
     expect(halt.reason).toBe('lockup');
     expect(halt.reason === 'lockup' && halt.fault).toMatch(
       /FLASH_ACR.LATENCY = 0 wait states at HCLK 64 MHz/,
@@ -142,7 +108,7 @@ describe('the strict virtual board', () => {
   });
 
   it('never locks a PLL configured beyond its limits; the firmware stays at 16 MHz and says so', async () => {
-    const vb = boot(buildMutantFirmware('pll-vco-800', MUTANTS['PLL VCO above 344 MHz']));
+    const vb = bootMutant(MUTANTS, 'PLL VCO above 344 MHz');
     const board = await hello(vb);
     expect(board).toBeInstanceOf(Board);
     expect((board as Board).hello.usart1ClockHz).toBe(16_000_000);
@@ -161,12 +127,17 @@ describe('the strict virtual board', () => {
     const vb = await expectNoAnswer("USART2's BRR computed for 16 MHz at 64 MHz");
     // Four times too fast for the host's receiver: framing errors and garbage, no frame.
     expect(vb.chip.usart2.bitNs()).toBeCloseTo(1e9 / 460_800, -1);
+    expect(rules(vb)).toEqual(['baud-mismatch']);
+    expect(reportText(vb)).toMatch(
+      /USART2 TX: USART2 sends at 46\d{4} baud and the host port receives at 115200 baud, beyond the receiver's tolerance/,
+    );
+    expect(reportText(vb)).toMatch(
+      /USART2 RX: the host port sends at 115200 baud and USART2 receives at 46\d{4} baud/,
+    );
   });
 
   it('reports the misuses its peripherals count, such as a DMA channel reprogrammed while enabled', async () => {
-    const vb = boot(
-      buildMutantFirmware('dma-ccr-while-enabled', MUTANTS['a DMA channel reprogrammed while enabled']),
-    );
+    const vb = bootMutant(MUTANTS, 'a DMA channel reprogrammed while enabled');
     await hello(vb);
     expect(rules(vb)).toContain('peripheral-misuse');
     expect(reportText(vb)).toMatch(

@@ -7,7 +7,7 @@
  */
 import { afterEach } from 'vitest';
 import { Board } from '../../driver/index.ts';
-import { type BoardHalt, type StrictRule, VirtualBoard } from '../../emulator/index.ts';
+import { type BoardHalt, type StrictReport, type StrictRule, VirtualBoard } from '../../emulator/index.ts';
 import { buildMutantFirmware, type SourceEdit } from './mutant-firmware.ts';
 import { virtualTimers } from './virtual-timers.ts';
 
@@ -19,10 +19,20 @@ afterEach(async () => {
   }
 });
 
+export interface BootOptions {
+  peerBaudRate?: number;
+  /** Subscribed before the firmware runs (see VirtualBoard.onStrict). */
+  onStrict?: (report: StrictReport) => void;
+}
+
 /** Starts a board on `firmware`; it is disposed after the test. */
-export function boot(firmware: Uint8Array, options: { peerBaudRate?: number } = {}): VirtualBoard {
-  const vb = new VirtualBoard({ firmware, ...options });
+export function boot(firmware: Uint8Array, options: BootOptions = {}): VirtualBoard {
+  const vb = new VirtualBoard({
+    firmware,
+    ...(options.peerBaudRate === undefined ? {} : { peerBaudRate: options.peerBaudRate }),
+  });
   boards.push(vb);
+  if (options.onStrict) vb.onStrict(options.onStrict);
   vb.start();
   return vb;
 }
@@ -31,7 +41,7 @@ export function boot(firmware: Uint8Array, options: { peerBaudRate?: number } = 
 export function bootMutant<T extends Record<string, readonly SourceEdit[]>>(
   table: T,
   name: keyof T & string,
-  options: { peerBaudRate?: number } = {},
+  options: BootOptions = {},
 ): VirtualBoard {
   return boot(buildMutantFirmware(name.replace(/\W+/g, '-'), table[name]!), options);
 }
