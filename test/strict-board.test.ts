@@ -5,12 +5,20 @@
  * back), and a strict report names the cause. The unmodified firmware
  * answers with no report at all.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Board, LinkTimeoutError } from '../driver/index.ts';
 import type { VirtualBoard } from '../emulator/index.ts';
 import { loadFirmware } from './support/firmware.ts';
-import type { SourceEdit } from './support/mutant-firmware.ts';
-import { boot, bootMutant, halted, hello, reportText, rules } from './support/strict-mutants.ts';
+import { buildMutantFirmwares, type SourceEdit } from './support/mutant-firmware.ts';
+import {
+  boot,
+  bootMutant,
+  disposeMutantBoardsAfterEach,
+  halted,
+  hello,
+  reportText,
+  rules,
+} from './support/strict-mutants.ts';
 
 /** One defect per mutant, as small source edits (each must match exactly once). */
 const MUTANTS = {
@@ -67,6 +75,11 @@ const MUTANTS = {
 } as const satisfies Record<string, readonly SourceEdit[]>;
 
 type Mutant = keyof typeof MUTANTS;
+
+disposeMutantBoardsAfterEach();
+
+// All of them at once, in parallel: each test then finds its build in the cache.
+beforeAll(() => buildMutantFirmwares(MUTANTS), 120_000);
 
 async function expectNoAnswer(mutant: Mutant): Promise<VirtualBoard> {
   const vb = bootMutant(MUTANTS, mutant);

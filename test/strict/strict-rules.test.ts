@@ -8,11 +8,19 @@
  * on (a reserved bit, a fallback clock) it answers; either way a strict
  * report names the cause.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Board, LinkTimeoutError, Serial1 } from '../../driver/index.ts';
 import type { StrictReport } from '../../emulator/index.ts';
-import type { SourceEdit } from '../support/mutant-firmware.ts';
-import { type BootOptions, bootMutant, halted, hello, reportText, rules } from '../support/strict-mutants.ts';
+import { buildMutantFirmwares, type SourceEdit } from '../support/mutant-firmware.ts';
+import {
+  type BootOptions,
+  bootMutant,
+  disposeMutantBoardsAfterEach,
+  halted,
+  hello,
+  reportText,
+  rules,
+} from '../support/strict-mutants.ts';
 import { virtualTimers } from '../support/virtual-timers.ts';
 
 /** One defect per mutant, as small source edits (each must match exactly once). */
@@ -73,6 +81,11 @@ const MUTANTS = {
 } as const satisfies Record<string, readonly SourceEdit[]>;
 
 type Mutant = keyof typeof MUTANTS;
+
+disposeMutantBoardsAfterEach();
+
+// All of them at once, in parallel: each test then finds its build in the cache.
+beforeAll(() => buildMutantFirmwares(MUTANTS), 120_000);
 
 const boot = (mutant: Mutant, options: BootOptions = {}) => bootMutant(MUTANTS, mutant, options);
 

@@ -1,23 +1,33 @@
 /**
  * Running deliberately broken firmware on the strict virtual board: boot a
  * mutant, try a HELLO at the boot rate with short deadlines, and read what
- * the board reported. The boards are disposed after each test, and their
- * reports cleared first: the test has checked them, so the strict-board
- * check after each test must not fail on them again.
+ * the board reported. The boards are disposed after each test (see
+ * `disposeMutantBoardsAfterEach`), and their reports cleared first: the
+ * test has checked them, so the strict-board check after each test must
+ * not fail on them again.
  */
 import { afterEach } from 'vitest';
 import { Board } from '../../driver/index.ts';
 import { type BoardHalt, type StrictReport, type StrictRule, VirtualBoard } from '../../emulator/index.ts';
-import { buildMutantFirmware, type SourceEdit } from './mutant-firmware.ts';
+import { buildMutantFirmware, mutantName, type SourceEdit } from './mutant-firmware.ts';
 import { virtualTimers } from './virtual-timers.ts';
 
 const boards: VirtualBoard[] = [];
-afterEach(async () => {
-  for (const vb of boards.splice(0)) {
-    vb.chip.strict.clear();
-    await vb.dispose();
-  }
-});
+
+/**
+ * Disposes the boards booted here after each test of the calling file.
+ * Call it at the top of each file: a module's top-level hooks would be
+ * registered only in the first file that imports it (the workers reuse
+ * modules across files).
+ */
+export function disposeMutantBoardsAfterEach(): void {
+  afterEach(async () => {
+    for (const vb of boards.splice(0)) {
+      vb.chip.strict.clear();
+      await vb.dispose();
+    }
+  });
+}
 
 export interface BootOptions {
   peerBaudRate?: number;
@@ -43,7 +53,7 @@ export function bootMutant<T extends Record<string, readonly SourceEdit[]>>(
   name: keyof T & string,
   options: BootOptions = {},
 ): VirtualBoard {
-  return boot(buildMutantFirmware(name.replace(/\W+/g, '-'), table[name]!), options);
+  return boot(buildMutantFirmware(mutantName(name), table[name]!), options);
 }
 
 /** Opens a session at the boot rate, giving up after about a second of board time. */
