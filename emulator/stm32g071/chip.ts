@@ -10,7 +10,7 @@ import type { Semihosting } from '../core/semihosting.ts';
 import { SystemBus } from '../core/system-bus.ts';
 import { VirtualClock } from '../core/virtual-clock.ts';
 import { clockGates } from './clock-gating.ts';
-import { DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
+import { DBGMCU, DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
 import { DMA1_BASE, Dma } from './dma.ts';
 import { DMAMUX1_BASE, DMAREQ, Dmamux } from './dmamux.ts';
 import { FLASH_BASE_REGS, FlashInterface } from './flash-interface.ts';
@@ -260,8 +260,16 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   bus.mapDevice(DMA1_BASE, BLOCK, clocked(checked(dma1, 'DMA1', 'DMA1'), 'DMA1', DMA1_BASE));
   bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(checked(dmamux1, 'DMAMUX', 'DMAMUX'), 'DMA1', DMAMUX1_BASE));
   bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(checked(syscfg, 'SYSCFG', 'SYSCFG'), 'SYSCFG', SYSCFG_BASE));
-  // DBGMCU is not gated: its IDCODE answers the debug port whatever DBGEN is.
-  bus.mapDevice(DBGMCU_BASE, BLOCK, checked(dbgmcu, 'DBG', 'DBG'));
+  // DBG_IDCODE answers whatever DBGEN is (a debugger reads it to identify
+  // the chip before anything runs); CR and the freeze registers are behind
+  // RCC_APBENR1.DBGEN like any APB peripheral (ST's HAL enables that clock
+  // before setting a freeze bit): without it DBG_IWDG_STOP does not take.
+  const dbgClocked = clocked(checked(dbgmcu, 'DBG', 'DBG'), 'DBG', DBGMCU_BASE);
+  bus.mapDevice(DBGMCU_BASE, BLOCK, {
+    name: dbgmcu.name,
+    read: (offset, size) => ((offset & ~3) === DBGMCU.IDCODE ? dbgmcu : dbgClocked).read(offset, size),
+    write: (offset, value, size) => dbgClocked.write(offset, value, size),
+  });
   bus.mapDevice(IWDG_BASE, BLOCK, checked(iwdg, 'IWDG', 'IWDG'));
   for (const s of storage)
     bus.mapDevice(s.base, BLOCK, s.name === 'PWR' ? clocked(checked(s, 'PWR', 'PWR'), 'PWR', s.base) : s);

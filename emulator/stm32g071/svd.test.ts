@@ -15,6 +15,8 @@ import { DMAMUX, Dmamux } from './dmamux.ts';
 import { FLASH, FlashInterface } from './flash-interface.ts';
 import { GPIO, Gpio } from './gpio.ts';
 import { RCC, RCC_BASE, Rcc } from './rcc.ts';
+import { REGISTER_FIELDS } from './register-fields.ts';
+import { registerFieldsFromSvd } from './svd/register-fields-from-svd.ts';
 import { SYSCFG, Syscfg } from './syscfg.ts';
 import { TestBus, TestClock } from './test-support.ts';
 import { USART, Usart } from './usart.ts';
@@ -228,5 +230,17 @@ describe('register maps against the SVD', () => {
       { IDCODE: DBGMCU.IDCODE, CR: DBGMCU.CR, APB_FZ1: DBGMCU.APB_FZ1, APB_FZ2: DBGMCU.APB_FZ2 },
       { IDCODE: 0x2000_0460 },
     );
+  });
+
+  it('register-fields.ts, which the strict board checks writes against, is what the SVD says', () => {
+    // Regenerate with `npx tsx emulator/stm32g071/svd/register-fields-from-svd.ts` (then format).
+    const fromSvd = registerFieldsFromSvd(gunzipSync(readFileSync(SVD_PATH)).toString('utf8'));
+    expect(Object.keys(REGISTER_FIELDS)).toEqual([...fromSvd.keys()]);
+    for (const [peripheral, registers] of fromSvd)
+      expect(REGISTER_FIELDS[peripheral], peripheral).toEqual(registers);
+    // Spot checks against RM0444: USART_CR2 bits 1, 2 and 7 are reserved, USART_ISR is read-only.
+    expect(REGISTER_FIELDS.USART1!.get(USART.CR2)).toMatchObject({ fields: 0xffff_ff79, readOnly: false });
+    expect(REGISTER_FIELDS.USART1!.get(USART.ISR)).toMatchObject({ readOnly: true });
+    expect(REGISTER_FIELDS.USART1!.get(USART.ICR)).toMatchObject({ writeOnly: true });
   });
 });

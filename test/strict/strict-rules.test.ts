@@ -32,6 +32,13 @@ const MUTANTS = {
       replace: 'RCC->APBENR1 |= RCC_APBENR1_DBGEN;',
     },
   ],
+  'DBG clock never enabled': [
+    {
+      file: 'src/board.c',
+      find: 'RCC->APBENR1 |= RCC_APBENR1_USART2EN | RCC_APBENR1_DBGEN;',
+      replace: 'RCC->APBENR1 |= RCC_APBENR1_USART2EN;',
+    },
+  ],
   'DMA1 clock never enabled': [
     { file: 'src/board.c', find: 'RCC->AHBENR |= RCC_AHBENR_DMA1EN;', replace: 'RCC->AHBENR |= 0u;' },
   ],
@@ -98,6 +105,16 @@ describe('the strict virtual board, rule by rule', () => {
     expect(reportText(vb)).toMatch(/USART2: write at 0x40004400 while RCC_APBENR1.USART2EN = 0/);
     // The listener heard each distinct report as it was made.
     expect(seen.map((r) => r.message)).toEqual(vb.strictReports.map((r) => r.message));
+  });
+
+  it('ignores DBG_APB_FZ1 without RCC_APBENR1.DBGEN: the link works, the watchdog would not stop under a debugger', async () => {
+    const vb = boot('DBG clock never enabled');
+    const board = await hello(vb);
+    expect(board).toBeInstanceOf(Board);
+    await (board as Board).close();
+    expect(vb.chip.dbgmcu.read(0x08, 4) & (1 << 12)).toBe(0); // DBG_IWDG_STOP did not take
+    expect(rules(vb)).toEqual(['unclocked-access']);
+    expect(reportText(vb)).toMatch(/DBGMCU: (read|write) at 0x40015808 while RCC_APBENR1.DBGEN = 0/);
   });
 
   it('reads an unclocked DMA1 and DMAMUX1 as 0: the host link, which runs by DMA, never starts', async () => {
