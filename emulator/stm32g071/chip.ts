@@ -13,7 +13,7 @@ import { clockGates } from './clock-gating.ts';
 import { DBGMCU, DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
 import { DMA1_BASE, Dma } from './dma.ts';
 import { DMAMUX1_BASE, DMAREQ, Dmamux } from './dmamux.ts';
-import { FLASH_BASE_REGS, FlashInterface } from './flash-interface.ts';
+import { FLASH_BASE_REGS, FlashInterface, flashWaitStates } from './flash-interface.ts';
 import { GPIO_BASES, Gpio } from './gpio.ts';
 import { IWDG_BASE, Iwdg } from './iwdg.ts';
 import { PinMux } from './pin-mux.ts';
@@ -232,14 +232,19 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
 
   // Too few flash wait states for HCLK: silicon fetches garbage; here every
   // fetch from flash fails, so the core locks up saying why.
+  const pwr = storage.find((b) => b.name === 'PWR')!;
   const checkFlashLatency = () => {
     const hz = rcc.hclkHz;
-    const needed = hz <= 24e6 ? 0 : hz <= 48e6 ? 1 : 2;
+    const range = ((pwr.read(0, 4) >>> 9) & 3) === 2 ? 2 : 1; // PWR_CR1.VOS: 01 range 1, 10 range 2
+    const needed = flashWaitStates(hz, range);
     const have = flashInterface.latency;
+    const mhz = `HCLK ${hz / 1e6} MHz`;
     const why =
-      have < needed
-        ? `FLASH_ACR.LATENCY = ${have} wait states at HCLK ${hz / 1e6} MHz, which needs ${needed} (RM0444 §3.3.4)`
-        : null;
+      needed === undefined
+        ? `${mhz} is above voltage range ${range}'s ${range === 2 ? 16 : 64} MHz maximum (PWR_CR1.VOS, RM0444 §3.3.4)`
+        : have < needed
+          ? `FLASH_ACR.LATENCY = ${have} wait states at ${mhz}, which needs ${needed} in range ${range} (RM0444 §3.3.4)`
+          : null;
     if (why) strict.report('flash-latency', 'FLASH', `${why}: instruction fetches from flash fail`);
     cpu.setFetchFault?.(FLASH_BASE, FLASH_SIZE, why);
     cpu.setFetchFault?.(0, FLASH_SIZE, why);
@@ -271,8 +276,16 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     write: (offset, value, size) => dbgClocked.write(offset, value, size),
   });
   bus.mapDevice(IWDG_BASE, BLOCK, checked(iwdg, 'IWDG', 'IWDG'));
-  for (const s of storage)
-    bus.mapDevice(s.base, BLOCK, s.name === 'PWR' ? clocked(checked(s, 'PWR', 'PWR'), 'PWR', s.base) : s);
+  const pwrChecked = clocked(checked(pwr, 'PWR', 'PWR'), 'PWR', pwr.base);
+  bus.mapDevice(pwr.base, BLOCK, {
+    name: pwr.name,
+    read: (offset, size) => pwrChecked.read(offset, size),
+    write(offset, value, size) {
+      pwrChecked.write(offset, value, size);
+      if ((offset & ~3) === 0) checkFlashLatency(); // CR1.VOS: the wait states needed depend on the range
+    },
+  });
+  for (const s of storage) if (s !== pwr) bus.mapDevice(s.base, BLOCK, s);
 
   const gates: Partial<Record<ClockGate, { setClockEnabled(on: boolean): void }[]>> = {
     DMA1: [dma1, dmamux1],

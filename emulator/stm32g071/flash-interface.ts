@@ -85,3 +85,15 @@ export class FlashInterface implements MemoryMappedDevice {
     else this.regs.set(word, v);
   }
 }
+
+/**
+ * The wait states flash reads need at `hclkHz` in a voltage range (RM0444
+ * §3.3.4, "Number of wait states according to CPU clock (HCLK) frequency"):
+ * range 1, 0 up to 24 MHz, 1 up to 48, 2 up to 64; range 2, 0 up to 8 MHz,
+ * 1 up to 16. Undefined above the range's maximum.
+ */
+export function flashWaitStates(hclkHz: number, range: 1 | 2): number | undefined {
+  const limits = range === 1 ? [24e6, 48e6, 64e6] : [8e6, 16e6];
+  const ws = limits.findIndex((max) => hclkHz <= max);
+  return ws < 0 ? undefined : ws;
+}

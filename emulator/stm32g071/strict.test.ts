@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../core/cpu.ts';
 import { type CpuCore, createStm32g071 } from './chip.ts';
 import { DMAMUX } from './dmamux.ts';
+import { flashWaitStates } from './flash-interface.ts';
 import { RCC } from './rcc.ts';
 import { CR1_TE, CR1_UE, USART } from './usart.ts';
 
@@ -89,6 +90,37 @@ describe('strict rules on the chip', () => {
     expect(cpu.fetchFaults.size).toBe(2); // 1 is still too few above 48 MHz
     w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 2);
     expect(cpu.fetchFaults.size).toBe(0);
+  });
+
+  it('follows RM0444 §3.3.4 wait-state table in both voltage ranges', () => {
+    expect([24e6, 24e6 + 1, 48e6, 48e6 + 1, 64e6, 64e6 + 1].map((hz) => flashWaitStates(hz, 1))).toEqual([
+      0,
+      1,
+      1,
+      2,
+      2,
+      undefined,
+    ]);
+    expect([8e6, 8e6 + 1, 16e6, 16e6 + 1].map((hz) => flashWaitStates(hz, 2))).toEqual([0, 1, 1, undefined]);
+  });
+
+  it('in voltage range 2 (PWR_CR1.VOS = 10) needs a wait state at 16 MHz and fails fetches above 16 MHz', () => {
+    const { chip, w, r, cpu, rules } = setup();
+    w(RCC_BASE + RCC.APBENR1, 1 << 28); // PWREN
+    const PWR_CR1 = 0x4000_7000;
+    w(PWR_CR1, (r(PWR_CR1) & ~(3 << 9)) | (2 << 9)); // range 2, at HSISYS 16 MHz with LATENCY 0
+    expect(cpu.fetchFaults.get(0x0800_0000)).toMatch(
+      /LATENCY = 0 wait states at HCLK 16 MHz, which needs 1 in range 2/,
+    );
+    w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 1);
+    expect(cpu.fetchFaults.size).toBe(0);
+    w(RCC_BASE + RCC.PLLCFGR, pllcfgr(1, 8, 1));
+    w(RCC_BASE + RCC.CR, r(RCC_BASE + RCC.CR) | (1 << 24));
+    chip.clock.advanceBy(2000);
+    w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 2);
+    w(RCC_BASE + RCC.CFGR, 2); // 64 MHz in range 2
+    expect(cpu.fetchFaults.get(0x0800_0000)).toMatch(/HCLK 64 MHz is above voltage range 2's 16 MHz maximum/);
+    expect(new Set(rules())).toEqual(new Set(['flash-latency']));
   });
 
   for (const [what, cfg, why] of [
