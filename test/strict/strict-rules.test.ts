@@ -57,6 +57,15 @@ const MUTANTS = {
       replace: 'wait_for(&FLASH->ACR, FLASH_ACR_LATENCY_MASK, 1u)',
     },
   ],
+  'voltage range 2': [
+    {
+      file: 'src/clock.c',
+      find: 'uint32_t clock_init(void)\n{\n',
+      // PWREN, then PWR_CR1.VOS = 10 (range 2: HCLK up to 16 MHz, 0 WS only up to 8 MHz).
+      replace:
+        'uint32_t clock_init(void)\n{\n    RCC->APBENR1 |= 1u << 28;\n    *(volatile uint32_t *)0x40007000u = 2u << 9;\n',
+    },
+  ],
   'PLLRCLK at 128 MHz': [
     { file: 'src/clock.c', find: 'RCC_PLLCFGR_PLLN(8)', replace: 'RCC_PLLCFGR_PLLN(16)' },
   ],
@@ -137,6 +146,15 @@ describe('the strict virtual board, rule by rule', () => {
     const halt = await halted(vb);
     expect(halt.reason === 'lockup' && halt.fault).toMatch(
       /FLASH_ACR.LATENCY = 1 wait states at HCLK 64 MHz, which needs 2/,
+    );
+    expect(rules(vb)).toEqual(['flash-latency']);
+  });
+
+  it('locks up in voltage range 2 as soon as it is set: even 16 MHz needs a wait state there', async () => {
+    const vb = boot('voltage range 2');
+    const halt = await halted(vb);
+    expect(halt.reason === 'lockup' && halt.fault).toMatch(
+      /FLASH_ACR.LATENCY = 0 wait states at HCLK 16 MHz, which needs 1 in range 2/,
     );
     expect(rules(vb)).toEqual(['flash-latency']);
   });
