@@ -3,6 +3,7 @@
  * lines on the core's NVIC, and the RCC's clocks driving the core, the DMA
  * and the USARTs. Wiring only; behaviour lives in the peripheral files.
  */
+import type { MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { Cpu, type RunResult } from '../core/cpu.ts';
 import type { InterruptLine } from '../core/irq.ts';
@@ -18,6 +19,7 @@ import { GPIO_BASES, Gpio } from './gpio.ts';
 import { IWDG_BASE, Iwdg } from './iwdg.ts';
 import { PinMux } from './pin-mux.ts';
 import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
+import { checkedWrites } from './register-checks.ts';
 import { RegisterStorage } from './register-storage.ts';
 import { misuseText, StrictMonitor } from './strict.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
@@ -240,21 +242,25 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   flashInterface.onLatencyChange = checkFlashLatency;
 
   bus.mapDevice(SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, systemMemory);
-  const clocked = clockGates(rcc, strict);
-  bus.mapDevice(RCC_BASE, BLOCK, rcc);
-  bus.mapDevice(FLASH_BASE_REGS, BLOCK, flashInterface);
-  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(gpioa, 'GPIOA', GPIO_BASES.A));
-  bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(gpiob, 'GPIOB', GPIO_BASES.B));
-  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(gpioc, 'GPIOC', GPIO_BASES.C));
-  bus.mapDevice(USART1_BASE, BLOCK, clocked(usart1, 'USART1', USART1_BASE));
-  bus.mapDevice(USART2_BASE, BLOCK, clocked(usart2, 'USART2', USART2_BASE));
-  bus.mapDevice(DMA1_BASE, BLOCK, clocked(dma1, 'DMA1', DMA1_BASE));
-  bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(dmamux1, 'DMA1', DMAMUX1_BASE));
-  bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(syscfg, 'SYSCFG', SYSCFG_BASE));
+  const gate = clockGates(rcc, strict);
+  // Checked first, then gated: an unclocked write is reported as such only.
+  const clocked = (device: MemoryMappedDevice, g: ClockGate, base: number, svdName: string) =>
+    gate(checkedWrites(device, svdName, strict), g, base);
+  bus.mapDevice(RCC_BASE, BLOCK, checkedWrites(rcc, 'RCC', strict));
+  bus.mapDevice(FLASH_BASE_REGS, BLOCK, checkedWrites(flashInterface, 'FLASH', strict));
+  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(gpioa, 'GPIOA', GPIO_BASES.A, 'GPIOA'));
+  bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(gpiob, 'GPIOB', GPIO_BASES.B, 'GPIOB'));
+  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(gpioc, 'GPIOC', GPIO_BASES.C, 'GPIOC'));
+  bus.mapDevice(USART1_BASE, BLOCK, clocked(usart1, 'USART1', USART1_BASE, 'USART1'));
+  bus.mapDevice(USART2_BASE, BLOCK, clocked(usart2, 'USART2', USART2_BASE, 'USART2'));
+  bus.mapDevice(DMA1_BASE, BLOCK, clocked(dma1, 'DMA1', DMA1_BASE, 'DMA1'));
+  bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(dmamux1, 'DMA1', DMAMUX1_BASE, 'DMAMUX1'));
+  bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(syscfg, 'SYSCFG', SYSCFG_BASE, 'SYSCFG'));
   // DBGMCU is not gated: its IDCODE answers the debug port whatever DBGEN is.
   bus.mapDevice(DBGMCU_BASE, BLOCK, dbgmcu);
-  bus.mapDevice(IWDG_BASE, BLOCK, iwdg);
-  for (const s of storage) bus.mapDevice(s.base, BLOCK, s.name === 'PWR' ? clocked(s, 'PWR', s.base) : s);
+  bus.mapDevice(IWDG_BASE, BLOCK, checkedWrites(iwdg, 'IWDG', strict));
+  for (const s of storage)
+    bus.mapDevice(s.base, BLOCK, s.name === 'PWR' ? clocked(s, 'PWR', s.base, 'PWR') : s);
 
   const gates: Partial<Record<ClockGate, { setClockEnabled(on: boolean): void }[]>> = {
     DMA1: [dma1, dmamux1],

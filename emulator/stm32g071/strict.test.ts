@@ -118,6 +118,23 @@ describe('strict rules on the chip', () => {
     expect(rules()).toEqual([]);
   });
 
+  it('reports writes to read-only registers and to reserved bits, and lets the model ignore them', () => {
+    const { w, r, rules, chip } = setup();
+    w(RCC_BASE + RCC.APBENR2, 1 << 14);
+    w(0x4001_3800 + USART.ISR, 0);
+    expect(r(0x4001_3800 + USART.ISR)).toBe(0x0000_00c0);
+    w(0x4001_3800 + USART.ICR, 0xffff_ffff);
+    expect(rules()).toEqual(['reserved-bits', 'reserved-bits']);
+    expect(chip.strict.reports.map((x) => x.message.slice(0, 40))).toEqual([
+      'ISR is read-only: the write of 0x0000000',
+      'ICR written with reserved bits 0xFFEDC40',
+    ]);
+    chip.strict.clear();
+    w(0x4001_3800 + USART.ICR, 0x0012_3bff); // every clear bit: fine
+    chip.bus.write(0x4001_3800 + USART.CR1 + 1, 0x01, 1); // a byte write into bit 8 (PEIE): fine
+    expect(rules()).toEqual([]);
+  });
+
   it('reports a DMAMUX request ID above 61, which the G071 does not have', () => {
     const { w, rules, chip } = setup();
     w(RCC_BASE + RCC.AHBENR, 1);

@@ -5,7 +5,9 @@
  * reset value with what the model reads back after reset. Where the SVD is
  * known to be wrong the exception is listed with the manual's value.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { MemoryMappedDevice } from '../core/bus.ts';
@@ -57,6 +59,15 @@ function loadSvd(): Map<string, SvdPeripheral> {
 }
 
 const svd = loadSvd();
+
+describe('register-masks.ts', () => {
+  it('is what scripts/gen-register-masks.ts makes of the SVD', () => {
+    const script = fileURLToPath(new URL('../../scripts/gen-register-masks.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script, '--check'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+});
 
 /** Compares every readable register the model decodes; returns the names checked. */
 function compare(
