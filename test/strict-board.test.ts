@@ -72,6 +72,9 @@ const MUTANTS = {
       replace: 'static void dma_stop(dma_channel_t *c)\n{\n    (void)c;\n}',
     },
   ],
+  'reserved bits set in USART2_ICR': [
+    { file: 'src/hostlink.c', find: 'USART2->ICR = USART_ICR_ALL;', replace: 'USART2->ICR = 0xFFFFFFFFu;' },
+  ],
 } as const satisfies Record<string, readonly SourceEdit[]>;
 
 type Mutant = keyof typeof MUTANTS;
@@ -147,6 +150,15 @@ describe('the strict virtual board', () => {
     expect(reportText(vb)).toMatch(
       /USART2 RX: the host port sends at 115200 baud and USART2 receives at 46\d{4} baud/,
     );
+  });
+
+  it('reports reserved bits written away from their reset value (silicon takes the write; the manual forbids it)', async () => {
+    const vb = bootMutant(MUTANTS, 'reserved bits set in USART2_ICR');
+    const board = await hello(vb);
+    expect(board).toBeInstanceOf(Board);
+    await (board as Board).close();
+    expect(rules(vb)).toEqual(['reserved-bits']);
+    expect(reportText(vb)).toMatch(/USART2: ICR written with reserved bits 0xFFEDC400/);
   });
 
   it('reports the misuses its peripherals count, such as a DMA channel reprogrammed while enabled', async () => {

@@ -3,6 +3,7 @@
  * lines on the core's NVIC, and the RCC's clocks driving the core, the DMA
  * and the USARTs. Wiring only; behaviour lives in the peripheral files.
  */
+import type { MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { Cpu, type RunResult } from '../core/cpu.ts';
 import type { InterruptLine } from '../core/irq.ts';
@@ -18,7 +19,7 @@ import { GPIO_BASES, Gpio } from './gpio.ts';
 import { IWDG_BASE, Iwdg } from './iwdg.ts';
 import { PinMux } from './pin-mux.ts';
 import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
-import { checkedWrites } from './register-check.ts';
+import { checkedWrites } from './register-checks.ts';
 import { RegisterStorage } from './register-storage.ts';
 import { misuseText, StrictMonitor } from './strict.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
@@ -252,36 +253,37 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   flashInterface.onLatencyChange = checkFlashLatency;
 
   bus.mapDevice(SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, systemMemory);
-  const clocked = clockGates(rcc, strict);
-  const checked = checkedWrites(strict);
-  bus.mapDevice(RCC_BASE, BLOCK, checked(rcc, 'RCC', 'RCC'));
-  bus.mapDevice(FLASH_BASE_REGS, BLOCK, checked(flashInterface, 'FLASH', 'FLASH'));
-  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(checked(gpioa, 'GPIOA', 'GPIOA'), 'GPIOA', GPIO_BASES.A));
-  // GPIOB and GPIOC share a layout (the SVD derives GPIOC from GPIOB).
-  bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(checked(gpiob, 'GPIOB', 'GPIOB'), 'GPIOB', GPIO_BASES.B));
-  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(checked(gpioc, 'GPIOB', 'GPIOC'), 'GPIOC', GPIO_BASES.C));
-  bus.mapDevice(USART1_BASE, BLOCK, clocked(checked(usart1, 'USART1', 'USART1'), 'USART1', USART1_BASE));
-  bus.mapDevice(USART2_BASE, BLOCK, clocked(checked(usart2, 'USART1', 'USART2'), 'USART2', USART2_BASE));
-  bus.mapDevice(DMA1_BASE, BLOCK, clocked(checked(dma1, 'DMA1', 'DMA1'), 'DMA1', DMA1_BASE));
-  bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(checked(dmamux1, 'DMAMUX', 'DMAMUX'), 'DMA1', DMAMUX1_BASE));
-  bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(checked(syscfg, 'SYSCFG', 'SYSCFG'), 'SYSCFG', SYSCFG_BASE));
+  const gate = clockGates(rcc, strict);
+  // Checked first, then gated: an unclocked write is reported as such only.
+  const clocked = (device: MemoryMappedDevice, g: ClockGate, base: number, svdName: string) =>
+    gate(checkedWrites(device, svdName, strict), g, base);
+  bus.mapDevice(RCC_BASE, BLOCK, checkedWrites(rcc, 'RCC', strict));
+  bus.mapDevice(FLASH_BASE_REGS, BLOCK, checkedWrites(flashInterface, 'FLASH', strict));
+  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(gpioa, 'GPIOA', GPIO_BASES.A, 'GPIOA'));
+  bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(gpiob, 'GPIOB', GPIO_BASES.B, 'GPIOB'));
+  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(gpioc, 'GPIOC', GPIO_BASES.C, 'GPIOC'));
+  bus.mapDevice(USART1_BASE, BLOCK, clocked(usart1, 'USART1', USART1_BASE, 'USART1'));
+  bus.mapDevice(USART2_BASE, BLOCK, clocked(usart2, 'USART2', USART2_BASE, 'USART2'));
+  bus.mapDevice(DMA1_BASE, BLOCK, clocked(dma1, 'DMA1', DMA1_BASE, 'DMA1'));
+  bus.mapDevice(DMAMUX1_BASE, BLOCK, clocked(dmamux1, 'DMA1', DMAMUX1_BASE, 'DMAMUX1'));
+  bus.mapDevice(SYSCFG_BASE, BLOCK, clocked(syscfg, 'SYSCFG', SYSCFG_BASE, 'SYSCFG'));
   // DBG_IDCODE answers whatever DBGEN is (a debugger reads it to identify
   // the chip before anything runs); CR and the freeze registers are behind
   // RCC_APBENR1.DBGEN like any APB peripheral (ST's HAL enables that clock
   // before setting a freeze bit): without it DBG_IWDG_STOP does not take.
-  const dbgClocked = clocked(checked(dbgmcu, 'DBG', 'DBG'), 'DBG', DBGMCU_BASE);
+  const dbgClocked = gate(dbgmcu, 'DBG', DBGMCU_BASE);
   bus.mapDevice(DBGMCU_BASE, BLOCK, {
     name: dbgmcu.name,
     read: (offset, size) => ((offset & ~3) === DBGMCU.IDCODE ? dbgmcu : dbgClocked).read(offset, size),
     write: (offset, value, size) => dbgClocked.write(offset, value, size),
   });
-  bus.mapDevice(IWDG_BASE, BLOCK, checked(iwdg, 'IWDG', 'IWDG'));
-  const pwrChecked = clocked(checked(pwr, 'PWR', 'PWR'), 'PWR', pwr.base);
+  bus.mapDevice(IWDG_BASE, BLOCK, checkedWrites(iwdg, 'IWDG', strict));
+  const pwrClocked = clocked(pwr, 'PWR', pwr.base, 'PWR');
   bus.mapDevice(pwr.base, BLOCK, {
     name: pwr.name,
-    read: (offset, size) => pwrChecked.read(offset, size),
+    read: (offset, size) => pwrClocked.read(offset, size),
     write(offset, value, size) {
-      pwrChecked.write(offset, value, size);
+      pwrClocked.write(offset, value, size);
       if ((offset & ~3) === 0) checkFlashLatency(); // CR1.VOS: the wait states needed depend on the range
     },
   });

@@ -95,7 +95,7 @@ static void usart_on(uint32_t baud)
     USART2->BRR = brr_for(baud);
     USART2->CR2 = 0u << USART_CR2_ADD_SHIFT; /* match the frame delimiter */
     USART2->CR3 = USART_CR3_DMAR | USART_CR3_DMAT | USART_CR3_EIE;
-    USART2->ICR = 0xFFFFFFFFu;
+    USART2->ICR = USART_ICR_ALL;
     USART2->CR1 = USART_CR1_CMIE | USART_CR1_IDLEIE | USART_CR1_TE | USART_CR1_RE | USART_CR1_UE;
     rate.baud = baud;
     boot_keep_link_baud(baud);

@@ -203,6 +203,8 @@ typedef struct {
 #define USART_ICR_TCCF      (1u << 6)
 #define USART_ICR_UDRCF     (1u << 13)
 #define USART_ICR_CMCF      (1u << 17)
+/* every clear bit ICR has (RM0444 USART_ICR); the rest are reserved */
+#define USART_ICR_ALL       0x00123BFFu
 
 /* ---- DMA1 (channel DMA, 7 channels; the bridge exposes 1 and 2) ---- */
 typedef struct {
