@@ -47,7 +47,7 @@ interface Session {
 }
 
 async function open(baud: number, usbFrameNs?: number): Promise<Session> {
-  const vb = new VirtualBoard({ firmware, usart1: 'peer' });
+  const vb = new VirtualBoard({ firmware, usart1: 'peer', peerBaudRate: USART1_BAUD });
   vb.start();
   const port = vb.hostPort(usbFrameNs === undefined ? {} : { usbFrameNs });
   const board = await Board.open(port, { timers: virtualTimers(vb), linkBaud: baud });
@@ -186,6 +186,7 @@ for (const baud of RATES) {
   const write = await streamingWrite(s, baud);
   const status = await s.board.status();
   const stats = s.board.stats;
+  const strict = s.vb.strictReports.length;
   await s.close();
   const read = await circularRead(baud);
   const lost = status.linkRxDropped + status.linkRxErrors;
@@ -196,7 +197,8 @@ for (const baud of RATES) {
   console.log(
     `    bytes lost ${lost} (board: ${status.linkRxDropped} dropped, ${status.linkRxErrors} damaged; ` +
       `link: ${stats.corruptFrames} corrupt frames, ${stats.retransmissions} retransmissions); ` +
-      `firmware CPU load ${pct(write.load)} streaming, ${pct(read.load)} reading (${read.bufferBytes}-byte circular buffer)`,
+      `firmware CPU load ${pct(write.load)} streaming, ${pct(read.load)} reading (${read.bufferBytes}-byte circular buffer); ` +
+      `strict-board reports ${strict}`,
   );
 }
 

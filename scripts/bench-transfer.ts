@@ -40,7 +40,11 @@ interface Session {
 }
 
 async function open(): Promise<Session> {
-  const vb = new VirtualBoard({ firmware: new Uint8Array(readFileSync(ELF)), usart1: 'peer' });
+  const vb = new VirtualBoard({
+    firmware: new Uint8Array(readFileSync(ELF)),
+    usart1: 'peer',
+    peerBaudRate: USART1_BAUD,
+  });
   vb.start();
   const board = await Board.open(vb.hostPort(), { timers: virtualTimers(vb) });
   const serial = await Serial1.take(board, { baudRate: USART1_BAUD });
