@@ -84,7 +84,8 @@ describe('Link: session and requests', () => {
   });
 
   it('retransmits at once when a NAK names the request', async () => {
-    const { link, board } = await openOnFake({ link: { retransmitTimeoutMs: 5000 } });
+    // A deadline far beyond the test's own timeout: only the NAK can bring the resend.
+    const { link, board } = await openOnFake({ link: { retransmitTimeoutMs: 600_000 } });
     // Corrupt the first transmission of the next request on its way to the board.
     const hostWriter = (link as unknown as { writer: WritableStreamDefaultWriter<Uint8Array> }).writer;
     const original = hostWriter.write.bind(hostWriter);
@@ -100,6 +101,7 @@ describe('Link: session and requests', () => {
     };
     await link.request({ command: 'reg-write', address: FAKE.USART_TDR, value: 9 });
     // Resent on the NAK's hint, not after a deadline passed.
+    expect(link.stats.retransmissions).toBe(1);
     expect(link.stats.timeouts).toBe(0);
     expect(link.stats.naks).toBe(1);
     expect(board.usartTx).toEqual([9]);

@@ -169,6 +169,8 @@ interface Pending {
   abandoned: boolean;
   /** A transmission is still queued in the transport: sending it again would only pile up. */
   queued: boolean;
+  /** Evidence of a loss came while a copy was queued: send again as soon as it has left. */
+  resendWhenSent: boolean;
   resolve(reply: Reply): void;
   /** Takes `unknown` because an abort rejects with whatever reason the signal carries. */
   reject(error: unknown): void;
@@ -357,6 +359,7 @@ export class Link {
         timer: undefined,
         abandoned: false,
         queued: false,
+        resendWhenSent: false,
         // The link matched the reply by seq and command, so it is a ReplyTo<C>.
         resolve: (reply) => resolve(reply as ReplyTo<C>),
         reject,
@@ -648,7 +651,10 @@ export class Link {
     entry.queued = true;
     void this.send(entry.frame!).then(() => {
       entry.queued = false;
-      arm();
+      if (entry.resendWhenSent && this.inflight.includes(entry)) {
+        entry.resendWhenSent = false;
+        this.transmit(entry);
+      } else arm();
     });
   }
 
@@ -661,7 +667,10 @@ export class Link {
   private resendEarly(entry: Pending): boolean {
     if (entry.early >= 4) return false;
     entry.early++;
-    this.transmit(entry);
+    // A NAK can come back before the transport reports the damaged copy
+    // sent: resend right after it, not at the deadline.
+    if (entry.queued) entry.resendWhenSent = true;
+    else this.transmit(entry);
     return true;
   }
 
