@@ -19,7 +19,7 @@ lint_pid=$!
 echo "== firmware host tests and fuzz smoke"
 fw_log=$(mktemp)
 # A short fuzz run here; firmware-bridge/fuzz/run.sh runs it for longer.
-make -s -C firmware-bridge test fuzz-smoke FUZZ_TIME="${FUZZ_TIME:-5}" 2>&1 | tee "$fw_log"
+make -s -C firmware-bridge test fuzz-smoke FUZZ_TIME="${FUZZ_TIME:-3}" 2>&1 | tee "$fw_log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fw_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$fw_log" | tail -n 1)
 rm -f "$fw_log"
