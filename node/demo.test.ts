@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VirtualBoard } from '../emulator/host/virtual-board.ts';
+import { type DemoOptions, runDemo as runDemoInProcess } from './demo/run.ts';
 import { DEFAULT_FIRMWARE, loadVirtualBoard } from './virtual/load-board.ts';
 import { VirtualServer } from './virtual-server.ts';
 
@@ -27,6 +28,21 @@ function runDemo(...args: string[]): Promise<{ code: number | null; stdout: stri
       },
     );
   });
+}
+
+/** The demo run in this process (the process itself is tested once, above all else by the first test). */
+async function runDemoHere(options: DemoOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runDemoInProcess(options, {
+    out: (line) => {
+      stdout += `${line}\n`;
+    },
+    err: (line) => {
+      stderr += `${line}\n`;
+    },
+  });
+  return { code, stdout, stderr };
 }
 
 const STEPS = [
@@ -70,7 +86,7 @@ describe.skipIf(!haveFirmware)('npm run demo', () => {
       vb = await loadVirtualBoard({ loopback: true });
       server = await VirtualServer.start(vb, { pty: true, log: () => {} });
       const firstSession = server.ptyGeneration;
-      const withJumper = await runDemo('--port', server.addresses.pty ?? '', '--loopback');
+      const withJumper = await runDemoHere({ port: server.addresses.pty ?? '', loopback: true });
       expect(withJumper.stderr).toBe('');
       expect(withJumper.code).toBe(0);
       for (const step of STEPS) expect(withJumper.stdout).toMatch(step);
@@ -79,7 +95,7 @@ describe.skipIf(!haveFirmware)('npm run demo', () => {
 
       // socat serves one session per pty: wait for the next one.
       while (server.ptyGeneration === firstSession) await new Promise((r) => setTimeout(r, 10));
-      const without = await runDemo('--port', server.addresses.pty ?? '');
+      const without = await runDemoHere({ port: server.addresses.pty ?? '', loopback: false });
       expect(without.code).toBe(0);
       expect(without.stdout).toMatch(
         /skipped: nobody the demo can see is on USART1 of a real board: .*--loopback/,
@@ -89,7 +105,7 @@ describe.skipIf(!haveFirmware)('npm run demo', () => {
   });
 
   it('fails with one line and exit 1 when the board is not there', async () => {
-    const { code, stderr } = await runDemo('--port', '/dev/ttyDOES-NOT-EXIST');
+    const { code, stderr } = await runDemoHere({ port: '/dev/ttyDOES-NOT-EXIST', loopback: false });
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/^demo: connecting failed: cannot open serial port \/dev\/ttyDOES-NOT-EXIST/);
