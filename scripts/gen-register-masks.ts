@@ -98,21 +98,24 @@ function render(svd: Map<string, Register[]>): string {
     '  readonly readOnly: boolean;',
     '}',
     '',
-    '/** Peripheral name → register offset → mask. */',
-    'export const REGISTER_MASKS: Readonly<Record<string, Readonly<Record<number, RegisterMask>>>> = {',
   ];
-  for (const [svdName, names] of Object.entries(PERIPHERALS)) {
+  // One table per SVD peripheral; peripherals derived from it (GPIOC, USART2) share it.
+  for (const svdName of Object.keys(PERIPHERALS)) {
     const regs = svd.get(svdName);
     if (!regs) throw new Error(`the SVD has no peripheral ${svdName}`);
-    for (const name of names) {
-      lines.push(`  ${name}: {`);
-      for (const r of regs)
-        lines.push(
-          `    ${r.offset}: { name: '${r.name}', fields: ${hex(r.fields)}, reset: ${hex(r.reset)}, readOnly: ${r.readOnly} },`,
-        );
-      lines.push('  },');
-    }
+    lines.push(`const ${svdName}: Readonly<Record<number, RegisterMask>> = {`);
+    for (const r of regs)
+      lines.push(
+        `  ${r.offset}: { name: '${r.name}', fields: ${hex(r.fields)}, reset: ${hex(r.reset)}, readOnly: ${r.readOnly} },`,
+      );
+    lines.push('};', '');
   }
+  lines.push(
+    '/** Peripheral name → register offset → mask. */',
+    'export const REGISTER_MASKS: Readonly<Record<string, Readonly<Record<number, RegisterMask>>>> = {',
+  );
+  for (const [svdName, names] of Object.entries(PERIPHERALS))
+    for (const name of names) lines.push(name === svdName ? `  ${name},` : `  ${name}: ${svdName},`);
   lines.push('};', '');
   return lines.join('\n');
 }
