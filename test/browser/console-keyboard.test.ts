@@ -5,32 +5,23 @@
  * starts with a moving progress bar and a stream stopped midway, the
  * circular monitor, and a board reset in the middle of a stream.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatBytesCount } from '../../web/src/ui/format.ts';
-import { launchChromium, openPage, screenshotPath, type WatchedPage } from './support/browser.ts';
-import { type BuiltSite, buildSite } from './support/site.ts';
-import { type StaticServer, serveDirectory } from './support/static-server.ts';
+import { screenshotPath, type WatchedPage } from './support/browser.ts';
+import { type ConsoleSession, openConsole } from './support/console-session.ts';
 
-let site: BuiltSite;
-let server: StaticServer;
-let browser: Browser;
+let session: ConsoleSession;
 let watched: WatchedPage;
 let page: Page;
 
 beforeAll(async () => {
-  site = await buildSite();
-  server = await serveDirectory(site.dir);
-  browser = await launchChromium();
-  watched = await openPage(browser);
-  page = watched.page;
-  await page.goto(server.url);
+  session = await openConsole({});
+  ({ watched, page } = session);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await site?.remove();
+  await session?.close();
 });
 
 const focusedId = () => page.evaluate(() => document.activeElement?.id ?? '');

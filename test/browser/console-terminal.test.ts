@@ -10,32 +10,25 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage, screenshotPath, type WatchedPage } from './support/browser.ts';
+import { screenshotPath, type WatchedPage } from './support/browser.ts';
+import { type ConsoleSession, openConsole } from './support/console-session.ts';
 import { describeMeasurement, measureSend } from './support/measure-send.ts';
-import { type BuiltSite, buildSite } from './support/site.ts';
-import { type StaticServer, serveDirectory } from './support/static-server.ts';
 
-let site: BuiltSite;
-let server: StaticServer;
+let session: ConsoleSession;
+let server: ConsoleSession['server'];
 let browser: Browser;
 let watched: WatchedPage;
 let page: Page;
 
 beforeAll(async () => {
-  site = await buildSite();
-  server = await serveDirectory(site.dir);
-  browser = await launchChromium();
-  watched = await openPage(browser);
-  page = watched.page;
-  await page.goto(server.url);
+  session = await openConsole({});
+  ({ server, browser, watched, page } = session);
   await page.getByRole('button', { name: 'Connect', exact: true }).click();
   await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await site?.remove();
+  await session?.close();
 });
 
 const text = (selector: string) => page.locator(selector).textContent();

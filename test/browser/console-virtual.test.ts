@@ -6,33 +6,25 @@
  * transfer stopped midway, typed errors (framing, circular overrun) and
  * their alert dismissed.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage, screenshotPath, type WatchedPage } from './support/browser.ts';
-import { type BuiltSite, buildSite } from './support/site.ts';
-import { type StaticServer, serveDirectory } from './support/static-server.ts';
+import { screenshotPath, type WatchedPage } from './support/browser.ts';
+import { type ConsoleSession, openConsole } from './support/console-session.ts';
 
-let site: BuiltSite;
-let server: StaticServer;
-let browser: Browser;
+let session: ConsoleSession;
+let server: ConsoleSession['server'];
 let watched: WatchedPage;
 let page: Page;
 
 beforeAll(async () => {
-  site = await buildSite();
   // Mounted below the root, as on a shared static host: every URL the site
   // uses must be relative to its page (the other browser tests serve it at /).
-  server = await serveDirectory(site.dir, { base: '/console/' });
-  browser = await launchChromium();
-  watched = await openPage(browser);
-  page = watched.page;
-  await page.goto(server.url);
+  session = await openConsole({ base: '/console/' });
+  ({ server, watched, page } = session);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await site?.remove();
+  await session?.close();
 });
 
 const log = () => page.locator('#event-log');

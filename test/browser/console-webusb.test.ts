@@ -8,36 +8,27 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage, type WatchedPage } from './support/browser.ts';
+import type { WatchedPage } from './support/browser.ts';
+import { type ConsoleSession, openConsole } from './support/console-session.ts';
 import { bundleInitScript } from './support/init-script.ts';
-import { type BuiltSite, buildSite, FIRMWARE_ELF } from './support/site.ts';
-import { type StaticServer, serveDirectory } from './support/static-server.ts';
+import { FIRMWARE_ELF } from './support/site.ts';
 
-let site: BuiltSite;
-let server: StaticServer;
-let browser: Browser;
+let session: ConsoleSession;
 let watched: WatchedPage;
 let page: Page;
 
 beforeAll(async () => {
-  site = await buildSite();
-  server = await serveDirectory(site.dir);
   const script = await bundleInitScript(join(import.meta.dirname, 'fixtures/fake-web-usb.ts'), {
     __fakeUsbFirmware: readFileSync(FIRMWARE_ELF).toString('base64'),
   });
-  browser = await launchChromium();
-  watched = await openPage(browser);
-  page = watched.page;
-  await page.addInitScript({ content: script });
-  await page.goto(server.url);
+  session = await openConsole({ initScript: script });
+  ({ watched, page } = session);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await site?.remove();
+  await session?.close();
 });
 
 const calls = () => page.evaluate(() => window.__fakeUsb?.calls.slice() ?? []);
