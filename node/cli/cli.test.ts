@@ -346,41 +346,29 @@ async function interrupt(args: string[], ready: RegExp, endlessStdin = false): P
 describe.skipIf(!haveFirmware)(
   'Ctrl-C stops the DMA on the board, says what went through and exits 130',
   () => {
-    it('write --file /dev/zero: streams until interrupted, reading no faster than it sends', async () => {
-      const { code, stderr } = await interrupt(
-        ['write', '--file', '/dev/zero', '--baud', '2000000', '--chunk-size', '4096'],
-        /write: 256\.0 KiB/,
-      );
-      expect(code).toBe(130);
-      const last = lines(stderr).at(-1) ?? '';
-      const m =
-        /^dma-bridge: interrupted: the board stopped the DMA after (\d+) of (\d+) read bytes had gone out$/.exec(
-          last,
+    for (const [source, file, endlessStdin] of [
+      ['--file /dev/zero', '/dev/zero', false],
+      ['--file - (an endless stdin)', '-', true],
+    ] as const) {
+      it(`write ${source}: streams until interrupted, reading no faster than it sends`, async () => {
+        const { code, stderr } = await interrupt(
+          ['write', '--file', file, '--baud', '2000000', '--chunk-size', '4096'],
+          /write: 256\.0 KiB/,
+          endlessStdin,
         );
-      expect(m, last).not.toBeNull();
-      const [sent, read] = [Number(m![1]), Number(m![2])];
-      expect(sent).toBeGreaterThan(200_000);
-      // Bounded memory: what was read and not yet sent is a few chunks and one read piece, never the stream.
-      expect(read - sent).toBeLessThanOrEqual(3 * 4096 + 2 * 65536 + 4097);
-    });
-
-    it('write --file -: streams an endless stdin until interrupted, reading no faster than it sends', async () => {
-      const { code, stderr } = await interrupt(
-        ['write', '--file', '-', '--baud', '2000000', '--chunk-size', '4096'],
-        /write: 256\.0 KiB/,
-        true,
-      );
-      expect(code).toBe(130);
-      const last = lines(stderr).at(-1) ?? '';
-      const m =
-        /^dma-bridge: interrupted: the board stopped the DMA after (\d+) of (\d+) read bytes had gone out$/.exec(
-          last,
-        );
-      expect(m, last).not.toBeNull();
-      const [sent, read] = [Number(m![1]), Number(m![2])];
-      expect(sent).toBeGreaterThan(200_000);
-      expect(read - sent).toBeLessThanOrEqual(3 * 4096 + 2 * 65536 + 4097);
-    });
+        expect(code).toBe(130);
+        const last = lines(stderr).at(-1) ?? '';
+        const m =
+          /^dma-bridge: interrupted: the board stopped the DMA after (\d+) of (\d+) read bytes had gone out$/.exec(
+            last,
+          );
+        expect(m, last).not.toBeNull();
+        const [sent, read] = [Number(m![1]), Number(m![2])];
+        expect(sent).toBeGreaterThan(200_000);
+        // Bounded memory: what was read and not yet sent is a few chunks and one read piece, never the stream.
+        expect(read - sent).toBeLessThanOrEqual(3 * 4096 + 2 * 65536 + 4097);
+      });
+    }
 
     it('read: stops the reception and says how much arrived', async () => {
       const { code, stderr } = await interrupt(['read', '1000', '--timeout', '60s'], /receiving 1000 bytes/);
