@@ -52,13 +52,9 @@ export class FlashInterface implements MemoryMappedDevice {
     return (this.regs.get(FLASH.ACR) ?? 0) & 7;
   }
 
-  /**
-   * Whether LATENCY is too small for HCLK (RM0444 §3.3.4, range 1:
-   * 0 WS up to 24 MHz, 1 WS up to 48 MHz, 2 WS up to 64 MHz).
-   */
+  /** Whether LATENCY is too small for HCLK in voltage range 1 (see `flashWaitStates`). */
   latencyTooLow(hclkHz: number): boolean {
-    const needed = hclkHz <= 24e6 ? 0 : hclkHz <= 48e6 ? 1 : 2;
-    return this.latency < needed;
+    return this.latency < (flashWaitStates(hclkHz, 1) ?? Number.POSITIVE_INFINITY);
   }
 
   read(offset: number, size: AccessSize): number {
