@@ -187,6 +187,9 @@ interface HelloAttempt {
   reject(error: Error): void;
 }
 
+/** The shortest delay the link re-arms a timer with, ms. */
+const MIN_REARM_MS = 1;
+
 const SEQ_MOD = 0x1_0000;
 const seqAfter = (a: number, b: number) => (a - b + SEQ_MOD) % SEQ_MOD < 0x8000;
 
@@ -812,7 +815,10 @@ export class Link {
       const quiet = this.timers.now() - this.lastByteAt;
       const timeout = this.partialFrameTimeoutMs();
       if (quiet < timeout) {
-        this.armPartialTimer(timeout - quiet);
+        // Never shorter than the floor: a difference of two clock readings can
+        // come out below the clock's resolution, and a timer that fires at
+        // once, forever, would hold a virtual clock still.
+        this.armPartialTimer(Math.max(MIN_REARM_MS, timeout - quiet));
         return;
       }
       this.decoder.abandonPartial((d) => this.onDecoded(d));
