@@ -163,7 +163,9 @@ describe('message codec', () => {
     }
     expect(statusName(0x42)).toBe('unknown status 0x42');
     for (let r = 1; r <= 9; r++) expect(describeDmaStartRefusedReason(r)).not.toMatch(/unknown/);
-    expect(describeDmaStartRefusedReason(DmaStartRefusedReason.OVERLAPS_RUNNING_CHANNEL)).toMatch(/other DMA channel/);
+    expect(describeDmaStartRefusedReason(DmaStartRefusedReason.OVERLAPS_RUNNING_CHANNEL)).toMatch(
+      /other DMA channel/,
+    );
     expect(describeDmaStartRefusedReason(99)).toMatch(/unknown/);
   });
 
