@@ -260,4 +260,30 @@ describe('bridge firmware on the virtual board', () => {
     expect(other.result).toEqual({ status: Status.DMA_START_REFUSED, reason: 9 });
     expect(host.corrupt).toEqual([]);
   });
+  it('powers up with its own boot epoch: fresh boards and power-ons differ, unless given one seed', async () => {
+    const epochs: number[] = [];
+    const seeds: number[] = [];
+    const bootEpoch = async (host: RawHost) => (await host.event('boot')).bootEpoch;
+    const boot = async (options: { sramSeed?: number }): Promise<void> => {
+      const vb = new VirtualBoard({ firmware: loadFirmware(), ...options });
+      vb.start();
+      const host = new RawHost(vb);
+      epochs.push(await bootEpoch(host));
+      seeds.push(vb.sramSeed);
+      // The same board powered off and on again: a new epoch.
+      host.messages.length = 0;
+      vb.powerCycle();
+      epochs.push(await bootEpoch(host));
+      await vb.dispose();
+    };
+    // Two fresh boards with the same (default) UID and no seed.
+    await boot({});
+    await boot({});
+    expect(new Set(epochs).size, `seeds ${seeds.join(', ')}`).toBe(4);
+    expect(seeds[0]).not.toBe(seeds[1]);
+    // One seed: the same power-ups, whatever the process.
+    const seeded = epochs.length;
+    await boot({ sramSeed: seeds[0]! });
+    expect(epochs.slice(seeded)).toEqual(epochs.slice(0, 2));
+  });
 });

@@ -23,7 +23,7 @@ import { checkedWrites } from './register-checks.ts';
 import { RegisterStorage } from './register-storage.ts';
 import { misuseText, StrictMonitor } from './strict.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
-import { DEFAULT_UID, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
+import { SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
 import { USART1_BASE, USART2_BASE, Usart } from './usart.ts';
 
 export const FLASH_BASE = 0x0800_0000;
@@ -90,9 +90,15 @@ export interface Stm32g071Options<C extends CpuCore = Cpu> {
   /**
    * Seed of what SRAM holds at each power-on: SRAM powers up with
    * unpredictable content, different at every power-on; a seed makes the
-   * sequence repeatable (default: derived from the UID).
+   * sequence repeatable (default: a new random seed for every chip, so no
+   * two boards, in one process or in two, power up alike).
    */
   sramSeed?: number;
+}
+
+/** A seed no other chip is likely to have: 32 bits from the platform's random source. */
+function randomSramSeed(): number {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
 export interface Stm32g071<C extends CpuCore = Cpu> {
@@ -116,6 +122,8 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
   readonly systemMemory: SystemMemory;
   /** What the firmware did that silicon would reject or ignore (see strict.ts). */
   readonly strict: StrictMonitor;
+  /** The seed of SRAM's power-on content (given, or chosen at random): pass it again to repeat a run. */
+  readonly sramSeed: number;
   /** Copies a raw image into flash at `offset` (a programmer writing flash). */
   loadFlash(image: Uint8Array, offset?: number): void;
   /**
@@ -137,8 +145,8 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const bus = new SystemBus();
   const flash = new Uint8Array(FLASH_SIZE).fill(0xff);
   const sram = new Uint8Array(SRAM_SIZE);
-  const uidWords = options.uid ?? DEFAULT_UID;
-  let sramNoise = (options.sramSeed ?? uidWords[0] ^ Math.imul(uidWords[1], 0x9e3779b1) ^ uidWords[2]) >>> 0;
+  const sramSeed = (options.sramSeed ?? randomSramSeed()) >>> 0;
+  let sramNoise = sramSeed;
   /** Fills SRAM with the next power-on's content (xorshift32: cheap, and not all zero). */
   const powerUpSram = () => {
     sramNoise = (Math.imul(sramNoise, 0x2c1b3c6d) + 0x297a2d39) >>> 0;
@@ -344,6 +352,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     iwdg,
     systemMemory,
     strict,
+    sramSeed,
     loadFlash(image, offset = 0) {
       if (offset < 0 || offset + image.length > FLASH_SIZE)
         throw new RangeError('image does not fit in flash');
