@@ -159,8 +159,16 @@ export class VirtualBoard {
   loadFirmware(firmware: Uint8Array): void {
     this.chip.flash.fill(0xff);
     const isElf = ELF_MAGIC.every((b, i) => firmware[i] === b);
-    if (isElf) loadElf(firmware, this.chip.bus);
-    else this.chip.loadFlash(firmware);
+    if (isElf) {
+      const functions = [...loadElf(firmware, this.chip.bus).symbols.values()].filter(
+        (sym) => sym.type === 2 && sym.size > 0,
+      );
+      this.chip.codeName = (address) =>
+        functions.find((f) => address >= (f.value & ~1) && address < (f.value & ~1) + f.size)?.name;
+    } else {
+      this.chip.loadFlash(firmware);
+      this.chip.codeName = undefined;
+    }
     this.powerOn();
   }
 
