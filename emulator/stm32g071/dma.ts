@@ -67,7 +67,8 @@ export type DmaMisuse =
   | 'cndtr-write-while-enabled'
   | 'cpar-write-while-enabled'
   | 'cmar-write-while-enabled'
-  | 'enable-while-teif';
+  | 'enable-while-teif'
+  | 'enable-with-cndtr-zero';
 
 interface Channel {
   ccr: number;
@@ -104,6 +105,8 @@ export class Dma implements MemoryMappedDevice {
   readonly misuse = new Map<DmaMisuse, number>();
   /** Called on each forbidden write, with the channel number. */
   onMisuse: ((kind: DmaMisuse, channel: number) => void) | undefined;
+  /** Called when a write sets a channel's EN, with the channel number and CCR. */
+  onEnable: ((channel: number, ccr: number) => void) | undefined;
   writesWhileUnclocked = 0;
   /** Items moved so far (all channels), for tests and statistics. */
   itemsTransferred = 0;
@@ -293,6 +296,9 @@ export class Dma implements MemoryMappedDevice {
     if (v & CCR_EN) {
       ch.curP = ch.cpar;
       ch.curM = ch.cmar;
+      // RM0444 §10.6.4: with CNDTR = 0 no transfer is served, enabled or not.
+      if (ch.cndtr === 0) this.countMisuse('enable-with-cndtr-zero', n);
+      this.onEnable?.(n, v);
     }
   }
 
