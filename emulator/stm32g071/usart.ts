@@ -13,7 +13,7 @@ import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
 import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
-import { garbled, sameRate, sampleLine } from './uart-waveform.ts';
+import { garbled, type ReceiverSampling, sameRate, sampleLine } from './uart-waveform.ts';
 
 export const USART1_BASE = 0x4001_3800;
 export const USART2_BASE = 0x4000_4400;
@@ -48,6 +48,7 @@ export const CR1_OVER8 = 1 << 15;
 export const CR1_M1 = 1 << 28;
 export const CR3_EIE = 1 << 0;
 export const CR3_DMAR = 1 << 6;
+export const CR3_ONEBIT = 1 << 11;
 export const CR3_DMAT = 1 << 7;
 export const CR3_OVRDIS = 1 << 12;
 export const CR3_DDRE = 1 << 13;
@@ -541,6 +542,18 @@ export class Usart implements MemoryMappedDevice {
     return frame / (1 + word + STOP_BITS[field(this.cr2, 12, 2)]!);
   }
 
+  /** How this receiver samples, for its tolerance to clock deviation (RM0444 §33.5.8). */
+  private sampling(): ReceiverSampling {
+    const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
+    const over8 = (this.cr1 & CR1_OVER8) !== 0;
+    return {
+      over8,
+      fractionalBrr: (this.brr & (over8 ? 7 : 15)) !== 0,
+      wordBits: m === 0 ? 8 : m === 1 ? 9 : 7,
+      oneBit: (this.cr3 & CR3_ONEBIT) !== 0,
+    };
+  }
+
   /**
    * Characters sent at a rate other than this USART's: the queued run of
    * them is replaced by what the receiver samples from their waveform,
@@ -568,7 +581,7 @@ export class Usart implements MemoryMappedDevice {
     let at = 0;
     if (ownBit !== undefined) {
       const sent = run.map((w) => w.byte ?? 0xff);
-      const heard = sampleLine(sent, senderBit, ownBit);
+      const heard = sampleLine(sent, senderBit, ownBit, this.sampling());
       if (garbled(sent, heard)) this.onRateMismatch?.(senderBit, ownBit);
       for (const c of heard) {
         sampled.push({
