@@ -8,7 +8,6 @@ import { createMemoryTransportPair } from '../transport/memory-pair.ts';
 import { Board } from './board.ts';
 import {
   AlreadyTakenError,
-  BusyError,
   DmaStartRefusedError,
   InvalidHelloError,
   OutOfArenaError,
