@@ -234,8 +234,19 @@ export class StreamWriter<S> {
       // The stop goes out right behind a start that is in flight; the
       // start's outcome is recorded before the stop's is used.
       const stopping = this.side.engine.stop();
+      // Observed below, once the start's outcome is in: a stop refused meanwhile
+      // (a session reopened, a revoked handle) must not go unhandled until then.
+      stopping.catch(() => {});
       await this.starting;
-      const state = await stopping;
+      let state: Awaited<typeof stopping>;
+      try {
+        state = await stopping;
+      } catch (error) {
+        // Not confirmed stopped: the DMA may still read the buffers.
+        const why = error instanceof Error ? error.message : String(error);
+        for (const loan of this.#loans) loan.doubt(why);
+        throw error;
+      }
       // Every accepted chunk before the current one went out whole; of the
       // current one, all but what CNDTR says was left.
       const left = this.current ? state.cndtr * ((this.options.dataSize ?? 8) / 8) : 0;
