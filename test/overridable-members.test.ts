@@ -8,6 +8,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { DmaBuffer } from '../driver/board/index.ts';
+import { boardInternals } from '../driver/board/internals.ts';
 import {
   openSerialTarget,
   pattern,
@@ -145,6 +146,23 @@ describe("a shadowed board check never lets another board's buffer in", () => {
     tamper(() => {
       (foreign as unknown as Record<string, unknown>).assertBelongsTo = () => {};
     });
+    const t = attempt(() => a.serial.writeAll(foreign));
+    await settle(t);
+    await sleepVirtual(a.vb, 1);
+    expect(peerReceived(a.vb)).toEqual(new Uint8Array(0));
+  });
+});
+
+describe("a replaced lend target never aims a board's DMA at another board's buffer", () => {
+  it("the serial's channel told it lends from board b: board a's DMA sends nothing of its own memory", async () => {
+    const a = await open();
+    const b = await open();
+    const own = a.board.alloc(16);
+    await own.write(pattern(16, 10));
+    const foreign = b.board.alloc(16);
+    expect(foreign.address).toBe(own.address);
+    const engine = (a.serial as unknown as { side: { engine: object } }).side.engine;
+    tamper(() => Object.defineProperty(engine, 'lendTarget', { get: () => boardInternals(b.board) }));
     const t = attempt(() => a.serial.writeAll(foreign));
     await settle(t);
     await sleepVirtual(a.vb, 1);

@@ -265,7 +265,12 @@ export class ChannelEngine {
     try {
       this.assertIdle();
       // The ledger says where the DMA may go: only memory it lent for this channel.
-      const memory = spec.memory.loan.aim(this.channel.channel, spec.memory.offset, spec.memory.length);
+      const memory = spec.memory.loan.aim(
+        this.#internals.ledger,
+        this.channel.channel,
+        spec.memory.offset,
+        spec.memory.length,
+      );
       memoryAddress = memory.address;
       items = itemsFor(memory.address, memory.length, spec.options.dataSize ?? 8);
     } catch (error) {

@@ -85,7 +85,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     this.#loan = loan;
     this.items = items;
     this.half = new Uint8Array((this.items / 2) * this.itemBytes);
-    this.#address = loan.aim(side.engine.channel.channel).address;
+    this.#address = loan.aim(side.engine.lendTarget.ledger, side.engine.channel.channel).address;
     side.token.move('readCircular()');
     this.started = side.engine
       .start(

@@ -261,9 +261,19 @@ export class BufferLoan {
     return this.#loan.length;
   }
 
-  /** The address and length for DMA1 channel `channel` (all of the loan, or a part), checked by the ledger. */
-  aim(channel: number, offset = 0, length = this.#loan.length): { address: number; length: number } {
-    return this.#view.region.ledger.aim(this.#loan, channel, offset, length);
+  /**
+   * The address and length for DMA1 channel `channel` of the board whose
+   * ledger is `ledger` (all of the loan, or a part), checked by that ledger:
+   * memory lent by another board's ledger is never aimed at.
+   */
+  aim(
+    ledger: ArenaLedger,
+    channel: number,
+    offset = 0,
+    length = this.#loan.length,
+  ): { address: number; length: number } {
+    if (this.#view.region.ledger !== ledger) throw new ForeignBufferError(this.#view.host.name, 'this board');
+    return ledger.aim(this.#loan, channel, offset, length);
   }
 
   /**
