@@ -160,6 +160,14 @@ export class Board {
         case 'frame-damaged':
           this.notify({ kind: 'events-lost', lost: 0, suspected: true });
           return;
+        case 'session-opening':
+          // Every path that opens a session (reconnect, recover, a rate
+          // switch or fallback) comes here synchronously, before the HELLO
+          // is sent: the new session stops every channel and resets USART1
+          // (PROTOCOL.md §4), so whatever was made in the old one is void
+          // before anything of the new one can reach the board.
+          this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'new-session'));
+          return;
         case 'reset':
           this.handles.revokeAll(n.error);
           // A reset stopped every DMA channel: what was in doubt before it is free.
@@ -396,6 +404,8 @@ export class Board {
     for (const op of list) checkBatchOp(op);
     const result: BatchResult = { executed: 0, values: [] };
     const pieces = splitBatch(list, this.limits.batchPayload);
+    // Every piece is sent in the session the batch began in, or not at all.
+    const session = this.link.sessionId;
     for (const piece of pieces) {
       // POLLs wait on the board: give each request the time its polls may take.
       const pollMs = piece.reduce((t, op) => t + (op.op === 'poll' ? op.timeoutUs / 1000 : 0), 0);
@@ -405,6 +415,7 @@ export class Board {
         options,
         Math.ceil(pollMs),
         (r) => last || (r.command === 'reg-batch' && r.result.status !== Status.OK),
+        session,
       );
       result.values.push(...reply.values);
       const r = reply.result;
@@ -586,19 +597,14 @@ export class Board {
   // ------------------------------------------------------------ session
 
   /**
-   * Opens a new session after a reset (or a timeout). The HELLO reply is
-   * validated again; if the epoch changed, handles from before are revoked.
+   * Opens a new session after a reset (or a timeout). Every handle issued
+   * before is revoked at once, before the HELLO is sent (see the link's
+   * 'session-opening'); the HELLO reply is validated again.
    */
   async reconnect(): Promise<HelloInfo> {
     const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
-    const generation = this.handles.generation;
     // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
-    // §4): whatever ran before, in doubt or not, is confirmed off. Unless the
-    // link already announced a reset (which revoked everything), revoke now.
-    if (this.handles.generation === generation) {
-      const evidence = hello.bootEpoch !== this.handles.epoch ? 'hello-epoch' : 'new-session';
-      this.handles.revokeAll(new DeviceResetError(this.handles.epoch, hello.bootEpoch, evidence));
-    }
+    // §4): whatever ran before, in doubt or not, is confirmed off.
     this.helloValue = hello;
     // The new session stopped every channel: what was in doubt before it is free.
     this.boardIdle(this.handles.generation);
@@ -643,6 +649,7 @@ export class Board {
     options: OperationOptions,
     extraTimeMs = 0,
     completes: (reply: Reply) => boolean = () => true,
+    session?: number,
   ): Promise<ReplyTo<C>> {
     if (options.handle) this.handles.check(options.handle);
     const generation = this.handles.generation;
@@ -657,6 +664,7 @@ export class Board {
       extraTimeMs,
       onReply,
       onSent: options.onSent,
+      ...(session === undefined ? {} : { session }),
     });
     if (this.handles.generation !== generation) {
       // The reply came from before a reset that has been noticed since: the
