@@ -65,6 +65,7 @@ static struct {
     uint32_t halves_read;       /* half boundaries the reader has crossed */
     volatile uint32_t overruns; /* bytes lost: the DMA lapped the reader, or ORE */
     volatile uint32_t errors;   /* framing, noise and parity errors */
+    uint32_t frames_dropped;    /* request frames refused or cut off by a switch */
 } rx;
 
 static struct {
@@ -355,12 +356,27 @@ void plat_link_frame_ok(void)
     cpu_irq_enable();
 }
 
+void plat_link_frame_dropped(void)
+{
+    rx.frames_dropped++;
+}
+
+/* The rate changed: bytes that arrived at the old rate and are not read
+ * yet are not the host's (it sends its first byte at the new rate only
+ * after the reply, PROTOCOL.md 2): dropped, and counted as lost. */
+static void rx_drop_unread(void)
+{
+    uint16_t w = rx_write_index();
+    rx.overruns += (uint32_t)((w + RX_RING_SIZE - rx.rd) % RX_RING_SIZE);
+    hostlink_rx_consume((size_t)((w + RX_RING_SIZE - rx.rd) % RX_RING_SIZE));
+}
+
 static bool tx_idle(void)
 {
     return tx.head == tx.tail && tx.run == 0 && (USART2->ISR & USART_ISR_TC);
 }
 
-void hostlink_service(void)
+bool hostlink_service(void)
 {
     if (rate.fall_back) {
         rate.fall_back = 0;
@@ -368,20 +384,24 @@ void hostlink_service(void)
         arm_fallback(false);
         if (rate.baud != LINK_BAUD) {
             usart_on(LINK_BAUD);
+            rx_drop_unread();
             rate.fallbacks++;
+            return true;
         }
-        return;
+        return false;
     }
     /* the reply to SET_LINK_BAUD must leave at the old rate first */
     if (rate.pending != 0) {
         if (tx_idle()) {
             usart_on(rate.pending);
+            rx_drop_unread();
             rate.pending = 0;
             arm_fallback(rate.baud != LINK_BAUD);
-        } else {
-            wake_on_tc();
+            return true;
         }
+        wake_on_tc();
     }
+    return false;
 }
 
 void hostlink_info(struct plat_info *info)
@@ -401,6 +421,11 @@ uint32_t hostlink_fallbacks(void)
 uint32_t hostlink_rx_overruns(void)
 {
     return rx.overruns;
+}
+
+uint32_t hostlink_frames_dropped(void)
+{
+    return rx.frames_dropped;
 }
 
 uint32_t hostlink_rx_errors(void)

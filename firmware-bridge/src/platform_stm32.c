@@ -99,6 +99,7 @@ void plat_board_status(struct plat_status *st)
     st->link_fallbacks = hostlink_fallbacks();
     st->fault_pc = boot_fault_pc();
     st->fault_count = boot_fault_count();
+    st->link_frames_dropped = hostlink_frames_dropped();
 }
 
 void plat_hello_info(struct plat_info *info)
