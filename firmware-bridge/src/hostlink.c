@@ -17,7 +17,7 @@
  *
  * Rate: the link boots at LINK_BAUD. SET_LINK_BAUD switches USART2 once
  * everything queued has left; until a valid frame arrives at the new rate
- * (within about 1.5 s, counted by SysTick), and whenever a 0x00 arrives with
+ * (within about 5 s, counted by SysTick), and whenever a 0x00 arrives with
  * a framing error (a host at a slower rate opening the port), it goes back
  * to the boot rate. A reset that is not a power-up (the reset button, the
  * watchdog, a fault, a host's reset request) keeps the rate in .noinit and
@@ -38,8 +38,13 @@
 #define TX_RING_SIZE 2048u
 #define RX_CH 3u /* DMA1 channel 3: DMAMUX1 channel 2 */
 #define TX_CH 4u /* DMA1 channel 4: DMAMUX1 channel 3 */
-/* SysTick wraps every 2^24 cycles, 262 ms at 64 MHz: six make the fallback. */
-#define FALLBACK_WRAPS 6u
+/* The probation after a switch: long enough for the slowest host transport
+ * to change rate and send its first frame (WebSerial closes and reopens its
+ * port for that, which can take seconds). Counted in SysTick wraps (2^24
+ * core cycles: 262 ms at 64 MHz, 1.05 s at 16 MHz), so the number of wraps
+ * follows the clock the board reached. */
+#define PROBATION_MS 5000u
+static uint8_t fallback_wraps;
 
 static const uint32_t candidate_rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
 #define CANDIDATES (sizeof candidate_rates / sizeof candidate_rates[0])
@@ -150,6 +155,8 @@ void hostlink_init(void)
     rate.pending = 0;
     rate.fall_back = 0;
     rate.wraps = 0;
+    /* whole wraps, rounded up: 20 at 64 MHz (5.2 s), 5 at 16 MHz (5.2 s) */
+    fallback_wraps = (uint8_t)((PROBATION_MS * (clock_pclk_hz() / 1000u) + SYSTICK_MAX) / (SYSTICK_MAX + 1u));
     rate_count = 0;
     for (size_t i = 0; i < CANDIDATES; i++)
         if (makeable(candidate_rates[i]))
@@ -317,7 +324,7 @@ void USART2_IRQHandler(void)
 
 void SysTick_Handler(void)
 {
-    if (rate.unconfirmed && ++rate.wraps >= FALLBACK_WRAPS)
+    if (rate.unconfirmed && ++rate.wraps >= fallback_wraps)
         rate.fall_back = 1;
     led_tick();
 }
