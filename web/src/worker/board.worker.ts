@@ -55,10 +55,9 @@ function start(firmware: ArrayBuffer, usart1: 'peer' | 'loopback'): void {
   writer = port.writable.getWriter();
   void pumpToPage(port.readable.getReader());
   board.start();
-  const speed = `core ${rate.mips.toFixed(0)} MIPS here, about ${rate.headroom.toFixed(1)}× real time at that rate`;
   post({
     type: 'ready',
-    description: `${port.info.description}; link up to ${rate.baud} Bd (${speed})`,
+    description: `virtual Nucleo-G071RB, link up to ${rate.baud} Bd`,
     maxBaudRate: rate.baud,
   });
 }
