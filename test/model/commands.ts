@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { Serial1, type SerialRx, type SerialTx, type Transfer } from '../../driver/api/index.ts';
 import { AlreadyTakenError, type DmaBuffer } from '../../driver/board/index.ts';
-import { type HeldBuffer, MODEL_BAUD, type ModelSystem, tagged } from './system.ts';
+import { type HeldBuffer, MODEL_BAUD, type ModelSystem, type Transmitting, tagged } from './system.ts';
 
 export interface ModelState {
   steps: number;
@@ -100,6 +100,7 @@ async function finish<S>(
   h: HeldBuffer,
   how: Finish,
   keep: (serial: S) => void,
+  tx?: Transmitting,
 ): Promise<void> {
   if (how === 'forget') {
     // Dropped without waiting: its start must still end within the deadline.
@@ -108,9 +109,13 @@ async function finish<S>(
   }
   if (how === 'dispose') {
     await s.track(`${what} disposed`, transfer[Symbol.asyncDispose]());
+    // Whether it ran or not, it is over (or left in doubt until a boundary).
+    if (transfer.isDone()) tx?.bar('it was disposed of', 2);
     return;
   }
   const done = await s.track(`${what}.${how}()`, how === 'wait' ? transfer.wait() : transfer.stop());
+  // Stopped (the board confirmed it) or complete: what is left in USART1 may still leave.
+  tx?.bar(how === 'wait' ? 'it completed' : 'it was stopped', 2);
   s.handedBack(h, done.buffer);
   keep(done.serial);
 }
@@ -200,7 +205,7 @@ export function commandArbitraries(
         transfer.started.catch((e: unknown) => {
           if (!(e instanceof Error && e.name === 'TransferInDoubtError')) tx.bar('its start failed');
         });
-        await finish(s, 'writeAll()', transfer, h, how, keepWhole(s));
+        await finish(s, 'writeAll()', transfer, h, how, keepWhole(s), tx);
       }),
     ),
 

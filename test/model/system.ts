@@ -66,8 +66,17 @@ interface Transmission {
   sent: number;
   /** Why it may no longer send, once it may not. */
   barred: string | undefined;
+  /** Bytes it may still send once barred (what USART1's TDR and shift register held at a stop). */
+  slack: number;
   /** Session boundaries counted when it was made: a boundary after it bars it. */
   readonly boundary: number;
+}
+
+/** What the program may say about a transmission. */
+export interface Transmitting {
+  /** It may send no more (but `slack` bytes already on their way). */
+  bar(why: string, slack?: number): void;
+  readonly sent: number;
 }
 
 /** A promise the program waits on (or dropped), with when it was made. */
@@ -263,13 +272,14 @@ export class ModelSystem {
   // ------------------------------------------------------------ the peer's bytes
 
   /** Registers data a transmit operation may put on USART1. */
-  transmission(what: string, data: Uint8Array): { bar(why: string): void; readonly sent: number } {
+  transmission(what: string, data: Uint8Array): Transmitting {
     const t: Transmission = {
       id: this.newId(),
       what,
       data,
       sent: 0,
       barred: undefined,
+      slack: 0,
       boundary: this.boundaries,
     };
     this.transmissions.push(t);
@@ -278,8 +288,10 @@ export class ModelSystem {
       if (i >= 0) this.transmissions.splice(i, 1);
     }
     return {
-      bar: (why) => {
-        t.barred ??= why;
+      bar: (why, slack = 0) => {
+        if (t.barred !== undefined) return;
+        t.barred = why;
+        t.slack = slack;
       },
       get sent() {
         return t.sent;
@@ -300,6 +312,10 @@ export class ModelSystem {
     );
     if (barred) {
       barred.sent++;
+      if (barred.slack > 0) {
+        barred.slack--;
+        return;
+      }
       this.violations.push(
         `the USART1 peer received byte ${barred.sent - 1} of ${barred.what} (#${barred.id}), which may no ` +
           `longer send: ${barred.barred} (during step ${this.stepName})`,
