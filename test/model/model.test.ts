@@ -9,7 +9,7 @@
  * received against the transfers allowed to send them. `npm run soak --
  * model` runs it for minutes.
  *
- * MODEL_SEED and MODEL_PATH (printed on failure) replay a run; MODEL_ONLY
+ * MODEL_SEED, MODEL_PATH and MODEL_REPLAY (printed on failure) replay a run; MODEL_ONLY
  * and MODEL_EXCLUDE pick command kinds (commands.ts, COMMAND_KINDS).
  */
 
@@ -24,6 +24,8 @@ describe('model: random API sequences on the real firmware keep the board memory
     const report = await runModel({
       seed,
       ...(path ? { path } : {}),
+      ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
+      ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
       numRuns: 12,
       maxCommands: 24,
       wallLimitMs: 10_000,

@@ -12,8 +12,9 @@ import { ModelSystem } from './system.ts';
 
 export interface ModelRunOptions {
   seed: number;
-  /** A counterexample's path from an earlier run (replays it alone). */
+  /** A counterexample's path from an earlier run (replays it alone), with its commands' replay path. */
   path?: string;
+  replayPath?: string;
   numRuns: number;
   maxCommands: number;
   /** Wall-clock limit of one step, ms. */
@@ -70,6 +71,7 @@ export async function runModel(options: ModelRunOptions): Promise<ModelRunReport
   };
   const commands = fc.commands(commandArbitraries({ wallLimitMs: options.wallLimitMs }, options.kinds), {
     maxCommands: options.maxCommands,
+    ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
   });
   const property = fc.asyncProperty(
     fc.integer({ min: 1, max: 0x7fff_ffff }),
@@ -126,7 +128,10 @@ export function describeModelReport(r: ModelRunReport): string {
   if (r.failed) {
     lines.push(`FAILED (first failure after ${((r.firstFailureMs ?? 0) / 1000).toFixed(1)} s): ${r.message}`);
     lines.push(`counterexample: ${r.counterexample}`);
-    lines.push(`replay: MODEL_SEED=${r.seed} MODEL_PATH='${r.path}'`);
+    const replay = /replayPath="([^"]*)"/.exec(r.counterexample ?? '')?.[1];
+    lines.push(
+      `replay: MODEL_SEED=${r.seed} MODEL_PATH='${r.path}'${replay === undefined ? '' : ` MODEL_REPLAY='${replay}'`}`,
+    );
   }
   return lines.join('\n');
 }

@@ -6,7 +6,7 @@
  *   npm run soak -- model              about three minutes
  *   npm run soak -- model 600          for ten minutes
  *   MODEL_SEED=123 npm run soak -- model
- *   MODEL_SEED=123 MODEL_PATH='..' npm run soak -- model     replays a failure
+ *   MODEL_SEED=123 MODEL_PATH='..' MODEL_REPLAY='..' npm run soak -- model   replays a failure
  *   MODEL_EXCLUDE=tamper,reconnect npm run soak -- model     without some command kinds
  */
 
@@ -20,7 +20,8 @@ export async function soakModel(seconds: number): Promise<number> {
   const report = await runModel({
     seed,
     ...(path ? { path } : {}),
-    numRuns: path ? 1 : 1_000_000,
+    ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
+    numRuns: 1_000_000,
     maxCommands,
     wallLimitMs: 30_000,
     timeLimitMs: seconds * 1000,
