@@ -12,6 +12,7 @@ export {
 } from './discovery.ts';
 export { type DuplexStreams, type DuplexStreamsOptions, streamsFromDuplex } from './duplex-streams.ts';
 export * from './errors.ts';
+export { SerialportMissingError } from './load-serialport.ts';
 export {
   isTcpSpec,
   type OpenedTransport,
