@@ -12,7 +12,6 @@ export {
 } from './discovery.ts';
 export { type DuplexStreams, type DuplexStreamsOptions, streamsFromDuplex } from './duplex-streams.ts';
 export * from './errors.ts';
-export { SerialportMissingError } from './load-serialport.ts';
 export {
   isTcpSpec,
   type OpenedTransport,

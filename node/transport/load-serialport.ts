@@ -4,17 +4,7 @@
  * missing install is one error that says how to add it.
  */
 import type * as SerialportModule from 'serialport';
-
-export class SerialportMissingError extends Error {
-  override name = 'SerialportMissingError';
-  constructor(cause: unknown) {
-    super(
-      'serial ports need the optional package "serialport", which is not installed; ' +
-        'add it with: npm install serialport',
-      { cause },
-    );
-  }
-}
+import { SerialportMissingError } from './errors.ts';
 
 let loading: Promise<typeof SerialportModule> | undefined;
 
@@ -23,7 +13,8 @@ export function loadSerialport(): Promise<typeof SerialportModule> {
   loading ??= import('serialport').catch((error: unknown) => {
     loading = undefined;
     const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new SerialportMissingError(error);
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND')
+      throw new SerialportMissingError(error);
     throw error;
   });
   return loading;

@@ -39,7 +39,6 @@ export interface SerialportTransportOptions {
   readonly writeHighWaterMark?: number;
 }
 
-
 export class SerialportTransport implements Transport {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
@@ -116,7 +115,12 @@ export class SerialportTransport implements Transport {
     };
     // serialport is loaded only when a real port is opened (it is optional).
     const createPort: SerialPortFactory =
-      options.createPort ?? (await loadSerialport().then(({ SerialPort }) => (s) => new SerialPort(s)));
+      options.createPort ??
+      (await loadSerialport().then(
+        ({ SerialPort }) =>
+          (s) =>
+            new SerialPort(s),
+      ));
     let port: SerialPortStreamLike;
     try {
       port = createPort(settings);
