@@ -158,7 +158,7 @@ describe.concurrent('the packed package, installed with --omit=dev', () => {
         "await buf.write(new TextEncoder().encode('ok'));",
         'const { transferred } = await serial.writeAll(buf).wait();',
         'await board.close();',
-        "const missing = await SerialportTransport.open('/dev/ttyACM0').then(() => 'opened', (e) => `${e.name}: ${e.message}`);",
+        "const missing = await SerialportTransport.open('/dev/ttyACM0').then(() => 'opened', (e) => e.name + ': ' + e.message);",
         'console.log(JSON.stringify({ transferred, web: typeof web.openWebSerial, missing }));',
       ].join('\n'),
     );
