@@ -103,7 +103,11 @@ export class Transfer<S> implements AsyncDisposable {
   private checkDelayMs = CHECK_MIN_MS;
   /** CNDTR at the last safety-net re-read, to see a reception that went quiet. */
   private lastCheckedCndtr: number | undefined;
-  /** Resolves once the board accepted the start (rejects if it refused it, or if the outcome is unknown). */
+  /**
+   * Resolves once the board accepted the start (rejects if it refused it, or
+   * if the outcome is unknown). A reception receives only what reaches RX
+   * after this: earlier bytes are discarded.
+   */
   readonly started: Promise<void>;
   private readonly items: number;
   /** The buffer's memory, lent by the ledger: private, so no caller can hand it back early. */

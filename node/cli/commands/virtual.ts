@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/load-board.ts';
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
-import { table } from '../format.ts';
+import { table } from '../layout.ts';
 import { tcpPortNumber } from '../options.ts';
 
 const schema = z
