@@ -305,6 +305,13 @@ export class Usart implements MemoryMappedDevice {
     return this.computeIsr();
   }
 
+  /** A debugger's read: RDR keeps its character (RXNE stays set). */
+  peek(offset: number, size: AccessSize): number {
+    if ((offset & ~3) !== USART.RDR) return this.read(offset, size);
+    checkAligned(this.base, offset, false, size);
+    return laneRead(this.rdr, offset, size);
+  }
+
   read(offset: number, size: AccessSize): number {
     checkAligned(this.base, offset, false, size);
     const word = offset & ~3;
