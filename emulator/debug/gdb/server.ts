@@ -1,7 +1,7 @@
 /**
- * The GDB stub on TCP, 127.0.0.1 only: one GDB at a time (a second is
- * turned away while the first is attached); each connection debugs a
- * fresh target, so GDB can detach and attach again.
+ * The GDB stub on TCP, 127.0.0.1 only: one GDB at a time (a new
+ * connection takes over from the last); each connection debugs a fresh
+ * target, so GDB can detach and attach again.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { DebugTarget } from '../target.ts';
@@ -27,10 +27,15 @@ export async function startGdbServer(
   options: GdbServerOptions = {},
 ): Promise<GdbServer> {
   let current: { socket: Socket; session: GdbSession } | undefined;
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    // A new GDB takes over (one that detached may not have closed yet, or one died).
     if (current) {
-      socket.end();
-      return;
+      current.session.close();
+      current.socket.destroy();
+      current = undefined;
     }
     socket.setNoDelay(true);
     const session = new GdbSession(makeTarget(), (text) => socket.write(text, 'latin1'), options);
@@ -61,7 +66,7 @@ export async function startGdbServer(
     },
     close: () =>
       new Promise<void>((resolve) => {
-        current?.socket.destroy();
+        for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
   };
