@@ -3,7 +3,7 @@
  * lines on the core's NVIC, and the RCC's clocks driving the core, the DMA
  * and the USARTs. Wiring only; behaviour lives in the peripheral files.
  */
-import type { MemoryMappedDevice } from '../core/bus.ts';
+import { type MemoryMappedDevice, peekDevice } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { Cpu, type FetchTiming, type RunResult } from '../core/cpu.ts';
 import type { InterruptLine } from '../core/irq.ts';
@@ -337,6 +337,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   bus.mapDevice(DBGMCU_BASE, BLOCK, {
     name: dbgmcu.name,
     read: (offset, size) => ((offset & ~3) === DBGMCU.IDCODE ? dbgmcu : dbgClocked).read(offset, size),
+    peek: (offset, size) => peekDevice((offset & ~3) === DBGMCU.IDCODE ? dbgmcu : dbgClocked, offset, size),
     write: (offset, value, size) => dbgClocked.write(offset, value, size),
   });
   bus.mapDevice(IWDG_BASE, BLOCK, checkedWrites(iwdg, 'IWDG', strict));
@@ -344,6 +345,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   bus.mapDevice(pwr.base, BLOCK, {
     name: pwr.name,
     read: (offset, size) => pwrClocked.read(offset, size),
+    peek: (offset, size) => peekDevice(pwrClocked, offset, size),
     write(offset, value, size) {
       pwrClocked.write(offset, value, size);
       if ((offset & ~3) === 0) checkFlashLatency(); // CR1.VOS: the wait states needed depend on the range

@@ -123,6 +123,8 @@ export class Dma implements MemoryMappedDevice {
   private readonly servedLog: number[] = [];
   /** When set, the channel number of every item served is appended (tests). */
   traceService = false;
+  /** A signal trace's view: told after any change of requests, EN or flags (emulator/debug/trace); null: none. */
+  onStateChange: (() => void) | null = null;
   /** Channels whose next item access fails as a bus error (test hook, see injectTransferError). */
   private readonly pendingBusErrors = new Set<number>();
 
@@ -184,6 +186,12 @@ export class Dma implements MemoryMappedDevice {
     if (ch.request === level) return;
     ch.request = level;
     if (level) this.kick();
+    this.onStateChange?.();
+  }
+
+  /** Channel `n`'s (1..7) request input level. */
+  requestLevel(n: number): boolean {
+    return this.ch(n).request;
   }
 
   read(offset: number, size: AccessSize): number {
@@ -401,5 +409,6 @@ export class Dma implements MemoryMappedDevice {
         this.irqs[g]!.set(level);
       }
     }
+    this.onStateChange?.();
   }
 }

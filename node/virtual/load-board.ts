@@ -57,6 +57,8 @@ export interface LoadBoardOptions {
   readonly pace?: 'fast' | 'realtime';
   /** Told each strict-board report as it is made, one line (default: none). */
   readonly onStrictReport?: (line: string) => void;
+  /** Called with the board powered on but not yet running (to attach a trace from the first instruction). */
+  readonly beforeStart?: (board: VirtualBoard) => void;
 }
 
 /** Loads the firmware onto a new virtual board and starts it running. */
@@ -83,6 +85,7 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
   }
   const told = options.onStrictReport;
   if (told) board.chip.strict.onReport((r) => told(formatStrictReports([r])));
+  options.beforeStart?.(board);
   board.start();
   return board;
 }
