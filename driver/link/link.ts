@@ -300,8 +300,11 @@ export class Link {
   }
 
   /**
-   * Opens a new session (after a reset or a timeout). Requests made while
-   * it runs wait for it. If the board's epoch changed since the last
+   * Opens a new session (after a reset or a timeout). Everything still
+   * pending belongs to the old session and fails with SessionEndedError
+   * (never sent in the new one); subscribers hear `session-opening` before
+   * the HELLO goes out. Requests made while it runs belong to the new
+   * session and wait for it. If the board's epoch changed since the last
    * session, subscribers get a `reset` notification (once per reset).
    */
   async reopen(): Promise<HelloInfo> {
