@@ -213,6 +213,8 @@ describe('resets and new sessions at random moments at 2 Mbaud', () => {
       } catch (e) {
         if (!(e instanceof DriverError)) throw e;
         if (current !== undefined) failed.push(current);
+        // An application takes a moment to react: whatever still runs keeps running meanwhile.
+        await new Promise<void>((r) => timers.setTimeout(r, rng.int(6)));
         if (!(await recover())) break;
       }
       for (const f of failed) failedAt.set(f, vb.nowNs);
