@@ -10,7 +10,7 @@
 
 import { STM32G071 } from '../chip/stm32g071.ts';
 import type { ChipDescription } from '../chip/types.ts';
-import { DeviceResetError, LinkProtocolError, LinkTimeoutError } from '../link/errors.ts';
+import { DeviceResetError, LinkProtocolError, LinkTimeoutError, SessionEndedError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
 import { switchLinkRate } from '../link/rate-switch.ts';
 import {
@@ -88,6 +88,7 @@ export class Board {
    */
   readonly raw: RawAccess;
   private recovering: Promise<void> | undefined;
+  private reconnecting: Promise<HelloInfo> | undefined;
   /** The transport opened on (free for another Board.open once closed). */
   private transport: Transport | undefined;
   private rateNote: string | undefined;
@@ -475,13 +476,21 @@ export class Board {
     this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
     const revokedAt = this.handles.generation;
     this.recovering = (async () => {
+      // A session being opened: let it open; whatever was queued in it runs
+      // before the reset below, which then stops it.
+      if (this.reconnecting) await this.reconnecting.catch(() => {});
       if (this.link.state !== 'open') await this.reconnect();
       else {
         try {
           await this.resetPeripherals();
         } catch (error) {
-          // The board reset (or the link lost it) under the request: a new session resets everything too.
-          if (!(error instanceof DeviceResetError) && !(error instanceof LinkTimeoutError)) throw error;
+          // The board reset (or the link lost it, or a new session began)
+          // under the request: a new session resets everything too.
+          const sessionGone =
+            error instanceof DeviceResetError ||
+            error instanceof LinkTimeoutError ||
+            error instanceof SessionEndedError;
+          if (!sessionGone) throw error;
           await this.reconnect();
         }
       }
@@ -586,15 +595,25 @@ export class Board {
    * 'session-opening'); the HELLO reply is validated again.
    */
   async reconnect(): Promise<HelloInfo> {
-    const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
-    // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
-    // §4): whatever ran before, in doubt or not, is confirmed off.
-    this.helloValue = hello;
-    // The new session stopped every channel: what was in doubt before it is free.
-    this.boardIdle(this.handles.generation);
-    // A board that reset (or fell back) runs at its boot rate again.
-    await this.negotiateRate();
-    return this.helloValue;
+    // One at a time: a second call shares the session the first is opening.
+    if (this.reconnecting) return this.reconnecting;
+    const run = (async () => {
+      const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
+      // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
+      // §4): whatever ran before, in doubt or not, is confirmed off. Nothing
+      // was allocated since the session began opening (refused meanwhile).
+      this.helloValue = hello;
+      this.boardIdle(this.handles.generation);
+      // A board that reset (or fell back) runs at its boot rate again.
+      await this.negotiateRate();
+      return this.helloValue;
+    })();
+    this.reconnecting = run;
+    try {
+      return await run;
+    } finally {
+      if (this.reconnecting === run) this.reconnecting = undefined;
+    }
   }
 
   /**
@@ -687,6 +706,7 @@ export class Board {
 
   private assertNotRecovering(what: string): void {
     if (this.recovering) throw new BoardRecoveringError(what);
+    if (this.reconnecting) throw new BoardRecoveringError(what, 'board.reconnect()');
   }
 
   private checkArena(command: string, address: number, length: number): void {
