@@ -462,6 +462,9 @@ export function commandArbitraries(
         c(`raw register write ${reg} = ${value}`, async (s) => {
           const chip = s.board.chip;
           if (reg === 'TDR') {
+            // A raw byte in TDR under a running transmission replaces one of its
+            // bytes: raw access can break that by design, so only on an idle line.
+            if (s.transmitting) return;
             const byte = value & 0xff;
             s.transmission('a raw TDR write', Uint8Array.of(byte));
             await s.track('raw TDR write', s.raw.writeRegister(chip.usart1.tdr.address, byte));

@@ -299,6 +299,11 @@ export class ModelSystem {
     };
   }
 
+  /** True while some transmission may still put bytes on USART1. */
+  get transmitting(): boolean {
+    return this.transmissions.some((t) => t.barred === undefined && t.sent < t.data.length);
+  }
+
   private peerByte(byte: number): void {
     const live = this.transmissions.find(
       (t) => t.barred === undefined && t.sent < t.data.length && t.data[t.sent] === byte,
