@@ -350,6 +350,9 @@ export class ModelSystem {
       for (const r of view.free) {
         if (overlap(ch, r)) problems.push(`${range}, but the driver would hand out ${describeRegion(r)}`);
       }
+      for (const r of view.owned) {
+        if (overlap(ch, r)) problems.push(`${range}, but the driver's ledger has ${describeRegion(r)} owned`);
+      }
       for (const h of this.owned()) {
         if (overlap(ch, h.region)) {
           problems.push(`${range}, but the program owns buffer #${h.id} at ${describeRegion(h.region)}`);
