@@ -17,6 +17,8 @@ export interface ModelRunOptions {
   replayPath?: string;
   numRuns: number;
   maxCommands: number;
+  /** How long sequences tend to be, up to maxCommands (fast-check's size; default 'small'). */
+  size?: 'small' | 'medium' | 'large' | 'max';
   /** Wall-clock limit of one step, ms. */
   wallLimitMs: number;
   /** Stop drawing new runs (and shrinking) after this long, ms. */
@@ -71,6 +73,7 @@ export async function runModel(options: ModelRunOptions): Promise<ModelRunReport
   };
   const commands = fc.commands(commandArbitraries({ wallLimitMs: options.wallLimitMs }, options.kinds), {
     maxCommands: options.maxCommands,
+    ...(options.size === undefined ? {} : { size: options.size }),
     ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
   });
   const property = fc.asyncProperty(
