@@ -56,6 +56,10 @@ export interface LoadBoardOptions {
   readonly pace?: 'fast' | 'realtime';
   /** Told each strict-board report as it is made, one line (default: none). */
   readonly onStrictReport?: (line: string) => void;
+  /** Seed of SRAM's power-on content (default: a random one; see VirtualBoard's `sramSeed`). */
+  readonly sramSeed?: number;
+  /** Start in ST's system bootloader until a power cycle (see VirtualBoardOptions.bootloader). */
+  readonly bootloader?: boolean;
 }
 
 /** Loads the firmware onto a new virtual board and starts it running. */
@@ -74,6 +78,8 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
       usart1: options.loopback ? 'loopback' : 'peer',
       peerBaudRate: 'follow-board', // the CLI's peer stands for a device set to the commands' --baud
       ...(options.pace ? { pace: options.pace } : {}),
+      ...(options.sramSeed === undefined ? {} : { sramSeed: options.sramSeed }),
+      ...(options.bootloader ? { bootloader: true } : {}),
     });
   } catch (error) {
     // An ELF for another machine, or not an executable: the loader says which.

@@ -7,7 +7,7 @@ import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/l
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
 import { table } from '../format.ts';
-import { tcpPortNumber } from '../options.ts';
+import { tcpPortNumber, wholeNumber } from '../options.ts';
 
 const schema = z
   .object({
@@ -17,6 +17,8 @@ const schema = z
     'peer-tcp': tcpPortNumber.optional(),
     loopback: z.boolean().default(false),
     firmware: z.string().min(1).optional(),
+    'sram-seed': wholeNumber(0, 0xffff_ffff, 'an SRAM seed').optional(),
+    bootloader: z.boolean().default(false),
     json: z.boolean().default(false),
   })
   .refine((args) => !(args.loopback && args['peer-tcp'] !== undefined), {
@@ -32,13 +34,15 @@ export const virtualCommand = defineCommand({
   name: 'virtual',
   summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
   synopsis:
-    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]',
+    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--sram-seed N] [--bootloader] [--json]',
   details: [
     '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
     '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
     '--no-pty          serve TCP only (the pty needs socat)',
     "--peer-tcp PORT   carry USART1's bytes both ways on this TCP port (default: print them on stderr)",
     '--loopback        wire USART1 TX back to its RX',
+    '--sram-seed N     power up SRAM (and so the boot epoch) as with seed N (default: random, printed)',
+    "--bootloader      start in ST's system bootloader, as a G0 after its first flash, until a power cycle",
   ],
   options: {
     'tcp-port': { type: 'string' },
@@ -47,6 +51,8 @@ export const virtualCommand = defineCommand({
     'peer-tcp': { type: 'string' },
     loopback: { type: 'boolean' },
     firmware: { type: 'string' },
+    'sram-seed': { type: 'string' },
+    bootloader: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   allowPositionals: false,
@@ -58,6 +64,8 @@ export const virtualCommand = defineCommand({
       pace: 'realtime',
       onStrictReport: (line) => io.note(`strict: ${line}`),
       ...(args.firmware !== undefined && { firmware: args.firmware }),
+      ...(args['sram-seed'] !== undefined && { sramSeed: args['sram-seed'] }),
+      bootloader: args.bootloader,
     });
     let server: VirtualServer | undefined;
     try {
@@ -81,6 +89,7 @@ export const virtualCommand = defineCommand({
             ptyLink: ptyLink ?? null,
             peerTcp: peerTcp ?? null,
             usart1,
+            sramSeed: board.sramSeed,
           }),
         );
       } else {
@@ -89,6 +98,8 @@ export const virtualCommand = defineCommand({
         const rows: [string, string][] = [['port', tcp]];
         if (pty) rows.push(['pty', ptyLink ? `${pty} (link ${ptyLink})` : pty]);
         rows.push(['usart1', usart1]);
+        rows.push(['sram seed', `${board.sramSeed} (--sram-seed ${board.sramSeed} powers up the same way)`]);
+        if (args.bootloader) rows.push(['boot', "ST's system bootloader, until a power cycle"]);
         for (const line of table(rows)) io.out(line);
       }
       io.note(`try: dma-bridge info --port ${tcp}; stop with Ctrl-C`);
