@@ -49,7 +49,7 @@ function expectRateMismatchReported(vb: VirtualBoard): void {
 /** A round trip of data big enough to need many frames, checked. */
 async function roundTrip(board: Board, length = 6000): Promise<void> {
   const data = Uint8Array.from({ length }, (_, i) => (i * 31 + 7) & 0xff);
-  await board.writeMemory(board.arena.base, data);
+  await board.raw.writeMemory(board.arena.base, data);
   expect(await board.readMemory(board.arena.base, length)).toEqual(data);
 }
 

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type BoardStatus,
   type Decoded,
+  type DistributiveOmit,
   encodeMessage,
   FrameDecoder,
   type Message,
@@ -20,9 +21,6 @@ import { loadFirmware } from './support/firmware.ts';
 import { virtualTimers } from './support/virtual-timers.ts';
 
 const FAST = 2_000_000;
-
-/** A request without its sequence number (the host numbers it). */
-type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'seq'> : never) : never;
 
 class Host {
   readonly messages: Message[] = [];
@@ -56,7 +54,11 @@ class Host {
   }
 
   /** Sends a request (after `lead` 0x00s) and waits, in virtual time, for its reply or a NAK. */
-  async ask(body: RequestBody, lead = 0, seq = this.seq++): Promise<Message | undefined> {
+  async ask(
+    body: DistributiveOmit<Request, 'seq'>,
+    lead = 0,
+    seq = this.seq++,
+  ): Promise<Message | undefined> {
     const frame = encodeMessage({ ...body, seq } as Request);
     await this.raw([...new Array<number>(lead).fill(0), ...frame]);
     for (let waited = 0; waited < 300; waited += 5) {

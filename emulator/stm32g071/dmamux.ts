@@ -118,7 +118,7 @@ export class Dmamux implements MemoryMappedDevice {
       set: (level: boolean) => {
         if (this.levels[id] === level) return;
         this.levels[id] = level;
-        this.route();
+        this.routeRequest(id);
       },
     };
   }
@@ -169,6 +169,17 @@ export class Dmamux implements MemoryMappedDevice {
       this.rgcr[x] = laneWrite(this.rgcr[x]!, offset, value, size) & RGCR_MASK;
     }
     // CSR/RGSR and the identification registers are read-only; CFR/RGCFR clear flags that never set.
+  }
+
+  /** Only the channels selecting `id` can change when its line does. */
+  private routeRequest(id: number): void {
+    if (id > DMAREQ_G071_MAX) return;
+    const level = this.levels[id] === true;
+    for (let x = 0; x < DMAMUX_CHANNELS; x++) {
+      if ((this.ccr[x]! & 0xff) !== id || level === this.outputs[x]) continue;
+      this.outputs[x] = level;
+      this.sink(x + 1, level);
+    }
   }
 
   private route(): void {

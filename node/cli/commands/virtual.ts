@@ -3,10 +3,13 @@
  * on a TCP port and a pseudo-terminal, until interrupted.
  */
 import { z } from 'zod';
+import { type GdbServer, serveGdb } from '../../../emulator/debug/serve-gdb.ts';
+import type { Trace } from '../../../emulator/debug/trace/trace-board.ts';
+import { traceBoardToFile } from '../../../emulator/debug/trace/trace-file.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/load-board.ts';
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
-import { table } from '../format.ts';
+import { table } from '../layout.ts';
 import { tcpPortNumber, wholeNumber } from '../options.ts';
 
 const schema = z
@@ -20,6 +23,9 @@ const schema = z
     'sram-seed': wholeNumber(0, 0xffff_ffff, 'an SRAM seed').optional(),
     bootloader: z.boolean().default(false),
     json: z.boolean().default(false),
+    gdb: tcpPortNumber.optional(),
+    trace: z.string().min(1).optional(),
+    'trace-signals': z.string().min(1).optional(),
   })
   .refine((args) => !(args.loopback && args['peer-tcp'] !== undefined), {
     message: 'with --loopback USART1 has no peer to serve; drop --loopback or --peer-tcp',
@@ -34,13 +40,17 @@ export const virtualCommand = defineCommand({
   name: 'virtual',
   summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
   synopsis:
-    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--sram-seed N] [--bootloader] [--json]',
+    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]\n' +
+    '        [--gdb PORT] [--trace FILE.vcd [--trace-signals LIST]] [--sram-seed N] [--bootloader]',
   details: [
     '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
     '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
     '--no-pty          serve TCP only (the pty needs socat)',
     "--peer-tcp PORT   carry USART1's bytes both ways on this TCP port (default: print them on stderr)",
     '--loopback        wire USART1 TX back to its RX',
+    '--gdb PORT        serve a GDB stub on 127.0.0.1:PORT (gdb-multiarch: target remote :PORT)',
+    '--trace FILE.vcd  record USART lines, DMA, NVIC, LD4 and IWDG reloads in virtual time',
+    "--trace-signals   comma-separated patterns of the signals to record, e.g. 'usart1.*,dma.ch1.*'",
     '--sram-seed N     power up SRAM (and so the boot epoch) as with seed N (default: random, printed)',
     "--bootloader      start in ST's system bootloader, as a G0 after its first flash, until a power cycle",
   ],
@@ -54,13 +64,24 @@ export const virtualCommand = defineCommand({
     'sram-seed': { type: 'string' },
     bootloader: { type: 'boolean' },
     json: { type: 'boolean' },
+    gdb: { type: 'string' },
+    trace: { type: 'string' },
+    'trace-signals': { type: 'string' },
   },
   allowPositionals: false,
   schema,
   async run(args, io) {
     // Served to other programs, whose deadlines are in real time: keep to the wall clock.
+    let trace: Trace | undefined;
     const board = await loadVirtualBoard({
       loopback: args.loopback,
+      // From power-on: the trace starts before the first instruction.
+      beforeStart: (b) => {
+        if (args.trace === undefined) return;
+        trace = traceBoardToFile(b, args.trace, {
+          ...(args['trace-signals'] !== undefined && { signals: args['trace-signals'].split(',') }),
+        });
+      },
       pace: 'realtime',
       onStrictReport: (line) => io.note(`strict: ${line}`),
       ...(args.firmware !== undefined && { firmware: args.firmware }),
@@ -68,7 +89,9 @@ export const virtualCommand = defineCommand({
       bootloader: args.bootloader,
     });
     let server: VirtualServer | undefined;
+    let gdb: GdbServer | undefined;
     try {
+      if (args.gdb !== undefined) gdb = await serveGdb(board, args.gdb, { log: (line) => io.note(line) });
       server = await VirtualServer.start(board, {
         tcpPort: args['tcp-port'],
         pty: !args['no-pty'],
@@ -89,6 +112,8 @@ export const virtualCommand = defineCommand({
             ptyLink: ptyLink ?? null,
             peerTcp: peerTcp ?? null,
             usart1,
+            gdb: gdb ? `127.0.0.1:${gdb.port}` : null,
+            trace: args.trace ?? null,
             sramSeed: board.sramSeed,
           }),
         );
@@ -98,6 +123,8 @@ export const virtualCommand = defineCommand({
         const rows: [string, string][] = [['port', tcp]];
         if (pty) rows.push(['pty', ptyLink ? `${pty} (link ${ptyLink})` : pty]);
         rows.push(['usart1', usart1]);
+        if (gdb) rows.push(['gdb', `127.0.0.1:${gdb.port}`]);
+        if (args.trace !== undefined) rows.push(['trace', args.trace]);
         rows.push(['sram seed', `${board.sramSeed} (--sram-seed ${board.sramSeed} powers up the same way)`]);
         if (args.bootloader) rows.push(['boot', "ST's system bootloader, until a power cycle"]);
         for (const line of table(rows)) io.out(line);
@@ -108,6 +135,8 @@ export const virtualCommand = defineCommand({
         else io.interrupted.addEventListener('abort', () => resolve(), { once: true });
       });
     } finally {
+      await gdb?.close();
+      trace?.stop();
       await server?.close();
       await board.dispose();
     }
