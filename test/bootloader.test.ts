@@ -70,6 +70,7 @@ describe('the STM32 system bootloader on the board port', () => {
   it('gives way to the bridge after a power cycle, and not after a reset', async () => {
     const board = inBootloader();
     const timers = virtualTimers(board);
+    expect(board.chip.flashInterface.read(0, 4) & (1 << 16)).not.toBe(0); // FLASH_ACR.EMPTY
     board.reset();
     expect(board.runsBootloader).toBe(true);
     board.powerCycle();
@@ -113,5 +114,15 @@ describe('the STM32 system bootloader on the board port', () => {
     expect((error as Error).message).toMatch(
       /in-process virtual board is running the STM32 system bootloader/,
     );
+  });
+  it('gives way to the bridge at a reset once a debugger cleared FLASH_ACR.EMPTY (what dma-bridge flash --with openocd does)', async () => {
+    const board = inBootloader();
+    const fi = board.chip.flashInterface;
+    fi.write(0, fi.read(0, 4) & ~(1 << 16), 4); // OpenOCD: mmw 0x40022000 0 0x00010000
+    board.reset(); // OpenOCD: reset run
+    expect(board.runsBootloader).toBe(false);
+    const bridge = await Board.open(board.hostPort(), { timers: virtualTimers(board), linkBaud: 'boot' });
+    expect(bridge.hello.devId).toBe(0x460);
+    await bridge.close();
   });
 });

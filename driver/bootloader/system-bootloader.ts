@@ -31,8 +31,8 @@ export class SystemBootloaderError extends DriverError {
       `the board on ${where} is running the STM32 system bootloader (ROM, product ID 0x${productId.toString(16)}), ` +
         'not the bridge firmware. After its first programming an STM32G0 keeps starting its bootloader, even after ' +
         "a reset, until it is powered off (the empty check). Unplug the board's USB cable, plug it back in, and try " +
-        'again; if it happens after every flash, flash with "dma-bridge flash --with openocd" or st-flash, which ' +
-        'reset the board through the debugger.',
+        'again. "dma-bridge flash --with openocd" avoids this: it clears the empty check\'s latch (FLASH_ACR.EMPTY) ' +
+        'before resetting the board.',
     );
   }
 }

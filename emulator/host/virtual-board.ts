@@ -64,6 +64,8 @@ export interface VirtualBoardOptions {
 export type BoardHalt = Extract<RunResult, { reason: 'exit' | 'breakpoint' | 'lockup' }>;
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+/** FLASH_ACR.EMPTY: main flash found empty by the empty check. */
+const ACR_EMPTY = 1 << 16;
 
 const creationListeners = new Set<(board: VirtualBoard) => void>();
 
@@ -276,10 +278,24 @@ export class VirtualBoard {
     return () => this.runStopListeners.delete(listener);
   }
 
-  /** Presses the reset button (NRST): a system reset; a new boot starts if the board is running. */
+  /**
+   * Presses the reset button (NRST): a system reset; a new boot starts if the
+   * board is running. A chip in its bootloader stays there unless software
+   * (a debugger, after programming) cleared FLASH_ACR.EMPTY, which a power-on
+   * latched (RM0444 §3.7.1).
+   */
   reset(): void {
+    if (this.inBootloader && !(this.chip.flashInterface.read(0, 4) & ACR_EMPTY)) this.inBootloader = false;
     this.chip.reset('pin');
     this.afterReset();
+    this.latchEmpty();
+  }
+
+  /** In the bootloader the empty check found main flash empty: FLASH_ACR.EMPTY reads 1. */
+  private latchEmpty(): void {
+    if (!this.inBootloader) return;
+    const acr = this.chip.flashInterface.read(0, 4);
+    this.chip.flashInterface.write(0, acr | ACR_EMPTY, 4);
   }
 
   /**
@@ -409,6 +425,7 @@ export class VirtualBoard {
     this.chip.gpioc.setInput(13, true); // the button's pull-up: released
     this.chip.reset('power');
     this.afterReset();
+    this.latchEmpty();
   }
 
   private afterReset(): void {
