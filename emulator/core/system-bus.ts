@@ -42,6 +42,8 @@ export class SystemBus implements Bus {
   /** Sorted by base address, non-overlapping. */
   private mappings: Mapping[] = [];
   private last: Mapping | null = null;
+  /** The mapping found before `last`: a DMA moving between memory and a register alternates between two. */
+  private previous: Mapping | null = null;
 
   /** Map `bytes` at `base`. Base and length must be multiples of 4. */
   mapMemory(base: number, bytes: Uint8Array, options: MapMemoryOptions): MemoryRegion {
@@ -147,11 +149,18 @@ export class SystemBus implements Bus {
     }
     this.mappings = [...this.mappings, m].sort((x, y) => x.base - y.base);
     this.last = null;
+    this.previous = null;
   }
 
   private find(a: number): Mapping | undefined {
     const last = this.last;
     if (last !== null && a - last.base < last.size && a >= last.base) return last;
+    const previous = this.previous;
+    if (previous !== null && a - previous.base < previous.size && a >= previous.base) {
+      this.previous = last;
+      this.last = previous;
+      return previous;
+    }
     const ms = this.mappings;
     let lo = 0;
     let hi = ms.length - 1;
@@ -161,6 +170,7 @@ export class SystemBus implements Bus {
       if (a < m.base) hi = mid - 1;
       else if (a >= m.base + m.size) lo = mid + 1;
       else {
+        this.previous = last;
         this.last = m;
         return m;
       }

@@ -45,16 +45,23 @@ export function clockGates(
       device.name,
       `${what} at ${hex(address)} while ${ENABLE_BITS[gate]} = 0: an unclocked peripheral reads 0 and ignores writes`,
     );
-  return (device, gate, base) => ({
-    name: device.name,
-    read(offset: number, size: AccessSize): number {
-      if (isOn(gate)) return device.read(offset, size);
-      refuse(device, gate, base + offset, 'read');
-      return 0;
-    },
-    write(offset: number, value: number, size: AccessSize): void {
-      if (isOn(gate)) device.write(offset, value, size);
-      else refuse(device, gate, base + offset, 'write');
-    },
-  });
+  return (device, gate, base) => {
+    // This gate's state in a local: the Map lookup is off the per-access path.
+    let enabled = isOn(gate);
+    rcc.onGateChange((g, now) => {
+      if (g === gate) enabled = now;
+    });
+    return {
+      name: device.name,
+      read(offset: number, size: AccessSize): number {
+        if (enabled) return device.read(offset, size);
+        refuse(device, gate, base + offset, 'read');
+        return 0;
+      },
+      write(offset: number, value: number, size: AccessSize): void {
+        if (enabled) device.write(offset, value, size);
+        else refuse(device, gate, base + offset, 'write');
+      },
+    };
+  };
 }
