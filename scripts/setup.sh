@@ -22,6 +22,8 @@ if ! command -v clang >/dev/null 2>&1 || [ ! -e "$(clang -print-resource-dir)/li
   need_pkgs+=(libclang-rt-14-dev)
 fi
 command -v socat >/dev/null 2>&1 || need_pkgs+=(socat)
+# The GDB stub's tests drive the real debugger.
+command -v gdb-multiarch >/dev/null 2>&1 || need_pkgs+=(gdb-multiarch)
 if [ "${DMA_BRIDGE_BROWSER_TESTS:-1}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   need_pkgs+=(chromium)
 fi

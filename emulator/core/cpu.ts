@@ -63,7 +63,21 @@ export type RunResult =
   /** BKPT: `pc` is the BKPT's address, `imm` its immediate. */
   | { readonly reason: 'breakpoint'; readonly pc: number; readonly imm: number }
   /** A fault while in HardFault or NMI (§B1.5.15), or a broken reset vector. */
-  | { readonly reason: 'lockup'; readonly pc: number; readonly fault: string };
+  | { readonly reason: 'lockup'; readonly pc: number; readonly fault: string }
+  /** The attached observer (a debugger) stopped the core before the instruction at `pc`. */
+  | { readonly reason: 'observer' };
+
+/**
+ * Watches the core for a debugger (emulator/debug). While one is attached
+ * the core runs one instruction at a time and every data access it makes
+ * takes the slow path, so both are seen; with none, nothing is checked.
+ */
+export interface CpuObserver {
+  /** Asked before each instruction: true stops the run there (a breakpoint, a watchpoint hit). */
+  shouldStop(pc: number): boolean;
+  /** A data access by the core (not an instruction fetch), before it is made. */
+  access(address: number, size: AccessSize, isWrite: boolean): void;
+}
 
 /** A synchronous fault inside an instruction; becomes a HardFault. */
 export class CpuFault extends Error {
@@ -80,6 +94,7 @@ export class CpuFault extends Error {
 const STEP: RunResult = { reason: 'step' };
 const TIME: RunResult = { reason: 'time' };
 const IDLE: RunResult = { reason: 'idle' };
+const OBSERVED: RunResult = { reason: 'observer' };
 const SLEEP_NONE = 0;
 const SLEEP_WFI = 1;
 const SLEEP_WFE = 2;
@@ -173,6 +188,7 @@ export class Cpu {
   private lineReady = 0;
   /** Wait states of data reads through the code region's fast path. */
   private cDataWait = 0;
+  private observer: CpuObserver | null = null;
 
   constructor(options: CpuOptions) {
     this.bus = options.bus;
@@ -234,6 +250,19 @@ export class Cpu {
     this.deadline = -1;
   }
 
+  /**
+   * Attaches a debugger's observer (null detaches): from the next
+   * instruction boundary the core runs its exact path, one instruction at a
+   * time, with no memory region cached, so `observer` sees every
+   * instruction and data access.
+   */
+  setObserver(observer: CpuObserver | null): void {
+    this.observer = observer;
+    this.dSize = 0;
+    this.cSize = 0;
+    this.kick();
+  }
+
   // ---------------------------------------------------------------- state
 
   /** Whether the core is sleeping in WFI/WFE. */
@@ -287,6 +316,15 @@ export class Cpu {
 
   get control(): number {
     return (this.spsel << 1) | this.npriv;
+  }
+
+  /** CONTROL as MSR writes it: nPRIV, and SPSEL only in thread mode (§B5.2.3). */
+  set control(value: number) {
+    this.npriv = value & 1;
+    if (this.ipsr === 0) {
+      this.spsel = (value >>> 1) & 1;
+      this.useStack(this.spsel !== 0);
+    }
   }
 
   /** Register n as an instruction would read it (PC reads as pc + 4). */
@@ -395,6 +433,11 @@ export class Cpu {
           continue;
         }
         if (this.cycles >= this.stopCycle) return TIME;
+        const observer = this.observer;
+        if (observer !== null) {
+          if (observer.shouldStop(this.pc)) return OBSERVED;
+          this.deadline = -1; // one instruction
+        }
         this.execute();
       }
     } finally {
@@ -633,6 +676,7 @@ export class Cpu {
   }
 
   private readSlow(a: number, size: AccessSize): number {
+    this.observer?.access(a, size, false);
     if (a >= SYSTEM_REGION) return this.ppb(a, size).read(a - SCS_BASE, size);
     const mem = this.bus.memoryAt(a);
     if (mem !== undefined && a + size <= mem.base + mem.size) {
@@ -647,6 +691,7 @@ export class Cpu {
   }
 
   private writeSlow(a: number, value: number, size: AccessSize): void {
+    this.observer?.access(a, size, true);
     if (a >= SYSTEM_REGION) {
       this.ppb(a, size).write(a - SCS_BASE, value, size);
       return;
@@ -676,6 +721,7 @@ export class Cpu {
   }
 
   private useDataRegion(mem: MemoryRegion): void {
+    if (this.observer !== null) return; // every access goes by readSlow/writeSlow
     this.dBase = mem.base;
     this.dSize = mem.size;
     this.d8 = mem.u8;
@@ -750,7 +796,7 @@ export class Cpu {
     this.cBase = mem.base;
     this.cDataWait = (mem.base - this.ftBase) >>> 0 < this.ftSize ? this.ftWait : 0;
     // While a fault is set, keep checking every fetch.
-    this.cSize = this.fetchFaults.length === 0 ? mem.size : 0;
+    this.cSize = this.fetchFaults.length === 0 && this.observer === null ? mem.size : 0;
     this.c8 = mem.u8;
     this.c16 = mem.u16;
     this.c32 = mem.i32;
@@ -1744,12 +1790,7 @@ export class Cpu {
         this.kick();
         break;
       case 20:
-        this.npriv = value & 1;
-        // SPSEL can only change in thread mode.
-        if (this.ipsr === 0) {
-          this.spsel = (value >>> 1) & 1;
-          this.useStack(this.spsel !== 0);
-        }
+        this.control = value;
         break;
       default:
         break;

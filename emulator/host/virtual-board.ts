@@ -28,7 +28,11 @@ export interface VirtualBoardOptions {
   semihosting?: Semihosting | null;
   /** PLL lock time, ns. */
   pllLockNs?: number;
-  /** Seed of SRAM's content at each power-on (see createStm32g071's `sramSeed`). */
+  /**
+   * Seed of SRAM's content at each power-on (see createStm32g071's
+   * `sramSeed`). Without one every board draws its own at random, so its
+   * boot epochs differ from any other board's; `board.sramSeed` tells it.
+   */
   sramSeed?: number;
   /**
    * The USART1 peer's line rate (default 115200; see `peer.baudRate`):
@@ -70,6 +74,10 @@ export class VirtualBoard {
   readonly peer: SerialPeer;
   /** Increments on every reset, including the first power-on. */
   bootCount = 0;
+  /** The seed of SRAM's power-on content: give it as `sramSeed` to power up the same way again. */
+  get sramSeed(): number {
+    return this.chip.sramSeed;
+  }
   private readonly wire: Usart1Wire;
   private readonly sliceNs: number;
   private readonly macrotask = new MacrotaskYield();
@@ -85,6 +93,9 @@ export class VirtualBoard {
   private readonly reportHostRate: (usartBitNs: number, hostBitNs: number) => void;
   private readonly haltListeners = new Set<(halt: BoardHalt) => void>();
   private readonly ledListeners = new Set<(lit: boolean, timeNs: number) => void>();
+  /** Held by a debugger: the loop runs nothing and virtual time stands still. */
+  private debugHeld = false;
+  private readonly runStopListeners = new Set<(result: RunResult) => void>();
   private ledWas = false;
   /** Times LD4 went on or off since the board was made (resets included). */
   ledTransitions = 0;
@@ -151,8 +162,16 @@ export class VirtualBoard {
   loadFirmware(firmware: Uint8Array): void {
     this.chip.flash.fill(0xff);
     const isElf = ELF_MAGIC.every((b, i) => firmware[i] === b);
-    if (isElf) loadElf(firmware, this.chip.bus);
-    else this.chip.loadFlash(firmware);
+    if (isElf) {
+      const functions = [...loadElf(firmware, this.chip.bus).symbols.values()].filter(
+        (sym) => sym.type === 2 && sym.size > 0,
+      );
+      this.chip.codeName = (address) =>
+        functions.find((f) => address >= (f.value & ~1) && address < (f.value & ~1) + f.size)?.name;
+    } else {
+      this.chip.loadFlash(firmware);
+      this.chip.codeName = undefined;
+    }
     this.powerOn();
   }
 
@@ -199,6 +218,52 @@ export class VirtualBoard {
     await this.loopRunning;
   }
 
+  /** Whether a debugger holds the board (see `hold`). */
+  get held(): boolean {
+    return this.debugHeld;
+  }
+
+  /**
+   * Holds the whole chip for a debugger, from the end of the current slice
+   * (an instruction boundary): the core, the peripherals, the DMA and the
+   * host port's timers all wait, since they all run on virtual time, which
+   * stands still. A host talking to the board just sees a slow board.
+   */
+  hold(): void {
+    this.debugHeld = true;
+    this.chip.cpu.yieldSoon();
+  }
+
+  /** Lets a held board run on; after a BKPT halt, past the BKPT. */
+  release(): void {
+    if (this.haltResult?.reason === 'breakpoint') {
+      this.chip.cpu.resume();
+      this.haltResult = undefined;
+    }
+    this.debugHeld = false;
+    this.wake();
+    this.ensureLoop();
+  }
+
+  /** With the board held: crosses one instruction boundary, the chip's time moving with it. */
+  stepInstruction(): RunResult {
+    if (!this.debugHeld) throw new Error('stepInstruction: hold() the board first');
+    const result = this.chip.cpu.step();
+    this.port?.flush();
+    this.noteHalt(result);
+    return result;
+  }
+
+  /**
+   * Called when a run stops by itself, the board then holding: the core's
+   * observer (a debugger's breakpoint) stopped it, or it halted (exit,
+   * BKPT, lockup). Returns an unsubscribe function.
+   */
+  onRunStop(listener: (result: RunResult) => void): () => void {
+    this.runStopListeners.add(listener);
+    return () => this.runStopListeners.delete(listener);
+  }
+
   /** Presses the reset button (NRST): a system reset; a new boot starts if the board is running. */
   reset(): void {
     this.chip.reset('pin');
@@ -218,6 +283,11 @@ export class VirtualBoard {
     await this.stop();
     await this.port?.close();
     this.macrotask.close();
+  }
+
+  /** `await using vb = ...`: disposes the board when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
   }
 
   /**
@@ -274,9 +344,14 @@ export class VirtualBoard {
     const end = this.nowNs + ns;
     let result: RunResult = { reason: 'time' };
     while (this.nowNs < end && !this.haltResult) {
+      if (this.debugHeld) break;
       result = this.chip.cpu.run(Math.min(this.sliceNs, end - this.nowNs));
       this.port?.flush();
       if (this.noteHalt(result)) break;
+      if (result.reason === 'observer') {
+        this.noteRunStop(result);
+        break;
+      }
       if (result.reason === 'idle') {
         // Asleep with nothing scheduled: time still passes on the board.
         this.chip.clock.advanceTo(end);
@@ -323,13 +398,32 @@ export class VirtualBoard {
     return true;
   }
 
+  /** The core's observer stopped the run, or the core halted: a debugger, if any, takes over. */
+  private noteRunStop(result: RunResult): void {
+    if (this.runStopListeners.size === 0) return;
+    this.debugHeld = true;
+    for (const l of this.runStopListeners) l(result);
+  }
+
   private async loop(): Promise<void> {
     this.repace();
     while (this.started && !this.haltResult) {
+      if (this.debugHeld) {
+        await this.waitWhileHeld();
+        this.repace();
+        continue;
+      }
       this.woken = false;
       const result = this.chip.cpu.run(this.sliceNs);
       this.port?.flush();
-      if (this.noteHalt(result)) break;
+      if (this.noteHalt(result)) {
+        this.noteRunStop(result);
+        break;
+      }
+      if (result.reason === 'observer') {
+        this.noteRunStop(result);
+        continue;
+      }
       if (result.reason === 'idle') {
         await this.waitForInput();
         // Asleep, the board's time stood still: count from now, not from before.
@@ -362,6 +456,14 @@ export class VirtualBoard {
       };
     });
     this.wakeUp = undefined;
+  }
+
+  private async waitWhileHeld(): Promise<void> {
+    while (this.debugHeld && this.started) {
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+      });
+    }
   }
 
   private waitForInput(): Promise<void> {

@@ -6,7 +6,7 @@
  * does. The strict board reports every such access: on the chip it is a
  * firmware defect that fails silently.
  */
-import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
+import { type AccessSize, type MemoryMappedDevice, peekDevice } from '../core/bus.ts';
 import type { ClockGate, Rcc } from './rcc.ts';
 import type { StrictMonitor } from './strict.ts';
 
@@ -45,23 +45,18 @@ export function clockGates(
       device.name,
       `${what} at ${hex(address)} while ${ENABLE_BITS[gate]} = 0: an unclocked peripheral reads 0 and ignores writes`,
     );
-  return (device, gate, base) => {
-    // This gate's state in a local: the Map lookup is off the per-access path.
-    let enabled = isOn(gate);
-    rcc.onGateChange((g, now) => {
-      if (g === gate) enabled = now;
-    });
-    return {
-      name: device.name,
-      read(offset: number, size: AccessSize): number {
-        if (enabled) return device.read(offset, size);
-        refuse(device, gate, base + offset, 'read');
-        return 0;
-      },
-      write(offset: number, value: number, size: AccessSize): void {
-        if (enabled) device.write(offset, value, size);
-        else refuse(device, gate, base + offset, 'write');
-      },
-    };
-  };
+  return (device, gate, base) => ({
+    name: device.name,
+    read(offset: number, size: AccessSize): number {
+      if (isOn(gate)) return device.read(offset, size);
+      refuse(device, gate, base + offset, 'read');
+      return 0;
+    },
+    // A debugger's read: what the core would read, and no report.
+    peek: (offset: number, size: AccessSize): number => (isOn(gate) ? peekDevice(device, offset, size) : 0),
+    write(offset: number, value: number, size: AccessSize): void {
+      if (isOn(gate)) device.write(offset, value, size);
+      else refuse(device, gate, base + offset, 'write');
+    },
+  });
 }

@@ -67,7 +67,8 @@ export type DmaMisuse =
   | 'cndtr-write-while-enabled'
   | 'cpar-write-while-enabled'
   | 'cmar-write-while-enabled'
-  | 'enable-while-teif';
+  | 'enable-while-teif'
+  | 'enable-with-cndtr-zero';
 
 interface Channel {
   ccr: number;
@@ -104,6 +105,8 @@ export class Dma implements MemoryMappedDevice {
   readonly misuse = new Map<DmaMisuse, number>();
   /** Called on each forbidden write, with the channel number. */
   onMisuse: ((kind: DmaMisuse, channel: number) => void) | undefined;
+  /** Called when a write sets a channel's EN, with the channel number and CCR. */
+  onEnable: ((channel: number, ccr: number) => void) | undefined;
   writesWhileUnclocked = 0;
   /** Items moved so far (all channels), for tests and statistics. */
   itemsTransferred = 0;
@@ -120,6 +123,8 @@ export class Dma implements MemoryMappedDevice {
   private readonly servedLog: number[] = [];
   /** When set, the channel number of every item served is appended (tests). */
   traceService = false;
+  /** A signal trace's view: told after any change of requests, EN or flags (emulator/debug/trace); null: none. */
+  onStateChange: (() => void) | null = null;
   /** Channels whose next item access fails as a bus error (test hook, see injectTransferError). */
   private readonly pendingBusErrors = new Set<number>();
 
@@ -181,6 +186,12 @@ export class Dma implements MemoryMappedDevice {
     if (ch.request === level) return;
     ch.request = level;
     if (level) this.kick();
+    this.onStateChange?.();
+  }
+
+  /** Channel `n`'s (1..7) request input level. */
+  requestLevel(n: number): boolean {
+    return this.ch(n).request;
   }
 
   read(offset: number, size: AccessSize): number {
@@ -293,6 +304,9 @@ export class Dma implements MemoryMappedDevice {
     if (v & CCR_EN) {
       ch.curP = ch.cpar;
       ch.curM = ch.cmar;
+      // RM0444 §10.6.4: with CNDTR = 0 no transfer is served, enabled or not.
+      if (ch.cndtr === 0) this.countMisuse('enable-with-cndtr-zero', n);
+      this.onEnable?.(n, v);
     }
   }
 
@@ -395,5 +409,6 @@ export class Dma implements MemoryMappedDevice {
         this.irqs[g]!.set(level);
       }
     }
+    this.onStateChange?.();
   }
 }

@@ -145,6 +145,16 @@ export interface UsartPins {
 
 const ALWAYS_CONNECTED: UsartPins = { txConnected: () => true, rxConnected: () => true };
 
+/**
+ * Characters on a USART's lines, as they start: the word (undefined for a
+ * line busy with something the receiver makes no character of), its bit
+ * time and the frame's bits (start + word + stop).
+ */
+export interface UsartLineObserver {
+  tx(word: number, startNs: number, bitNs: number, wordBits: number): void;
+  rx(word: number | undefined, startNs: number, frameNs: number, wordBits: number): void;
+}
+
 export type UsartMisuse =
   /** A write changed a field that can only be written while UE = 0. */
   | 'config-while-enabled'
@@ -177,6 +187,8 @@ export class Usart implements MemoryMappedDevice {
    */
   onRateMismatch: ((senderBitNs: number, ownBitNs: number) => void) | undefined;
   writesWhileUnclocked = 0;
+  /** A signal trace's view of the TX and RX lines (emulator/debug/trace); null: none. */
+  lineObserver: UsartLineObserver | null = null;
 
   private readonly clock: Clock;
   private readonly irq: InterruptLine;
@@ -321,6 +333,13 @@ export class Usart implements MemoryMappedDevice {
 
   get isrValue(): number {
     return this.computeIsr();
+  }
+
+  /** A debugger's read: RDR keeps its character (RXNE stays set). */
+  peek(offset: number, size: AccessSize): number {
+    if ((offset & ~3) !== USART.RDR) return this.read(offset, size);
+    checkAligned(this.base, offset, false, size);
+    return laneRead(this.rdr, offset, size);
   }
 
   read(offset: number, size: AccessSize): number {
@@ -513,6 +532,9 @@ export class Usart implements MemoryMappedDevice {
     this.txOnWire = this.pins.txConnected();
     this.update();
     if (this.txOnWire) this.onTransmitStart?.(this.txByte, this.clock.nowNs, frame);
+    if (this.txOnWire && this.lineObserver) {
+      this.lineObserver.tx(this.txByte, this.clock.nowNs, this.bitNs() ?? frame / 10, this.wordBits());
+    }
   }
 
   private readonly onTxFrameDone = (): void => this.txFrameDone();
@@ -531,6 +553,12 @@ export class Usart implements MemoryMappedDevice {
     }
     this.update();
     if (!wasIdle && onWire) this.onTransmit?.(sent, this.clock.nowNs);
+  }
+
+  /** Bits in a word (M1:M0), parity included. */
+  private wordBits(): number {
+    const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
+    return m === 0 ? 8 : m === 1 ? 9 : 7;
   }
 
   /** This USART's bit time, ns, or undefined if it can't run. */
@@ -614,6 +642,7 @@ export class Usart implements MemoryMappedDevice {
     this.rxStartNs = this.clock.nowNs;
     this.rxFrameNs = frame;
     this.rxTimer = this.clock.schedule(frame, this.onWireCharDone);
+    this.lineObserver?.rx(next.byte, this.rxStartNs, frame, this.wordBits());
     this.update();
   }
 

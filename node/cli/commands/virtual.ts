@@ -3,10 +3,13 @@
  * on a TCP port and a pseudo-terminal, until interrupted.
  */
 import { z } from 'zod';
+import { type GdbServer, serveGdb } from '../../../emulator/debug/serve-gdb.ts';
+import type { Trace } from '../../../emulator/debug/trace/trace-board.ts';
+import { traceBoardToFile } from '../../../emulator/debug/trace/trace-file.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/load-board.ts';
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
-import { table } from '../format.ts';
+import { table } from '../layout.ts';
 import { tcpPortNumber } from '../options.ts';
 
 const schema = z
@@ -18,6 +21,9 @@ const schema = z
     loopback: z.boolean().default(false),
     firmware: z.string().min(1).optional(),
     json: z.boolean().default(false),
+    gdb: tcpPortNumber.optional(),
+    trace: z.string().min(1).optional(),
+    'trace-signals': z.string().min(1).optional(),
   })
   .refine((args) => !(args.loopback && args['peer-tcp'] !== undefined), {
     message: 'with --loopback USART1 has no peer to serve; drop --loopback or --peer-tcp',
@@ -32,13 +38,17 @@ export const virtualCommand = defineCommand({
   name: 'virtual',
   summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
   synopsis:
-    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]',
+    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]\n' +
+    '        [--gdb PORT] [--trace FILE.vcd [--trace-signals LIST]]',
   details: [
     '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
     '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
     '--no-pty          serve TCP only (the pty needs socat)',
     "--peer-tcp PORT   carry USART1's bytes both ways on this TCP port (default: print them on stderr)",
     '--loopback        wire USART1 TX back to its RX',
+    '--gdb PORT        serve a GDB stub on 127.0.0.1:PORT (gdb-multiarch: target remote :PORT)',
+    '--trace FILE.vcd  record USART lines, DMA, NVIC, LD4 and IWDG reloads in virtual time',
+    "--trace-signals   comma-separated patterns of the signals to record, e.g. 'usart1.*,dma.ch1.*'",
   ],
   options: {
     'tcp-port': { type: 'string' },
@@ -48,19 +58,32 @@ export const virtualCommand = defineCommand({
     loopback: { type: 'boolean' },
     firmware: { type: 'string' },
     json: { type: 'boolean' },
+    gdb: { type: 'string' },
+    trace: { type: 'string' },
+    'trace-signals': { type: 'string' },
   },
   allowPositionals: false,
   schema,
   async run(args, io) {
     // Served to other programs, whose deadlines are in real time: keep to the wall clock.
+    let trace: Trace | undefined;
     const board = await loadVirtualBoard({
       loopback: args.loopback,
+      // From power-on: the trace starts before the first instruction.
+      beforeStart: (b) => {
+        if (args.trace === undefined) return;
+        trace = traceBoardToFile(b, args.trace, {
+          ...(args['trace-signals'] !== undefined && { signals: args['trace-signals'].split(',') }),
+        });
+      },
       pace: 'realtime',
       onStrictReport: (line) => io.note(`strict: ${line}`),
       ...(args.firmware !== undefined && { firmware: args.firmware }),
     });
     let server: VirtualServer | undefined;
+    let gdb: GdbServer | undefined;
     try {
+      if (args.gdb !== undefined) gdb = await serveGdb(board, args.gdb, { log: (line) => io.note(line) });
       server = await VirtualServer.start(board, {
         tcpPort: args['tcp-port'],
         pty: !args['no-pty'],
@@ -81,6 +104,8 @@ export const virtualCommand = defineCommand({
             ptyLink: ptyLink ?? null,
             peerTcp: peerTcp ?? null,
             usart1,
+            gdb: gdb ? `127.0.0.1:${gdb.port}` : null,
+            trace: args.trace ?? null,
           }),
         );
       } else {
@@ -89,6 +114,8 @@ export const virtualCommand = defineCommand({
         const rows: [string, string][] = [['port', tcp]];
         if (pty) rows.push(['pty', ptyLink ? `${pty} (link ${ptyLink})` : pty]);
         rows.push(['usart1', usart1]);
+        if (gdb) rows.push(['gdb', `127.0.0.1:${gdb.port}`]);
+        if (args.trace !== undefined) rows.push(['trace', args.trace]);
         for (const line of table(rows)) io.out(line);
       }
       io.note(`try: dma-bridge info --port ${tcp}; stop with Ctrl-C`);
@@ -97,6 +124,8 @@ export const virtualCommand = defineCommand({
         else io.interrupted.addEventListener('abort', () => resolve(), { once: true });
       });
     } finally {
+      await gdb?.close();
+      trace?.stop();
       await server?.close();
       await board.dispose();
     }
