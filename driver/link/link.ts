@@ -48,7 +48,7 @@ import {
   LinkUsageError,
   type ResetEvidence,
 } from './errors.ts';
-import { EventTracker } from './event-tracker.ts';
+import { EventTracker, type MarkFloor } from './event-tracker.ts';
 
 /** A request the link sequences: everything but HELLO, which opens the session. */
 export type SequencedRequest = Exclude<RequestBody, { command: 'hello' }>;
@@ -162,6 +162,8 @@ interface Pending {
   early: number;
   /** Order of the latest transmission among all transmissions (see `fastRetransmit`). */
   stamp: number;
+  /** Where the event sequence stood when it was first sent: its reply's mark is placed against it. */
+  markFloor: MarkFloor | undefined;
   /** SEQ_GAP replies still expected for transmissions a go-back superseded (see `goBack`). */
   staleGaps: number;
   timer: TimerId | undefined;
@@ -186,6 +188,9 @@ interface HelloAttempt {
   resolve(hello: HelloInfo): void;
   reject(error: Error): void;
 }
+
+/** The shortest delay the link re-arms a timer with, ms. */
+const MIN_REARM_MS = 1;
 
 const SEQ_MOD = 0x1_0000;
 const seqAfter = (a: number, b: number) => (a - b + SEQ_MOD) % SEQ_MOD < 0x8000;
@@ -355,6 +360,7 @@ export class Link {
         misses: 0,
         early: 0,
         stamp: 0,
+        markFloor: undefined,
         staleGaps: 0,
         timer: undefined,
         abandoned: false,
@@ -639,7 +645,8 @@ export class Link {
       return;
     }
     if (entry.attempts > 0) this.stats.retransmissions++;
-    else if (entry.onSent) {
+    else entry.markFloor = this.events.floor();
+    if (entry.attempts === 0 && entry.onSent) {
       try {
         entry.onSent();
       } catch {
@@ -812,7 +819,10 @@ export class Link {
       const quiet = this.timers.now() - this.lastByteAt;
       const timeout = this.partialFrameTimeoutMs();
       if (quiet < timeout) {
-        this.armPartialTimer(timeout - quiet);
+        // Never shorter than the floor: a difference of two clock readings can
+        // come out below the clock's resolution, and a timer that fires at
+        // once, forever, would hold a virtual clock still.
+        this.armPartialTimer(Math.max(MIN_REARM_MS, timeout - quiet));
         return;
       }
       this.decoder.abandonPartial((d) => this.onDecoded(d));
@@ -880,7 +890,7 @@ export class Link {
     const r = reply.result;
     // A NO_SESSION comes from a board that reset: its mark counts that
     // boot's events, not the ones this session knows.
-    if (r.status !== Status.NO_SESSION) this.noteMark(reply.mark);
+    if (r.status !== Status.NO_SESSION) this.noteMark(reply.mark, entry.markFloor);
     switch (r.status) {
       case Status.SEQ_GAP:
         this.goBack(entry, r.expected);
@@ -922,8 +932,8 @@ export class Link {
   }
 
   /** A reply's event mark: the events below it that never came are lost. */
-  private noteMark(mark: number): void {
-    const lost = this.events.mark(mark);
+  private noteMark(mark: number, floor?: MarkFloor): void {
+    const lost = this.events.mark(mark, floor);
     if (lost === 0) return;
     this.stats.eventsLost += lost;
     this.notify({ kind: 'events-lost', expected: (mark - lost) & 0xffff, received: mark, lost });

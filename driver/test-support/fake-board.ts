@@ -595,6 +595,8 @@ export class FakeBoard {
     if (mux !== (dir ? 51 : 50)) return 3;
     const bytes = ccr & (1 << 7) ? cndtr * (1 << msize) : 1 << msize;
     if (this.arenaOffset(cmar, bytes, Number.POSITIVE_INFINITY) < 0) return 1;
+    // The other channel's running range, whatever the directions (§6).
+    if (this.dmaOwns(cmar, bytes)) return 9;
     return 0;
   }
 

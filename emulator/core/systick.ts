@@ -57,6 +57,23 @@ export class SysTick {
     this.nextWrapCycle = Infinity;
   }
 
+  /** CSR and RVR as software set them, and core cycles per tick: what a report needs. */
+  get settings(): {
+    enabled: boolean;
+    tickInt: boolean;
+    processorClock: boolean;
+    reload: number;
+    divider: number;
+  } {
+    return {
+      enabled: this.enabled,
+      tickInt: this.tickInt,
+      processorClock: this.processorClock,
+      reload: this.reload,
+      divider: this.divider,
+    };
+  }
+
   private get divider(): number {
     return this.processorClock ? 1 : this.refDivider;
   }

@@ -28,7 +28,11 @@ export interface VirtualBoardOptions {
   semihosting?: Semihosting | null;
   /** PLL lock time, ns. */
   pllLockNs?: number;
-  /** Seed of SRAM's content at each power-on (see createStm32g071's `sramSeed`). */
+  /**
+   * Seed of SRAM's content at each power-on (see createStm32g071's
+   * `sramSeed`). Without one every board draws its own at random, so its
+   * boot epochs differ from any other board's; `board.sramSeed` tells it.
+   */
   sramSeed?: number;
   /**
    * The USART1 peer's line rate (default 115200; see `peer.baudRate`):
@@ -70,6 +74,10 @@ export class VirtualBoard {
   readonly peer: SerialPeer;
   /** Increments on every reset, including the first power-on. */
   bootCount = 0;
+  /** The seed of SRAM's power-on content: give it as `sramSeed` to power up the same way again. */
+  get sramSeed(): number {
+    return this.chip.sramSeed;
+  }
   private readonly wire: Usart1Wire;
   private readonly sliceNs: number;
   private readonly macrotask = new MacrotaskYield();
@@ -154,8 +162,16 @@ export class VirtualBoard {
   loadFirmware(firmware: Uint8Array): void {
     this.chip.flash.fill(0xff);
     const isElf = ELF_MAGIC.every((b, i) => firmware[i] === b);
-    if (isElf) loadElf(firmware, this.chip.bus);
-    else this.chip.loadFlash(firmware);
+    if (isElf) {
+      const functions = [...loadElf(firmware, this.chip.bus).symbols.values()].filter(
+        (sym) => sym.type === 2 && sym.size > 0,
+      );
+      this.chip.codeName = (address) =>
+        functions.find((f) => address >= (f.value & ~1) && address < (f.value & ~1) + f.size)?.name;
+    } else {
+      this.chip.loadFlash(firmware);
+      this.chip.codeName = undefined;
+    }
     this.powerOn();
   }
 

@@ -22,7 +22,8 @@ export const FLASH = {
 } as const;
 
 const RESET: Readonly<Record<number, number>> = {
-  [FLASH.ACR]: 0x0000_0600,
+  // DBG_SWEN (bit 18) is 1 out of reset (RM0444 §3.7.1); ST's SVD leaves it out.
+  [FLASH.ACR]: 0x0004_0600,
   [FLASH.KEYR]: 0,
   [FLASH.OPTKEYR]: 0,
   [FLASH.SR]: 0,
@@ -32,6 +33,7 @@ const RESET: Readonly<Record<number, number>> = {
 };
 
 /** ACR bits software can write: LATENCY [2:0], PRFTEN 8, ICEN 9, ICRST 11, EMPTY 16, DBG_SWEN 18. */
+const ACR_DBG_SWEN = 1 << 18;
 const ACR_WRITABLE = 0x7 | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 16) | (1 << 18);
 
 export class FlashInterface implements MemoryMappedDevice {
@@ -39,6 +41,8 @@ export class FlashInterface implements MemoryMappedDevice {
   private regs = new Map<number, number>();
   /** Called after a write to ACR changed LATENCY. */
   onLatencyChange: (() => void) | undefined;
+  /** Called when a write to ACR clears DBG_SWEN: the debugger loses its access (RM0444 §3.7.1). */
+  onDebugDisabled: ((acr: number) => void) | undefined;
 
   constructor() {
     this.reset();
@@ -75,6 +79,7 @@ export class FlashInterface implements MemoryMappedDevice {
     if (word === FLASH.ACR) {
       this.regs.set(word, (old & ~ACR_WRITABLE) | (v & ACR_WRITABLE));
       if ((old ^ v) & 7) this.onLatencyChange?.();
+      if (old & ACR_DBG_SWEN && !(v & ACR_DBG_SWEN)) this.onDebugDisabled?.(v);
     } else if (word === FLASH.KEYR || word === FLASH.OPTKEYR || word === FLASH.SR) return;
     else if (word === FLASH.CR)
       this.regs.set(word, v | (old & 0xc000_0000)); // stays locked

@@ -80,6 +80,11 @@ export class Iwdg implements MemoryMappedDevice {
     return this.running;
   }
 
+  /** Time from a reload to the reset it prevents: (RLR + 1) ticks. */
+  get periodNs(): number {
+    return (this.rlr + 1) * this.tickNs();
+  }
+
   /** The counter now (0xFFF before the watchdog starts). */
   get counter(): number {
     if (!this.running) return this.counterAt;
