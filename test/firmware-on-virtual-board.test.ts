@@ -286,4 +286,36 @@ describe('bridge firmware on the virtual board', () => {
     await boot({ sramSeed: seeds[0]! });
     expect(epochs.slice(seeded)).toEqual(epochs.slice(0, 2));
   });
+  for (const [clock, pllLockNs] of [
+    ['64 MHz', undefined],
+    ['the 16 MHz fallback clock', 1e12],
+  ] as const) {
+    it(`keeps a batch POLL to its timeout at ${clock}`, async () => {
+      board = new VirtualBoard({
+        firmware: loadFirmware(),
+        ...(pllLockNs === undefined ? {} : { pllLockNs }),
+      });
+      board.start();
+      const host = new RawHost(board);
+      await host.event('boot'); // at 16 MHz the board listens only after its PLL gave up
+      await host.send({ kind: 'request', command: 'hello', seq: 1 });
+      const hello = await host.reply(1);
+      if (hello.command !== 'hello' || hello.result.status !== Status.OK) throw new Error('HELLO refused');
+      expect(hello.result.hello.usart1ClockHz).toBe(pllLockNs === undefined ? 64e6 : 16e6);
+      // USART1 is idle: its TC stays set, so a POLL for TC = 0 runs to its 20 ms timeout.
+      const ops = [
+        { op: 'poll' as const, address: USART1 + 0x1c, mask: 1 << 6, match: 0, timeoutUs: 20_000 },
+      ];
+      await host.send({ kind: 'request', command: 'ping', seq: 2, data: new Uint8Array() });
+      await host.reply(2);
+      const sentAt = board.nowNs;
+      await host.send({ kind: 'request', command: 'reg-batch', seq: 3, ops });
+      const reply = await host.reply(3);
+      const elapsedMs = (board.nowNs - sentAt) / 1e6;
+      expect(reply.result.status).toBe(Status.POLL_TIMEOUT);
+      // 20 ms of POLL plus a few ms of frames at 115200, not four times the timeout.
+      expect(elapsedMs).toBeGreaterThan(20);
+      expect(elapsedMs).toBeLessThan(26);
+    });
+  }
 });

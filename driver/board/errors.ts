@@ -211,6 +211,16 @@ export class BoardRecoveringError extends DriverError {
   }
 }
 
+/** Board.open() was called on a transport a board is already open on. */
+export class TransportInUseError extends DriverError {
+  override name = 'TransportInUseError';
+  constructor(readonly transport: string) {
+    super(
+      `${transport} already has a board open on it: keep the first Board (or close() it before opening again)`,
+    );
+  }
+}
+
 /** A singleton (DMA1 channel 1, Serial1) was taken twice. */
 export class AlreadyTakenError extends DriverError {
   override name = 'AlreadyTakenError';

@@ -47,6 +47,7 @@ import {
   LinkTimeoutError,
   LinkUsageError,
   type ResetEvidence,
+  SessionEndedError,
 } from './errors.ts';
 import { EventTracker, type MarkFloor } from './event-tracker.ts';
 
@@ -110,6 +111,13 @@ export interface RequestOptions {
   onSent?: () => void;
   /** Retransmissions before giving up, for this request (default: the link's maxRetries). */
   retries?: number;
+  /**
+   * The session the request belongs to (`link.session` when its operation
+   * began; default: the current one). It is sent only in that session: if
+   * that session has ended, or ends before the request goes out, the
+   * request fails with SessionEndedError and never reaches the board.
+   */
+  session?: number;
 }
 
 export type LinkNotification =
@@ -122,6 +130,13 @@ export type LinkNotification =
    */
   | { kind: 'frame-damaged' }
   | { kind: 'reset'; error: DeviceResetError }
+  /**
+   * A new session is being opened: told synchronously, before its HELLO is
+   * sent, so whoever holds state of the old session can void it before
+   * anything of the new one reaches the board (the new session stops every
+   * DMA channel and resets USART1, PROTOCOL.md §4).
+   */
+  | { kind: 'session-opening'; session: number }
   | { kind: 'closed'; error: LinkClosedError };
 
 export type LinkListener = (notification: LinkNotification) => void;
@@ -149,6 +164,8 @@ export type LinkState = 'opening' | 'open' | 'no-session' | 'closed';
 
 interface Pending {
   readonly body: SequencedRequest;
+  /** The session it was made in: it is sent in no other. */
+  readonly session: number;
   readonly extraTimeMs: number;
   readonly onReply: ((reply: Reply) => void) | undefined;
   readonly onSent: (() => void) | undefined;
@@ -224,6 +241,12 @@ export class Link {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
 
   private stateValue: LinkState = 'opening';
+  /**
+   * The current session's token: a new one when a session starts opening,
+   * and when one ends (a reset, a session given up). Every request carries
+   * the token of the session it was made in.
+   */
+  private sessionToken = 0;
   private session: HelloInfo | undefined;
   private knownEpoch: number | undefined;
   /** Why the link refuses work while not open. */
@@ -293,6 +316,11 @@ export class Link {
     return this.inflight.length;
   }
 
+  /** The current session's token (see RequestOptions.session). */
+  get sessionId(): number {
+    return this.sessionToken;
+  }
+
   get effectiveWindow(): number {
     return this.window;
   }
@@ -343,6 +371,11 @@ export class Link {
         reject(this.refusalError());
         return;
       }
+      const session = options.session ?? this.sessionToken;
+      if (session !== this.sessionToken) {
+        reject(new SessionEndedError(body.command, false, 'the session it belongs to has ended'));
+        return;
+      }
       const signal = options.signal;
       if (signal?.aborted) {
         reject(signal.reason);
@@ -350,6 +383,7 @@ export class Link {
       }
       const entry: Pending = {
         body,
+        session,
         extraTimeMs: options.extraTimeMs ?? 0,
         onReply: options.onReply,
         onSent: options.onSent,
@@ -391,12 +425,16 @@ export class Link {
     if (this.stateValue === 'opening') {
       throw new LinkUsageError('a session is already being opened; wait for it');
     }
-    // Requests in flight belong to the old session: whether they ran is
-    // unknown. Queued ones have not been sent and go out in the new session.
+    // Everything pending belongs to the old session and is never sent in
+    // the new one: whether those in flight ran is unknown; queued ones never
+    // reached the board.
     const inflight = this.inflight.splice(0);
+    const queued = this.queue.splice(0);
     this.inflightBytes = 0;
-    const error = new LinkUsageError('the session was reopened before this request was answered');
-    for (const e of inflight) this.fail(e, error);
+    for (const e of inflight)
+      this.fail(e, new SessionEndedError(e.body.command, true, 'the session was reopened'));
+    for (const e of queued)
+      this.fail(e, new SessionEndedError(e.body.command, false, 'the session was reopened'));
     return this.openSession();
   }
 
@@ -418,6 +456,7 @@ export class Link {
   private openSession(): Promise<HelloInfo> {
     this.stateValue = 'opening';
     this.refusal = undefined;
+    this.sessionToken++;
     // The board treats a HELLO with its session's HELLO seq as a
     // retransmission and keeps the session, so never reuse that one.
     if (this.session !== undefined && this.nextSeq === this.sessionHelloSeq) {
@@ -427,6 +466,8 @@ export class Link {
     return new Promise<HelloInfo>((resolve, reject) => {
       const frame = encodeMessage({ kind: 'request', command: 'hello', seq });
       this.hello = { seq, attempts: 0, queued: false, timer: undefined, frame, resolve, reject };
+      // Before the HELLO goes out: nothing of the old session may survive into this one.
+      this.notify({ kind: 'session-opening', session: this.sessionToken });
       this.transmitHello();
     });
   }
@@ -528,14 +569,19 @@ export class Link {
     this.knownEpoch = bootEpoch;
     this.events.reset();
     if (this.stateValue === 'open') this.enterNoSession(error);
-    // While opening, the HELLO in flight reaches the new boot and is answered
-    // by it; requests queued behind it run in that new session.
+    else if (this.stateValue === 'opening') {
+      // The HELLO in flight reaches the new boot and is answered by it, but
+      // the requests queued behind it were made before the reset: they fail.
+      this.sessionToken++;
+      this.failAll(error);
+    }
     this.announceReset(error);
   }
 
   private enterNoSession(error: Error): void {
     this.stateValue = 'no-session';
     this.refusal = error;
+    this.sessionToken++;
     this.failAll(error);
   }
 
@@ -560,6 +606,15 @@ export class Link {
       const entry = this.queue[0]!;
       if (entry.abandoned) {
         this.queue.shift();
+        continue;
+      }
+      if (entry.session !== this.sessionToken) {
+        // Made in a session that has ended: never sent in this one.
+        this.queue.shift();
+        this.fail(
+          entry,
+          new SessionEndedError(entry.body.command, false, 'the session it belongs to has ended'),
+        );
         continue;
       }
       let frame: Uint8Array;
@@ -626,6 +681,10 @@ export class Link {
   }
 
   private transmit(entry: Pending): void {
+    // Only in the session it was made in (a session's end fails everything
+    // pending in it; this keeps a stray timer or completion from ever
+    // sending a frame of an old session).
+    if (entry.session !== this.sessionToken) return;
     // Early resends (gap, NAK, fast retransmission) keep the running
     // deadline: a board that answered every frame with a NAK would
     // otherwise push the deadline back forever and the request would hang.

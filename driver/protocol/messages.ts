@@ -287,6 +287,11 @@ export interface BoardStatus {
   faultPc: number;
   /** HardFaults since power-up. */
   faultCount: number;
+  /**
+   * Request frames the board dropped: refused with a NAK as damaged, or cut
+   * off by a rate switch (absent from a board that does not report it).
+   */
+  linkFramesDropped?: number;
 }
 
 /** BOARD_STATUS's reply fields, in wire order (u32 each). */

@@ -30,7 +30,7 @@ export interface HostPort {
   /** The host side's line rate now. */
   readonly baudRate: number;
   /** The highest rate setBaudRate takes (the USB-serial bridge's limit), if any. */
-  readonly maxBaudRate?: number;
+  readonly maxBaudRate?: number | undefined;
 }
 
 export interface HostPortOptions {
@@ -42,7 +42,7 @@ export interface HostPortOptions {
    */
   baudRate?: number | 'follow-board';
   /** The highest rate the host side can run at (default: none). */
-  maxBaudRate?: number;
+  maxBaudRate?: number | undefined;
   /** USB frame period, ns, to model (none by default). */
   usbFrameNs?: number;
 }

@@ -285,6 +285,11 @@ export class VirtualBoard {
     this.macrotask.close();
   }
 
+  /** `await using vb = ...`: disposes the board when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
   /**
    * USART2 as the ST-LINK virtual COM port. One port can be open at a time;
    * close it before opening another. The port starts at 115200 baud, the

@@ -5,7 +5,7 @@
  */
 import { type MemoryMappedDevice, peekDevice } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
-import { Cpu, type RunResult } from '../core/cpu.ts';
+import { Cpu, type FetchTiming, type RunResult } from '../core/cpu.ts';
 import type { InterruptLine } from '../core/irq.ts';
 import type { Semihosting } from '../core/semihosting.ts';
 import { SystemBus } from '../core/system-bus.ts';
@@ -29,6 +29,8 @@ import { type CoreSnapshot, watchdogResetText } from './watchdog-report.ts';
 
 export const FLASH_BASE = 0x0800_0000;
 export const FLASH_SIZE = 128 * 1024;
+/** Lines of 64 bits the model's instruction cache keeps (a model figure: a loop's lines fit). */
+const FLASH_CACHE_LINES = 16;
 export const SRAM_BASE = 0x2000_0000;
 /** 36 KiB as in ST's Nucleo linker script (the CMSIS header's SRAM_SIZE_MAX says 32 KiB). */
 export const SRAM_SIZE = 36 * 1024;
@@ -77,6 +79,8 @@ export interface CpuCore {
   readonly xpsr?: number;
   readonly isSleeping?: boolean;
   readonly sysTick?: CoreSnapshot['sysTick'];
+  /** Makes fetches from a range cost wait states (see Cpu.setFetchTiming); a stand-in core may ignore it. */
+  setFetchTiming?(timing: FetchTiming | null): void;
 }
 
 export interface Stm32g071Options<C extends CpuCore = Cpu> {
@@ -296,6 +300,19 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     cpu.setFetchFault?.(0, FLASH_SIZE, why);
   };
   flashInterface.onLatencyChange = checkFlashLatency;
+  // Flash reads take LATENCY wait states; 64-bit lines (RM0444 §3.3.1), the
+  // prefetch buffer and the instruction cache hide them (§3.3.4, §3.3.5).
+  const timeFlashFetches = () =>
+    cpu.setFetchTiming?.({
+      base: FLASH_BASE,
+      size: FLASH_SIZE,
+      waitStates: flashInterface.latency,
+      lineBytes: 8,
+      prefetch: flashInterface.prefetch,
+      cacheLines: flashInterface.instructionCache ? FLASH_CACHE_LINES : 0,
+    });
+  flashInterface.onFetchTimingChange = timeFlashFetches;
+  timeFlashFetches();
 
   bus.mapDevice(SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, systemMemory);
   const gate = clockGates(rcc, strict);
@@ -420,6 +437,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
         p.reset();
       cpu.frequencyHz = rcc.hclkHz;
       checkFlashLatency();
+      timeFlashFetches();
       cpu.reset();
     },
   };

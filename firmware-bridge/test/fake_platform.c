@@ -433,6 +433,11 @@ void plat_link_frame_ok(void)
     fake_link_frames_ok++;
 }
 
+void plat_link_frame_dropped(void)
+{
+    fake_status.link_frames_dropped++;
+}
+
 static size_t reserved;
 
 void plat_tx_reserve(size_t n)

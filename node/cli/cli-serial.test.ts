@@ -142,8 +142,8 @@ describe.skipIf(!haveFirmware)('write, read, monitor, bench on the in-process vi
     );
     expect(code).toBe(0);
     expect(lines(stdout)).toEqual([
-      '00000000  54 68 65 20 71 75 69 63  6b 20 62 72 6f 77 6e 20  |The quick brown |',
-      '00000010  66 6f 78 20 6a 75 6d 70  73 20 6f 76 65 72 20 74  |fox jumps over t|',
+      '00000000  54 68 65 20 71 75 69 63  6B 20 62 72 6F 77 6E 20  |The quick brown |',
+      '00000010  66 6F 78 20 6A 75 6D 70  73 20 6F 76 65 72 20 74  |fox jumps over t|',
     ]);
   });
 
@@ -226,7 +226,7 @@ describe('write, read, monitor usage errors', () => {
       /^dma-bridge: give what to write: a TEXT argument, --hex BYTES or --file PATH \(exactly one\)$/,
     ],
     [['write', 'x', '--hex', '41'], /exactly one/],
-    [['write', '--hex', '4g'], /^dma-bridge: --hex: expected bytes in hex/],
+    [['write', '--hex', '4g'], /^dma-bridge: --hex: "g" is not a hex digit; write bytes as pairs of hex digits/],
     [
       ['write', 'x', '--baud', '50'],
       /^dma-bridge: --baud: expected a USART1 baud rate from 1000 to 4000000$/,

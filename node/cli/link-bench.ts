@@ -97,7 +97,7 @@ export async function benchLink(
     stopIfAsked();
     partial.batchedReads = await measure(counts.batches * counts.batchSize, () =>
       queued(counts.batches, () =>
-        board.batch((b) => {
+        board.raw.batch((b) => {
           for (let k = 0; k < counts.batchSize; k++) b.read(address);
         }, options),
       ),

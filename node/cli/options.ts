@@ -3,6 +3,7 @@
  * strings: each says, in its message, what a valid value looks like.
  */
 import { z } from 'zod';
+import { HexInputError, parseHex } from '../../format/bytes.ts';
 
 export function wholeNumber(min: number, max: number, what = 'a whole number') {
   return z
@@ -55,3 +56,16 @@ export const boardOptionSpecs = {
   firmware: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+/** Bytes in hex, in the syntax the console takes too (format/bytes.ts): "48 65 6c", "48656c", "0x48,0x65". */
+export const hexInput = z.string().transform((text, ctx) => {
+  try {
+    const bytes = parseHex(text);
+    if (bytes.length > 0) return bytes;
+    ctx.addIssue({ code: 'custom', message: 'expected bytes in hex, e.g. "48 65 6c 6c 6f"' });
+  } catch (error) {
+    if (!(error instanceof HexInputError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+  return z.NEVER;
+});

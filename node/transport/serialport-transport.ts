@@ -3,9 +3,9 @@
  * pseudo-terminal, any USB serial adapter) through serialport.
  */
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
 import { streamsFromDuplex } from './duplex-streams.ts';
 import { classifyPortOpenError, PortOpenError } from './errors.ts';
+import { loadSerialport } from './load-serialport.ts';
 import type { Transport, TransportEnd, TransportInfo } from './transport-shape.ts';
 
 /** The bridge's host link default (PROTOCOL.md: 115200 8N1). */
@@ -38,8 +38,6 @@ export interface SerialportTransportOptions {
   readonly readHighWaterMark?: number;
   readonly writeHighWaterMark?: number;
 }
-
-const realPort: SerialPortFactory = (settings) => new SerialPort(settings);
 
 export class SerialportTransport implements Transport {
   readonly readable: ReadableStream<Uint8Array>;
@@ -115,9 +113,17 @@ export class SerialportTransport implements Transport {
       parity: 'none',
       autoOpen: false,
     };
+    // serialport is loaded only when a real port is opened (it is optional).
+    const createPort: SerialPortFactory =
+      options.createPort ??
+      (await loadSerialport().then(
+        ({ SerialPort }) =>
+          (s) =>
+            new SerialPort(s),
+      ));
     let port: SerialPortStreamLike;
     try {
-      port = (options.createPort ?? realPort)(settings);
+      port = createPort(settings);
     } catch (error) {
       throw openError(path, error);
     }

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { ElfError } from '../../emulator/core/elf.ts';
+import type { HostPort } from '../../emulator/host/host-port.ts';
 import { VirtualBoard } from '../../emulator/host/virtual-board.ts';
 import { formatStrictReports } from '../../emulator/stm32g071/strict.ts';
 import { FIRMWARE_DIR } from '../package/package-root.ts';
@@ -87,4 +88,35 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
   options.beforeStart?.(board);
   board.start();
   return board;
+}
+
+/**
+ * The ST-LINK port of a virtual board of its own: `Board.open(await
+ * openVirtualBoard())` runs on the virtual board as on a real one, and
+ * `board.close()` (which closes the port) stops and disposes that virtual
+ * board too, so the program ends by itself. `port.virtualBoard` is the virtual
+ * board (its USART1 peer, its clock) while the port is open.
+ */
+export interface VirtualBoardPort extends HostPort {
+  readonly virtualBoard: VirtualBoard;
+}
+
+export async function openVirtualBoard(options: LoadBoardOptions = {}): Promise<VirtualBoardPort> {
+  const board = await loadVirtualBoard(options);
+  const port = board.hostPort();
+  return {
+    virtualBoard: board,
+    readable: port.readable,
+    writable: port.writable,
+    info: port.info,
+    get baudRate() {
+      return port.baudRate;
+    },
+    maxBaudRate: port.maxBaudRate,
+    setBaudRate: (baud) => port.setBaudRate(baud),
+    close: async () => {
+      await port.close();
+      await board.dispose();
+    },
+  };
 }

@@ -2,7 +2,7 @@
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
 import { InterruptedError } from '../errors.ts';
-import { table } from '../format.ts';
+import { table } from '../layout.ts';
 import { BenchInterrupted, type BenchResult, benchLink, type Clock, type Rate } from '../link-bench.ts';
 import { boardOptionSpecs, boardOptionsSchema, wholeNumber } from '../options.ts';
 

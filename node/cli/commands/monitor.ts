@@ -6,9 +6,10 @@
  * printing overwritten bytes.
  */
 import { z } from 'zod';
+import { byteSize, hexDump } from '../../../format/bytes.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
-import { byteSize, hexBytes, hexDump, millis } from '../format.ts';
+import { millis } from '../layout.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
   INJECT_DETAILS,
@@ -98,12 +99,12 @@ export const monitorCommand = defineCommand({
               JSON.stringify({
                 offset,
                 length: half.length,
-                hex: hexBytes(half),
+                hex: Buffer.from(half).toString('hex'),
                 text: new TextDecoder().decode(half),
               }),
             );
           } else if (args.hex) {
-            for (const line of hexDump(half, offset)) io.out(line);
+            for (const line of hexDump(half, { start: offset })) io.out(line);
           } else {
             await io.outBytes(half);
           }

@@ -11,12 +11,13 @@ import {
   TransferTimeoutError,
 } from '../../../driver/api/index.ts';
 import type { DmaBuffer } from '../../../driver/board/dma-buffer.ts';
+import { hexDump } from '../../../format/bytes.ts';
 import type { UsartPeer } from '../../peers/index.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
 import { InterruptedError } from '../errors.ts';
-import { hexBytes, hexDump, millis } from '../format.ts';
 import type { CliIo } from '../io.ts';
+import { millis } from '../layout.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
   INJECT_DETAILS,
@@ -116,7 +117,7 @@ export const readCommand = defineCommand({
             mode: args.idle ? 'idle' : 'exact',
             timedOut: outcome.timedOut,
             elapsedMs: Math.round(elapsedMs * 1000) / 1000,
-            hex: hexBytes(bytes),
+            hex: Buffer.from(bytes).toString('hex'),
             text: new TextDecoder().decode(bytes),
           }),
         );

@@ -9,7 +9,7 @@ import { traceBoardToFile } from '../../../emulator/debug/trace/trace-file.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/load-board.ts';
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
-import { table } from '../format.ts';
+import { table } from '../layout.ts';
 import { tcpPortNumber } from '../options.ts';
 
 const schema = z

@@ -6,14 +6,15 @@
 import { z } from 'zod';
 import { Serial1, type SerialTx, TransferAbortedError } from '../../../driver/api/index.ts';
 import type { Board } from '../../../driver/board/board.ts';
+import { byteSize, preview } from '../../../format/bytes.ts';
 import type { Listening, PeerReceived } from '../../peers/index.ts';
-import { type DataSource, hexBytes, openSource, type StreamedSource } from '../bytes-input.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
+import { type DataSource, openSource, type StreamedSource } from '../data-source.ts';
 import { InterruptedError } from '../errors.ts';
-import { byteSize, millis, preview } from '../format.ts';
 import type { CliIo } from '../io.ts';
-import { wholeNumber } from '../options.ts';
+import { millis } from '../layout.ts';
+import { hexInput, wholeNumber } from '../options.ts';
 import { createProgress } from '../progress.ts';
 import { commandPeer, SERIAL_DETAILS, serialOptionSpecs, serialOptionsSchema } from '../serial-options.ts';
 
@@ -24,7 +25,7 @@ const MAX_READBACK = 8192;
 const schema = serialOptionsSchema
   .extend({
     _: z.array(z.string()).max(1, 'give the text as one argument (quote it)'),
-    hex: hexBytes.optional(),
+    hex: hexInput.optional(),
     file: z.string().min(1, 'expected a file path, or - for stdin').optional(),
     'chunk-size': wholeNumber(16, 16_384, 'a chunk size in bytes').default(DEFAULT_CHUNK),
     'no-progress': z.boolean().default(false),

@@ -6,7 +6,7 @@
  * fast the test runner drives the browser does not count.
  */
 import type { Page } from 'playwright-core';
-import { formatBytesCount as formatCount } from '../../../web/src/ui/format.ts';
+import { byteSize as formatCount } from '../../../format/bytes.ts';
 
 export interface SendMeasurement {
   /** Bytes in the file. */

@@ -6,8 +6,9 @@
  * output is dropped past a fixed size, and the transcript kept for saving
  * is bounded too. Pausing stops drawing, not recording.
  */
+
+import { hexBytes } from '../../../format/bytes.ts';
 import { h } from './dom.ts';
-import { hexBytes } from './format.ts';
 import { onNextFrame, scrolledToEnd } from './frame.ts';
 
 export type TerminalMode = 'text' | 'hex';

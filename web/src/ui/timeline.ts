@@ -5,8 +5,9 @@
  * Fixed-size bins and a capped list of marks keep it bounded; it is drawn
  * on a canvas at most ten times a second, and only when something changed.
  */
+
+import { byteSize } from '../../../format/bytes.ts';
 import { h } from './dom.ts';
-import { formatBytesCount } from './format.ts';
 import { atMostEvery } from './frame.ts';
 
 export type TimelineMark = 'HT' | 'TC' | 'TE' | 'IDLE' | 'USART TC' | 'USART error';
@@ -124,7 +125,7 @@ export class Timeline {
     this.summary.textContent =
       this.totals.tx + this.totals.rx === 0 && this.marks.length === 0
         ? 'No traffic yet.'
-        : `${formatBytesCount(this.totals.tx)} sent, ${formatBytesCount(this.totals.rx)} received` +
+        : `${byteSize(this.totals.tx)} sent, ${byteSize(this.totals.rx)} received` +
           (counts ? `; ${counts}` : '');
     this.canvas.setAttribute(
       'aria-label',
