@@ -42,7 +42,7 @@ function runGdb(port: number, commands: string[]): Promise<string> {
   for (const c of commands) args.push('-ex', c);
   return new Promise((resolve, reject) => {
     execFile('gdb-multiarch', args, { timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      if (error && error.killed) reject(new Error(`gdb-multiarch timed out:\n${stdout}\n${stderr}`));
+      if (error?.killed) reject(new Error(`gdb-multiarch timed out:\n${stdout}\n${stderr}`));
       else resolve(`${stdout}\n${stderr}`);
     });
   });
