@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type BoardStatus,
   type Decoded,
+  type DistributiveOmit,
   encodeMessage,
   FrameDecoder,
   type Message,
@@ -53,7 +54,11 @@ class Host {
   }
 
   /** Sends a request (after `lead` 0x00s) and waits, in virtual time, for its reply or a NAK. */
-  async ask(body: Omit<Request, 'seq'>, lead = 0, seq = this.seq++): Promise<Message | undefined> {
+  async ask(
+    body: DistributiveOmit<Request, 'seq'>,
+    lead = 0,
+    seq = this.seq++,
+  ): Promise<Message | undefined> {
     const frame = encodeMessage({ ...body, seq } as Request);
     await this.raw([...new Array<number>(lead).fill(0), ...frame]);
     for (let waited = 0; waited < 300; waited += 5) {

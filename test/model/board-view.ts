@@ -93,7 +93,7 @@ export interface RawAccess {
 
 export function rawAccess(board: Board): RawAccess {
   return {
-    writeRegister: (address, value) => board.writeRegister(address, value),
+    writeRegister: (address, value) => board.raw.writeRegister(address, value),
     readRegister: (address) => board.readRegister(address),
   };
 }
