@@ -8,6 +8,7 @@ import { createMemoryTransportPair } from '../transport/memory-pair.ts';
 import { Board } from './board.ts';
 import {
   AlreadyTakenError,
+  BusyError,
   DmaStartRefusedError,
   InvalidHelloError,
   OutOfArenaError,
@@ -161,6 +162,17 @@ describe('Board memory', () => {
     );
     await expect(board.readMemory(0x2000_4000, 0)).rejects.toBeInstanceOf(OutOfArenaError);
     expect(fake.received.length).toBe(before);
+    await board.close();
+  });
+
+  it('reports BUSY when the board refuses a write where an enabled channel works (one the ledger never saw)', async () => {
+    const { board, fake } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
+    // Set on the board behind the driver's back: only the board knows the channel runs.
+    fake.registers.set(FAKE.CNDTR1, 8);
+    fake.registers.set(FAKE.CMAR1, 0x2000_4000);
+    fake.registers.set(FAKE.CCR1, 0x91);
+    await expect(board.raw.writeMemory(0x2000_4004, Uint8Array.of(1))).rejects.toBeInstanceOf(BusyError);
+    await board.raw.writeMemory(0x2000_4008, Uint8Array.of(1));
     await board.close();
   });
 
