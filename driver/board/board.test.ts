@@ -185,6 +185,33 @@ describe('Board memory', () => {
   });
 });
 
+describe('Board raw access', () => {
+  it('a raw start it cannot read back puts the whole arena in doubt until recover()', async () => {
+    const { board, fake } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
+    let silent = true;
+    // The read-back after the start (a batch with STATUS) never gets an answer.
+    fake.onRequest = (r) =>
+      silent && r.command === 'reg-batch' && r.ops.some((op) => op.op === 'status')
+        ? 'drop-reply'
+        : 'process';
+    const start = board.raw.batch((b) =>
+      b
+        .write(FAKE.CNDTR1, 8)
+        .write(FAKE.CPAR1, FAKE.USART_TDR)
+        .write(FAKE.CMAR1, 0x2000_4000)
+        .write(FAKE.C0CR, 51)
+        .write(FAKE.CCR1, 0x91),
+    );
+    expect((await start).failure).toBeUndefined();
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: board.arena.size, free: 0 });
+    expect(() => board.alloc(4)).toThrow(/only board\.recover\(\) returns them/);
+    silent = false;
+    await board.recover();
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: 0, free: board.arena.size });
+    await board.close();
+  });
+});
+
 describe('Board events, resets and handles', () => {
   it('delivers typed events', async () => {
     const { board, fake } = await openBoardOnFake();

@@ -40,6 +40,7 @@ import { type Handle, HandleRegistry } from './handles.ts';
 import { validateHello } from './hello.ts';
 import { registerBoardInternals } from './internals.ts';
 import { ArenaLedger, type ArenaUsage, type RegionSnapshot } from './ledger.ts';
+import type { OperationOptions } from './operation-options.ts';
 import { RawAccess } from './raw-access.ts';
 import { type RefusalContext, refusalToError } from './refusals.ts';
 
@@ -67,24 +68,7 @@ export interface BoardOptions extends LinkOptions {
   linkBaud?: LinkRateChoice;
 }
 
-export interface OperationOptions {
-  signal?: AbortSignal;
-  /** Fail with RevokedError instead of running if this handle was revoked by a reset. */
-  handle?: Handle;
-  /**
-   * Called synchronously when the reply that completes the operation
-   * arrives (the last piece of a split one, or the piece a batch failed
-   * in), before any event behind it is delivered, with the reply's event
-   * mark (PROTOCOL.md §3). Lets a caller order its own state against
-   * events; not called when the operation fails on the link.
-   */
-  onReply?: (reply: Reply) => void;
-  /**
-   * Called once, when the operation's first request goes on the wire. An
-   * operation that fails before this never reached the board.
-   */
-  onSent?: () => void;
-}
+export type { OperationOptions } from './operation-options.ts';
 
 export type BoardListener = (notification: BoardNotification) => void;
 

@@ -10,7 +10,7 @@ import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/l
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
 import { table } from '../layout.ts';
-import { tcpPortNumber } from '../options.ts';
+import { tcpPortNumber, wholeNumber } from '../options.ts';
 
 const schema = z
   .object({
@@ -20,6 +20,8 @@ const schema = z
     'peer-tcp': tcpPortNumber.optional(),
     loopback: z.boolean().default(false),
     firmware: z.string().min(1).optional(),
+    'sram-seed': wholeNumber(0, 0xffff_ffff, 'an SRAM seed').optional(),
+    bootloader: z.boolean().default(false),
     json: z.boolean().default(false),
     gdb: tcpPortNumber.optional(),
     trace: z.string().min(1).optional(),
@@ -39,7 +41,7 @@ export const virtualCommand = defineCommand({
   summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
   synopsis:
     '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]\n' +
-    '        [--gdb PORT] [--trace FILE.vcd [--trace-signals LIST]]',
+    '        [--gdb PORT] [--trace FILE.vcd [--trace-signals LIST]] [--sram-seed N] [--bootloader]',
   details: [
     '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
     '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
@@ -49,6 +51,8 @@ export const virtualCommand = defineCommand({
     '--gdb PORT        serve a GDB stub on 127.0.0.1:PORT (gdb-multiarch: target remote :PORT)',
     '--trace FILE.vcd  record USART lines, DMA, NVIC, LD4 and IWDG reloads in virtual time',
     "--trace-signals   comma-separated patterns of the signals to record, e.g. 'usart1.*,dma.ch1.*'",
+    '--sram-seed N     power up SRAM (and so the boot epoch) as with seed N (default: random, printed)',
+    "--bootloader      start in ST's system bootloader, as a G0 after its first flash, until a power cycle",
   ],
   options: {
     'tcp-port': { type: 'string' },
@@ -57,6 +61,8 @@ export const virtualCommand = defineCommand({
     'peer-tcp': { type: 'string' },
     loopback: { type: 'boolean' },
     firmware: { type: 'string' },
+    'sram-seed': { type: 'string' },
+    bootloader: { type: 'boolean' },
     json: { type: 'boolean' },
     gdb: { type: 'string' },
     trace: { type: 'string' },
@@ -79,6 +85,8 @@ export const virtualCommand = defineCommand({
       pace: 'realtime',
       onStrictReport: (line) => io.note(`strict: ${line}`),
       ...(args.firmware !== undefined && { firmware: args.firmware }),
+      ...(args['sram-seed'] !== undefined && { sramSeed: args['sram-seed'] }),
+      bootloader: args.bootloader,
     });
     let server: VirtualServer | undefined;
     let gdb: GdbServer | undefined;
@@ -106,6 +114,7 @@ export const virtualCommand = defineCommand({
             usart1,
             gdb: gdb ? `127.0.0.1:${gdb.port}` : null,
             trace: args.trace ?? null,
+            sramSeed: board.sramSeed,
           }),
         );
       } else {
@@ -116,6 +125,8 @@ export const virtualCommand = defineCommand({
         rows.push(['usart1', usart1]);
         if (gdb) rows.push(['gdb', `127.0.0.1:${gdb.port}`]);
         if (args.trace !== undefined) rows.push(['trace', args.trace]);
+        rows.push(['sram seed', `${board.sramSeed} (--sram-seed ${board.sramSeed} powers up the same way)`]);
+        if (args.bootloader) rows.push(['boot', "ST's system bootloader, until a power cycle"]);
         for (const line of table(rows)) io.out(line);
       }
       io.note(`try: dma-bridge info --port ${tcp}; stop with Ctrl-C`);
