@@ -16,7 +16,9 @@
  *   damaged characters) and what the link saw (corrupt frames,
  *   retransmissions);
  * - the firmware's CPU load: the share of the core's cycles not spent in
- *   WFI, while streaming and while reading.
+ *   WFI, while streaming and while reading, with flash wait states
+ *   modelled as the firmware sets them (LATENCY = 2 at 64 MHz, prefetch and
+ *   instruction cache on: emulator/core/cpu.ts FetchTiming).
  *
  * Then the same at 2 Mbaud with the host port's model of USB full-speed
  * frames (1 ms), as the ST-LINK's virtual COM port has.
@@ -182,7 +184,8 @@ function pct(x: number): string {
 }
 
 console.log(
-  `host link (virtual board, real firmware, USART1 at ${USART1_BAUD} baud, virtual time; line rate = baud / 10 bytes/s):`,
+  `host link (virtual board, real firmware, USART1 at ${USART1_BAUD} baud, virtual time; line rate = baud / 10 bytes/s;` +
+    ' CPU load with flash wait states, prefetch and cache as the firmware sets them):',
 );
 for (const baud of RATES) {
   const s = await open(baud);
