@@ -226,7 +226,10 @@ describe('write, read, monitor usage errors', () => {
       /^dma-bridge: give what to write: a TEXT argument, --hex BYTES or --file PATH \(exactly one\)$/,
     ],
     [['write', 'x', '--hex', '41'], /exactly one/],
-    [['write', '--hex', '4g'], /^dma-bridge: --hex: "g" is not a hex digit; write bytes as pairs of hex digits/],
+    [
+      ['write', '--hex', '4g'],
+      /^dma-bridge: --hex: "g" is not a hex digit; write bytes as pairs of hex digits/,
+    ],
     [
       ['write', 'x', '--baud', '50'],
       /^dma-bridge: --baud: expected a USART1 baud rate from 1000 to 4000000$/,

@@ -3,11 +3,13 @@
  * on a TCP port and a pseudo-terminal, until interrupted.
  */
 import { z } from 'zod';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../../virtual/host-port-server.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../../virtual/load-board.ts';
 import { VirtualServer } from '../../virtual-server.ts';
 import { defineCommand } from '../command.ts';
+import { interruption } from '../errors.ts';
 import { table } from '../layout.ts';
-import { tcpPortNumber } from '../options.ts';
+import { duration, tcpPortNumber } from '../options.ts';
 
 const schema = z
   .object({
@@ -16,6 +18,7 @@ const schema = z
     'pty-link': z.string().min(1).optional(),
     'peer-tcp': tcpPortNumber.optional(),
     loopback: z.boolean().default(false),
+    'idle-timeout': duration().default(DEFAULT_IDLE_TIMEOUT_MS),
     firmware: z.string().min(1).optional(),
     json: z.boolean().default(false),
   })
@@ -32,19 +35,25 @@ export const virtualCommand = defineCommand({
   name: 'virtual',
   summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
   synopsis:
-    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]',
+    '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--idle-timeout D] [--firmware ELF] [--json]',
   details: [
     '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
     '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
-    '--no-pty          serve TCP only (the pty needs socat)',
+    '--no-pty          serve TCP only (without socat installed, TCP only is served anyway, said on stderr)',
     "--peer-tcp PORT   carry USART1's bytes both ways on this TCP port (default: print them on stderr)",
     '--loopback        wire USART1 TX back to its RX',
+    `--idle-timeout D  drop a TCP client that sends nothing for D (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000}s), so it cannot hold the board`,
+    '--firmware ELF    the firmware to run: an ELF, or a raw image (.bin) at the start of flash;',
+    '                  default the bridge.elf the package ships (a checkout: its build)',
+    '--json            the addresses as one JSON object on stdout; on Ctrl-C, one more, marked interrupted',
+    'Ctrl-C stops serving: the summary on stderr, exit 130.',
   ],
   options: {
     'tcp-port': { type: 'string' },
     'no-pty': { type: 'boolean' },
     'pty-link': { type: 'string' },
     'peer-tcp': { type: 'string' },
+    'idle-timeout': { type: 'string' },
     loopback: { type: 'boolean' },
     firmware: { type: 'string' },
     json: { type: 'boolean' },
@@ -63,7 +72,9 @@ export const virtualCommand = defineCommand({
     try {
       server = await VirtualServer.start(board, {
         tcpPort: args['tcp-port'],
-        pty: !args['no-pty'],
+        // The pty when socat is there; TCP alone (said on stderr) when it is not.
+        pty: args['no-pty'] ? false : args['pty-link'] !== undefined ? true : 'if-available',
+        idleTimeoutMs: args['idle-timeout'],
         printPeer: !args.loopback,
         log: (line) => io.note(line),
         ...(args['pty-link'] !== undefined && { ptyLink: args['pty-link'] }),
@@ -100,6 +111,10 @@ export const virtualCommand = defineCommand({
       await server?.close();
       await board.dispose();
     }
-    return undefined;
+    // Serving ends only by Ctrl-C (or SIGTERM): the one rule for interrupted commands.
+    const sessions = server?.sessionCount ?? 0;
+    throw interruption(`stopped serving the virtual board after ${sessions} client sessions`, {
+      sessions,
+    });
   },
 });
