@@ -32,6 +32,8 @@ export interface HostPortServerOptions {
 interface Holder {
   readonly who: string;
   readonly since: Date;
+  /** The client has left; its session is being closed. */
+  gone: boolean;
 }
 
 export class HostPortServer {
@@ -77,7 +79,14 @@ export class HostPortServer {
   }
 
   private accept(socket: Socket): void {
+    if (socket.destroyed) return;
     const who = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.session && this.holder?.gone) {
+      // The last client has left and its port is closing: this one is next, not refused.
+      const session = this.session;
+      void session.then(() => this.accept(socket));
+      return;
+    }
     if (this.session && this.holder) {
       // As a serial port that is already open: the second opener is refused, not queued, and told why.
       const busy = `board in use by ${this.holder.who} since ${this.holder.since.toISOString()}`;
@@ -96,9 +105,12 @@ export class HostPortServer {
     }
     socket.setNoDelay(true);
     this.sessions++;
-    this.holder = { who, since: new Date() };
+    const holder: Holder = { who, since: new Date(), gone: false };
+    this.holder = holder;
     this.log(`client ${who} connected (session ${this.sessions})`);
-    this.session = this.serve(socket, port, who).finally(() => {
+    this.session = this.serve(socket, port, who, () => {
+      holder.gone = true;
+    }).finally(() => {
       this.session = undefined;
       this.holder = undefined;
     });
@@ -108,6 +120,7 @@ export class HostPortServer {
     socket: Socket,
     port: ReturnType<ServableBoard['hostPort']>,
     who: string,
+    onGone: () => void,
   ): Promise<void> {
     const queue: Uint8Array[] = [];
     let queued = 0;
@@ -126,6 +139,7 @@ export class HostPortServer {
     const end = (): void => {
       if (gone) return;
       gone = true;
+      onGone();
       clearTimeout(idle);
       wake?.();
     };
@@ -142,8 +156,8 @@ export class HostPortServer {
     armIdle();
 
     // Board to client, as it comes.
+    const reader = port.readable.getReader();
     const toClient = (async () => {
-      const reader = port.readable.getReader();
       try {
         for (;;) {
           const { value, done } = await reader.read();
@@ -184,6 +198,7 @@ export class HostPortServer {
       port.discardUnsent?.();
       socket.destroy();
       await port.close().catch(() => {});
+      await reader.cancel().catch(() => {});
       await toClient;
       const discarded = dropped > 0 ? `; ${dropped} bytes it sent were discarded, unsent` : '';
       this.log(`client ${who} ${why}${discarded}`);
