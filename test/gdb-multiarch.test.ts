@@ -4,7 +4,7 @@
  * attach, a breakpoint in the host link's interrupt handler taken when the
  * client sends a request, registers, the stack and a peripheral register,
  * a step, a write watchpoint on the firmware's state, detach, attach again,
- * detach; the board still answers the client afterwards.
+ * continue and Ctrl-C, detach; the board still answers the client afterwards.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ afterEach(async () => {
   target = undefined;
 });
 
-function runGdb(port: number, commands: string[]): Promise<string> {
+function runGdb(port: number, commands: string[], onSpawn: (interrupt: () => void) => void): Promise<string> {
   const args = [
     '-batch',
     '-nx',
@@ -36,15 +36,22 @@ function runGdb(port: number, commands: string[]): Promise<string> {
     '-ex',
     'set confirm off',
     '-ex',
-    'set remotetimeout 10',
+    'set remotetimeout 20',
   ];
   args.push('-ex', `file ${FIRMWARE_ELF}`, '-ex', `target remote 127.0.0.1:${port}`);
   for (const c of commands) args.push('-ex', c);
   return new Promise((resolve, reject) => {
-    execFile('gdb-multiarch', args, { timeout: 30_000, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      if (error?.killed) reject(new Error(`gdb-multiarch timed out:\n${stdout}\n${stderr}`));
-      else resolve(`${stdout}\n${stderr}`);
-    });
+    const gdb = execFile(
+      'gdb-multiarch',
+      args,
+      { timeout: 45_000, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        if (error?.killed) reject(new Error(`gdb-multiarch timed out:\n${stdout}\n${stderr}`));
+        else resolve(`${stdout}\n${stderr}`);
+      },
+    );
+    // Ctrl-C in GDB's terminal is SIGINT to GDB, which sends the stub its interrupt byte.
+    onSpawn(() => gdb.kill('SIGINT'));
   });
 }
 
@@ -53,7 +60,16 @@ describe.skipIf(!hasGdb && !process.env.CI)('gdb-multiarch on the virtual board'
   it('breaks in USART2_IRQHandler on a request, reads, steps, watches, detaches; the board serves on', async () => {
     target = await openVirtualTarget();
     const { board, vb } = target;
-    const server = await serveGdb(vb, 0);
+    // The second connection's continue has no breakpoint to stop it: Ctrl-C does.
+    let interrupt = () => {};
+    let connections = 0;
+    const server = await serveGdb(vb, 0, {
+      trace: (direction, payload) => {
+        if (direction === '>' && payload.startsWith('qSupported')) connections++;
+        if (direction === '>' && payload === 'vCont;c' && connections === 2)
+          setTimeout(() => interrupt(), 100);
+      },
+    });
     let pinging = true;
     let pings = 0;
     // A client that keeps sending requests: while the board is held its
@@ -62,35 +78,45 @@ describe.skipIf(!hasGdb && !process.env.CI)('gdb-multiarch on the virtual board'
       while (pinging) {
         await board.ping();
         pings++;
+        // A pause between requests leaves the CPU to GDB (the suite runs files side by side).
+        await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
     let output: string;
     try {
-      output = await runGdb(server.port, [
-        'break USART2_IRQHandler',
-        'continue',
-        'info registers',
-        'printf "ipsr=%d\\n", $xpsr & 0x3f',
-        'x/8xw $sp',
-        'backtrace',
-        'printf "usart2_isr=%#x\\n", *(unsigned int *)0x4000441c',
-        'printf "pc_before=%#x\\n", $pc',
-        'stepi',
-        'printf "pc_after=%#x\\n", $pc',
-        'delete',
-        'watch -l tx.head',
-        'continue',
-        'delete',
-        'detach',
-        `target remote 127.0.0.1:${server.port}`,
-        'printf "reattached_pc=%#x\\n", $pc',
-        'monitor regs',
-        'detach',
-      ]);
+      output = await runGdb(
+        server.port,
+        [
+          'break USART2_IRQHandler',
+          'continue',
+          'info registers',
+          'printf "ipsr=%d\\n", $xpsr & 0x3f',
+          'x/8xw $sp',
+          'backtrace',
+          'printf "usart2_isr=%#x\\n", *(unsigned int *)0x4000441c',
+          'printf "pc_before=%#x\\n", $pc',
+          'stepi',
+          'printf "pc_after=%#x\\n", $pc',
+          'delete',
+          'watch -l tx.head',
+          'continue',
+          'delete',
+          'detach',
+          `target remote 127.0.0.1:${server.port}`,
+          'printf "reattached_pc=%#x\\n", $pc',
+          'continue',
+          'printf "interrupted_pc=%#x\\n", $pc',
+          'monitor regs',
+          'detach',
+        ],
+        (send) => {
+          interrupt = send;
+        },
+      );
     } finally {
       await server.close();
     }
-    expect(output).toMatch(/Breakpoint 1, USART2_IRQHandler \(\) at src\/hostlink\.c:\d+/);
+    expect(output, output).toMatch(/Breakpoint 1, USART2_IRQHandler \(\) at src\/hostlink\.c:\d+/);
     // Registers from the m-profile description; the handler runs as exception 16 + 28.
     for (const r of ['r0', 'r12', 'sp', 'lr', 'pc', 'xpsr', 'msp', 'psp', 'primask', 'control'])
       expect(output).toMatch(new RegExp(`^${r}\\s+0x[0-9a-f]+`, 'm'));
@@ -110,8 +136,10 @@ describe.skipIf(!hasGdb && !process.env.CI)('gdb-multiarch on the virtual board'
     expect(output).toMatch(/Hardware watchpoint 2: -location tx\.head\s+Old value = \d+\s+New value = \d+/);
     expect(output).toContain('[Inferior 1 (Remote target) detached]');
     expect(output).toMatch(/reattached_pc=0x8[0-9a-f]+/);
+    expect(output).toContain('Program received signal SIGINT, Interrupt.');
+    expect(output).toMatch(/interrupted_pc=0x8[0-9a-f]+/);
     expect(output).toMatch(/pc=0x0800[0-9a-f]{4}/); // monitor regs
-    expect(output.match(/detached/g)?.length).toBe(2);
+    expect(output.match(/detached/g)?.length, output).toBe(2);
     // The board answers the client after the debugger has gone.
     const done = pings;
     await new Promise<void>((resolve, reject) => {
@@ -126,5 +154,5 @@ describe.skipIf(!hasGdb && !process.env.CI)('gdb-multiarch on the virtual board'
     pinging = false;
     await client;
     expect(vb.held).toBe(false);
-  }, 40_000);
+  }, 60_000);
 });

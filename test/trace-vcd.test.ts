@@ -93,27 +93,48 @@ describe('a VCD trace of the board', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
-  it('keeps to the window and names the signals there are when a pattern matches none', async () => {
+  it('keeps to the window; shows the host link handler, the watchdog feeds and LD4; refuses unknown signals', async () => {
     target = await openVirtualTarget();
-    const { vb } = target;
+    const { vb, board } = target;
     expect(() => traceBoard(vb, { sink: () => {}, signals: ['nothing.*'] })).toThrow(/usart1\.tx/);
     let vcd = '';
     const from = vb.nowNs + 1e6;
+    const to = from + 600e6;
     const trace = traceBoard(vb, {
-      sink: (t) => (vcd += t),
-      signals: ['nvic.*'],
+      sink: (t) => {
+        vcd += t;
+      },
+      signals: ['nvic.USART2.*', 'iwdg.*', 'led.*'],
       fromNs: from,
-      toNs: from + 5e6,
+      toNs: to,
     });
-    await target.board.ping();
-    await new Promise<void>((resolve) => {
-      const poll = () => (vb.nowNs > from + 6e6 ? resolve() : setTimeout(poll, 1));
+    // Requests for the first 20 ms of the window (each a frame the host link's handler sees), then
+    // quiet to its end: LD4 goes dark with the traffic and lit again a quarter to half a second after.
+    for (let i = 0; i < 2000 && vb.nowNs < from + 20e6; i++) await board.ping();
+    await new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + 20_000;
+      const poll = () => {
+        if (vb.nowNs > to) resolve();
+        else if (Date.now() > deadline) reject(new Error('the board did not reach the end of the window'));
+        else setTimeout(poll, 2);
+      };
       poll();
     });
     trace.stop();
     const parsed = parseVcd(vcd);
+    expect([...parsed.signals.keys()].sort()).toEqual([
+      'iwdg.reload',
+      'led.ld4',
+      'nvic.USART2.active',
+      'nvic.USART2.line',
+    ]);
     const times = [...parsed.signals.values()].flat().map((c) => c.timeNs);
     expect(Math.min(...times)).toBeGreaterThanOrEqual(from - 1e-3);
-    expect(Math.max(...times, parsed.endNs)).toBeLessThanOrEqual(from + 5e6 + 1e-3);
+    expect(Math.max(...times, parsed.endNs)).toBeLessThanOrEqual(to + 1e-3);
+    // USART2's handler ran (its line rose and fell with it), the main loop fed the watchdog, LD4 blinked with traffic.
+    expect(rising(parsed.signals.get('nvic.USART2.active')!).length).toBeGreaterThan(2);
+    expect(rising(parsed.signals.get('nvic.USART2.line')!).length).toBeGreaterThan(2);
+    expect(parsed.signals.get('iwdg.reload')!.length).toBeGreaterThan(2);
+    expect(parsed.signals.get('led.ld4')!.length).toBeGreaterThan(1);
   });
 });

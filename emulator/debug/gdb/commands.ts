@@ -171,9 +171,15 @@ function monitor(args: string, ctx: CommandContext): Reply {
     ctx.output('system reset; the core is halted at the reset vector\n');
     return 'OK';
   }
+  if (words[0] === 'halt' && words.length === 1) {
+    // GDB sends it only to a stopped target, already halted; front ends send it on attach.
+    ctx.target.halt();
+    ctx.output('the core is halted\n');
+    return 'OK';
+  }
   if (words[0] === 'help' || words[0] === '') {
     ctx.output(
-      'monitor commands: reset, reset halt (both leave the core halted at the reset vector), regs\n',
+      'monitor commands: reset, reset halt (both leave the core halted at the reset vector), halt, regs\n',
     );
     return 'OK';
   }

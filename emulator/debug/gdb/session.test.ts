@@ -86,7 +86,7 @@ describe('packet framing', () => {
     expect(checksum('OK')).toBe(0x9a);
     expect(encodePacket('OK')).toBe('$OK#9a');
     expect(encodePacket('a$b#c}d*')).toBe(
-      '$a}\x04b}\x03c}]d}\x0a#' + checksum('a}\x04b}\x03c}]d}\x0a').toString(16),
+      `$a}\x04b}\x03c}]d}\x0a#${checksum('a}\x04b}\x03c}]d}\x0a').toString(16)}`,
     );
   });
 
