@@ -22,12 +22,17 @@ const schema = z
     firmware: z.string().min(1).optional(),
     json: z.boolean().default(false),
     gdb: tcpPortNumber.optional(),
+    'gdb-halt': z.boolean().default(false),
     trace: z.string().min(1).optional(),
     'trace-signals': z.string().min(1).optional(),
   })
   .refine((args) => !(args.loopback && args['peer-tcp'] !== undefined), {
     message: 'with --loopback USART1 has no peer to serve; drop --loopback or --peer-tcp',
     path: ['peer-tcp'],
+  })
+  .refine((args) => !(args['gdb-halt'] && args.gdb === undefined), {
+    message: '--gdb-halt holds the board for GDB: give --gdb PORT too',
+    path: ['gdb-halt'],
   })
   .refine((args) => !(args['no-pty'] && args['pty-link'] !== undefined), {
     message: '--pty-link names the pty that --no-pty turns off; drop one of them',
@@ -39,7 +44,7 @@ export const virtualCommand = defineCommand({
   summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
   synopsis:
     '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--firmware ELF] [--json]\n' +
-    '        [--gdb PORT] [--trace FILE.vcd [--trace-signals LIST]]',
+    '        [--gdb PORT [--gdb-halt]] [--trace FILE.vcd [--trace-signals LIST]]',
   details: [
     '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
     '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
@@ -47,6 +52,7 @@ export const virtualCommand = defineCommand({
     "--peer-tcp PORT   carry USART1's bytes both ways on this TCP port (default: print them on stderr)",
     '--loopback        wire USART1 TX back to its RX',
     '--gdb PORT        serve a GDB stub on 127.0.0.1:PORT (gdb-multiarch: target remote :PORT)',
+    '--gdb-halt        hold the board at the reset vector until GDB says continue',
     '--trace FILE.vcd  record USART lines, DMA, NVIC, LD4 and IWDG reloads in virtual time',
     "--trace-signals   comma-separated patterns of the signals to record, e.g. 'usart1.*,dma.ch1.*'",
   ],
@@ -59,6 +65,7 @@ export const virtualCommand = defineCommand({
     firmware: { type: 'string' },
     json: { type: 'boolean' },
     gdb: { type: 'string' },
+    'gdb-halt': { type: 'boolean' },
     trace: { type: 'string' },
     'trace-signals': { type: 'string' },
   },
@@ -83,7 +90,11 @@ export const virtualCommand = defineCommand({
     let server: VirtualServer | undefined;
     let gdb: GdbServer | undefined;
     try {
-      if (args.gdb !== undefined) gdb = await serveGdb(board, args.gdb, { log: (line) => io.note(line) });
+      if (args.gdb !== undefined)
+        gdb = await serveGdb(board, args.gdb, {
+          log: (line) => io.note(line),
+          haltAtReset: args['gdb-halt'],
+        });
       server = await VirtualServer.start(board, {
         tcpPort: args['tcp-port'],
         pty: !args['no-pty'],
