@@ -8,11 +8,14 @@
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config.ts';
 
+/** MUTATE_TESTS=a.test.ts,b.test.ts narrows a run to some suites (a quick run over one module). */
+const only = process.env.MUTATE_TESTS?.split(',');
+
 export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: [
+    include: only ?? [
       'driver/board/**/*.test.ts',
       'driver/link/**/*.test.ts',
       'driver/api/**/*.test.ts',

@@ -1,9 +1,10 @@
 /**
  * A request belongs to the session it was made in and is never sent in
  * another, against the real firmware on the virtual board: a start made
- * while board.reconnect() runs never reaches the board, and under resets
- * at random moments no byte of a write that already failed reaches
- * USART1's peer after board.recover().
+ * while board.reconnect() runs never reaches the board; and under board
+ * resets and new sessions at random moments at 2 Mbaud, no region the
+ * allocator could hand out is under a running DMA channel, and no byte of
+ * a write that already failed reaches USART1's peer after board.recover().
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,13 +104,13 @@ describe('a request made in one session is never sent in another', () => {
   });
 });
 
-describe('resets at random moments at 2 Mbaud', () => {
+describe('resets and new sessions at random moments at 2 Mbaud', () => {
   const seed = Number(process.env.STORM_SEED ?? 20261207);
   /** Virtual time the storm runs, ms. */
-  const STORM_MS = Number(process.env.STORM_MS ?? 3_000);
-  const MAX_WRITES = Number(process.env.STORM_WRITES ?? 150);
+  const STORM_MS = Number(process.env.STORM_MS ?? 1_500);
+  const MAX_WRITES = Number(process.env.STORM_WRITES ?? 400);
 
-  it(`no byte of a writeAll that failed reaches the peer after recover() (seed ${seed})`, async () => {
+  it(`no byte of a writeAll that failed reaches the peer after recover(), no free region under a DMA (seed ${seed})`, async () => {
     const rng = mulberry32(seed);
     const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: 'peer', peerBaudRate: FAST_BAUD });
     vb.start();
@@ -134,6 +135,40 @@ describe('resets at random moments at 2 Mbaud', () => {
       }, 5 + rng.int(55));
     };
     storm();
+    // A new session at random moments too (an application's "reconnect"), not awaited.
+    let reconnects = 0;
+    const reopenAtRandom = () => {
+      timers.setTimeout(() => {
+        if (timers.now() >= endMs) return;
+        reconnects++;
+        board.reconnect().catch(() => {
+          // A reset or another session opening under it: the storm goes on.
+        });
+        reopenAtRandom();
+      }, 10 + rng.int(40));
+    };
+    reopenAtRandom();
+    // Every 0.5 ms of board time: no region the allocator could hand out is under a running channel.
+    const underDma: string[] = [];
+    const watchArena = () => {
+      timers.setTimeout(() => {
+        if (timers.now() >= endMs) return;
+        const dma = vb.chip.dma1;
+        for (const n of [1, 2]) {
+          const ccr = dma.read(DMA.CCR(n), 4);
+          const cndtr = dma.read(DMA.CNDTR(n), 4) & 0xffff;
+          if ((ccr & CCR_EN) === 0 || cndtr === 0) continue;
+          const cmar = dma.read(DMA.CMAR(n), 4);
+          for (const r of board.inspectArena().free) {
+            if (overlaps(r.address, r.length, cmar, cndtr)) {
+              underDma.push(`free 0x${r.address.toString(16)} under channel ${n} at ${timers.now()} ms`);
+            }
+          }
+        }
+        watchArena();
+      }, 0.5);
+    };
+    watchArena();
 
     /**
      * Each write's bytes are all its id mod 256, so the peer's log says whose a
@@ -152,6 +187,7 @@ describe('resets at random moments at 2 Mbaud', () => {
           return true;
         } catch (e) {
           if (!(e instanceof DriverError)) throw e;
+          await new Promise<void>((r) => timers.setTimeout(r, 5));
         }
       }
       return false;
@@ -159,13 +195,16 @@ describe('resets at random moments at 2 Mbaud', () => {
     while (timers.now() < endMs && id < MAX_WRITES) {
       const failed: number[] = [];
       let buf: DmaBuffer | undefined;
+      let current: number | undefined;
       try {
         serial ??= await Serial1.take(board, { baudRate: FAST_BAUD });
-        id++;
+        current = ++id;
         startedAt.set(id, vb.nowNs);
-        const length = 2 + rng.int(500);
+        const length = 2 + rng.int(600);
         buf = board.alloc(length);
         await buf.write(new Uint8Array(length).fill(id));
+        // A moment between filling the buffer and starting the write: a new session may begin in it.
+        await new Promise<void>((r) => timers.setTimeout(r, rng.int(4)));
         const s = serial;
         serial = undefined;
         const done = await s.writeAll(buf).wait();
@@ -174,7 +213,9 @@ describe('resets at random moments at 2 Mbaud', () => {
         completed++;
       } catch (e) {
         if (!(e instanceof DriverError)) throw e;
-        failed.push(id);
+        if (current !== undefined) failed.push(current);
+        // An application takes a moment to react: whatever still runs keeps running meanwhile.
+        await new Promise<void>((r) => timers.setTimeout(r, rng.int(6)));
         if (!(await recover())) break;
       }
       for (const f of failed) failedAt.set(f, vb.nowNs);
@@ -190,9 +231,12 @@ describe('resets at random moments at 2 Mbaud', () => {
       ).length;
       if (n > 0) late.push(`write ${f}: ${n} bytes after recover()`);
     }
-    const where = `seed ${seed} (replay with STORM_SEED=${seed}): ${id} writes, ${completed} completed, ${failedAt.size} failed, ${resets} resets`;
+    const where =
+      `seed ${seed} (replay with STORM_SEED=${seed}): ${id} writes, ${completed} completed, ` +
+      `${failedAt.size} failed, ${resets} resets, ${reconnects} new sessions`;
     expect(resets, where).toBeGreaterThan(10);
     expect(failedAt.size, where).toBeGreaterThan(0);
     expect(late, where).toEqual([]);
+    expect(underDma.slice(0, 5), where).toEqual([]);
   }, 600_000);
 });

@@ -42,6 +42,8 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   private readonly half: Uint8Array;
   /** Where the DMA was when last seen (items since the start, laps included). */
   private position = 0;
+  /** The channel's state where stop() left it. */
+  private stopState: { readonly state: ChannelState; readonly address: number } | undefined;
   /** Delay before looking again once caught up, ms (grows while nothing comes). */
   private lookAgainMs = 0;
   private failure: unknown;
@@ -142,18 +144,40 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   stop(): Promise<TransferResult<S>> {
     this.stopped ??= (async () => {
       await this.started;
+      let state: ChannelState;
       try {
-        await this.side.engine.stop();
+        state = await this.side.engine.stop();
       } catch (error) {
         // Not confirmed stopped: the DMA may still fill the buffer.
         this.#loan.doubt(error instanceof Error ? error.message : String(error));
         throw error;
       }
+      this.stopState = { state, address: this.#address };
       return { buffer: this.#loan.handBack(), serial: this.side.fresh() };
     })();
     const stopped = this.stopped;
     if (this.failure === undefined) this.fail(undefined);
     return stopped;
+  }
+
+  /**
+   * After stop(): the bytes the DMA wrote after the last half the iteration
+   * returned (less than a half), read from the board where the stopped
+   * channel left them (call it before the buffer is used again). Empty if
+   * the DMA had come round onto them again (they would be overwritten
+   * data) or the stop failed.
+   */
+  async rest(): Promise<Uint8Array> {
+    await this.stop().catch(() => {});
+    const stopped = this.stopState;
+    if (stopped === undefined) return new Uint8Array(0);
+    this.noteState(stopped.state);
+    const halfItems = this.items / 2;
+    const from = this.consumed * halfItems;
+    const known = Math.max(this.position, this.produced * halfItems);
+    if (known <= from || known - from >= halfItems) return new Uint8Array(0);
+    const offset = (from % this.items) * this.itemBytes;
+    return this.board.readMemory(stopped.address + offset, (known - from) * this.itemBytes);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

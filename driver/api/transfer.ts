@@ -9,8 +9,9 @@
  * - `await using` disposes it: a transfer still running is stopped, and its
  *   memory goes back to the allocator only after the board confirmed the stop.
  * - Nothing relies on dispose running: a transfer that is never finished
- *   keeps its memory locked for good (a leak, never a reuse), and a
- *   FinalizationRegistry only warns about it.
+ *   keeps its memory lent for good (never reused); once it is
+ *   garbage-collected a FinalizationRegistry warns and the ledger counts
+ *   the memory leaked, which only board.recover() returns.
  * - Nothing relies on one event arriving either: a loss noticed on the link
  *   makes it re-read the channel, and as a last resort it re-reads the
  *   channel once the transfer should be over and then at growing intervals,

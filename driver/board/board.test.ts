@@ -8,6 +8,7 @@ import { createMemoryTransportPair } from '../transport/memory-pair.ts';
 import { Board } from './board.ts';
 import {
   AlreadyTakenError,
+  BusyError,
   DmaStartRefusedError,
   InvalidHelloError,
   OutOfArenaError,
@@ -164,6 +165,17 @@ describe('Board memory', () => {
     await board.close();
   });
 
+  it('reports BUSY when the board refuses a write where an enabled channel works (one the ledger never saw)', async () => {
+    const { board, fake } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
+    // Set on the board behind the driver's back: only the board knows the channel runs.
+    fake.registers.set(FAKE.CNDTR1, 8);
+    fake.registers.set(FAKE.CMAR1, 0x2000_4000);
+    fake.registers.set(FAKE.CCR1, 0x91);
+    await expect(board.raw.writeMemory(0x2000_4004, Uint8Array.of(1))).rejects.toBeInstanceOf(BusyError);
+    await board.raw.writeMemory(0x2000_4008, Uint8Array.of(1));
+    await board.close();
+  });
+
   it('refuses a raw memory write where a raw start made a channel work (read back by the ledger)', async () => {
     const { board } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
     await board.raw.batch((b) =>
@@ -181,6 +193,33 @@ describe('Board memory', () => {
     expect(board.arenaUsage().inDoubt).toBe(8);
     expect(() => board.alloc(16 * 1024 - 4)).toThrow(/8 bytes are in doubt or leaked/);
     await board.raw.writeMemory(0x2000_4008, Uint8Array.of(1));
+    await board.close();
+  });
+});
+
+describe('Board raw access', () => {
+  it('a raw start it cannot read back puts the whole arena in doubt until recover()', async () => {
+    const { board, fake } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
+    let silent = true;
+    // The read-back after the start (a batch with STATUS) never gets an answer.
+    fake.onRequest = (r) =>
+      silent && r.command === 'reg-batch' && r.ops.some((op) => op.op === 'status')
+        ? 'drop-reply'
+        : 'process';
+    const start = board.raw.batch((b) =>
+      b
+        .write(FAKE.CNDTR1, 8)
+        .write(FAKE.CPAR1, FAKE.USART_TDR)
+        .write(FAKE.CMAR1, 0x2000_4000)
+        .write(FAKE.C0CR, 51)
+        .write(FAKE.CCR1, 0x91),
+    );
+    expect((await start).failure).toBeUndefined();
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: board.arena.size, free: 0 });
+    expect(() => board.alloc(4)).toThrow(/only board\.recover\(\) returns them/);
+    silent = false;
+    await board.recover();
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: 0, free: board.arena.size });
     await board.close();
   });
 });

@@ -10,7 +10,7 @@
 
 import { STM32G071 } from '../chip/stm32g071.ts';
 import type { ChipDescription } from '../chip/types.ts';
-import { DeviceResetError, LinkProtocolError, LinkTimeoutError } from '../link/errors.ts';
+import { DeviceResetError, LinkProtocolError, LinkTimeoutError, SessionEndedError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
 import { switchLinkRate } from '../link/rate-switch.ts';
 import {
@@ -40,6 +40,7 @@ import { type Handle, HandleRegistry } from './handles.ts';
 import { validateHello } from './hello.ts';
 import { registerBoardInternals } from './internals.ts';
 import { ArenaLedger, type ArenaUsage, type RegionSnapshot } from './ledger.ts';
+import type { OperationOptions } from './operation-options.ts';
 import { RawAccess } from './raw-access.ts';
 import { type RefusalContext, refusalToError } from './refusals.ts';
 
@@ -67,24 +68,7 @@ export interface BoardOptions extends LinkOptions {
   linkBaud?: LinkRateChoice;
 }
 
-export interface OperationOptions {
-  signal?: AbortSignal;
-  /** Fail with RevokedError instead of running if this handle was revoked by a reset. */
-  handle?: Handle;
-  /**
-   * Called synchronously when the reply that completes the operation
-   * arrives (the last piece of a split one, or the piece a batch failed
-   * in), before any event behind it is delivered, with the reply's event
-   * mark (PROTOCOL.md §3). Lets a caller order its own state against
-   * events; not called when the operation fails on the link.
-   */
-  onReply?: (reply: Reply) => void;
-  /**
-   * Called once, when the operation's first request goes on the wire. An
-   * operation that fails before this never reached the board.
-   */
-  onSent?: () => void;
-}
+export type { OperationOptions } from './operation-options.ts';
 
 export type BoardListener = (notification: BoardNotification) => void;
 
@@ -104,6 +88,7 @@ export class Board {
    */
   readonly raw: RawAccess;
   private recovering: Promise<void> | undefined;
+  private reconnecting: Promise<HelloInfo> | undefined;
   /** The transport opened on (free for another Board.open once closed). */
   private transport: Transport | undefined;
   private rateNote: string | undefined;
@@ -491,13 +476,21 @@ export class Board {
     this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
     const revokedAt = this.handles.generation;
     this.recovering = (async () => {
+      // A session being opened: let it open; whatever was queued in it runs
+      // before the reset below, which then stops it.
+      if (this.reconnecting) await this.reconnecting.catch(() => {});
       if (this.link.state !== 'open') await this.reconnect();
       else {
         try {
           await this.resetPeripherals();
         } catch (error) {
-          // The board reset (or the link lost it) under the request: a new session resets everything too.
-          if (!(error instanceof DeviceResetError) && !(error instanceof LinkTimeoutError)) throw error;
+          // The board reset (or the link lost it, or a new session began)
+          // under the request: a new session resets everything too.
+          const sessionGone =
+            error instanceof DeviceResetError ||
+            error instanceof LinkTimeoutError ||
+            error instanceof SessionEndedError;
+          if (!sessionGone) throw error;
           await this.reconnect();
         }
       }
@@ -602,15 +595,25 @@ export class Board {
    * 'session-opening'); the HELLO reply is validated again.
    */
   async reconnect(): Promise<HelloInfo> {
-    const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
-    // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
-    // §4): whatever ran before, in doubt or not, is confirmed off.
-    this.helloValue = hello;
-    // The new session stopped every channel: what was in doubt before it is free.
-    this.boardIdle(this.handles.generation);
-    // A board that reset (or fell back) runs at its boot rate again.
-    await this.negotiateRate();
-    return this.helloValue;
+    // One at a time: a second call shares the session the first is opening.
+    if (this.reconnecting) return this.reconnecting;
+    const run = (async () => {
+      const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
+      // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
+      // §4): whatever ran before, in doubt or not, is confirmed off. Nothing
+      // was allocated since the session began opening (refused meanwhile).
+      this.helloValue = hello;
+      this.boardIdle(this.handles.generation);
+      // A board that reset (or fell back) runs at its boot rate again.
+      await this.negotiateRate();
+      return this.helloValue;
+    })();
+    this.reconnecting = run;
+    try {
+      return await run;
+    } finally {
+      if (this.reconnecting === run) this.reconnecting = undefined;
+    }
   }
 
   /**
@@ -703,6 +706,7 @@ export class Board {
 
   private assertNotRecovering(what: string): void {
     if (this.recovering) throw new BoardRecoveringError(what);
+    if (this.reconnecting) throw new BoardRecoveringError(what, 'board.reconnect()');
   }
 
   private checkArena(command: string, address: number, length: number): void {

@@ -203,11 +203,14 @@ export class RevokedError extends DeviceResetError {
   }
 }
 
-/** Something was tried on the board while board.recover() runs. */
+/** Something was tried on the board while board.recover() (or board.reconnect()) runs. */
 export class BoardRecoveringError extends DriverError {
   override name = 'BoardRecoveringError';
-  constructor(readonly what: string) {
-    super(`cannot ${what} while board.recover() runs: await it first`);
+  constructor(
+    readonly what: string,
+    during = 'board.recover()',
+  ) {
+    super(`cannot ${what} while ${during} runs: await it first`);
   }
 }
 

@@ -7,8 +7,8 @@
 
 import type { BatchOp } from '../protocol/index.ts';
 import type { BatchBuilder, BatchResult } from './batch.ts';
-import type { OperationOptions } from './board.ts';
 import type { ArenaLedger } from './ledger.ts';
+import type { OperationOptions } from './operation-options.ts';
 
 export interface BoardInternals {
   /** The board's one ledger of arena memory. */

@@ -115,8 +115,18 @@ describe('ArenaLedger', () => {
     l.channelIdle(1);
     expect(l.usage().inDoubt).toBe(0);
     l.release(owned);
+    // Memory held when a raw start began joins its doubt when given back while it runs.
+    const held = l.allocate(64, 4);
+    l.rawStart(1, { address: BASE + 32, length: 64 });
+    expect(l.usage()).toMatchObject({ owned: 128, inDoubt: 32 });
+    l.release(held);
+    expect(l.usage()).toMatchObject({ owned: 64, inDoubt: 64 });
+    expect(l.allocate(32, 4).address).toBe(BASE);
+    l.channelIdle(1);
+    expect(l.usage().inDoubt).toBe(0);
+    l.boardIdle(1);
     l.rawStart(2, { address: BASE - 16, length: SIZE + 32 }); // clipped to the arena
-    expect(l.usage()).toMatchObject({ inDoubt: SIZE - 64, free: 0 });
+    expect(l.usage()).toMatchObject({ inDoubt: SIZE - 96, free: 0 });
     l.boardIdle(0);
     expect(l.usage().inDoubt).toBe(0);
   });

@@ -85,8 +85,8 @@ export interface Loan {
 export class ArenaLedger {
   #allocator: ArenaAllocator;
   readonly #regions = new Set<Region>();
-  /** Ranges raw starts made busy, by channel. */
-  readonly #rawBusy = new Map<number, Region[]>();
+  /** The ranges raw starts run on, by channel, and the parts of them the ledger holds for them. */
+  readonly #rawBusy = new Map<number, { range: ArenaRange; regions: Region[] }>();
   readonly #generation: () => number;
 
   constructor(base: number, size: number, generation: () => number) {
@@ -259,13 +259,29 @@ export class ArenaLedger {
   /**
    * A raw write started DMA1 channel `channel` over `range` (as read back
    * from the board): the part of it the ledger had free is in doubt until
-   * the channel is seen off. Memory already held keeps its state.
+   * the channel is seen off. Memory already held keeps its state, and joins
+   * the raw start's doubt when it is given back while the channel runs.
    */
   rawStart(channel: number, range: ArenaRange): void {
     this.channelIdle(channel);
-    const claimed = this.#allocator.claimRange(range.address, range.length);
-    const regions = claimed.map(
-      (r): Region => ({
+    this.#rawBusy.set(channel, { range, regions: [] });
+    this.#claimForRaw(channel);
+  }
+
+  /** The board showed DMA1 channel `channel` off (or done): a raw start's range on it is free. */
+  channelIdle(channel: number): void {
+    const raw = this.#rawBusy.get(channel);
+    if (!raw) return;
+    this.#rawBusy.delete(channel);
+    for (const r of raw.regions) this.#drop(r);
+  }
+
+  /** Takes what is free of channel `channel`'s raw range into regions in doubt. */
+  #claimForRaw(channel: number): void {
+    const raw = this.#rawBusy.get(channel);
+    if (!raw) return;
+    for (const r of this.#allocator.claimRange(raw.range.address, raw.range.length)) {
+      const region: Region = {
         address: r.address,
         length: r.length,
         ledger: this,
@@ -274,18 +290,10 @@ export class ArenaLedger {
         holder: `a raw start of DMA1 channel ${channel}`,
         loan: undefined,
         raw: true,
-      }),
-    );
-    for (const r of regions) this.#regions.add(r);
-    this.#rawBusy.set(channel, regions);
-  }
-
-  /** The board showed DMA1 channel `channel` off (or done): a raw start's range on it is free. */
-  channelIdle(channel: number): void {
-    const regions = this.#rawBusy.get(channel);
-    if (!regions) return;
-    this.#rawBusy.delete(channel);
-    for (const r of regions) this.#drop(r);
+      };
+      this.#regions.add(region);
+      raw.regions.push(region);
+    }
   }
 
   // ------------------------------------------------------------ questions
@@ -369,5 +377,7 @@ export class ArenaLedger {
     if (region.loan) region.loan.active = false;
     region.loan = undefined;
     this.#allocator.release({ address: region.address, length: region.length });
+    // Memory under a raw start that still runs is never handed out again.
+    if (!region.raw) for (const channel of this.#rawBusy.keys()) this.#claimForRaw(channel);
   }
 }

@@ -22,9 +22,9 @@ import { getField } from '../chip/decode.ts';
 import type { ChipDescription, DmaChannelDescription } from '../chip/types.ts';
 import type { BatchOp } from '../protocol/index.ts';
 import { BatchBuilder, type BatchResult, parseChannelStatus } from './batch.ts';
-import type { OperationOptions } from './board.ts';
 import type { BoardInternals } from './internals.ts';
 import { RawWriteRefusedError } from './ledger-errors.ts';
+import type { OperationOptions } from './operation-options.ts';
 
 /** What the raw path needs from the board. */
 export interface RawHost extends BoardInternals {

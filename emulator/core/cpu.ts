@@ -681,8 +681,8 @@ export class Cpu {
     const mem = this.bus.memoryAt(a);
     if (mem !== undefined && a + size <= mem.base + mem.size) {
       if (mem.writable) this.useDataRegion(mem);
-      // Observed, the code region is not cached: its data reads pay their wait states here.
-      else if (this.observer !== null && mem.base === this.cBase) this.cycles += this.cDataWait;
+      // Data read from memory behind wait states (as on the code region's fast path).
+      if ((a - this.ftBase) >>> 0 < this.ftSize) this.cycles += this.ftWait;
       const o = a - mem.base;
       if (size === 4) return mem.i32[o >>> 2]! >>> 0;
       if (size === 2) return mem.u16[o >>> 1]!;

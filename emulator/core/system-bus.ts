@@ -60,6 +60,8 @@ export class SystemBus implements Bus {
   private plain: Mapping[] | null = null;
   private observer: BusAccessObserver | null = null;
   private last: Mapping | null = null;
+  /** The mapping found before `last`: a DMA moving between memory and a register alternates between two. */
+  private previous: Mapping | null = null;
 
   /** Map `bytes` at `base`. Base and length must be multiples of 4. */
   mapMemory(base: number, bytes: Uint8Array, options: MapMemoryOptions): MemoryRegion {
@@ -140,6 +142,7 @@ export class SystemBus implements Bus {
     this.plain = observer ? plain : null;
     this.mappings = observer ? plain.map((m) => observedMapping(m, observer)) : plain;
     this.last = null;
+    this.previous = null;
   }
 
   write(address: number, value: number, size: AccessSize): void {
@@ -193,6 +196,12 @@ export class SystemBus implements Bus {
   private find(a: number): Mapping | undefined {
     const last = this.last;
     if (last !== null && a - last.base < last.size && a >= last.base) return last;
+    const previous = this.previous;
+    if (previous !== null && a - previous.base < previous.size && a >= previous.base) {
+      this.previous = last;
+      this.last = previous;
+      return previous;
+    }
     const ms = this.mappings;
     let lo = 0;
     let hi = ms.length - 1;
@@ -202,6 +211,7 @@ export class SystemBus implements Bus {
       if (a < m.base) hi = mid - 1;
       else if (a >= m.base + m.size) lo = mid + 1;
       else {
+        this.previous = last;
         this.last = m;
         return m;
       }

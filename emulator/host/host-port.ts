@@ -31,6 +31,8 @@ export interface HostPort {
   readonly baudRate: number;
   /** The highest rate setBaudRate takes (the USB-serial bridge's limit), if any. */
   readonly maxBaudRate?: number | undefined;
+  /** Drops what the host sent that USART2 has not started to receive (a served client that left). */
+  discardUnsent?(): void;
 }
 
 export interface HostPortOptions {
@@ -177,6 +179,10 @@ export class HostSerialPort implements HostPort {
     this.outgoing = n === this.outgoing.length ? [] : this.outgoing.slice(n);
     while (this.blockedWrites.length > 0 && this.wirePending <= WIRE_HIGH_WATER)
       this.blockedWrites.shift()!.resolve();
+  }
+
+  discardUnsent(): void {
+    this.usart.clearRxWire();
   }
 
   async close(): Promise<void> {

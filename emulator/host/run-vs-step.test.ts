@@ -24,7 +24,7 @@ interface Trace {
   end: string;
 }
 
-function traced(mode: 'run' | 'step'): Trace {
+function traced(mode: 'run' | 'step' | 'observed'): Trace {
   const vb = new VirtualBoard({ firmware: new Uint8Array(readFileSync(ELF)), usart1: 'peer', sramSeed: 7 });
   const { chip } = vb;
   const cpu = chip.cpu;
@@ -51,7 +51,9 @@ function traced(mode: 'run' | 'step'): Trace {
     for (const frame of frames) for (const b of frame) chip.usart2.receive(b);
   });
   clock.schedule(6e6, () => vb.peer.inject([0x55, 0xaa, 0x00, 0x7e]));
-  if (mode === 'run') {
+  // A debugger that watches and never stops: the core runs its exact path, every access on the slow path.
+  if (mode === 'observed') cpu.setObserver({ shouldStop: () => false, access: () => {} });
+  if (mode === 'run' || mode === 'observed') {
     while (chip.clock.nowNs < RUN_NS) cpu.run(Math.min(250_000, RUN_NS - chip.clock.nowNs));
   } else {
     while (cpu.nowNs < RUN_NS) {
@@ -74,5 +76,13 @@ describe.skipIf(!existsSync(ELF))('the core run in batches against one instructi
     expect(batched.reads.slice(0, n)).toEqual(stepped.reads.slice(0, n));
     expect(batched.usart2).toEqual(stepped.usart2);
     expect(batched.usart1).toEqual(stepped.usart1);
+  });
+
+  it('gives the same with a debugger attached (the exact path, every access slow), wait states included', () => {
+    const batched = traced('run');
+    const observed = traced('observed');
+    expect(observed.reads).toEqual(batched.reads);
+    expect(observed.usart2).toEqual(batched.usart2);
+    expect(observed.end).toEqual(batched.end);
   });
 });

@@ -14,6 +14,7 @@ import { mismatchText } from '../stm32g071/uart-waveform.ts';
 import { type HostPort, type HostPortOptions, HostSerialPort } from './host-port.ts';
 import { MacrotaskYield } from './macrotask.ts';
 import { type SerialPeer, Usart1Wire, type Usart1Wiring } from './serial-peer.ts';
+import { SystemBootloaderPort } from './system-bootloader.ts';
 
 export interface VirtualBoardOptions {
   /** The firmware: an ELF executable, or a raw flash image (`.bin`). */
@@ -35,6 +36,14 @@ export interface VirtualBoardOptions {
    */
   sramSeed?: number;
   /**
+   * Starts the chip in its system bootloader instead of the firmware, as an
+   * STM32G0 does after the first programming of its flash until it is
+   * powered off and on (the empty check, RM0444 §2.5): the host port then
+   * answers as ST's bootloader does (see system-bootloader.ts), and the
+   * next `powerCycle()` runs the firmware. A reset (NRST) keeps it there.
+   */
+  bootloader?: boolean;
+  /**
    * The USART1 peer's line rate (default 115200; see `peer.baudRate`):
    * a test that runs USART1 at another rate sets the peer to it, as a user
    * sets the device at the other end.
@@ -55,6 +64,8 @@ export interface VirtualBoardOptions {
 export type BoardHalt = Extract<RunResult, { reason: 'exit' | 'breakpoint' | 'lockup' }>;
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+/** FLASH_ACR.EMPTY: main flash found empty by the empty check. */
+const ACR_EMPTY = 1 << 16;
 
 const creationListeners = new Set<(board: VirtualBoard) => void>();
 
@@ -81,7 +92,9 @@ export class VirtualBoard {
   private readonly wire: Usart1Wire;
   private readonly sliceNs: number;
   private readonly macrotask = new MacrotaskYield();
-  private port: HostSerialPort | undefined;
+  private port: HostSerialPort | SystemBootloaderPort | undefined;
+  /** The chip runs its system bootloader, not the firmware (see `bootloader`). */
+  private inBootloader: boolean;
   private started = false;
   private loopRunning: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -107,6 +120,7 @@ export class VirtualBoard {
       ...(options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs }),
       ...(options.sramSeed === undefined ? {} : { sramSeed: options.sramSeed }),
     });
+    this.inBootloader = options.bootloader === true;
     this.sliceNs = options.sliceNs ?? 1_000_000;
     this.pace = options.pace ?? 'fast';
     this.wire = new Usart1Wire(
@@ -264,10 +278,24 @@ export class VirtualBoard {
     return () => this.runStopListeners.delete(listener);
   }
 
-  /** Presses the reset button (NRST): a system reset; a new boot starts if the board is running. */
+  /**
+   * Presses the reset button (NRST): a system reset; a new boot starts if the
+   * board is running. A chip in its bootloader stays there unless software
+   * (a debugger, after programming) cleared FLASH_ACR.EMPTY, which a power-on
+   * latched (RM0444 §3.7.1).
+   */
   reset(): void {
+    if (this.inBootloader && !(this.chip.flashInterface.read(0, 4) & ACR_EMPTY)) this.inBootloader = false;
     this.chip.reset('pin');
     this.afterReset();
+    this.latchEmpty();
+  }
+
+  /** In the bootloader the empty check found main flash empty: FLASH_ACR.EMPTY reads 1. */
+  private latchEmpty(): void {
+    if (!this.inBootloader) return;
+    const acr = this.chip.flashInterface.read(0, 4);
+    this.chip.flashInterface.write(0, acr | ACR_EMPTY, 4);
   }
 
   /**
@@ -275,7 +303,14 @@ export class VirtualBoard {
    * the reset flags start over, and a new boot starts if the board is running.
    */
   powerCycle(): void {
+    // Powered up again with its flash programmed, the chip runs the firmware.
+    this.inBootloader = false;
     this.powerOn();
+  }
+
+  /** Whether the chip runs its system bootloader rather than the firmware. */
+  get runsBootloader(): boolean {
+    return this.inBootloader;
   }
 
   /** Stops the board for good and closes the host port. */
@@ -295,8 +330,25 @@ export class VirtualBoard {
    * close it before opening another. The port starts at 115200 baud, the
    * bridge's boot rate, unless `options.baudRate` says otherwise.
    */
-  hostPort(options: HostPortOptions = {}): HostPort {
+  hostPort(options: HostPortOptions & { parity?: 'none' | 'even' } = {}): HostPort & {
+    setParity?(parity: 'none' | 'even'): Promise<void>;
+  } {
     if (this.port) throw new Error('the host port is already open');
+    if (this.inBootloader) {
+      const port = new SystemBootloaderPort(
+        this.chip.clock,
+        () => this.wake(),
+        (p) => {
+          if (this.port === p) this.port = undefined;
+        },
+        {
+          ...(typeof options.baudRate === 'number' ? { baudRate: options.baudRate } : {}),
+          ...(options.parity ? { parity: options.parity } : {}),
+        },
+      );
+      this.port = port;
+      return port;
+    }
     const port = new HostSerialPort(
       this.chip.usart2,
       {
@@ -373,6 +425,7 @@ export class VirtualBoard {
     this.chip.gpioc.setInput(13, true); // the button's pull-up: released
     this.chip.reset('power');
     this.afterReset();
+    this.latchEmpty();
   }
 
   private afterReset(): void {
@@ -414,6 +467,16 @@ export class VirtualBoard {
         continue;
       }
       this.woken = false;
+      if (this.inBootloader) {
+        // The ROM's bootloader is modelled at the host port only: time goes
+        // from one scheduled event to the next, or waits for the host.
+        const due = this.chip.clock.nextDueNs();
+        if (Number.isFinite(due)) {
+          this.chip.clock.advanceTo(Math.min(due, this.nowNs + this.sliceNs));
+          await this.macrotask.next();
+        } else await this.waitForInput();
+        continue;
+      }
       const result = this.chip.cpu.run(this.sliceNs);
       this.port?.flush();
       if (this.noteHalt(result)) {

@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { HexInputError, parseHex } from '../../format/bytes.ts';
+import { isTcpSpec } from '../transport/open-transport.ts';
+import { parseTcpAddress } from '../transport/tcp-transport.ts';
 
 export function wholeNumber(min: number, max: number, what = 'a whole number') {
   return z
@@ -42,7 +44,19 @@ export function duration(max = 24 * 3600 * 1000) {
 
 /** The options every command that talks to a board accepts. */
 export const boardOptionsSchema = z.object({
-  port: z.string().min(1, 'expected a serial port path or tcp://host:port').optional(),
+  port: z
+    .string()
+    .min(1, 'expected a serial port path or tcp://host:port')
+    .superRefine((port, ctx) => {
+      // A TCP address is checked here: a wrong one is a wrong command line, not a failed connection.
+      if (!isTcpSpec(port)) return;
+      try {
+        parseTcpAddress(port);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      }
+    })
+    .optional(),
   'link-baud': linkBaudRate.optional(),
   firmware: z.string().min(1).optional(),
   json: z.boolean().default(false),

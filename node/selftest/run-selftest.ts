@@ -241,7 +241,9 @@ export async function runSelftest(board: Board, options: SelftestOptions): Promi
         : 'no fault';
     const detail =
       `last reset: ${causes.join(' + ') || 'unknown'}; host link: ${s.linkRxDropped} bytes dropped, ` +
-      `${s.linkRxErrors} damaged characters, ${s.linkFallbacks} rate fallbacks; ${s.eventsDropped} events dropped; ${fault}`;
+      `${s.linkRxErrors} damaged characters, ` +
+      `${s.linkFramesDropped === undefined ? '' : `${s.linkFramesDropped} request frames dropped, `}` +
+      `${s.linkFallbacks} rate fallbacks; ${s.eventsDropped} events dropped; ${fault}`;
     const watchdog = (s.resetFlags >>> 29) & 1;
     const bad = s.faultCount > 0 || s.linkRxDropped > 0 || watchdog;
     return [bad ? 'warn' : 'pass', detail];

@@ -69,18 +69,23 @@ function programmedCount(vb: VirtualBoard, n: number): number {
   return typeof programmed === 'number' ? programmed & 0xffff : 0;
 }
 
-/** The driver's view of the arena. */
+/** The driver's view of the arena: its ledger, one state per region. */
 export interface DriverView {
   /** Regions the driver could hand out by `alloc()` now. */
   readonly free: readonly Region[];
+  /** Regions the driver says a DmaBuffer owns (no DMA may run there). */
+  readonly owned: readonly Region[];
   /** Arena base and size as the board reported them. */
   readonly arena: Region;
 }
 
 export function driverView(board: Board): DriverView {
-  const { free } = board.inspectArena();
+  const regions = board.arenaRegions();
+  const of = (state: string) =>
+    regions.filter((r) => r.state === state).map((r) => ({ address: r.address, length: r.length }));
   return {
-    free: free.map((r) => ({ address: r.address, length: r.length })),
+    free: of('free'),
+    owned: of('owned'),
     arena: { address: board.arena.base, length: board.arena.size },
   };
 }

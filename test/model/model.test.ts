@@ -26,9 +26,10 @@ describe('model: random API sequences on the real firmware keep the board memory
       ...(path ? { path } : {}),
       ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
       ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
-      numRuns: 12,
-      maxCommands: 24,
-      wallLimitMs: 10_000,
+      numRuns: 8,
+      maxCommands: 20,
+      size: 'medium',
+      wallLimitMs: 20_000,
       // A safety net on a slow machine: the runs done by then still count.
       timeLimitMs: 30_000,
       shrink: true,

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import type { FaultRates } from '../../driver/transport/index.ts';
 import { COMMAND_KINDS, type CommandKind, commandArbitraries, type ModelState } from './commands.ts';
-import { ModelSystem } from './system.ts';
+import { describeError, ModelSystem } from './system.ts';
 
 export interface ModelRunOptions {
   seed: number;
@@ -17,6 +17,8 @@ export interface ModelRunOptions {
   replayPath?: string;
   numRuns: number;
   maxCommands: number;
+  /** How long sequences tend to be, up to maxCommands (fast-check's size; default 'small'). */
+  size?: 'small' | 'medium' | 'large' | 'max';
   /** Wall-clock limit of one step, ms. */
   wallLimitMs: number;
   /** Stop drawing new runs (and shrinking) after this long, ms. */
@@ -71,6 +73,7 @@ export async function runModel(options: ModelRunOptions): Promise<ModelRunReport
   };
   const commands = fc.commands(commandArbitraries({ wallLimitMs: options.wallLimitMs }, options.kinds), {
     maxCommands: options.maxCommands,
+    ...(options.size === undefined ? {} : { size: options.size }),
     ...(options.replayPath === undefined ? {} : { replayPath: options.replayPath }),
   });
   const property = fc.asyncProperty(
@@ -79,12 +82,24 @@ export async function runModel(options: ModelRunOptions): Promise<ModelRunReport
     commands,
     async (lineSeed, mix, cmds) => {
       const system = await ModelSystem.open({ seed: lineSeed, rates: FAULT_MIXES[mix]! });
+      // A rejection nobody handles ends a Node program: the driver must leave none.
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => {
+        unhandled.push(reason);
+      };
+      process.on('unhandledRejection', onUnhandled);
       try {
         await fc.asyncModelRun(() => ({ model: { steps: 0 } satisfies ModelState, real: system }), cmds);
+        // Rejections surface a turn after they happen.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (unhandled.length > 0) {
+          throw new Error(`a rejection nobody handled: ${describeError(unhandled[0])}`);
+        }
       } catch (error) {
         report.firstFailureMs ??= performance.now() - started;
         throw error;
       } finally {
+        process.off('unhandledRejection', onUnhandled);
         report.runs++;
         report.steps += system.steps;
         report.virtualMs += system.nowMs();

@@ -23,6 +23,7 @@ export async function soakModel(seconds: number): Promise<number> {
     ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
     numRuns: 1_000_000,
     maxCommands,
+    size: 'large',
     wallLimitMs: 30_000,
     timeLimitMs: seconds * 1000,
     shrink: true,

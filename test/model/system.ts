@@ -299,6 +299,11 @@ export class ModelSystem {
     };
   }
 
+  /** True while some transmission may still put bytes on USART1. */
+  get transmitting(): boolean {
+    return this.transmissions.some((t) => t.barred === undefined && t.sent < t.data.length);
+  }
+
   private peerByte(byte: number): void {
     const live = this.transmissions.find(
       (t) => t.barred === undefined && t.sent < t.data.length && t.data[t.sent] === byte,
@@ -344,6 +349,9 @@ export class ModelSystem {
       }
       for (const r of view.free) {
         if (overlap(ch, r)) problems.push(`${range}, but the driver would hand out ${describeRegion(r)}`);
+      }
+      for (const r of view.owned) {
+        if (overlap(ch, r)) problems.push(`${range}, but the driver's ledger has ${describeRegion(r)} owned`);
       }
       for (const h of this.owned()) {
         if (overlap(ch, h.region)) {
