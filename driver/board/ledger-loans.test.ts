@@ -186,6 +186,9 @@ describe('ArenaLedger loans', () => {
     });
     l.release(a);
     expect(l.usage().owned).toBe(0);
+    // A length the allocator cannot take is the caller's mistake, not an exhausted arena.
+    expect(() => l.allocate(0, 4)).toThrow(RangeError);
+    expect(() => l.allocate(0, 4)).not.toThrow(/arena/);
     expect(() => l.release(a)).toThrow(/is not held/);
   });
 });
