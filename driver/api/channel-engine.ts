@@ -326,7 +326,7 @@ export class ChannelEngine {
           }
           if (restart) {
             b.write(ccr.address, 0)
-              .write(this.board.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
+              .write(this.#internals.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
               .write(ch.cndtr.address, items)
               .write(ch.cmar.address, memoryAddress)
               .write(ccr.address, config | fieldMask(ccr, 'EN'))
@@ -335,7 +335,7 @@ export class ChannelEngine {
             return;
           }
           b.write(ccr.address, 0)
-            .write(this.board.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
+            .write(this.#internals.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
             .write(ch.mux.address, request)
             .write(ch.cndtr.address, items)
             .write(ch.cpar.address, toPeripheral ? u.tdr.address : u.rdr.address)

@@ -12,6 +12,7 @@
 import type { Board } from '../board/board.ts';
 import type { DmaBuffer } from '../board/dma-buffer.ts';
 import type { Handle } from '../board/handles.ts';
+import { boardInternals } from '../board/internals.ts';
 import { OwnerToken } from '../board/ownership.ts';
 import { type SerialConfig, UsartBytes, type WouldBlock } from '../primitives/usart-bytes.ts';
 import { ChannelEngine, type ChannelOptions } from './channel-engine.ts';
@@ -42,14 +43,10 @@ class Usart1Port {
   /** DMA1 channel 2, claimed the first time the port is split. */
   rxChannel(): ChannelEngine {
     if (!this.rxEngine) {
-      const ch = this.board.chip.dma.channels[1];
-      if (!ch) throw new Error(`${this.board.chip.name} exposes no second DMA channel for full duplex`);
-      this.rxEngine = new ChannelEngine(
-        this.board,
-        ch,
-        this.board.chip.usart1,
-        this.board.claim('DMA1 channel 2'),
-      );
+      const chip = boardInternals(this.board).chip;
+      const ch = chip.dma.channels[1];
+      if (!ch) throw new Error(`${chip.name} exposes no second DMA channel for full duplex`);
+      this.rxEngine = new ChannelEngine(this.board, ch, chip.usart1, this.board.claim('DMA1 channel 2'));
     }
     return this.rxEngine;
   }
@@ -85,7 +82,8 @@ export class Serial1 {
     let engine: ChannelEngine | undefined;
     try {
       channel = board.claim('DMA1 channel 1');
-      engine = new ChannelEngine(board, board.chip.dma.channels[0]!, board.chip.usart1, channel);
+      const chip = boardInternals(board).chip;
+      engine = new ChannelEngine(board, chip.dma.channels[0]!, chip.usart1, channel);
       const port = new Usart1Port(board, usart, engine, options.onWarning ?? ((m) => console.warn(m)));
       await port.bytes.configure(options);
       return new Serial1(port);

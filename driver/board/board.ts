@@ -8,6 +8,7 @@
  * them in order, so the pieces land in order.
  */
 
+import { privateChipCopy } from '../chip/frozen.ts';
 import { STM32G071 } from '../chip/stm32g071.ts';
 import type { ChipDescription } from '../chip/types.ts';
 import { DeviceResetError, LinkProtocolError, LinkTimeoutError, SessionEndedError } from '../link/errors.ts';
@@ -93,13 +94,17 @@ export class Board {
   private transport: Transport | undefined;
   private rateNote: string | undefined;
 
+  /** The chip description this board decides by: a deep-frozen private copy. */
+  readonly #chip: ChipDescription;
+
   private constructor(
     private readonly link: Link,
-    readonly chip: ChipDescription,
+    chip: ChipDescription,
     readonly timers: Timers,
     name: string,
     private readonly rateChoice: LinkRateChoice,
   ) {
+    this.#chip = chip;
     this.helloValue = link.helloInfo;
     this.handles = new HandleRegistry(this.helloValue.bootEpoch);
     this.#ledger = this.newLedger();
@@ -117,6 +122,7 @@ export class Board {
     };
     const internals = {
       name,
+      chip,
       get ledger() {
         return board.#ledger;
       },
@@ -131,7 +137,6 @@ export class Board {
       get ledger() {
         return board.#ledger;
       },
-      chip,
       writeMemory: (address, bytes, options) => this.writeMemoryChecked(address, bytes, options),
     });
     link.subscribe((n) => {
@@ -172,7 +177,8 @@ export class Board {
    * when anything fails.
    */
   static async open(transport: Transport, options: BoardOptions = {}): Promise<Board> {
-    const chip = options.chip ?? STM32G071;
+    // The board decides by its own frozen copy: the caller's object may change after this.
+    const chip = privateChipCopy(options.chip ?? STM32G071);
     // One board per transport: a second would read the first one's replies (and leave the transport alone).
     if (transportsInUse.has(transport)) {
       throw new TransportInUseError(transport.info?.description ?? 'this transport');
@@ -265,11 +271,11 @@ export class Board {
     } catch (error) {
       if (!(error instanceof DeviceResetError) || resetsSeen >= 2) throw error;
       // The board reset before it switched: find it (at either rate) and start over.
-      this.helloValue = validateHello(await this.reopenAtEitherRate(), this.chip);
+      this.helloValue = validateHello(await this.reopenAtEitherRate(), this.#chip);
       return this.negotiateRate(resetsSeen + 1);
     }
     if (outcome.kind === 'refused') return refuse(`the board refused ${target} baud`, 'failed');
-    this.helloValue = validateHello(outcome.hello, this.chip);
+    this.helloValue = validateHello(outcome.hello, this.#chip);
     if (outcome.kind === 'fell-back') {
       // A board that reset in the middle came back at its boot rate: try again.
       if (outcome.hello.bootEpoch !== hello.bootEpoch && resetsSeen < 2)
@@ -279,6 +285,11 @@ export class Board {
         'failed',
       );
     }
+  }
+
+  /** The chip this board is (deep-frozen: what the driver decides by cannot be changed). */
+  get chip(): ChipDescription {
+    return this.#chip;
   }
 
   get hello(): HelloInfo {
@@ -598,7 +609,7 @@ export class Board {
     // One at a time: a second call shares the session the first is opening.
     if (this.reconnecting) return this.reconnecting;
     const run = (async () => {
-      const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
+      const hello = validateHello(await this.reopenAtEitherRate(), this.#chip);
       // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
       // §4): whatever ran before, in doubt or not, is confirmed off. Nothing
       // was allocated since the session began opening (refused meanwhile).
@@ -682,7 +693,7 @@ export class Board {
     refusal: Parameters<typeof refusalToError>[1],
     ctx: Omit<RefusalContext, 'chip' | 'arena'>,
   ): BoardRefusedError {
-    return refusalToError(command, refusal, { chip: this.chip, arena: this.arena, ...ctx });
+    return refusalToError(command, refusal, { chip: this.#chip, arena: this.arena, ...ctx });
   }
 
   private newLedger(): ArenaLedger {

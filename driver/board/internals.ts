@@ -5,6 +5,7 @@
  * exported from the package.
  */
 
+import type { ChipDescription } from '../chip/types.ts';
 import type { BatchOp } from '../protocol/index.ts';
 import type { BatchBuilder, BatchResult } from './batch.ts';
 import type { ArenaLedger } from './ledger.ts';
@@ -13,6 +14,8 @@ import type { OperationOptions } from './operation-options.ts';
 export interface BoardInternals {
   /** The board's one ledger of arena memory. */
   readonly ledger: ArenaLedger;
+  /** The board's chip description (deep-frozen). */
+  readonly chip: ChipDescription;
   /** Names the board in messages. */
   readonly name: string;
   /** Register batches without the raw path's read-back (the caller tells the ledger itself). */

@@ -19,7 +19,7 @@
  */
 
 import { getField } from '../chip/decode.ts';
-import type { ChipDescription, DmaChannelDescription } from '../chip/types.ts';
+import type { DmaChannelDescription } from '../chip/types.ts';
 import type { BatchOp } from '../protocol/index.ts';
 import { BatchBuilder, type BatchResult, parseChannelStatus } from './batch.ts';
 import type { BoardInternals } from './internals.ts';
@@ -28,7 +28,6 @@ import type { OperationOptions } from './operation-options.ts';
 
 /** What the raw path needs from the board. */
 export interface RawHost extends BoardInternals {
-  readonly chip: ChipDescription;
   writeMemory(address: number, bytes: Uint8Array, options?: OperationOptions): Promise<void>;
 }
 

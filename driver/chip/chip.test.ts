@@ -8,6 +8,7 @@ import {
   registerAt,
   setField,
 } from './decode.ts';
+import { privateChipCopy } from './frozen.ts';
 import { STM32G071 } from './stm32g071.ts';
 
 describe('STM32G071 description', () => {
@@ -65,5 +66,42 @@ describe('STM32G071 description', () => {
     expect(() => setField(ch1.ccr, 'PL', 0, 4)).toThrow(RangeError);
     expect(() => fieldMask(ch1.ccr, 'NOPE')).toThrow(/has no field NOPE/);
     expect(registerAt(STM32G071, 0x4001_381c)?.name).toBe('USART1_ISR');
+  });
+});
+
+describe('chip descriptions the driver decides by', () => {
+  it('the built-in STM32G071 is frozen all the way down', () => {
+    const ccr = STM32G071.dma.channels[0]!.ccr;
+    expect(Object.isFrozen(STM32G071)).toBe(true);
+    expect(Object.isFrozen(STM32G071.dma.channels)).toBe(true);
+    expect(Object.isFrozen(ccr.fields[0])).toBe(true);
+    expect(() => {
+      (ccr as { address: number }).address = 0;
+    }).toThrow(TypeError);
+    expect(ccr.address).toBe(0x4002_0008);
+    expect(privateChipCopy(STM32G071)).toBe(STM32G071);
+  });
+
+  it("a caller's description is copied once and frozen: changing or re-reading the caller's object changes nothing", () => {
+    const mine = structuredClone(STM32G071) as {
+      -readonly [K in keyof typeof STM32G071]: (typeof STM32G071)[K];
+    };
+    let reads = 0;
+    Object.defineProperty(mine, 'devId', {
+      enumerable: true,
+      get: () => (++reads === 1 ? 0x460 : 0x999),
+    });
+    const copy = privateChipCopy(mine);
+    expect(copy).not.toBe(mine);
+    expect(copy.devId).toBe(0x460);
+    expect(copy.devId).toBe(0x460);
+    (mine.dma.channels[0]!.ccr as { address: number }).address = 0x4001_380c;
+    expect(copy.dma.channels[0]!.ccr.address).toBe(0x4002_0008);
+    expect(Object.isFrozen(copy.dma.channels[0]!.ccr.fields)).toBe(true);
+  });
+
+  it('a description that is not plain data is refused with a TypeError', () => {
+    const withFunction = { ...STM32G071, name: () => 'STM32G071' } as unknown as typeof STM32G071;
+    expect(() => privateChipCopy(withFunction)).toThrow(/plain data/);
   });
 });

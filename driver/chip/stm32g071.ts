@@ -4,6 +4,7 @@
  * for the chip and the CMSIS header stm32g071xx.h.
  */
 
+import { builtInChip } from './frozen.ts';
 import type {
   Access,
   ChipDescription,
@@ -257,7 +258,8 @@ const USART1_DESCRIPTION: UsartDescription = {
   dmaRequest: { rx: 50, tx: 51 },
 };
 
-export const STM32G071: ChipDescription = {
+/** Deep-frozen: every board shares it, and the driver decides by it. */
+export const STM32G071: ChipDescription = builtInChip({
   name: 'STM32G071',
   devId: 0x460,
   dma: {
@@ -268,4 +270,4 @@ export const STM32G071: ChipDescription = {
   dmamuxRequests: { USART1_RX: 50, USART1_TX: 51, USART2_RX: 52, USART2_TX: 53 },
   usart1: USART1_DESCRIPTION,
   peripheralRange: { start: 0x4000_0000, end: 0x6000_0000 },
-};
+});

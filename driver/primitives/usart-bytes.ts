@@ -39,7 +39,7 @@ export class UsartBytes {
     readonly handle: Handle,
   ) {
     this.internals = boardInternals(board);
-    this.u = board.chip.usart1;
+    this.u = this.internals.chip.usart1;
     const isr = this.u.isr;
     this.errorMask =
       fieldMask(isr, 'PE') | fieldMask(isr, 'FE') | fieldMask(isr, 'NE') | fieldMask(isr, 'ORE');
