@@ -43,6 +43,80 @@ export class BatchBuilder {
   }
 }
 
+/**
+ * The batch a caller gave, as plain frozen records: each operation's fields
+ * read exactly once (a getter or a Proxy cannot say one thing to the checks
+ * and another to the board), each checked. Everything after this decides
+ * and sends from the snapshot only.
+ */
+export function snapshotBatch(
+  ops: readonly BatchOp[] | ((builder: BatchBuilder) => unknown),
+): readonly BatchOp[] {
+  let list: readonly BatchOp[];
+  if (typeof ops === 'function') {
+    const builder = new BatchBuilder();
+    ops(builder);
+    list = builder.ops;
+  } else {
+    list = ops;
+  }
+  if (!Array.isArray(list)) throw new TypeError('a batch is an array of operations or a builder function');
+  const out: BatchOp[] = [];
+  for (const op of Array.from(list)) out.push(snapshotOp(op));
+  return Object.freeze(out);
+}
+
+function snapshotOp(op: unknown): BatchOp {
+  if (typeof op !== 'object' || op === null)
+    throw new TypeError(`a batch operation is an object; got ${String(op)}`);
+  const o = op as Record<string, unknown>;
+  const kind = o.op;
+  switch (kind) {
+    case 'read':
+      return Object.freeze({ op: kind, address: u32(o.address, 'a register address') });
+    case 'write': {
+      const address = u32(o.address, 'a register address');
+      return Object.freeze({ op: kind, address, value: u32(o.value, 'a register value') });
+    }
+    case 'masked-write': {
+      const address = u32(o.address, 'a register address');
+      const mask = u32(o.mask, 'a mask');
+      return Object.freeze({ op: kind, address, mask, value: u32(o.value, 'a register value') });
+    }
+    case 'poll': {
+      const address = u32(o.address, 'a register address');
+      const mask = u32(o.mask, 'a mask');
+      const match = u32(o.match, 'a match value');
+      const timeoutUs = o.timeoutUs;
+      if (
+        typeof timeoutUs !== 'number' ||
+        !Number.isInteger(timeoutUs) ||
+        timeoutUs < 0 ||
+        timeoutUs > 0xffff
+      ) {
+        throw new RangeError(`a POLL timeout is 0 to 65535 µs; got ${String(timeoutUs)}`);
+      }
+      return Object.freeze({ op: kind, address, mask, match, timeoutUs });
+    }
+    case 'status': {
+      const channel = o.channel;
+      if (typeof channel !== 'number' || !Number.isInteger(channel) || channel < 0 || channel > 0xff) {
+        throw new RangeError(`a STATUS channel is a byte; got ${String(channel)}`);
+      }
+      return Object.freeze({ op: kind, channel });
+    }
+    default:
+      throw new TypeError(`unknown batch operation ${JSON.stringify(kind)}`);
+  }
+}
+
+function u32(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    throw new RangeError(`${what} is a whole number from 0 to 0xFFFFFFFF; got ${String(value)}`);
+  }
+  return value;
+}
+
 /** A channel's state as one STATUS operation reads it, all at one instant. */
 export interface ChannelStatus {
   ccr: number;

@@ -26,7 +26,7 @@ import {
 import { realTimers, type Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { ArenaRange } from './arena-allocator.ts';
-import { BatchBuilder, type BatchResult, splitBatch } from './batch.ts';
+import { type BatchBuilder, type BatchResult, snapshotBatch, splitBatch } from './batch.ts';
 import { type BufferHost, createDmaBuffer, type DmaBuffer } from './dma-buffer.ts';
 import {
   AlreadyTakenError,
@@ -389,15 +389,8 @@ export class Board {
     ops: readonly BatchOp[] | ((builder: BatchBuilder) => unknown),
     options: OperationOptions = {},
   ): Promise<BatchResult> {
-    let list: readonly BatchOp[];
-    if (typeof ops === 'function') {
-      const builder = new BatchBuilder();
-      ops(builder);
-      list = builder.ops;
-    } else {
-      list = ops;
-    }
-    for (const op of list) checkBatchOp(op);
+    // Each operation's fields read once, checked, frozen: what is sent is what was checked.
+    const list = snapshotBatch(ops);
     const result: BatchResult = { executed: 0, values: [] };
     const pieces = splitBatch(list, this.limits.batchPayload);
     // Every piece is sent in the session the batch began in, or not at all.
@@ -745,38 +738,6 @@ const transportsInUse = new WeakSet<Transport>();
 function checkU32(value: unknown, what: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
     throw new RangeError(`${what} is a whole number from 0 to 0xFFFFFFFF; got ${String(value)}`);
-  }
-}
-
-function checkBatchOp(op: BatchOp): void {
-  switch (op.op) {
-    case 'read':
-      checkU32(op.address, 'a register address');
-      return;
-    case 'write':
-      checkU32(op.address, 'a register address');
-      checkU32(op.value, 'a register value');
-      return;
-    case 'masked-write':
-      checkU32(op.address, 'a register address');
-      checkU32(op.mask, 'a mask');
-      checkU32(op.value, 'a register value');
-      return;
-    case 'poll':
-      checkU32(op.address, 'a register address');
-      checkU32(op.mask, 'a mask');
-      checkU32(op.match, 'a match value');
-      if (!Number.isInteger(op.timeoutUs) || op.timeoutUs < 0 || op.timeoutUs > 0xffff) {
-        throw new RangeError(`a POLL timeout is 0 to 65535 µs; got ${String(op.timeoutUs)}`);
-      }
-      return;
-    case 'status':
-      if (!Number.isInteger(op.channel) || op.channel < 0 || op.channel > 0xff) {
-        throw new RangeError(`a STATUS channel is a byte; got ${String(op.channel)}`);
-      }
-      return;
-    default:
-      throw new TypeError(`unknown batch operation ${JSON.stringify((op as { op: unknown }).op)}`);
   }
 }
 

@@ -21,7 +21,7 @@
 import { getField } from '../chip/decode.ts';
 import type { DmaChannelDescription } from '../chip/types.ts';
 import type { BatchOp } from '../protocol/index.ts';
-import { BatchBuilder, type BatchResult, parseChannelStatus } from './batch.ts';
+import { type BatchBuilder, type BatchResult, parseChannelStatus, snapshotBatch } from './batch.ts';
 import type { BoardInternals } from './internals.ts';
 import { RawWriteRefusedError } from './ledger-errors.ts';
 import type { OperationOptions } from './operation-options.ts';
@@ -61,8 +61,9 @@ export class RawAccess {
    * the range out of the allocator while it runs.
    */
   async writeRegister(address: number, value: number, options: OperationOptions = {}): Promise<void> {
-    await this.#watched([{ op: 'write', address, value }], () =>
-      this.#host.writeRegister(address, value, options),
+    const op = snapshotBatch([{ op: 'write', address, value }])[0] as { address: number; value: number };
+    await this.#watched([{ op: 'write', address: op.address, value: op.value }], () =>
+      this.#host.writeRegister(op.address, op.value, options),
     );
   }
 
@@ -76,14 +77,8 @@ export class RawAccess {
     ops: readonly BatchOp[] | ((builder: BatchBuilder) => unknown),
     options: OperationOptions = {},
   ): Promise<BatchResult> {
-    let list: readonly BatchOp[];
-    if (typeof ops === 'function') {
-      const builder = new BatchBuilder();
-      ops(builder);
-      list = builder.ops;
-    } else {
-      list = ops;
-    }
+    // Read once: the channels to watch and the operations sent come from the same snapshot.
+    const list = snapshotBatch(ops);
     return this.#watched(list, () => this.#host.batch(list, options));
   }
 

@@ -45,6 +45,8 @@ describe('raw.batch() with an op whose address is a getter', () => {
     ];
     const result = await board.raw.batch(ops).catch((e: unknown) => e);
     console.log('address reads', reads, 'result', JSON.stringify(result));
+    // Read once, the op is the BRR write it first claimed to be: with USART1 enabled the strict board reports it.
+    vb.chip.strict.clear();
     const bus = vb.chip.bus;
     const running = (bus.read(ch.ccr.address, 4) & 1) === 1 && (bus.read(ch.cndtr.address, 4) & 0xffff) > 0;
     const cmar = bus.read(ch.cmar.address, 4) >>> 0;
