@@ -24,6 +24,7 @@
 import type { Board } from '../board/board.ts';
 import { type BufferLoan, type DmaBuffer, lendBuffer } from '../board/dma-buffer.ts';
 import { BoardRefusedError, PollTimeoutError } from '../board/errors.ts';
+import { copyHostBytes, isUint8Array } from '../board/host-bytes.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import type { TimerId, Timers } from '../transport/timers.ts';
 import type { ChannelOptions, OperationSink } from './channel-engine.ts';
@@ -168,9 +169,10 @@ export class StreamWriter<S> {
   }
 
   /** Queues `data`; resolves once all of it is uploading or staged (back-pressure: three chunks ahead). */
-  async write(data: Uint8Array): Promise<void> {
+  async write(bytes: Uint8Array): Promise<void> {
     this.assertOpen();
-    if (!(data instanceof Uint8Array)) throw new TypeError('StreamWriter.write() takes a Uint8Array');
+    // Staged from a private copy: the caller's array is read once, through intrinsics.
+    const data = copyHostBytes(bytes, 'StreamWriter.write()');
     let offset = 0;
     while (offset < data.length) {
       const n = Math.min(this.chunkSize - this.stagedLength, data.length - offset);
@@ -183,7 +185,7 @@ export class StreamWriter<S> {
 
   /** Sends everything from `source`, then closes; resolves with the serial back. */
   async pipeFrom(source: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<S> {
-    if (source instanceof Uint8Array) {
+    if (isUint8Array(source)) {
       await this.write(source);
     } else {
       for await (const chunk of source as AsyncIterable<Uint8Array>) await this.write(chunk);

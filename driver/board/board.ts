@@ -39,6 +39,7 @@ import {
 import { type BoardNotification, toNotification } from './events.ts';
 import { type Handle, HandleRegistry } from './handles.ts';
 import { validateHello } from './hello.ts';
+import { copyHostBytes } from './host-bytes.ts';
 import { registerBoardInternals } from './internals.ts';
 import { ArenaLedger, type ArenaUsage, type RegionSnapshot } from './ledger.ts';
 import type { OperationOptions } from './operation-options.ts';
@@ -585,7 +586,7 @@ export class Board {
   }
 
   async ping(data: Uint8Array = new Uint8Array(0), options: OperationOptions = {}): Promise<Uint8Array> {
-    const reply = await this.send({ command: 'ping', data }, options);
+    const reply = await this.send({ command: 'ping', data: copyHostBytes(data, 'board.ping()') }, options);
     const r = reply.result;
     if (r.status !== Status.OK) throw this.refusal('PING', r, {});
     return r.data;

@@ -19,6 +19,7 @@
 
 import { BufferBusyError, BufferFreedError, ForeignBufferError, MovedError } from './buffer-errors.ts';
 import type { Handle } from './handles.ts';
+import { copyHostBytes, isUint8Array } from './host-bytes.ts';
 import type { ArenaLedger, Loan, Region } from './ledger.ts';
 
 const BUFFER_HINT = 'use the buffer that the Transfer handed back from wait() or stop()';
@@ -32,14 +33,13 @@ const BUFFER_HINT = 'use the buffer that the Transfer handed back from wait() or
  */
 export function assertDmaBuffer(value: unknown, by: string): asserts value is DmaBuffer {
   if (!DmaBuffer.isDmaBuffer(value)) {
-    const what =
-      value instanceof Uint8Array
-        ? 'a host Uint8Array'
-        : value === null
-          ? 'null'
-          : value instanceof DmaBuffer
-            ? 'an object made to look like one'
-            : `a ${typeof value}`;
+    const what = isUint8Array(value)
+      ? 'a host Uint8Array'
+      : value === null
+        ? 'null'
+        : value instanceof DmaBuffer
+          ? 'an object made to look like one'
+          : `a ${typeof value}`;
     throw new TypeError(
       `${by} takes a DmaBuffer, not ${what}: allocate one with board.alloc(length) and copy data in with buffer.write()`,
     );
@@ -178,14 +178,10 @@ export class DmaBuffer {
    * the board has them. `signal` cancels the pieces not yet sent (those sent
    * still land).
    */
-  async write(bytes: Uint8Array, offset = 0, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async write(data: Uint8Array, offset = 0, options: { signal?: AbortSignal } = {}): Promise<void> {
     const v = assertUsable(this);
-    if (!(bytes instanceof Uint8Array)) {
-      throw new TypeError(
-        `buffer.write() takes a Uint8Array, not ${bytes === null ? 'null' : typeof bytes}: ` +
-          'encode text first, e.g. new TextEncoder().encode(text)',
-      );
-    }
+    // Checked and sent from a private copy: the caller's array is read once, through intrinsics.
+    const bytes = copyHostBytes(data, 'buffer.write()');
     if (!Number.isInteger(offset) || offset < 0 || offset + bytes.length > v.length) {
       throw new RangeError(
         `writing ${bytes.length} bytes at offset ${offset} overflows a ${v.length}-byte buffer`,

@@ -22,6 +22,7 @@ import { getField } from '../chip/decode.ts';
 import type { DmaChannelDescription } from '../chip/types.ts';
 import type { BatchOp } from '../protocol/index.ts';
 import { type BatchBuilder, type BatchResult, parseChannelStatus, snapshotBatch } from './batch.ts';
+import { copyHostBytes } from './host-bytes.ts';
 import type { BoardInternals } from './internals.ts';
 import { RawWriteRefusedError } from './ledger-errors.ts';
 import type { OperationOptions } from './operation-options.ts';
@@ -49,7 +50,9 @@ export class RawAccess {
    * DMA is running on (BusyError). Free memory is yours: the next buffer
    * allocated there starts with whatever you wrote.
    */
-  async writeMemory(address: number, bytes: Uint8Array, options: OperationOptions = {}): Promise<void> {
+  async writeMemory(address: number, data: Uint8Array, options: OperationOptions = {}): Promise<void> {
+    // The ledger check and the request use one private copy of the caller's bytes.
+    const bytes = copyHostBytes(data, 'board.raw.writeMemory()');
     const held = this.#host.ledger.overlapping(address, bytes.length);
     if (held.length > 0) throw new RawWriteRefusedError(address, bytes.length, held);
     await this.#host.writeMemory(address, bytes, options);
