@@ -32,6 +32,7 @@ import type { DmaChannelDescription, UsartDescription } from '../chip/types.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import { Status } from '../protocol/index.ts';
 import type { Timers } from '../transport/timers.ts';
+import type { SettledChannelOptions } from './channel-options.ts';
 import { AlignmentError, ChannelBusyError } from './errors.ts';
 
 export type DataSize = 8 | 16 | 32;
@@ -63,7 +64,8 @@ export interface StartMemory {
 export interface StartSpec {
   direction: 'to-peripheral' | 'from-peripheral';
   memory: StartMemory;
-  options: ChannelOptions;
+  /** Read once from the caller's object at the API boundary (see channel-options.ts). */
+  options: SettledChannelOptions;
   circular?: boolean;
   halfTransferEvents?: boolean;
   /** Enable USART1's TC interrupt (a write completes when the last bit has left the wire). */
@@ -262,6 +264,7 @@ export class ChannelEngine {
   async start(spec: StartSpec, sink: OperationSink): Promise<StartOutcome> {
     let memoryAddress: number;
     let items: number;
+    const size = spec.options.dataSize;
     try {
       this.assertIdle();
       // The ledger says where the DMA may go: only memory it lent for this channel.
@@ -272,11 +275,10 @@ export class ChannelEngine {
         spec.memory.length,
       );
       memoryAddress = memory.address;
-      items = itemsFor(memory.address, memory.length, spec.options.dataSize ?? 8);
+      items = itemsFor(memory.address, memory.length, size);
     } catch (error) {
       return { ok: false, error, ran: 'no' };
     }
-    const size = spec.options.dataSize ?? 8;
     const ch = this.channel;
     const u = this.usart;
     const ccr = ch.ccr;
@@ -289,7 +291,7 @@ export class ChannelEngine {
       fieldMask(ccr, 'TCIE') |
       fieldMask(ccr, 'TEIE') |
       (spec.halfTransferEvents ? fieldMask(ccr, 'HTIE') : 0) |
-      (PRIORITY_LEVEL[spec.options.priority ?? 'medium'] << ccr.fields.find((f) => f.name === 'PL')!.offset) |
+      (PRIORITY_LEVEL[spec.options.priority] << ccr.fields.find((f) => f.name === 'PL')!.offset) |
       (sizeCode << ccr.fields.find((f) => f.name === 'MSIZE')!.offset) |
       (sizeCode << ccr.fields.find((f) => f.name === 'PSIZE')!.offset);
     const dmaBit = fieldMask(u.cr3, toPeripheral ? 'DMAT' : 'DMAR');

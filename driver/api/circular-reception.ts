@@ -24,6 +24,7 @@ import { type BufferLoan, type DmaBuffer, lendBuffer } from '../board/dma-buffer
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import type { TimerId } from '../transport/timers.ts';
 import { type ChannelOptions, type ChannelState, itemsFor } from './channel-engine.ts';
+import { settleChannelOptions } from './channel-options.ts';
 import { DmaTransferError, OverrunError, TransferInDoubtError } from './errors.ts';
 import type { SerialSide } from './serial-dma.ts';
 import type { TransferResult } from './transfer.ts';
@@ -67,12 +68,14 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     private readonly board: Board,
     private readonly side: SerialSide<S>,
     buffer: DmaBuffer,
-    options: ChannelOptions = {},
+    callerOptions: ChannelOptions = {},
   ) {
+    // Read once into a frozen copy: the caller's object is never read again.
+    const options = settleChannelOptions(callerOptions, 'readCircular()');
     side.token.check();
     side.engine.assertUsable();
     side.engine.assertIdle();
-    const size = options.dataSize ?? 8;
+    const size = options.dataSize;
     this.itemBytes = size / 8;
     let items = 0;
     // Checked and lent from the buffer's private state and the ledger, never its properties.

@@ -9,6 +9,7 @@ import { type DmaBuffer, lendBuffer } from '../board/dma-buffer.ts';
 import type { OwnerToken } from '../board/ownership.ts';
 import type { ChannelEngine, ChannelOptions, StartSpec } from './channel-engine.ts';
 import { itemsFor } from './channel-engine.ts';
+import { settleChannelOptions } from './channel-options.ts';
 import { type CompletionRule, Transfer } from './transfer.ts';
 
 /** What a serial object lends its DMA operations. */
@@ -29,6 +30,7 @@ export function startTransfer<S>(
   rule: CompletionRule,
   spec: Omit<StartSpec, 'memory'>,
 ): Transfer<S> {
+  // The spec's options are the frozen copy taken at the boundary (writeAll() and friends).
   // Check everything before moving anything: a refusal here leaves both usable.
   side.token.check();
   // A serial from before board.recover() (or a reset) fails here, not after it moved the buffer.
@@ -38,7 +40,7 @@ export function startTransfer<S>(
   // board's ledger, never from its properties or methods (which a caller
   // could replace): the DMA goes where the ledger says.
   const loan = lendBuffer(buffer, rule.by, side.engine.lendTarget, (address, length) =>
-    itemsFor(address, length, spec.options.dataSize ?? 8),
+    itemsFor(address, length, spec.options.dataSize),
   );
   side.token.move(rule.by);
   const full: StartSpec = { ...spec, memory: { loan } };
@@ -65,7 +67,7 @@ export function writeAll<S>(
     side,
     buffer,
     { by: 'writeAll()', waitForLineIdle: true },
-    { direction: 'to-peripheral', options, usartTcEvent: true },
+    { direction: 'to-peripheral', options: settleChannelOptions(options, 'writeAll()'), usartTcEvent: true },
   );
 }
 
@@ -78,7 +80,7 @@ export function readExact<S>(
     side,
     buffer,
     { by: 'readExact()', failOnUsartErrors: true },
-    { direction: 'from-peripheral', options },
+    { direction: 'from-peripheral', options: settleChannelOptions(options, 'readExact()') },
   );
 }
 
@@ -91,6 +93,10 @@ export function readUntilIdle<S>(
     side,
     buffer,
     { by: 'readUntilIdle()', completeOnIdle: true, failOnUsartErrors: true },
-    { direction: 'from-peripheral', options, usartIdleEvent: true },
+    {
+      direction: 'from-peripheral',
+      options: settleChannelOptions(options, 'readUntilIdle()'),
+      usartIdleEvent: true,
+    },
   );
 }

@@ -28,6 +28,7 @@ import { copyHostBytes, isUint8Array } from '../board/host-bytes.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import type { TimerId, Timers } from '../transport/timers.ts';
 import type { ChannelOptions, OperationSink } from './channel-engine.ts';
+import { freezeChannelOptions, optionsRecord, type SettledChannelOptions } from './channel-options.ts';
 import {
   DmaTransferError,
   StreamAbortedError,
@@ -111,22 +112,34 @@ export class StreamWriter<S> {
   private resyncing = false;
   private readonly chunkSize: number;
   private readonly sink: OperationSink;
+  /** The caller's options, each read once at construction (frozen). */
+  private readonly options: SettledChannelOptions;
+  private readonly onProgress: ((bytesStarted: number) => void) | undefined;
 
   /** @internal use `serial.streamWriter()`. */
   constructor(
     board: Board,
     private readonly side: SerialSide<S>,
-    private readonly options: StreamWriterOptions = {},
+    callerOptions: StreamWriterOptions = {},
   ) {
+    // Every option read exactly once, here; the caller's object is never touched again.
+    const o = optionsRecord(callerOptions, 'streamWriter()');
+    const chunkSize = o?.chunkSize;
+    const onProgress = o?.onProgress;
+    this.options = freezeChannelOptions(o?.dataSize ?? 8, o?.priority ?? 'medium', 'streamWriter()');
+    if (onProgress !== undefined && typeof onProgress !== 'function') {
+      throw new TypeError(`streamWriter(): onProgress is a function; got ${typeof onProgress}`);
+    }
+    this.onProgress = onProgress as ((bytesStarted: number) => void) | undefined;
     side.token.check();
     // Before allocating: a revoked serial must not take arena memory with it.
     side.engine.assertUsable();
     side.engine.assertIdle();
-    this.chunkSize = options.chunkSize ?? 4 * board.limits.memWrite;
+    this.chunkSize = (chunkSize ?? 4 * board.limits.memWrite) as number;
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1 || this.chunkSize > 0xffff) {
-      throw new RangeError(`chunkSize must be 1..65535 bytes; got ${options.chunkSize}`);
+      throw new RangeError(`chunkSize must be 1..65535 bytes; got ${String(chunkSize)}`);
     }
-    const align = (options.dataSize ?? 8) / 8;
+    const align = this.options.dataSize / 8;
     const buffers: DmaBuffer[] = [];
     try {
       for (let i = 0; i < SLOTS; i++) {
@@ -251,7 +264,7 @@ export class StreamWriter<S> {
       }
       // Every accepted chunk before the current one went out whole; of the
       // current one, all but what CNDTR says was left.
-      const left = this.current ? state.cndtr * ((this.options.dataSize ?? 8) / 8) : 0;
+      const left = this.current ? state.cndtr * (this.options.dataSize / 8) : 0;
       const bytesSent = this.current ? this.bytesBeforeCurrent + this.current.length - left : 0;
       // Confirmed stopped by the board: the memory is free again.
       for (const loan of this.#loans) loan.giveBackAndFree();
@@ -385,7 +398,7 @@ export class StreamWriter<S> {
     this.currentDrained = false;
     this.lineIdle = false;
     this.bytesStarted += chunk.length;
-    this.options.onProgress?.(this.bytesStarted);
+    this.onProgress?.(this.bytesStarted);
     this.checkDelayMs = CHECK_MIN_MS;
     if (this.failure === undefined) this.scheduleCheck(this.expectedMs(chunk.length));
     this.changed();

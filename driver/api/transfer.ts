@@ -131,7 +131,7 @@ export class Transfer<S> implements AsyncDisposable {
     );
     this.#loan = loan;
     this.#owner = owner;
-    this.items = (spec.memory.length ?? loan.length) / ((spec.options.dataSize ?? 8) / 8);
+    this.items = (spec.memory.length ?? loan.length) / (spec.options.dataSize / 8);
     leaks?.register(this, { by: rule.by, loan, warn }, this);
     const sink: OperationSink = {
       dma: (e) => this.onDma(e),
