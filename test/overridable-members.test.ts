@@ -7,6 +7,7 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { serialSideOf } from '../driver/api/serial1.ts';
 import { DmaBuffer } from '../driver/board/index.ts';
 import { boardInternals } from '../driver/board/internals.ts';
 import {
@@ -161,7 +162,7 @@ describe("a replaced lend target never aims a board's DMA at another board's buf
     await own.write(pattern(16, 10));
     const foreign = b.board.alloc(16);
     expect(foreign.address).toBe(own.address);
-    const engine = (a.serial as unknown as { side: { engine: object } }).side.engine;
+    const engine = serialSideOf(a.serial).engine;
     tamper(() => Object.defineProperty(engine, 'lendTarget', { get: () => boardInternals(b.board) }));
     const t = attempt(() => a.serial.writeAll(foreign));
     await settle(t);

@@ -6,8 +6,9 @@
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChannelBusyError, type Serial1 } from '../driver/api/index.ts';
+import { ChannelBusyError } from '../driver/api/index.ts';
 import { writeAll } from '../driver/api/serial-dma.ts';
+import { serialSideOf } from '../driver/api/serial1.ts';
 import { OwnerToken } from '../driver/board/ownership.ts';
 import { DriverError } from '../driver/driver-error.ts';
 import { openSerialTarget, pattern, type SerialTarget, sleepVirtual } from './support/api-fixtures.ts';
@@ -29,7 +30,7 @@ describe('a start on a channel that runs a transfer', () => {
     const running = serial.writeAll(board.alloc(64));
     await running.started;
     // A second owner of the same channel (the API never makes one; reached from the inside).
-    const side = (serial as unknown as { side: Parameters<typeof writeAll<Serial1>>[0] }).side;
+    const side = serialSideOf(serial);
     const other = { ...side, token: new OwnerToken('another Serial1', 'n/a') };
     const buf = board.alloc(8);
     const sentBefore = board.stats.framesSent;

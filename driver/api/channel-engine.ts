@@ -164,51 +164,55 @@ export function itemsFor(address: number, byteLength: number, dataSize: DataSize
 }
 
 export class ChannelEngine {
-  private sink: OperationSink | undefined;
-  private armed = false;
+  #sink: OperationSink | undefined;
+  #armed = false;
   /** Events that came while the current start was unanswered. */
-  private held: (DmaEvent | UsartEvent)[] = [];
+  #held: (DmaEvent | UsartEvent)[] = [];
   /** A loss or damage noticed while the current start was unanswered. */
-  private lostWhileStarting = false;
+  #lostWhileStarting = false;
   /** One character on USART1 at the rate of the last start, ms (from BRR). */
-  private frameMsValue: number | undefined;
+  #frameMsValue: number | undefined;
   /** The board's number of the current operation's start (its DMA events carry it). */
-  private startId: number | undefined;
+  #startId: number | undefined;
   /** The operation a stop() was sent for. */
-  private stopped: OperationSink | undefined;
-  private readonly unsubscribe: () => void;
-  private readonly unsubscribeRevoke: () => void;
+  #stopped: OperationSink | undefined;
+  readonly #unsubscribe: () => void;
+  readonly #unsubscribeRevoke: () => void;
   /** The configuration the last successful start left (see StartSpec.sameConfigurationAsLast). */
-  private lastConfiguration: string | undefined;
+  #lastConfiguration: string | undefined;
   readonly #internals: BoardInternals;
+  readonly #board: Board;
+  readonly #usart: UsartDescription;
 
   constructor(
-    private readonly board: Board,
+    board: Board,
     readonly channel: DmaChannelDescription,
-    private readonly usart: UsartDescription,
+    usart: UsartDescription,
     readonly handle: Handle,
   ) {
+    this.#board = board;
+    this.#usart = usart;
     this.#internals = boardInternals(board);
-    this.unsubscribe = board.subscribe((n) => {
-      const sink = this.sink;
+    this.#unsubscribe = board.subscribe((n) => {
+      const sink = this.#sink;
       if (!sink) return;
       switch (n.kind) {
         case 'dma':
           if (n.channel !== this.channel.channel) return;
-          if (!this.armed) this.hold(n);
-          else if (n.starts === this.startId) sink.dma(n);
+          if (!this.#armed) this.#hold(n);
+          else if (n.starts === this.#startId) sink.dma(n);
           return;
         case 'usart':
-          if (this.armed) sink.usart(n);
-          else this.hold(n);
+          if (this.#armed) sink.usart(n);
+          else this.#hold(n);
           return;
         case 'events-lost':
-          if (this.armed) sink.eventsLost(n.suspected === true);
-          else this.lostWhileStarting = true;
+          if (this.#armed) sink.eventsLost(n.suspected === true);
+          else this.#lostWhileStarting = true;
           return;
         case 'reset':
         case 'closed':
-          this.sink = undefined;
+          this.#sink = undefined;
           sink.gone(n.error);
           return;
       }
@@ -217,22 +221,25 @@ export class ChannelEngine {
     // board did not reset): the running operation must hear it too, or its
     // wait() would never settle. Its owners are void, so it fails with
     // RevokedError. A real reset revokes first as well, so this also covers it.
-    this.unsubscribeRevoke = board.handles.onRevoke((reset) => {
-      const sink = this.sink;
+    this.#unsubscribeRevoke = board.handles.onRevoke((reset) => {
+      const sink = this.#sink;
       if (!sink) return;
-      this.sink = undefined;
-      this.armed = false;
+      this.#sink = undefined;
+      this.#armed = false;
       sink.gone(new RevokedError(`the operation on DMA1 channel ${this.channel.channel}`, reset));
     });
+    // What a transfer's safety rests on (stop, release, the sink) lives in
+    // private fields; frozen, no method can be shadowed on the instance.
+    Object.freeze(this);
   }
 
   /** Throws RevokedError once board.recover() or a reset voided this channel's claim. */
   assertUsable(): void {
-    this.board.handles.check(this.handle);
+    this.#board.handles.check(this.handle);
   }
 
   get busy(): boolean {
-    return this.sink !== undefined;
+    return this.#sink !== undefined;
   }
 
   /** Where this channel's buffers are lent from: the board's ledger (a buffer of another board has another). */
@@ -242,17 +249,17 @@ export class ChannelEngine {
 
   /** Throws ChannelBusyError while an operation runs on the channel. */
   assertIdle(): void {
-    if (this.sink) throw new ChannelBusyError(this.channel.channel);
+    if (this.#sink) throw new ChannelBusyError(this.channel.channel);
   }
 
   /** The board's time source (deadlines of the operations on this channel). */
   get timers(): Timers {
-    return this.board.timers;
+    return this.#board.timers;
   }
 
   /** One character on USART1 (start, 8 data, stop bits) at the rate of the last start, ms. */
   get frameMs(): number | undefined {
-    return this.frameMsValue;
+    return this.#frameMsValue;
   }
 
   /**
@@ -280,7 +287,7 @@ export class ChannelEngine {
       return { ok: false, error, ran: 'no' };
     }
     const ch = this.channel;
-    const u = this.usart;
+    const u = this.#usart;
     const ccr = ch.ccr;
     const toPeripheral = spec.direction === 'to-peripheral';
     const sizeCode = SIZE_CODE[size];
@@ -305,13 +312,13 @@ export class ChannelEngine {
 
     // What a start leaves configured besides memory and length: a restart may skip it only if equal.
     const configuration = `${spec.direction} ${config} ${request} ${cr1Events} ${icr}`;
-    const restart = spec.sameConfigurationAsLast === true && this.lastConfiguration === configuration;
-    this.lastConfiguration = undefined;
+    const restart = spec.sameConfigurationAsLast === true && this.#lastConfiguration === configuration;
+    this.#lastConfiguration = undefined;
 
-    this.sink = sink;
-    this.armed = false;
-    this.held = [];
-    this.lostWhileStarting = false;
+    this.#sink = sink;
+    this.#armed = false;
+    this.#held = [];
+    this.#lostWhileStarting = false;
     let sent = false;
     // Only a start not yet sent may be cancelled (see StartSpec.signal).
     const cancel = spec.signal ? new AbortController() : undefined;
@@ -369,11 +376,11 @@ export class ChannelEngine {
           },
           onReply: (reply) => {
             // A refused start (its batch stopped at a failure) is never armed.
-            if (this.sink !== sink || reply.result.status !== Status.OK) return;
+            if (this.#sink !== sink || reply.result.status !== Status.OK) return;
             // STATUS right after the enabling write: which start this one is.
             const values = reply.command === 'reg-batch' ? reply.values : [];
             const status = values.length >= 5 ? parseChannelStatus(values, values.length - 5) : undefined;
-            this.arm(sink, reply.mark, status?.starts);
+            this.#arm(sink, reply.mark, status?.starts);
           },
         },
       )
@@ -383,60 +390,60 @@ export class ChannelEngine {
       )
       .finally(() => spec.signal?.removeEventListener('abort', onCancel));
     if ('linkError' in result) {
-      if (this.sink === sink) this.forget();
+      if (this.#sink === sink) this.#forget();
       // Never sent (a revoked handle, a link already down): nothing ran. A
       // board reset or recover() stopped the channel whatever it did.
       return { ok: false, error: result.linkError, ran: sent ? 'unknown' : 'no' };
     }
     if (result.failure) {
-      if (this.sink === sink) this.forget();
+      if (this.#sink === sink) this.#forget();
       // The batch stopped at its failure: the enabling write, last, never ran.
       return { ok: false, error: result.failure.error, ran: 'no' };
     }
     // The start's first write disabled whatever a raw start left running on the channel.
     this.#internals.ledger.channelIdle(ch.channel);
     const brr = result.values.at(-1);
-    if (brr !== undefined) this.frameMsValue = frameMsFrom(brr, this.board.hello.usart1ClockHz);
-    this.lastConfiguration = configuration;
+    if (brr !== undefined) this.#frameMsValue = frameMsFrom(brr, this.#board.hello.usart1ClockHz);
+    this.#lastConfiguration = configuration;
     return { ok: true };
   }
 
   /** The start's reply arrived: hand over what came meanwhile that is this operation's. */
-  private arm(sink: OperationSink, mark: number, startId: number | undefined): void {
-    this.armed = true;
-    this.startId = startId;
-    const held = this.held;
-    const lost = this.lostWhileStarting;
-    this.held = [];
-    this.lostWhileStarting = false;
+  #arm(sink: OperationSink, mark: number, startId: number | undefined): void {
+    this.#armed = true;
+    this.#startId = startId;
+    const held = this.#held;
+    const lost = this.#lostWhileStarting;
+    this.#held = [];
+    this.#lostWhileStarting = false;
     sink.accepted?.();
-    if (this.stopped === sink) {
+    if (this.#stopped === sink) {
       // Stopped before its reply came: accepted, and over.
-      this.forget();
+      this.#forget();
       return;
     }
     for (const e of held) {
-      if (this.sink !== sink) return;
+      if (this.#sink !== sink) return;
       if (e.kind === 'dma') {
         if (e.starts === startId) sink.dma(e);
       } else if (!counterBefore(e.counter, mark)) {
         sink.usart(e); // sent after the start's reply
       }
     }
-    if (lost && this.sink === sink) sink.eventsLost(true);
+    if (lost && this.#sink === sink) sink.eventsLost(true);
   }
 
-  private hold(e: DmaEvent | UsartEvent): void {
-    if (this.held.length < MAX_HELD_EVENTS) this.held.push(e);
-    else this.lostWhileStarting = true;
+  #hold(e: DmaEvent | UsartEvent): void {
+    if (this.#held.length < MAX_HELD_EVENTS) this.#held.push(e);
+    else this.#lostWhileStarting = true;
   }
 
-  private forget(): void {
-    this.stopped = undefined;
-    this.sink = undefined;
-    this.armed = false;
-    this.held = [];
-    this.lostWhileStarting = false;
+  #forget(): void {
+    this.#stopped = undefined;
+    this.#sink = undefined;
+    this.#armed = false;
+    this.#held = [];
+    this.#lostWhileStarting = false;
   }
 
   /**
@@ -444,20 +451,20 @@ export class ChannelEngine {
    * channel is confirmed stopped: its memory may be reused.
    */
   async stop(): Promise<ChannelState> {
-    const sink = this.sink;
-    this.stopped = sink;
+    const sink = this.#sink;
+    this.#stopped = sink;
     const state = await this.readState(true);
     this.#internals.ledger.channelIdle(this.channel.channel);
     // A start still unanswered ran before this stop (requests run in
     // order): its reply, when it comes, still tells its operation it was
     // accepted (see arm), then the channel is released.
-    if (this.sink === sink && (this.armed || sink === undefined)) this.release();
+    if (this.#sink === sink && (this.#armed || sink === undefined)) this.release();
     return state;
   }
 
   /** Forgets the current operation (it completed). The channel keeps EN until the next start. */
   release(): void {
-    this.forget();
+    this.#forget();
   }
 
   /**
@@ -485,9 +492,9 @@ export class ChannelEngine {
    * of them: a bounded wait on the board, not a polling loop on the host.
    */
   async settleLine(): Promise<void> {
-    const u = this.usart;
-    const brr = await this.board.readRegister(u.brr.address, { handle: this.handle });
-    const frameUs = (11 * Math.max(16, brr & 0xffff) * 1e6) / this.board.hello.usart1ClockHz;
+    const u = this.#usart;
+    const brr = await this.#board.readRegister(u.brr.address, { handle: this.handle });
+    const frameUs = (11 * Math.max(16, brr & 0xffff) * 1e6) / this.#board.hello.usart1ClockHz;
     const tc = fieldMask(u.isr, 'TC');
     const timeoutUs = Math.min(0xffff, Math.ceil(2.5 * frameUs));
     const result = await this.#internals.batch((b) => b.poll(u.isr.address, tc, tc, timeoutUs), {
@@ -498,11 +505,11 @@ export class ChannelEngine {
 
   /** Turns off the USART1 interrupts an operation enabled (after it finished). */
   async disableUsartEvents(events: { tc?: boolean; idle?: boolean }): Promise<void> {
-    const u = this.usart;
+    const u = this.#usart;
     const mask = (events.tc ? fieldMask(u.cr1, 'TCIE') : 0) | (events.idle ? fieldMask(u.cr1, 'IDLEIE') : 0);
     if (mask === 0) return;
     // CR1 no longer holds what the last start set: the next start must be a full one.
-    this.lastConfiguration = undefined;
+    this.#lastConfiguration = undefined;
     const result = await this.#internals.batch((b) => b.maskedWrite(u.cr1.address, mask, 0), {
       handle: this.handle,
     });
@@ -510,7 +517,7 @@ export class ChannelEngine {
   }
 
   dispose(): void {
-    this.unsubscribe();
-    this.unsubscribeRevoke();
+    this.#unsubscribe();
+    this.#unsubscribeRevoke();
   }
 }

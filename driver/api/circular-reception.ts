@@ -35,48 +35,47 @@ const CHECK_MAX_MS = 5_000;
 
 export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDisposable {
   /** Halves the DMA has completed (HT and TC), as far as the board has told. */
-  private produced = 0;
+  #produced = 0;
   /** Halves handed to the reader. */
-  private consumed = 0;
+  #consumed = 0;
   /** Items of the half being assembled (number `consumed`) already copied. */
-  private assembled = 0;
-  private readonly half: Uint8Array;
+  #assembled = 0;
+  readonly #half: Uint8Array;
   /** Where the DMA was when last seen (items since the start, laps included). */
-  private position = 0;
+  #position = 0;
   /** The channel's state where stop() left it. */
-  private stopState: { readonly state: ChannelState; readonly address: number } | undefined;
+  #stopState: { readonly state: ChannelState; readonly address: number } | undefined;
   /** Delay before looking again once caught up, ms (grows while nothing comes). */
-  private lookAgainMs = 0;
-  private failure: unknown;
-  private stopped: Promise<TransferResult<S>> | undefined;
-  private wake: (() => void) | undefined;
-  private readonly items: number;
-  private readonly itemBytes: number;
-  private refreshing: Promise<void> | undefined;
-  private checkTimer: TimerId | undefined;
-  private checkDelayMs = CHECK_MIN_MS;
+  #lookAgainMs = 0;
+  #failure: unknown;
+  #stopped: Promise<TransferResult<S>> | undefined;
+  #wake: (() => void) | undefined;
+  readonly #items: number;
+  readonly #itemBytes: number;
+  #refreshing: Promise<void> | undefined;
+  #checkTimer: TimerId | undefined;
+  #checkDelayMs = CHECK_MIN_MS;
   /** USART errors reported while receiving (the DMA skips bad characters). */
-  usartErrors = 0;
+  #usartErrors = 0;
   readonly started: Promise<void>;
   /** The buffer's memory, lent by the ledger: private, so no caller can hand it back early. */
   readonly #loan: BufferLoan;
   /** Where the lent memory starts on the board (from the ledger). */
   readonly #address: number;
+  readonly #board: Board;
+  readonly #side: SerialSide<S>;
 
   /** @internal use `rx.readCircular(buffer)` or `serial.readCircular(buffer)`. */
-  constructor(
-    private readonly board: Board,
-    private readonly side: SerialSide<S>,
-    buffer: DmaBuffer,
-    callerOptions: ChannelOptions = {},
-  ) {
+  constructor(board: Board, side: SerialSide<S>, buffer: DmaBuffer, callerOptions: ChannelOptions = {}) {
+    this.#board = board;
+    this.#side = side;
     // Read once into a frozen copy: the caller's object is never read again.
     const options = settleChannelOptions(callerOptions, 'readCircular()');
     side.token.check();
     side.engine.assertUsable();
     side.engine.assertIdle();
     const size = options.dataSize;
-    this.itemBytes = size / 8;
+    this.#itemBytes = size / 8;
     let items = 0;
     // Checked and lent from the buffer's private state and the ledger, never its properties.
     const loan = lendBuffer(buffer, 'readCircular()', side.engine.lendTarget, (address, length) => {
@@ -88,8 +87,8 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
       }
     });
     this.#loan = loan;
-    this.items = items;
-    this.half = new Uint8Array((this.items / 2) * this.itemBytes);
+    this.#items = items;
+    this.#half = new Uint8Array((this.#items / 2) * this.#itemBytes);
     this.#address = loan.aim(side.engine.lendTarget.ledger, side.engine.channel.channel).address;
     side.token.move('readCircular()');
     this.started = side.engine
@@ -102,10 +101,10 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
           halfTransferEvents: true,
         },
         {
-          dma: (e) => this.onDma(e),
-          usart: (e) => this.onUsart(e),
-          eventsLost: () => void this.refresh(),
-          gone: (error) => this.fail(error),
+          dma: (e) => this.#onDma(e),
+          usart: (e) => this.#onUsart(e),
+          eventsLost: () => void this.#refresh(),
+          gone: (error) => this.#fail(error),
         },
       )
       .then((outcome) => {
@@ -113,26 +112,33 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         if (outcome.ran === 'no') {
           side.token.restore();
           loan.restore();
-          this.fail(outcome.error);
+          this.#fail(outcome.error);
           throw outcome.error;
         }
         // The DMA may be filling the buffer: it stays locked, the serial moved.
         const error = new TransferInDoubtError('readCircular()', outcome.error);
         loan.doubt(error.message);
-        this.fail(error);
+        this.#fail(error);
         throw error;
       });
     this.started.catch(() => {});
+    // State in private fields, the instance frozen: `started` and friends cannot be swapped.
+    Object.freeze(this);
+  }
+
+  /** USART errors reported while receiving (the DMA skips bad characters). */
+  get usartErrors(): number {
+    return this.#usartErrors;
   }
 
   /** Halves received so far and halves read. */
   get progress(): { produced: number; consumed: number } {
-    return { produced: this.produced, consumed: this.consumed };
+    return { produced: this.#produced, consumed: this.#consumed };
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return {
-      next: () => this.next(),
+      next: () => this.#next(),
       return: async () => {
         await this.stop().catch(() => {});
         return { done: true, value: undefined };
@@ -145,21 +151,21 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
    * Safe to call more than once (and after the iteration ended).
    */
   stop(): Promise<TransferResult<S>> {
-    this.stopped ??= (async () => {
+    this.#stopped ??= (async () => {
       await this.started;
       let state: ChannelState;
       try {
-        state = await this.side.engine.stop();
+        state = await this.#side.engine.stop();
       } catch (error) {
         // Not confirmed stopped: the DMA may still fill the buffer.
         this.#loan.doubt(error instanceof Error ? error.message : String(error));
         throw error;
       }
-      this.stopState = { state, address: this.#address };
-      return { buffer: this.#loan.handBack(), serial: this.side.fresh() };
+      this.#stopState = { state, address: this.#address };
+      return { buffer: this.#loan.handBack(), serial: this.#side.fresh() };
     })();
-    const stopped = this.stopped;
-    if (this.failure === undefined) this.fail(undefined);
+    const stopped = this.#stopped;
+    if (this.#failure === undefined) this.#fail(undefined);
     return stopped;
   }
 
@@ -172,15 +178,15 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
    */
   async rest(): Promise<Uint8Array> {
     await this.stop().catch(() => {});
-    const stopped = this.stopState;
+    const stopped = this.#stopState;
     if (stopped === undefined) return new Uint8Array(0);
-    this.noteState(stopped.state);
-    const halfItems = this.items / 2;
-    const from = this.consumed * halfItems;
-    const known = Math.max(this.position, this.produced * halfItems);
+    this.#noteState(stopped.state);
+    const halfItems = this.#items / 2;
+    const from = this.#consumed * halfItems;
+    const known = Math.max(this.#position, this.#produced * halfItems);
     if (known <= from || known - from >= halfItems) return new Uint8Array(0);
-    const offset = (from % this.items) * this.itemBytes;
-    return this.board.readMemory(stopped.address + offset, (known - from) * this.itemBytes);
+    const offset = (from % this.#items) * this.#itemBytes;
+    return this.#board.readMemory(stopped.address + offset, (known - from) * this.#itemBytes);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -192,41 +198,41 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     }
   }
 
-  private async next(): Promise<IteratorResult<Uint8Array>> {
+  async #next(): Promise<IteratorResult<Uint8Array>> {
     await this.started;
-    const halfItems = this.items / 2;
+    const halfItems = this.#items / 2;
     for (;;) {
-      if (this.failure !== undefined) throw this.failure;
-      if (this.stopped) return { done: true, value: undefined };
-      const halfStart = this.consumed * halfItems;
-      const from = halfStart + this.assembled;
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#stopped) return { done: true, value: undefined };
+      const halfStart = this.#consumed * halfItems;
+      const from = halfStart + this.#assembled;
       // Events count whole halves; a STATUS says exactly where the DMA is.
-      const known = Math.max(this.position, this.produced * halfItems);
-      if (known - from > this.items) throw this.overrun();
+      const known = Math.max(this.#position, this.#produced * halfItems);
+      if (known - from > this.#items) throw this.#overrun();
       if (known <= from) {
-        await this.waitForData();
+        await this.#waitForData();
         continue;
       }
-      this.disarmCheck();
+      this.#disarmCheck();
       const to = Math.min(known, halfStart + halfItems);
-      const offset = (from % this.items) * this.itemBytes;
+      const offset = (from % this.#items) * this.#itemBytes;
       // Pipelined: the board runs the STATUS right after the copy.
       const [data, state] = await Promise.all([
-        this.board.readMemory(this.#address + offset, (to - from) * this.itemBytes),
-        this.side.engine.readState(),
+        this.#board.readMemory(this.#address + offset, (to - from) * this.#itemBytes),
+        this.#side.engine.readState(),
       ]);
-      this.noteState(state);
-      if (this.failure !== undefined) throw this.failure;
+      this.#noteState(state);
+      if (this.#failure !== undefined) throw this.#failure;
       // The copy is whole if the DMA, where it stood right after it, had not
       // come round to its first item again.
-      if (this.position > from + this.items) throw this.overrun();
-      this.half.set(data, this.assembled * this.itemBytes);
-      this.assembled += to - from;
-      this.lookAgainMs = 0;
-      if (this.assembled === halfItems) {
-        this.assembled = 0;
-        this.consumed++;
-        return { done: false, value: this.half.slice() };
+      if (this.#position > from + this.#items) throw this.#overrun();
+      this.#half.set(data, this.#assembled * this.#itemBytes);
+      this.#assembled += to - from;
+      this.#lookAgainMs = 0;
+      if (this.#assembled === halfItems) {
+        this.#assembled = 0;
+        this.#consumed++;
+        return { done: false, value: this.#half.slice() };
       }
     }
   }
@@ -236,119 +242,119 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
    * channel again after the time a few hundred bytes take on the line (then
    * less and less often while nothing comes).
    */
-  private async waitForData(): Promise<void> {
-    const frameMs = this.side.engine.frameMs;
+  async #waitForData(): Promise<void> {
+    const frameMs = this.#side.engine.frameMs;
     if (frameMs !== undefined) {
-      const pieceMs = frameMs * Math.min(this.items / 2, 256);
-      this.lookAgainMs = this.lookAgainMs === 0 ? pieceMs : Math.min(this.lookAgainMs * 2, pieceMs * 64);
+      const pieceMs = frameMs * Math.min(this.#items / 2, 256);
+      this.#lookAgainMs = this.#lookAgainMs === 0 ? pieceMs : Math.min(this.#lookAgainMs * 2, pieceMs * 64);
     }
-    this.armCheck();
-    const timers = this.side.engine.timers;
+    this.#armCheck();
+    const timers = this.#side.engine.timers;
     let timer: TimerId | undefined;
     await new Promise<void>((resolve) => {
-      this.wake = () => {
-        this.wake = undefined;
+      this.#wake = () => {
+        this.#wake = undefined;
         resolve();
       };
       if (frameMs !== undefined) {
         timer = timers.setTimeout(() => {
-          void this.refresh().then(() => this.wake?.());
-        }, this.lookAgainMs);
+          void this.#refresh().then(() => this.#wake?.());
+        }, this.#lookAgainMs);
       }
     });
     timers.clearTimeout(timer);
   }
 
   /** Where the DMA stands, from a STATUS: whole laps from the completion count (an HT is half a lap), plus CNDTR. */
-  private noteState(state: ChannelState): void {
-    const laps = Math.floor(this.lapCompletions(state.completions) / 2);
-    this.position = Math.max(this.position, laps * this.items + (this.items - state.cndtr));
-    this.noteCompletions(state.completions);
+  #noteState(state: ChannelState): void {
+    const laps = Math.floor(this.#lapCompletions(state.completions) / 2);
+    this.#position = Math.max(this.#position, laps * this.#items + (this.#items - state.cndtr));
+    this.#noteCompletions(state.completions);
   }
 
   /** The board's 16-bit completion count as a count since the start, near what is known. */
-  private lapCompletions(count: number): number {
-    const delta = (count - (this.produced & 0xffff) + 0x1_0000) % 0x1_0000;
-    return delta < 0x8000 ? this.produced + delta : this.produced - (0x1_0000 - delta);
+  #lapCompletions(count: number): number {
+    const delta = (count - (this.#produced & 0xffff) + 0x1_0000) % 0x1_0000;
+    return delta < 0x8000 ? this.#produced + delta : this.#produced - (0x1_0000 - delta);
   }
 
-  private overrun(): OverrunError {
-    const error = new OverrunError(this.produced, this.consumed);
-    this.fail(error);
+  #overrun(): OverrunError {
+    const error = new OverrunError(this.#produced, this.#consumed);
+    this.#fail(error);
     void this.stop().catch(() => {});
     return error;
   }
 
-  private onDma(e: DmaEvent): void {
+  #onDma(e: DmaEvent): void {
     if (e.te) {
-      this.fail(new DmaTransferError(e.channel, this.items - e.cndtr));
+      this.#fail(new DmaTransferError(e.channel, this.#items - e.cndtr));
       return;
     }
-    this.noteCompletions(e.completions);
+    this.#noteCompletions(e.completions);
   }
 
   /** The board counts completions since the start, lost events included: only ever move forward. */
-  private noteCompletions(count: number): void {
-    const delta = (count - (this.produced & 0xffff) + 0x1_0000) % 0x1_0000;
+  #noteCompletions(count: number): void {
+    const delta = (count - (this.#produced & 0xffff) + 0x1_0000) % 0x1_0000;
     if (delta === 0 || delta >= 0x8000) return;
-    this.produced += delta;
-    this.wake?.();
+    this.#produced += delta;
+    this.#wake?.();
   }
 
   /** Reads the channel's count now (after a loss, or a long wait). */
-  private refresh(): Promise<void> {
-    if (this.failure !== undefined || this.stopped) return Promise.resolve();
-    this.refreshing ??= this.side.engine
+  #refresh(): Promise<void> {
+    if (this.#failure !== undefined || this.#stopped) return Promise.resolve();
+    this.#refreshing ??= this.#side.engine
       .readState()
       .then(
         (state) => {
           if ((state.ccr & 1) === 0) {
-            this.fail(new DmaTransferError(this.side.engine.channel.channel, this.items - state.cndtr));
+            this.#fail(new DmaTransferError(this.#side.engine.channel.channel, this.#items - state.cndtr));
             return;
           }
-          this.noteState(state);
+          this.#noteState(state);
         },
         (error: unknown) => {
           // The board cannot be reached: what the DMA does is unknown.
-          if (this.failure === undefined && !this.stopped) this.fail(error);
+          if (this.#failure === undefined && !this.#stopped) this.#fail(error);
         },
       )
       .finally(() => {
-        this.refreshing = undefined;
+        this.#refreshing = undefined;
       });
-    return this.refreshing;
+    return this.#refreshing;
   }
 
   /** While a reader waits, re-read the count once a half should have filled, then less and less often. */
-  private armCheck(): void {
-    if (this.checkTimer !== undefined) return;
-    const frameMs = this.side.engine.frameMs ?? 0;
-    const halfMs = Math.ceil((frameMs * this.items) / 2);
-    const delay = Math.max(this.checkDelayMs, Math.ceil(halfMs * 1.25) + 100);
-    const timers = this.side.engine.timers;
-    this.checkTimer = timers.setTimeout(() => {
-      this.checkTimer = undefined;
-      this.checkDelayMs = Math.min(CHECK_MAX_MS, this.checkDelayMs * 2);
-      void this.refresh().then(() => {
-        if (this.wake !== undefined && this.failure === undefined && !this.stopped) this.armCheck();
+  #armCheck(): void {
+    if (this.#checkTimer !== undefined) return;
+    const frameMs = this.#side.engine.frameMs ?? 0;
+    const halfMs = Math.ceil((frameMs * this.#items) / 2);
+    const delay = Math.max(this.#checkDelayMs, Math.ceil(halfMs * 1.25) + 100);
+    const timers = this.#side.engine.timers;
+    this.#checkTimer = timers.setTimeout(() => {
+      this.#checkTimer = undefined;
+      this.#checkDelayMs = Math.min(CHECK_MAX_MS, this.#checkDelayMs * 2);
+      void this.#refresh().then(() => {
+        if (this.#wake !== undefined && this.#failure === undefined && !this.#stopped) this.#armCheck();
       });
     }, delay);
   }
 
-  private disarmCheck(): void {
-    this.checkDelayMs = CHECK_MIN_MS;
-    if (this.checkTimer === undefined) return;
-    this.side.engine.timers.clearTimeout(this.checkTimer);
-    this.checkTimer = undefined;
+  #disarmCheck(): void {
+    this.#checkDelayMs = CHECK_MIN_MS;
+    if (this.#checkTimer === undefined) return;
+    this.#side.engine.timers.clearTimeout(this.#checkTimer);
+    this.#checkTimer = undefined;
   }
 
-  private onUsart(e: UsartEvent): void {
-    if (e.fe || e.ne || e.pe || e.ore) this.usartErrors++;
+  #onUsart(e: UsartEvent): void {
+    if (e.fe || e.ne || e.pe || e.ore) this.#usartErrors++;
   }
 
-  private fail(error: unknown): void {
-    if (this.failure === undefined && error !== undefined) this.failure = error;
-    this.disarmCheck();
-    this.wake?.();
+  #fail(error: unknown): void {
+    if (this.#failure === undefined && error !== undefined) this.#failure = error;
+    this.#disarmCheck();
+    this.#wake?.();
   }
 }

@@ -29,7 +29,7 @@ export interface TakeSerialOptions extends SerialConfig {
 /** What every owner of USART1 shares: the claim, the byte-level access, the channels. */
 class Usart1Port {
   readonly bytes: UsartBytes;
-  private rxEngine: ChannelEngine | undefined;
+  #rxEngine: ChannelEngine | undefined;
 
   constructor(
     readonly board: Board,
@@ -42,33 +42,62 @@ class Usart1Port {
 
   /** DMA1 channel 2, claimed the first time the port is split. */
   rxChannel(): ChannelEngine {
-    if (!this.rxEngine) {
+    if (!this.#rxEngine) {
       const chip = boardInternals(this.board).chip;
       const ch = chip.dma.channels[1];
       if (!ch) throw new Error(`${chip.name} exposes no second DMA channel for full duplex`);
-      this.rxEngine = new ChannelEngine(this.board, ch, chip.usart1, this.board.claim('DMA1 channel 2'));
+      this.#rxEngine = new ChannelEngine(this.board, ch, chip.usart1, this.board.claim('DMA1 channel 2'));
     }
-    return this.rxEngine;
+    return this.#rxEngine;
   }
 }
 
 /** Any owner of USART1 a transfer can hand back. */
 export type SerialOwner = Serial1 | SerialTx | SerialRx;
 
-const SERIAL_HINT = 'use the Serial1 that wait(), stop() or close() returned';
+/**
+ * Each serial object's port and DMA side, kept off the object (a
+ * TypeScript-private property is a plain one at run time): nobody holding
+ * a Serial1 or a half can reach its channel engine or owner token.
+ */
+const ports = new WeakMap<object, Usart1Port>();
+const sides = new WeakMap<object, SerialSide<SerialOwner>>();
+
+function portOf(serial: object): Usart1Port {
+  const port = ports.get(serial);
+  if (!port) throw new TypeError('not a Serial1, SerialTx or SerialRx from Serial1.take()');
+  return port;
+}
+
+function sideOf<S extends SerialOwner>(serial: S): SerialSide<S> {
+  const side = sides.get(serial);
+  if (!side) throw new TypeError('not a Serial1, SerialTx or SerialRx from Serial1.take()');
+  return side as unknown as SerialSide<S>;
+}
+
+/** @internal a serial object's DMA side, for tests that reach in as the driver does; not exported from the package. */
+export function serialSideOf<S extends SerialOwner>(serial: S): SerialSide<S> {
+  return sideOf(serial);
+}
+
+/** Registers a new serial object's port and side, and freezes it. */
+function register<S extends SerialOwner>(
+  serial: S,
+  port: Usart1Port,
+  engine: ChannelEngine,
+  what: string,
+  fresh: () => S,
+): void {
+  const token = new OwnerToken(`this ${what}`, `use the ${what} that wait(), stop() or close() returned`);
+  const side: SerialSide<S> = Object.freeze({ engine, token, fresh, warn: port.warn });
+  ports.set(serial, port);
+  sides.set(serial, side as unknown as SerialSide<SerialOwner>);
+  Object.freeze(serial);
+}
 
 export class Serial1 {
-  /** @internal */
-  readonly token = new OwnerToken('this Serial1', SERIAL_HINT);
-  private readonly side: SerialSide<Serial1>;
-
-  private constructor(private readonly port: Usart1Port) {
-    this.side = {
-      engine: port.txEngine,
-      token: this.token,
-      fresh: () => new Serial1(port),
-      warn: port.warn,
-    };
+  private constructor(port: Usart1Port) {
+    register<Serial1>(this, port, port.txEngine, 'Serial1', () => new Serial1(port));
   }
 
   /**
@@ -77,6 +106,16 @@ export class Serial1 {
    * second take throws AlreadyTakenError until board.recover().
    */
   static async take(board: Board, options: TakeSerialOptions): Promise<Serial1> {
+    // Read once: the caller's object is not read again.
+    const o = options as Partial<TakeSerialOptions> | undefined;
+    if (typeof o !== 'object' || o === null) throw new TypeError('Serial1.take() takes an options object');
+    const baudRate = o.baudRate;
+    const errorEvents = o.errorEvents;
+    const onWarning = o.onWarning;
+    const config: SerialConfig =
+      errorEvents === undefined
+        ? { baudRate: baudRate as number }
+        : { baudRate: baudRate as number, errorEvents };
     const usart = board.claim('Serial1 (USART1)');
     let channel: Handle | undefined;
     let engine: ChannelEngine | undefined;
@@ -84,8 +123,8 @@ export class Serial1 {
       channel = board.claim('DMA1 channel 1');
       const chip = boardInternals(board).chip;
       engine = new ChannelEngine(board, chip.dma.channels[0]!, chip.usart1, channel);
-      const port = new Usart1Port(board, usart, engine, options.onWarning ?? ((m) => console.warn(m)));
-      await port.bytes.configure(options);
+      const port = new Usart1Port(board, usart, engine, onWarning ?? ((m) => console.warn(m)));
+      await port.bytes.configure(Object.freeze(config));
       return new Serial1(port);
     } catch (e) {
       // Nothing was handed out: the next take() may try again.
@@ -98,29 +137,34 @@ export class Serial1 {
 
   /** Puts the halves of a split() back together (moves both). */
   static join(tx: SerialTx, rx: SerialRx): Serial1 {
-    if (tx.port !== rx.port) throw new Error('these halves come from different Serial1 objects');
-    tx.token.check();
-    rx.token.check();
-    tx.token.move('Serial1.join()');
-    rx.token.move('Serial1.join()');
-    return new Serial1(tx.port);
+    const port = portOf(tx);
+    if (!(tx instanceof SerialTx) || !(rx instanceof SerialRx) || port !== portOf(rx)) {
+      throw new Error('these halves come from different Serial1 objects');
+    }
+    const txToken = sideOf(tx).token;
+    const rxToken = sideOf(rx).token;
+    txToken.check();
+    rxToken.check();
+    txToken.move('Serial1.join()');
+    rxToken.move('Serial1.join()');
+    return new Serial1(port);
   }
 
   /** One received byte, or `WouldBlock` (the chapter's blocking read, in `nb` style). */
   read(options: { timeoutUs?: number } = {}): Promise<number | WouldBlock> {
-    this.token.check();
-    return this.port.bytes.read(options);
+    sideOf(this).token.check();
+    return portOf(this).bytes.read(options);
   }
 
   /** Sends one byte, or `WouldBlock` when TDR stays full. */
   write(byte: number, options: { timeoutUs?: number } = {}): Promise<WouldBlock | undefined> {
-    this.token.check();
-    return this.port.bytes.write(byte, options);
+    sideOf(this).token.check();
+    return portOf(this).bytes.write(byte, options);
   }
 
   /** Sends the whole buffer by DMA; complete when the last bit has left the wire. Moves this and `buffer`. */
   writeAll(buffer: DmaBuffer, options?: ChannelOptions): Transfer<Serial1> {
-    return writeAll(this.side, buffer, options);
+    return writeAll(sideOf(this), buffer, options);
   }
 
   /**
@@ -130,7 +174,7 @@ export class Serial1 {
    * after `await transfer.started`.
    */
   readExact(buffer: DmaBuffer, options?: ChannelOptions): Transfer<Serial1> {
-    return readExact(this.side, buffer, options);
+    return readExact(sideOf(this), buffer, options);
   }
 
   /**
@@ -138,93 +182,73 @@ export class Serial1 {
    * `wait()` or `stop()` give the length received as `transferred` (stop()).
    */
   readUntilIdle(buffer: DmaBuffer, options?: ChannelOptions): Transfer<Serial1> {
-    return readUntilIdle(this.side, buffer, options);
+    return readUntilIdle(sideOf(this), buffer, options);
   }
 
   /** Circular reception: an async iterator of halves, with overrun detection. Moves this and `buffer`. */
   readCircular(buffer: DmaBuffer, options?: ChannelOptions): CircularReception<Serial1> {
-    return new CircularReception(this.port.board, this.side, buffer, options);
+    return new CircularReception(portOf(this).board, sideOf(this), buffer, options);
   }
 
   /** A double-buffered writer for any amount of data. Moves this until `close()`. */
   streamWriter(options?: StreamWriterOptions): StreamWriter<Serial1> {
-    return new StreamWriter(this.port.board, this.side, options);
+    return new StreamWriter(portOf(this).board, sideOf(this), options);
   }
 
   /** Splits into a transmit half (DMA1 channel 1) and a receive half (DMA1 channel 2). Moves this. */
   split(): { tx: SerialTx; rx: SerialRx } {
-    this.token.check();
-    const rxEngine = this.port.rxChannel();
-    this.token.move('split()');
-    return { tx: new SerialTx(this.port), rx: new SerialRx(this.port, rxEngine) };
+    const token = sideOf(this).token;
+    token.check();
+    const port = portOf(this);
+    const rxEngine = port.rxChannel();
+    token.move('split()');
+    return { tx: new SerialTx(port), rx: new SerialRx(port, rxEngine) };
   }
 }
 
 /** The transmit half of a split Serial1, on DMA1 channel 1. */
 export class SerialTx {
   /** @internal */
-  readonly token = new OwnerToken(
-    'this SerialTx',
-    'use the SerialTx that wait(), stop() or close() returned',
-  );
-  private readonly side: SerialSide<SerialTx>;
-
-  /** @internal */
-  constructor(readonly port: Usart1Port) {
-    this.side = {
-      engine: port.txEngine,
-      token: this.token,
-      fresh: () => new SerialTx(port),
-      warn: port.warn,
-    };
+  constructor(port: Usart1Port) {
+    register<SerialTx>(this, port, port.txEngine, 'SerialTx', () => new SerialTx(port));
   }
 
   write(byte: number, options: { timeoutUs?: number } = {}): Promise<WouldBlock | undefined> {
-    this.token.check();
-    return this.port.bytes.write(byte, options);
+    sideOf(this).token.check();
+    return portOf(this).bytes.write(byte, options);
   }
 
   writeAll(buffer: DmaBuffer, options?: ChannelOptions): Transfer<SerialTx> {
-    return writeAll(this.side, buffer, options);
+    return writeAll(sideOf(this), buffer, options);
   }
 
   streamWriter(options?: StreamWriterOptions): StreamWriter<SerialTx> {
-    return new StreamWriter(this.port.board, this.side, options);
+    return new StreamWriter(portOf(this).board, sideOf(this), options);
   }
 }
 
 /** The receive half of a split Serial1, on DMA1 channel 2. */
 export class SerialRx {
   /** @internal */
-  readonly token = new OwnerToken(
-    'this SerialRx',
-    'use the SerialRx that wait(), stop() or close() returned',
-  );
-  private readonly side: SerialSide<SerialRx>;
-
-  /** @internal */
-  constructor(
-    readonly port: Usart1Port,
-    engine: ChannelEngine,
-  ) {
-    this.side = { engine, token: this.token, fresh: () => new SerialRx(port, engine), warn: port.warn };
+  constructor(port: Usart1Port, engine: ChannelEngine) {
+    register<SerialRx>(this, port, engine, 'SerialRx', () => new SerialRx(port, engine));
   }
 
   read(options: { timeoutUs?: number } = {}): Promise<number | WouldBlock> {
-    this.token.check();
-    return this.port.bytes.read(options);
+    sideOf(this).token.check();
+    return portOf(this).bytes.read(options);
   }
 
   /** Fills the whole buffer by DMA; only bytes that arrive after `started` resolves (see Serial1.readExact). */
   readExact(buffer: DmaBuffer, options?: ChannelOptions): Transfer<SerialRx> {
-    return readExact(this.side, buffer, options);
+    return readExact(sideOf(this), buffer, options);
   }
 
   readUntilIdle(buffer: DmaBuffer, options?: ChannelOptions): Transfer<SerialRx> {
-    return readUntilIdle(this.side, buffer, options);
+    return readUntilIdle(sideOf(this), buffer, options);
   }
 
   readCircular(buffer: DmaBuffer, options?: ChannelOptions): CircularReception<SerialRx> {
-    return new CircularReception(this.port.board, this.side, buffer, options);
+    return new CircularReception(portOf(this).board, sideOf(this), buffer, options);
   }
 }

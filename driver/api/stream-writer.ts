@@ -82,69 +82,67 @@ export class StreamWriter<S> {
   /** The three chunk buffers' memory, lent by the ledger for the writer's whole life. */
   readonly #loans: BufferLoan[] = [];
   /** Resolves when each buffer may be written again (its last chunk's DMA is done). */
-  private readonly free: Promise<void>[] = [];
-  private nextSlot = 0;
-  private staged: Uint8Array;
-  private stagedLength = 0;
-  private failure: unknown;
+  readonly #free: Promise<void>[] = [];
+  #nextSlot = 0;
+  #staged: Uint8Array;
+  #stagedLength = 0;
+  #failure: unknown;
   /** Chunks uploaded (or uploading) whose start has not been accepted yet, in order. */
-  private readonly waiting: Chunk[] = [];
-  private starting: Promise<void> | undefined;
+  readonly #waiting: Chunk[] = [];
+  #starting: Promise<void> | undefined;
   /** The chunk whose start is in flight. */
-  private startingChunk: Chunk | undefined;
-  private startsAccepted = 0;
-  private retryTimer: TimerId | undefined;
+  #startingChunk: Chunk | undefined;
+  #startsAccepted = 0;
+  #retryTimer: TimerId | undefined;
   /** The chunk the DMA sends now (its start was accepted). */
-  private current: Chunk | undefined;
-  private currentDrained = false;
-  private lineIdle = false;
-  private bytesStarted = 0;
+  #current: Chunk | undefined;
+  #currentDrained = false;
+  #lineIdle = false;
+  #bytesStarted = 0;
   /** Bytes of the chunks before `current`: all sent. */
-  private bytesBeforeCurrent = 0;
-  private closing: Promise<S> | undefined;
+  #bytesBeforeCurrent = 0;
+  #closing: Promise<S> | undefined;
   /** flushStaged() calls under way (a write() not yet resolved). */
-  private flushing = 0;
-  private aborted: Promise<{ serial: S; bytesSent: number }> | undefined;
+  #flushing = 0;
+  #aborted: Promise<{ serial: S; bytesSent: number }> | undefined;
 
-  private readonly changes = new Set<() => void>();
-  private checkTimer: TimerId | undefined;
-  private checkDelayMs = CHECK_MIN_MS;
-  private resyncing = false;
-  private readonly chunkSize: number;
-  private readonly sink: OperationSink;
+  readonly #changes = new Set<() => void>();
+  #checkTimer: TimerId | undefined;
+  #checkDelayMs = CHECK_MIN_MS;
+  #resyncing = false;
+  readonly #chunkSize: number;
+  readonly #sink: OperationSink;
   /** The caller's options, each read once at construction (frozen). */
-  private readonly options: SettledChannelOptions;
-  private readonly onProgress: ((bytesStarted: number) => void) | undefined;
+  readonly #options: SettledChannelOptions;
+  readonly #onProgress: ((bytesStarted: number) => void) | undefined;
+  readonly #side: SerialSide<S>;
 
   /** @internal use `serial.streamWriter()`. */
-  constructor(
-    board: Board,
-    private readonly side: SerialSide<S>,
-    callerOptions: StreamWriterOptions = {},
-  ) {
+  constructor(board: Board, side: SerialSide<S>, callerOptions: StreamWriterOptions = {}) {
+    this.#side = side;
     // Every option read exactly once, here; the caller's object is never touched again.
     const o = optionsRecord(callerOptions, 'streamWriter()');
     const chunkSize = o?.chunkSize;
     const onProgress = o?.onProgress;
-    this.options = freezeChannelOptions(o?.dataSize ?? 8, o?.priority ?? 'medium', 'streamWriter()');
+    this.#options = freezeChannelOptions(o?.dataSize ?? 8, o?.priority ?? 'medium', 'streamWriter()');
     if (onProgress !== undefined && typeof onProgress !== 'function') {
       throw new TypeError(`streamWriter(): onProgress is a function; got ${typeof onProgress}`);
     }
-    this.onProgress = onProgress as ((bytesStarted: number) => void) | undefined;
+    this.#onProgress = onProgress as ((bytesStarted: number) => void) | undefined;
     side.token.check();
     // Before allocating: a revoked serial must not take arena memory with it.
     side.engine.assertUsable();
     side.engine.assertIdle();
-    this.chunkSize = (chunkSize ?? 4 * board.limits.memWrite) as number;
-    if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1 || this.chunkSize > 0xffff) {
+    this.#chunkSize = (chunkSize ?? 4 * board.limits.memWrite) as number;
+    if (!Number.isInteger(this.#chunkSize) || this.#chunkSize < 1 || this.#chunkSize > 0xffff) {
       throw new RangeError(`chunkSize must be 1..65535 bytes; got ${String(chunkSize)}`);
     }
-    const align = this.options.dataSize / 8;
+    const align = this.#options.dataSize / 8;
     const buffers: DmaBuffer[] = [];
     try {
       for (let i = 0; i < SLOTS; i++) {
-        buffers.push(board.alloc(this.chunkSize, { align }));
-        this.free.push(Promise.resolve());
+        buffers.push(board.alloc(this.#chunkSize, { align }));
+        this.#free.push(Promise.resolve());
       }
     } catch (e) {
       for (const b of buffers) b.free();
@@ -152,47 +150,48 @@ export class StreamWriter<S> {
     }
     for (const b of buffers) this.#loans.push(lendBuffer(b, 'streamWriter()', side.engine.lendTarget));
     side.token.move('streamWriter()');
-    this.staged = new Uint8Array(this.chunkSize);
-    this.sink = {
+    this.#staged = new Uint8Array(this.#chunkSize);
+    this.#sink = {
       dma: (e) => {
         if (e.te)
-          this.fail(new DmaTransferError(e.channel, this.current ? this.current.length - e.cndtr : 0));
-        else if (e.tc) this.onCurrentDrained();
+          this.#fail(new DmaTransferError(e.channel, this.#current ? this.#current.length - e.cndtr : 0));
+        else if (e.tc) this.#onCurrentDrained();
       },
       // USART1's TC after the last chunk's DMA TC: the last bit has left the wire.
       usart: (e) => {
-        if (e.tc && this.currentDrained && this.waiting.length === 0) {
-          this.lineIdle = true;
-          this.changed();
+        if (e.tc && this.#currentDrained && this.#waiting.length === 0) {
+          this.#lineIdle = true;
+          this.#changed();
         }
       },
-      eventsLost: () => void this.resync(),
-      gone: (error: DeviceResetError | LinkClosedError) => this.fail(error),
+      eventsLost: () => void this.#resync(),
+      gone: (error: DeviceResetError | LinkClosedError) => this.#fail(error),
       // At the reply, before any event behind it: the new chunk is current from here on.
       accepted: () => {
-        const chunk = this.startingChunk;
-        if (chunk) this.accepted(chunk, this.current);
+        const chunk = this.#startingChunk;
+        if (chunk) this.#accepted(chunk, this.#current);
       },
     };
+    Object.freeze(this);
   }
 
   /** Bytes handed to the DMA so far. */
   get bytesWritten(): number {
-    return this.bytesStarted;
+    return this.#bytesStarted;
   }
 
   /** Queues `data`; resolves once all of it is uploading or staged (back-pressure: three chunks ahead). */
   async write(bytes: Uint8Array): Promise<void> {
-    this.assertOpen();
+    this.#assertOpen();
     // Staged from a private copy: the caller's array is read once, through intrinsics.
     const data = copyHostBytes(bytes, 'StreamWriter.write()');
     let offset = 0;
     while (offset < data.length) {
-      const n = Math.min(this.chunkSize - this.stagedLength, data.length - offset);
-      this.staged.set(data.subarray(offset, offset + n), this.stagedLength);
-      this.stagedLength += n;
+      const n = Math.min(this.#chunkSize - this.#stagedLength, data.length - offset);
+      this.#staged.set(data.subarray(offset, offset + n), this.#stagedLength);
+      this.#stagedLength += n;
       offset += n;
-      if (this.stagedLength === this.chunkSize) await this.flushStaged();
+      if (this.#stagedLength === this.#chunkSize) await this.#flushStaged();
     }
   }
 
@@ -213,22 +212,24 @@ export class StreamWriter<S> {
    * abort() it.
    */
   close(options: CloseOptions = {}): Promise<S> {
-    this.closing ??= (async () => {
-      if (this.stagedLength > 0) await this.flushStaged();
-      await this.until(
+    this.#closing ??= (async () => {
+      if (this.#stagedLength > 0) await this.#flushStaged();
+      await this.#until(
         () =>
-          this.failure !== undefined ||
-          (this.flushing === 0 && this.waiting.length === 0 && (this.current === undefined || this.lineIdle)),
+          this.#failure !== undefined ||
+          (this.#flushing === 0 &&
+            this.#waiting.length === 0 &&
+            (this.#current === undefined || this.#lineIdle)),
       );
-      if (this.failure !== undefined) throw this.failure;
-      this.stopChecks();
-      this.side.engine.release();
+      if (this.#failure !== undefined) throw this.#failure;
+      this.#stopChecks();
+      this.#side.engine.release();
       // The board reported the last chunk sent: the memory is free again.
       for (const loan of this.#loans) loan.giveBackAndFree();
-      return this.side.fresh();
+      return this.#side.fresh();
     })();
-    this.closing.catch(() => {});
-    return withDeadline(this.closing, options, this.side.engine.timers);
+    this.#closing.catch(() => {});
+    return withDeadline(this.#closing, options, this.#side.engine.timers);
   }
 
   /**
@@ -239,20 +240,20 @@ export class StreamWriter<S> {
    * write() or close() throw StreamAbortedError.
    */
   abort(): Promise<{ serial: S; bytesSent: number }> {
-    this.aborted ??= (async () => {
-      this.failure ??= new StreamAbortedError();
-      this.stagedLength = 0;
-      this.cancelWaiting();
-      this.cancelRetry();
-      this.stopChecks();
-      this.changed();
+    this.#aborted ??= (async () => {
+      this.#failure ??= new StreamAbortedError();
+      this.#stagedLength = 0;
+      this.#cancelWaiting();
+      this.#cancelRetry();
+      this.#stopChecks();
+      this.#changed();
       // The stop goes out right behind a start that is in flight; the
       // start's outcome is recorded before the stop's is used.
-      const stopping = this.side.engine.stop();
+      const stopping = this.#side.engine.stop();
       // Observed below, once the start's outcome is in: a stop refused meanwhile
       // (a session reopened, a revoked handle) must not go unhandled until then.
       stopping.catch(() => {});
-      await this.starting;
+      await this.#starting;
       let state: Awaited<typeof stopping>;
       try {
         state = await stopping;
@@ -264,13 +265,13 @@ export class StreamWriter<S> {
       }
       // Every accepted chunk before the current one went out whole; of the
       // current one, all but what CNDTR says was left.
-      const left = this.current ? state.cndtr * (this.options.dataSize / 8) : 0;
-      const bytesSent = this.current ? this.bytesBeforeCurrent + this.current.length - left : 0;
+      const left = this.#current ? state.cndtr * (this.#options.dataSize / 8) : 0;
+      const bytesSent = this.#current ? this.#bytesBeforeCurrent + this.#current.length - left : 0;
       // Confirmed stopped by the board: the memory is free again.
       for (const loan of this.#loans) loan.giveBackAndFree();
-      return { serial: this.side.fresh(), bytesSent };
+      return { serial: this.#side.fresh(), bytesSent };
     })();
-    return this.aborted;
+    return this.#aborted;
   }
 
   /** A WritableStream view, for `readable.pipeTo(writer.writable)`. */
@@ -288,151 +289,153 @@ export class StreamWriter<S> {
 
   // ---------------------------------------------------------------- chunks
 
-  private assertOpen(): void {
-    if (this.failure !== undefined) throw this.failure;
-    if (this.closing) throw new StreamClosedError();
+  #assertOpen(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#closing) throw new StreamClosedError();
   }
 
-  private async flushStaged(): Promise<void> {
-    this.flushing++;
+  async #flushStaged(): Promise<void> {
+    this.#flushing++;
     try {
-      await this.flushStagedNow();
+      await this.#flushStagedNow();
     } finally {
-      this.flushing--;
-      this.changed();
+      this.#flushing--;
+      this.#changed();
     }
   }
 
-  private async flushStagedNow(): Promise<void> {
-    const slot = this.nextSlot;
-    this.nextSlot = (slot + 1) % SLOTS;
-    const length = this.stagedLength;
-    const bytes = this.staged.slice(0, length);
-    this.stagedLength = 0;
+  async #flushStagedNow(): Promise<void> {
+    const slot = this.#nextSlot;
+    this.#nextSlot = (slot + 1) % SLOTS;
+    const length = this.#stagedLength;
+    const bytes = this.#staged.slice(0, length);
+    this.#stagedLength = 0;
     // The DMA must be done reading this buffer before it is overwritten.
-    await this.unlessFailed(this.free[slot]!);
+    await this.#unlessFailed(this.#free[slot]!);
     // The chunk before this one starts before this one uploads.
-    await this.until(() => this.failure !== undefined || this.waiting.every((c) => c === this.startingChunk));
-    if (this.failure !== undefined) throw this.failure;
+    await this.#until(
+      () => this.#failure !== undefined || this.#waiting.every((c) => c === this.#startingChunk),
+    );
+    if (this.#failure !== undefined) throw this.#failure;
     let markDrained!: () => void;
     const drained = new Promise<void>((resolve) => {
       markDrained = resolve;
     });
     // Resolved by this chunk only: a late "done" for the chunk that used the
     // buffer before cannot free it under this one.
-    this.free[slot] = drained;
+    this.#free[slot] = drained;
     const loan = this.#loans[slot]!;
     // One controller a chunk (not one for the stream): a handful of listeners each.
     const cancel = new AbortController();
     const uploaded = loan.write(bytes, 0, { signal: cancel.signal });
-    uploaded.catch((e: unknown) => this.failOnLink(e));
-    this.waiting.push({ slot, loan, length, uploaded, drained, markDrained, cancel });
-    this.pumpStarts();
+    uploaded.catch((e: unknown) => this.#failOnLink(e));
+    this.#waiting.push({ slot, loan, length, uploaded, drained, markDrained, cancel });
+    this.#pumpStarts();
   }
 
   /** Queues the next chunk's start, once the one before it was accepted. */
-  private pumpStarts(): void {
-    if (this.starting || this.failure !== undefined) return;
-    const chunk = this.waiting[0];
+  #pumpStarts(): void {
+    if (this.#starting || this.#failure !== undefined) return;
+    const chunk = this.#waiting[0];
     if (!chunk) return;
     // A chunk's successor only starts after it: the previous start's reply
     // came, so its events now go to the new sink, and the board waits for
     // its last items unless its TC already came.
-    const previous = this.current;
-    const waitForPrevious = previous !== undefined && !this.currentDrained;
-    this.startingChunk = chunk;
-    this.side.engine.release();
+    const previous = this.#current;
+    const waitForPrevious = previous !== undefined && !this.#currentDrained;
+    this.#startingChunk = chunk;
+    this.#side.engine.release();
     // Queued on the link before the next chunk's upload (see flushStagedNow).
-    queueMicrotask(() => this.changed());
-    this.starting = this.side.engine
+    queueMicrotask(() => this.#changed());
+    this.#starting = this.#side.engine
       .start(
         {
           direction: 'to-peripheral',
           memory: { loan: chunk.loan, length: chunk.length },
-          options: this.options,
+          options: this.#options,
           usartTcEvent: true,
           // The writer owns the serial throughout: after its first chunk, a
           // start only needs the new memory and length (PROTOCOL.md §6 checks
           // still run on the board).
-          sameConfigurationAsLast: this.startsAccepted > 0,
+          sameConfigurationAsLast: this.#startsAccepted > 0,
           ...(waitForPrevious ? { afterPrevious: { timeoutUs: AFTER_PREVIOUS_US } } : {}),
           signal: chunk.cancel.signal,
         },
-        this.sink,
+        this.#sink,
       )
       .then((outcome) => {
-        this.starting = undefined;
-        this.startingChunk = undefined;
+        this.#starting = undefined;
+        this.#startingChunk = undefined;
         if (outcome.ok) {
           // accepted() ran at the reply (even after an abort: the chunk is on its way until the stop).
-          if (this.failure === undefined) this.pumpStarts();
+          if (this.#failure === undefined) this.#pumpStarts();
           return;
         }
         if (outcome.ran === 'unknown') {
           // Whatever failed the stream first, this start may have run: the buffers are in doubt.
           const error = new TransferInDoubtError('the StreamWriter', outcome.error);
           for (const loan of this.#loans) loan.doubt(error.message);
-          this.fail(error);
+          this.#fail(error);
           return;
         }
-        if (this.failure !== undefined) return;
+        if (this.#failure !== undefined) return;
         if (outcome.error instanceof PollTimeoutError && previous) {
           // The previous chunk was still going: try again when it should be done.
-          this.retryAfter(this.remainingMs(outcome.error.lastValue));
+          this.#retryAfter(this.#remainingMs(outcome.error.lastValue));
         } else {
-          this.fail(outcome.error);
+          this.#fail(outcome.error);
         }
       });
   }
 
   /** `chunk`'s start was accepted: the chunk before it is done, its buffer free. */
-  private accepted(chunk: Chunk, previous: Chunk | undefined): void {
-    this.startingChunk = undefined;
-    if (this.waiting[0] === chunk) this.waiting.shift();
-    this.startsAccepted++;
+  #accepted(chunk: Chunk, previous: Chunk | undefined): void {
+    this.#startingChunk = undefined;
+    if (this.#waiting[0] === chunk) this.#waiting.shift();
+    this.#startsAccepted++;
     if (previous) {
-      this.bytesBeforeCurrent += previous.length;
+      this.#bytesBeforeCurrent += previous.length;
       previous.markDrained();
     }
-    this.current = chunk;
-    this.currentDrained = false;
-    this.lineIdle = false;
-    this.bytesStarted += chunk.length;
-    this.onProgress?.(this.bytesStarted);
-    this.checkDelayMs = CHECK_MIN_MS;
-    if (this.failure === undefined) this.scheduleCheck(this.expectedMs(chunk.length));
-    this.changed();
+    this.#current = chunk;
+    this.#currentDrained = false;
+    this.#lineIdle = false;
+    this.#bytesStarted += chunk.length;
+    this.#onProgress?.(this.#bytesStarted);
+    this.#checkDelayMs = CHECK_MIN_MS;
+    if (this.#failure === undefined) this.#scheduleCheck(this.#expectedMs(chunk.length));
+    this.#changed();
   }
 
-  private onCurrentDrained(): void {
-    if (this.currentDrained) return;
-    this.currentDrained = true;
+  #onCurrentDrained(): void {
+    if (this.#currentDrained) return;
+    this.#currentDrained = true;
     // Its buffer is free now (a next start would say so too, later).
-    this.current?.markDrained();
-    this.changed();
+    this.#current?.markDrained();
+    this.#changed();
   }
 
-  private retryAfter(ms: number): void {
-    this.cancelRetry();
-    this.retryTimer = this.side.engine.timers.setTimeout(() => {
-      this.retryTimer = undefined;
-      this.pumpStarts();
+  #retryAfter(ms: number): void {
+    this.#cancelRetry();
+    this.#retryTimer = this.#side.engine.timers.setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#pumpStarts();
     }, ms);
   }
 
-  private cancelRetry(): void {
-    if (this.retryTimer === undefined) return;
-    this.side.engine.timers.clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+  #cancelRetry(): void {
+    if (this.#retryTimer === undefined) return;
+    this.#side.engine.timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   /** Time to send `cndtr` more items at the channel's rate, plus a little. */
-  private remainingMs(cndtr: number): number {
-    return Math.ceil((this.side.engine.frameMs ?? 1) * (cndtr & 0xffff)) + 1;
+  #remainingMs(cndtr: number): number {
+    return Math.ceil((this.#side.engine.frameMs ?? 1) * (cndtr & 0xffff)) + 1;
   }
 
-  private expectedMs(items: number): number {
-    return Math.max(CHECK_MIN_MS, Math.ceil((this.side.engine.frameMs ?? 0) * items * 1.25) + 100);
+  #expectedMs(items: number): number {
+    return Math.max(CHECK_MIN_MS, Math.ceil((this.#side.engine.frameMs ?? 0) * items * 1.25) + 100);
   }
 
   // ---------------------------------------------------------------- lost events
@@ -442,73 +445,73 @@ export class StreamWriter<S> {
    * channel. Only the last chunk needs it (a later start proves the ones
    * before it done, and waits for them on the board).
    */
-  private async resync(): Promise<void> {
-    const chunk = this.current;
-    if (this.resyncing || this.failure !== undefined || !chunk) return;
-    this.resyncing = true;
+  async #resync(): Promise<void> {
+    const chunk = this.#current;
+    if (this.#resyncing || this.#failure !== undefined || !chunk) return;
+    this.#resyncing = true;
     try {
-      const state = await this.side.engine.readState();
+      const state = await this.#side.engine.readState();
       // A later chunk's start accepted meanwhile: the state may predate it.
-      if (this.failure !== undefined || this.current !== chunk || this.startingChunk) return;
+      if (this.#failure !== undefined || this.#current !== chunk || this.#startingChunk) return;
       if ((state.ccr & 1) === 0) {
-        this.fail(new DmaTransferError(this.side.engine.channel.channel, chunk.length - state.cndtr));
+        this.#fail(new DmaTransferError(this.#side.engine.channel.channel, chunk.length - state.cndtr));
         return;
       }
-      if (state.cndtr === 0 && this.waiting.length === 0) {
-        this.onCurrentDrained();
-        if (!this.lineIdle) {
+      if (state.cndtr === 0 && this.#waiting.length === 0) {
+        this.#onCurrentDrained();
+        if (!this.#lineIdle) {
           // USART1's TC event may have been among the lost ones.
-          await this.side.engine.settleLine();
-          this.lineIdle = true;
-          this.changed();
+          await this.#side.engine.settleLine();
+          this.#lineIdle = true;
+          this.#changed();
         }
       }
     } catch (error) {
       // The board cannot be reached: the DMA's state is unknown, the buffers stay reserved.
-      this.failOnLink(error);
+      this.#failOnLink(error);
     } finally {
-      this.resyncing = false;
+      this.#resyncing = false;
     }
   }
 
-  private scheduleCheck(ms: number): void {
-    this.stopChecks();
-    if (this.failure !== undefined) return;
-    this.checkTimer = this.side.engine.timers.setTimeout(() => {
-      this.checkTimer = undefined;
-      void this.resync().then(() => {
-        if (this.failure !== undefined || (this.lineIdle && this.waiting.length === 0)) return;
-        this.checkDelayMs = Math.min(CHECK_MAX_MS, this.checkDelayMs * 2);
-        if (this.checkTimer === undefined) this.scheduleCheck(this.checkDelayMs);
+  #scheduleCheck(ms: number): void {
+    this.#stopChecks();
+    if (this.#failure !== undefined) return;
+    this.#checkTimer = this.#side.engine.timers.setTimeout(() => {
+      this.#checkTimer = undefined;
+      void this.#resync().then(() => {
+        if (this.#failure !== undefined || (this.#lineIdle && this.#waiting.length === 0)) return;
+        this.#checkDelayMs = Math.min(CHECK_MAX_MS, this.#checkDelayMs * 2);
+        if (this.#checkTimer === undefined) this.#scheduleCheck(this.#checkDelayMs);
       });
     }, ms);
   }
 
-  private stopChecks(): void {
-    if (this.checkTimer === undefined) return;
-    this.side.engine.timers.clearTimeout(this.checkTimer);
-    this.checkTimer = undefined;
+  #stopChecks(): void {
+    if (this.#checkTimer === undefined) return;
+    this.#side.engine.timers.clearTimeout(this.#checkTimer);
+    this.#checkTimer = undefined;
   }
 
   // ---------------------------------------------------------------- plumbing
 
   /** Drops the chunks not yet started: what of them is not yet sent never goes out. */
-  private cancelWaiting(): void {
-    const failure = this.failure;
-    for (const c of this.waiting.splice(0)) c.cancel.abort(failure);
+  #cancelWaiting(): void {
+    const failure = this.#failure;
+    for (const c of this.#waiting.splice(0)) c.cancel.abort(failure);
   }
 
-  private fail(error: unknown): void {
-    if (this.failure !== undefined) return;
-    this.failure = error;
+  #fail(error: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
     if (error instanceof TransferInDoubtError) {
       // A start's outcome is unknown: the DMA may read any of the buffers.
       for (const loan of this.#loans) loan.doubt(error.message);
     }
-    this.cancelWaiting();
-    this.cancelRetry();
-    this.stopChecks();
-    this.changed();
+    this.#cancelWaiting();
+    this.#cancelRetry();
+    this.#stopChecks();
+    this.#changed();
   }
 
   /**
@@ -516,42 +519,42 @@ export class StreamWriter<S> {
    * gone out, what the DMA does is unknown: the stream fails in doubt, not
    * with the link's own error.
    */
-  private failOnLink(error: unknown): void {
-    const mayRun = this.startsAccepted > 0 || this.starting !== undefined;
+  #failOnLink(error: unknown): void {
+    const mayRun = this.#startsAccepted > 0 || this.#starting !== undefined;
     const refused = error instanceof BoardRefusedError || error instanceof StreamAbortedError;
-    this.fail(mayRun && !refused ? new TransferInDoubtError('the StreamWriter', error) : error);
+    this.#fail(mayRun && !refused ? new TransferInDoubtError('the StreamWriter', error) : error);
   }
 
-  private changed(): void {
-    for (const c of [...this.changes]) c();
+  #changed(): void {
+    for (const c of [...this.#changes]) c();
   }
 
   /** `promise`, or the writer's failure if that comes first. */
-  private async unlessFailed(promise: Promise<void>): Promise<void> {
+  async #unlessFailed(promise: Promise<void>): Promise<void> {
     let stop: (() => void) | undefined;
     const failed = new Promise<void>((resolve) => {
       stop = () => {
-        if (this.failure !== undefined) resolve();
+        if (this.#failure !== undefined) resolve();
       };
-      this.changes.add(stop);
+      this.#changes.add(stop);
     });
     try {
       await Promise.race([promise, failed]);
     } finally {
-      this.changes.delete(stop!);
+      this.#changes.delete(stop!);
     }
   }
 
   /** Resolves once `done()` is true (checked at every change of state). */
-  private until(done: () => boolean): Promise<void> {
+  #until(done: () => boolean): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
         if (!done()) return;
-        this.changes.delete(check);
+        this.#changes.delete(check);
         resolve();
       };
-      this.changes.add(check);
+      this.#changes.add(check);
     });
   }
 }

@@ -92,77 +92,85 @@ const leaks =
     : undefined;
 
 export class Transfer<S> implements AsyncDisposable {
-  private readonly token: OwnerToken;
-  private dmaDone = false;
-  private lineIdle = false;
-  private settled: Outcome<S> | undefined;
-  private readonly waiters = new Set<() => void>();
-  private finishing = false;
-  private resyncing = false;
-  private resyncAgain = false;
-  private checkTimer: TimerId | undefined;
-  private checkDelayMs = CHECK_MIN_MS;
+  readonly #token: OwnerToken;
+  #dmaDone = false;
+  #lineIdle = false;
+  #settled: Outcome<S> | undefined;
+  readonly #waiters = new Set<() => void>();
+  #finishing = false;
+  #resyncing = false;
+  #resyncAgain = false;
+  #checkTimer: TimerId | undefined;
+  #checkDelayMs = CHECK_MIN_MS;
   /** CNDTR at the last safety-net re-read, to see a reception that went quiet. */
-  private lastCheckedCndtr: number | undefined;
+  #lastCheckedCndtr: number | undefined;
   /**
    * Resolves once the board accepted the start (rejects if it refused it, or
    * if the outcome is unknown). A reception receives only what reaches RX
    * after this: earlier bytes are discarded.
    */
   readonly started: Promise<void>;
-  private readonly items: number;
+  readonly #items: number;
   /** The buffer's memory, lent by the ledger: private, so no caller can hand it back early. */
   readonly #loan: BufferLoan;
   readonly #owner: S;
+  readonly #engine: ChannelEngine;
+  readonly #rule: CompletionRule;
+  readonly #restoreOnRefusal: () => void;
 
   /** @internal use `serial.writeAll()`, `serial.readExact()` and friends. */
   constructor(
-    private readonly engine: ChannelEngine,
+    engine: ChannelEngine,
     spec: StartSpec,
     loan: BufferLoan,
     owner: S,
-    private readonly rule: CompletionRule,
-    private readonly restoreOnRefusal: () => void,
+    rule: CompletionRule,
+    restoreOnRefusal: () => void,
     warn: (message: string) => void,
   ) {
-    this.token = new OwnerToken(
+    this.#engine = engine;
+    this.#rule = rule;
+    this.#restoreOnRefusal = restoreOnRefusal;
+    this.#token = new OwnerToken(
       'this Transfer',
       'a Transfer is consumed once; keep what wait() or stop() returned',
     );
     this.#loan = loan;
     this.#owner = owner;
-    this.items = (spec.memory.length ?? loan.length) / (spec.options.dataSize / 8);
+    this.#items = (spec.memory.length ?? loan.length) / (spec.options.dataSize / 8);
     leaks?.register(this, { by: rule.by, loan, warn }, this);
     const sink: OperationSink = {
-      dma: (e) => this.onDma(e),
-      usart: (e) => this.onUsart(e),
-      eventsLost: () => void this.resync(),
-      gone: (error) => this.onGone(error),
+      dma: (e) => this.#onDma(e),
+      usart: (e) => this.#onUsart(e),
+      eventsLost: () => void this.#resync(),
+      gone: (error) => this.#onGone(error),
     };
     this.started = engine.start(spec, sink).then((outcome) => {
       if (outcome.ok) {
-        this.scheduleCheck(this.firstCheckMs());
+        this.#scheduleCheck(this.#firstCheckMs());
         return;
       }
       leaks?.unregister(this);
       if (outcome.ran === 'no') {
         // Refused, or never sent: the memory and the serial were never used.
-        this.restoreOnRefusal();
-        this.settle({ ok: false, error: outcome.error });
+        this.#restoreOnRefusal();
+        this.#settle({ ok: false, error: outcome.error });
         throw outcome.error;
       }
       // The start may have run: everything stays moved and locked.
       const error = new TransferInDoubtError(rule.by, outcome.error);
-      this.settle({ ok: false, error });
+      this.#settle({ ok: false, error });
       throw error;
     });
     // The rejection is delivered through wait()/stop(); don't let it go unhandled here.
     this.started.catch(() => {});
+    // Its state lives in private fields; frozen, `started` cannot be swapped either.
+    Object.freeze(this);
   }
 
   /** True once the transfer is complete (or failed): wait() will not block. */
   isDone(): boolean {
-    return this.settled !== undefined;
+    return this.#settled !== undefined;
   }
 
   /**
@@ -173,10 +181,10 @@ export class Transfer<S> implements AsyncDisposable {
    * or when the link to the board fails.
    */
   async wait(options: WaitOptions = {}): Promise<FinishedTransfer<S>> {
-    this.token.check();
-    await this.until(options);
-    this.token.move('wait()');
-    const outcome = this.settled!;
+    this.#token.check();
+    await this.#until(options);
+    this.#token.move('wait()');
+    const outcome = this.#settled!;
     leaks?.unregister(this);
     if (!outcome.ok) throw outcome.error;
     return { ...outcome.result, transferred: outcome.transferred };
@@ -188,33 +196,33 @@ export class Transfer<S> implements AsyncDisposable {
    * its owners back.
    */
   async stop(): Promise<FinishedTransfer<S>> {
-    this.token.check();
-    if (this.settled === undefined && !this.finishing) {
-      this.finishing = true;
+    this.#token.check();
+    if (this.#settled === undefined && !this.#finishing) {
+      this.#finishing = true;
       try {
         await this.started;
-        if (this.settled === undefined) {
-          const state = await this.engine.stop();
-          const transferred = this.items - state.cndtr;
-          this.settle({ ok: true, result: this.handBack(), transferred });
+        if (this.#settled === undefined) {
+          const state = await this.#engine.stop();
+          const transferred = this.#items - state.cndtr;
+          this.#settle({ ok: true, result: this.#handBack(), transferred });
         }
       } catch (error) {
-        if (this.settled === undefined) this.settle({ ok: false, error });
+        if (this.#settled === undefined) this.#settle({ ok: false, error });
       } finally {
-        this.finishing = false;
+        this.#finishing = false;
       }
     }
-    await this.until({});
-    this.token.move('stop()');
+    await this.#until({});
+    this.#token.move('stop()');
     leaks?.unregister(this);
-    const outcome = this.settled!;
+    const outcome = this.#settled!;
     if (!outcome.ok) throw outcome.error;
     return { ...outcome.result, transferred: outcome.transferred };
   }
 
   /** `await using`: stops a running transfer and frees its buffer's memory once the stop is confirmed. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.token.isMoved) return;
+    if (this.#token.isMoved) return;
     try {
       const { buffer } = await this.stop();
       // The transfer owned the buffer: dropping the transfer drops it (a view just unlocks).
@@ -227,211 +235,211 @@ export class Transfer<S> implements AsyncDisposable {
 
   // ---------------------------------------------------------------- events
 
-  private onDma(e: DmaEvent): void {
-    if (this.settled !== undefined || this.finishing) return;
+  #onDma(e: DmaEvent): void {
+    if (this.#settled !== undefined || this.#finishing) return;
     if (e.te) {
-      void this.failWithTransferError(e.cndtr);
+      void this.#failWithTransferError(e.cndtr);
       return;
     }
-    if (e.tc) this.markDmaDone();
+    if (e.tc) this.#markDmaDone();
   }
 
-  private onUsart(e: UsartEvent): void {
-    if (this.settled !== undefined || this.finishing) return;
-    if (this.rule.failOnUsartErrors) {
+  #onUsart(e: UsartEvent): void {
+    if (this.#settled !== undefined || this.#finishing) return;
+    if (this.#rule.failOnUsartErrors) {
       const errors = e.flags & SERIAL_ERROR_FLAGS;
       if (errors !== 0) {
-        void this.failAfterStop(errors);
+        void this.#failAfterStop(errors);
         return;
       }
     }
-    if (this.rule.completeOnIdle && e.idle) {
-      void this.completeAfterStop();
+    if (this.#rule.completeOnIdle && e.idle) {
+      void this.#completeAfterStop();
       return;
     }
-    if (e.tc && this.dmaDone && this.rule.waitForLineIdle) {
-      this.lineIdle = true;
-      this.settle({ ok: true, result: this.handBack(), transferred: this.items });
+    if (e.tc && this.#dmaDone && this.#rule.waitForLineIdle) {
+      this.#lineIdle = true;
+      this.#settle({ ok: true, result: this.#handBack(), transferred: this.#items });
     }
   }
 
-  private markDmaDone(): void {
-    this.dmaDone = true;
-    if (this.rule.completeOnIdle) {
+  #markDmaDone(): void {
+    this.#dmaDone = true;
+    if (this.#rule.completeOnIdle) {
       // The buffer filled before the line went idle.
-      void this.completeAfterStop();
+      void this.#completeAfterStop();
       return;
     }
-    if (!this.rule.waitForLineIdle || this.lineIdle) {
-      this.settle({ ok: true, result: this.handBack(), transferred: this.items });
+    if (!this.#rule.waitForLineIdle || this.#lineIdle) {
+      this.#settle({ ok: true, result: this.#handBack(), transferred: this.#items });
     }
   }
 
   /** Events were lost on the link, or the safety net is due: read the channel once and infer what they said. */
-  private async resync(check = false): Promise<void> {
-    if (this.settled !== undefined || this.finishing) return;
+  async #resync(check = false): Promise<void> {
+    if (this.#settled !== undefined || this.#finishing) return;
     // One re-read at a time; a loss noticed meanwhile asks for one more.
-    if (this.resyncing) {
-      this.resyncAgain = true;
+    if (this.#resyncing) {
+      this.#resyncAgain = true;
       return;
     }
-    this.resyncing = true;
+    this.#resyncing = true;
     try {
       let fromCheck = check;
       do {
-        this.resyncAgain = false;
-        await this.resyncOnce(fromCheck);
+        this.#resyncAgain = false;
+        await this.#resyncOnce(fromCheck);
         fromCheck = false;
-      } while (this.resyncAgain && this.settled === undefined && !this.finishing);
+      } while (this.#resyncAgain && this.#settled === undefined && !this.#finishing);
     } finally {
-      this.resyncing = false;
+      this.#resyncing = false;
     }
   }
 
-  private async resyncOnce(check: boolean): Promise<void> {
+  async #resyncOnce(check: boolean): Promise<void> {
     let state: ChannelState;
     try {
-      state = await this.engine.readState();
+      state = await this.#engine.readState();
     } catch (error) {
       // The board cannot be reached: whether the DMA still runs is unknown,
       // so the owners stay moved and the memory locked (settle hands nothing back).
-      this.settle({ ok: false, error });
+      this.#settle({ ok: false, error });
       return;
     }
-    if (this.settled !== undefined || this.finishing) return;
+    if (this.#settled !== undefined || this.#finishing) return;
     const enabled = (state.ccr & 1) !== 0;
     if (!enabled) {
       // Only a transfer error clears EN behind our back.
-      void this.failWithTransferError(state.cndtr);
+      void this.#failWithTransferError(state.cndtr);
       return;
     }
     if (state.cndtr === 0) {
-      if (this.rule.waitForLineIdle && !this.lineIdle) {
+      if (this.#rule.waitForLineIdle && !this.#lineIdle) {
         // The TC event may have been the lost one (the board clears TC when it
         // reports it): at most two characters were left when the DMA finished,
         // so once the line has had time for them it is idle.
-        await this.engine.settleLine().catch(() => {});
-        this.lineIdle = true;
+        await this.#engine.settleLine().catch(() => {});
+        this.#lineIdle = true;
       }
-      this.markDmaDone();
+      this.#markDmaDone();
       return;
     }
-    if (check && this.rule.completeOnIdle) {
+    if (check && this.#rule.completeOnIdle) {
       // Reception until idle whose IDLE event was lost: the board clears IDLE
       // when it reports it, so the flag cannot be re-read. Data came, none
       // since the last re-read (far more than a character ago), and nothing is
       // being received: the line went idle.
-      const quiet = state.cndtr === this.lastCheckedCndtr && (state.usartIsr & USART_ISR_BUSY) === 0;
-      if (quiet && state.cndtr < this.items) {
-        void this.completeAfterStop();
+      const quiet = state.cndtr === this.#lastCheckedCndtr && (state.usartIsr & USART_ISR_BUSY) === 0;
+      if (quiet && state.cndtr < this.#items) {
+        void this.#completeAfterStop();
         return;
       }
-      this.lastCheckedCndtr = state.cndtr;
+      this.#lastCheckedCndtr = state.cndtr;
     }
   }
 
   /** When the transfer should be over if nothing went wrong, plus a margin (ms from its start). */
-  private firstCheckMs(): number {
-    const frameMs = this.engine.frameMs;
-    const expected = frameMs === undefined ? 0 : frameMs * this.items;
+  #firstCheckMs(): number {
+    const frameMs = this.#engine.frameMs;
+    const expected = frameMs === undefined ? 0 : frameMs * this.#items;
     return Math.max(CHECK_MIN_MS, Math.ceil(expected * 1.25) + 100);
   }
 
-  private scheduleCheck(ms: number): void {
-    if (this.settled !== undefined) return;
-    const timers = this.engine.timers;
-    this.checkTimer = timers.setTimeout(() => {
-      this.checkTimer = undefined;
-      void this.resync(true).then(() => {
-        this.checkDelayMs = Math.min(CHECK_MAX_MS, this.checkDelayMs * 2);
-        if (this.checkTimer === undefined) this.scheduleCheck(this.checkDelayMs);
+  #scheduleCheck(ms: number): void {
+    if (this.#settled !== undefined) return;
+    const timers = this.#engine.timers;
+    this.#checkTimer = timers.setTimeout(() => {
+      this.#checkTimer = undefined;
+      void this.#resync(true).then(() => {
+        this.#checkDelayMs = Math.min(CHECK_MAX_MS, this.#checkDelayMs * 2);
+        if (this.#checkTimer === undefined) this.#scheduleCheck(this.#checkDelayMs);
       });
     }, ms);
   }
 
-  private onGone(error: DeviceResetError | LinkClosedError): void {
+  #onGone(error: DeviceResetError | LinkClosedError): void {
     // The board reset or the link is gone: the owners are void. The region
     // stays locked: after a closed link nobody knows what the DMA does.
-    this.settle({ ok: false, error });
+    this.#settle({ ok: false, error });
   }
 
-  private async failWithTransferError(cndtr: number): Promise<void> {
-    if (this.finishing) return;
-    this.finishing = true;
+  async #failWithTransferError(cndtr: number): Promise<void> {
+    if (this.#finishing) return;
+    this.#finishing = true;
     // EN is already clear (hardware did it on TE); stop() confirms and releases the channel.
     try {
-      const state = await this.engine.stop();
-      const transferred = this.items - (state.cndtr || cndtr);
-      const recovered = this.handBack();
-      this.settle({
+      const state = await this.#engine.stop();
+      const transferred = this.#items - (state.cndtr || cndtr);
+      const recovered = this.#handBack();
+      this.#settle({
         ok: false,
-        error: new DmaTransferError<S>(this.engine.channel.channel, transferred, recovered),
+        error: new DmaTransferError<S>(this.#engine.channel.channel, transferred, recovered),
       });
     } catch (error) {
-      this.settle({ ok: false, error });
+      this.#settle({ ok: false, error });
     } finally {
-      this.finishing = false;
+      this.#finishing = false;
     }
   }
 
-  private async failAfterStop(errors: number): Promise<void> {
-    if (this.finishing) return;
-    this.finishing = true;
+  async #failAfterStop(errors: number): Promise<void> {
+    if (this.#finishing) return;
+    this.#finishing = true;
     try {
-      const state = await this.engine.stop();
-      const error = new SerialError<S>(errors, this.handBack(), this.items - state.cndtr);
-      this.settle({ ok: false, error });
+      const state = await this.#engine.stop();
+      const error = new SerialError<S>(errors, this.#handBack(), this.#items - state.cndtr);
+      this.#settle({ ok: false, error });
     } catch (e) {
-      this.settle({ ok: false, error: e });
+      this.#settle({ ok: false, error: e });
     } finally {
-      this.finishing = false;
+      this.#finishing = false;
     }
   }
 
-  private async completeAfterStop(): Promise<void> {
-    if (this.finishing) return;
-    this.finishing = true;
+  async #completeAfterStop(): Promise<void> {
+    if (this.#finishing) return;
+    this.#finishing = true;
     try {
-      const state = await this.engine.stop();
-      this.settle({ ok: true, result: this.handBack(), transferred: this.items - state.cndtr });
+      const state = await this.#engine.stop();
+      this.#settle({ ok: true, result: this.#handBack(), transferred: this.#items - state.cndtr });
     } catch (error) {
-      this.settle({ ok: false, error });
+      this.#settle({ ok: false, error });
     } finally {
-      this.finishing = false;
+      this.#finishing = false;
     }
   }
 
   // ---------------------------------------------------------------- plumbing
 
   /** Unlocks the memory and makes fresh owners. Called once the DMA is confirmed done or stopped. */
-  private handBack(): TransferResult<S> {
-    this.engine.release();
+  #handBack(): TransferResult<S> {
+    this.#engine.release();
     return { buffer: this.#loan.handBack(), serial: this.#owner };
   }
 
-  private settle(outcome: Outcome<S>): void {
-    if (this.settled !== undefined) return;
-    this.settled = outcome;
+  #settle(outcome: Outcome<S>): void {
+    if (this.#settled !== undefined) return;
+    this.#settled = outcome;
     // Failed with nothing handed back (and not refused): a DMA may still run
     // on the memory, and nothing will say when it stops.
     if (!outcome.ok)
       this.#loan.doubt(outcome.error instanceof Error ? outcome.error.message : String(outcome.error));
-    if (this.checkTimer !== undefined) {
-      this.engine.timers.clearTimeout(this.checkTimer);
-      this.checkTimer = undefined;
+    if (this.#checkTimer !== undefined) {
+      this.#engine.timers.clearTimeout(this.#checkTimer);
+      this.#checkTimer = undefined;
     }
-    for (const w of [...this.waiters]) w();
-    this.waiters.clear();
+    for (const w of [...this.#waiters]) w();
+    this.#waiters.clear();
   }
 
-  private until(options: WaitOptions): Promise<void> {
-    if (this.settled !== undefined) return Promise.resolve();
+  #until(options: WaitOptions): Promise<void> {
+    if (this.#settled !== undefined) return Promise.resolve();
     const { signal, timeoutMs } = options;
     if (signal?.aborted) return Promise.reject(new TransferAbortedError(signal.reason));
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const cleanup = () => {
-        this.waiters.delete(done);
+        this.#waiters.delete(done);
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       };
@@ -443,7 +451,7 @@ export class Transfer<S> implements AsyncDisposable {
         cleanup();
         reject(new TransferAbortedError(signal?.reason));
       };
-      this.waiters.add(done);
+      this.#waiters.add(done);
       signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {

@@ -8,26 +8,29 @@
 import { MovedError } from './buffer-errors.ts';
 
 export class OwnerToken {
-  private movedBy: string | undefined;
+  #movedBy: string | undefined;
+  readonly #what: string;
+  readonly #hint: string;
 
-  constructor(
-    private readonly what: string,
-    private readonly hint: string,
-  ) {}
+  constructor(what: string, hint: string) {
+    this.#what = what;
+    this.#hint = hint;
+    Object.freeze(this);
+  }
 
   get isMoved(): boolean {
-    return this.movedBy !== undefined;
+    return this.#movedBy !== undefined;
   }
 
   /** Throws `MovedError` if the owner was moved. */
   check(): void {
-    if (this.movedBy !== undefined) throw new MovedError(this.what, this.movedBy, this.hint);
+    if (this.#movedBy !== undefined) throw new MovedError(this.#what, this.#movedBy, this.#hint);
   }
 
   /** Marks the owner moved by `by` (e.g. `writeAll()`); throws if it already was. */
   move(by: string): void {
     this.check();
-    this.movedBy = by;
+    this.#movedBy = by;
   }
 
   /**
@@ -35,6 +38,6 @@ export class OwnerToken {
    * (the board refused a DMA start): the owner is usable again.
    */
   restore(): void {
-    this.movedBy = undefined;
+    this.#movedBy = undefined;
   }
 }

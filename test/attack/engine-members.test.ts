@@ -26,8 +26,8 @@ describe('the channel engine as a run-time member', () => {
     const buf = board.alloc(32);
     const circ = serial.readCircular(buf) as Any;
     await circ.started;
-    const engine = circ.side.engine;
     try {
+      const engine = circ.side.engine;
       engine.stop = async () => ({ ccr: 0, cndtr: 0, completions: 0, flags: 0, starts: 0, usartIsr: 0 });
     } catch (e) {
       console.log('engine refused the shadow:', (e as Error).message);

@@ -44,7 +44,11 @@ describe("a Transfer's run-time members", () => {
     const addr = buf.address;
     const tr = serial.readExact(buf);
     await tr.started;
-    (tr as Any).markDmaDone();
+    try {
+      (tr as Any).markDmaDone();
+    } catch (e) {
+      console.log('refused:', (e as Error).message);
+    }
     const res = await tr.wait({ timeoutMs: 1000 }).catch((e: unknown) => e);
     const ccrAfter = (await board.readRegister(CCR1)) >>> 0;
     console.log('wait outcome', (res as Any)?.constructor?.name, 'CCR1 EN', ccrAfter & 1);
