@@ -1,11 +1,15 @@
 /**
- * The chip description a Board hands out (`board.chip`) is the one the
- * driver decides by: which raw writes start a DMA channel (and must be read
- * back so the allocator keeps off its memory) is looked up in it. It is a
- * plain, mutable object.
+ * The chip description a Board decides by (which raw writes start a DMA
+ * channel, where CCR's fields sit) is deep-frozen: the built-in one cannot
+ * be changed, and a board keeps a frozen private copy of one it is given.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSerialTarget, pattern, type SerialTarget } from '../support/api-fixtures.ts';
+import { Board } from '../driver/board/index.ts';
+import { STM32G071 } from '../driver/chip/index.ts';
+import { VirtualBoard } from '../emulator/index.ts';
+import { openSerialTarget, pattern, type SerialTarget } from './support/api-fixtures.ts';
+import { loadFirmware } from './support/firmware.ts';
+import { virtualTimers } from './support/virtual-timers.ts';
 
 let t: SerialTarget | undefined;
 afterEach(async () => {
@@ -13,7 +17,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-describe('board.chip', () => {
+describe('board.chip is frozen', () => {
   it('changing the description does not hide a raw DMA start from the ledger', async () => {
     t = await openSerialTarget();
     const { board, vb } = t;
@@ -88,4 +92,27 @@ describe('board.chip', () => {
     const after = Array.from({ length: 64 }, (_, i) => bus.read(neighbour.address + i, 1));
     expect(after).toEqual(Array.from(before));
   }, 10_000);
+});
+
+describe('a chip description passed to Board.open', () => {
+  it("is copied and frozen: changing the caller's object afterwards changes nothing the board decides by", async () => {
+    const mine = structuredClone(STM32G071) as unknown as {
+      dma: { channels: { ccr: { address: number } }[] };
+    };
+    const vb = new VirtualBoard({ firmware: loadFirmware(), usart1: 'peer' });
+    vb.start();
+    const board = await Board.open(vb.hostPort(), {
+      timers: virtualTimers(vb),
+      chip: mine as typeof STM32G071,
+    });
+    try {
+      mine.dma.channels[0]!.ccr.address = 0x4001_380c;
+      expect(board.chip).not.toBe(mine);
+      expect(board.chip.dma.channels[0]!.ccr.address).toBe(0x4002_0008);
+      expect(Object.isFrozen(board.chip.dma.channels[0]!.ccr)).toBe(true);
+    } finally {
+      await board.close();
+      await vb.dispose();
+    }
+  });
 });

@@ -1,13 +1,13 @@
 /**
- * board.raw.batch() reads the caller's ops once to decide which DMA
- * channels a batch may start (to read them back and keep their memory out
- * of the allocator), and again to send them: an `address` getter that
- * names USART1_BRR for the first reads and CCR1 afterwards starts a DMA the
- * ledger never hears of.
+ * board.raw.batch() reads each of the caller's operations once, into frozen
+ * records, and decides which DMA channels to read back (to keep their
+ * memory out of the allocator) and what to send from those records: an
+ * `address` getter naming USART1_BRR for the first read and CCR1 afterwards
+ * cannot start a DMA the ledger never hears of.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BatchOp } from '../../driver/protocol/index.ts';
-import { openSerialTarget, pattern, type SerialTarget } from '../support/api-fixtures.ts';
+import type { BatchOp } from '../driver/protocol/index.ts';
+import { openSerialTarget, pattern, type SerialTarget } from './support/api-fixtures.ts';
 
 let t: SerialTarget | undefined;
 afterEach(async () => {
@@ -15,7 +15,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-describe('raw.batch() with an op whose address is a getter', () => {
+describe('raw.batch() reads an op whose address is a getter once', () => {
   it('a raw start through a flipping address still keeps its memory out of the allocator', async () => {
     t = await openSerialTarget();
     const { board, vb } = t;

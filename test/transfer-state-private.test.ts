@@ -1,10 +1,11 @@
 /**
- * A Transfer's TypeScript-private members are ordinary properties at run
- * time: whoever holds the Transfer can call them, and they decide when the
- * ledger takes memory back from a running DMA.
+ * A Transfer's state and steps (markDmaDone, restoreOnRefusal, its rule,
+ * engine and loan) live in ECMAScript private fields and the instance is
+ * frozen: whoever holds the Transfer cannot make the ledger take memory
+ * back from a running DMA.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { openSerialTarget, pattern, type SerialTarget } from '../support/api-fixtures.ts';
+import { openSerialTarget, pattern, type SerialTarget } from './support/api-fixtures.ts';
 
 let t: SerialTarget | undefined;
 afterEach(async () => {
@@ -36,7 +37,7 @@ async function peerSends(t: SerialTarget, next: Any): Promise<{ before: number[]
 // biome-ignore lint/suspicious/noExplicitAny: reaching members TypeScript hides, as JavaScript can
 type Any = any;
 
-describe("a Transfer's run-time members", () => {
+describe("a Transfer's private steps cannot be called from outside", () => {
   it('markDmaDone() called from outside does not hand back memory the running DMA still writes', async () => {
     t = await openSerialTarget();
     const { board, serial } = t;
@@ -49,7 +50,7 @@ describe("a Transfer's run-time members", () => {
     } catch (e) {
       console.log('refused:', (e as Error).message);
     }
-    const res = await tr.wait({ timeoutMs: 1000 }).catch((e: unknown) => e);
+    const res = await tr.wait({ timeoutMs: 200 }).catch((e: unknown) => e);
     const ccrAfter = (await board.readRegister(CCR1)) >>> 0;
     console.log('wait outcome', (res as Any)?.constructor?.name, 'CCR1 EN', ccrAfter & 1);
     if ((res as Any)?.buffer) (res as Any).buffer.free();
@@ -80,5 +81,23 @@ describe("a Transfer's run-time members", () => {
     const handedOutUnderDma = ch.en && next.address < ch.end && ch.start < next.address + next.length;
     const { before, after } = await peerSends(t, next);
     expect({ handedOutUnderDma, after }).toEqual({ handedOutUnderDma: false, after: before });
+  }, 10_000);
+});
+
+describe('a Transfer is frozen', () => {
+  it('swapping its `started` promise does not let stop() hand back memory before the start is answered', async () => {
+    t = await openSerialTarget();
+    const { board, serial } = t;
+    const tr = serial.readExact(board.alloc(16));
+    expect(Object.isFrozen(tr)).toBe(true);
+    expect(() => {
+      (tr as Any).started = Promise.resolve();
+    }).toThrow(TypeError);
+    expect(Object.getOwnPropertyNames(tr)).toEqual(['started']);
+    await tr.started;
+    const { buffer } = await tr.stop();
+    const ch = await channel1(board);
+    expect(ch.en).toBe(false);
+    buffer.free();
   }, 10_000);
 });
