@@ -103,7 +103,7 @@ describe('a chip description passed to Board.open', () => {
     vb.start();
     const board = await Board.open(vb.hostPort(), {
       timers: virtualTimers(vb),
-      chip: mine as typeof STM32G071,
+      chip: mine as unknown as typeof STM32G071,
     });
     try {
       mine.dma.channels[0]!.ccr.address = 0x4001_380c;
