@@ -76,9 +76,9 @@ export type BoardListener = (notification: BoardNotification) => void;
 
 export class Board {
   readonly handles: HandleRegistry;
-  private readonly listeners = new Set<BoardListener>();
-  private readonly claims = new Map<string, number>();
-  private helloValue: HelloInfo;
+  readonly #listeners = new Set<BoardListener>();
+  readonly #claims = new Map<string, number>();
+  #helloValue: HelloInfo;
   /** The one record of what every byte of the arena is for (see ArenaLedger). */
   #ledger: ArenaLedger;
   /** What this board's buffers reach it through (a buffer of another board has another). */
@@ -89,26 +89,30 @@ export class Board {
    * refuses).
    */
   readonly raw: RawAccess;
-  private recovering: Promise<void> | undefined;
-  private reconnecting: Promise<HelloInfo> | undefined;
+  #recovering: Promise<void> | undefined;
+  #reconnecting: Promise<HelloInfo> | undefined;
   /** The transport opened on (free for another Board.open once closed). */
-  private transport: Transport | undefined;
-  private rateNote: string | undefined;
+  #transport: Transport | undefined;
+  #rateNote: string | undefined;
 
   /** The chip description this board decides by: a deep-frozen private copy. */
   readonly #chip: ChipDescription;
+  readonly #link: Link;
+  readonly #rateChoice: LinkRateChoice;
 
   private constructor(
-    private readonly link: Link,
+    link: Link,
     chip: ChipDescription,
     readonly timers: Timers,
     name: string,
-    private readonly rateChoice: LinkRateChoice,
+    rateChoice: LinkRateChoice,
   ) {
+    this.#link = link;
+    this.#rateChoice = rateChoice;
     this.#chip = chip;
-    this.helloValue = link.helloInfo;
-    this.handles = new HandleRegistry(this.helloValue.bootEpoch);
-    this.#ledger = this.newLedger();
+    this.#helloValue = link.helloInfo;
+    this.handles = new HandleRegistry(this.#helloValue.bootEpoch);
+    this.#ledger = this.#newLedger();
     // Revoked handles: owned memory is free, lent memory in doubt until the board confirms its channels off.
     this.handles.onRevoke((_reset, generation) => this.#ledger.revoked(generation));
     const board = this;
@@ -118,7 +122,7 @@ export class Board {
         return board.#ledger;
       },
       readMemory: (address, length, options) => this.readMemory(address, length, options),
-      writeMemory: (address, data, options) => this.writeMemoryChecked(address, data, options),
+      writeMemory: (address, data, options) => this.#writeMemoryChecked(address, data, options),
       checkHandle: (handle) => this.handles.check(handle),
     };
     const internals = {
@@ -127,10 +131,10 @@ export class Board {
       get ledger() {
         return board.#ledger;
       },
-      batch: (ops: Parameters<Board['runBatch']>[0], options?: OperationOptions) =>
-        this.runBatch(ops, options),
+      batch: (ops: readonly BatchOp[] | ((builder: BatchBuilder) => unknown), options?: OperationOptions) =>
+        this.#runBatch(ops, options),
       writeRegister: (address: number, value: number, options?: OperationOptions) =>
-        this.writeRegisterChecked(address, value, options),
+        this.#writeRegisterChecked(address, value, options),
     };
     registerBoardInternals(this, internals);
     this.raw = new RawAccess({
@@ -138,18 +142,18 @@ export class Board {
       get ledger() {
         return board.#ledger;
       },
-      writeMemory: (address, bytes, options) => this.writeMemoryChecked(address, bytes, options),
+      writeMemory: (address, bytes, options) => this.#writeMemoryChecked(address, bytes, options),
     });
     link.subscribe((n) => {
       switch (n.kind) {
         case 'event':
-          this.notify(toNotification(n.event));
+          this.#notify(toNotification(n.event));
           return;
         case 'events-lost':
-          this.notify({ kind: 'events-lost', lost: n.lost });
+          this.#notify({ kind: 'events-lost', lost: n.lost });
           return;
         case 'frame-damaged':
-          this.notify({ kind: 'events-lost', lost: 0, suspected: true });
+          this.#notify({ kind: 'events-lost', lost: 0, suspected: true });
           return;
         case 'session-opening':
           // Every path that opens a session (reconnect, recover, a rate
@@ -162,14 +166,16 @@ export class Board {
         case 'reset':
           this.handles.revokeAll(n.error);
           // A reset stopped every DMA channel: what was in doubt before it is free.
-          this.boardIdle(this.handles.generation);
-          this.notify({ kind: 'reset', error: n.error });
+          this.#boardIdle(this.handles.generation);
+          this.#notify({ kind: 'reset', error: n.error });
           return;
         case 'closed':
-          this.notify({ kind: 'closed', error: n.error });
+          this.#notify({ kind: 'closed', error: n.error });
           return;
       }
     });
+    // State in private fields; frozen, `handles`, `raw` and `timers` cannot be swapped by whoever holds the board.
+    Object.freeze(this);
   }
 
   /**
@@ -207,24 +213,24 @@ export class Board {
       : `the board ${[...link.helloInfo.uid].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
     const board = new Board(link, chip, options.timers ?? realTimers, name, options.linkBaud ?? 'max');
     try {
-      await board.negotiateRate();
+      await board.#negotiateRate();
     } catch (e) {
       await link.close();
       transportsInUse.delete(transport);
       throw e;
     }
-    board.transport = transport;
+    board.#transport = transport;
     return board;
   }
 
-  private sleep(ms: number): Promise<void> {
+  #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
   }
 
   /** The host link's rate now, the board's boot rate, and why it is lower than asked for. */
   get linkRate(): LinkRateInUse {
-    const h = this.helloValue;
-    return { baud: h.linkBaud, bootBaud: h.bootLinkBaud ?? h.linkBaud, note: this.rateNote };
+    const h = this.#helloValue;
+    return { baud: h.linkBaud, bootBaud: h.bootLinkBaud ?? h.linkBaud, note: this.#rateNote };
   }
 
   /**
@@ -232,16 +238,16 @@ export class Board {
    * With 'max', a failure leaves the link at the boot rate with a note; with
    * an exact rate it throws LinkRateError.
    */
-  private async negotiateRate(resetsSeen = 0): Promise<void> {
-    this.rateNote = undefined;
-    const choice = this.rateChoice;
+  async #negotiateRate(resetsSeen = 0): Promise<void> {
+    this.#rateNote = undefined;
+    const choice = this.#rateChoice;
     if (choice === 'boot') return;
-    const hello = this.link.helloInfo;
-    const transport = this.link.transportInUse;
+    const hello = this.#link.helloInfo;
+    const transport = this.#link.transportInUse;
     const exact = typeof choice === 'number';
     const refuse = (why: string, kind: LinkRateError['kind'] = 'unavailable'): void => {
       if (exact) throw new LinkRateError(choice, why, kind);
-      this.rateNote = why;
+      this.#rateNote = why;
     };
     if (exact && choice === hello.linkBaud) return;
     if (!(hello.capabilities & Capability.SET_LINK_BAUD) || hello.linkRates.length === 0) {
@@ -268,19 +274,19 @@ export class Board {
     if (target === hello.linkBaud) return;
     let outcome: Awaited<ReturnType<typeof switchLinkRate>>;
     try {
-      outcome = await switchLinkRate(this.link, transport, target, (ms) => this.sleep(ms));
+      outcome = await switchLinkRate(this.#link, transport, target, (ms) => this.#sleep(ms));
     } catch (error) {
       if (!(error instanceof DeviceResetError) || resetsSeen >= 2) throw error;
       // The board reset before it switched: find it (at either rate) and start over.
-      this.helloValue = validateHello(await this.reopenAtEitherRate(), this.#chip);
-      return this.negotiateRate(resetsSeen + 1);
+      this.#helloValue = validateHello(await this.#reopenAtEitherRate(), this.#chip);
+      return this.#negotiateRate(resetsSeen + 1);
     }
     if (outcome.kind === 'refused') return refuse(`the board refused ${target} baud`, 'failed');
-    this.helloValue = validateHello(outcome.hello, this.#chip);
+    this.#helloValue = validateHello(outcome.hello, this.#chip);
     if (outcome.kind === 'fell-back') {
       // A board that reset in the middle came back at its boot rate: try again.
       if (outcome.hello.bootEpoch !== hello.bootEpoch && resetsSeen < 2)
-        return this.negotiateRate(resetsSeen + 1);
+        return this.#negotiateRate(resetsSeen + 1);
       return refuse(
         `${target} baud did not work (${outcome.why}); the link is back at ${outcome.baud} baud`,
         'failed',
@@ -294,20 +300,20 @@ export class Board {
   }
 
   get hello(): HelloInfo {
-    return this.helloValue;
+    return this.#helloValue;
   }
 
   get epoch(): number {
-    return this.helloValue.bootEpoch;
+    return this.#helloValue.bootEpoch;
   }
 
   get arena(): { base: number; size: number } {
-    return { base: this.helloValue.arenaBase, size: this.helloValue.arenaSize };
+    return { base: this.#helloValue.arenaBase, size: this.#helloValue.arenaSize };
   }
 
   /** Largest MEM_READ and MEM_WRITE pieces this board takes (PROTOCOL.md §2). */
   get limits(): { memRead: number; memWrite: number; batchPayload: number } {
-    const h = this.helloValue;
+    const h = this.#helloValue;
     return {
       memRead: h.maxReplyPayload - 8,
       memWrite: h.maxRequestPayload - 4,
@@ -316,21 +322,21 @@ export class Board {
   }
 
   get stats(): Readonly<LinkStats> {
-    return this.link.stats;
+    return this.#link.stats;
   }
 
   get state(): Link['state'] {
-    return this.link.state;
+    return this.#link.state;
   }
 
   hasCapability(bit: number): boolean {
-    return (this.helloValue.capabilities & bit) !== 0;
+    return (this.#helloValue.capabilities & bit) !== 0;
   }
 
   /** Events (typed), lost events, resets and closure. Returns the unsubscribe function. */
   subscribe(listener: BoardListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /**
@@ -339,10 +345,10 @@ export class Board {
    * handle is revoked and the resource may be taken again.
    */
   claim(resource: string): Handle {
-    this.assertNotRecovering('take a peripheral');
-    const generation = this.claims.get(resource);
+    this.#assertNotRecovering('take a peripheral');
+    const generation = this.#claims.get(resource);
     if (generation === this.handles.generation) throw new AlreadyTakenError(resource);
-    this.claims.set(resource, this.handles.generation);
+    this.#claims.set(resource, this.handles.generation);
     return this.handles.issue(resource);
   }
 
@@ -352,8 +358,8 @@ export class Board {
    * from before a reset or recover().
    */
   unclaim(resource: string, handle: Handle): void {
-    if (this.handles.isValid(handle) && this.claims.get(resource) === handle.generation) {
-      this.claims.delete(resource);
+    if (this.handles.isValid(handle) && this.#claims.get(resource) === handle.generation) {
+      this.#claims.delete(resource);
     }
   }
 
@@ -361,22 +367,18 @@ export class Board {
 
   async readRegister(address: number, options: OperationOptions = {}): Promise<number> {
     checkU32(address, 'a register address');
-    const reply = await this.send({ command: 'reg-read', address }, options);
+    const reply = await this.#send({ command: 'reg-read', address }, options);
     const r = reply.result;
-    if (r.status !== Status.OK) throw this.refusal('REG_READ', r, { address });
+    if (r.status !== Status.OK) throw this.#refusal('REG_READ', r, { address });
     return r.value;
   }
 
-  private async writeRegisterChecked(
-    address: number,
-    value: number,
-    options: OperationOptions = {},
-  ): Promise<void> {
+  async #writeRegisterChecked(address: number, value: number, options: OperationOptions = {}): Promise<void> {
     checkU32(address, 'a register address');
     checkU32(value, 'a register value');
-    const reply = await this.send({ command: 'reg-write', address, value }, options);
+    const reply = await this.#send({ command: 'reg-write', address, value }, options);
     const r = reply.result;
-    if (r.status !== Status.OK) throw this.refusal('REG_WRITE', r, { address });
+    if (r.status !== Status.OK) throw this.#refusal('REG_WRITE', r, { address });
   }
 
   /**
@@ -386,7 +388,7 @@ export class Board {
    * stop-at-first-failure rule holds across them. Link failures throw.
    * Reached through board.raw.batch and the safe API's internals.
    */
-  private async runBatch(
+  async #runBatch(
     ops: readonly BatchOp[] | ((builder: BatchBuilder) => unknown),
     options: OperationOptions = {},
   ): Promise<BatchResult> {
@@ -395,12 +397,12 @@ export class Board {
     const result: BatchResult = { executed: 0, values: [] };
     const pieces = splitBatch(list, this.limits.batchPayload);
     // Every piece is sent in the session the batch began in, or not at all.
-    const session = this.link.sessionId;
+    const session = this.#link.sessionId;
     for (const piece of pieces) {
       // POLLs wait on the board: give each request the time its polls may take.
       const pollMs = piece.reduce((t, op) => t + (op.op === 'poll' ? op.timeoutUs / 1000 : 0), 0);
       const last = piece === pieces[pieces.length - 1];
-      const reply = await this.send(
+      const reply = await this.#send(
         { command: 'reg-batch', ops: piece },
         options,
         Math.ceil(pollMs),
@@ -418,7 +420,7 @@ export class Board {
         result.failure = {
           index,
           op,
-          error: this.refusal(command, r, address === undefined ? {} : { address }),
+          error: this.#refusal(command, r, address === undefined ? {} : { address }),
         };
         return result;
       }
@@ -435,7 +437,7 @@ export class Board {
    * `free()` (refused while a transfer owns it) or `recover()`.
    */
   alloc(length: number, options: { align?: number } = {}): DmaBuffer {
-    this.assertNotRecovering('allocate');
+    this.#assertNotRecovering('allocate');
     const region = this.#ledger.allocate(length, options.align ?? 4);
     const handle = this.handles.issue('this DmaBuffer');
     return createDmaBuffer(this.#bufferHost, region, handle);
@@ -473,18 +475,18 @@ export class Board {
    * forgotten, a link was lost, or the board reset.
    */
   async recover(): Promise<void> {
-    if (this.recovering) return this.recovering;
+    if (this.#recovering) return this.#recovering;
     // Revoked first, synchronously: every operation started from here on
     // with an older handle fails before it is sent, so nothing can start a
     // channel behind the reset below. Allocation and taking peripherals wait
     // until the board confirmed it (BoardRecoveringError meanwhile).
     this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
     const revokedAt = this.handles.generation;
-    this.recovering = (async () => {
+    this.#recovering = (async () => {
       // A session being opened: let it open; whatever was queued in it runs
       // before the reset below, which then stops it.
-      if (this.reconnecting) await this.reconnecting.catch(() => {});
-      if (this.link.state !== 'open') await this.reconnect();
+      if (this.#reconnecting) await this.#reconnecting.catch(() => {});
+      if (this.#link.state !== 'open') await this.reconnect();
       else {
         try {
           await this.resetPeripherals();
@@ -500,19 +502,19 @@ export class Board {
         }
       }
       // Confirmed by the board: no DMA channel runs; what was in doubt before recover() is free.
-      this.boardIdle(revokedAt);
+      this.#boardIdle(revokedAt);
     })();
     try {
-      await this.recovering;
+      await this.#recovering;
     } finally {
-      this.recovering = undefined;
+      this.#recovering = undefined;
     }
   }
 
   // ------------------------------------------------------------ memory
 
   async readMemory(address: number, length: number, options: OperationOptions = {}): Promise<Uint8Array> {
-    this.checkArena('MEM_READ', address, length);
+    this.#checkArena('MEM_READ', address, length);
     const chunk = this.limits.memRead;
     const out = new Uint8Array(length);
     const pieces: Promise<void>[] = [];
@@ -520,11 +522,11 @@ export class Board {
     for (let off = 0; off < length; off += chunk) {
       const n = Math.min(chunk, length - off);
       pieces.push(
-        this.send({ command: 'mem-read', address: address + off, length: n }, options, 0, lastReply).then(
+        this.#send({ command: 'mem-read', address: address + off, length: n }, options, 0, lastReply).then(
           (reply) => {
             const r = reply.result;
             if (r.status !== Status.OK)
-              throw this.refusal('MEM_READ', r, { address: address + off, length: n });
+              throw this.#refusal('MEM_READ', r, { address: address + off, length: n });
             if (r.data.length !== n) {
               throw new LinkProtocolError(
                 `MEM_READ of ${n} bytes at 0x${(address + off).toString(16)} came back with ${r.data.length}: ` +
@@ -540,23 +542,23 @@ export class Board {
     return out;
   }
 
-  private async writeMemoryChecked(
+  async #writeMemoryChecked(
     address: number,
     bytes: Uint8Array,
     options: OperationOptions = {},
   ): Promise<void> {
-    this.checkArena('MEM_WRITE', address, bytes.length);
+    this.#checkArena('MEM_WRITE', address, bytes.length);
     const chunk = this.limits.memWrite;
     const pieces: Promise<void>[] = [];
     const lastReply = countdown(Math.ceil(bytes.length / chunk));
     for (let off = 0; off < bytes.length; off += chunk) {
       const data = bytes.slice(off, Math.min(bytes.length, off + chunk));
       pieces.push(
-        this.send({ command: 'mem-write', address: address + off, data }, options, 0, lastReply).then(
+        this.#send({ command: 'mem-write', address: address + off, data }, options, 0, lastReply).then(
           (reply) => {
             const r = reply.result;
             if (r.status !== Status.OK) {
-              throw this.refusal('MEM_WRITE', r, { address: address + off, length: data.length });
+              throw this.#refusal('MEM_WRITE', r, { address: address + off, length: data.length });
             }
           },
         ),
@@ -567,9 +569,9 @@ export class Board {
 
   /** Disables DMA1 channels 1-2, clears their flags and DMAMUX, resets USART1. */
   async resetPeripherals(options: OperationOptions = {}): Promise<void> {
-    const reply = await this.send({ command: 'reset-peripherals' }, options);
+    const reply = await this.#send({ command: 'reset-peripherals' }, options);
     const r = reply.result;
-    if (r.status !== Status.OK) throw this.refusal('RESET_PERIPHERALS', r, {});
+    if (r.status !== Status.OK) throw this.#refusal('RESET_PERIPHERALS', r, {});
   }
 
   /** A round trip that also acknowledges every request before it. */
@@ -579,16 +581,16 @@ export class Board {
    * fallbacks, dropped events, the last HardFault.
    */
   async status(options: OperationOptions = {}): Promise<BoardStatus> {
-    const reply = await this.send({ command: 'board-status' }, options);
+    const reply = await this.#send({ command: 'board-status' }, options);
     const r = reply.result;
-    if (r.status !== Status.OK) throw this.refusal('BOARD_STATUS', r, {});
+    if (r.status !== Status.OK) throw this.#refusal('BOARD_STATUS', r, {});
     return r.board;
   }
 
   async ping(data: Uint8Array = new Uint8Array(0), options: OperationOptions = {}): Promise<Uint8Array> {
-    const reply = await this.send({ command: 'ping', data: copyHostBytes(data, 'board.ping()') }, options);
+    const reply = await this.#send({ command: 'ping', data: copyHostBytes(data, 'board.ping()') }, options);
     const r = reply.result;
-    if (r.status !== Status.OK) throw this.refusal('PING', r, {});
+    if (r.status !== Status.OK) throw this.#refusal('PING', r, {});
     return r.data;
   }
 
@@ -601,23 +603,23 @@ export class Board {
    */
   async reconnect(): Promise<HelloInfo> {
     // One at a time: a second call shares the session the first is opening.
-    if (this.reconnecting) return this.reconnecting;
+    if (this.#reconnecting) return this.#reconnecting;
     const run = (async () => {
-      const hello = validateHello(await this.reopenAtEitherRate(), this.#chip);
+      const hello = validateHello(await this.#reopenAtEitherRate(), this.#chip);
       // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
       // §4): whatever ran before, in doubt or not, is confirmed off. Nothing
       // was allocated since the session began opening (refused meanwhile).
-      this.helloValue = hello;
-      this.boardIdle(this.handles.generation);
+      this.#helloValue = hello;
+      this.#boardIdle(this.handles.generation);
       // A board that reset (or fell back) runs at its boot rate again.
-      await this.negotiateRate();
-      return this.helloValue;
+      await this.#negotiateRate();
+      return this.#helloValue;
     })();
-    this.reconnecting = run;
+    this.#reconnecting = run;
     try {
       return await run;
     } finally {
-      if (this.reconnecting === run) this.reconnecting = undefined;
+      if (this.#reconnecting === run) this.#reconnecting = undefined;
     }
   }
 
@@ -626,33 +628,33 @@ export class Board {
    * link had left the boot rate, at the boot rate: a board that reset, or
    * fell back after a lost frame, listens there (PROTOCOL.md §2).
    */
-  private async reopenAtEitherRate(): Promise<HelloInfo> {
+  async #reopenAtEitherRate(): Promise<HelloInfo> {
     try {
-      return await this.link.reopen();
+      return await this.#link.reopen();
     } catch (error) {
       // The link's rate, which a switch under way has already changed.
-      const baud = this.link.helloInfo.linkBaud;
-      const bootBaud = this.link.helloInfo.bootLinkBaud ?? baud;
-      const transport = this.link.transportInUse;
+      const baud = this.#link.helloInfo.linkBaud;
+      const bootBaud = this.#link.helloInfo.bootLinkBaud ?? baud;
+      const transport = this.#link.transportInUse;
       if (!(error instanceof LinkTimeoutError) || baud === bootBaud || !transport.setBaudRate) throw error;
       await transport.setBaudRate(bootBaud);
-      this.link.adoptBaud(bootBaud);
-      this.helloValue = { ...this.helloValue, linkBaud: bootBaud };
-      return this.link.reopen();
+      this.#link.adoptBaud(bootBaud);
+      this.#helloValue = { ...this.#helloValue, linkBaud: bootBaud };
+      return this.#link.reopen();
     }
   }
 
   async close(): Promise<void> {
     try {
-      await this.link.close();
+      await this.#link.close();
     } finally {
-      if (this.transport) transportsInUse.delete(this.transport);
+      if (this.#transport) transportsInUse.delete(this.#transport);
     }
   }
 
   // ------------------------------------------------------------ plumbing
 
-  private async send<C extends SequencedRequest['command']>(
+  async #send<C extends SequencedRequest['command']>(
     body: Extract<SequencedRequest, { command: C }>,
     options: OperationOptions,
     extraTimeMs = 0,
@@ -667,7 +669,7 @@ export class Board {
           if (completes(reply)) hook(reply);
         }
       : undefined;
-    const reply = await this.link.request<C>(body, {
+    const reply = await this.#link.request<C>(body, {
       signal: options.signal,
       extraTimeMs,
       onReply,
@@ -682,7 +684,7 @@ export class Board {
     return reply;
   }
 
-  private refusal(
+  #refusal(
     command: string,
     refusal: Parameters<typeof refusalToError>[1],
     ctx: Omit<RefusalContext, 'chip' | 'arena'>,
@@ -690,31 +692,31 @@ export class Board {
     return refusalToError(command, refusal, { chip: this.#chip, arena: this.arena, ...ctx });
   }
 
-  private newLedger(): ArenaLedger {
+  #newLedger(): ArenaLedger {
     return new ArenaLedger(
-      this.helloValue.arenaBase,
-      this.helloValue.arenaSize,
+      this.#helloValue.arenaBase,
+      this.#helloValue.arenaSize,
       () => this.handles.generation,
     );
   }
 
   /** The board confirmed every DMA channel off after `generation` began (see ArenaLedger.boardIdle). */
-  private boardIdle(generation: number): void {
-    const h = this.helloValue;
+  #boardIdle(generation: number): void {
+    const h = this.#helloValue;
     if (h.arenaBase !== this.#ledger.base || h.arenaSize !== this.#ledger.size) {
       // Another arena (other firmware): nothing of the old one is held; every handle to it was revoked.
-      this.#ledger = this.newLedger();
+      this.#ledger = this.#newLedger();
       return;
     }
     this.#ledger.boardIdle(generation);
   }
 
-  private assertNotRecovering(what: string): void {
-    if (this.recovering) throw new BoardRecoveringError(what);
-    if (this.reconnecting) throw new BoardRecoveringError(what, 'board.reconnect()');
+  #assertNotRecovering(what: string): void {
+    if (this.#recovering) throw new BoardRecoveringError(what);
+    if (this.#reconnecting) throw new BoardRecoveringError(what, 'board.reconnect()');
   }
 
-  private checkArena(command: string, address: number, length: number): void {
+  #checkArena(command: string, address: number, length: number): void {
     const { base, size } = this.arena;
     const ok = Number.isInteger(address) && Number.isInteger(length) && length > 0;
     if (!ok || address < base || address + length > base + size) {
@@ -722,8 +724,8 @@ export class Board {
     }
   }
 
-  private notify(n: BoardNotification): void {
-    for (const l of [...this.listeners]) {
+  #notify(n: BoardNotification): void {
+    for (const l of [...this.#listeners]) {
       try {
         l(n);
       } catch {
