@@ -33,3 +33,20 @@ describe('a Board', () => {
     expect(Array.from(await buf.read())).toEqual([1, 2, 3, 4]);
   });
 });
+
+describe("a Board's handle registry", () => {
+  it('cannot be turned back to an older generation: a buffer from before recover() stays revoked', async () => {
+    t = await openVirtualTarget();
+    const { board } = t;
+    const old = board.alloc(16);
+    await board.recover();
+    const registry = board.handles as Any;
+    const generation = registry.generation;
+    expect(Object.isFrozen(registry)).toBe(true);
+    expect(() => {
+      registry.current = 0;
+    }).toThrow(TypeError);
+    expect(registry.generation).toBe(generation);
+    await expect(old.write(new Uint8Array(4))).rejects.toThrow();
+  });
+});

@@ -18,52 +18,54 @@ export interface Handle {
 export type RevokeListener = (reset: DeviceResetError, generation: number) => void;
 
 export class HandleRegistry {
-  private current = 0;
-  private epochValue: number | undefined;
-  private readonly resets = new Map<number, DeviceResetError>();
-  private readonly listeners = new Set<RevokeListener>();
+  #current = 0;
+  #epochValue: number | undefined;
+  readonly #resets = new Map<number, DeviceResetError>();
+  readonly #listeners = new Set<RevokeListener>();
 
   constructor(epoch?: number) {
-    this.epochValue = epoch;
+    this.#epochValue = epoch;
+    // The generation decides which handles are void: private, and the registry frozen.
+    Object.freeze(this);
   }
 
   get generation(): number {
-    return this.current;
+    return this.#current;
   }
 
   get epoch(): number | undefined {
-    return this.epochValue;
+    return this.#epochValue;
   }
 
   issue(what: string): Handle {
-    return { what, generation: this.current, epoch: this.epochValue };
+    return Object.freeze({ what, generation: this.#current, epoch: this.#epochValue });
   }
 
   isValid(handle: Handle): boolean {
-    return handle.generation === this.current;
+    return handle.generation === this.#current;
   }
 
   /** Throws RevokedError if a reset happened since `handle` was issued. */
   check(handle: Handle): void {
-    if (handle.generation === this.current) return;
+    if (handle.generation === this.#current) return;
     // The reset that ended the handle's generation explains why.
-    const reset = this.resets.get(handle.generation + 1)!;
+    const reset = this.#resets.get(handle.generation + 1)!;
     throw new RevokedError(handle.what, reset);
   }
 
   /** The reset that ended `generation`, if one did. */
   resetAfter(generation: number): DeviceResetError | undefined {
-    return this.resets.get(generation + 1);
+    return this.#resets.get(generation + 1);
   }
 
   /** A reset happened: everything issued so far is void. */
   revokeAll(reset: DeviceResetError): void {
-    this.current++;
-    this.resets.set(this.current, reset);
-    if (reset.bootEpoch !== undefined) this.epochValue = reset.bootEpoch;
-    for (const l of [...this.listeners]) {
+    this.#current++;
+    this.#resets.set(this.#current, reset);
+    if (reset.bootEpoch !== undefined) this.#epochValue = reset.bootEpoch;
+    for (const l of [...this.#listeners]) {
       try {
-        l(reset, this.current);
+        l(reset, this.#current);
       } catch {
         // One listener's bug must not stop the others from learning of the reset.
       }
@@ -71,7 +73,7 @@ export class HandleRegistry {
   }
 
   onRevoke(listener: RevokeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 }
