@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { Board } from '../../driver/board/index.ts';
 import { openVirtualTarget, type VirtualTarget } from '../../test/support/virtual-target.ts';
 import { runSelftest } from './run-selftest.ts';
 
@@ -12,16 +13,25 @@ describe('the self-test', () => {
   it('reports each check as it ends, and a check that fails does not stop the others', async () => {
     target = await openVirtualTarget();
     const { board } = target;
-    // A board whose allow-list lets RCC_CR through (as a broken firmware would).
-    const readRegister = board.readRegister.bind(board);
-    board.readRegister = (address, options) =>
-      address === 0x4002_1000 ? Promise.resolve(0x0000_0500) : readRegister(address, options);
+    // A board whose allow-list lets RCC_CR through (as a broken firmware would). The
+    // board is frozen, so the read is bent on the prototype for this test only.
+    const readRegister = Board.prototype.readRegister;
+    Board.prototype.readRegister = function (this: Board, address, options) {
+      return address === 0x4002_1000
+        ? Promise.resolve(0x0000_0500)
+        : readRegister.call(this, address, options);
+    };
     const seen: string[] = [];
-    const results = await runSelftest(board, {
-      loopback: false,
-      virtualPeer: target.vb.peer,
-      onCheck: (c) => seen.push(c.name),
-    });
+    let results: Awaited<ReturnType<typeof runSelftest>>;
+    try {
+      results = await runSelftest(board, {
+        loopback: false,
+        virtualPeer: target.vb.peer,
+        onCheck: (c) => seen.push(c.name),
+      });
+    } finally {
+      Board.prototype.readRegister = readRegister;
+    }
     expect(seen).toEqual(results.map((r) => r.name));
     const allowList = results.find((r) => r.name === 'allow-list')!;
     expect(allowList).toMatchObject({ status: 'fail' });
