@@ -58,6 +58,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   /** USART errors reported while receiving (the DMA skips bad characters). */
   #usartErrors = 0;
   readonly started: Promise<void>;
+  readonly #started: Promise<void>;
   /** The buffer's memory, lent by the ledger: private, so no caller can hand it back early. */
   readonly #loan: BufferLoan;
   /** Where the lent memory starts on the board (from the ledger). */
@@ -91,7 +92,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     this.#half = new Uint8Array((this.#items / 2) * this.#itemBytes);
     this.#address = loan.aim(side.engine.lendTarget.ledger, side.engine.channel.channel).address;
     side.token.move('readCircular()');
-    this.started = side.engine
+    this.#started = side.engine
       .start(
         {
           direction: 'from-peripheral',
@@ -121,6 +122,9 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         this.#fail(error);
         throw error;
       });
+    this.#started.catch(() => {});
+    // The caller's promise is a separate one: an own `then` or `constructor` set on it changes nothing inside.
+    this.started = this.#started.then(() => undefined);
     this.started.catch(() => {});
     // State in private fields, the instance frozen: `started` and friends cannot be swapped.
     Object.freeze(this);
@@ -152,7 +156,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
    */
   stop(): Promise<TransferResult<S>> {
     this.#stopped ??= (async () => {
-      await this.started;
+      await this.#started;
       let state: ChannelState;
       try {
         state = await this.#side.engine.stop();
@@ -199,7 +203,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   }
 
   async #next(): Promise<IteratorResult<Uint8Array>> {
-    await this.started;
+    await this.#started;
     const halfItems = this.#items / 2;
     for (;;) {
       if (this.#failure !== undefined) throw this.#failure;

@@ -110,6 +110,7 @@ export class Transfer<S> implements AsyncDisposable {
    * after this: earlier bytes are discarded.
    */
   readonly started: Promise<void>;
+  readonly #started: Promise<void>;
   readonly #items: number;
   /** The buffer's memory, lent by the ledger: private, so no caller can hand it back early. */
   readonly #loan: BufferLoan;
@@ -145,7 +146,7 @@ export class Transfer<S> implements AsyncDisposable {
       eventsLost: () => void this.#resync(),
       gone: (error) => this.#onGone(error),
     };
-    this.started = engine.start(spec, sink).then((outcome) => {
+    this.#started = engine.start(spec, sink).then((outcome) => {
       if (outcome.ok) {
         this.#scheduleCheck(this.#firstCheckMs());
         return;
@@ -163,6 +164,9 @@ export class Transfer<S> implements AsyncDisposable {
       throw error;
     });
     // The rejection is delivered through wait()/stop(); don't let it go unhandled here.
+    this.#started.catch(() => {});
+    // The caller's promise is a separate one: an own `then` or `constructor` set on it changes nothing inside.
+    this.started = this.#started.then(() => undefined);
     this.started.catch(() => {});
     // Its state lives in private fields; frozen, `started` cannot be swapped either.
     Object.freeze(this);
@@ -200,7 +204,7 @@ export class Transfer<S> implements AsyncDisposable {
     if (this.#settled === undefined && !this.#finishing) {
       this.#finishing = true;
       try {
-        await this.started;
+        await this.#started;
         if (this.#settled === undefined) {
           const state = await this.#engine.stop();
           const transferred = this.#items - state.cndtr;
