@@ -46,6 +46,8 @@ command -v arm-none-eabi-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-arm-none-eabi)
 [ -e /usr/lib/arm-none-eabi/newlib/libc.a ] || need_pkgs+=(libnewlib-arm-none-eabi)
 command -v clang >/dev/null 2>&1 || need_pkgs+=(clang)
 command -v socat >/dev/null 2>&1 || need_pkgs+=(socat)
+# The GDB stub's tests drive the real debugger.
+command -v gdb-multiarch >/dev/null 2>&1 || need_pkgs+=(gdb-multiarch)
 if [ "${DMA_BRIDGE_BROWSER_TESTS:-1}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   need_pkgs+=(chromium)
 fi

@@ -55,6 +55,9 @@ class Usart1Port {
   }
 }
 
+/** Any owner of USART1 a transfer can hand back. */
+export type SerialOwner = Serial1 | SerialTx | SerialRx;
+
 const SERIAL_HINT = 'use the Serial1 that wait(), stop() or close() returned';
 
 export class Serial1 {

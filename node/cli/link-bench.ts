@@ -128,7 +128,7 @@ export async function benchLink(
     stopIfAsked();
     partial.batchedReads = await measure('batchedReads', counts.batches * counts.batchSize, () =>
       pipelined(counts.batches, counts.batchSize, () =>
-        board.batch((b) => {
+        board.raw.batch((b) => {
           for (let k = 0; k < counts.batchSize; k++) b.read(address);
         }),
       ),

@@ -25,7 +25,7 @@ export interface SerialPortSettings {
   readonly baudRate: number;
   readonly dataBits: 8;
   readonly stopBits: 1;
-  readonly parity: 'none';
+  readonly parity: 'none' | 'even';
   readonly autoOpen: false;
 }
 
@@ -36,6 +36,8 @@ export interface SerialportTransportOptions {
   /** Builds the unopened port; tests pass one over serialport's MockBinding. */
   readonly createPort?: SerialPortFactory;
   readonly readHighWaterMark?: number;
+  /** 'even' only to ask ST's system bootloader (8E1) whether it is there; the bridge speaks 8N1. */
+  readonly parity?: 'none' | 'even';
   readonly writeHighWaterMark?: number;
 }
 
@@ -110,7 +112,7 @@ export class SerialportTransport implements Transport {
       baudRate,
       dataBits: 8,
       stopBits: 1,
-      parity: 'none',
+      parity: options.parity ?? 'none',
       autoOpen: false,
     };
     // serialport is loaded only when a real port is opened (it is optional).

@@ -65,6 +65,12 @@ export interface LoadBoardOptions {
   readonly pace?: 'fast' | 'realtime';
   /** Told each strict-board report as it is made, one line (default: none). */
   readonly onStrictReport?: (line: string) => void;
+  /** Seed of SRAM's power-on content (default: a random one; see VirtualBoard's `sramSeed`). */
+  readonly sramSeed?: number;
+  /** Start in ST's system bootloader until a power cycle (see VirtualBoardOptions.bootloader). */
+  readonly bootloader?: boolean;
+  /** Called with the board powered on but not yet running (to attach a trace from the first instruction). */
+  readonly beforeStart?: (board: VirtualBoard) => void;
 }
 
 /** Loads the firmware onto a new virtual board and starts it running. */
@@ -89,6 +95,8 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
       usart1: options.loopback ? 'loopback' : 'peer',
       peerBaudRate: 'follow-board', // the CLI's peer stands for a device set to the commands' --baud
       ...(options.pace ? { pace: options.pace } : {}),
+      ...(options.sramSeed === undefined ? {} : { sramSeed: options.sramSeed }),
+      ...(options.bootloader ? { bootloader: true } : {}),
     });
   } catch (error) {
     // An ELF for another machine, or not an executable: the loader says which.
@@ -97,6 +105,7 @@ export async function loadVirtualBoard(options: LoadBoardOptions = {}): Promise<
   }
   const told = options.onStrictReport;
   if (told) board.chip.strict.onReport((r) => told(formatStrictReports([r])));
+  options.beforeStart?.(board);
   board.start();
   return board;
 }

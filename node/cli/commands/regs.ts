@@ -135,7 +135,7 @@ async function readRegisters(
   board: Board,
   registers: readonly RegisterDescription[],
 ): Promise<Map<RegisterDescription, number>> {
-  const result = await board.batch((batch) => {
+  const result = await board.raw.batch((batch) => {
     for (const register of registers) batch.read(register.address);
   });
   if (result.failure) throw result.failure.error;
