@@ -130,6 +130,16 @@ function probes(arenaBase: number): Probe[] {
       { name: `ch${ch} status`, ops: [{ op: 'status', channel: ch }] },
     );
   }
+  // PROTOCOL.md §6: a start over the other running channel's memory, either direction.
+  list.push(
+    { name: 'ch1 reception, ch2 reception over it', ops: [...receive(1), ...receive(2, arenaBase + 8)] },
+    {
+      name: 'ch2 reception, ch1 transmit over it',
+      ops: [...receive(2), ...start(1, { cmar: arenaBase + 15 })],
+    },
+    { name: 'ch1 transmit, ch2 transmit over it', ops: [...start(1), ...start(2, { cmar: arenaBase + 4 })] },
+    { name: 'ch1 reception, ch2 reception beside it', ops: [...receive(1), ...receive(2, arenaBase + 16)] },
+  );
   list.push({ name: 'status of channel 3', ops: [{ op: 'status', channel: 3 }] });
   return list;
 }

@@ -25,6 +25,8 @@ const FAST = 2_000_000;
 class Host {
   readonly messages: Message[] = [];
   readonly damaged: Decoded[] = [];
+  /** Every byte from the board, as it came. */
+  readonly received: number[] = [];
   readonly port: HostPort;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   seq = 100;
@@ -38,6 +40,7 @@ class Host {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
+        this.received.push(...value);
         decoder.push(value, (d) =>
           (d.kind === 'corrupt' || d.kind === 'invalid' ? this.damaged : this.messages).push(d as Message),
         );
@@ -108,9 +111,12 @@ describe('the SET_LINK_BAUD guard', () => {
     for (let i = 0; i < 6; i++) {
       const baud = i % 2 === 0 ? FAST : 115_200;
       await host.switchTo(baud);
+      const switchedAt = host.received.length;
       await host.sleep(1);
       const ping = await host.ask({ kind: 'request', command: 'ping', data: Uint8Array.of(i) }, 1);
       expect(ping?.kind, `switch ${i} to ${baud}`).toBe('reply');
+      // The board's first frame at the new rate begins with a 0x00 too.
+      expect(host.received[switchedAt], `switch ${i}`).toBe(0);
     }
     expect((await boardStatus(host)).linkFramesDropped).toBe(0);
     expect(host.damaged).toEqual([]);

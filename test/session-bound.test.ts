@@ -1,9 +1,10 @@
 /**
  * A request belongs to the session it was made in and is never sent in
  * another, against the real firmware on the virtual board: a start made
- * while board.reconnect() runs never reaches the board, and under resets
- * at random moments no byte of a write that already failed reaches
- * USART1's peer after board.recover().
+ * while board.reconnect() runs never reaches the board; and under board
+ * resets and new sessions at random moments at 2 Mbaud, no region the
+ * allocator could hand out is under a running DMA channel, and no byte of
+ * a write that already failed reaches USART1's peer after board.recover().
  */
 
 import { afterEach, describe, expect, it } from 'vitest';

@@ -43,7 +43,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   /** Where the DMA was when last seen (items since the start, laps included). */
   private position = 0;
   /** The channel's state where stop() left it. */
-  private stopState: ChannelState | undefined;
+  private stopState: { readonly state: ChannelState; readonly address: number } | undefined;
   /** Delay before looking again once caught up, ms (grows while nothing comes). */
   private lookAgainMs = 0;
   private failure: unknown;
@@ -152,7 +152,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         this.#loan.doubt(error instanceof Error ? error.message : String(error));
         throw error;
       }
-      this.stopState = state;
+      this.stopState = { state, address: this.#address };
       return { buffer: this.#loan.handBack(), serial: this.side.fresh() };
     })();
     const stopped = this.stopped;
@@ -171,13 +171,13 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     await this.stop().catch(() => {});
     const stopped = this.stopState;
     if (stopped === undefined) return new Uint8Array(0);
-    this.noteState(stopped);
+    this.noteState(stopped.state);
     const halfItems = this.items / 2;
     const from = this.consumed * halfItems;
     const known = Math.max(this.position, this.produced * halfItems);
     if (known <= from || known - from >= halfItems) return new Uint8Array(0);
     const offset = (from % this.items) * this.itemBytes;
-    return this.board.readMemory(this.#address + offset, (known - from) * this.itemBytes);
+    return this.board.readMemory(stopped.address + offset, (known - from) * this.itemBytes);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

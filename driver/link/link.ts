@@ -32,7 +32,8 @@
  * This file holds the session's state and routes frames; its parts live
  * beside it: hello-exchange.ts (opening a session), request-window.ts
  * (sequence numbers, window and receive-buffer credit), retransmission.ts,
- * partial-frames.ts and event-marks.ts.
+ * partial-frames.ts, event-marks.ts, frame-writer.ts (the host's side of
+ * the line) and pending.ts (a request the link holds).
  */
 
 import {
@@ -59,6 +60,7 @@ import {
   SessionEndedError,
 } from './errors.ts';
 import { EventMarks } from './event-marks.ts';
+import { FrameWriter } from './frame-writer.ts';
 import { HelloExchange } from './hello-exchange.ts';
 import {
   type LinkListener,
@@ -72,7 +74,7 @@ import {
   type SequencedRequest,
 } from './link-types.ts';
 import { defaultPartialFrameTimeoutMs, PartialFrameWatch } from './partial-frames.ts';
-import type { Pending } from './pending.ts';
+import { newPending, type Pending } from './pending.ts';
 import { RequestWindow, SEQ_MOD } from './request-window.ts';
 import { defaultRetransmitMs, Retransmission } from './retransmission.ts';
 
@@ -94,7 +96,7 @@ export class Link {
   private readonly maxRetries: number;
   private readonly decoder = new FrameDecoder();
   private readonly listeners = new Set<LinkListener>();
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly writer: FrameWriter;
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
   private readonly requests: RequestWindow;
   private readonly retransmission: Retransmission;
@@ -115,7 +117,6 @@ export class Link {
   private refusal: Error | undefined;
   private sessionHelloSeq = -1;
   private retransmitMs: number;
-  private lastSendAt = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly transport: Transport,
@@ -158,7 +159,13 @@ export class Link {
       () => this.stateValue !== 'closed' && this.decoder.pendingBytes > 0,
       () => this.decoder.abandonPartial((d) => this.onDecoded(d)),
     );
-    this.writer = transport.writable.getWriter();
+    this.writer = new FrameWriter(
+      transport.writable.getWriter(),
+      timers,
+      stats,
+      options.idleFlushMs ?? 10,
+      (e) => this.writeFailed(e),
+    );
     this.reader = transport.readable.getReader();
   }
 
@@ -265,30 +272,8 @@ export class Link {
         reject(signal.reason);
         return;
       }
-      const entry: Pending = {
-        body,
-        session,
-        extraTimeMs: options.extraTimeMs ?? 0,
-        onReply: options.onReply,
-        onSent: options.onSent,
-        retries: options.retries,
-        seq: -1,
-        frame: undefined,
-        attempts: 0,
-        misses: 0,
-        early: 0,
-        stamp: 0,
-        markFloor: undefined,
-        staleGaps: 0,
-        timer: undefined,
-        abandoned: false,
-        queued: false,
-        resendWhenSent: false,
-        // The link matched the reply by seq and command, so it is a ReplyTo<C>.
-        resolve: (reply) => resolve(reply as ReplyTo<C>),
-        reject,
-        detachAbort: () => {},
-      };
+      // The link matches the reply by seq and command, so it is a ReplyTo<C>.
+      const entry = newPending(body, session, options, (reply) => resolve(reply as ReplyTo<C>), reject);
       if (signal) {
         const onAbort = () => this.abandon(entry, signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -625,29 +610,18 @@ export class Link {
   /** Writes a frame; resolves (never rejects) once the transport took it or failed. */
   private send(frame: Uint8Array): Promise<void> {
     if (this.stateValue === 'closed') return Promise.resolve();
-    this.stats.framesSent++;
-    const now = this.timers.now();
-    let bytes = frame;
-    if (now - this.lastSendAt >= (this.options.idleFlushMs ?? 10)) {
-      // After a quiet spell the board's receiver may hold noise: end it first.
-      bytes = new Uint8Array(frame.length + 1);
-      bytes.set(frame, 1);
-    }
-    this.lastSendAt = now;
-    this.stats.bytesSent += bytes.length;
-    return this.writer.write(bytes).catch((e: unknown) => {
-      if (this.stateValue === 'closed') return;
-      this.shutdown(
-        new LinkClosedError(
-          `writing to the transport failed: ${e instanceof Error ? e.message : String(e)}`,
-          {
-            cause: e,
-          },
-        ),
-      );
-      this.transport.close().catch(() => {
-        // Already broken; the link is closed either way.
-      });
+    return this.writer.write(frame);
+  }
+
+  private writeFailed(e: unknown): void {
+    if (this.stateValue === 'closed') return;
+    this.shutdown(
+      new LinkClosedError(`writing to the transport failed: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      }),
+    );
+    this.transport.close().catch(() => {
+      // Already broken; the link is closed either way.
     });
   }
 

@@ -3,7 +3,7 @@
 import type { Reply } from '../protocol/index.ts';
 import type { TimerId } from '../transport/timers.ts';
 import type { MarkFloor } from './event-tracker.ts';
-import type { SequencedRequest } from './link-types.ts';
+import type { RequestOptions, SequencedRequest } from './link-types.ts';
 
 export interface Pending {
   readonly body: SequencedRequest;
@@ -37,4 +37,37 @@ export interface Pending {
   /** Takes `unknown` because an abort rejects with whatever reason the signal carries. */
   reject(error: unknown): void;
   detachAbort(): void;
+}
+
+/** A new request of `session`, not yet sent; `resolve` and `reject` settle its promise. */
+export function newPending(
+  body: SequencedRequest,
+  session: number,
+  options: RequestOptions,
+  resolve: (reply: Reply) => void,
+  reject: (error: unknown) => void,
+): Pending {
+  return {
+    body,
+    session,
+    extraTimeMs: options.extraTimeMs ?? 0,
+    onReply: options.onReply,
+    onSent: options.onSent,
+    retries: options.retries,
+    seq: -1,
+    frame: undefined,
+    attempts: 0,
+    misses: 0,
+    early: 0,
+    stamp: 0,
+    markFloor: undefined,
+    staleGaps: 0,
+    timer: undefined,
+    abandoned: false,
+    queued: false,
+    resendWhenSent: false,
+    resolve,
+    reject,
+    detachAbort: () => {},
+  };
 }

@@ -86,6 +86,7 @@ static struct {
     volatile uint8_t unconfirmed; /* switched, no valid frame yet */
     volatile uint8_t wraps;       /* SysTick wraps since the switch */
     volatile uint8_t fall_back;   /* asked by an interrupt: back to LINK_BAUD */
+    uint8_t lead_zero;            /* the next frame after a rate change begins with 0x00 */
     uint32_t fallbacks;           /* times it went back */
 } rate;
 
@@ -154,6 +155,7 @@ void hostlink_init(void)
     tx.head = tx.tail = tx.run = 0;
     rate.pending = 0;
     rate.fall_back = 0;
+    rate.lead_zero = 0;
     rate.wraps = 0;
     /* whole wraps, rounded up: 20 at 64 MHz (5.2 s), 5 at 16 MHz (5.2 s) */
     fallback_wraps = (uint8_t)((PROBATION_MS * (clock_pclk_hz() / 1000u) + SYSTICK_MAX) / (SYSTICK_MAX + 1u));
@@ -240,6 +242,10 @@ static void tx_kick(void)
 
 void plat_tx_reserve(size_t n)
 {
+    /* the first frame at a new rate begins with a 0x00: whatever the host
+     * received at the old rate before its own switch ends there */
+    size_t lead = rate.lead_zero ? 1u : 0u;
+    n += lead;
     /* every frame fits: the largest is MAX_REPLY_WIRE, far under the ring;
      * the transmitter frees it at the line rate (2 KiB: 180 ms at 115200),
      * and were it ever to stop, the watchdog resets the board */
@@ -251,6 +257,10 @@ void plat_tx_reserve(size_t n)
         cpu_irq_enable();
     }
     tx.wr = tx.head;
+    if (lead) {
+        plat_tx_put(0);
+        rate.lead_zero = 0;
+    }
 }
 
 void plat_tx_put(uint8_t b)
@@ -392,6 +402,7 @@ bool hostlink_service(void)
         if (rate.baud != LINK_BAUD) {
             usart_on(LINK_BAUD);
             rx_drop_unread();
+            rate.lead_zero = 1;
             rate.fallbacks++;
             return true;
         }
@@ -402,6 +413,7 @@ bool hostlink_service(void)
         if (tx_idle()) {
             usart_on(rate.pending);
             rx_drop_unread();
+            rate.lead_zero = 1;
             rate.pending = 0;
             arm_fallback(rate.baud != LINK_BAUD);
             return true;

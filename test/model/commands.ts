@@ -524,9 +524,10 @@ export function commandArbitraries(
       .record({
         kind: fc.constantFrom('garbage', 'delay', 'drop', 'bitFlip', 'cut-short'),
         rate: fc.constantFrom(0.01, 0.05, 0.2),
+        pings: fc.integer({ min: 1, max: 8 }),
       })
-      .map(({ kind, rate }) =>
-        c(`a noisy line (${kind} ${rate}) under a ping and a channel read`, async (s) => {
+      .map(({ kind, rate, pings }) =>
+        c(`a noisy line (${kind} ${rate}) under ${pings} pings and a channel read`, async (s) => {
           const rates =
             kind === 'delay'
               ? { delay: rate, delayMs: 5, delayMaxRun: 8 }
@@ -537,7 +538,8 @@ export function commandArbitraries(
                   : { [kind]: rate };
           s.cleanLine(false, rates);
           try {
-            await s.track('ping()', s.board.ping(new Uint8Array(24)));
+            // Pings of several sizes: frames cut at many places leave partial frames behind.
+            for (let k = 0; k < pings; k++) await s.track('ping()', s.board.ping(new Uint8Array(8 + 24 * k)));
             await s.track('channel read', s.raw.readRegister(s.board.chip.dma.channels[0]!.cndtr.address));
           } finally {
             s.cleanLine(false);
@@ -545,7 +547,9 @@ export function commandArbitraries(
         }),
       ),
 
-    fc.integer({ min: 0, max: 50 }).map((ms) =>
+    // Up to half a second: a board time of 2^27 ns (134 ms) and more is where
+    // a difference of two clock readings first falls below the clock's resolution.
+    fc.integer({ min: 0, max: 500 }).map((ms) =>
       c(`let ${ms} ms pass`, async (s) => {
         await s.sleep(ms);
       }),

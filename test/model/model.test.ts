@@ -26,7 +26,7 @@ describe('model: random API sequences on the real firmware keep the board memory
       ...(path ? { path } : {}),
       ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
       ...(process.env.MODEL_REPLAY ? { replayPath: process.env.MODEL_REPLAY } : {}),
-      numRuns: 10,
+      numRuns: 8,
       maxCommands: 20,
       size: 'medium',
       wallLimitMs: 20_000,
