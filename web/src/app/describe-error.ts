@@ -88,7 +88,7 @@ export function describeError(error: unknown, context: string): Described {
   return shown(`${capitalise(errorMessage(error))}${/[.!?]$/.test(errorMessage(error)) ? '' : '.'}`);
 }
 
-function operationName(context: string): string {
+export function operationName(context: string): string {
   const c = context.toLowerCase();
   if (c.startsWith('send')) return 'send';
   if (c.includes('monitor') || c.includes('listen')) return 'reception';

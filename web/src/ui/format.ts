@@ -45,9 +45,10 @@ export function parseHex(text: string): Uint8Array {
   return out;
 }
 
+/** Exact: a count is never rounded (only whole KiB are shown in KiB). */
 export function formatBytesCount(n: number): string {
-  if (n < 1024) return `${n} B`;
-  return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KiB`;
+  if (n < 1024 || n % 1024 !== 0) return `${n} B`;
+  return `${n / 1024} KiB`;
 }
 
 /** Milliseconds since the session started, as `12.345 s`, for log timestamps. */
