@@ -15,6 +15,7 @@ import {
   WrongChipError,
 } from '../../../driver/index.ts';
 import { NoDeviceChosenError } from '../transports/errors.ts';
+import { ReceptionOverrunError } from './serial-actions.ts';
 import { errorMessage, errorName } from '../ui/format.ts';
 import type { ShownError } from '../ui/inline-error.ts';
 import { FLASH_STEPS_ID } from '../ui/onboarding-panel.ts';
@@ -57,6 +58,11 @@ export function describeError(error: unknown, context: string): Described {
   if (error instanceof OverrunError) {
     return shown(
       'The circular monitor fell behind and received data was overwritten: use a larger ring size or a lower baud rate.',
+    );
+  }
+  if (error instanceof ReceptionOverrunError) {
+    return shown(
+      `The circular monitor fell behind: ${error.lost} received bytes were overwritten before they were read: use a larger ring size or a lower baud rate.`,
     );
   }
   if (error instanceof SerialError) {

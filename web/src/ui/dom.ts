@@ -75,7 +75,7 @@ export function panel(id: string, title: string, ...children: Child[]): HTMLDeta
   const element = h(
     'details',
     { class: `panel panel-${id}`, id, open },
-    h('summary', { id: `${id}-summary` }, h('h2', { id: `${id}-title` }, title)),
+    h('summary', { id: `${id}-toggle` }, h('h2', { id: `${id}-title` }, title)),
     ...children,
   );
   element.addEventListener('toggle', () => {

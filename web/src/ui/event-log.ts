@@ -26,6 +26,8 @@ const KIND_LABEL: Readonly<Record<LogKind, string>> = {
 export const MAX_LOG_ENTRIES = 500;
 /** A line repeated within this long of its last repeat is folded into it. */
 export const COALESCE_MS = 3_000;
+/** Kinds whose repeats fold: what the board and the link report. What the user did stays one line each. */
+const FOLDED: ReadonlySet<LogKind> = new Set(['dma', 'usart', 'link', 'boot', 'error']);
 
 interface Entry {
   readonly timeMs: number;
@@ -122,7 +124,7 @@ export class EventLog {
     this.total++;
     const key = `${kind}\u0000${message}`;
     const repeated = this.recent.get(key);
-    if (repeated && now - repeated.lastMs <= COALESCE_MS) {
+    if (repeated && FOLDED.has(kind) && now - repeated.lastMs <= COALESCE_MS) {
       repeated.count++;
       repeated.lastMs = now;
       repeated.detail = detail;

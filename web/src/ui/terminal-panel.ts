@@ -236,6 +236,8 @@ export class TerminalPanel {
     this.listening?.abort(new Error('disconnected'));
     this.actions = actions;
     this.borrowed = 0;
+    // A new connection listens from the start, whatever the last one was left at.
+    if (actions) this.wantListening = true;
     this.linkRate.textContent = linkBaud ? `${linkBaud} Bd` : '—';
     if (actions) this.showSettings(actions.settings);
     else this.status.textContent = 'Not connected.';
