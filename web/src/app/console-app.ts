@@ -348,8 +348,8 @@ export class ConsoleApp {
         return;
       } catch (e) {
         if (e instanceof ReceptionOverrunError) {
-          this.log.add('error', `USART1 reception overran: ${e.lost} bytes lost; listening again`);
-          this.terminal.notice(`${e.lost} bytes were lost to an overrun; listening again.`);
+          this.log.add('error', `USART1 reception overran: at least ${e.lost} bytes lost; listening again`);
+          this.terminal.notice(`At least ${e.lost} bytes were lost to an overrun; listening again.`);
           continue;
         }
         // Part of the arena is in use (a buffer the board has not confirmed free): a smaller ring.

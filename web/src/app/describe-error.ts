@@ -15,10 +15,10 @@ import {
   WrongChipError,
 } from '../../../driver/index.ts';
 import { NoDeviceChosenError } from '../transports/errors.ts';
-import { ReceptionOverrunError } from './serial-actions.ts';
 import { errorMessage, errorName } from '../ui/format.ts';
 import type { ShownError } from '../ui/inline-error.ts';
 import { FLASH_STEPS_ID } from '../ui/onboarding-panel.ts';
+import { ReceptionOverrunError } from './serial-actions.ts';
 
 export type Described = { kind: 'error'; shown: ShownError } | { kind: 'info'; message: string };
 

@@ -42,6 +42,9 @@ import { applySerialSettings, DEFAULT_SERIAL_SETTINGS, type SerialSettings } fro
  */
 export const STREAM_CHUNK_BYTES = 512;
 
+/** A circular reception with nothing handed over for this long looks at CNDTR for a tail left in the ring. */
+const TAIL_CHECK_MS = 1_000;
+
 type Log = (kind: LogKind, message: string) => void;
 
 export interface TransferProgress {
@@ -345,6 +348,7 @@ export class SerialTransferActions {
     });
     const deliver = (bytes: Uint8Array) => {
       if (bytes.length === 0) return;
+      lastDelivery = performance.now();
       this.traffic('rx', bytes.length);
       onData(bytes);
     };
@@ -364,9 +368,16 @@ export class SerialTransferActions {
       idleAhead = fresh === undefined;
       if (fresh) deliver(fresh);
     };
+    // The IDLE event can be among those a full event queue drops: a loss, and
+    // a quiet second, look at CNDTR too, so the tail of a burst is never left waiting.
+    let lastDelivery = performance.now();
     const unsubscribe = this.board.subscribe((n) => {
-      if (n.kind === 'usart' && n.idle && !signal.aborted) enqueue(snapshot);
+      if (signal.aborted) return;
+      if ((n.kind === 'usart' && n.idle) || n.kind === 'events-lost') enqueue(snapshot);
     });
+    const tailCheck = setInterval(() => {
+      if (!signal.aborted && performance.now() - lastDelivery > TAIL_CHECK_MS) enqueue(snapshot);
+    }, TAIL_CHECK_MS);
     let overran = false;
     let written = 0;
     try {
@@ -385,6 +396,7 @@ export class SerialTransferActions {
     } finally {
       signal.removeEventListener('abort', stop);
       unsubscribe();
+      clearInterval(tailCheck);
       await handing;
       written = await this.finishMonitor(reception, ring, overran ? undefined : deliver);
     }

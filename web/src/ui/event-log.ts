@@ -112,6 +112,8 @@ export class EventLog {
   /** Timestamps count from here (a new connection). */
   restartClock(): void {
     this.origin = performance.now();
+    // Times from before are from another clock: nothing folds into them.
+    this.recent.clear();
   }
 
   /** Milliseconds since the clock was last restarted. */
