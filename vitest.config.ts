@@ -11,7 +11,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**', 'web/dist/**'],
+    exclude: ['node_modules/**', 'dist/**', 'web/dist/**', '.stryker-tmp/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Firmware on a virtual board is held to the strict board's rules.

@@ -19,6 +19,8 @@ export {
   FirmwareMissingError,
   type LoadBoardOptions,
   loadVirtualBoard,
+  openVirtualBoard,
+  type VirtualBoardPort,
 } from './virtual/load-board.ts';
 export type { ServableBoard, ServablePeer } from './virtual/servable-board.ts';
 export { VirtualServer, type VirtualServerAddresses, type VirtualServerOptions } from './virtual-server.ts';

@@ -6,6 +6,7 @@ import { EchoBoard } from './test-support/echo-board.ts';
 import { SerialportTransport } from './transport/serialport-transport.ts';
 import { TcpTransport } from './transport/tcp-transport.ts';
 import { formatDumpLine } from './virtual/peer-log.ts';
+import type { ServedPort } from './virtual/servable-board.ts';
 import { VirtualServer } from './virtual-server.ts';
 
 const running: VirtualServer[] = [];
@@ -77,9 +78,55 @@ describe('VirtualServer over TCP', () => {
     const second = await TcpTransport.connect(server.addresses.tcp);
     const end = await second.ended;
     expect(end.kind).toBe('lost');
-    expect(log.some((line) => line.includes('another client holds'))).toBe(true);
+    expect(
+      log.some((line) =>
+        /^refused 127\.0\.0\.1:\d+: board in use by 127\.0\.0\.1:\d+ since \d{4}-/.test(line),
+      ),
+    ).toBe(true);
     expect(await roundTrip(first, [8])).toEqual([8]);
     await first.close();
+  });
+
+  it('tells a refused client who holds the board, and since when', async () => {
+    const server = await serve(new EchoBoard());
+    const first = await TcpTransport.connect(server.addresses.tcp);
+    await roundTrip(first, [1]);
+    const port = Number(server.addresses.tcp.split(':').at(-1));
+    const second: Socket = connect({ host: '127.0.0.1', port });
+    let told = '';
+    second.on('data', (chunk: Buffer) => {
+      told += chunk.toString();
+    });
+    await new Promise((resolve) => second.once('close', resolve));
+    expect(told).toMatch(/^board in use by 127\.0\.0\.1:\d+ since \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+    await first.close();
+  });
+
+  it('drops a client that stays silent past the idle timeout, then serves the next', async () => {
+    const board = new EchoBoard();
+    const server = await serve(board, { idleTimeoutMs: 150 });
+    const silent = await TcpTransport.connect(server.addresses.tcp);
+    const end = await silent.ended;
+    expect(end.kind).toBe('lost');
+    await until(() => log.some((line) => line.includes('was dropped: silent for 0.15 s')), 'the drop');
+    await until(() => !board.isPortOpen, 'the port to close');
+    const next = await TcpTransport.connect(server.addresses.tcp);
+    expect(await roundTrip(next, [9])).toEqual([9]);
+    await next.close();
+  });
+
+  it('discards what a client that left had sent and the board had not yet taken', async () => {
+    const board = new SlowBoard();
+    const server = await serve(board, { idleTimeoutMs: 0 });
+    const port = Number(server.addresses.tcp.split(':').at(-1));
+    const client: Socket = connect({ host: '127.0.0.1', port });
+    await new Promise((resolve) => client.once('connect', resolve));
+    client.end(Buffer.alloc(1 << 20, 0x55));
+    await until(() => board.discarded, 'the port told to discard');
+    await until(() => board.closed, 'the port to close');
+    // The board took a few chunks at its pace, never the megabyte.
+    expect(board.taken).toBeLessThanOrEqual(1 << 17);
+    expect(log.some((line) => /left; \d+ bytes it sent were discarded, unsent$/.test(line))).toBe(true);
   });
 
   it('carries USART1 both ways on --peer-tcp', async () => {
@@ -119,6 +166,35 @@ describe('VirtualServer over TCP', () => {
     );
   });
 });
+
+/** A board whose port takes one small chunk at a time, slowly, as the real board's line rate does. */
+class SlowBoard extends EchoBoard {
+  taken = 0;
+  discarded = false;
+  closed = false;
+
+  override hostPort(): ServedPort {
+    const port: ServedPort = {
+      readable: new ReadableStream<Uint8Array>(),
+      writable: new WritableStream<Uint8Array>(
+        {
+          write: async (chunk) => {
+            this.taken += chunk.length;
+            await new Promise((r) => setTimeout(r, 20));
+          },
+        },
+        { highWaterMark: 1 },
+      ),
+      discardUnsent: () => {
+        this.discarded = true;
+      },
+      close: async () => {
+        this.closed = true;
+      },
+    };
+    return port;
+  }
+}
 
 describe('formatDumpLine', () => {
   it('shows hex and printable text', () => {

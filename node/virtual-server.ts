@@ -7,20 +7,25 @@
 import { HostPortServer } from './virtual/host-port-server.ts';
 import { logPeerBytes } from './virtual/peer-log.ts';
 import { PeerServer } from './virtual/peer-server.ts';
-import { PtyBridge } from './virtual/pty-bridge.ts';
+import { PtyBridge, SocatError } from './virtual/pty-bridge.ts';
 import type { ServableBoard } from './virtual/servable-board.ts';
 
 export interface VirtualServerOptions {
   /** TCP port for the board's ST-LINK port on 127.0.0.1; 0 picks a free one. */
   readonly tcpPort?: number;
-  /** Make a pseudo-terminal too (needs socat). */
-  readonly pty?: boolean;
+  /**
+   * Make a pseudo-terminal too (needs socat); 'if-available': when socat is
+   * not installed, say so in the log and serve TCP only.
+   */
+  readonly pty?: boolean | 'if-available';
   /** A symbolic link to the pty, stable across sessions. */
   readonly ptyLink?: string;
   /** Carry USART1's bytes on this TCP port instead of printing them. */
   readonly peerTcpPort?: number;
   /** Print what the virtual USART1 peer receives (ignored with peerTcpPort). */
   readonly printPeer?: boolean;
+  /** Drop a TCP client that sends nothing for this long (default 60 s); 0: never. */
+  readonly idleTimeoutMs?: number;
   /** Where log lines go (default: stderr). */
   readonly log?: (line: string) => void;
 }
@@ -47,7 +52,11 @@ export class VirtualServer {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const started: { close(): Promise<void> | void }[] = [];
     try {
-      const hostServer = await HostPortServer.start(board, { port: options.tcpPort ?? 0, log });
+      const hostServer = await HostPortServer.start(board, {
+        port: options.tcpPort ?? 0,
+        log,
+        ...(options.idleTimeoutMs !== undefined && { idleTimeoutMs: options.idleTimeoutMs }),
+      });
       started.push(hostServer);
       let peerServer: PeerServer | undefined;
       let stopPeerLog: (() => void) | undefined;
@@ -60,11 +69,19 @@ export class VirtualServer {
       }
       let pty: PtyBridge | undefined;
       if (options.pty) {
-        pty = await PtyBridge.start({
-          tcpPort: hostServer.port,
-          log,
-          ...(options.ptyLink !== undefined && { link: options.ptyLink }),
-        });
+        try {
+          pty = await PtyBridge.start({
+            tcpPort: hostServer.port,
+            log,
+            ...(options.ptyLink !== undefined && { link: options.ptyLink }),
+          });
+        } catch (error) {
+          const missing = (error as { cause?: { code?: unknown } }).cause?.code === 'ENOENT';
+          if (!(options.pty === 'if-available' && error instanceof SocatError && missing)) throw error;
+          log(
+            'no pseudo-terminal: socat is not installed (Debian/Ubuntu: sudo apt-get install socat); serving TCP only',
+          );
+        }
       }
       return new VirtualServer(hostServer, pty, peerServer, stopPeerLog);
     } catch (error) {
@@ -81,6 +98,11 @@ export class VirtualServer {
       ptyLink: this.pty?.link,
       peerTcp: this.peerServer?.url,
     };
+  }
+
+  /** How many TCP clients (the pty's among them) have been served. */
+  get sessionCount(): number {
+    return this.hostServer.sessionCount;
   }
 
   /** Counts the pty's sessions (see PtyBridge.generation); 0 without a pty. */

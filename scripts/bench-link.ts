@@ -48,7 +48,7 @@ async function measure(board: Board, now: () => number, scale: number): Promise<
     const all: Promise<unknown>[] = [];
     for (let i = 0; i < batches; i++) {
       all.push(
-        board.batch((b) => {
+        board.raw.batch((b) => {
           for (let k = 0; k < 64; k++) b.read(CMAR2);
         }),
       );

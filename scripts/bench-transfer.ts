@@ -22,7 +22,8 @@ import { VirtualBoard } from '../emulator/index.ts';
 import { virtualTimers } from '../test/support/virtual-timers.ts';
 
 const ELF = fileURLToPath(new URL('../firmware-bridge/build/bridge.elf', import.meta.url));
-const TOTAL = Number(process.argv[2] ?? 64) * 1024;
+// Sustained figures: 256 KiB by default, and never less.
+const TOTAL = Math.max(256, Number(process.argv[2] ?? 256)) * 1024;
 const USART1_BAUD = Number(process.argv[3] ?? 4_000_000);
 const CHUNK = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 const benches = [
   'bench-codec.ts',
   'bench-emulator.ts',
+  'bench-virtual-board.ts',
   'bench-link.ts',
   'bench-link-rates.ts',
   'bench-transfer.ts',

@@ -32,10 +32,14 @@ const PERIPHERALS: Record<string, readonly string[]> = {
 /**
  * Where the SVD's reset value is not the chip's (RM0444 wins; the same
  * corrections as emulator/stm32g071/svd.test.ts): RCC_CR is 0x0000_0500
- * (§5.4.1: HSI16 on and ready), not 0x63.
+ * (§5.4.1: HSI16 on and ready), not 0x63; RCC_ICSCR is 0x0000_40XX
+ * (§5.4.2: HSITRIM 64, HSICAL the factory calibration), not 0x1000_0000,
+ * whose bit 28 is outside the register's fields; FLASH_ACR is 0x0004_0600
+ * (§3.7.1: DBG_SWEN is 1 out of reset), not 0x600.
  */
 const RESET_CORRECTIONS: Record<string, Record<string, number>> = {
-  RCC: { CR: 0x0000_0500 },
+  RCC: { CR: 0x0000_0500, ICSCR: 0x0000_4000 },
+  FLASH: { ACR: 0x0004_0600 },
 };
 
 interface Register {

@@ -7,9 +7,13 @@
  *   npm run soak                  about three minutes
  *   npm run soak -- 600           for ten minutes
  *   SOAK_SEED=123 npm run soak    start from another seed
+ *   npm run soak -- model [s]     the model test instead (test/model/soak-model.ts)
  */
 
+import { soakModel } from '../test/model/soak-model.ts';
 import { describeReport, runSoak, type SoakReport, soakConfigs } from '../test/support/fault-soak.ts';
+
+if (process.argv[2] === 'model') process.exit(await soakModel(Number(process.argv[3] ?? 180)));
 
 const seconds = Number(process.argv[2] ?? 180);
 const firstSeed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);

@@ -61,7 +61,7 @@ describe('BOARD_STATUS', () => {
     // The board busy on a 60 ms POLL that never matches, while a host that
     // ignores the credit sends 8 KiB (40 ms at 2 Mbaud) behind it.
     const cndtr1 = board.chip.dma.channels[0]!.cndtr.address;
-    const busy = board.batch((b) => b.poll(cndtr1, 0xffff, 0x1234, 60_000));
+    const busy = board.raw.batch((b) => b.poll(cndtr1, 0xffff, 0x1234, 60_000));
     await transport.raw(new Uint8Array(8192).fill(0x55));
     expect((await busy).failure?.error).toBeInstanceOf(PollTimeoutError);
     const status = await board.status();

@@ -15,6 +15,8 @@ import {
   DmaStartRefusedError,
   MovedError,
 } from '../driver/board/index.ts';
+import { boardInternals } from '../driver/board/internals.ts';
+import type { Region } from '../driver/board/ledger.ts';
 import { Dma1Channel1 } from '../driver/primitives/index.ts';
 import {
   FAST_BAUD,
@@ -84,7 +86,7 @@ describe('mem::forget', () => {
 
     // The chapter's `bar`: allocate everything that is left. None of it may
     // overlap the region the forgotten transfer still writes into.
-    const rest = board.alloc(board.arenaUsage.largestFree);
+    const rest = board.alloc(board.arenaUsage().largestFree);
     expect(overlaps(rest.address, rest.length, leaked.address, leaked.length)).toBe(false);
     expect(overlaps(before.address, before.length, leaked.address, leaked.length)).toBe(false);
     expect(() => board.alloc(4)).toThrow(/no free block/);
@@ -271,18 +273,35 @@ describe("'static bound", () => {
     expect(board.stats.framesSent).toBe(sentBefore);
   });
 
-  it('a DmaBuffer forged over firmware RAM is refused by the board (DmaStartRefusedError); owners come back', async () => {
+  it('a DmaBuffer forged over firmware RAM is refused by the ledger before anything is sent; owners stay usable', async () => {
     const { board, vb, serial } = await open();
     const real = board.alloc(16);
-    // Reach under the API: a DmaBuffer over the firmware's own RAM (its stack lives below the arena).
-    const stackArea = { address: board.arena.base - 0x100, length: 16 };
-    const forged = createDmaBuffer(board.bufferHost, stackArea, board.handles.issue('forged'));
-    const t = serial.readExact(forged);
-    const error = await t.wait().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DmaStartRefusedError);
-    expect((error as DmaStartRefusedError).reason).toBe(1);
+    // Reach under the API: a DmaBuffer over the firmware's own RAM (its stack lives below the arena),
+    // made with the board's internals but a region the ledger never handed out.
+    const internals = boardInternals(board);
+    const region: Region = {
+      address: board.arena.base - 0x100,
+      length: 16,
+      ledger: internals.ledger,
+      generation: board.handles.generation,
+      state: 'owned',
+      holder: undefined,
+      loan: undefined,
+      raw: false,
+    };
+    const host = {
+      name: internals.name,
+      ledger: internals.ledger,
+      readMemory: () => Promise.reject(new Error('not used')),
+      writeMemory: () => Promise.reject(new Error('not used')),
+      checkHandle: () => {},
+    };
+    const forged = createDmaBuffer(host, region, board.handles.issue('forged'));
+    const sentBefore = board.stats.framesSent;
+    expect(() => serial.readExact(forged)).toThrow(BufferFreedError);
+    expect(board.stats.framesSent).toBe(sentBefore);
     expect((await ccr1(target as VirtualTarget)) & 1).toBe(0);
-    // The refusal moved nothing for good: the serial works on.
+    // The refusal moved nothing: the serial works on.
     await real.write(text('still fine here!'));
     await serial.writeAll(real).wait();
     expect(str(peerReceived(vb))).toBe('still fine here!');
@@ -295,7 +314,7 @@ describe("'static bound", () => {
     const ch = board.chip.dma.channels[0]!;
     const u = board.chip.usart1;
     const attempt = async (cmar: number, cndtr: number) =>
-      board.batch((b) =>
+      board.raw.batch((b) =>
         b
           .write(ch.ccr.address, 0)
           .write(ch.mux.address, u.dmaRequest.tx)
@@ -349,7 +368,7 @@ describe('Destructors', () => {
     };
     await scope();
     expect((await ccr1(target as VirtualTarget)) & 1).toBe(0);
-    expect(board.arenaUsage.buffers).toBe(0);
+    expect(board.arenaUsage().buffers).toBe(0);
     // The freed memory goes to the next allocation; the stopped DMA leaves it alone.
     const next = board.alloc(64);
     expect(next.address).toBe(address);
@@ -371,7 +390,7 @@ describe('Destructors', () => {
       })(),
     ).rejects.toThrow('early');
     expect((await ccr1(target as VirtualTarget)) & 1).toBe(0);
-    expect(board.arenaUsage.buffers).toBe(0);
+    expect(board.arenaUsage().buffers).toBe(0);
 
     // A transfer waited on inside the scope keeps what wait() returned.
     await board.recover(); // the disposed transfer dropped the serial with it: take USART1 again
@@ -385,7 +404,7 @@ describe('Destructors', () => {
       handedBack = r.serial;
       expect(str(await r.buffer.read())).toBe('wxyz');
     }
-    expect(board.arenaUsage.buffers).toBe(1);
+    expect(board.arenaUsage().buffers).toBe(1);
     expect(handedBack).toBeInstanceOf(Serial1);
   });
 });

@@ -61,7 +61,7 @@ async function traffic(board: Board, serial: Serial1, count: number, firstByte =
     } else if (i % 4 === 1) {
       const v = 0x2000_0000 + i * 4;
       lastWritten = v;
-      p = board.writeRegister(CMAR2, v);
+      p = board.raw.writeRegister(CMAR2, v);
     } else if (i % 4 === 2) {
       const expected = lastWritten;
       // Executed in order after the write before it: it must see that value.

@@ -53,5 +53,5 @@ it('examples/hello.ts runs on the virtual board', async () => {
   expect(result).toBe(answer);
   expect(log).toHaveLength(1);
   expect(log[0]).toMatch(/^this Serial1 was moved by writeAll\(\)/);
-  expect(board.arenaUsage.buffers).toBe(0);
+  expect(board.arenaUsage().buffers).toBe(0);
 });

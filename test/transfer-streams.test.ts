@@ -169,7 +169,7 @@ describe('streamWriter()', () => {
     const progress: number[] = [];
     const probe = board.alloc(1);
     const writer = serial.streamWriter({ chunkSize: 4096, onProgress: (n) => progress.push(n) });
-    expect(board.arenaUsage.buffers).toBe(4); // the writer's three chunk buffers
+    expect(board.arenaUsage().buffers).toBe(4); // the writer's three chunk buffers
     expect(() => serial.writeAll(probe)).toThrow(/moved by streamWriter\(\)/);
     // In uneven pieces, as a producer would hand them over.
     for (let off = 0; off < data.length; off += 3000) await writer.write(data.subarray(off, off + 3000));
@@ -177,7 +177,7 @@ describe('streamWriter()', () => {
     expect(peerReceived(vb)).toEqual(data);
     expect(progress).toEqual([4096, 8192, 12288, 16384, 20480]);
     expect(writer.bytesWritten).toBe(20480);
-    expect(board.arenaUsage.buffers).toBe(1); // both chunk buffers freed
+    expect(board.arenaUsage().buffers).toBe(1); // both chunk buffers freed
     // close() waited for the last bit on the wire.
     const last = vb.peer.received().at(-1)!;
     expect(nowNs(vb)).toBeGreaterThanOrEqual(last.timeNs);
@@ -201,7 +201,7 @@ describe('streamWriter().abort()', () => {
     await sleepVirtual(vb, 5); // the byte or two USART1 already held go out
     // What left the DMA is what reached the wire, give or take the byte in TDR.
     expect(Math.abs(vb.peer.received().length - bytesSent)).toBeLessThanOrEqual(1);
-    expect(board.arenaUsage.buffers).toBe(0);
+    expect(board.arenaUsage().buffers).toBe(0);
     await expect(writer.write(pattern(1, 1))).rejects.toThrow(/stopped by abort\(\)/);
     const probe = board.alloc(2);
     await probe.write(text('ok'));

@@ -83,5 +83,11 @@ describe('the watchdog (IWDG)', () => {
     // Not before the watchdog's 1.5 s: nothing else reset the board.
     expect(bootedAt - hungAt).toBeGreaterThan(1.4e9);
     await board.ping();
+    // The strict board says the watchdog reset it, and where the core was stuck.
+    expect(vb.strictReports.map((r) => r.rule)).toEqual(['watchdog-reset']);
+    expect(vb.strictReports[0]!.message).toMatch(
+      /^IWDG not reloaded within its 1\.5 s timeout: it reset the chip \(RCC_CSR\.IWDGRSTF\); the core was at PC 0x080[0-9A-F]{5} \(\w+\), in thread mode$/,
+    );
+    vb.chip.strict.clear();
   });
 });

@@ -20,8 +20,11 @@ export default defineConfig({
     target: 'es2022',
     // The firmware files are fetched or downloaded as bytes; never inline them as data URLs.
     assetsInlineLimit: (file) => (file.endsWith('.elf') || file.endsWith('.bin') ? false : undefined),
+    // Bundling the board's worker is most of this small build, so the bundler's
+    // plugin-time check fires whenever the machine is busy: it says nothing about the code.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', rolldownOptions: { checks: { bundlerTimings: false } } },
   server: {
     // The page imports the firmware ELF and the driver from outside `web/`.
     fs: { allow: [repoRoot] },

@@ -22,15 +22,17 @@
 
 import { type ChannelStatus, parseChannelStatus } from '../board/batch.ts';
 import type { Board } from '../board/board.ts';
+import type { BufferLoan, LendTarget } from '../board/dma-buffer.ts';
 import { PollTimeoutError, RevokedError } from '../board/errors.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import type { Handle } from '../board/handles.ts';
+import { type BoardInternals, boardInternals } from '../board/internals.ts';
 import { fieldMask } from '../chip/decode.ts';
 import type { DmaChannelDescription, UsartDescription } from '../chip/types.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import { Status } from '../protocol/index.ts';
 import type { Timers } from '../transport/timers.ts';
-import { AlignmentError } from './errors.ts';
+import { AlignmentError, ChannelBusyError } from './errors.ts';
 
 export type DataSize = 8 | 16 | 32;
 export type Priority = 'low' | 'medium' | 'high' | 'very-high';
@@ -46,11 +48,21 @@ export interface ChannelOptions {
 const PRIORITY_LEVEL: Record<Priority, number> = { low: 0, medium: 1, high: 2, 'very-high': 3 };
 const SIZE_CODE: Record<DataSize, number> = { 8: 0, 16: 1, 32: 2 };
 
+/**
+ * The memory of a start: a part of what the ledger lent (all of it unless
+ * `offset`/`length` say otherwise). The address comes from the ledger, never
+ * from an object a caller holds.
+ */
+export interface StartMemory {
+  readonly loan: BufferLoan;
+  readonly offset?: number;
+  /** Memory bytes the transfer covers; must be a whole number of items. */
+  readonly length?: number;
+}
+
 export interface StartSpec {
   direction: 'to-peripheral' | 'from-peripheral';
-  memoryAddress: number;
-  /** Memory bytes the transfer covers; must be a whole number of items. */
-  byteLength: number;
+  memory: StartMemory;
   options: ChannelOptions;
   circular?: boolean;
   halfTransferEvents?: boolean;
@@ -166,6 +178,7 @@ export class ChannelEngine {
   private readonly unsubscribeRevoke: () => void;
   /** The configuration the last successful start left (see StartSpec.sameConfigurationAsLast). */
   private lastConfiguration: string | undefined;
+  readonly #internals: BoardInternals;
 
   constructor(
     private readonly board: Board,
@@ -173,6 +186,7 @@ export class ChannelEngine {
     private readonly usart: UsartDescription,
     readonly handle: Handle,
   ) {
+    this.#internals = boardInternals(board);
     this.unsubscribe = board.subscribe((n) => {
       const sink = this.sink;
       if (!sink) return;
@@ -219,9 +233,14 @@ export class ChannelEngine {
     return this.sink !== undefined;
   }
 
-  /** What the board's own buffers reach it through: a buffer with another is another board's. */
-  get bufferHost(): Board['bufferHost'] {
-    return this.board.bufferHost;
+  /** Where this channel's buffers are lent from: the board's ledger (a buffer of another board has another). */
+  get lendTarget(): LendTarget {
+    return this.#internals;
+  }
+
+  /** Throws ChannelBusyError while an operation runs on the channel. */
+  assertIdle(): void {
+    if (this.sink) throw new ChannelBusyError(this.channel.channel);
   }
 
   /** The board's time source (deadlines of the operations on this channel). */
@@ -241,9 +260,23 @@ export class ChannelEngine {
    * with whether the start may have run; either way the sink is forgotten.
    */
   async start(spec: StartSpec, sink: OperationSink): Promise<StartOutcome> {
-    if (this.sink) throw new Error(`DMA1 channel ${this.channel.channel} is already running a transfer`);
+    let memoryAddress: number;
+    let items: number;
+    try {
+      this.assertIdle();
+      // The ledger says where the DMA may go: only memory it lent for this channel.
+      const memory = spec.memory.loan.aim(
+        this.#internals.ledger,
+        this.channel.channel,
+        spec.memory.offset,
+        spec.memory.length,
+      );
+      memoryAddress = memory.address;
+      items = itemsFor(memory.address, memory.length, spec.options.dataSize ?? 8);
+    } catch (error) {
+      return { ok: false, error, ran: 'no' };
+    }
     const size = spec.options.dataSize ?? 8;
-    const items = itemsFor(spec.memoryAddress, spec.byteLength, size);
     const ch = this.channel;
     const u = this.usart;
     const ccr = ch.ccr;
@@ -285,7 +318,7 @@ export class ChannelEngine {
     };
     if (spec.signal?.aborted) onCancel();
     else spec.signal?.addEventListener('abort', onCancel, { once: true });
-    const result = await this.board
+    const result = await this.#internals
       .batch(
         (b) => {
           if (spec.afterPrevious) {
@@ -295,7 +328,7 @@ export class ChannelEngine {
             b.write(ccr.address, 0)
               .write(this.board.chip.dma.ifcr.address, (0xf << ch.flagShift) >>> 0)
               .write(ch.cndtr.address, items)
-              .write(ch.cmar.address, spec.memoryAddress)
+              .write(ch.cmar.address, memoryAddress)
               .write(ccr.address, config | fieldMask(ccr, 'EN'))
               .status(ch.channel)
               .read(u.brr.address);
@@ -306,7 +339,7 @@ export class ChannelEngine {
             .write(ch.mux.address, request)
             .write(ch.cndtr.address, items)
             .write(ch.cpar.address, toPeripheral ? u.tdr.address : u.rdr.address)
-            .write(ch.cmar.address, spec.memoryAddress);
+            .write(ch.cmar.address, memoryAddress);
           if (icr !== 0) b.write(u.icr.address, icr);
           if (!toPeripheral) {
             // A reception starts fresh: drop a byte left in RDR and error flags
@@ -358,6 +391,8 @@ export class ChannelEngine {
       // The batch stopped at its failure: the enabling write, last, never ran.
       return { ok: false, error: result.failure.error, ran: 'no' };
     }
+    // The start's first write disabled whatever a raw start left running on the channel.
+    this.#internals.ledger.channelIdle(ch.channel);
     const brr = result.values.at(-1);
     if (brr !== undefined) this.frameMsValue = frameMsFrom(brr, this.board.hello.usart1ClockHz);
     this.lastConfiguration = configuration;
@@ -410,6 +445,7 @@ export class ChannelEngine {
     const sink = this.sink;
     this.stopped = sink;
     const state = await this.readState(true);
+    this.#internals.ledger.channelIdle(this.channel.channel);
     // A start still unanswered ran before this stop (requests run in
     // order): its reply, when it comes, still tells its operation it was
     // accepted (see arm), then the channel is released.
@@ -429,7 +465,7 @@ export class ChannelEngine {
   async readState(disable = false): Promise<ChannelState> {
     const ch = this.channel;
     const en = fieldMask(ch.ccr, 'EN');
-    const result = await this.board.batch(
+    const result = await this.#internals.batch(
       (b) => {
         if (disable) b.maskedWrite(ch.ccr.address, en, 0);
         b.status(ch.channel);
@@ -452,7 +488,7 @@ export class ChannelEngine {
     const frameUs = (11 * Math.max(16, brr & 0xffff) * 1e6) / this.board.hello.usart1ClockHz;
     const tc = fieldMask(u.isr, 'TC');
     const timeoutUs = Math.min(0xffff, Math.ceil(2.5 * frameUs));
-    const result = await this.board.batch((b) => b.poll(u.isr.address, tc, tc, timeoutUs), {
+    const result = await this.#internals.batch((b) => b.poll(u.isr.address, tc, tc, timeoutUs), {
       handle: this.handle,
     });
     if (result.failure && !(result.failure.error instanceof PollTimeoutError)) throw result.failure.error;
@@ -465,7 +501,7 @@ export class ChannelEngine {
     if (mask === 0) return;
     // CR1 no longer holds what the last start set: the next start must be a full one.
     this.lastConfiguration = undefined;
-    const result = await this.board.batch((b) => b.maskedWrite(u.cr1.address, mask, 0), {
+    const result = await this.#internals.batch((b) => b.maskedWrite(u.cr1.address, mask, 0), {
       handle: this.handle,
     });
     if (result.failure) throw result.failure.error;

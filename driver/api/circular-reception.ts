@@ -20,7 +20,7 @@
  */
 
 import type { Board } from '../board/board.ts';
-import { assertDmaBuffer, type DmaBuffer } from '../board/dma-buffer.ts';
+import { type BufferLoan, type DmaBuffer, lendBuffer } from '../board/dma-buffer.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import type { TimerId } from '../transport/timers.ts';
 import { type ChannelOptions, type ChannelState, itemsFor } from './channel-engine.ts';
@@ -42,6 +42,8 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   private readonly half: Uint8Array;
   /** Where the DMA was when last seen (items since the start, laps included). */
   private position = 0;
+  /** The channel's state where stop() left it. */
+  private stopState: { readonly state: ChannelState; readonly address: number } | undefined;
   /** Delay before looking again once caught up, ms (grows while nothing comes). */
   private lookAgainMs = 0;
   private failure: unknown;
@@ -55,38 +57,43 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   /** USART errors reported while receiving (the DMA skips bad characters). */
   usartErrors = 0;
   readonly started: Promise<void>;
+  /** The buffer's memory, lent by the ledger: private, so no caller can hand it back early. */
+  readonly #loan: BufferLoan;
+  /** Where the lent memory starts on the board (from the ledger). */
+  readonly #address: number;
 
   /** @internal use `rx.readCircular(buffer)` or `serial.readCircular(buffer)`. */
   constructor(
     private readonly board: Board,
     private readonly side: SerialSide<S>,
-    private readonly buffer: DmaBuffer,
+    buffer: DmaBuffer,
     options: ChannelOptions = {},
   ) {
     side.token.check();
     side.engine.assertUsable();
-    assertDmaBuffer(buffer, 'readCircular()');
-    buffer.assertOwned();
-    buffer.assertBelongsTo(board.bufferHost);
+    side.engine.assertIdle();
     const size = options.dataSize ?? 8;
-    this.items = itemsFor(buffer.address, buffer.length, size);
     this.itemBytes = size / 8;
+    let items = 0;
+    // Checked and lent from the buffer's private state and the ledger, never its properties.
+    const loan = lendBuffer(buffer, 'readCircular()', side.engine.lendTarget, (address, length) => {
+      items = itemsFor(address, length, size);
+      if (items % 2 !== 0) {
+        throw new RangeError(
+          `circular reception needs an even number of items to split in halves; got ${items}`,
+        );
+      }
+    });
+    this.#loan = loan;
+    this.items = items;
     this.half = new Uint8Array((this.items / 2) * this.itemBytes);
-    if (this.items % 2 !== 0) {
-      throw new RangeError(
-        `circular reception needs an even number of items to split in halves; got ${this.items}`,
-      );
-    }
-    if (side.engine.busy)
-      throw new Error(`DMA1 channel ${side.engine.channel.channel} is still running a transfer`);
+    this.#address = loan.aim(side.engine.lendTarget.ledger, side.engine.channel.channel).address;
     side.token.move('readCircular()');
-    buffer.moveInto('readCircular()');
     this.started = side.engine
       .start(
         {
           direction: 'from-peripheral',
-          memoryAddress: buffer.address,
-          byteLength: buffer.length,
+          memory: { loan },
           options,
           circular: true,
           halfTransferEvents: true,
@@ -102,12 +109,13 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         if (outcome.ok) return;
         if (outcome.ran === 'no') {
           side.token.restore();
-          buffer.restoreAfterRefusal();
+          loan.restore();
           this.fail(outcome.error);
           throw outcome.error;
         }
         // The DMA may be filling the buffer: it stays locked, the serial moved.
         const error = new TransferInDoubtError('readCircular()', outcome.error);
+        loan.doubt(error.message);
         this.fail(error);
         throw error;
       });
@@ -136,12 +144,40 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   stop(): Promise<TransferResult<S>> {
     this.stopped ??= (async () => {
       await this.started;
-      await this.side.engine.stop();
-      return { buffer: this.buffer.handBack(), serial: this.side.fresh() };
+      let state: ChannelState;
+      try {
+        state = await this.side.engine.stop();
+      } catch (error) {
+        // Not confirmed stopped: the DMA may still fill the buffer.
+        this.#loan.doubt(error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      this.stopState = { state, address: this.#address };
+      return { buffer: this.#loan.handBack(), serial: this.side.fresh() };
     })();
     const stopped = this.stopped;
     if (this.failure === undefined) this.fail(undefined);
     return stopped;
+  }
+
+  /**
+   * After stop(): the bytes the DMA wrote after the last half the iteration
+   * returned (less than a half), read from the board where the stopped
+   * channel left them (call it before the buffer is used again). Empty if
+   * the DMA had come round onto them again (they would be overwritten
+   * data) or the stop failed.
+   */
+  async rest(): Promise<Uint8Array> {
+    await this.stop().catch(() => {});
+    const stopped = this.stopState;
+    if (stopped === undefined) return new Uint8Array(0);
+    this.noteState(stopped.state);
+    const halfItems = this.items / 2;
+    const from = this.consumed * halfItems;
+    const known = Math.max(this.position, this.produced * halfItems);
+    if (known <= from || known - from >= halfItems) return new Uint8Array(0);
+    const offset = (from % this.items) * this.itemBytes;
+    return this.board.readMemory(stopped.address + offset, (known - from) * this.itemBytes);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -173,7 +209,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
       const offset = (from % this.items) * this.itemBytes;
       // Pipelined: the board runs the STATUS right after the copy.
       const [data, state] = await Promise.all([
-        this.board.readMemory(this.buffer.address + offset, (to - from) * this.itemBytes),
+        this.board.readMemory(this.#address + offset, (to - from) * this.itemBytes),
         this.side.engine.readState(),
       ]);
       this.noteState(state);

@@ -5,18 +5,28 @@
 
 import type { DmaBuffer } from '../board/dma-buffer.ts';
 import { DriverError } from '../driver-error.ts';
-import type { Serial1, SerialRx, SerialTx } from './serial1.ts';
+
+/** A transfer was started on a DMA channel that is still running one. */
+export class ChannelBusyError extends DriverError {
+  override name = 'ChannelBusyError';
+  constructor(readonly channel: number) {
+    super(
+      `DMA1 channel ${channel} is still running a transfer: wait for it or stop it first ` +
+        '(each serial side has one channel; split() the serial for a transmit and a receive at once)',
+    );
+  }
+}
 
 /** A buffer does not fit the transfer's data size. */
 export class AlignmentError extends DriverError {
   override name = 'AlignmentError';
 }
 
-/** Any owner of USART1 a transfer can hand back. */
-export type SerialOwner = Serial1 | SerialTx | SerialRx;
-
-/** Owners handed back after a failure, so the caller can go on. */
-export interface Recovered<S = SerialOwner> {
+/**
+ * Owners handed back after a failure, so the caller can go on. `S` is the
+ * serial owner's type (Serial1, SerialTx or SerialRx: see SerialOwner).
+ */
+export interface Recovered<S = unknown> {
   readonly buffer: DmaBuffer;
   readonly serial: S;
 }
@@ -27,7 +37,7 @@ export interface Recovered<S = SerialOwner> {
  * flags are cleared by the next start, so it is usable again; `recovered`
  * holds the owners when the transfer had any to give back.
  */
-export class DmaTransferError<S = SerialOwner> extends DriverError {
+export class DmaTransferError<S = unknown> extends DriverError {
   override name = 'DmaTransferError';
   constructor(
     readonly channel: number,
@@ -54,7 +64,7 @@ export const SERIAL_ERROR_FLAGS = 0xf;
  * a transfer, the channel was stopped first and `recovered` holds the
  * owners to go on with.
  */
-export class SerialError<S = SerialOwner> extends DriverError {
+export class SerialError<S = unknown> extends DriverError {
   override name = 'SerialError';
   readonly kinds: SerialErrorKind[];
   constructor(

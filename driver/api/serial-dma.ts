@@ -5,7 +5,7 @@
  * starts the channel with one request.
  */
 
-import { assertDmaBuffer, type DmaBuffer } from '../board/dma-buffer.ts';
+import { type DmaBuffer, lendBuffer } from '../board/dma-buffer.ts';
 import type { OwnerToken } from '../board/ownership.ts';
 import type { ChannelEngine, ChannelOptions, StartSpec } from './channel-engine.ts';
 import { itemsFor } from './channel-engine.ts';
@@ -27,31 +27,30 @@ export function startTransfer<S>(
   side: SerialSide<S>,
   buffer: DmaBuffer,
   rule: CompletionRule,
-  spec: Omit<StartSpec, 'memoryAddress' | 'byteLength'>,
+  spec: Omit<StartSpec, 'memory'>,
 ): Transfer<S> {
   // Check everything before moving anything: a refusal here leaves both usable.
   side.token.check();
   // A serial from before board.recover() (or a reset) fails here, not after it moved the buffer.
   side.engine.assertUsable();
-  assertDmaBuffer(buffer, rule.by);
-  buffer.assertOwned();
-  buffer.assertBelongsTo(side.engine.bufferHost);
-  itemsFor(buffer.address, buffer.length, spec.options.dataSize ?? 8);
-  if (side.engine.busy) {
-    throw new Error(`DMA1 channel ${side.engine.channel.channel} is still running a transfer`);
-  }
+  side.engine.assertIdle();
+  // The buffer's memory is checked and lent from its private state and the
+  // board's ledger, never from its properties or methods (which a caller
+  // could replace): the DMA goes where the ledger says.
+  const loan = lendBuffer(buffer, rule.by, side.engine.lendTarget, (address, length) =>
+    itemsFor(address, length, spec.options.dataSize ?? 8),
+  );
   side.token.move(rule.by);
-  buffer.moveInto(rule.by);
-  const full: StartSpec = { ...spec, memoryAddress: buffer.address, byteLength: buffer.length };
+  const full: StartSpec = { ...spec, memory: { loan } };
   return new Transfer<S>(
     side.engine,
     full,
-    buffer,
+    loan,
     side.fresh(),
     rule,
     () => {
       side.token.restore();
-      buffer.restoreAfterRefusal();
+      loan.restore();
     },
     (m) => side.warn(m),
   );

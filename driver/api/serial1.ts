@@ -55,6 +55,9 @@ class Usart1Port {
   }
 }
 
+/** Any owner of USART1 a transfer can hand back. */
+export type SerialOwner = Serial1 | SerialTx | SerialRx;
+
 const SERIAL_HINT = 'use the Serial1 that wait(), stop() or close() returned';
 
 export class Serial1 {
@@ -122,7 +125,12 @@ export class Serial1 {
     return writeAll(this.side, buffer, options);
   }
 
-  /** Fills the whole buffer by DMA. Moves this and `buffer`. */
+  /**
+   * Fills the whole buffer by DMA. Moves this and `buffer`. Reception begins
+   * when the transfer's `started` resolves (the board enabled the channel);
+   * bytes that reach RX before then are discarded, so let a peer send only
+   * after `await transfer.started`.
+   */
   readExact(buffer: DmaBuffer, options?: ChannelOptions): Transfer<Serial1> {
     return readExact(this.side, buffer, options);
   }
@@ -209,6 +217,7 @@ export class SerialRx {
     return this.port.bytes.read(options);
   }
 
+  /** Fills the whole buffer by DMA; only bytes that arrive after `started` resolves (see Serial1.readExact). */
   readExact(buffer: DmaBuffer, options?: ChannelOptions): Transfer<SerialRx> {
     return readExact(this.side, buffer, options);
   }

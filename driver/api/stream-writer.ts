@@ -22,8 +22,8 @@
  */
 
 import type { Board } from '../board/board.ts';
-import type { DmaBuffer } from '../board/dma-buffer.ts';
-import { PollTimeoutError } from '../board/errors.ts';
+import { type BufferLoan, type DmaBuffer, lendBuffer } from '../board/dma-buffer.ts';
+import { BoardRefusedError, PollTimeoutError } from '../board/errors.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import type { TimerId, Timers } from '../transport/timers.ts';
 import type { ChannelOptions, OperationSink } from './channel-engine.ts';
@@ -57,7 +57,8 @@ export interface CloseOptions {
 
 interface Chunk {
   readonly slot: number;
-  readonly view: DmaBuffer;
+  /** The slot's memory, lent by the ledger; the chunk covers its first `length` bytes. */
+  readonly loan: BufferLoan;
   readonly length: number;
   /** The upload's requests, queued on the link in order. */
   readonly uploaded: Promise<void>;
@@ -76,7 +77,8 @@ const CHECK_MIN_MS = 250;
 const CHECK_MAX_MS = 5_000;
 
 export class StreamWriter<S> {
-  private readonly buffers: DmaBuffer[] = [];
+  /** The three chunk buffers' memory, lent by the ledger for the writer's whole life. */
+  readonly #loans: BufferLoan[] = [];
   /** Resolves when each buffer may be written again (its last chunk's DMA is done). */
   private readonly free: Promise<void>[] = [];
   private nextSlot = 0;
@@ -118,20 +120,23 @@ export class StreamWriter<S> {
     side.token.check();
     // Before allocating: a revoked serial must not take arena memory with it.
     side.engine.assertUsable();
+    side.engine.assertIdle();
     this.chunkSize = options.chunkSize ?? 4 * board.limits.memWrite;
     if (!Number.isInteger(this.chunkSize) || this.chunkSize < 1 || this.chunkSize > 0xffff) {
       throw new RangeError(`chunkSize must be 1..65535 bytes; got ${options.chunkSize}`);
     }
     const align = (options.dataSize ?? 8) / 8;
+    const buffers: DmaBuffer[] = [];
     try {
       for (let i = 0; i < SLOTS; i++) {
-        this.buffers.push(board.alloc(this.chunkSize, { align }));
+        buffers.push(board.alloc(this.chunkSize, { align }));
         this.free.push(Promise.resolve());
       }
     } catch (e) {
-      for (const b of this.buffers) b.free();
+      for (const b of buffers) b.free();
       throw e;
     }
+    for (const b of buffers) this.#loans.push(lendBuffer(b, 'streamWriter()', side.engine.lendTarget));
     side.token.move('streamWriter()');
     this.staged = new Uint8Array(this.chunkSize);
     this.sink = {
@@ -203,7 +208,8 @@ export class StreamWriter<S> {
       if (this.failure !== undefined) throw this.failure;
       this.stopChecks();
       this.side.engine.release();
-      for (const b of this.buffers) b.free();
+      // The board reported the last chunk sent: the memory is free again.
+      for (const loan of this.#loans) loan.giveBackAndFree();
       return this.side.fresh();
     })();
     this.closing.catch(() => {});
@@ -228,13 +234,25 @@ export class StreamWriter<S> {
       // The stop goes out right behind a start that is in flight; the
       // start's outcome is recorded before the stop's is used.
       const stopping = this.side.engine.stop();
+      // Observed below, once the start's outcome is in: a stop refused meanwhile
+      // (a session reopened, a revoked handle) must not go unhandled until then.
+      stopping.catch(() => {});
       await this.starting;
-      const state = await stopping;
+      let state: Awaited<typeof stopping>;
+      try {
+        state = await stopping;
+      } catch (error) {
+        // Not confirmed stopped: the DMA may still read the buffers.
+        const why = error instanceof Error ? error.message : String(error);
+        for (const loan of this.#loans) loan.doubt(why);
+        throw error;
+      }
       // Every accepted chunk before the current one went out whole; of the
       // current one, all but what CNDTR says was left.
       const left = this.current ? state.cndtr * ((this.options.dataSize ?? 8) / 8) : 0;
       const bytesSent = this.current ? this.bytesBeforeCurrent + this.current.length - left : 0;
-      for (const b of this.buffers) if (b.usable) b.free();
+      // Confirmed stopped by the board: the memory is free again.
+      for (const loan of this.#loans) loan.giveBackAndFree();
       return { serial: this.side.fresh(), bytesSent };
     })();
     return this.aborted;
@@ -288,13 +306,12 @@ export class StreamWriter<S> {
     // Resolved by this chunk only: a late "done" for the chunk that used the
     // buffer before cannot free it under this one.
     this.free[slot] = drained;
-    const buffer = this.buffers[slot]!;
-    const view = length === buffer.length ? buffer : buffer.subarray(0, length);
+    const loan = this.#loans[slot]!;
     // One controller a chunk (not one for the stream): a handful of listeners each.
     const cancel = new AbortController();
-    const uploaded = view.write(bytes, 0, { signal: cancel.signal });
-    uploaded.catch((e: unknown) => this.fail(e));
-    this.waiting.push({ slot, view, length, uploaded, drained, markDrained, cancel });
+    const uploaded = loan.write(bytes, 0, { signal: cancel.signal });
+    uploaded.catch((e: unknown) => this.failOnLink(e));
+    this.waiting.push({ slot, loan, length, uploaded, drained, markDrained, cancel });
     this.pumpStarts();
   }
 
@@ -316,8 +333,7 @@ export class StreamWriter<S> {
       .start(
         {
           direction: 'to-peripheral',
-          memoryAddress: chunk.view.address,
-          byteLength: chunk.length,
+          memory: { loan: chunk.loan, length: chunk.length },
           options: this.options,
           usartTcEvent: true,
           // The writer owns the serial throughout: after its first chunk, a
@@ -337,10 +353,15 @@ export class StreamWriter<S> {
           if (this.failure === undefined) this.pumpStarts();
           return;
         }
-        if (this.failure !== undefined) return;
         if (outcome.ran === 'unknown') {
-          this.fail(new TransferInDoubtError('the StreamWriter', outcome.error));
-        } else if (outcome.error instanceof PollTimeoutError && previous) {
+          // Whatever failed the stream first, this start may have run: the buffers are in doubt.
+          const error = new TransferInDoubtError('the StreamWriter', outcome.error);
+          for (const loan of this.#loans) loan.doubt(error.message);
+          this.fail(error);
+          return;
+        }
+        if (this.failure !== undefined) return;
+        if (outcome.error instanceof PollTimeoutError && previous) {
           // The previous chunk was still going: try again when it should be done.
           this.retryAfter(this.remainingMs(outcome.error.lastValue));
         } else {
@@ -429,7 +450,7 @@ export class StreamWriter<S> {
       }
     } catch (error) {
       // The board cannot be reached: the DMA's state is unknown, the buffers stay reserved.
-      this.fail(error);
+      this.failOnLink(error);
     } finally {
       this.resyncing = false;
     }
@@ -465,10 +486,25 @@ export class StreamWriter<S> {
   private fail(error: unknown): void {
     if (this.failure !== undefined) return;
     this.failure = error;
+    if (error instanceof TransferInDoubtError) {
+      // A start's outcome is unknown: the DMA may read any of the buffers.
+      for (const loan of this.#loans) loan.doubt(error.message);
+    }
     this.cancelWaiting();
     this.cancelRetry();
     this.stopChecks();
     this.changed();
+  }
+
+  /**
+   * The link failed under an upload or a re-read. Once a start may have
+   * gone out, what the DMA does is unknown: the stream fails in doubt, not
+   * with the link's own error.
+   */
+  private failOnLink(error: unknown): void {
+    const mayRun = this.startsAccepted > 0 || this.starting !== undefined;
+    const refused = error instanceof BoardRefusedError || error instanceof StreamAbortedError;
+    this.fail(mayRun && !refused ? new TransferInDoubtError('the StreamWriter', error) : error);
   }
 
   private changed(): void {

@@ -9,8 +9,9 @@
  * - `await using` disposes it: a transfer still running is stopped, and its
  *   memory goes back to the allocator only after the board confirmed the stop.
  * - Nothing relies on dispose running: a transfer that is never finished
- *   keeps its memory locked for good (a leak, never a reuse), and a
- *   FinalizationRegistry only warns about it.
+ *   keeps its memory lent for good (never reused); once it is
+ *   garbage-collected a FinalizationRegistry warns and the ledger counts
+ *   the memory leaked, which only board.recover() returns.
  * - Nothing relies on one event arriving either: a loss noticed on the link
  *   makes it re-read the channel, and as a last resort it re-reads the
  *   channel once the transfer should be over and then at growing intervals,
@@ -20,7 +21,7 @@
  *   reserved, until board.recover() or a new session confirms the channel off.
  */
 
-import type { DmaBuffer } from '../board/dma-buffer.ts';
+import type { BufferLoan, DmaBuffer } from '../board/dma-buffer.ts';
 import type { DmaEvent, UsartEvent } from '../board/events.ts';
 import { OwnerToken } from '../board/ownership.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
@@ -78,12 +79,16 @@ const USART_ISR_BUSY = 1 << 16;
 
 const leaks =
   typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<{ by: string; warn: (message: string) => void }>(({ by, warn }) => {
-        warn(
-          `a Transfer started by ${by} was garbage-collected before it was waited on, stopped or disposed; ` +
-            'its buffer memory stays reserved (never reused) until board.recover()',
-        );
-      })
+    ? new FinalizationRegistry<{ by: string; loan: BufferLoan; warn: (message: string) => void }>(
+        ({ by, loan, warn }) => {
+          // Nothing will ever stop or wait for it: the ledger counts its memory leaked.
+          loan.leak();
+          warn(
+            `a Transfer started by ${by} was garbage-collected before it was waited on, stopped or disposed; ` +
+              'its buffer memory stays reserved (never reused) until board.recover()',
+          );
+        },
+      )
     : undefined;
 
 export class Transfer<S> implements AsyncDisposable {
@@ -99,16 +104,23 @@ export class Transfer<S> implements AsyncDisposable {
   private checkDelayMs = CHECK_MIN_MS;
   /** CNDTR at the last safety-net re-read, to see a reception that went quiet. */
   private lastCheckedCndtr: number | undefined;
-  /** Resolves once the board accepted the start (rejects if it refused it, or if the outcome is unknown). */
+  /**
+   * Resolves once the board accepted the start (rejects if it refused it, or
+   * if the outcome is unknown). A reception receives only what reaches RX
+   * after this: earlier bytes are discarded.
+   */
   readonly started: Promise<void>;
   private readonly items: number;
+  /** The buffer's memory, lent by the ledger: private, so no caller can hand it back early. */
+  readonly #loan: BufferLoan;
+  readonly #owner: S;
 
   /** @internal use `serial.writeAll()`, `serial.readExact()` and friends. */
   constructor(
     private readonly engine: ChannelEngine,
     spec: StartSpec,
-    private readonly buffer: DmaBuffer,
-    private readonly owner: S,
+    loan: BufferLoan,
+    owner: S,
     private readonly rule: CompletionRule,
     private readonly restoreOnRefusal: () => void,
     warn: (message: string) => void,
@@ -117,8 +129,10 @@ export class Transfer<S> implements AsyncDisposable {
       'this Transfer',
       'a Transfer is consumed once; keep what wait() or stop() returned',
     );
-    this.items = spec.byteLength / ((spec.options.dataSize ?? 8) / 8);
-    leaks?.register(this, { by: rule.by, warn }, this);
+    this.#loan = loan;
+    this.#owner = owner;
+    this.items = (spec.memory.length ?? loan.length) / ((spec.options.dataSize ?? 8) / 8);
+    leaks?.register(this, { by: rule.by, loan, warn }, this);
     const sink: OperationSink = {
       dma: (e) => this.onDma(e),
       usart: (e) => this.onUsart(e),
@@ -392,12 +406,16 @@ export class Transfer<S> implements AsyncDisposable {
   /** Unlocks the memory and makes fresh owners. Called once the DMA is confirmed done or stopped. */
   private handBack(): TransferResult<S> {
     this.engine.release();
-    return { buffer: this.buffer.handBack(), serial: this.owner };
+    return { buffer: this.#loan.handBack(), serial: this.#owner };
   }
 
   private settle(outcome: Outcome<S>): void {
     if (this.settled !== undefined) return;
     this.settled = outcome;
+    // Failed with nothing handed back (and not refused): a DMA may still run
+    // on the memory, and nothing will say when it stops.
+    if (!outcome.ok)
+      this.#loan.doubt(outcome.error instanceof Error ? outcome.error.message : String(outcome.error));
     if (this.checkTimer !== undefined) {
       this.engine.timers.clearTimeout(this.checkTimer);
       this.checkTimer = undefined;

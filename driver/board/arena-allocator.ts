@@ -11,17 +11,46 @@ export interface ArenaRange {
   readonly length: number;
 }
 
+/** Bytes of the arena held, by why (see ArenaLedger). */
+export interface ArenaHeld {
+  readonly owned: number;
+  readonly inTransfer: number;
+  readonly inDoubt: number;
+  readonly leaked: number;
+}
+
 export class ArenaExhaustedError extends DriverError {
   override name = 'ArenaExhaustedError';
   constructor(
     readonly requested: number,
     readonly largestFree: number,
+    readonly held?: ArenaHeld,
   ) {
     super(
-      `the DMA arena has no free block of ${requested} bytes (largest free block: ${largestFree} bytes); ` +
-        'free buffers you no longer need, or stop transfers that hold theirs',
+      `the DMA arena has no free block of ${requested} bytes (largest free block: ${largestFree} bytes)` +
+        (held
+          ? `: ${exhaustedAdvice(held)}`
+          : '; free buffers you no longer need, or stop transfers that hold theirs'),
     );
   }
+}
+
+/** What the user can do about the memory that is held, in the order it helps. */
+function exhaustedAdvice(held: ArenaHeld): string {
+  const parts: string[] = [];
+  if (held.owned > 0)
+    parts.push(`${held.owned} bytes are owned by DmaBuffers (free() those you no longer need)`);
+  if (held.inTransfer > 0) {
+    parts.push(`${held.inTransfer} bytes are lent to running transfers (wait for them or stop them)`);
+  }
+  const stuck = held.inDoubt + held.leaked;
+  if (stuck > 0) {
+    parts.push(
+      `${stuck} bytes are in doubt or leaked (a DMA may still run on them: ${held.inDoubt} in doubt, ` +
+        `${held.leaked} leaked); only board.recover() returns them`,
+    );
+  }
+  return parts.length > 0 ? parts.join('; ') : 'the arena is too fragmented';
 }
 
 export class ArenaAllocator {
@@ -85,6 +114,34 @@ export class ArenaAllocator {
       prev.length += cur.length;
       this.free.splice(i, 1);
     }
+  }
+
+  /**
+   * Takes the free parts of `[address, address + length)` (clipped to the
+   * arena) out of the free list, as live allocations of their own, and
+   * returns them: memory a raw DMA start made busy.
+   */
+  claimRange(address: number, length: number): ArenaRange[] {
+    const lo = Math.max(address, this.base);
+    const hi = Math.min(address + length, this.base + this.size);
+    const claimed: ArenaRange[] = [];
+    if (hi <= lo) return claimed;
+    const next: { address: number; length: number }[] = [];
+    for (const block of this.free) {
+      const end = block.address + block.length;
+      const from = Math.max(block.address, lo);
+      const to = Math.min(end, hi);
+      if (to <= from) {
+        next.push(block);
+        continue;
+      }
+      if (from > block.address) next.push({ address: block.address, length: from - block.address });
+      claimed.push({ address: from, length: to - from });
+      this.live.set(from, to - from);
+      if (end > to) next.push({ address: to, length: end - to });
+    }
+    this.free = next;
+    return claimed;
   }
 
   /** Forgets every allocation: only for when the whole arena is known to be idle. */

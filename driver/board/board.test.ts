@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DriverError } from '../driver-error.ts';
 import { DeviceResetError } from '../link/errors.ts';
 import { Status } from '../protocol/index.ts';
 import { openBoardOnFake } from '../test-support/board-harness.ts';
@@ -14,11 +15,13 @@ import {
   PollTimeoutError,
   RegisterNotAllowedError,
   RevokedError,
+  TransportInUseError,
   UnsupportedProtocolError,
   ValueNotAllowedError,
   WrongChipError,
 } from './errors.ts';
 import type { BoardNotification } from './events.ts';
+import { RawWriteRefusedError } from './ledger-errors.ts';
 
 describe('Board.open', () => {
   it('exposes the validated HELLO, the arena and the epoch', async () => {
@@ -48,10 +51,23 @@ describe('Board.open', () => {
   });
 });
 
+describe('Board.open on a transport a board is open on', () => {
+  it('rejects with TransportInUseError (a DriverError), and the first board works on', async () => {
+    const { host, device } = createMemoryTransportPair();
+    new FakeBoard(device);
+    const first = await Board.open(host, { retransmitTimeoutMs: 20 });
+    const second = await Board.open(host, { retransmitTimeoutMs: 20 }).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(TransportInUseError);
+    expect(second).toBeInstanceOf(DriverError);
+    expect(await first.ping(Uint8Array.of(7))).toEqual(Uint8Array.of(7));
+    await first.close();
+  });
+});
+
 describe('Board registers', () => {
   it('reads and writes registers', async () => {
     const { board, fake } = await openBoardOnFake();
-    await board.writeRegister(FAKE.CNDTR1, 16);
+    await board.raw.writeRegister(FAKE.CNDTR1, 16);
     expect(fake.reg(FAKE.CNDTR1)).toBe(16);
     expect(await board.readRegister(FAKE.CNDTR1)).toBe(16);
     await board.close();
@@ -65,9 +81,11 @@ describe('Board registers', () => {
     expect((e1 as RegisterNotAllowedError).address).toBe(0x4800_0000);
     const e2 = await board.readRegister(FAKE.USART_TDR).catch((e: unknown) => e);
     expect((e2 as Error).message).toMatch(/USART1_TDR/);
-    await expect(board.writeRegister(FAKE.USART_CR1, 1 << 5)).rejects.toBeInstanceOf(ValueNotAllowedError);
+    await expect(board.raw.writeRegister(FAKE.USART_CR1, 1 << 5)).rejects.toBeInstanceOf(
+      ValueNotAllowedError,
+    );
     // Enabling channel 1 with CNDTR = 0 fails the start checks (reason 7).
-    const e3 = await board.writeRegister(FAKE.CCR1, 0x91).catch((e: unknown) => e);
+    const e3 = await board.raw.writeRegister(FAKE.CCR1, 0x91).catch((e: unknown) => e);
     expect(e3).toBeInstanceOf(DmaStartRefusedError);
     expect((e3 as DmaStartRefusedError).reason).toBe(7);
     expect((e3 as Error).message).toMatch(/set the transfer length/);
@@ -76,11 +94,11 @@ describe('Board registers', () => {
 
   it('runs batches with a typed builder and returns the failure with its index', async () => {
     const { board } = await openBoardOnFake();
-    const ok = await board.batch((b) =>
+    const ok = await board.raw.batch((b) =>
       b.write(FAKE.CMAR1, 0x2000_4000).read(FAKE.CMAR1).read(FAKE.USART_ISR),
     );
     expect(ok).toEqual({ executed: 3, values: [0x2000_4000, 0xc0] });
-    const failed = await board.batch((b) =>
+    const failed = await board.raw.batch((b) =>
       b
         .read(FAKE.CMAR1)
         .poll(FAKE.USART_ISR, 1 << 5, 1 << 5, 0)
@@ -98,9 +116,9 @@ describe('Board registers', () => {
     const { board } = await openBoardOnFake();
     let calls = 0;
     const ops = Array.from({ length: 150 }, () => ({ op: 'read' as const, address: FAKE.USART_ISR }));
-    await board.batch(ops, { onReply: () => calls++ });
+    await board.raw.batch(ops, { onReply: () => calls++ });
     expect(calls).toBe(1);
-    await board.writeMemory(0x2000_4000, new Uint8Array(3000), { onReply: () => calls++ });
+    await board.raw.writeMemory(0x2000_4000, new Uint8Array(3000), { onReply: () => calls++ });
     expect(calls).toBe(2);
     await board.readMemory(0x2000_4000, 600, { onReply: () => calls++ });
     expect(calls).toBe(3);
@@ -110,12 +128,12 @@ describe('Board registers', () => {
   it('splits a long batch across requests and keeps the stop-at-first-failure rule', async () => {
     const { board, fake } = await openBoardOnFake();
     const ops = Array.from({ length: 150 }, () => ({ op: 'read' as const, address: FAKE.USART_ISR }));
-    const r = await board.batch(ops);
+    const r = await board.raw.batch(ops);
     expect(r.executed).toBe(150);
     expect(r.values).toHaveLength(150);
     expect(fake.received.filter((x) => x.command === 'reg-batch')).toHaveLength(3);
     const bad = [...ops.slice(0, 70), { op: 'read' as const, address: 0x1 }, ...ops.slice(0, 10)];
-    const r2 = await board.batch(bad);
+    const r2 = await board.raw.batch(bad);
     expect(r2.executed).toBe(70);
     expect(r2.failure?.index).toBe(70);
     expect(r2.failure?.error).toBeInstanceOf(RegisterNotAllowedError);
@@ -127,7 +145,7 @@ describe('Board memory', () => {
   it('writes and reads memory in pipelined pieces', async () => {
     const { board, fake } = await openBoardOnFake();
     const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 13) & 0xff);
-    await board.writeMemory(0x2000_4100, data);
+    await board.raw.writeMemory(0x2000_4100, data);
     expect(fake.arena.subarray(0x100, 0x100 + 5000)).toEqual(data);
     expect(await board.readMemory(0x2000_4100, 5000)).toEqual(data);
     const reads = fake.received.filter((r) => r.command === 'mem-read');
@@ -139,15 +157,28 @@ describe('Board memory', () => {
     const { board, fake } = await openBoardOnFake();
     const before = fake.received.length;
     await expect(board.readMemory(0x2000_3fff, 2)).rejects.toBeInstanceOf(OutOfArenaError);
-    await expect(board.writeMemory(0x2000_7fff, new Uint8Array(2))).rejects.toThrow(/outside the DMA arena/);
+    await expect(board.raw.writeMemory(0x2000_7fff, new Uint8Array(2))).rejects.toThrow(
+      /outside the DMA arena/,
+    );
     await expect(board.readMemory(0x2000_4000, 0)).rejects.toBeInstanceOf(OutOfArenaError);
     expect(fake.received.length).toBe(before);
     await board.close();
   });
 
-  it('reports BUSY when writing where an enabled channel works', async () => {
+  it('reports BUSY when the board refuses a write where an enabled channel works (one the ledger never saw)', async () => {
+    const { board, fake } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
+    // Set on the board behind the driver's back: only the board knows the channel runs.
+    fake.registers.set(FAKE.CNDTR1, 8);
+    fake.registers.set(FAKE.CMAR1, 0x2000_4000);
+    fake.registers.set(FAKE.CCR1, 0x91);
+    await expect(board.raw.writeMemory(0x2000_4004, Uint8Array.of(1))).rejects.toBeInstanceOf(BusyError);
+    await board.raw.writeMemory(0x2000_4008, Uint8Array.of(1));
+    await board.close();
+  });
+
+  it('refuses a raw memory write where a raw start made a channel work (read back by the ledger)', async () => {
     const { board } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
-    await board.batch((b) =>
+    await board.raw.batch((b) =>
       b
         .write(FAKE.CNDTR1, 8)
         .write(FAKE.CPAR1, FAKE.USART_TDR)
@@ -155,8 +186,40 @@ describe('Board memory', () => {
         .write(FAKE.C0CR, 51)
         .write(FAKE.CCR1, 0x91),
     );
-    await expect(board.writeMemory(0x2000_4004, Uint8Array.of(1))).rejects.toBeInstanceOf(BusyError);
-    await board.writeMemory(0x2000_4008, Uint8Array.of(1));
+    // The ledger read the raw start back and refuses first (the board would say BUSY).
+    await expect(board.raw.writeMemory(0x2000_4004, Uint8Array.of(1))).rejects.toBeInstanceOf(
+      RawWriteRefusedError,
+    );
+    expect(board.arenaUsage().inDoubt).toBe(8);
+    expect(() => board.alloc(16 * 1024 - 4)).toThrow(/8 bytes are in doubt or leaked/);
+    await board.raw.writeMemory(0x2000_4008, Uint8Array.of(1));
+    await board.close();
+  });
+});
+
+describe('Board raw access', () => {
+  it('a raw start it cannot read back puts the whole arena in doubt until recover()', async () => {
+    const { board, fake } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
+    let silent = true;
+    // The read-back after the start (a batch with STATUS) never gets an answer.
+    fake.onRequest = (r) =>
+      silent && r.command === 'reg-batch' && r.ops.some((op) => op.op === 'status')
+        ? 'drop-reply'
+        : 'process';
+    const start = board.raw.batch((b) =>
+      b
+        .write(FAKE.CNDTR1, 8)
+        .write(FAKE.CPAR1, FAKE.USART_TDR)
+        .write(FAKE.CMAR1, 0x2000_4000)
+        .write(FAKE.C0CR, 51)
+        .write(FAKE.CCR1, 0x91),
+    );
+    expect((await start).failure).toBeUndefined();
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: board.arena.size, free: 0 });
+    expect(() => board.alloc(4)).toThrow(/only board\.recover\(\) returns them/);
+    silent = false;
+    await board.recover();
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: 0, free: board.arena.size });
     await board.close();
   });
 });

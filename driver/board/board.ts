@@ -10,7 +10,7 @@
 
 import { STM32G071 } from '../chip/stm32g071.ts';
 import type { ChipDescription } from '../chip/types.ts';
-import { DeviceResetError, LinkProtocolError, LinkTimeoutError } from '../link/errors.ts';
+import { DeviceResetError, LinkProtocolError, LinkTimeoutError, SessionEndedError } from '../link/errors.ts';
 import { Link, type LinkOptions, type LinkStats, type SequencedRequest } from '../link/link.ts';
 import { switchLinkRate } from '../link/rate-switch.ts';
 import {
@@ -24,7 +24,7 @@ import {
 } from '../protocol/index.ts';
 import { realTimers, type Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
-import { ArenaAllocator, type ArenaRange } from './arena-allocator.ts';
+import type { ArenaRange } from './arena-allocator.ts';
 import { BatchBuilder, type BatchResult, splitBatch } from './batch.ts';
 import { type BufferHost, createDmaBuffer, type DmaBuffer } from './dma-buffer.ts';
 import {
@@ -33,10 +33,15 @@ import {
   type BoardRefusedError,
   LinkRateError,
   OutOfArenaError,
+  TransportInUseError,
 } from './errors.ts';
 import { type BoardNotification, toNotification } from './events.ts';
 import { type Handle, HandleRegistry } from './handles.ts';
 import { validateHello } from './hello.ts';
+import { registerBoardInternals } from './internals.ts';
+import { ArenaLedger, type ArenaUsage, type RegionSnapshot } from './ledger.ts';
+import type { OperationOptions } from './operation-options.ts';
+import { RawAccess } from './raw-access.ts';
 import { type RefusalContext, refusalToError } from './refusals.ts';
 
 /**
@@ -63,24 +68,7 @@ export interface BoardOptions extends LinkOptions {
   linkBaud?: LinkRateChoice;
 }
 
-export interface OperationOptions {
-  signal?: AbortSignal;
-  /** Fail with RevokedError instead of running if this handle was revoked by a reset. */
-  handle?: Handle;
-  /**
-   * Called synchronously when the reply that completes the operation
-   * arrives (the last piece of a split one, or the piece a batch failed
-   * in), before any event behind it is delivered, with the reply's event
-   * mark (PROTOCOL.md §3). Lets a caller order its own state against
-   * events; not called when the operation fails on the link.
-   */
-  onReply?: (reply: Reply) => void;
-  /**
-   * Called once, when the operation's first request goes on the wire. An
-   * operation that fails before this never reached the board.
-   */
-  onSent?: () => void;
-}
+export type { OperationOptions } from './operation-options.ts';
 
 export type BoardListener = (notification: BoardNotification) => void;
 
@@ -89,10 +77,20 @@ export class Board {
   private readonly listeners = new Set<BoardListener>();
   private readonly claims = new Map<string, number>();
   private helloValue: HelloInfo;
-  private allocator: ArenaAllocator;
-  /** @internal what this board's buffers reach it through (a buffer of another board has another). */
-  readonly bufferHost: BufferHost;
+  /** The one record of what every byte of the arena is for (see ArenaLedger). */
+  #ledger: ArenaLedger;
+  /** What this board's buffers reach it through (a buffer of another board has another). */
+  readonly #bufferHost: BufferHost;
+  /**
+   * Register and memory access that bypasses the safe API: this driver's
+   * `unsafe` (see RawAccess for what it can break and what the ledger still
+   * refuses).
+   */
+  readonly raw: RawAccess;
   private recovering: Promise<void> | undefined;
+  private reconnecting: Promise<HelloInfo> | undefined;
+  /** The transport opened on (free for another Board.open once closed). */
+  private transport: Transport | undefined;
   private rateNote: string | undefined;
 
   private constructor(
@@ -104,14 +102,38 @@ export class Board {
   ) {
     this.helloValue = link.helloInfo;
     this.handles = new HandleRegistry(this.helloValue.bootEpoch);
-    this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
-    this.bufferHost = {
+    this.#ledger = this.newLedger();
+    // Revoked handles: owned memory is free, lent memory in doubt until the board confirms its channels off.
+    this.handles.onRevoke((_reset, generation) => this.#ledger.revoked(generation));
+    const board = this;
+    this.#bufferHost = {
       name,
+      get ledger() {
+        return board.#ledger;
+      },
       readMemory: (address, length, options) => this.readMemory(address, length, options),
-      writeMemory: (address, data, options) => this.writeMemory(address, data, options),
+      writeMemory: (address, data, options) => this.writeMemoryChecked(address, data, options),
       checkHandle: (handle) => this.handles.check(handle),
-      release: (range) => this.allocator.release(range),
     };
+    const internals = {
+      name,
+      get ledger() {
+        return board.#ledger;
+      },
+      batch: (ops: Parameters<Board['runBatch']>[0], options?: OperationOptions) =>
+        this.runBatch(ops, options),
+      writeRegister: (address: number, value: number, options?: OperationOptions) =>
+        this.writeRegisterChecked(address, value, options),
+    };
+    registerBoardInternals(this, internals);
+    this.raw = new RawAccess({
+      ...internals,
+      get ledger() {
+        return board.#ledger;
+      },
+      chip,
+      writeMemory: (address, bytes, options) => this.writeMemoryChecked(address, bytes, options),
+    });
     link.subscribe((n) => {
       switch (n.kind) {
         case 'event':
@@ -123,10 +145,18 @@ export class Board {
         case 'frame-damaged':
           this.notify({ kind: 'events-lost', lost: 0, suspected: true });
           return;
+        case 'session-opening':
+          // Every path that opens a session (reconnect, recover, a rate
+          // switch or fallback) comes here synchronously, before the HELLO
+          // is sent: the new session stops every channel and resets USART1
+          // (PROTOCOL.md §4), so whatever was made in the old one is void
+          // before anything of the new one can reach the board.
+          this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'new-session'));
+          return;
         case 'reset':
           this.handles.revokeAll(n.error);
-          // A reset stopped every DMA channel: no memory is in use any more.
-          this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
+          // A reset stopped every DMA channel: what was in doubt before it is free.
+          this.boardIdle(this.handles.generation);
           this.notify({ kind: 'reset', error: n.error });
           return;
         case 'closed':
@@ -143,11 +173,26 @@ export class Board {
    */
   static async open(transport: Transport, options: BoardOptions = {}): Promise<Board> {
     const chip = options.chip ?? STM32G071;
-    const link = await Link.open(transport, options);
+    // One board per transport: a second would read the first one's replies (and leave the transport alone).
+    if (transportsInUse.has(transport)) {
+      throw new TransportInUseError(transport.info?.description ?? 'this transport');
+    }
+    transportsInUse.add(transport);
+    let link: Link;
+    try {
+      link = await Link.open(transport, options);
+    } catch (e) {
+      transportsInUse.delete(transport);
+      throw e;
+    }
+    link.subscribe((n) => {
+      if (n.kind === 'closed') transportsInUse.delete(transport);
+    });
     try {
       validateHello(link.helloInfo, chip);
     } catch (e) {
       await link.close();
+      transportsInUse.delete(transport);
       throw e;
     }
     const name = transport.info?.description
@@ -158,8 +203,10 @@ export class Board {
       await board.negotiateRate();
     } catch (e) {
       await link.close();
+      transportsInUse.delete(transport);
       throw e;
     }
+    board.transport = transport;
     return board;
   }
 
@@ -308,7 +355,11 @@ export class Board {
     return r.value;
   }
 
-  async writeRegister(address: number, value: number, options: OperationOptions = {}): Promise<void> {
+  private async writeRegisterChecked(
+    address: number,
+    value: number,
+    options: OperationOptions = {},
+  ): Promise<void> {
     checkU32(address, 'a register address');
     checkU32(value, 'a register value');
     const reply = await this.send({ command: 'reg-write', address, value }, options);
@@ -321,8 +372,9 @@ export class Board {
    * failure, which is returned (not thrown) with its index. A batch larger
    * than one request is split; the pieces run one after the other, so the
    * stop-at-first-failure rule holds across them. Link failures throw.
+   * Reached through board.raw.batch and the safe API's internals.
    */
-  async batch(
+  private async runBatch(
     ops: readonly BatchOp[] | ((builder: BatchBuilder) => unknown),
     options: OperationOptions = {},
   ): Promise<BatchResult> {
@@ -337,6 +389,8 @@ export class Board {
     for (const op of list) checkBatchOp(op);
     const result: BatchResult = { executed: 0, values: [] };
     const pieces = splitBatch(list, this.limits.batchPayload);
+    // Every piece is sent in the session the batch began in, or not at all.
+    const session = this.link.sessionId;
     for (const piece of pieces) {
       // POLLs wait on the board: give each request the time its polls may take.
       const pollMs = piece.reduce((t, op) => t + (op.op === 'poll' ? op.timeoutUs / 1000 : 0), 0);
@@ -346,6 +400,7 @@ export class Board {
         options,
         Math.ceil(pollMs),
         (r) => last || (r.command === 'reg-batch' && r.result.status !== Status.OK),
+        session,
       );
       result.values.push(...reply.values);
       const r = reply.result;
@@ -376,9 +431,9 @@ export class Board {
    */
   alloc(length: number, options: { align?: number } = {}): DmaBuffer {
     this.assertNotRecovering('allocate');
-    const range = this.allocator.allocate(length, options.align ?? 4);
+    const region = this.#ledger.allocate(length, options.align ?? 4);
     const handle = this.handles.issue('this DmaBuffer');
-    return createDmaBuffer(this.bufferHost, range, handle);
+    return createDmaBuffer(this.#bufferHost, region, handle);
   }
 
   /**
@@ -386,16 +441,23 @@ export class Board {
    * no region it could hand out is one a DMA channel still uses.
    */
   inspectArena(): { free: ArenaRange[]; live: ArenaRange[] } {
-    return { free: this.allocator.freeRanges(), live: this.allocator.liveRanges() };
+    return this.#ledger.ranges();
   }
 
-  /** Arena use: bytes held by live buffers (freed ones excluded) and the largest free block. */
-  get arenaUsage(): { bytesInUse: number; buffers: number; largestFree: number } {
-    return {
-      bytesInUse: this.allocator.bytesInUse,
-      buffers: this.allocator.liveAllocations,
-      largestFree: this.allocator.largestFree(),
-    };
+  /**
+   * Bytes of the arena by state (they add up to its size): free, owned by
+   * DmaBuffers, lent to transfers, in doubt (a DMA may run there; only the
+   * board's word that its channels are off frees it: board.recover() or a
+   * new session), leaked (lent to a transfer dropped before it finished);
+   * with the number of buffers and the largest free block.
+   */
+  arenaUsage(): ArenaUsage {
+    return this.#ledger.usage();
+  }
+
+  /** Every region of the arena, free ones included, by address: a read-only copy of the ledger. */
+  arenaRegions(): readonly RegionSnapshot[] {
+    return Object.freeze(this.#ledger.snapshot());
   }
 
   /**
@@ -412,19 +474,28 @@ export class Board {
     // channel behind the reset below. Allocation and taking peripherals wait
     // until the board confirmed it (BoardRecoveringError meanwhile).
     this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'recover'));
+    const revokedAt = this.handles.generation;
     this.recovering = (async () => {
+      // A session being opened: let it open; whatever was queued in it runs
+      // before the reset below, which then stops it.
+      if (this.reconnecting) await this.reconnecting.catch(() => {});
       if (this.link.state !== 'open') await this.reconnect();
       else {
         try {
           await this.resetPeripherals();
         } catch (error) {
-          // The board reset (or the link lost it) under the request: a new session resets everything too.
-          if (!(error instanceof DeviceResetError) && !(error instanceof LinkTimeoutError)) throw error;
+          // The board reset (or the link lost it, or a new session began)
+          // under the request: a new session resets everything too.
+          const sessionGone =
+            error instanceof DeviceResetError ||
+            error instanceof LinkTimeoutError ||
+            error instanceof SessionEndedError;
+          if (!sessionGone) throw error;
           await this.reconnect();
         }
       }
-      // Confirmed by the board: no DMA channel runs, the whole arena is free.
-      this.allocator = new ArenaAllocator(this.helloValue.arenaBase, this.helloValue.arenaSize);
+      // Confirmed by the board: no DMA channel runs; what was in doubt before recover() is free.
+      this.boardIdle(revokedAt);
     })();
     try {
       await this.recovering;
@@ -464,7 +535,11 @@ export class Board {
     return out;
   }
 
-  async writeMemory(address: number, bytes: Uint8Array, options: OperationOptions = {}): Promise<void> {
+  private async writeMemoryChecked(
+    address: number,
+    bytes: Uint8Array,
+    options: OperationOptions = {},
+  ): Promise<void> {
     this.checkArena('MEM_WRITE', address, bytes.length);
     const chunk = this.limits.memWrite;
     const pieces: Promise<void>[] = [];
@@ -515,24 +590,30 @@ export class Board {
   // ------------------------------------------------------------ session
 
   /**
-   * Opens a new session after a reset (or a timeout). The HELLO reply is
-   * validated again; if the epoch changed, handles from before are revoked.
+   * Opens a new session after a reset (or a timeout). Every handle issued
+   * before is revoked at once, before the HELLO is sent (see the link's
+   * 'session-opening'); the HELLO reply is validated again.
    */
   async reconnect(): Promise<HelloInfo> {
-    const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
-    const generation = this.handles.generation;
-    // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
-    // §4): whatever ran before, in doubt or not, is confirmed off. Unless the
-    // link already announced a reset (which revoked everything), revoke now.
-    if (this.handles.generation === generation) {
-      const evidence = hello.bootEpoch !== this.handles.epoch ? 'hello-epoch' : 'new-session';
-      this.handles.revokeAll(new DeviceResetError(this.handles.epoch, hello.bootEpoch, evidence));
+    // One at a time: a second call shares the session the first is opening.
+    if (this.reconnecting) return this.reconnecting;
+    const run = (async () => {
+      const hello = validateHello(await this.reopenAtEitherRate(), this.chip);
+      // A new session stopped every DMA channel and reset USART1 (PROTOCOL.md
+      // §4): whatever ran before, in doubt or not, is confirmed off. Nothing
+      // was allocated since the session began opening (refused meanwhile).
+      this.helloValue = hello;
+      this.boardIdle(this.handles.generation);
+      // A board that reset (or fell back) runs at its boot rate again.
+      await this.negotiateRate();
+      return this.helloValue;
+    })();
+    this.reconnecting = run;
+    try {
+      return await run;
+    } finally {
+      if (this.reconnecting === run) this.reconnecting = undefined;
     }
-    this.helloValue = hello;
-    this.allocator = new ArenaAllocator(hello.arenaBase, hello.arenaSize);
-    // A board that reset (or fell back) runs at its boot rate again.
-    await this.negotiateRate();
-    return this.helloValue;
   }
 
   /**
@@ -557,7 +638,11 @@ export class Board {
   }
 
   async close(): Promise<void> {
-    await this.link.close();
+    try {
+      await this.link.close();
+    } finally {
+      if (this.transport) transportsInUse.delete(this.transport);
+    }
   }
 
   // ------------------------------------------------------------ plumbing
@@ -567,6 +652,7 @@ export class Board {
     options: OperationOptions,
     extraTimeMs = 0,
     completes: (reply: Reply) => boolean = () => true,
+    session?: number,
   ): Promise<ReplyTo<C>> {
     if (options.handle) this.handles.check(options.handle);
     const generation = this.handles.generation;
@@ -581,6 +667,7 @@ export class Board {
       extraTimeMs,
       onReply,
       onSent: options.onSent,
+      ...(session === undefined ? {} : { session }),
     });
     if (this.handles.generation !== generation) {
       // The reply came from before a reset that has been noticed since: the
@@ -598,8 +685,28 @@ export class Board {
     return refusalToError(command, refusal, { chip: this.chip, arena: this.arena, ...ctx });
   }
 
+  private newLedger(): ArenaLedger {
+    return new ArenaLedger(
+      this.helloValue.arenaBase,
+      this.helloValue.arenaSize,
+      () => this.handles.generation,
+    );
+  }
+
+  /** The board confirmed every DMA channel off after `generation` began (see ArenaLedger.boardIdle). */
+  private boardIdle(generation: number): void {
+    const h = this.helloValue;
+    if (h.arenaBase !== this.#ledger.base || h.arenaSize !== this.#ledger.size) {
+      // Another arena (other firmware): nothing of the old one is held; every handle to it was revoked.
+      this.#ledger = this.newLedger();
+      return;
+    }
+    this.#ledger.boardIdle(generation);
+  }
+
   private assertNotRecovering(what: string): void {
     if (this.recovering) throw new BoardRecoveringError(what);
+    if (this.reconnecting) throw new BoardRecoveringError(what, 'board.reconnect()');
   }
 
   private checkArena(command: string, address: number, length: number): void {
@@ -620,6 +727,9 @@ export class Board {
     }
   }
 }
+
+/** Transports a board is open on. */
+const transportsInUse = new WeakSet<Transport>();
 
 function checkU32(value: unknown, what: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {

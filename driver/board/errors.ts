@@ -203,11 +203,24 @@ export class RevokedError extends DeviceResetError {
   }
 }
 
-/** Something was tried on the board while board.recover() runs. */
+/** Something was tried on the board while board.recover() (or board.reconnect()) runs. */
 export class BoardRecoveringError extends DriverError {
   override name = 'BoardRecoveringError';
-  constructor(readonly what: string) {
-    super(`cannot ${what} while board.recover() runs: await it first`);
+  constructor(
+    readonly what: string,
+    during = 'board.recover()',
+  ) {
+    super(`cannot ${what} while ${during} runs: await it first`);
+  }
+}
+
+/** Board.open() was called on a transport a board is already open on. */
+export class TransportInUseError extends DriverError {
+  override name = 'TransportInUseError';
+  constructor(readonly transport: string) {
+    super(
+      `${transport} already has a board open on it: keep the first Board (or close() it before opening again)`,
+    );
   }
 }
 

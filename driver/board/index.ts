@@ -30,6 +30,7 @@ export {
   ProtocolMismatchError,
   RegisterNotAllowedError,
   RevokedError,
+  TransportInUseError,
   UnsupportedProtocolError,
   ValueNotAllowedError,
   WrongChipError,
@@ -37,4 +38,7 @@ export {
 export type { BoardNotification, BootEvent, DmaEvent, UsartEvent } from './events.ts';
 export { type Handle, HandleRegistry, type RevokeListener } from './handles.ts';
 export { helloSchema, validateHello } from './hello.ts';
+export type { ArenaUsage, RegionSnapshot, RegionState } from './ledger.ts';
+export { LedgerError, RawWriteRefusedError } from './ledger-errors.ts';
+export type { RawAccess } from './raw-access.ts';
 export { refusalToError } from './refusals.ts';

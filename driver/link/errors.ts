@@ -68,6 +68,29 @@ export class LinkProtocolError extends DriverError {
   override name = 'LinkProtocolError';
 }
 
+/**
+ * A request made in a session that ended before it was answered (the
+ * session was reopened, or the board reset while one was being opened). A
+ * request is never sent in a session other than the one it was made in:
+ * when `sent` is false it never reached the board; when true it may have
+ * run in its own session, whose end stopped whatever it started. Re-read
+ * the state it depends on and make it again in the new session.
+ */
+export class SessionEndedError extends DriverError {
+  override name = 'SessionEndedError';
+  constructor(
+    readonly command: string,
+    readonly sent: boolean,
+    why: string,
+  ) {
+    super(
+      `${command} was made in a session that ended ${sent ? 'before it was answered' : 'before it was sent'} ` +
+        `(${why}): ${sent ? 'whether it ran is unknown, and' : 'it never reached the board, and'} a request ` +
+        'is never sent in another session; re-read what it depends on and make it again',
+    );
+  }
+}
+
 /** A request the link will not send (e.g. HELLO through `request`, or after `close`). */
 export class LinkUsageError extends DriverError {
   override name = 'LinkUsageError';

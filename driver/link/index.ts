@@ -5,8 +5,9 @@ export {
   LinkTimeoutError,
   LinkUsageError,
   type ResetEvidence,
+  SessionEndedError,
 } from './errors.ts';
-export { type CounterVerdict, EventTracker } from './event-tracker.ts';
+export { type CounterVerdict, EventTracker, type MarkFloor } from './event-tracker.ts';
 export {
   Link,
   type LinkListener,

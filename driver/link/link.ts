@@ -20,9 +20,20 @@
  *   `LinkClosedError`; running out of retries with `LinkTimeoutError`. The
  *   link then refuses new work until `reopen()`.
  *
+ * - A request belongs to the session it was made in and is never sent in
+ *   another: when a session ends (reopened, a reset, given up) everything
+ *   pending in it fails, and subscribers hear `session-opening` before a
+ *   new session's HELLO goes out.
+ *
  * Every promise handed out settles: each pending request is failed on
  * every path that abandons it, and no internal promise is left without a
  * handler.
+ *
+ * This file holds the session's state and routes frames; its parts live
+ * beside it: hello-exchange.ts (opening a session), request-window.ts
+ * (sequence numbers, window and receive-buffer credit), retransmission.ts,
+ * partial-frames.ts, event-marks.ts, frame-writer.ts (the host's side of
+ * the line) and pending.ts (a request the link holds).
  */
 
 import {
@@ -32,13 +43,12 @@ import {
   encodeMessage,
   FrameDecoder,
   type HelloInfo,
-  Limits,
   type Reply,
   type ReplyTo,
   type RequestBody,
   Status,
 } from '../protocol/index.ts';
-import { realTimers, type TimerId, type Timers } from '../transport/timers.ts';
+import { realTimers, type Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
 import {
   DeviceResetError,
@@ -47,206 +57,115 @@ import {
   LinkTimeoutError,
   LinkUsageError,
   type ResetEvidence,
+  SessionEndedError,
 } from './errors.ts';
-import { EventTracker } from './event-tracker.ts';
+import { EventMarks } from './event-marks.ts';
+import { FrameWriter } from './frame-writer.ts';
+import { HelloExchange } from './hello-exchange.ts';
+import {
+  type LinkListener,
+  type LinkNotification,
+  type LinkOptions,
+  type LinkState,
+  type LinkStats,
+  newLinkStats,
+  type RequestOptions,
+  type SequencedCommand,
+  type SequencedRequest,
+} from './link-types.ts';
+import { defaultPartialFrameTimeoutMs, PartialFrameWatch } from './partial-frames.ts';
+import { newPending, type Pending } from './pending.ts';
+import { RequestWindow, SEQ_MOD } from './request-window.ts';
+import { defaultRetransmitMs, Retransmission } from './retransmission.ts';
 
-/** A request the link sequences: everything but HELLO, which opens the session. */
-export type SequencedRequest = Exclude<RequestBody, { command: 'hello' }>;
-export type SequencedCommand = SequencedRequest['command'];
-
-export interface LinkOptions {
-  /** Time source for deadlines; defaults to the real clock. */
-  timers?: Timers;
-  /**
-   * Retransmission deadline per attempt. Defaults to one computed from the
-   * link's baud rate in the HELLO reply (time to move a full window of
-   * largest frames both ways, plus slack), or 250 ms before HELLO.
-   */
-  retransmitTimeoutMs?: number;
-  /** Retransmissions before giving up with LinkTimeoutError (default 10). */
-  maxRetries?: number;
-  /** Caps the board's window (never raises it). */
-  window?: number;
-  /** First sequence number (HELLO's); drawn from `random` when absent. */
-  initialSeq?: number;
-  /**
-   * Source of randomness for the first sequence number, in [0, 1). Default
-   * Math.random; a fault soak passes its seeded generator, so a failing seed
-   * replays exactly.
-   */
-  random?: () => number;
-  /**
-   * A frame begun and not ended by its delimiter after the line has been
-   * quiet this long is given up as damaged (its delimiter was lost): the
-   * event it may have been is reported lost at once, instead of when the
-   * next frame arrives. Default: 16 character times at the link's rate, at
-   * least 20 ms (USB-serial adapters deliver in bursts).
-   */
-  partialFrameTimeoutMs?: number;
-  /**
-   * After the host has sent nothing for this long, a 0x00 goes before the
-   * next frame, so whatever noise the board's receiver holds ends there
-   * instead of ruining the frame (PROTOCOL.md §1). Default 10 ms.
-   */
-  idleFlushMs?: number;
-}
-
-export interface RequestOptions {
-  /** Stop waiting: the promise rejects with the signal's reason. A request already sent still runs. */
-  signal?: AbortSignal;
-  /** Extra time the board needs to execute this request (a batch POLL), added to each deadline. */
-  extraTimeMs?: number;
-  /**
-   * Called synchronously the moment the reply is matched, before any frame
-   * after it is handled (an event right behind the reply comes after this
-   * call) and before the promise settles. Not called when the request fails.
-   */
-  onReply?: (reply: Reply) => void;
-  /**
-   * Called once, when the request is first put on the wire. A request that
-   * fails without it having been called never reached the board; one that
-   * fails after may or may not have run.
-   */
-  onSent?: () => void;
-  /** Retransmissions before giving up, for this request (default: the link's maxRetries). */
-  retries?: number;
-}
-
-export type LinkNotification =
-  | { kind: 'event'; event: BoardEvent }
-  | { kind: 'events-lost'; expected: number; received: number; lost: number }
-  /**
-   * A frame from the board arrived damaged. If it was an event, that event is
-   * lost, and no later event may come to reveal the gap in counters: whoever
-   * waits for one should re-read the state it depends on.
-   */
-  | { kind: 'frame-damaged' }
-  | { kind: 'reset'; error: DeviceResetError }
-  | { kind: 'closed'; error: LinkClosedError };
-
-export type LinkListener = (notification: LinkNotification) => void;
-
-export interface LinkStats {
-  framesSent: number;
-  framesReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  retransmissions: number;
-  corruptFrames: number;
-  invalidFrames: number;
-  naks: number;
-  seqGaps: number;
-  timeouts: number;
-  unmatchedReplies: number;
-  events: number;
-  duplicateEvents: number;
-  eventsLost: number;
-  resets: number;
-  listenerErrors: number;
-}
-
-export type LinkState = 'opening' | 'open' | 'no-session' | 'closed';
-
-interface Pending {
-  readonly body: SequencedRequest;
-  readonly extraTimeMs: number;
-  readonly onReply: ((reply: Reply) => void) | undefined;
-  readonly onSent: (() => void) | undefined;
-  readonly retries: number | undefined;
-  seq: number;
-  frame: Uint8Array | undefined;
-  attempts: number;
-  /** Deadlines that passed without a reply; retransmissions for other reasons do not count. */
-  misses: number;
-  /** Resends since the last deadline for other reasons (gap, NAK, fast retransmission). */
-  early: number;
-  /** Order of the latest transmission among all transmissions (see `fastRetransmit`). */
-  stamp: number;
-  /** SEQ_GAP replies still expected for transmissions a go-back superseded (see `goBack`). */
-  staleGaps: number;
-  timer: TimerId | undefined;
-  /** The caller stopped waiting (abort); the entry stays to keep the seq space whole. */
-  abandoned: boolean;
-  /** A transmission is still queued in the transport: sending it again would only pile up. */
-  queued: boolean;
-  /** Evidence of a loss came while a copy was queued: send again as soon as it has left. */
-  resendWhenSent: boolean;
-  resolve(reply: Reply): void;
-  /** Takes `unknown` because an abort rejects with whatever reason the signal carries. */
-  reject(error: unknown): void;
-  detachAbort(): void;
-}
-
-interface HelloAttempt {
-  seq: number;
-  attempts: number;
-  queued: boolean;
-  timer: TimerId | undefined;
-  frame: Uint8Array;
-  resolve(hello: HelloInfo): void;
-  reject(error: Error): void;
-}
-
-const SEQ_MOD = 0x1_0000;
-const seqAfter = (a: number, b: number) => (a - b + SEQ_MOD) % SEQ_MOD < 0x8000;
+export type {
+  LinkListener,
+  LinkNotification,
+  LinkOptions,
+  LinkState,
+  LinkStats,
+  RequestOptions,
+  SequencedCommand,
+  SequencedRequest,
+} from './link-types.ts';
 
 export class Link {
-  readonly stats: LinkStats = {
-    framesSent: 0,
-    framesReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    retransmissions: 0,
-    corruptFrames: 0,
-    invalidFrames: 0,
-    naks: 0,
-    seqGaps: 0,
-    timeouts: 0,
-    unmatchedReplies: 0,
-    events: 0,
-    duplicateEvents: 0,
-    eventsLost: 0,
-    resets: 0,
-    listenerErrors: 0,
-  };
+  readonly stats: LinkStats = newLinkStats();
 
   private readonly timers: Timers;
   private readonly maxRetries: number;
   private readonly decoder = new FrameDecoder();
-  private readonly events = new EventTracker();
   private readonly listeners = new Set<LinkListener>();
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly writer: FrameWriter;
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly requests: RequestWindow;
+  private readonly retransmission: Retransmission;
+  private readonly hello: HelloExchange;
+  private readonly partial: PartialFrameWatch;
+  private readonly events: EventMarks;
 
   private stateValue: LinkState = 'opening';
+  /**
+   * The current session's token: a new one when a session starts opening,
+   * and when one ends (a reset, a session given up). Every request carries
+   * the token of the session it was made in.
+   */
+  private sessionToken = 0;
   private session: HelloInfo | undefined;
   private knownEpoch: number | undefined;
   /** Why the link refuses work while not open. */
   private refusal: Error | undefined;
-  private hello: HelloAttempt | undefined;
-  private nextSeq: number;
   private sessionHelloSeq = -1;
-  private stamps = 0;
-  private window = 1;
   private retransmitMs: number;
-  private lastSendAt = Number.NEGATIVE_INFINITY;
-  /** Wire bytes of the requests in flight (their latest transmission): at most the board's rxBuffer. */
-  private inflightBytes = 0;
-  private readonly idleWaiters = new Set<() => void>();
-  private lastByteAt = 0;
-  private partialTimer: TimerId | undefined;
-  private readonly inflight: Pending[] = [];
-  private readonly queue: Pending[] = [];
 
   private constructor(
     private readonly transport: Transport,
     private readonly options: LinkOptions,
   ) {
-    this.timers = options.timers ?? realTimers;
-    this.maxRetries = options.maxRetries ?? 10;
+    const timers = options.timers ?? realTimers;
+    const maxRetries = options.maxRetries ?? 10;
+    this.timers = timers;
+    this.maxRetries = maxRetries;
     this.retransmitMs = options.retransmitTimeoutMs ?? 250;
-    this.nextSeq = options.initialSeq ?? Math.floor((options.random ?? Math.random)() * SEQ_MOD) % SEQ_MOD;
-    this.writer = transport.writable.getWriter();
+    this.requests = new RequestWindow(
+      options.initialSeq ?? Math.floor((options.random ?? Math.random)() * SEQ_MOD) % SEQ_MOD,
+    );
+    const send = (frame: Uint8Array) => this.send(frame);
+    const stats = this.stats;
+    this.events = new EventMarks(stats, (n) => this.notify(n));
+    this.retransmission = new Retransmission({
+      timers,
+      stats,
+      window: this.requests,
+      maxRetries,
+      retransmitMs: () => this.retransmitMs,
+      session: () => this.sessionToken,
+      markFloor: () => this.events.floor(),
+      send,
+      giveUp: (error) => this.enterNoSession(error),
+    });
+    this.hello = new HelloExchange({
+      timers,
+      stats,
+      maxRetries,
+      retransmitMs: () => this.retransmitMs,
+      send,
+      failed: (error) => this.enterNoSession(error),
+      opened: (info, helloSeq, mark) => this.sessionOpened(info, helloSeq, mark),
+    });
+    this.partial = new PartialFrameWatch(
+      timers,
+      () => this.options.partialFrameTimeoutMs ?? defaultPartialFrameTimeoutMs(this.session?.linkBaud),
+      () => this.stateValue !== 'closed' && this.decoder.pendingBytes > 0,
+      () => this.decoder.abandonPartial((d) => this.onDecoded(d)),
+    );
+    this.writer = new FrameWriter(
+      transport.writable.getWriter(),
+      timers,
+      stats,
+      options.idleFlushMs ?? 10,
+      (e) => this.writeFailed(e),
+    );
     this.reader = transport.readable.getReader();
   }
 
@@ -285,11 +204,16 @@ export class Link {
   }
 
   get inFlight(): number {
-    return this.inflight.length;
+    return this.requests.inflight.length;
+  }
+
+  /** The current session's token (see RequestOptions.session). */
+  get sessionId(): number {
+    return this.sessionToken;
   }
 
   get effectiveWindow(): number {
-    return this.window;
+    return this.requests.size;
   }
 
   get retransmitTimeoutMs(): number {
@@ -298,14 +222,14 @@ export class Link {
 
   /** Resolves once no request is queued or in flight (or the link stopped working). */
   idle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.add(resolve));
+    return this.requests.idle();
   }
 
   /** The board and the transport now run at `baud` (SET_LINK_BAUD): deadlines follow the new rate. */
   adoptBaud(baud: number): void {
     if (this.session) this.session = { ...this.session, linkBaud: baud };
-    this.retransmitMs = this.options.retransmitTimeoutMs ?? defaultRetransmitMs(this.session!, this.window);
+    this.retransmitMs =
+      this.options.retransmitTimeoutMs ?? defaultRetransmitMs(this.session!, this.requests.size);
     this.decoder.reset();
   }
 
@@ -338,46 +262,34 @@ export class Link {
         reject(this.refusalError());
         return;
       }
+      const session = options.session ?? this.sessionToken;
+      if (session !== this.sessionToken) {
+        reject(new SessionEndedError(body.command, false, 'the session it belongs to has ended'));
+        return;
+      }
       const signal = options.signal;
       if (signal?.aborted) {
         reject(signal.reason);
         return;
       }
-      const entry: Pending = {
-        body,
-        extraTimeMs: options.extraTimeMs ?? 0,
-        onReply: options.onReply,
-        onSent: options.onSent,
-        retries: options.retries,
-        seq: -1,
-        frame: undefined,
-        attempts: 0,
-        misses: 0,
-        early: 0,
-        stamp: 0,
-        staleGaps: 0,
-        timer: undefined,
-        abandoned: false,
-        queued: false,
-        resendWhenSent: false,
-        // The link matched the reply by seq and command, so it is a ReplyTo<C>.
-        resolve: (reply) => resolve(reply as ReplyTo<C>),
-        reject,
-        detachAbort: () => {},
-      };
+      // The link matches the reply by seq and command, so it is a ReplyTo<C>.
+      const entry = newPending(body, session, options, (reply) => resolve(reply as ReplyTo<C>), reject);
       if (signal) {
         const onAbort = () => this.abandon(entry, signal.reason);
         signal.addEventListener('abort', onAbort, { once: true });
         entry.detachAbort = () => signal.removeEventListener('abort', onAbort);
       }
-      this.queue.push(entry);
+      this.requests.queue.push(entry);
       this.pump();
     });
   }
 
   /**
-   * Opens a new session (after a reset or a timeout). Requests made while
-   * it runs wait for it. If the board's epoch changed since the last
+   * Opens a new session (after a reset or a timeout). Everything still
+   * pending belongs to the old session and fails with SessionEndedError
+   * (never sent in the new one); subscribers hear `session-opening` before
+   * the HELLO goes out. Requests made while it runs belong to the new
+   * session and wait for it. If the board's epoch changed since the last
    * session, subscribers get a `reset` notification (once per reset).
    */
   async reopen(): Promise<HelloInfo> {
@@ -385,12 +297,13 @@ export class Link {
     if (this.stateValue === 'opening') {
       throw new LinkUsageError('a session is already being opened; wait for it');
     }
-    // Requests in flight belong to the old session: whether they ran is
-    // unknown. Queued ones have not been sent and go out in the new session.
-    const inflight = this.inflight.splice(0);
-    this.inflightBytes = 0;
-    const error = new LinkUsageError('the session was reopened before this request was answered');
-    for (const e of inflight) this.fail(e, error);
+    // Everything pending belongs to the old session and is never sent in
+    // the new one: whether those in flight ran is unknown; queued ones never
+    // reached the board.
+    const { inflight, queued } = this.requests.takeAll();
+    for (const e of [...inflight, ...queued]) {
+      this.fail(e, new SessionEndedError(e.body.command, e.attempts > 0, 'the session was reopened'));
+    }
     return this.openSession();
   }
 
@@ -412,96 +325,36 @@ export class Link {
   private openSession(): Promise<HelloInfo> {
     this.stateValue = 'opening';
     this.refusal = undefined;
+    this.sessionToken++;
     // The board treats a HELLO with its session's HELLO seq as a
     // retransmission and keeps the session, so never reuse that one.
-    if (this.session !== undefined && this.nextSeq === this.sessionHelloSeq) {
-      this.nextSeq = (this.nextSeq + 1) % SEQ_MOD;
+    const requests = this.requests;
+    if (this.session !== undefined && requests.nextSeq === this.sessionHelloSeq) {
+      requests.nextSeq = (requests.nextSeq + 1) % SEQ_MOD;
     }
-    const seq = this.nextSeq;
-    return new Promise<HelloInfo>((resolve, reject) => {
-      const frame = encodeMessage({ kind: 'request', command: 'hello', seq });
-      this.hello = { seq, attempts: 0, queued: false, timer: undefined, frame, resolve, reject };
-      this.transmitHello();
-    });
+    // Before the HELLO goes out: nothing of the old session may survive into this one.
+    return this.hello.open(requests.nextSeq, () =>
+      this.notify({ kind: 'session-opening', session: this.sessionToken }),
+    );
   }
 
-  private transmitHello(): void {
-    const h = this.hello;
-    if (!h) return;
-    if (h.attempts > this.maxRetries) {
-      this.hello = undefined;
-      this.stats.timeouts++;
-      const unreadable =
-        this.stats.corruptFrames + this.stats.invalidFrames > 0
-          ? ` (${this.stats.corruptFrames} corrupt and ${this.stats.invalidFrames} unreadable frames came back)`
-          : '';
-      const error = new LinkTimeoutError(
-        `the board did not answer HELLO after ${h.attempts} attempts${unreadable}: check that the bridge ` +
-          'firmware runs, that this is its port and that the baud rate matches',
-        'hello',
-        h.attempts,
-      );
-      this.enterNoSession(error);
-      h.reject(error);
-      return;
-    }
-    this.timers.clearTimeout(h.timer);
-    h.timer = undefined;
-    // Each attempt's deadline runs from when its bytes left the host: a
-    // transport still busy with earlier bytes (a backlog after a silent
-    // board) must not use up the attempts.
-    const arm = () => {
-      if (this.hello === h && h.timer === undefined) {
-        h.timer = this.timers.setTimeout(() => this.transmitHello(), this.retransmitMs);
-      }
-    };
-    if (h.queued) {
-      arm();
-      return;
-    }
-    if (h.attempts > 0) this.stats.retransmissions++;
-    h.attempts++;
-    h.queued = true;
-    void this.send(h.frame).then(() => {
-      h.queued = false;
-      arm();
-    });
-  }
-
-  private onHelloReply(reply: ReplyTo<'hello'>): void {
-    const h = this.hello;
-    if (!h || reply.seq !== h.seq) {
-      this.stats.unmatchedReplies++;
-      return;
-    }
-    this.timers.clearTimeout(h.timer);
-    this.hello = undefined;
-    const r = reply.result;
-    if (r.status !== Status.OK) {
-      const error = new LinkProtocolError(
-        `the board refused HELLO with status ${r.status}: it may speak another protocol version`,
-      );
-      this.enterNoSession(error);
-      h.reject(error);
-      return;
-    }
-    const info = r.hello;
+  private sessionOpened(info: HelloInfo, helloSeq: number, mark: number): void {
     const previous = this.knownEpoch;
     this.session = info;
-    this.sessionHelloSeq = h.seq;
+    this.sessionHelloSeq = helloSeq;
     this.knownEpoch = info.bootEpoch;
-    this.nextSeq = (h.seq + 1) % SEQ_MOD;
+    const requests = this.requests;
+    requests.nextSeq = (helloSeq + 1) % SEQ_MOD;
     // The new session starts here: events before the mark belong to the past.
-    this.events.resetTo(reply.mark);
-    this.window = Math.max(1, Math.min(info.window, this.options.window ?? Number.POSITIVE_INFINITY));
-    this.retransmitMs = this.options.retransmitTimeoutMs ?? defaultRetransmitMs(info, this.window);
+    this.events.sessionOpened(mark);
+    requests.size = Math.max(1, Math.min(info.window, this.options.window ?? Number.POSITIVE_INFINITY));
+    requests.credit = info.rxBuffer;
+    this.retransmitMs = this.options.retransmitTimeoutMs ?? defaultRetransmitMs(info, requests.size);
     this.decoder.reset();
     this.stateValue = 'open';
     if (previous !== undefined && previous !== info.bootEpoch) {
       this.announceReset(new DeviceResetError(previous, info.bootEpoch, 'hello-epoch'));
     }
-    h.resolve(info);
-    this.pump();
   }
 
   private announceReset(error: DeviceResetError): void {
@@ -520,16 +373,21 @@ export class Link {
     if (this.stateValue === 'closed' || bootEpoch === this.knownEpoch) return;
     const error = new DeviceResetError(this.knownEpoch, bootEpoch, evidence);
     this.knownEpoch = bootEpoch;
-    this.events.reset();
+    this.events.boardReset();
     if (this.stateValue === 'open') this.enterNoSession(error);
-    // While opening, the HELLO in flight reaches the new boot and is answered
-    // by it; requests queued behind it run in that new session.
+    else if (this.stateValue === 'opening') {
+      // The HELLO in flight reaches the new boot and is answered by it, but
+      // the requests queued behind it were made before the reset: they fail.
+      this.sessionToken++;
+      this.failAll(error);
+    }
     this.announceReset(error);
   }
 
   private enterNoSession(error: Error): void {
     this.stateValue = 'no-session';
     this.refusal = error;
+    this.sessionToken++;
     this.failAll(error);
   }
 
@@ -548,153 +406,42 @@ export class Link {
 
   // ------------------------------------------------------------ requests
 
+  /** Sends what the window and the board's receive buffer allow, in order. */
   private pump(): void {
     if (this.stateValue !== 'open') return;
-    while (this.queue.length > 0 && this.windowHasRoom()) {
-      const entry = this.queue[0]!;
+    const requests = this.requests;
+    const queue = requests.queue;
+    while (queue.length > 0 && requests.hasRoom()) {
+      const entry = queue[0]!;
       if (entry.abandoned) {
-        this.queue.shift();
+        queue.shift();
+        continue;
+      }
+      if (entry.session !== this.sessionToken) {
+        // Made in a session that has ended: never sent in this one.
+        queue.shift();
+        this.fail(
+          entry,
+          new SessionEndedError(entry.body.command, false, 'the session it belongs to has ended'),
+        );
         continue;
       }
       let frame: Uint8Array;
       try {
-        frame = encodeMessage({ kind: 'request', seq: this.nextSeq, ...entry.body });
+        frame = encodeMessage({ kind: 'request', seq: requests.nextSeq, ...entry.body });
       } catch (e) {
         // Not sent, so the seq is not used: the next request takes it.
-        this.queue.shift();
+        queue.shift();
         entry.detachAbort();
         entry.reject(e instanceof EncodeError ? e : new LinkProtocolError(String(e)));
         continue;
       }
-      if (!this.creditAllows(frame.length)) break;
-      this.queue.shift();
-      entry.seq = this.nextSeq;
-      entry.frame = frame;
-      this.nextSeq = (this.nextSeq + 1) % SEQ_MOD;
-      this.inflight.push(entry);
-      this.inflightBytes += wireBytes(frame);
-      this.transmit(entry);
+      if (!requests.creditAllows(frame.length)) break;
+      queue.shift();
+      requests.admit(entry, frame);
+      this.retransmission.transmit(entry);
     }
-    if (this.isIdle()) this.wakeIdle();
-  }
-
-  /**
-   * The board's receive buffer (HELLO's rxBuffer) holds every request the
-   * host has sent and not seen answered: one more frame goes out only if it
-   * fits beside them (or nothing is in flight), so no byte is ever lost to a
-   * full buffer, whatever the line rate (PROTOCOL.md §2).
-   */
-  private creditAllows(frameLength: number): boolean {
-    const credit = this.session?.rxBuffer;
-    return (
-      credit === undefined || this.inflight.length === 0 || this.inflightBytes + frameLength + 1 <= credit
-    );
-  }
-
-  private isIdle(): boolean {
-    return this.queue.length === 0 && this.inflight.length === 0;
-  }
-
-  private wakeIdle(): void {
-    for (const w of [...this.idleWaiters]) w();
-    this.idleWaiters.clear();
-  }
-
-  private dropInflight(entry: Pending): void {
-    const i = this.inflight.indexOf(entry);
-    if (i < 0) return;
-    this.inflight.splice(i, 1);
-    this.inflightBytes -= wireBytes(entry.frame!);
-  }
-
-  /**
-   * The window slides over sequence numbers, not over a count: replies can
-   * complete out of order (a lost one is retransmitted while later ones
-   * arrive), and the board caches only the last `window` replies, so a new
-   * seq must stay within `window` of the oldest unanswered one, or that
-   * one's reply could leave the cache before its retransmission arrives.
-   */
-  private windowHasRoom(): boolean {
-    const oldest = this.inflight[0];
-    return oldest === undefined || (this.nextSeq - oldest.seq + SEQ_MOD) % SEQ_MOD < this.window;
-  }
-
-  private transmit(entry: Pending): void {
-    // Early resends (gap, NAK, fast retransmission) keep the running
-    // deadline: a board that answered every frame with a NAK would
-    // otherwise push the deadline back forever and the request would hang.
-    // The deadline runs from when the bytes left the host, so a transport
-    // still busy with earlier bytes does not use up the attempts.
-    const arm = () => {
-      if (entry.timer === undefined && this.inflight.includes(entry)) {
-        entry.timer = this.timers.setTimeout(
-          () => this.onDeadline(entry),
-          this.retransmitMs + entry.extraTimeMs,
-        );
-      }
-    };
-    if (entry.queued) {
-      // The last transmission has not even left: another copy would only pile up behind it.
-      arm();
-      return;
-    }
-    if (entry.attempts > 0) this.stats.retransmissions++;
-    else if (entry.onSent) {
-      try {
-        entry.onSent();
-      } catch {
-        this.stats.listenerErrors++;
-      }
-    }
-    entry.attempts++;
-    entry.stamp = ++this.stamps;
-    entry.queued = true;
-    void this.send(entry.frame!).then(() => {
-      entry.queued = false;
-      if (entry.resendWhenSent && this.inflight.includes(entry)) {
-        entry.resendWhenSent = false;
-        this.transmit(entry);
-      } else arm();
-    });
-  }
-
-  /**
-   * A resend before the deadline, on evidence that a frame was lost. At most
-   * four per deadline period: a board that keeps answering with NAKs or gaps
-   * (broken, or out of step) would otherwise ping-pong with the host as fast
-   * as the line allows; the deadline then decides.
-   */
-  private resendEarly(entry: Pending): boolean {
-    if (entry.early >= 4) return false;
-    entry.early++;
-    // A NAK can come back before the transport reports the damaged copy
-    // sent: resend right after it, not at the deadline.
-    if (entry.queued) entry.resendWhenSent = true;
-    else this.transmit(entry);
-    return true;
-  }
-
-  private onDeadline(entry: Pending): void {
-    entry.timer = undefined;
-    if (!this.inflight.includes(entry)) return;
-    entry.early = 0;
-    entry.misses++;
-    if (entry.misses <= (entry.retries ?? this.maxRetries)) {
-      this.transmit(entry);
-      return;
-    }
-    this.stats.timeouts++;
-    const command = entry.body.command;
-    const error = new LinkTimeoutError(
-      `no reply from the board to ${command} (seq ${entry.seq}) after ${entry.attempts} attempts ` +
-        `${this.retransmitMs + entry.extraTimeMs} ms apart: the link is down or the board hangs; ` +
-        'whether the request ran is unknown, so reopen the session and re-read the state you depend on',
-      command,
-      entry.attempts,
-    );
-    // The board's expected seq is stuck at a request we gave up on: the
-    // session cannot continue, so everything pending fails with it.
-    this.enterNoSession(error);
+    if (requests.isIdle) requests.wakeIdle();
   }
 
   private abandon(entry: Pending, reason: unknown): void {
@@ -706,7 +453,7 @@ export class Link {
   }
 
   private complete(entry: Pending, reply: Reply): void {
-    this.dropInflight(entry);
+    this.requests.drop(entry);
     this.timers.clearTimeout(entry.timer);
     entry.timer = undefined;
     entry.detachAbort();
@@ -736,36 +483,9 @@ export class Link {
   }
 
   private failAll(error: Error): void {
-    const all = [...this.inflight, ...this.queue];
-    this.inflight.length = 0;
-    this.inflightBytes = 0;
-    this.queue.length = 0;
-    for (const e of all) this.fail(e, error);
-    this.wakeIdle();
-  }
-
-  /**
-   * SEQ_GAP: the board expects `expected` and executed nothing newer.
-   * Resend, in order, every request in flight from `expected` on.
-   *
-   * One lost request makes every request behind it come back as a gap. The
-   * first gap triggers the go-back; each request it resent whose earlier
-   * transmission is still unanswered owes one more gap reply, which is
-   * ignored when it comes, so a loss costs one go-back, not one per request
-   * in the window. If such a reply was lost instead, the worst case is that
-   * one real gap is ignored and the deadline resends.
-   */
-  private goBack(entry: Pending, expected: number): void {
-    this.stats.seqGaps++;
-    if (entry.staleGaps > 0) {
-      entry.staleGaps--;
-      return;
-    }
-    for (const e of this.inflight) {
-      if (!seqAfter(e.seq, expected)) continue;
-      const owesGap = e !== entry && e.seq !== expected;
-      if (this.resendEarly(e) && owesGap) e.staleGaps++;
-    }
+    const { inflight, queued } = this.requests.takeAll();
+    for (const e of [...inflight, ...queued]) this.fail(e, error);
+    this.requests.wakeIdle();
   }
 
   // ------------------------------------------------------------ receiving
@@ -782,7 +502,7 @@ export class Link {
         }
         this.stats.bytesReceived += value.length;
         this.decoder.push(value, onDecoded);
-        this.watchPartialFrame();
+        this.partial.bytesArrived();
       }
     } catch (e) {
       error = new LinkClosedError(`the transport failed: ${e instanceof Error ? e.message : String(e)}`, {
@@ -796,34 +516,6 @@ export class Link {
         // Closing a transport that already failed may fail too; the link is closed either way.
       });
     }
-  }
-
-  /** Arms (or keeps) the timer that gives up a frame whose delimiter does not come. */
-  private watchPartialFrame(): void {
-    if (this.decoder.pendingBytes === 0) return;
-    this.lastByteAt = this.timers.now();
-    if (this.partialTimer === undefined) this.armPartialTimer(this.partialFrameTimeoutMs());
-  }
-
-  private armPartialTimer(ms: number): void {
-    this.partialTimer = this.timers.setTimeout(() => {
-      this.partialTimer = undefined;
-      if (this.stateValue === 'closed' || this.decoder.pendingBytes === 0) return;
-      const quiet = this.timers.now() - this.lastByteAt;
-      const timeout = this.partialFrameTimeoutMs();
-      if (quiet < timeout) {
-        this.armPartialTimer(timeout - quiet);
-        return;
-      }
-      this.decoder.abandonPartial((d) => this.onDecoded(d));
-    }, ms);
-  }
-
-  private partialFrameTimeoutMs(): number {
-    const option = this.options.partialFrameTimeoutMs;
-    if (option !== undefined) return option;
-    const baud = this.session?.linkBaud ?? 115_200;
-    return Math.max(20, Math.ceil((16 * 10 * 1000) / (baud > 0 ? baud : 115_200)));
   }
 
   private onDecoded(d: Decoded): void {
@@ -841,7 +533,7 @@ export class Link {
         return;
       case 'nak':
         this.stats.framesReceived++;
-        if (this.stateValue === 'open') this.noteMark(d.mark);
+        if (this.stateValue === 'open') this.events.noteMark(d.mark);
         this.onNak(d.seq);
         return;
       case 'event':
@@ -857,22 +549,20 @@ export class Link {
 
   private onNak(seq: number): void {
     this.stats.naks++;
-    if (this.hello?.seq === seq) {
-      this.timers.clearTimeout(this.hello.timer);
-      this.transmitHello();
-      return;
-    }
+    if (this.hello.nak(seq)) return;
     // The seq comes from a damaged frame: only a hint. Resend if it names one of ours.
-    const entry = this.inflight.find((e) => e.seq === seq);
-    if (entry) this.resendEarly(entry);
+    const entry = this.requests.bySeq(seq);
+    if (entry) this.retransmission.resendEarly(entry);
   }
 
   private onReply(reply: Reply): void {
     if (reply.command === 'hello') {
-      this.onHelloReply(reply);
+      if (!this.hello.answered(reply)) this.stats.unmatchedReplies++;
+      // Requests made while the session opened go out now (nothing when HELLO was refused).
+      else this.pump();
       return;
     }
-    const entry = this.inflight.find((e) => e.seq === reply.seq);
+    const entry = this.requests.bySeq(reply.seq);
     if (!entry || entry.body.command !== reply.command) {
       this.stats.unmatchedReplies++;
       return;
@@ -880,10 +570,10 @@ export class Link {
     const r = reply.result;
     // A NO_SESSION comes from a board that reset: its mark counts that
     // boot's events, not the ones this session knows.
-    if (r.status !== Status.NO_SESSION) this.noteMark(reply.mark);
+    if (r.status !== Status.NO_SESSION) this.events.noteMark(reply.mark, entry.markFloor);
     switch (r.status) {
       case Status.SEQ_GAP:
-        this.goBack(entry, r.expected);
+        this.retransmission.goBack(entry, r.expected);
         return;
       case Status.NO_SESSION:
         this.onDeviceReset(r.bootEpoch, 'no-session');
@@ -891,7 +581,7 @@ export class Link {
       case Status.STALE:
         // Executed, but its reply left the cache: the window kept the host
         // from ever needing it, so one side broke the protocol.
-        this.dropInflight(entry);
+        this.requests.drop(entry);
         this.fail(
           entry,
           new LinkProtocolError(
@@ -902,31 +592,9 @@ export class Link {
         this.pump();
         return;
       default:
-        this.fastRetransmit(entry);
+        this.retransmission.fastRetransmit(entry);
         this.complete(entry, reply);
     }
-  }
-
-  /**
-   * The board executes and answers in order, so when `answered` gets its
-   * reply, any request sent before it that is still unanswered lost its
-   * reply (or its request: then the resend gets SEQ_GAP-free execution).
-   * Resending now instead of at the deadline keeps a lossy line fast; a
-   * needless resend only fetches a cached reply. Each resend gets a new
-   * stamp, so one loss triggers one resend, not one per later reply.
-   */
-  private fastRetransmit(answered: Pending): void {
-    for (const e of this.inflight) {
-      if (e !== answered && e.stamp < answered.stamp) this.resendEarly(e);
-    }
-  }
-
-  /** A reply's event mark: the events below it that never came are lost. */
-  private noteMark(mark: number): void {
-    const lost = this.events.mark(mark);
-    if (lost === 0) return;
-    this.stats.eventsLost += lost;
-    this.notify({ kind: 'events-lost', expected: (mark - lost) & 0xffff, received: mark, lost });
   }
 
   private onEvent(event: BoardEvent): void {
@@ -934,21 +602,7 @@ export class Link {
     if (event.event === 'boot' && this.session !== undefined) {
       this.onDeviceReset(event.bootEpoch, 'boot-event');
     }
-    const verdict = this.events.observe(event.counter, event.event === 'boot');
-    if (verdict.kind === 'duplicate') {
-      this.stats.duplicateEvents++;
-      return;
-    }
-    if (verdict.kind === 'gap') {
-      this.stats.eventsLost += verdict.lost;
-      this.notify({
-        kind: 'events-lost',
-        expected: verdict.expected,
-        received: verdict.received,
-        lost: verdict.lost,
-      });
-    }
-    this.notify({ kind: 'event', event });
+    this.events.received(event);
   }
 
   // ------------------------------------------------------------ plumbing
@@ -956,43 +610,26 @@ export class Link {
   /** Writes a frame; resolves (never rejects) once the transport took it or failed. */
   private send(frame: Uint8Array): Promise<void> {
     if (this.stateValue === 'closed') return Promise.resolve();
-    this.stats.framesSent++;
-    const now = this.timers.now();
-    let bytes = frame;
-    if (now - this.lastSendAt >= (this.options.idleFlushMs ?? 10)) {
-      // After a quiet spell the board's receiver may hold noise: end it first.
-      bytes = new Uint8Array(frame.length + 1);
-      bytes.set(frame, 1);
-    }
-    this.lastSendAt = now;
-    this.stats.bytesSent += bytes.length;
-    return this.writer.write(bytes).catch((e: unknown) => {
-      if (this.stateValue === 'closed') return;
-      this.shutdown(
-        new LinkClosedError(
-          `writing to the transport failed: ${e instanceof Error ? e.message : String(e)}`,
-          {
-            cause: e,
-          },
-        ),
-      );
-      this.transport.close().catch(() => {
-        // Already broken; the link is closed either way.
-      });
+    return this.writer.write(frame);
+  }
+
+  private writeFailed(e: unknown): void {
+    if (this.stateValue === 'closed') return;
+    this.shutdown(
+      new LinkClosedError(`writing to the transport failed: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      }),
+    );
+    this.transport.close().catch(() => {
+      // Already broken; the link is closed either way.
     });
   }
 
   private shutdown(error: LinkClosedError): void {
     this.stateValue = 'closed';
     this.refusal = error;
-    this.timers.clearTimeout(this.partialTimer);
-    this.partialTimer = undefined;
-    const h = this.hello;
-    if (h) {
-      this.timers.clearTimeout(h.timer);
-      this.hello = undefined;
-      h.reject(error);
-    }
+    this.partial.stop();
+    this.hello.cancel(error);
     this.failAll(error);
     this.notify({ kind: 'closed', error });
   }
@@ -1007,21 +644,4 @@ export class Link {
       }
     }
   }
-}
-
-/** Bytes a frame takes on the wire, with the 0x00 that may go before it. */
-function wireBytes(frame: Uint8Array): number {
-  return frame.length + 1;
-}
-
-/**
- * Time for a full window of largest requests to reach the board and their
- * largest replies to come back, at 10 bits per byte, twice over, plus
- * 50 ms for the host's and the board's scheduling.
- */
-function defaultRetransmitMs(info: HelloInfo, window: number): number {
-  const baud = info.linkBaud > 0 ? info.linkBaud : 115_200;
-  const frameBytes = (payload: number) => payload + Limits.headerLength + Limits.crcLength + 6;
-  const bytes = window * (frameBytes(info.maxRequestPayload) + frameBytes(info.maxReplyPayload));
-  return Math.ceil(((2 * bytes * 10) / baud) * 1000) + 50;
 }

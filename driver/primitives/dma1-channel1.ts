@@ -54,7 +54,7 @@ export class Dma1Channel1 {
     if (!Number.isInteger(len) || len < 1 || len > 0xffff) {
       throw new RangeError(`the transfer length must be 1..65535 items, got ${len}`);
     }
-    await this.board.writeRegister(this.ch.cndtr.address, len, { handle: this.handle });
+    await this.board.raw.writeRegister(this.ch.cndtr.address, len, { handle: this.handle });
   }
 
   /**
@@ -118,8 +118,8 @@ export class Dma1Channel1 {
     return getField(this.ch.ccr, 'DIR', ccr) ? 'memory-to-peripheral' : 'peripheral-to-memory';
   }
 
-  private async run(build: Parameters<Board['batch']>[0]) {
-    const result = await this.board.batch(build, { handle: this.handle });
+  private async run(build: Parameters<Board['raw']['batch']>[0]) {
+    const result = await this.board.raw.batch(build, { handle: this.handle });
     if (result.failure) throw result.failure.error;
     return result;
   }

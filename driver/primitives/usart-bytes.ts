@@ -12,6 +12,7 @@ import type { BatchBuilder } from '../board/batch.ts';
 import type { Board } from '../board/board.ts';
 import { PollTimeoutError } from '../board/errors.ts';
 import type { Handle } from '../board/handles.ts';
+import { type BoardInternals, boardInternals } from '../board/internals.ts';
 import { fieldMask } from '../chip/decode.ts';
 import type { UsartDescription } from '../chip/types.ts';
 import { Capability } from '../protocol/index.ts';
@@ -31,10 +32,13 @@ export class UsartBytes {
   private pendingErrors = 0;
   private readonly errorMask: number;
 
+  private readonly internals: BoardInternals;
+
   constructor(
     private readonly board: Board,
     readonly handle: Handle,
   ) {
+    this.internals = boardInternals(board);
     this.u = board.chip.usart1;
     const isr = this.u.isr;
     this.errorMask =
@@ -72,7 +76,7 @@ export class UsartBytes {
     const isr = this.u.isr;
     const rxne = fieldMask(isr, 'RXNE');
     if (!this.board.hasCapability(Capability.BATCH_POLL)) return this.readWithoutPoll();
-    const result = await this.board.batch(
+    const result = await this.internals.batch(
       (b) =>
         b.poll(isr.address, rxne | this.errorMask, rxne, options.timeoutUs ?? 0).read(this.u.rdr.address),
       { handle: this.handle },
@@ -92,10 +96,10 @@ export class UsartBytes {
     if (!this.board.hasCapability(Capability.BATCH_POLL)) {
       const isr = await this.board.readRegister(this.u.isr.address, { handle: this.handle });
       if (!(isr & txe)) return WouldBlock;
-      await this.board.writeRegister(this.u.tdr.address, byte, { handle: this.handle });
+      await this.internals.writeRegister(this.u.tdr.address, byte, { handle: this.handle });
       return undefined;
     }
-    const result = await this.board.batch(
+    const result = await this.internals.batch(
       (b) => b.poll(this.u.isr.address, txe, txe, options.timeoutUs ?? 0).write(this.u.tdr.address, byte),
       { handle: this.handle },
     );
@@ -126,7 +130,7 @@ export class UsartBytes {
   }
 
   private async run(build: (b: BatchBuilder) => unknown): Promise<void> {
-    const result = await this.board.batch(build, { handle: this.handle });
+    const result = await this.internals.batch(build, { handle: this.handle });
     if (result.failure) throw result.failure.error;
   }
 }

@@ -6,6 +6,7 @@ import { EncodeError, encodeMessage, encodeRawFrame } from './encode.ts';
 import {
   type BatchOp,
   type Decoded,
+  DmaStartRefusedReason,
   describeDmaStartRefusedReason,
   type Message,
   MessageType,
@@ -69,6 +70,14 @@ describe('message codec', () => {
         result: { status: 0, data: new Uint8Array([1, 2]) },
       },
     ]);
+  });
+
+  it('decodes the overlap refusal of a DMA start (reason 9) from the wire', () => {
+    // reply to REG_WRITE (0x84), seq 5, mark 0, status DMA_START_REFUSED (0x0D), reason 9
+    const frame = encodeRawFrame(PROTOCOL_VERSION, 0x84, 5, new Uint8Array([0, 0, 0x0d, 9]));
+    const [reply] = decodeAll(frame);
+    expect(reply).toMatchObject({ kind: 'reply', command: 'reg-write', result: { status: 0x0d, reason: 9 } });
+    expect(describeDmaStartRefusedReason(9)).toMatch(/overlaps/);
   });
 
   it('refuses to encode a batch operation it does not know', () => {
@@ -153,7 +162,10 @@ describe('message codec', () => {
       expect(statusName(code)).toMatch(/^[A-Z_]+ \(0x[0-9a-f]{2}\)$/);
     }
     expect(statusName(0x42)).toBe('unknown status 0x42');
-    for (let r = 1; r <= 7; r++) expect(describeDmaStartRefusedReason(r)).not.toMatch(/unknown/);
+    for (let r = 1; r <= 9; r++) expect(describeDmaStartRefusedReason(r)).not.toMatch(/unknown/);
+    expect(describeDmaStartRefusedReason(DmaStartRefusedReason.OVERLAPS_RUNNING_CHANNEL)).toMatch(
+      /other DMA channel/,
+    );
     expect(describeDmaStartRefusedReason(99)).toMatch(/unknown/);
   });
 

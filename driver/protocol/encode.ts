@@ -246,10 +246,19 @@ function writeReply(start: number, m: Extract<Message, { kind: 'reply' }>): numb
     case 'board-status': {
       const r = m.result;
       if (r.status !== Status.OK) return writeRefusal(o, r);
-      checkRoom(o, 1 + 4 * BOARD_STATUS_FIELDS.length, 'BOARD_STATUS reply');
+      const dropped = r.board.linkFramesDropped;
+      checkRoom(
+        o,
+        1 + 4 * (BOARD_STATUS_FIELDS.length + (dropped === undefined ? 0 : 1)),
+        'BOARD_STATUS reply',
+      );
       o = okAt(o);
       for (const field of BOARD_STATUS_FIELDS) {
         v.setUint32(o, u32(r.board[field], field), true);
+        o += 4;
+      }
+      if (dropped !== undefined) {
+        v.setUint32(o, u32(dropped, 'linkFramesDropped'), true);
         o += 4;
       }
       return o;

@@ -119,6 +119,7 @@ export const DmaStartRefusedReason = {
   DATA_SIZE: 6,
   CNDTR_ZERO: 7,
   ENABLE_BLOCKED: 8,
+  OVERLAPS_RUNNING_CHANNEL: 9,
 } as const;
 
 export type DmaStartRefusedReasonCode = (typeof DmaStartRefusedReason)[keyof typeof DmaStartRefusedReason];
@@ -132,6 +133,7 @@ export const DMA_START_REFUSED_DESCRIPTIONS: Readonly<Record<DmaStartRefusedReas
   6: 'MSIZE or PSIZE is the reserved value 3, or CMAR is not aligned to MSIZE',
   7: 'CNDTR is 0: set the transfer length before enabling the channel',
   8: "EN did not set: the channel's transfer error flag (TEIF) is set; clear it in DMA1_IFCR and start again",
+  9: 'the memory range overlaps the range the other DMA channel is running on; stop that transfer or use other memory',
 };
 
 export function describeDmaStartRefusedReason(reason: number): string {
@@ -285,6 +287,11 @@ export interface BoardStatus {
   faultPc: number;
   /** HardFaults since power-up. */
   faultCount: number;
+  /**
+   * Request frames the board dropped: refused with a NAK as damaged, or cut
+   * off by a rate switch (absent from a board that does not report it).
+   */
+  linkFramesDropped?: number;
 }
 
 /** BOARD_STATUS's reply fields, in wire order (u32 each). */

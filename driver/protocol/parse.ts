@@ -252,6 +252,7 @@ function parseReply(command: Command, seq: number, mark: number, p: Reader): Rep
     case 'board-status': {
       const board = {} as BoardStatus;
       for (const field of BOARD_STATUS_FIELDS) board[field] = p.u32(field);
+      if (p.remaining >= 4) board.linkFramesDropped = p.u32('linkFramesDropped');
       // Fields a newer board appends are skipped (PROTOCOL.md §10).
       p.rest();
       reply = { kind: 'reply', command, seq, mark, result: { status, board } };

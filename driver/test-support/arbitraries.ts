@@ -171,15 +171,29 @@ export const arbReply: fc.Arbitrary<Reply> = fc.oneof(
   replyOf(
     'board-status',
     fc.record({
-      board: fc.record({
-        resetFlags: u32,
-        linkRxDropped: u32,
-        linkRxErrors: u32,
-        linkFallbacks: u32,
-        eventsDropped: u32,
-        faultPc: u32,
-        faultCount: u32,
-      }),
+      board: fc.record(
+        {
+          resetFlags: u32,
+          linkRxDropped: u32,
+          linkRxErrors: u32,
+          linkFallbacks: u32,
+          eventsDropped: u32,
+          faultPc: u32,
+          faultCount: u32,
+          linkFramesDropped: u32,
+        },
+        {
+          requiredKeys: [
+            'resetFlags',
+            'linkRxDropped',
+            'linkRxErrors',
+            'linkFallbacks',
+            'eventsDropped',
+            'faultPc',
+            'faultCount',
+          ],
+        },
+      ),
     }),
   ),
 );

@@ -46,6 +46,26 @@ export const FAKE = {
   USART_PRESC: 0x4001_382c,
 } as const;
 
+/**
+ * The value checks of PROTOCOL.md §6 as the firmware's policy has them
+ * (firmware-bridge/src/core/policy.c): bits a write may not set, by
+ * register, and the values a DMAMUX channel may take.
+ * test/fake-board-parity.test.ts sends the same probes to this fake and to
+ * the real firmware, so the two cannot drift apart.
+ */
+const REFUSED_BITS = new Map<number, number>([
+  // RXNEIE, TXEIE, CMIE, RTOIE, EOBIE, TXFEIE, RXFFIE
+  [FAKE.USART_CR1, ((1 << 5) | (1 << 7) | (1 << 14) | (1 << 26) | (1 << 27) | (1 << 30) | (1 << 31)) >>> 0],
+  // LBDIE
+  [FAKE.USART1 + 0x04, 1 << 6],
+  // CTSIE, WUFIE, TXFTIE, TCBGTIE, RXFTIE
+  [FAKE.USART1 + 0x08, (1 << 10) | (1 << 22) | (1 << 23) | (1 << 24) | (1 << 28)],
+  // DMA1_IFCR: only channels 1 and 2's flags
+  [FAKE.DMA_IFCR, ~0xff >>> 0],
+]);
+/** Off, USART1_RX or USART1_TX: the DMAMUX requests the bridge routes. */
+const DMAMUX_VALUES = new Set([0, 50, 51]);
+
 const READ_ONLY = new Set<number>([FAKE.DMA_ISR, FAKE.USART_ISR, FAKE.USART_RDR]);
 const WRITE_ONLY = new Set<number>([FAKE.DMA_IFCR, FAKE.USART_ICR, 0x4001_3818 /* RQR */, FAKE.USART_TDR]);
 
@@ -537,13 +557,15 @@ export class FakeBoard {
 
   private writeReg(address: number, value: number): Refusal | undefined {
     if (!this.allowed(address) || READ_ONLY.has(address)) return { status: Status.REG_NOT_ALLOWED, address };
+    if ((value & (REFUSED_BITS.get(address) ?? 0)) !== 0)
+      return { status: Status.VALUE_NOT_ALLOWED, address };
+    if ((address === FAKE.C0CR || address === FAKE.C1CR) && !DMAMUX_VALUES.has(value)) {
+      return { status: Status.VALUE_NOT_ALLOWED, address };
+    }
     if (address === FAKE.DMA_IFCR) {
-      if (value & ~0xff) return { status: Status.VALUE_NOT_ALLOWED, address };
       this.registers.set(FAKE.DMA_ISR, (this.reg(FAKE.DMA_ISR) & ~value) >>> 0);
       return undefined;
     }
-    if (address === FAKE.USART_CR1 && value & ((1 << 5) | (1 << 7)))
-      return { status: Status.VALUE_NOT_ALLOWED, address };
     if (address === FAKE.USART_ICR) {
       this.usartErrors &= ~value & 0xf;
       return undefined;
@@ -595,6 +617,8 @@ export class FakeBoard {
     if (mux !== (dir ? 51 : 50)) return 3;
     const bytes = ccr & (1 << 7) ? cndtr * (1 << msize) : 1 << msize;
     if (this.arenaOffset(cmar, bytes, Number.POSITIVE_INFINITY) < 0) return 1;
+    // The other channel's running range, whatever the directions (§6).
+    if (this.dmaOwns(cmar, bytes)) return 9;
     return 0;
   }
 

@@ -25,7 +25,7 @@ export interface Transport {
    */
   setBaudRate?(baud: number): Promise<void>;
   /** The highest rate setBaudRate can give (a USB-serial bridge's limit); no limit when absent. */
-  readonly maxBaudRate?: number;
+  readonly maxBaudRate?: number | undefined;
 }
 
 export interface TransportInfo {

@@ -19,6 +19,17 @@ export interface MemoryMappedDevice {
   readonly name: string;
   read(offset: number, size: AccessSize): number;
   write(offset: number, value: number, size: AccessSize): void;
+  /**
+   * Reads as a debugger does: the value `read` would return, without its
+   * side effects (a USART's RDR keeps its character). A device whose reads
+   * have no side effects may leave it out; `read` answers then.
+   */
+  peek?(offset: number, size: AccessSize): number;
+}
+
+/** A device's debugger read: `peek` where the device has one, else `read`. */
+export function peekDevice(device: MemoryMappedDevice, offset: number, size: AccessSize): number {
+  return device.peek ? device.peek(offset, size) : device.read(offset, size);
 }
 
 /** An access to an address nothing answers at. */
@@ -40,3 +51,6 @@ export interface Bus {
   read(address: number, size: AccessSize): number;
   write(address: number, value: number, size: AccessSize): void;
 }
+
+/** Told of every access made through a bus (by a DMA, or the core to a device), before it is made. */
+export type BusAccessObserver = (address: number, size: AccessSize, isWrite: boolean) => void;

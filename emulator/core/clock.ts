@@ -6,7 +6,7 @@
 export interface Clock {
   /** Current virtual time in nanoseconds. */
   readonly nowNs: number;
-  /** Run `callback` when virtual time reaches `nowNs + delayNs`. */
+  /** Run `callback` when virtual time reaches `nowNs + delayNs`, and never sooner than one tick from now. */
   schedule(delayNs: number, callback: () => void): TimerHandle;
   /** Cancel a scheduled callback; cancelling a fired or cancelled one is a no-op. */
   cancel(handle: TimerHandle): void;

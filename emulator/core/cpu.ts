@@ -30,6 +30,26 @@ export interface CpuOptions {
   readonly sysTick?: SysTickOptions;
 }
 
+/**
+ * How long instruction fetches from a memory behind wait states take (a
+ * flash interface's): each access reads one line; a line that misses the
+ * interface's buffers costs `waitStates` extra cycles. With `prefetch` the
+ * next line is read while the current one executes, so straight-line code
+ * stalls only when it runs through a line faster than a read; lines kept in
+ * the cache cost nothing when a branch comes back to them. Data reads from
+ * the memory pay the wait states too.
+ */
+export interface FetchTiming {
+  readonly base: number;
+  readonly size: number;
+  readonly waitStates: number;
+  /** Bytes one access reads; a power of two. */
+  readonly lineBytes: number;
+  readonly prefetch: boolean;
+  /** Lines the cache keeps (oldest replaced first); 0: no cache. */
+  readonly cacheLines: number;
+}
+
 /** Why `run` or `step` returned. */
 export type RunResult =
   /** `maxNs` of virtual time went by. */
@@ -43,7 +63,21 @@ export type RunResult =
   /** BKPT: `pc` is the BKPT's address, `imm` its immediate. */
   | { readonly reason: 'breakpoint'; readonly pc: number; readonly imm: number }
   /** A fault while in HardFault or NMI (§B1.5.15), or a broken reset vector. */
-  | { readonly reason: 'lockup'; readonly pc: number; readonly fault: string };
+  | { readonly reason: 'lockup'; readonly pc: number; readonly fault: string }
+  /** The attached observer (a debugger) stopped the core before the instruction at `pc`. */
+  | { readonly reason: 'observer' };
+
+/**
+ * Watches the core for a debugger (emulator/debug). While one is attached
+ * the core runs one instruction at a time and every data access it makes
+ * takes the slow path, so both are seen; with none, nothing is checked.
+ */
+export interface CpuObserver {
+  /** Asked before each instruction: true stops the run there (a breakpoint, a watchpoint hit). */
+  shouldStop(pc: number): boolean;
+  /** A data access by the core (not an instruction fetch), before it is made. */
+  access(address: number, size: AccessSize, isWrite: boolean): void;
+}
 
 /** A synchronous fault inside an instruction; becomes a HardFault. */
 export class CpuFault extends Error {
@@ -60,6 +94,7 @@ export class CpuFault extends Error {
 const STEP: RunResult = { reason: 'step' };
 const TIME: RunResult = { reason: 'time' };
 const IDLE: RunResult = { reason: 'idle' };
+const OBSERVED: RunResult = { reason: 'observer' };
 const SLEEP_NONE = 0;
 const SLEEP_WFI = 1;
 const SLEEP_WFE = 2;
@@ -140,6 +175,20 @@ export class Cpu {
   private d16: Uint16Array = EMPTY16;
   private d32: Int32Array = EMPTY32;
   private readonly shMemory: SemihostingMemory;
+  // Fetch timing (setFetchTiming); ftSize 0: every fetch costs no extra cycle.
+  private ftBase = 0;
+  private ftSize = 0;
+  private ftWait = 0;
+  private ftLineMask = ~7;
+  private ftPrefetch = false;
+  private ftCache: Int32Array = EMPTY32;
+  private ftCacheNext = 0;
+  /** The line the core executes from, and the cycle it was there. */
+  private curLine = -1;
+  private lineReady = 0;
+  /** Wait states of data reads through the code region's fast path. */
+  private cDataWait = 0;
+  private observer: CpuObserver | null = null;
 
   constructor(options: CpuOptions) {
     this.bus = options.bus;
@@ -201,6 +250,19 @@ export class Cpu {
     this.deadline = -1;
   }
 
+  /**
+   * Attaches a debugger's observer (null detaches): from the next
+   * instruction boundary the core runs its exact path, one instruction at a
+   * time, with no memory region cached, so `observer` sees every
+   * instruction and data access.
+   */
+  setObserver(observer: CpuObserver | null): void {
+    this.observer = observer;
+    this.dSize = 0;
+    this.cSize = 0;
+    this.kick();
+  }
+
   // ---------------------------------------------------------------- state
 
   /** Whether the core is sleeping in WFI/WFE. */
@@ -256,6 +318,15 @@ export class Cpu {
     return (this.spsel << 1) | this.npriv;
   }
 
+  /** CONTROL as MSR writes it: nPRIV, and SPSEL only in thread mode (§B5.2.3). */
+  set control(value: number) {
+    this.npriv = value & 1;
+    if (this.ipsr === 0) {
+      this.spsel = (value >>> 1) & 1;
+      this.useStack(this.spsel !== 0);
+    }
+  }
+
   /** Register n as an instruction would read it (PC reads as pc + 4). */
   reg(n: number): number {
     return n === 15 ? (this.pc + 4) >>> 0 : this.r[n]! >>> 0;
@@ -294,6 +365,7 @@ export class Cpu {
     this.halt = null;
     this.resetRequested = false;
     this.lastFault = null;
+    this.curLine = -1;
     this.nvic.reset();
     this.sysTick.reset();
     this.scs.reset();
@@ -361,6 +433,11 @@ export class Cpu {
           continue;
         }
         if (this.cycles >= this.stopCycle) return TIME;
+        const observer = this.observer;
+        if (observer !== null) {
+          if (observer.shouldStop(this.pc)) return OBSERVED;
+          this.deadline = -1; // one instruction
+        }
         this.execute();
       }
     } finally {
@@ -548,7 +625,10 @@ export class Cpu {
     let o = (a - this.dBase) >>> 0;
     if (o < this.dSize) return this.d32[o >>> 2]!;
     o = (a - this.cBase) >>> 0;
-    if (o < this.cSize) return this.c32[o >>> 2]!;
+    if (o < this.cSize) {
+      this.cycles += this.cDataWait;
+      return this.c32[o >>> 2]!;
+    }
     return this.readSlow(a >>> 0, 4) | 0;
   }
 
@@ -557,7 +637,10 @@ export class Cpu {
     let o = (a - this.dBase) >>> 0;
     if (o < this.dSize) return this.d16[o >>> 1]!;
     o = (a - this.cBase) >>> 0;
-    if (o < this.cSize) return this.c16[o >>> 1]!;
+    if (o < this.cSize) {
+      this.cycles += this.cDataWait;
+      return this.c16[o >>> 1]!;
+    }
     return this.readSlow(a >>> 0, 2);
   }
 
@@ -565,7 +648,10 @@ export class Cpu {
     let o = (a - this.dBase) >>> 0;
     if (o < this.dSize) return this.d8[o]!;
     o = (a - this.cBase) >>> 0;
-    if (o < this.cSize) return this.c8[o]!;
+    if (o < this.cSize) {
+      this.cycles += this.cDataWait;
+      return this.c8[o]!;
+    }
     return this.readSlow(a >>> 0, 1);
   }
 
@@ -590,10 +676,13 @@ export class Cpu {
   }
 
   private readSlow(a: number, size: AccessSize): number {
+    this.observer?.access(a, size, false);
     if (a >= SYSTEM_REGION) return this.ppb(a, size).read(a - SCS_BASE, size);
     const mem = this.bus.memoryAt(a);
     if (mem !== undefined && a + size <= mem.base + mem.size) {
       if (mem.writable) this.useDataRegion(mem);
+      // Data read from memory behind wait states (as on the code region's fast path).
+      if ((a - this.ftBase) >>> 0 < this.ftSize) this.cycles += this.ftWait;
       const o = a - mem.base;
       if (size === 4) return mem.i32[o >>> 2]! >>> 0;
       if (size === 2) return mem.u16[o >>> 1]!;
@@ -604,6 +693,7 @@ export class Cpu {
   }
 
   private writeSlow(a: number, value: number, size: AccessSize): void {
+    this.observer?.access(a, size, true);
     if (a >= SYSTEM_REGION) {
       this.ppb(a, size).write(a - SCS_BASE, value, size);
       return;
@@ -633,6 +723,7 @@ export class Cpu {
   }
 
   private useDataRegion(mem: MemoryRegion): void {
+    if (this.observer !== null) return; // every access goes by readSlow/writeSlow
     this.dBase = mem.base;
     this.dSize = mem.size;
     this.d8 = mem.u8;
@@ -654,6 +745,48 @@ export class Cpu {
 
   private fetchFaults: { base: number; size: number; reason: string }[] = [];
 
+  /** Makes fetches from a range cost wait states (see `FetchTiming`), or none again with `null`. */
+  setFetchTiming(timing: FetchTiming | null): void {
+    const on = timing !== null && timing.waitStates > 0 && timing.size > 0;
+    this.ftBase = on ? timing.base >>> 0 : 0;
+    this.ftSize = on ? timing.size : 0;
+    this.ftWait = on ? timing.waitStates : 0;
+    this.ftLineMask = on ? ~(timing.lineBytes - 1) : ~7;
+    this.ftPrefetch = on && timing.prefetch;
+    this.ftCache = on && timing.cacheLines > 0 ? new Int32Array(timing.cacheLines).fill(-1) : EMPTY32;
+    this.ftCacheNext = 0;
+    this.curLine = -1;
+    this.cSize = 0; // the code region's data wait states are worked out again
+    this.kick();
+  }
+
+  /** Extra cycles the fetch of the line holding `pc` costs, the core having left the line it was in. */
+  private lineStall(pc: number): number {
+    const line = pc & this.ftLineMask;
+    const previous = this.curLine;
+    this.curLine = line;
+    if ((line - this.ftBase) >>> 0 >= this.ftSize) return 0;
+    const now = this.cycles;
+    const cache = this.ftCache;
+    for (let i = 0; i < cache.length; i++) {
+      if (cache[i] === line) {
+        this.lineReady = now;
+        return 0;
+      }
+    }
+    let stall = this.ftWait;
+    // The prefetch read this line as soon as the previous one was in: only the rest of that read is left.
+    // (-ftLineMask is the line size.)
+    if (this.ftPrefetch && line === ((previous - this.ftLineMask) | 0))
+      stall = Math.max(0, this.lineReady + this.ftWait - now);
+    if (cache.length > 0) {
+      cache[this.ftCacheNext] = line;
+      this.ftCacheNext = (this.ftCacheNext + 1) % cache.length;
+    }
+    this.lineReady = now + stall;
+    return stall;
+  }
+
   private useCodeRegion(pc: number): void {
     const a = pc >>> 0;
     for (const f of this.fetchFaults)
@@ -663,8 +796,9 @@ export class Cpu {
     if (mem === undefined)
       throw new CpuFault(`instruction fetch from ${hex(a)}, which is not executable memory`);
     this.cBase = mem.base;
+    this.cDataWait = (mem.base - this.ftBase) >>> 0 < this.ftSize ? this.ftWait : 0;
     // While a fault is set, keep checking every fetch.
-    this.cSize = this.fetchFaults.length === 0 ? mem.size : 0;
+    this.cSize = this.fetchFaults.length === 0 && this.observer === null ? mem.size : 0;
     this.c8 = mem.u8;
     this.c16 = mem.u16;
     this.c32 = mem.i32;
@@ -690,6 +824,8 @@ export class Cpu {
   private execute(): void {
     const r = this.r;
     const table = this.table;
+    const timed = this.ftSize !== 0;
+    const lineMask = this.ftLineMask;
     let pc = this.pc;
     try {
       for (;;) {
@@ -699,6 +835,7 @@ export class Cpu {
           off = (pc - this.cBase) >>> 0;
         }
         const d = table[this.c16[off >>> 1]!]!;
+        if (timed && (pc & lineMask) !== this.curLine) this.cycles += this.lineStall(pc);
         let cost = 1;
         // Case labels are `Op` numbers written as literals (see decoder.ts).
         switch (d & 0xff) {
@@ -1655,12 +1792,7 @@ export class Cpu {
         this.kick();
         break;
       case 20:
-        this.npriv = value & 1;
-        // SPSEL can only change in thread mode.
-        if (this.ipsr === 0) {
-          this.spsel = (value >>> 1) & 1;
-          this.useStack(this.spsel !== 0);
-        }
+        this.control = value;
         break;
       default:
         break;

@@ -16,6 +16,12 @@ export const Exc = {
 } as const;
 
 export const IRQ_COUNT = 32;
+
+/** Told of interrupt line levels and of handlers starting and ending. */
+export interface NvicObserver {
+  line(irq: number, high: boolean): void;
+  active(exception: number, on: boolean): void;
+}
 /** Execution priority with nothing active and PRIMASK clear (higher than any real one). */
 const BASE_PRIORITY = 256;
 
@@ -41,6 +47,8 @@ export class ExceptionController {
   eventRegister = false;
   /** Called whenever something changes that may let an exception be taken. */
   onChange: () => void = () => {};
+  /** A signal trace's view of the interrupt lines and handlers (emulator/debug/trace); null: none. */
+  observer: NvicObserver | null = null;
 
   private readonly lines: InterruptLine[] = [];
 
@@ -60,6 +68,7 @@ export class ExceptionController {
           } else {
             this.level = (this.level & ~bit) >>> 0;
           }
+          this.observer?.line(n, high);
         },
       };
       this.lines[n] = line;
@@ -187,6 +196,7 @@ export class ExceptionController {
     if (this.active[n] === 0) {
       this.active[n] = 1;
       this.activeCount++;
+      this.observer?.active(n, true);
     }
   }
 
@@ -195,6 +205,7 @@ export class ExceptionController {
     if (this.active[n] !== 0) {
       this.active[n] = 0;
       this.activeCount--;
+      this.observer?.active(n, false);
     }
     if (n >= Exc.IRQ0) {
       const bit = (1 << (n - Exc.IRQ0)) >>> 0;

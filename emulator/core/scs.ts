@@ -53,10 +53,15 @@ export class SystemControlSpace implements MemoryMappedDevice {
     this.sleepDeep = false;
   }
 
-  read(offset: number, size: AccessSize): number {
+  /** A debugger's read: SYST_CSR.COUNTFLAG stays set. */
+  peek(offset: number, size: AccessSize): number {
+    return this.read(offset, size, true);
+  }
+
+  read(offset: number, size: AccessSize, peek = false): number {
     if (size !== 4 || (offset & 3) !== 0) throw new BusError(SCS_BASE + offset, false, size);
     const exc = this.exc;
-    if (offset >= 0x10 && offset < 0x20) return this.sysTick.read(offset - 0x10);
+    if (offset >= 0x10 && offset < 0x20) return this.sysTick.read(offset - 0x10, peek);
     if (offset >= 0x400 && offset < 0x420) {
       const i = offset - 0x400;
       const p = exc.irqPriority;

@@ -4,7 +4,14 @@
  * once (`memoryAt`) and index its typed arrays directly; everything else goes
  * through `read`/`write`.
  */
-import { type AccessSize, type Bus, BusError, type MemoryMappedDevice } from './bus.ts';
+import {
+  type AccessSize,
+  type Bus,
+  type BusAccessObserver,
+  BusError,
+  type MemoryMappedDevice,
+  peekDevice,
+} from './bus.ts';
 
 // Typed-array views use host byte order; the target is little-endian.
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -38,10 +45,23 @@ function hex(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+function readMemory(mem: MemoryRegion, off: number, size: AccessSize): number {
+  if (size === 4 && (off & 3) === 0) return mem.i32[off >>> 2]! >>> 0;
+  if (size === 2 && (off & 1) === 0) return mem.u16[off >>> 1]!;
+  let v = 0;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8) | mem.u8[off + i]!;
+  return v >>> 0;
+}
+
 export class SystemBus implements Bus {
   /** Sorted by base address, non-overlapping. */
   private mappings: Mapping[] = [];
+  /** `mappings` as mapped, when an observer has them wrapped. */
+  private plain: Mapping[] | null = null;
+  private observer: BusAccessObserver | null = null;
   private last: Mapping | null = null;
+  /** The mapping found before `last`: a DMA moving between memory and a register alternates between two. */
+  private previous: Mapping | null = null;
 
   /** Map `bytes` at `base`. Base and length must be multiples of 4. */
   mapMemory(base: number, bytes: Uint8Array, options: MapMemoryOptions): MemoryRegion {
@@ -95,12 +115,34 @@ export class SystemBus implements Bus {
     if (m === undefined || a + size > m.base + m.size) throw new BusError(a, false, size);
     const off = a - m.base;
     if (m.device) return m.device.read(off, size);
-    const mem = m.memory!;
-    if (size === 4 && (off & 3) === 0) return mem.i32[off >>> 2]! >>> 0;
-    if (size === 2 && (off & 1) === 0) return mem.u16[off >>> 1]!;
-    let v = 0;
-    for (let i = size - 1; i >= 0; i--) v = (v << 8) | mem.u8[off + i]!;
-    return v >>> 0;
+    return readMemory(m.memory!, off, size);
+  }
+
+  /**
+   * Reads as a debugger does, without side effects (see
+   * `MemoryMappedDevice.peek`); unobserved. Throws `BusError` where `read` would.
+   */
+  peek(address: number, size: AccessSize): number {
+    const a = address >>> 0;
+    const m = this.find(a);
+    if (m === undefined || a + size > m.base + m.size) throw new BusError(a, false, size);
+    const off = a - m.base;
+    if (m.memory) return readMemory(m.memory, off, size);
+    return peekDevice(m.device!, off, size);
+  }
+
+  /**
+   * Tells `observer` of every access made through `read` and `write` (a
+   * watchpoint's view of DMA and device accesses); null stops. The
+   * unobserved bus runs its usual path: the observer costs nothing until set.
+   */
+  setObserver(observer: BusAccessObserver | null): void {
+    this.observer = observer;
+    const plain = this.plain ?? this.mappings;
+    this.plain = observer ? plain : null;
+    this.mappings = observer ? plain.map((m) => observedMapping(m, observer)) : plain;
+    this.last = null;
+    this.previous = null;
   }
 
   write(address: number, value: number, size: AccessSize): void {
@@ -145,13 +187,21 @@ export class SystemBus implements Bus {
         throw new RangeError(`mapping at ${hex(m.base)} overlaps one at ${hex(o.base)}`);
       }
     }
-    this.mappings = [...this.mappings, m].sort((x, y) => x.base - y.base);
-    this.last = null;
+    const sorted = [...(this.plain ?? this.mappings), m].sort((x, y) => x.base - y.base);
+    this.plain = null;
+    this.mappings = sorted;
+    this.setObserver(this.observer);
   }
 
   private find(a: number): Mapping | undefined {
     const last = this.last;
     if (last !== null && a - last.base < last.size && a >= last.base) return last;
+    const previous = this.previous;
+    if (previous !== null && a - previous.base < previous.size && a >= previous.base) {
+      this.previous = last;
+      this.last = previous;
+      return previous;
+    }
     const ms = this.mappings;
     let lo = 0;
     let hi = ms.length - 1;
@@ -161,10 +211,35 @@ export class SystemBus implements Bus {
       if (a < m.base) hi = mid - 1;
       else if (a >= m.base + m.size) lo = mid + 1;
       else {
+        this.previous = last;
         this.last = m;
         return m;
       }
     }
     return undefined;
   }
+}
+
+/** A mapping whose accesses through the bus are told to `observer` first; memory stays directly indexable. */
+function observedMapping(m: Mapping, observer: BusAccessObserver): Mapping {
+  const inner = m.device;
+  const mem = m.memory;
+  const device: MemoryMappedDevice = {
+    name: inner?.name ?? mem!.name,
+    read(offset, size) {
+      observer(m.base + offset, size, false);
+      return inner ? inner.read(offset, size) : readMemory(mem!, offset, size);
+    },
+    write(offset, value, size) {
+      observer(m.base + offset, size, true);
+      if (inner) {
+        inner.write(offset, value, size);
+        return;
+      }
+      if (!mem!.writable) throw new BusError(m.base + offset, true, size);
+      for (let i = 0; i < size; i++) mem!.u8[offset + i] = value >>> (8 * i);
+    },
+    peek: (offset, size) => (inner ? peekDevice(inner, offset, size) : readMemory(mem!, offset, size)),
+  };
+  return { base: m.base, size: m.size, memory: mem, device };
 }

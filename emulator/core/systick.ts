@@ -57,6 +57,23 @@ export class SysTick {
     this.nextWrapCycle = Infinity;
   }
 
+  /** CSR and RVR as software set them, and core cycles per tick: what a report needs. */
+  get settings(): {
+    enabled: boolean;
+    tickInt: boolean;
+    processorClock: boolean;
+    reload: number;
+    divider: number;
+  } {
+    return {
+      enabled: this.enabled,
+      tickInt: this.tickInt,
+      processorClock: this.processorClock,
+      reload: this.reload,
+      divider: this.divider,
+    };
+  }
+
   private get divider(): number {
     return this.processorClock ? 1 : this.refDivider;
   }
@@ -113,8 +130,8 @@ export class SysTick {
     }
   }
 
-  /** Register read; `offset` is 0 (CSR), 4 (RVR), 8 (CVR) or 12 (CALIB). */
-  read(offset: number): number {
+  /** Register read; `offset` is 0 (CSR), 4 (RVR), 8 (CVR) or 12 (CALIB). A debugger's read (`peek`) leaves COUNTFLAG set. */
+  read(offset: number, peek = false): number {
     switch (offset) {
       case 0: {
         this.catchUp(this.now());
@@ -123,7 +140,7 @@ export class SysTick {
           (this.tickInt ? CSR_TICKINT : 0) |
           (this.processorClock ? CSR_CLKSOURCE : 0) |
           (this.countFlag ? CSR_COUNTFLAG : 0);
-        this.countFlag = false; // COUNTFLAG clears on read
+        if (!peek) this.countFlag = false; // COUNTFLAG clears on a read by software
         return v;
       }
       case 4:

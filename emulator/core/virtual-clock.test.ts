@@ -39,8 +39,26 @@ describe('VirtualClock', () => {
       clock.schedule(50, () => seen.push(clock.nowNs));
     });
     clock.advanceTo(20);
-    expect(seen).toEqual([10, 10, 15]);
+    expect(seen).toEqual([10, 10 + VirtualClock.TICK_NS, 15]);
     expect(clock.nextDueNs()).toBe(60);
+  });
+
+  it('moves time forward at every step: a callback due at or before now fires one tick later', () => {
+    // Far enough from zero that a nanosecond's fraction is below float64 resolution.
+    const clock = new VirtualClock(2 ** 42);
+    const start = clock.nowNs;
+    const times: number[] = [];
+    const again = () => {
+      times.push(clock.nowNs);
+      // Bounded, so a clock that stands still ends the test instead of hanging it.
+      if (times.length < 1_000) clock.schedule(1e-9, again);
+    };
+    clock.schedule(0, again);
+    clock.advanceTo(start + 100);
+    expect(times.length).toBe(100);
+    expect(times[0]).toBe(start + VirtualClock.TICK_NS);
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBe(times[i - 1]! + VirtualClock.TICK_NS);
+    expect(clock.nowNs).toBe(start + 100);
   });
 
   it('cancels, and cancelling twice or after firing is harmless', () => {
@@ -87,7 +105,7 @@ describe('VirtualClock', () => {
           ops.forEach((op, i) => {
             const h = clock.schedule(op.delay, () => fired.push(i));
             if (op.cancel) clock.cancel(h);
-            else expected.push({ due: op.delay, i });
+            else expected.push({ due: Math.max(op.delay, VirtualClock.TICK_NS), i });
           });
           clock.advanceTo(1000);
           expected.sort((x, y) => x.due - y.due || x.i - y.i);

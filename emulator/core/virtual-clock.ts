@@ -1,6 +1,10 @@
 /**
  * A discrete-event clock: virtual time only moves when `advanceTo` is called,
- * and callbacks fire in due-time order (FIFO among equal due times).
+ * and callbacks fire in due-time order (FIFO among equal due times). Its
+ * smallest step is one tick (1 ns): a callback is never due at or before the
+ * time it was scheduled, so a callback that keeps scheduling itself cannot
+ * hold time still (a delay below a nanosecond's float64 resolution, late in
+ * a run, would otherwise fire at once, forever).
  */
 import type { Clock, TimerHandle } from './clock.ts';
 
@@ -20,6 +24,8 @@ function before(a: Timer, b: Timer): boolean {
 }
 
 export class VirtualClock implements Clock {
+  /** The smallest step of virtual time, ns. */
+  static readonly TICK_NS = 1;
   private now = 0;
   private seq = 0;
   private readonly heap: Timer[] = [];
@@ -46,7 +52,8 @@ export class VirtualClock implements Clock {
     if (!(delayNs >= 0) || !Number.isFinite(delayNs)) {
       throw new RangeError(`schedule: delay must be a finite number >= 0, got ${delayNs}`);
     }
-    const timer = new Timer(this.now + delayNs, this.seq++, callback);
+    const due = Math.max(this.now + delayNs, this.now + VirtualClock.TICK_NS);
+    const timer = new Timer(due, this.seq++, callback);
     this.push(timer);
     if (timer.index === 0) this.onEarliestChange?.(timer.dueNs);
     return timer;

@@ -30,7 +30,9 @@ export interface HostPort {
   /** The host side's line rate now. */
   readonly baudRate: number;
   /** The highest rate setBaudRate takes (the USB-serial bridge's limit), if any. */
-  readonly maxBaudRate?: number;
+  readonly maxBaudRate?: number | undefined;
+  /** Drops what the host sent that USART2 has not started to receive (a served client that left). */
+  discardUnsent?(): void;
 }
 
 export interface HostPortOptions {
@@ -42,7 +44,7 @@ export interface HostPortOptions {
    */
   baudRate?: number | 'follow-board';
   /** The highest rate the host side can run at (default: none). */
-  maxBaudRate?: number;
+  maxBaudRate?: number | undefined;
   /** USB frame period, ns, to model (none by default). */
   usbFrameNs?: number;
 }
@@ -177,6 +179,10 @@ export class HostSerialPort implements HostPort {
     this.outgoing = n === this.outgoing.length ? [] : this.outgoing.slice(n);
     while (this.blockedWrites.length > 0 && this.wirePending <= WIRE_HIGH_WATER)
       this.blockedWrites.shift()!.resolve();
+  }
+
+  discardUnsent(): void {
+    this.usart.clearRxWire();
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,8 @@ interface RefCounted {
   unref?: () => void;
 }
 
+const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+
 export class MacrotaskYield {
   private readonly channel = new MessageChannel();
   private readonly waiting: (() => void)[] = [];
@@ -27,6 +29,9 @@ export class MacrotaskYield {
   /** Resolves on a later turn of the event loop. */
   next(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // Node's setImmediate runs after the loop's I/O and timers without
+    // waiting for a wake-up between threads; browsers have none.
+    if (immediate !== undefined) return new Promise((resolve) => immediate!(resolve));
     return new Promise((resolve) => {
       if (this.waiting.length === 0) (this.channel.port1 as unknown as RefCounted).ref?.();
       this.waiting.push(() => {

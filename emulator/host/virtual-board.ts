@@ -14,6 +14,7 @@ import { mismatchText } from '../stm32g071/uart-waveform.ts';
 import { type HostPort, type HostPortOptions, HostSerialPort } from './host-port.ts';
 import { MacrotaskYield } from './macrotask.ts';
 import { type SerialPeer, Usart1Wire, type Usart1Wiring } from './serial-peer.ts';
+import { SystemBootloaderPort } from './system-bootloader.ts';
 
 export interface VirtualBoardOptions {
   /** The firmware: an ELF executable, or a raw flash image (`.bin`). */
@@ -28,8 +29,20 @@ export interface VirtualBoardOptions {
   semihosting?: Semihosting | null;
   /** PLL lock time, ns. */
   pllLockNs?: number;
-  /** Seed of SRAM's content at each power-on (see createStm32g071's `sramSeed`). */
+  /**
+   * Seed of SRAM's content at each power-on (see createStm32g071's
+   * `sramSeed`). Without one every board draws its own at random, so its
+   * boot epochs differ from any other board's; `board.sramSeed` tells it.
+   */
   sramSeed?: number;
+  /**
+   * Starts the chip in its system bootloader instead of the firmware, as an
+   * STM32G0 does after the first programming of its flash until it is
+   * powered off and on (the empty check, RM0444 §2.5): the host port then
+   * answers as ST's bootloader does (see system-bootloader.ts), and the
+   * next `powerCycle()` runs the firmware. A reset (NRST) keeps it there.
+   */
+  bootloader?: boolean;
   /**
    * The USART1 peer's line rate (default 115200; see `peer.baudRate`):
    * a test that runs USART1 at another rate sets the peer to it, as a user
@@ -51,6 +64,8 @@ export interface VirtualBoardOptions {
 export type BoardHalt = Extract<RunResult, { reason: 'exit' | 'breakpoint' | 'lockup' }>;
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+/** FLASH_ACR.EMPTY: main flash found empty by the empty check. */
+const ACR_EMPTY = 1 << 16;
 
 const creationListeners = new Set<(board: VirtualBoard) => void>();
 
@@ -70,10 +85,16 @@ export class VirtualBoard {
   readonly peer: SerialPeer;
   /** Increments on every reset, including the first power-on. */
   bootCount = 0;
+  /** The seed of SRAM's power-on content: give it as `sramSeed` to power up the same way again. */
+  get sramSeed(): number {
+    return this.chip.sramSeed;
+  }
   private readonly wire: Usart1Wire;
   private readonly sliceNs: number;
   private readonly macrotask = new MacrotaskYield();
-  private port: HostSerialPort | undefined;
+  private port: HostSerialPort | SystemBootloaderPort | undefined;
+  /** The chip runs its system bootloader, not the firmware (see `bootloader`). */
+  private inBootloader: boolean;
   private started = false;
   private loopRunning: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -85,6 +106,9 @@ export class VirtualBoard {
   private readonly reportHostRate: (usartBitNs: number, hostBitNs: number) => void;
   private readonly haltListeners = new Set<(halt: BoardHalt) => void>();
   private readonly ledListeners = new Set<(lit: boolean, timeNs: number) => void>();
+  /** Held by a debugger: the loop runs nothing and virtual time stands still. */
+  private debugHeld = false;
+  private readonly runStopListeners = new Set<(result: RunResult) => void>();
   private ledWas = false;
   /** Times LD4 went on or off since the board was made (resets included). */
   ledTransitions = 0;
@@ -96,6 +120,7 @@ export class VirtualBoard {
       ...(options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs }),
       ...(options.sramSeed === undefined ? {} : { sramSeed: options.sramSeed }),
     });
+    this.inBootloader = options.bootloader === true;
     this.sliceNs = options.sliceNs ?? 1_000_000;
     this.pace = options.pace ?? 'fast';
     this.wire = new Usart1Wire(
@@ -151,8 +176,16 @@ export class VirtualBoard {
   loadFirmware(firmware: Uint8Array): void {
     this.chip.flash.fill(0xff);
     const isElf = ELF_MAGIC.every((b, i) => firmware[i] === b);
-    if (isElf) loadElf(firmware, this.chip.bus);
-    else this.chip.loadFlash(firmware);
+    if (isElf) {
+      const functions = [...loadElf(firmware, this.chip.bus).symbols.values()].filter(
+        (sym) => sym.type === 2 && sym.size > 0,
+      );
+      this.chip.codeName = (address) =>
+        functions.find((f) => address >= (f.value & ~1) && address < (f.value & ~1) + f.size)?.name;
+    } else {
+      this.chip.loadFlash(firmware);
+      this.chip.codeName = undefined;
+    }
     this.powerOn();
   }
 
@@ -199,10 +232,70 @@ export class VirtualBoard {
     await this.loopRunning;
   }
 
-  /** Presses the reset button (NRST): a system reset; a new boot starts if the board is running. */
+  /** Whether a debugger holds the board (see `hold`). */
+  get held(): boolean {
+    return this.debugHeld;
+  }
+
+  /**
+   * Holds the whole chip for a debugger, from the end of the current slice
+   * (an instruction boundary): the core, the peripherals, the DMA and the
+   * host port's timers all wait, since they all run on virtual time, which
+   * stands still. A host talking to the board just sees a slow board.
+   */
+  hold(): void {
+    this.debugHeld = true;
+    this.chip.cpu.yieldSoon();
+  }
+
+  /** Lets a held board run on; after a BKPT halt, past the BKPT. */
+  release(): void {
+    if (this.haltResult?.reason === 'breakpoint') {
+      this.chip.cpu.resume();
+      this.haltResult = undefined;
+    }
+    this.debugHeld = false;
+    this.wake();
+    this.ensureLoop();
+  }
+
+  /** With the board held: crosses one instruction boundary, the chip's time moving with it. */
+  stepInstruction(): RunResult {
+    if (!this.debugHeld) throw new Error('stepInstruction: hold() the board first');
+    const result = this.chip.cpu.step();
+    this.port?.flush();
+    this.noteHalt(result);
+    return result;
+  }
+
+  /**
+   * Called when a run stops by itself, the board then holding: the core's
+   * observer (a debugger's breakpoint) stopped it, or it halted (exit,
+   * BKPT, lockup). Returns an unsubscribe function.
+   */
+  onRunStop(listener: (result: RunResult) => void): () => void {
+    this.runStopListeners.add(listener);
+    return () => this.runStopListeners.delete(listener);
+  }
+
+  /**
+   * Presses the reset button (NRST): a system reset; a new boot starts if the
+   * board is running. A chip in its bootloader stays there unless software
+   * (a debugger, after programming) cleared FLASH_ACR.EMPTY, which a power-on
+   * latched (RM0444 §3.7.1).
+   */
   reset(): void {
+    if (this.inBootloader && !(this.chip.flashInterface.read(0, 4) & ACR_EMPTY)) this.inBootloader = false;
     this.chip.reset('pin');
     this.afterReset();
+    this.latchEmpty();
+  }
+
+  /** In the bootloader the empty check found main flash empty: FLASH_ACR.EMPTY reads 1. */
+  private latchEmpty(): void {
+    if (!this.inBootloader) return;
+    const acr = this.chip.flashInterface.read(0, 4);
+    this.chip.flashInterface.write(0, acr | ACR_EMPTY, 4);
   }
 
   /**
@@ -210,7 +303,14 @@ export class VirtualBoard {
    * the reset flags start over, and a new boot starts if the board is running.
    */
   powerCycle(): void {
+    // Powered up again with its flash programmed, the chip runs the firmware.
+    this.inBootloader = false;
     this.powerOn();
+  }
+
+  /** Whether the chip runs its system bootloader rather than the firmware. */
+  get runsBootloader(): boolean {
+    return this.inBootloader;
   }
 
   /** Stops the board for good and closes the host port. */
@@ -220,13 +320,35 @@ export class VirtualBoard {
     this.macrotask.close();
   }
 
+  /** `await using vb = ...`: disposes the board when the scope ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
   /**
    * USART2 as the ST-LINK virtual COM port. One port can be open at a time;
    * close it before opening another. The port starts at 115200 baud, the
    * bridge's boot rate, unless `options.baudRate` says otherwise.
    */
-  hostPort(options: HostPortOptions = {}): HostPort {
+  hostPort(options: HostPortOptions & { parity?: 'none' | 'even' } = {}): HostPort & {
+    setParity?(parity: 'none' | 'even'): Promise<void>;
+  } {
     if (this.port) throw new Error('the host port is already open');
+    if (this.inBootloader) {
+      const port = new SystemBootloaderPort(
+        this.chip.clock,
+        () => this.wake(),
+        (p) => {
+          if (this.port === p) this.port = undefined;
+        },
+        {
+          ...(typeof options.baudRate === 'number' ? { baudRate: options.baudRate } : {}),
+          ...(options.parity ? { parity: options.parity } : {}),
+        },
+      );
+      this.port = port;
+      return port;
+    }
     const port = new HostSerialPort(
       this.chip.usart2,
       {
@@ -274,9 +396,14 @@ export class VirtualBoard {
     const end = this.nowNs + ns;
     let result: RunResult = { reason: 'time' };
     while (this.nowNs < end && !this.haltResult) {
+      if (this.debugHeld) break;
       result = this.chip.cpu.run(Math.min(this.sliceNs, end - this.nowNs));
       this.port?.flush();
       if (this.noteHalt(result)) break;
+      if (result.reason === 'observer') {
+        this.noteRunStop(result);
+        break;
+      }
       if (result.reason === 'idle') {
         // Asleep with nothing scheduled: time still passes on the board.
         this.chip.clock.advanceTo(end);
@@ -298,6 +425,7 @@ export class VirtualBoard {
     this.chip.gpioc.setInput(13, true); // the button's pull-up: released
     this.chip.reset('power');
     this.afterReset();
+    this.latchEmpty();
   }
 
   private afterReset(): void {
@@ -323,13 +451,42 @@ export class VirtualBoard {
     return true;
   }
 
+  /** The core's observer stopped the run, or the core halted: a debugger, if any, takes over. */
+  private noteRunStop(result: RunResult): void {
+    if (this.runStopListeners.size === 0) return;
+    this.debugHeld = true;
+    for (const l of this.runStopListeners) l(result);
+  }
+
   private async loop(): Promise<void> {
     this.repace();
     while (this.started && !this.haltResult) {
+      if (this.debugHeld) {
+        await this.waitWhileHeld();
+        this.repace();
+        continue;
+      }
       this.woken = false;
+      if (this.inBootloader) {
+        // The ROM's bootloader is modelled at the host port only: time goes
+        // from one scheduled event to the next, or waits for the host.
+        const due = this.chip.clock.nextDueNs();
+        if (Number.isFinite(due)) {
+          this.chip.clock.advanceTo(Math.min(due, this.nowNs + this.sliceNs));
+          await this.macrotask.next();
+        } else await this.waitForInput();
+        continue;
+      }
       const result = this.chip.cpu.run(this.sliceNs);
       this.port?.flush();
-      if (this.noteHalt(result)) break;
+      if (this.noteHalt(result)) {
+        this.noteRunStop(result);
+        break;
+      }
+      if (result.reason === 'observer') {
+        this.noteRunStop(result);
+        continue;
+      }
       if (result.reason === 'idle') {
         await this.waitForInput();
         // Asleep, the board's time stood still: count from now, not from before.
@@ -362,6 +519,14 @@ export class VirtualBoard {
       };
     });
     this.wakeUp = undefined;
+  }
+
+  private async waitWhileHeld(): Promise<void> {
+    while (this.debugHeld && this.started) {
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+      });
+    }
   }
 
   private waitForInput(): Promise<void> {

@@ -3,9 +3,9 @@
  * lines on the core's NVIC, and the RCC's clocks driving the core, the DMA
  * and the USARTs. Wiring only; behaviour lives in the peripheral files.
  */
-import type { MemoryMappedDevice } from '../core/bus.ts';
+import { type MemoryMappedDevice, peekDevice } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
-import { Cpu, type RunResult } from '../core/cpu.ts';
+import { Cpu, type FetchTiming, type RunResult } from '../core/cpu.ts';
 import type { InterruptLine } from '../core/irq.ts';
 import type { Semihosting } from '../core/semihosting.ts';
 import { SystemBus } from '../core/system-bus.ts';
@@ -13,7 +13,7 @@ import { VirtualClock } from '../core/virtual-clock.ts';
 import { clockGates } from './clock-gating.ts';
 import { DBGMCU, DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
 import { DMA1_BASE, Dma } from './dma.ts';
-import { DMAMUX1_BASE, DMAREQ, Dmamux } from './dmamux.ts';
+import { DMAMUX_CHANNELS, DMAMUX1_BASE, DMAREQ, Dmamux, missingRequestText } from './dmamux.ts';
 import { FLASH_BASE_REGS, FlashInterface, flashWaitStates } from './flash-interface.ts';
 import { GPIO_BASES, Gpio } from './gpio.ts';
 import { IWDG_BASE, Iwdg } from './iwdg.ts';
@@ -23,11 +23,14 @@ import { checkedWrites } from './register-checks.ts';
 import { RegisterStorage } from './register-storage.ts';
 import { misuseText, StrictMonitor } from './strict.ts';
 import { SYSCFG_BASE, Syscfg } from './syscfg.ts';
-import { DEFAULT_UID, SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
+import { SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, SystemMemory } from './system-memory.ts';
 import { USART1_BASE, USART2_BASE, Usart } from './usart.ts';
+import { type CoreSnapshot, watchdogResetText } from './watchdog-report.ts';
 
 export const FLASH_BASE = 0x0800_0000;
 export const FLASH_SIZE = 128 * 1024;
+/** Lines of 64 bits the model's instruction cache keeps (a model figure: a loop's lines fit). */
+const FLASH_CACHE_LINES = 16;
 export const SRAM_BASE = 0x2000_0000;
 /** 36 KiB as in ST's Nucleo linker script (the CMSIS header's SRAM_SIZE_MAX says 32 KiB). */
 export const SRAM_SIZE = 36 * 1024;
@@ -71,6 +74,13 @@ export interface CpuCore {
   yieldSoon(): void;
   /** Makes instruction fetches from a range fail (see Cpu.setFetchFault); a stand-in core may ignore it. */
   setFetchFault?(base: number, size: number, reason: string | null): void;
+  /** Where the core is, for reports (see watchdog-report.ts); a stand-in core may leave these out. */
+  reg?(n: number): number;
+  readonly xpsr?: number;
+  readonly isSleeping?: boolean;
+  readonly sysTick?: CoreSnapshot['sysTick'];
+  /** Makes fetches from a range cost wait states (see Cpu.setFetchTiming); a stand-in core may ignore it. */
+  setFetchTiming?(timing: FetchTiming | null): void;
 }
 
 export interface Stm32g071Options<C extends CpuCore = Cpu> {
@@ -90,9 +100,17 @@ export interface Stm32g071Options<C extends CpuCore = Cpu> {
   /**
    * Seed of what SRAM holds at each power-on: SRAM powers up with
    * unpredictable content, different at every power-on; a seed makes the
-   * sequence repeatable (default: derived from the UID).
+   * sequence repeatable (default: a new random seed for every chip, so no
+   * two boards, in one process or in two, power up alike).
    */
   sramSeed?: number;
+}
+
+const hex32 = (n: number) => `0x${(n >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+
+/** A seed no other chip is likely to have: 32 bits from the platform's random source. */
+function randomSramSeed(): number {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 
 export interface Stm32g071<C extends CpuCore = Cpu> {
@@ -116,6 +134,10 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
   readonly systemMemory: SystemMemory;
   /** What the firmware did that silicon would reject or ignore (see strict.ts). */
   readonly strict: StrictMonitor;
+  /** The seed of SRAM's power-on content (given, or chosen at random): pass it again to repeat a run. */
+  readonly sramSeed: number;
+  /** Names the firmware function holding a code address, for reports (set by whoever loaded an ELF). */
+  codeName: ((address: number) => string | undefined) | undefined;
   /** Copies a raw image into flash at `offset` (a programmer writing flash). */
   loadFlash(image: Uint8Array, offset?: number): void;
   /**
@@ -137,8 +159,8 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const bus = new SystemBus();
   const flash = new Uint8Array(FLASH_SIZE).fill(0xff);
   const sram = new Uint8Array(SRAM_SIZE);
-  const uidWords = options.uid ?? DEFAULT_UID;
-  let sramNoise = (options.sramSeed ?? uidWords[0] ^ Math.imul(uidWords[1], 0x9e3779b1) ^ uidWords[2]) >>> 0;
+  const sramSeed = (options.sramSeed ?? randomSramSeed()) >>> 0;
+  let sramNoise = sramSeed;
   /** Fills SRAM with the next power-on's content (xorshift32: cheap, and not all zero). */
   const powerUpSram = () => {
     sramNoise = (Math.imul(sramNoise, 0x2c1b3c6d) + 0x297a2d39) >>> 0;
@@ -215,8 +237,11 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const syscfg = new Syscfg(gated('SYSCFG'));
   const flashInterface = new FlashInterface();
   const dbgmcu = new Dbgmcu(options.revId === undefined ? {} : { revId: options.revId });
-  // Reaching 0 resets the chip: `chip` is defined below, before any code runs.
-  const iwdg = new Iwdg(clock, () => chip.reset('watchdog'));
+  // Reaching 0 resets the chip, saying where the core was: `chip` is defined below, before any code runs.
+  const iwdg = new Iwdg(clock, () => {
+    strict.report('watchdog-reset', 'IWDG', watchdogResetText(cpu, rcc.hclkHz, iwdg.periodNs, chip.codeName));
+    chip.reset('watchdog');
+  });
   const systemMemory = new SystemMemory(options.uid ? { uid: options.uid } : {});
   const storage = UNMODELLED_BLOCKS.map((b) => new RegisterStorage(b.name, b.base, b.registers));
 
@@ -228,7 +253,29 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     strict.report(
       'dmamux-request',
       `DMAMUX1 channel ${x}`,
-      `DMAREQ_ID = ${id}: the STM32G071's requests end at 61 (UCPD2_TX), so DMA1 channel ${x + 1} gets no request`,
+      `${missingRequestText(id)}, so DMA1 channel ${x + 1} gets no request`,
+    );
+  // A channel enabled with no request routed to it never moves a byte; the
+  // usual cause is a DMAMUX channel index off by one (RM0444 §11.3.2:
+  // DMAMUX channel x drives DMA1 channel x + 1).
+  dma1.onEnable = (n, ccr) => {
+    if (ccr & (1 << 14) || dmamux1.selected(n - 1) !== 0) return; // MEM2MEM needs no request
+    const elsewhere: string[] = [];
+    for (let x = 0; x < DMAMUX_CHANNELS; x++) {
+      const id = dmamux1.selected(x);
+      if (x !== n - 1 && id !== 0) elsewhere.push(`C${x}CR selects request ${id} for DMA1 channel ${x + 1}`);
+    }
+    strict.report(
+      'dma-request-unrouted',
+      `DMA1 channel ${n}`,
+      `enabled while DMAMUX1 C${n - 1}CR selects no request (DMAREQ_ID = 0): no peripheral can trigger it, so it never moves data (DMAMUX channel x drives DMA1 channel x + 1, RM0444 §11.3.2)${elsewhere.length ? `; ${elsewhere.join(', ')}` : ''}`,
+    );
+  };
+  flashInterface.onDebugDisabled = (acr) =>
+    strict.report(
+      'debug-disabled',
+      'FLASH',
+      `ACR written ${hex32(acr)} with DBG_SWEN = 0: the debugger loses access to the chip (no SWD: st-flash, OpenOCD and GDB cannot connect) until DBG_SWEN is set again or a reset; DBG_SWEN is 1 out of reset, so keep it set (RM0444 §3.7.1)`,
     );
 
   // Too few flash wait states for HCLK: silicon fetches garbage; here every
@@ -243,14 +290,29 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     const why =
       needed === undefined
         ? `${mhz} is above voltage range ${range}'s ${range === 2 ? 16 : 64} MHz maximum (PWR_CR1.VOS, RM0444 §3.3.4)`
-        : have < needed
-          ? `FLASH_ACR.LATENCY = ${have} wait states at ${mhz}, which needs ${needed} in range ${range} (RM0444 §3.3.4)`
-          : null;
+        : have > 2
+          ? `FLASH_ACR.LATENCY = ${have} is reserved (RM0444 §3.7.1: 0, 1 or 2 wait states), so the flash timing is undefined`
+          : have < needed
+            ? `FLASH_ACR.LATENCY = ${have} wait states at ${mhz}, which needs ${needed} in range ${range} (RM0444 §3.3.4)`
+            : null;
     if (why) strict.report('flash-latency', 'FLASH', `${why}: instruction fetches from flash fail`);
     cpu.setFetchFault?.(FLASH_BASE, FLASH_SIZE, why);
     cpu.setFetchFault?.(0, FLASH_SIZE, why);
   };
   flashInterface.onLatencyChange = checkFlashLatency;
+  // Flash reads take LATENCY wait states; 64-bit lines (RM0444 §3.3.1), the
+  // prefetch buffer and the instruction cache hide them (§3.3.4, §3.3.5).
+  const timeFlashFetches = () =>
+    cpu.setFetchTiming?.({
+      base: FLASH_BASE,
+      size: FLASH_SIZE,
+      waitStates: flashInterface.latency,
+      lineBytes: 8,
+      prefetch: flashInterface.prefetch,
+      cacheLines: flashInterface.instructionCache ? FLASH_CACHE_LINES : 0,
+    });
+  flashInterface.onFetchTimingChange = timeFlashFetches;
+  timeFlashFetches();
 
   bus.mapDevice(SYSTEM_MEMORY_BASE, SYSTEM_MEMORY_SIZE, systemMemory);
   const gate = clockGates(rcc, strict);
@@ -275,6 +337,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   bus.mapDevice(DBGMCU_BASE, BLOCK, {
     name: dbgmcu.name,
     read: (offset, size) => ((offset & ~3) === DBGMCU.IDCODE ? dbgmcu : dbgClocked).read(offset, size),
+    peek: (offset, size) => peekDevice((offset & ~3) === DBGMCU.IDCODE ? dbgmcu : dbgClocked, offset, size),
     write: (offset, value, size) => dbgClocked.write(offset, value, size),
   });
   bus.mapDevice(IWDG_BASE, BLOCK, checkedWrites(iwdg, 'IWDG', strict));
@@ -282,6 +345,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   bus.mapDevice(pwr.base, BLOCK, {
     name: pwr.name,
     read: (offset, size) => pwrClocked.read(offset, size),
+    peek: (offset, size) => peekDevice(pwrClocked, offset, size),
     write(offset, value, size) {
       pwrClocked.write(offset, value, size);
       if ((offset & ~3) === 0) checkFlashLatency(); // CR1.VOS: the wait states needed depend on the range
@@ -344,6 +408,8 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     iwdg,
     systemMemory,
     strict,
+    sramSeed,
+    codeName: undefined,
     loadFlash(image, offset = 0) {
       if (offset < 0 || offset + image.length > FLASH_SIZE)
         throw new RangeError('image does not fit in flash');
@@ -371,6 +437,7 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
         p.reset();
       cpu.frequencyHz = rcc.hclkHz;
       checkFlashLatency();
+      timeFlashFetches();
       cpu.reset();
     },
   };

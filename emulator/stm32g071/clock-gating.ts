@@ -6,7 +6,7 @@
  * does. The strict board reports every such access: on the chip it is a
  * firmware defect that fails silently.
  */
-import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
+import { type AccessSize, type MemoryMappedDevice, peekDevice } from '../core/bus.ts';
 import type { ClockGate, Rcc } from './rcc.ts';
 import type { StrictMonitor } from './strict.ts';
 
@@ -52,6 +52,8 @@ export function clockGates(
       refuse(device, gate, base + offset, 'read');
       return 0;
     },
+    // A debugger's read: what the core would read, and no report.
+    peek: (offset: number, size: AccessSize): number => (isOn(gate) ? peekDevice(device, offset, size) : 0),
     write(offset: number, value: number, size: AccessSize): void {
       if (isOn(gate)) device.write(offset, value, size);
       else refuse(device, gate, base + offset, 'write');

@@ -25,7 +25,7 @@
 import { type AccessSize, type Bus, BusError, type MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
-import { busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
+import { busError, checkAligned, laneRead, laneWrite } from './mmio.ts';
 
 export const DMA1_BASE = 0x4002_0000;
 export const DMA_CHANNELS = 7;
@@ -67,7 +67,8 @@ export type DmaMisuse =
   | 'cndtr-write-while-enabled'
   | 'cpar-write-while-enabled'
   | 'cmar-write-while-enabled'
-  | 'enable-while-teif';
+  | 'enable-while-teif'
+  | 'enable-with-cndtr-zero';
 
 interface Channel {
   ccr: number;
@@ -104,6 +105,8 @@ export class Dma implements MemoryMappedDevice {
   readonly misuse = new Map<DmaMisuse, number>();
   /** Called on each forbidden write, with the channel number. */
   onMisuse: ((kind: DmaMisuse, channel: number) => void) | undefined;
+  /** Called when a write sets a channel's EN, with the channel number and CCR. */
+  onEnable: ((channel: number, ccr: number) => void) | undefined;
   writesWhileUnclocked = 0;
   /** Items moved so far (all channels), for tests and statistics. */
   itemsTransferred = 0;
@@ -120,6 +123,8 @@ export class Dma implements MemoryMappedDevice {
   private readonly servedLog: number[] = [];
   /** When set, the channel number of every item served is appended (tests). */
   traceService = false;
+  /** A signal trace's view: told after any change of requests, EN or flags (emulator/debug/trace); null: none. */
+  onStateChange: (() => void) | null = null;
   /** Channels whose next item access fails as a bus error (test hook, see injectTransferError). */
   private readonly pendingBusErrors = new Set<number>();
 
@@ -181,6 +186,12 @@ export class Dma implements MemoryMappedDevice {
     if (ch.request === level) return;
     ch.request = level;
     if (level) this.kick();
+    this.onStateChange?.();
+  }
+
+  /** Channel `n`'s (1..7) request input level. */
+  requestLevel(n: number): boolean {
+    return this.ch(n).request;
   }
 
   read(offset: number, size: AccessSize): number {
@@ -293,6 +304,9 @@ export class Dma implements MemoryMappedDevice {
     if (v & CCR_EN) {
       ch.curP = ch.cpar;
       ch.curM = ch.cmar;
+      // RM0444 §10.6.4: with CNDTR = 0 no transfer is served, enabled or not.
+      if (ch.cndtr === 0) this.countMisuse('enable-with-cndtr-zero', n);
+      this.onEnable?.(n, v);
     }
   }
 
@@ -309,7 +323,7 @@ export class Dma implements MemoryMappedDevice {
     for (let i = 0; i < DMA_CHANNELS; i++) {
       const ch = this.channels[i]!;
       if (!this.eligible(ch)) continue;
-      const pl = field(ch.ccr, 12, 2);
+      const pl = (ch.ccr >>> 12) & 3;
       if (pl > bestPl) {
         best = i;
         bestPl = pl;
@@ -320,29 +334,32 @@ export class Dma implements MemoryMappedDevice {
 
   private kick(): void {
     if (this.timer || !this.clockEnabled || this.hclkHz <= 0 || this.pick() < 0) return;
-    const ns = (this.cyclesPerItem * 1e9) / this.hclkHz;
-    this.timer = this.clock.schedule(ns, () => {
-      this.timer = undefined;
-      if (this.clockEnabled) {
-        const i = this.pick();
-        if (i >= 0) this.serveOne(i);
-      }
-      this.kick();
-    });
+    this.timer = this.clock.schedule((this.cyclesPerItem * 1e9) / this.hclkHz, this.onServiceSlot);
   }
+
+  /** One service slot: the arbiter picks again before every item (RM0444 §10.4.4). */
+  private readonly onServiceSlot = (): void => {
+    this.timer = undefined;
+    if (this.clockEnabled) {
+      const i = this.pick();
+      if (i >= 0) this.serveOne(i);
+    }
+    this.kick();
+  };
 
   private serveOne(i: number): void {
     const ch = this.channels[i]!;
     const ccr = ch.ccr;
-    const psize = SIZES[field(ccr, 8, 2)]!;
-    const msize = SIZES[field(ccr, 10, 2)]!;
+    const psize = SIZES[(ccr >>> 8) & 3]!;
+    const msize = SIZES[(ccr >>> 10) & 3]!;
     const fromMemory = (ccr & CCR_DIR) !== 0;
     // Addresses are aligned down to the access size (RM0444 §10.6.5, §10.6.6).
     const pAddr = (ch.curP & ~(psize - 1)) >>> 0;
     const mAddr = (ch.curM & ~(msize - 1)) >>> 0;
-    const [src, srcSize, dst, dstSize] = fromMemory
-      ? [mAddr, msize, pAddr, psize]
-      : [pAddr, psize, mAddr, msize];
+    const src = fromMemory ? mAddr : pAddr;
+    const srcSize = fromMemory ? msize : psize;
+    const dst = fromMemory ? pAddr : mAddr;
+    const dstSize = fromMemory ? psize : msize;
     if (this.traceService) this.servedLog.push(i + 1);
     try {
       if (this.pendingBusErrors.delete(i + 1)) throw new BusError(src, false, srcSize);
@@ -378,17 +395,20 @@ export class Dma implements MemoryMappedDevice {
   }
 
   private updateIrqs(): void {
-    const levels = [false, false, false];
-    this.channels.forEach((ch, i) => {
-      const ie = ch.ccr & (CCR_TCIE | CCR_HTIE | CCR_TEIE);
+    // One bit per interrupt line: channel 1, channels 2–3, channels 4–7.
+    let levels = 0;
+    for (let i = 0; i < DMA_CHANNELS; i++) {
+      const ch = this.channels[i]!;
       // The xIE bits sit at the same positions as their flags.
-      if (ie & ch.flags) levels[i === 0 ? 0 : i < 3 ? 1 : 2] = true;
-    });
+      if (ch.ccr & (CCR_TCIE | CCR_HTIE | CCR_TEIE) & ch.flags) levels |= i === 0 ? 1 : i < 3 ? 2 : 4;
+    }
     for (let g = 0; g < 3; g++) {
-      if (levels[g] !== this.irqLevels[g]) {
-        this.irqLevels[g] = levels[g]!;
-        this.irqs[g]!.set(levels[g]!);
+      const level = (levels & (1 << g)) !== 0;
+      if (level !== this.irqLevels[g]) {
+        this.irqLevels[g] = level;
+        this.irqs[g]!.set(level);
       }
     }
+    this.onStateChange?.();
   }
 }

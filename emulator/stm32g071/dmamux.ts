@@ -43,6 +43,26 @@ export const DMAREQ_MAX = 73;
  */
 export const DMAREQ_G071_MAX = 61;
 
+/**
+ * Request IDs below 62 that the STM32G071 lacks: 6 and 7 are AES_IN and
+ * AES_OUT, and only the STM32G081 has the AES (ST's LL DMAMUX header
+ * defines them only where AES exists).
+ */
+const G071_MISSING: Readonly<Record<number, string>> = { 6: 'AES_IN', 7: 'AES_OUT' };
+
+/** Whether the STM32G071 has request ID `id` (0, no request, included). */
+export function g071HasRequest(id: number): boolean {
+  return id <= DMAREQ_G071_MAX && !(id in G071_MISSING);
+}
+
+/** Why request ID `id` connects nothing on the STM32G071. */
+export function missingRequestText(id: number): string {
+  const name = G071_MISSING[id];
+  return name === undefined
+    ? `DMAREQ_ID = ${id}: the STM32G071's requests end at 61 (UCPD2_TX)`
+    : `DMAREQ_ID = ${id} is ${name}: the STM32G071 has no AES (only the STM32G081 has)`;
+}
+
 /** CxCR fields per the SVD: DMAREQ_ID [7:0] (ids up to 73 use [6:0]), SOIE, EGE, SE, SPOL, NBREQ, SYNC_ID. */
 const CCR_MASK = 0xff | (1 << 8) | (1 << 9) | (1 << 16) | (3 << 17) | (0x1f << 19) | (0x1f << 24);
 const RGCR_MASK = 0x1f | (1 << 8) | (1 << 16) | (3 << 17) | (0x1f << 19);
@@ -98,7 +118,7 @@ export class Dmamux implements MemoryMappedDevice {
       set: (level: boolean) => {
         if (this.levels[id] === level) return;
         this.levels[id] = level;
-        this.route();
+        this.routeRequest(id);
       },
     };
   }
@@ -142,13 +162,24 @@ export class Dmamux implements MemoryMappedDevice {
       const x = word >> 2;
       this.ccr[x] = laneWrite(this.ccr[x]!, offset, value, size) & CCR_MASK;
       const id = this.selected(x);
-      if (id > DMAREQ_G071_MAX) this.onInvalidRequest?.(x, id);
+      if (!g071HasRequest(id)) this.onInvalidRequest?.(x, id);
       this.route();
     } else if (isRg) {
       const x = (word - DMAMUX.RGCR(0)) >> 2;
       this.rgcr[x] = laneWrite(this.rgcr[x]!, offset, value, size) & RGCR_MASK;
     }
     // CSR/RGSR and the identification registers are read-only; CFR/RGCFR clear flags that never set.
+  }
+
+  /** Only the channels selecting `id` can change when its line does. */
+  private routeRequest(id: number): void {
+    if (id > DMAREQ_G071_MAX) return;
+    const level = this.levels[id] === true;
+    for (let x = 0; x < DMAMUX_CHANNELS; x++) {
+      if ((this.ccr[x]! & 0xff) !== id || level === this.outputs[x]) continue;
+      this.outputs[x] = level;
+      this.sink(x + 1, level);
+    }
   }
 
   private route(): void {

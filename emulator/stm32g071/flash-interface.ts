@@ -22,7 +22,8 @@ export const FLASH = {
 } as const;
 
 const RESET: Readonly<Record<number, number>> = {
-  [FLASH.ACR]: 0x0000_0600,
+  // DBG_SWEN (bit 18) is 1 out of reset (RM0444 §3.7.1); ST's SVD leaves it out.
+  [FLASH.ACR]: 0x0004_0600,
   [FLASH.KEYR]: 0,
   [FLASH.OPTKEYR]: 0,
   [FLASH.SR]: 0,
@@ -31,7 +32,12 @@ const RESET: Readonly<Record<number, number>> = {
   [FLASH.OPTR]: 0xf000_0000,
 };
 
+const ACR_PRFTEN = 1 << 8;
+const ACR_ICEN = 1 << 9;
+const ACR_ICRST = 1 << 11;
+
 /** ACR bits software can write: LATENCY [2:0], PRFTEN 8, ICEN 9, ICRST 11, EMPTY 16, DBG_SWEN 18. */
+const ACR_DBG_SWEN = 1 << 18;
 const ACR_WRITABLE = 0x7 | (1 << 8) | (1 << 9) | (1 << 11) | (1 << 16) | (1 << 18);
 
 export class FlashInterface implements MemoryMappedDevice {
@@ -39,6 +45,10 @@ export class FlashInterface implements MemoryMappedDevice {
   private regs = new Map<number, number>();
   /** Called after a write to ACR changed LATENCY. */
   onLatencyChange: (() => void) | undefined;
+  /** Called when a write to ACR clears DBG_SWEN: the debugger loses its access (RM0444 §3.7.1). */
+  onDebugDisabled: ((acr: number) => void) | undefined;
+  /** Called after a write to ACR that changes how fetches are timed: LATENCY, PRFTEN, ICEN, or ICRST set. */
+  onFetchTimingChange: (() => void) | undefined;
 
   constructor() {
     this.reset();
@@ -50,6 +60,16 @@ export class FlashInterface implements MemoryMappedDevice {
 
   get latency(): number {
     return (this.regs.get(FLASH.ACR) ?? 0) & 7;
+  }
+
+  /** ACR.PRFTEN: the prefetch buffer reads the next line ahead (RM0444 §3.3.5). */
+  get prefetch(): boolean {
+    return ((this.regs.get(FLASH.ACR) ?? 0) & ACR_PRFTEN) !== 0;
+  }
+
+  /** ACR.ICEN: the instruction cache keeps lines for branches back to them (RM0444 §3.3.5). */
+  get instructionCache(): boolean {
+    return ((this.regs.get(FLASH.ACR) ?? 0) & ACR_ICEN) !== 0;
   }
 
   /** Whether LATENCY is too small for HCLK in voltage range 1 (see `flashWaitStates`). */
@@ -75,6 +95,8 @@ export class FlashInterface implements MemoryMappedDevice {
     if (word === FLASH.ACR) {
       this.regs.set(word, (old & ~ACR_WRITABLE) | (v & ACR_WRITABLE));
       if ((old ^ v) & 7) this.onLatencyChange?.();
+      if (old & ACR_DBG_SWEN && !(v & ACR_DBG_SWEN)) this.onDebugDisabled?.(v);
+      if ((old ^ v) & (7 | ACR_PRFTEN | ACR_ICEN) || v & ACR_ICRST) this.onFetchTimingChange?.();
     } else if (word === FLASH.KEYR || word === FLASH.OPTKEYR || word === FLASH.SR) return;
     else if (word === FLASH.CR)
       this.regs.set(word, v | (old & 0xc000_0000)); // stays locked

@@ -42,6 +42,8 @@ export class Iwdg implements MemoryMappedDevice {
   readonly misuse = new Map<IwdgMisuse, number>();
   /** Called at each misuse, after it is counted. */
   onMisuse: ((kind: IwdgMisuse) => void) | undefined;
+  /** Told at each reload of the counter (a signal trace, emulator/debug/trace); null: none. */
+  onReload: (() => void) | null = null;
   private running = false;
   private unlocked = false;
   private pr = 0;
@@ -76,6 +78,11 @@ export class Iwdg implements MemoryMappedDevice {
 
   get started(): boolean {
     return this.running;
+  }
+
+  /** Time from a reload to the reset it prevents: (RLR + 1) ticks. */
+  get periodNs(): number {
+    return (this.rlr + 1) * this.tickNs();
   }
 
   /** The counter now (0xFFF before the watchdog starts). */
@@ -178,6 +185,7 @@ export class Iwdg implements MemoryMappedDevice {
   }
 
   private reload(): void {
+    this.onReload?.();
     this.counterAt = this.rlr;
     this.countedFromNs = this.clock.nowNs;
     this.schedule();

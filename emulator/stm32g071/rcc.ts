@@ -42,13 +42,22 @@ export const RCC = {
 } as const;
 
 /**
+ * HSICAL, RCC_ICSCR[7:0]: HSI16's factory calibration, loaded at reset and
+ * read-only (RM0444 §5.4.2). It differs from chip to chip; this is one.
+ */
+export const HSICAL_FACTORY = 0x4c;
+
+/**
  * Reset values. From ST's SVD except RCC_CR: the SVD gives 0x63 (an MSI-style
  * value from another family); RM0444 §5.4.1 gives 0x0000_0500, HSION and
- * HSIRDY set, since the core runs from HSI16 out of reset.
+ * HSIRDY set, since the core runs from HSI16 out of reset. And RCC_ICSCR:
+ * the SVD gives 0x1000_0000 (bit 28 is no field of it); RM0444 §5.4.2 gives
+ * 0x0000_40XX, HSITRIM 64 (the middle of its range, what ST's
+ * HAL_RCC_DeInit writes back) and HSICAL the factory calibration.
  */
 export const RCC_RESET: Readonly<Record<number, number>> = {
   [RCC.CR]: 0x0000_0500,
-  [RCC.ICSCR]: 0x1000_0000,
+  [RCC.ICSCR]: 0x0000_4000 | HSICAL_FACTORY,
   [RCC.CFGR]: 0,
   [RCC.PLLCFGR]: 0x0000_1000,
   [RCC.CIER]: 0,
@@ -258,6 +267,10 @@ export class Rcc implements MemoryMappedDevice {
         this.regs.set(word, next & (PLLCFGR_CONFIG | PLLCFGR_ENABLES));
         break;
       }
+      case RCC.ICSCR:
+        // HSICAL [7:0] is read-only; HSITRIM [14:8] is the user's trim.
+        this.regs.set(word, (v & (0x7f << 8)) | (old & 0xff));
+        break;
       case RCC.CIFR:
         break; // read-only
       case RCC.CICR:
@@ -349,8 +362,9 @@ export class Rcc implements MemoryMappedDevice {
     const cfg = this.reg(RCC.PLLCFGR);
     const src = field(cfg, 0, 2);
     if (src === 1) return 'PLLSRC = 01 is reserved';
-    const inHz = src === 2 ? HSI16_HZ : src === 3 ? this.hseHz : 0;
-    if (inHz === 0) return undefined; // no input: it does not lock, as modelled below
+    if (src === 0) return 'PLLSRC = 00: no clock is selected as the PLL input';
+    const inHz = src === 2 ? HSI16_HZ : this.hseHz;
+    if (inHz === 0) return 'PLLSRC = HSE, and this board has no HSE (the Nucleo leaves it unfitted)';
     const m = field(cfg, 4, 3) + 1;
     const n = field(cfg, 8, 7);
     const mhz = (hz: number) => `${+(hz / 1e6).toFixed(3)} MHz`;

@@ -6,7 +6,7 @@
  * what the chip ignores. Register masks come from ST's SVD
  * (register-masks.ts, generated).
  */
-import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
+import { type AccessSize, type MemoryMappedDevice, peekDevice } from '../core/bus.ts';
 import { REGISTER_MASKS } from './register-masks.ts';
 import type { StrictMonitor } from './strict.ts';
 
@@ -30,6 +30,7 @@ export function checkedWrites(
   return {
     name: device.name,
     read: (offset: number, size: AccessSize) => device.read(offset, size),
+    peek: (offset: number, size: AccessSize) => peekDevice(device, offset, size),
     write(offset: number, value: number, size: AccessSize): void {
       const reg = masks[offset & ~3];
       if (reg) {

@@ -14,7 +14,7 @@ export interface RegisterMask {
 
 const RCC: Readonly<Record<number, RegisterMask>> = {
   0: { name: 'CR', fields: 0x030f3f00, reset: 0x00000500, readOnly: false },
-  4: { name: 'ICSCR', fields: 0x00007fff, reset: 0x10000000, readOnly: false },
+  4: { name: 'ICSCR', fields: 0x00007fff, reset: 0x00004000, readOnly: false },
   8: { name: 'CFGR', fields: 0x77007f3f, reset: 0x00000000, readOnly: false },
   12: { name: 'PLLSYSCFGR', fields: 0xff3f7f73, reset: 0x00001000, readOnly: false },
   24: { name: 'CIER', fields: 0x0000003b, reset: 0x00000000, readOnly: false },
@@ -38,7 +38,7 @@ const RCC: Readonly<Record<number, RegisterMask>> = {
 };
 
 const FLASH: Readonly<Record<number, RegisterMask>> = {
-  0: { name: 'ACR', fields: 0x00050b07, reset: 0x00000600, readOnly: false },
+  0: { name: 'ACR', fields: 0x00050b07, reset: 0x00040600, readOnly: false },
   8: { name: 'KEYR', fields: 0xffffffff, reset: 0x00000000, readOnly: false },
   12: { name: 'OPTKEYR', fields: 0xffffffff, reset: 0x00000000, readOnly: false },
   16: { name: 'SR', fields: 0x0005c3fb, reset: 0x00000000, readOnly: false },

@@ -196,4 +196,78 @@ describe('strict rules on the chip', () => {
     expect(rules()).toEqual(['dmamux-request']);
     expect(chip.strict.reports[0]!.peripheral).toBe('DMAMUX1 channel 2');
   });
+  it('reports AES_IN and AES_OUT (6 and 7), which only the STM32G081 has', () => {
+    const { w, rules, chip } = setup();
+    w(RCC_BASE + RCC.AHBENR, 1);
+    w(0x4002_0800 + DMAMUX.CCR(4), 5); // ADC: fine
+    w(0x4002_0800 + DMAMUX.CCR(4), 8); // DAC_CH1: fine
+    expect(rules()).toEqual([]);
+    w(0x4002_0800 + DMAMUX.CCR(4), 6);
+    w(0x4002_0800 + DMAMUX.CCR(5), 7);
+    expect(rules()).toEqual(['dmamux-request', 'dmamux-request']);
+    expect(chip.strict.reports[0]!.message).toMatch(/DMAREQ_ID = 6 is AES_IN: the STM32G071 has no AES/);
+  });
+
+  it("resets RCC_ICSCR to 0x40XX: ST's HAL_RCC_DeInit writing HSITRIM 64 sets no reserved bit, HSICAL stays", () => {
+    const { w, r, rules } = setup();
+    const reset = r(RCC_BASE + RCC.ICSCR);
+    expect(reset & ~0xff).toBe(0x4000);
+    expect((reset >> 8) & 0x7f).toBe(64);
+    w(RCC_BASE + RCC.ICSCR, 0x4000); // HSICAL is read-only: written 0, it keeps the factory value
+    expect(r(RCC_BASE + RCC.ICSCR)).toBe(reset);
+    w(RCC_BASE + RCC.ICSCR, 0x4100);
+    expect((r(RCC_BASE + RCC.ICSCR) >> 8) & 0x7f).toBe(65);
+    expect(rules()).toEqual([]);
+  });
+
+  it('resets FLASH_ACR with DBG_SWEN set and reports a write that clears it (the debugger is locked out)', () => {
+    const { w, r, rules, chip } = setup();
+    expect(r(FLASH_ACR) & (1 << 18)).not.toBe(0);
+    w(FLASH_ACR, r(FLASH_ACR) | 2); // read-modify-write keeps it: fine
+    expect(rules()).toEqual([]);
+    w(FLASH_ACR, 0x302); // also clears reserved bit 10, reported on its own
+    expect(rules()).toContain('debug-disabled');
+    expect(chip.strict.reports.find((x) => x.rule === 'debug-disabled')!.message).toMatch(
+      /ACR written 0x00000302 with DBG_SWEN = 0: the debugger loses access/,
+    );
+  });
+
+  it('never locks a PLL with no input selected (PLLSRC = 00), and says so', () => {
+    const { chip, w, r, rules } = setup();
+    w(RCC_BASE + RCC.PLLCFGR, pllcfgr(1, 8, 1) & ~3);
+    w(RCC_BASE + RCC.CR, r(RCC_BASE + RCC.CR) | (1 << 24));
+    chip.clock.advanceBy(100_000);
+    expect(r(RCC_BASE + RCC.CR) & (1 << 25)).toBe(0);
+    expect(rules()).toEqual(['pll-config']);
+    expect(chip.strict.reports[0]!.message).toMatch(/PLLSRC = 00: no clock is selected as the PLL input/);
+  });
+
+  it('fails fetches with a reserved LATENCY (3 to 7) rather than taking it as enough', () => {
+    const { w, r, cpu, rules } = setup();
+    w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 3);
+    expect(rules()).toEqual(['flash-latency']);
+    expect(cpu.fetchFaults.get(0x0800_0000)).toMatch(/LATENCY = 3 is reserved/);
+    w(FLASH_ACR, (r(FLASH_ACR) & ~7) | 2);
+    expect(cpu.fetchFaults.size).toBe(0);
+  });
+
+  it('reports a DMA channel enabled with CNDTR = 0, and one enabled with no DMAMUX request routed to it', () => {
+    const { w, rules, chip } = setup();
+    w(RCC_BASE + RCC.AHBENR, 1);
+    const CCR3 = 0x4002_0000 + 0x08 + 2 * 0x14;
+    w(0x4002_0800 + DMAMUX.CCR(3), 52); // off by one: DMAMUX channel 3 drives DMA1 channel 4
+    w(CCR3 + 4, 16);
+    w(CCR3, 1);
+    expect(rules()).toEqual(['dma-request-unrouted']);
+    expect(chip.strict.reports[0]!.message).toMatch(
+      /enabled while DMAMUX1 C2CR selects no request .*; C3CR selects request 52 for DMA1 channel 4/,
+    );
+    chip.strict.clear();
+    w(CCR3, 0);
+    w(0x4002_0800 + DMAMUX.CCR(2), 52);
+    w(CCR3 + 4, 0);
+    w(CCR3, 1);
+    expect(rules()).toEqual(['peripheral-misuse']);
+    expect(chip.strict.reports[0]!.message).toMatch(/EN set with DMA_CNDTRx = 0/);
+  });
 });

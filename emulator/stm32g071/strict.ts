@@ -23,7 +23,13 @@ export type StrictRule =
   /** A USART and the far end of its wire at rates beyond the receiver's tolerance (RM0444 §33.5.8). */
   | 'baud-mismatch'
   /** A misuse a peripheral model detected (see its `misuse` map). */
-  | 'peripheral-misuse';
+  | 'peripheral-misuse'
+  /** A DMA channel enabled with no request routed to it by DMAMUX (RM0444 §11.3.2). */
+  | 'dma-request-unrouted'
+  /** FLASH_ACR.DBG_SWEN cleared: the debugger cannot reach the chip (RM0444 §3.7.1). */
+  | 'debug-disabled'
+  /** The independent watchdog reset the chip: where the core was, and why it may not have been fed. */
+  | 'watchdog-reset';
 
 export interface StrictReport {
   readonly rule: StrictRule;
@@ -87,6 +93,8 @@ const MISUSE_TEXT: Readonly<Record<string, string>> = {
   'cpar-write-while-enabled': 'DMA_CPARx written while the channel is enabled: ignored (RM0444 §10.6.5)',
   'cmar-write-while-enabled': 'DMA_CMARx written while the channel is enabled: ignored (RM0444 §10.6.6)',
   'enable-while-teif': 'EN set while TEIFx is still set: the channel does not start (RM0444 §10.4.7)',
+  'enable-with-cndtr-zero':
+    'EN set with DMA_CNDTRx = 0: the channel is enabled but serves no request, so nothing moves (RM0444 §10.6.4)',
   'config-while-enabled':
     'a field that can only be written while UE = 0 was changed with the USART enabled (RM0444 §33.8)',
   'tdr-overwrite': 'TDR written while TXE = 0: the character waiting in TDR is lost',

@@ -16,7 +16,7 @@ import { DMA, Dma } from './dma.ts';
 import { DMAMUX, Dmamux } from './dmamux.ts';
 import { FLASH, FlashInterface } from './flash-interface.ts';
 import { GPIO, Gpio } from './gpio.ts';
-import { RCC, RCC_BASE, Rcc } from './rcc.ts';
+import { HSICAL_FACTORY, RCC, RCC_BASE, Rcc } from './rcc.ts';
 import { SYSCFG, Syscfg } from './syscfg.ts';
 import { TestBus, TestClock } from './test-support.ts';
 import { USART, Usart } from './usart.ts';
@@ -136,21 +136,29 @@ describe('register maps against the SVD', () => {
         CSR: RCC.CSR,
       },
       // SVD: CR 0x63 is not a G0 value (RM0444 §5.4.1: 0x0000_0500, HSI16 on and
-      // ready); CSR shows the power-on reset flags the SVD leaves out.
-      { CR: 0x500, CSR: 0x0c00_0000 },
+      // ready); ICSCR 0x1000_0000 sets a bit outside its fields (RM0444 §5.4.2:
+      // 0x0000_40XX, HSITRIM 64 and the factory HSICAL); CSR shows the
+      // power-on reset flags the SVD leaves out.
+      { CR: 0x500, ICSCR: 0x4000 | HSICAL_FACTORY, CSR: 0x0c00_0000 },
     );
   });
 
   it('FLASH', () => {
-    compare('FLASH', new FlashInterface(), {
-      ACR: FLASH.ACR,
-      KEYR: FLASH.KEYR,
-      OPTKEYR: FLASH.OPTKEYR,
-      SR: FLASH.SR,
-      CR: FLASH.CR,
-      ECCR: FLASH.ECCR,
-      OPTR: FLASH.OPTR,
-    });
+    compare(
+      'FLASH',
+      new FlashInterface(),
+      {
+        ACR: FLASH.ACR,
+        KEYR: FLASH.KEYR,
+        OPTKEYR: FLASH.OPTKEYR,
+        SR: FLASH.SR,
+        CR: FLASH.CR,
+        ECCR: FLASH.ECCR,
+        OPTR: FLASH.OPTR,
+      },
+      // SVD: ACR 0x600 leaves out DBG_SWEN, which is 1 out of reset (RM0444 §3.7.1).
+      { ACR: 0x0004_0600 },
+    );
   });
 
   for (const port of ['A', 'B', 'C'] as const) {

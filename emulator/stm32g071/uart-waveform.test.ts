@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameRate, sampleLine } from './uart-waveform.ts';
+import { receiverTolerance, sameRate, sampleLine } from './uart-waveform.ts';
 
 const bit = (baud: number) => 1e9 / baud;
 const bytes = Array.from({ length: 256 }, (_, i) => i);
@@ -49,6 +49,34 @@ describe('a serial line between ends at different rates', () => {
     const got = sampleLine([0x55, 0xa5, 0x7e], bit(115_200), bit(2_000_000));
     expect(got.length).toBeGreaterThan(3);
     expect(got.some((c) => c.framingError)).toBe(true);
+  });
+
+  it("takes RM0444 §33.5.8's tolerance figures for the receiver's configuration", () => {
+    expect(receiverTolerance()).toBe(0.0375);
+    expect(receiverTolerance({ fractionalBrr: true })).toBe(0.0333);
+    expect(receiverTolerance({ oneBit: true })).toBe(0.04375);
+    expect(receiverTolerance({ over8: true })).toBe(0.025);
+    expect(receiverTolerance({ wordBits: 9 })).toBe(0.0341);
+    expect(receiverTolerance({ wordBits: 9, fractionalBrr: true, over8: true })).toBe(0.0182);
+  });
+
+  it('receives a sender up to the tolerance off, either way, and flags every character past it', () => {
+    for (const [ratio, sampling, intact] of [
+      [1.037, {}, true],
+      [0.963, {}, true],
+      [1.039, {}, false],
+      [0.961, {}, false],
+      [1.033, { fractionalBrr: true }, true],
+      [1.034, { fractionalBrr: true }, false],
+      // A sender 5 % slow: the ideal sampler would decode it, but RM0444 promises nothing there.
+      [1.05, {}, false],
+    ] as const) {
+      const got = sampleLine(bytes, bit(115_200) * ratio, bit(115_200), sampling);
+      expect(got.length === bytes.length && clean(got) && got.every((c, i) => c.byte === bytes[i])).toBe(
+        intact,
+      );
+      if (!intact) expect(got.every((c) => c.noise || c.framingError)).toBe(true);
+    }
   });
 
   it('knows the same rate from rounding noise', () => {

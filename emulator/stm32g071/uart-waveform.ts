@@ -9,9 +9,16 @@
  * So the garbage is the garbage silicon would produce: a 0x00 at a slow
  * rate seen by a fast receiver is a 0x00 with a framing error (the line is
  * still low at the stop bit), bytes at a fast rate seen by a slow receiver
- * merge into fewer, wrong ones, and rates within the receiver's tolerance
- * (RM0444 §33.5.8 "Tolerance of the USART receiver to clock deviation",
- * 3.75 % for 8N1 at 16× oversampling) come through unharmed.
+ * merge into fewer, wrong ones.
+ *
+ * The receiver's tolerance follows RM0444 §33.5.8 ("Tolerance of the USART
+ * receiver to clock deviation"): the total deviation between the two ends,
+ * clock error included, must stay under the figure its tables give for the
+ * receiver's configuration (8N1, 16× oversampling, ONEBIT = 0: 3.75 % when
+ * BRR[3:0] = 0, 3.33 % otherwise). Within it every character arrives as
+ * sent; beyond it nothing is promised, and the model flags every character
+ * (NE at least, whatever the ideal sampler decoded), so a line between such
+ * rates never passes for a working one.
  */
 
 export interface SampledCharacter {
@@ -29,17 +36,81 @@ const BITS_PER_CHARACTER = 10; // start, 8 data, stop
 /**
  * The samples that decide a bit, in sixteenths of the receiver's bit time
  * from the falling edge: the 8th, 9th and 10th samples, the edge being seen
- * up to one sample late (the worst case, where RM0444's tolerance figures
- * come from: the model takes a sender up to 3.5 % fast or 6 % slow, 8N1).
+ * up to one sample late (the worst case).
  */
 const DECIDING_SAMPLES = [8, 9, 10] as const;
 
+/** How a USART receiver samples, for its tolerance (RM0444 §33.5.8, tables of receiver tolerance). */
+export interface ReceiverSampling {
+  /** CR1.OVER8: 8× oversampling instead of 16×. */
+  readonly over8?: boolean;
+  /** BRR[3:0] is not 0 (a fractional divider): the tolerance is lower. */
+  readonly fractionalBrr?: boolean;
+  /** Data bits, parity included: 7, 8 or 9. */
+  readonly wordBits?: number;
+  /** CR3.ONEBIT: one sample per bit instead of three. */
+  readonly oneBit?: boolean;
+}
+
+/**
+ * RM0444 §33.5.8, "Tolerance of the USART receiver when BRR[3:0] = 0000" and
+ * "... is different from 0000", in %: per word length (M bits), the columns
+ * [16×, ONEBIT = 0; 16×, ONEBIT = 1; 8×, ONEBIT = 0; 8×, ONEBIT = 1].
+ */
+const TOLERANCE_INTEGER_BRR: Readonly<Record<7 | 8 | 9, readonly number[]>> = {
+  8: [3.75, 4.375, 2.5, 3.75],
+  9: [3.41, 3.97, 2.27, 3.41],
+  7: [4.16, 4.86, 2.77, 4.16],
+};
+const TOLERANCE_FRACTIONAL_BRR: Readonly<Record<7 | 8 | 9, readonly number[]>> = {
+  8: [3.33, 3.88, 2, 3],
+  9: [3.03, 3.53, 1.82, 2.73],
+  7: [3.7, 4.31, 2.22, 3.33],
+};
+
+/** The receiver's tolerance to clock deviation (RM0444 §33.5.8), as a fraction (0.0375 is 3.75 %). */
+export function receiverTolerance(sampling: ReceiverSampling = {}): number {
+  const word = sampling.wordBits === 7 || sampling.wordBits === 9 ? sampling.wordBits : 8;
+  const table = sampling.fractionalBrr ? TOLERANCE_FRACTIONAL_BRR : TOLERANCE_INTEGER_BRR;
+  return table[word][(sampling.over8 ? 2 : 0) + (sampling.oneBit ? 1 : 0)]! / 100;
+}
+
+/** The deviation between a sender's and a receiver's bit times, as a fraction of the receiver's. */
+export function rateDeviation(txBitNs: number, rxBitNs: number): number {
+  return Math.abs(txBitNs - rxBitNs) / rxBitNs;
+}
+
 /**
  * Receives `bytes`, sent back to back as 8N1 characters of `txBitNs` each,
- * with a receiver whose bit time is `rxBitNs`. The line idles high before
- * and after.
+ * with a receiver whose bit time is `rxBitNs` and that samples as
+ * `sampling` says (default: 16×, integer divider, three samples a bit). The
+ * line idles high before and after.
  */
-export function sampleLine(bytes: ArrayLike<number>, txBitNs: number, rxBitNs: number): SampledCharacter[] {
+export function sampleLine(
+  bytes: ArrayLike<number>,
+  txBitNs: number,
+  rxBitNs: number,
+  sampling: ReceiverSampling = {},
+): SampledCharacter[] {
+  const tolerance = receiverTolerance(sampling);
+  const deviation = rateDeviation(txBitNs, rxBitNs);
+  const stopSampledNs = (BITS_PER_CHARACTER - 6 / 16) * rxBitNs;
+  if (deviation <= tolerance) {
+    // Within tolerance every character arrives as sent, when its stop bit is sampled.
+    return Array.from(bytes, (byte, i) => ({
+      byte: byte & 0xff,
+      framingError: false,
+      noise: false,
+      atNs: i * BITS_PER_CHARACTER * txBitNs + stopSampledNs,
+    }));
+  }
+  // Beyond it: what the ideal sampler makes of the waveform, and never clean.
+  return sampleWaveform(bytes, txBitNs, rxBitNs).map((c) =>
+    c.framingError || c.noise ? c : { ...c, noise: true },
+  );
+}
+
+function sampleWaveform(bytes: ArrayLike<number>, txBitNs: number, rxBitNs: number): SampledCharacter[] {
   const totalBits = bytes.length * BITS_PER_CHARACTER;
   /** The level of the transmitter's bit `n` (counted from the first start bit); high outside the run. */
   const bitLevel = (n: number): number => {

@@ -13,7 +13,7 @@ import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
 import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
-import { garbled, sameRate, sampleLine } from './uart-waveform.ts';
+import { garbled, type ReceiverSampling, sameRate, sampleLine } from './uart-waveform.ts';
 
 export const USART1_BASE = 0x4001_3800;
 export const USART2_BASE = 0x4000_4400;
@@ -48,6 +48,7 @@ export const CR1_OVER8 = 1 << 15;
 export const CR1_M1 = 1 << 28;
 export const CR3_EIE = 1 << 0;
 export const CR3_DMAR = 1 << 6;
+export const CR3_ONEBIT = 1 << 11;
 export const CR3_DMAT = 1 << 7;
 export const CR3_OVRDIS = 1 << 12;
 export const CR3_DDRE = 1 << 13;
@@ -94,6 +95,10 @@ const CR3_MASK = 0xfff7_ffff;
 
 /** PRESC divisions (RM0444 USART_PRESC); 1100..1111 are reserved and behave as /256. */
 const PRESC_DIV = [1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256, 256, 256, 256, 256];
+/** Stop bits per CR2.STOP. */
+const STOP_BITS = [1, 0.5, 2, 1.5];
+/** `frameNs` not yet worked out for the current configuration. */
+const FRAME_UNKNOWN = -1;
 
 export interface ReceiveOptions {
   /** The stop bit is sampled low (RM0444 USART_ISR.FE). */
@@ -140,6 +145,16 @@ export interface UsartPins {
 
 const ALWAYS_CONNECTED: UsartPins = { txConnected: () => true, rxConnected: () => true };
 
+/**
+ * Characters on a USART's lines, as they start: the word (undefined for a
+ * line busy with something the receiver makes no character of), its bit
+ * time and the frame's bits (start + word + stop).
+ */
+export interface UsartLineObserver {
+  tx(word: number, startNs: number, bitNs: number, wordBits: number): void;
+  rx(word: number | undefined, startNs: number, frameNs: number, wordBits: number): void;
+}
+
 export type UsartMisuse =
   /** A write changed a field that can only be written while UE = 0. */
   | 'config-while-enabled'
@@ -172,6 +187,8 @@ export class Usart implements MemoryMappedDevice {
    */
   onRateMismatch: ((senderBitNs: number, ownBitNs: number) => void) | undefined;
   writesWhileUnclocked = 0;
+  /** A signal trace's view of the TX and RX lines (emulator/debug/trace); null: none. */
+  lineObserver: UsartLineObserver | null = null;
 
   private readonly clock: Clock;
   private readonly irq: InterruptLine;
@@ -207,6 +224,11 @@ export class Usart implements MemoryMappedDevice {
   private idleTimer: TimerHandle | undefined;
   private idleArmed = false;
 
+  /** `frameNs()` for the current configuration (undefined: can't run), or FRAME_UNKNOWN. */
+  private frameCache: number | undefined = FRAME_UNKNOWN;
+  /** Duration of the character on the RX wire, ns. */
+  private rxFrameNs = 0;
+
   private irqLevel = false;
   private txReqLevel = false;
   private rxReqLevel = false;
@@ -228,28 +250,36 @@ export class Usart implements MemoryMappedDevice {
     this.stopActivity();
     this.cr1 = this.cr2 = this.cr3 = this.brr = this.gtpr = this.rtor = this.presc = 0;
     this.rdr = this.tdr = 0;
+    this.frameCache = FRAME_UNKNOWN;
     this.update();
   }
 
   setKernelClockHz(hz: number): void {
     this.kernelHz = hz;
+    this.frameCache = FRAME_UNKNOWN;
     this.tryStartTx();
   }
 
   setClockEnabled(on: boolean): void {
     this.clockEnabled = on;
+    this.frameCache = FRAME_UNKNOWN;
     this.tryStartTx();
     this.update();
   }
 
   /** The duration of one character with the current configuration, or undefined if the USART can't run. */
   frameNs(): number | undefined {
+    if (this.frameCache === FRAME_UNKNOWN) this.frameCache = this.workOutFrameNs();
+    return this.frameCache;
+  }
+
+  private workOutFrameNs(): number | undefined {
     if (!this.clockEnabled || this.kernelHz <= 0) return undefined;
     const periodsPerBit = this.cr1 & CR1_OVER8 ? (this.brr >>> 4) * 8 + (this.brr & 7) : this.brr & 0xffff;
     if (periodsPerBit < (this.cr1 & CR1_OVER8 ? 8 : 16)) return undefined; // RM0444 §33.5.7: BRR ≥ 16
     const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
     const word = m === 0 ? 8 : m === 1 ? 9 : 7;
-    const stop = [1, 0.5, 2, 1.5][field(this.cr2, 12, 2)]!;
+    const stop = STOP_BITS[field(this.cr2, 12, 2)]!;
     return ((1 + word + stop) * periodsPerBit * PRESC_DIV[this.presc & 0xf]! * 1e9) / this.kernelHz;
   }
 
@@ -303,6 +333,13 @@ export class Usart implements MemoryMappedDevice {
 
   get isrValue(): number {
     return this.computeIsr();
+  }
+
+  /** A debugger's read: RDR keeps its character (RXNE stays set). */
+  peek(offset: number, size: AccessSize): number {
+    if ((offset & ~3) !== USART.RDR) return this.read(offset, size);
+    checkAligned(this.base, offset, false, size);
+    return laneRead(this.rdr, offset, size);
   }
 
   read(offset: number, size: AccessSize): number {
@@ -364,6 +401,8 @@ export class Usart implements MemoryMappedDevice {
       return;
     }
     const enabled = (this.cr1 & CR1_UE) !== 0;
+    if (word === USART.CR1 || word === USART.CR2 || word === USART.BRR || word === USART.PRESC)
+      this.frameCache = FRAME_UNKNOWN;
     switch (word) {
       case USART.CR1:
         this.writeCr1(laneWrite(this.cr1, offset, value, size) & CR1_MASK);
@@ -478,7 +517,7 @@ export class Usart implements MemoryMappedDevice {
     const frame = this.frameNs();
     if (frame === undefined) return;
     this.txIdleFrame = true;
-    this.txTimer = this.clock.schedule(frame, () => this.txFrameDone());
+    this.txTimer = this.clock.schedule(frame, this.onTxFrameDone);
   }
 
   /** Moves TDR into the shift register when it is free (TXE rises). */
@@ -489,11 +528,16 @@ export class Usart implements MemoryMappedDevice {
     this.txIdleFrame = false;
     this.txByte = this.tdr;
     this.tdrFull = false;
-    this.txTimer = this.clock.schedule(frame, () => this.txFrameDone());
+    this.txTimer = this.clock.schedule(frame, this.onTxFrameDone);
     this.txOnWire = this.pins.txConnected();
     this.update();
     if (this.txOnWire) this.onTransmitStart?.(this.txByte, this.clock.nowNs, frame);
+    if (this.txOnWire && this.lineObserver) {
+      this.lineObserver.tx(this.txByte, this.clock.nowNs, this.bitNs() ?? frame / 10, this.wordBits());
+    }
   }
+
+  private readonly onTxFrameDone = (): void => this.txFrameDone();
 
   private txFrameDone(): void {
     this.txTimer = undefined;
@@ -511,13 +555,31 @@ export class Usart implements MemoryMappedDevice {
     if (!wasIdle && onWire) this.onTransmit?.(sent, this.clock.nowNs);
   }
 
+  /** Bits in a word (M1:M0), parity included. */
+  private wordBits(): number {
+    const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
+    return m === 0 ? 8 : m === 1 ? 9 : 7;
+  }
+
   /** This USART's bit time, ns, or undefined if it can't run. */
   bitNs(): number | undefined {
     const frame = this.frameNs();
     if (frame === undefined) return undefined;
     const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
     const word = m === 0 ? 8 : m === 1 ? 9 : 7;
-    return frame / (1 + word + [1, 0.5, 2, 1.5][field(this.cr2, 12, 2)]!);
+    return frame / (1 + word + STOP_BITS[field(this.cr2, 12, 2)]!);
+  }
+
+  /** How this receiver samples, for its tolerance to clock deviation (RM0444 §33.5.8). */
+  private sampling(): ReceiverSampling {
+    const m = ((this.cr1 & CR1_M1) !== 0 ? 2 : 0) | ((this.cr1 & CR1_M0) !== 0 ? 1 : 0);
+    const over8 = (this.cr1 & CR1_OVER8) !== 0;
+    return {
+      over8,
+      fractionalBrr: (this.brr & (over8 ? 7 : 15)) !== 0,
+      wordBits: m === 0 ? 8 : m === 1 ? 9 : 7,
+      oneBit: (this.cr3 & CR3_ONEBIT) !== 0,
+    };
   }
 
   /**
@@ -547,7 +609,7 @@ export class Usart implements MemoryMappedDevice {
     let at = 0;
     if (ownBit !== undefined) {
       const sent = run.map((w) => w.byte ?? 0xff);
-      const heard = sampleLine(sent, senderBit, ownBit);
+      const heard = sampleLine(sent, senderBit, ownBit, this.sampling());
       if (garbled(sent, heard)) this.onRateMismatch?.(senderBit, ownBit);
       for (const c of heard) {
         sampled.push({
@@ -578,9 +640,13 @@ export class Usart implements MemoryMappedDevice {
     // BUSY: a start bit was seen, reception in progress (RM0444 USART_ISR.BUSY).
     if (this.rxListening) this.isr |= ISR_BUSY;
     this.rxStartNs = this.clock.nowNs;
-    this.rxTimer = this.clock.schedule(frame, () => this.wireCharDone(frame));
+    this.rxFrameNs = frame;
+    this.rxTimer = this.clock.schedule(frame, this.onWireCharDone);
+    this.lineObserver?.rx(next.byte, this.rxStartNs, frame, this.wordBits());
     this.update();
   }
+
+  private readonly onWireCharDone = (): void => this.wireCharDone(this.rxFrameNs);
 
   private wireCharDone(frame: number): void {
     this.rxTimer = undefined;

@@ -125,6 +125,28 @@ int main(int argc, char **argv)
     next(T_MEM_WRITE, p, 8);
     save();
 
+    /* channel 1 transmits; channel 2 is started over its memory (refused
+     * both ways), then beside it */
+    begin(FZ_FLAG_OPEN);
+    reg_write(DMA1_CPAR_ADDR(1), USART1_TDR_ADDR);
+    reg_write(DMA1_CMAR_ADDR(1), 0x20001100u);
+    reg_write(DMA1_CNDTR_ADDR(1), 64);
+    reg_write(DMAMUX1_CCR_ADDR(0), DMAMUX_REQ_USART1_TX);
+    reg_write(DMA1_CCR_ADDR(1), DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC);
+    rec(FZ_DMA, (const uint8_t[]){ 0, 8 }, 2);
+    reg_write(DMA1_CPAR_ADDR(2), USART1_RDR_ADDR);
+    reg_write(DMA1_CMAR_ADDR(2), 0x20001120u);
+    reg_write(DMA1_CNDTR_ADDR(2), 64);
+    reg_write(DMAMUX1_CCR_ADDR(1), DMAMUX_REQ_USART1_RX);
+    reg_write(DMA1_CCR_ADDR(2), DMA_CCR_EN | DMA_CCR_MINC);          /* refused: overlap */
+    reg_write(DMA1_CPAR_ADDR(2), USART1_TDR_ADDR);
+    reg_write(DMAMUX1_CCR_ADDR(1), DMAMUX_REQ_USART1_TX);
+    reg_write(DMA1_CCR_ADDR(2), DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC); /* refused too */
+    reg_write(DMA1_CMAR_ADDR(2), 0x20001140u);
+    reg_write(DMA1_CCR_ADDR(2), DMA_CCR_EN | DMA_CCR_DIR | DMA_CCR_MINC);
+    rec(FZ_DMA, (const uint8_t[]){ 1, 64, 0, 56 }, 4);
+    save();
+
     /* USART1 set-up, refusals, retransmission, a gap */
     begin(FZ_FLAG_OPEN);
     reg_write(USART1_BASE + 0x0C, 556);

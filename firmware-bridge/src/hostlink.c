@@ -17,7 +17,7 @@
  *
  * Rate: the link boots at LINK_BAUD. SET_LINK_BAUD switches USART2 once
  * everything queued has left; until a valid frame arrives at the new rate
- * (within about 1.5 s, counted by SysTick), and whenever a 0x00 arrives with
+ * (within about 5 s, counted by SysTick), and whenever a 0x00 arrives with
  * a framing error (a host at a slower rate opening the port), it goes back
  * to the boot rate. A reset that is not a power-up (the reset button, the
  * watchdog, a fault, a host's reset request) keeps the rate in .noinit and
@@ -38,8 +38,13 @@
 #define TX_RING_SIZE 2048u
 #define RX_CH 3u /* DMA1 channel 3: DMAMUX1 channel 2 */
 #define TX_CH 4u /* DMA1 channel 4: DMAMUX1 channel 3 */
-/* SysTick wraps every 2^24 cycles, 262 ms at 64 MHz: six make the fallback. */
-#define FALLBACK_WRAPS 6u
+/* The probation after a switch: long enough for the slowest host transport
+ * to change rate and send its first frame (WebSerial closes and reopens its
+ * port for that, which can take seconds). Counted in SysTick wraps (2^24
+ * core cycles: 262 ms at 64 MHz, 1.05 s at 16 MHz), so the number of wraps
+ * follows the clock the board reached. */
+#define PROBATION_MS 5000u
+static uint8_t fallback_wraps;
 
 static const uint32_t candidate_rates[] = { 115200u, 230400u, 460800u, 921600u, 1000000u, 2000000u };
 #define CANDIDATES (sizeof candidate_rates / sizeof candidate_rates[0])
@@ -65,6 +70,7 @@ static struct {
     uint32_t halves_read;       /* half boundaries the reader has crossed */
     volatile uint32_t overruns; /* bytes lost: the DMA lapped the reader, or ORE */
     volatile uint32_t errors;   /* framing, noise and parity errors */
+    uint32_t frames_dropped;    /* request frames refused or cut off by a switch */
 } rx;
 
 static struct {
@@ -80,6 +86,7 @@ static struct {
     volatile uint8_t unconfirmed; /* switched, no valid frame yet */
     volatile uint8_t wraps;       /* SysTick wraps since the switch */
     volatile uint8_t fall_back;   /* asked by an interrupt: back to LINK_BAUD */
+    uint8_t lead_zero;            /* the next frame after a rate change begins with 0x00 */
     uint32_t fallbacks;           /* times it went back */
 } rate;
 
@@ -148,7 +155,10 @@ void hostlink_init(void)
     tx.head = tx.tail = tx.run = 0;
     rate.pending = 0;
     rate.fall_back = 0;
+    rate.lead_zero = 0;
     rate.wraps = 0;
+    /* whole wraps, rounded up: 20 at 64 MHz (5.2 s), 5 at 16 MHz (5.2 s) */
+    fallback_wraps = (uint8_t)((PROBATION_MS * (clock_pclk_hz() / 1000u) + SYSTICK_MAX) / (SYSTICK_MAX + 1u));
     rate_count = 0;
     for (size_t i = 0; i < CANDIDATES; i++)
         if (makeable(candidate_rates[i]))
@@ -232,6 +242,10 @@ static void tx_kick(void)
 
 void plat_tx_reserve(size_t n)
 {
+    /* the first frame at a new rate begins with a 0x00: whatever the host
+     * received at the old rate before its own switch ends there */
+    size_t lead = rate.lead_zero ? 1u : 0u;
+    n += lead;
     /* every frame fits: the largest is MAX_REPLY_WIRE, far under the ring;
      * the transmitter frees it at the line rate (2 KiB: 180 ms at 115200),
      * and were it ever to stop, the watchdog resets the board */
@@ -243,6 +257,10 @@ void plat_tx_reserve(size_t n)
         cpu_irq_enable();
     }
     tx.wr = tx.head;
+    if (lead) {
+        plat_tx_put(0);
+        rate.lead_zero = 0;
+    }
 }
 
 void plat_tx_put(uint8_t b)
@@ -316,7 +334,7 @@ void USART2_IRQHandler(void)
 
 void SysTick_Handler(void)
 {
-    if (rate.unconfirmed && ++rate.wraps >= FALLBACK_WRAPS)
+    if (rate.unconfirmed && ++rate.wraps >= fallback_wraps)
         rate.fall_back = 1;
     led_tick();
 }
@@ -355,12 +373,27 @@ void plat_link_frame_ok(void)
     cpu_irq_enable();
 }
 
+void plat_link_frame_dropped(void)
+{
+    rx.frames_dropped++;
+}
+
+/* The rate changed: bytes that arrived at the old rate and are not read
+ * yet are not the host's (it sends its first byte at the new rate only
+ * after the reply, PROTOCOL.md 2): dropped, and counted as lost. */
+static void rx_drop_unread(void)
+{
+    uint16_t w = rx_write_index();
+    rx.overruns += (uint32_t)((w + RX_RING_SIZE - rx.rd) % RX_RING_SIZE);
+    hostlink_rx_consume((size_t)((w + RX_RING_SIZE - rx.rd) % RX_RING_SIZE));
+}
+
 static bool tx_idle(void)
 {
     return tx.head == tx.tail && tx.run == 0 && (USART2->ISR & USART_ISR_TC);
 }
 
-void hostlink_service(void)
+bool hostlink_service(void)
 {
     if (rate.fall_back) {
         rate.fall_back = 0;
@@ -368,20 +401,26 @@ void hostlink_service(void)
         arm_fallback(false);
         if (rate.baud != LINK_BAUD) {
             usart_on(LINK_BAUD);
+            rx_drop_unread();
+            rate.lead_zero = 1;
             rate.fallbacks++;
+            return true;
         }
-        return;
+        return false;
     }
     /* the reply to SET_LINK_BAUD must leave at the old rate first */
     if (rate.pending != 0) {
         if (tx_idle()) {
             usart_on(rate.pending);
+            rx_drop_unread();
+            rate.lead_zero = 1;
             rate.pending = 0;
             arm_fallback(rate.baud != LINK_BAUD);
-        } else {
-            wake_on_tc();
+            return true;
         }
+        wake_on_tc();
     }
+    return false;
 }
 
 void hostlink_info(struct plat_info *info)
@@ -401,6 +440,11 @@ uint32_t hostlink_fallbacks(void)
 uint32_t hostlink_rx_overruns(void)
 {
     return rx.overruns;
+}
+
+uint32_t hostlink_frames_dropped(void)
+{
+    return rx.frames_dropped;
 }
 
 uint32_t hostlink_rx_errors(void)

@@ -22,8 +22,12 @@ size_t hostlink_rx_peek(const uint8_t **data);
 void hostlink_rx_consume(size_t n);
 bool hostlink_rx_available(void);
 /* Main loop: changes the rate when a switch is due (the transmitter has
- * sent everything) or a fallback was asked for. */
-void hostlink_service(void);
+ * sent everything) or a fallback was asked for. Returns true when it did:
+ * the bytes not read yet are dropped, and the caller drops the frame in
+ * progress (bridge_rx_restart). */
+bool hostlink_service(void);
+/* Request frames dropped (plat_link_frame_dropped). */
+uint32_t hostlink_frames_dropped(void);
 /* Receive DMA's half and full transfer flags (DMA1 channel 3, whose
  * interrupt it shares with channel 2). */
 void hostlink_rx_dma_irq(void);

@@ -34,7 +34,8 @@ int main(void)
                 bridge_flush_events();
         }
         bridge_flush_events();
-        hostlink_service();
+        if (hostlink_service())
+            bridge_rx_restart(); /* a frame begun at the old rate is not the host's */
 
         /* WFI wakes on a pending interrupt even with PRIMASK set; the
          * handler runs once interrupts are enabled again */

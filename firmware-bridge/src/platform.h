@@ -61,6 +61,7 @@ struct plat_status {
     uint32_t link_fallbacks;  /* times the link went back to its boot rate */
     uint32_t fault_pc;        /* PC of the last HardFault before this boot, 0 if none */
     uint32_t fault_count;     /* HardFaults since power-up */
+    uint32_t link_frames_dropped; /* request frames refused as damaged or cut off by a rate switch */
 };
 void plat_board_status(struct plat_status *st);
 
@@ -71,6 +72,10 @@ void plat_board_status(struct plat_status *st);
 void plat_link_switch(uint32_t baud);
 /* A frame with good COBS and CRC arrived: the rate in use works. */
 void plat_link_frame_ok(void);
+/* A request frame was dropped: refused with a NAK (too large, bad COBS or
+ * length, bad CRC, another version, a type that is no request) or cut off
+ * by a rate switch. Counted for BOARD_STATUS. */
+void plat_link_frame_dropped(void);
 
 /* Host-link transmit queue. plat_tx_reserve blocks until the queue has
  * room for n bytes (nothing the board sends is dropped: replies and

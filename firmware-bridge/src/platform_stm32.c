@@ -52,18 +52,20 @@ void plat_dmb(void)
     cpu_dmb();
 }
 
-/* SysTick runs free from the core clock (24 bits, counting down, no
- * interrupt). Called often enough (every POLL iteration) that it never
- * wraps twice between calls; the first call after a long pause only
+/* SysTick runs free from the core clock (24 bits, counting down), at the
+ * clock clock_init reached: 64 MHz, or 16 MHz when it fell back to HSI16
+ * (HCLK = PCLK here). Called often enough (every POLL iteration) that it
+ * never wraps twice between calls; the first call after a long pause only
  * starts the count. */
 uint32_t plat_micros(void)
 {
     static uint32_t last, ticks, us;
+    uint32_t per_us = clock_pclk_hz() / 1000000u;
     uint32_t now = SYSTICK->CVR;
     ticks += (last - now) & SYSTICK_MAX;
     last = now;
-    us += ticks / (SYSCLK_HZ / 1000000u);
-    ticks %= SYSCLK_HZ / 1000000u;
+    us += ticks / per_us;
+    ticks %= per_us;
     return us;
 }
 
@@ -97,6 +99,7 @@ void plat_board_status(struct plat_status *st)
     st->link_fallbacks = hostlink_fallbacks();
     st->fault_pc = boot_fault_pc();
     st->fault_count = boot_fault_count();
+    st->link_frames_dropped = hostlink_frames_dropped();
 }
 
 void plat_hello_info(struct plat_info *info)

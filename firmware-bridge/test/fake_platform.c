@@ -251,7 +251,12 @@ static bool start_is_safe(unsigned ch, uint32_t ccr)
     if (cpar != (dir ? 0x40013828u : 0x40013824u) || mux != (dir ? 51u : 50u))
         return false;
     uint64_t len = (ccr & (1u << 7)) ? (uint64_t)cndtr << msize : 1u << msize;
-    return cmar >= FAKE_ARENA_BASE && (uint64_t)cmar + len <= (uint64_t)FAKE_ARENA_BASE + FAKE_ARENA_SIZE;
+    if (!(cmar >= FAKE_ARENA_BASE && (uint64_t)cmar + len <= (uint64_t)FAKE_ARENA_BASE + FAKE_ARENA_SIZE))
+        return false;
+    /* memory the other channel may still touch is not shared, whatever
+     * the directions */
+    uint64_t lo, hi;
+    return !(dma_live_range(3u - ch, &lo, &hi) && cmar < hi && lo < (uint64_t)cmar + len);
 }
 
 void plat_reg_write(uint32_t addr, uint32_t value)
@@ -426,6 +431,11 @@ void plat_link_switch(uint32_t baud)
 void plat_link_frame_ok(void)
 {
     fake_link_frames_ok++;
+}
+
+void plat_link_frame_dropped(void)
+{
+    fake_status.link_frames_dropped++;
 }
 
 static size_t reserved;

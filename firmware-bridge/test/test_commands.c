@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "../src/core/bridge.h"
 #include "runner.h"
 
 TEST(cmd_ping_echo_and_limits)
@@ -260,6 +261,32 @@ TEST(a_frame_with_a_good_crc_confirms_the_link_rate)
     CHECK_EQ(fake_link_frames_ok, before + 1u);
 }
 
+TEST(dropped_frames_are_counted_refused_or_cut_off_by_a_rate_switch)
+{
+    struct reply r;
+    h_open(1);
+    uint8_t bad_crc[] = { 0x07, 0x02, 0x02, 0x07, 0x05, 0x01, 0x02, 0x00 };
+    uint8_t bad_cobs[] = { 0x09, 0x02, 0x00 };
+    h_feed(bad_crc, sizeof bad_crc);
+    h_feed(bad_cobs, sizeof bad_cobs);
+    CHECK_EQ(fake_status.link_frames_dropped, 2u);
+    CHECK(h_next(&r) && r.type == T_NAK);
+    CHECK(h_next(&r) && r.type == T_NAK);
+    /* half a PING arrived at the old rate when the link switched: dropped */
+    uint8_t wire[64];
+    size_t n = h_frame(PROTO_VERSION, T_PING, 2, 0, 0, wire);
+    h_feed(wire, n / 2);
+    bridge_rx_restart();
+    CHECK_EQ(fake_status.link_frames_dropped, 3u);
+    /* nothing in progress: nothing counted; the next frame is whole */
+    bridge_rx_restart();
+    CHECK_EQ(fake_status.link_frames_dropped, 3u);
+    CHECK(h_req(T_PING, 2, 0, 0, &r));
+    CHECK_EQ(r.p[0], ST_OK);
+    CHECK(h_req(T_BOARD_STATUS, 3, 0, 0, &r));
+    CHECK_EQ(h_get32(r.p + 29), 3u);
+}
+
 TEST(board_status_reports_the_health_counters_in_order)
 {
     struct reply r;
@@ -273,7 +300,7 @@ TEST(board_status_reports_the_health_counters_in_order)
     CHECK(h_req(T_BOARD_STATUS, 2, 0, 0, &r));
     CHECK_EQ(r.type, T_BOARD_STATUS | T_REPLY_BIT);
     CHECK_EQ(r.p[0], ST_OK);
-    CHECK_EQ(r.len, 1u + 7u * 4u);
+    CHECK_EQ(r.len, 1u + 8u * 4u);
     CHECK_EQ(h_get32(r.p + 1), 0x14000000u);
     CHECK_EQ(h_get32(r.p + 5), 7u);
     CHECK_EQ(h_get32(r.p + 9), 3u);
@@ -281,6 +308,7 @@ TEST(board_status_reports_the_health_counters_in_order)
     CHECK_EQ(h_get32(r.p + 17), 0u); /* events dropped: none */
     CHECK_EQ(h_get32(r.p + 21), 0x08000123u);
     CHECK_EQ(h_get32(r.p + 25), 1u);
+    CHECK_EQ(h_get32(r.p + 29), 0u); /* request frames dropped: none */
     uint8_t extra = 0;
     CHECK(h_req(T_BOARD_STATUS, 3, &extra, 1, &r));
     CHECK_EQ(r.p[0], ST_BAD_LENGTH);

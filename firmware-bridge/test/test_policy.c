@@ -126,6 +126,7 @@ static int refused_with(unsigned ch, uint32_t ccr, uint8_t reason)
 {
     struct reply r;
     unsigned long before = fake_reg_writes;
+    fake_log_clear(); /* only this attempt's barriers count */
     if (try_start(ch, ccr, &r) != ST_DMA_START_REFUSED || r.len != 2 || r.p[1] != reason)
         return 0;
     return fake_reg_writes == before && fake_log_find(0, FK_DSB, ~0u) < 0;
@@ -286,6 +287,80 @@ TEST(dma_start_reason_order)
     CHECK(refused_with(1, CCR_TX, DSR_DMAMUX));
     fake_set(DMAMUX1_CCR_ADDR(0), 51);
     CHECK(refused_with(1, CCR_TX, DSR_ARENA));
+}
+
+/* PROTOCOL.md 6: a start whose memory overlaps the range another running
+ * channel works on is refused, whatever the two directions are. */
+TEST(dma_start_refused_9_overlap_with_the_other_running_channel)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + 0x100, 64); /* transmit 0x100..0x13F */
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    /* a reception into the memory the transmit reads: first byte, last byte, around it */
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0x100, 1);
+    CHECK(refused_with(2, CCR_RX, DSR_OVERLAP));
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0x13F, 16);
+    CHECK(refused_with(2, CCR_RX, DSR_OVERLAP));
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0xC0, 0x100);
+    CHECK(refused_with(2, CCR_RX, DSR_OVERLAP));
+    /* MINC = 0: one item at CMAR */
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0x13C, 100);
+    CHECK(refused_with(2, DMA_CCR_EN | (2u << 10) | (2u << 8), DSR_OVERLAP));
+    /* a second transmit over the same memory is refused too */
+    h_setup_channel(2, 1, FAKE_ARENA_BASE + 0x120, 4);
+    CHECK(refused_with(2, CCR_TX, DSR_OVERLAP));
+    CHECK_EQ(fake_get(DMA1_CCR_ADDR(2)) & DMA_CCR_EN, 0);
+    /* next to it is fine on both sides */
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0xC0, 0x40);
+    CHECK_EQ(try_start(2, CCR_RX, &r), ST_OK);
+    CHECK_EQ(try_start(2, 0, &r), ST_OK);
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0x140, 0x40);
+    CHECK_EQ(try_start(2, CCR_RX, &r), ST_OK);
+    CHECK_EQ(fake_violations, 0);
+}
+
+TEST(dma_start_overlap_the_other_way_and_the_range_recorded_at_start)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(2, 0, FAKE_ARENA_BASE + 0x400, 100); /* reception 0x400..0x463 */
+    CHECK_EQ(try_start(2, CCR_RX, &r), ST_OK);
+    /* a transmit reading memory the reception writes */
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + 0x460, 8);
+    CHECK(refused_with(1, CCR_TX, DSR_OVERLAP));
+    /* 90 bytes arrived: the protected range is still the whole buffer */
+    fake_set(DMA1_CNDTR_ADDR(2), 10);
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + 0x400, 8);
+    CHECK(refused_with(1, CCR_TX, DSR_OVERLAP));
+    /* a one-shot reception that finished (CNDTR = 0, EN = 1) protects nothing */
+    fake_set(DMA1_CNDTR_ADDR(2), 0);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    CHECK_EQ(try_start(1, 0, &r), ST_OK);
+    /* a circular one does, at any CNDTR */
+    fake_set(DMA1_CCR_ADDR(2), CCR_RX | DMA_CCR_CIRC);
+    h_setup_channel(1, 1, FAKE_ARENA_BASE + 0x400, 8);
+    CHECK(refused_with(1, CCR_TX, DSR_OVERLAP));
+    /* once the reception is stopped, its memory is free for a start */
+    CHECK_EQ(try_start(2, 0, &r), ST_OK);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+}
+
+TEST(dma_start_overlap_comes_after_the_arena_check)
+{
+    struct reply r;
+    h_open(1);
+    h_seq = 2;
+    h_setup_channel(1, 1, FAKE_ARENA_BASE, 16);
+    CHECK_EQ(try_start(1, CCR_TX, &r), ST_OK);
+    h_setup_channel(2, 0, FAKE_ARENA_BASE - 4, 16); /* outside and overlapping */
+    CHECK(refused_with(2, CCR_RX, DSR_ARENA));
+    /* a transfer error flag on the channel being started is reported after the overlap */
+    h_setup_channel(2, 0, FAKE_ARENA_BASE, 16);
+    fake_set(DMA1_ISR_ADDR, 0x90u);
+    CHECK(refused_with(2, CCR_RX, DSR_OVERLAP));
 }
 
 TEST(refuse_out_of_arena_mem)

@@ -187,3 +187,21 @@ TEST(session_unknown_command_is_sequenced)
     CHECK(h_req(0x30, 2, 0, 0, &r)); /* cached */
     CHECK_EQ(r.p[0], ST_UNKNOWN_COMMAND);
 }
+
+/* PROTOCOL.md 2, HELLO: a sequenced request on the HELLO's seq is taken
+ * for a retransmission older than the cache: STALE, nothing executed. */
+TEST(session_request_on_the_hello_seq_is_stale)
+{
+    struct reply r;
+    h_open(40);
+    uint8_t req[8];
+    h_put32(h_put32(req, DMA1_CMAR_ADDR(1)), 0x20001000);
+    CHECK(h_req(T_REG_WRITE, 40, req, 8, &r));
+    CHECK_EQ(r.type, 0x84);
+    CHECK_EQ(r.seq, 40);
+    CHECK_EQ(r.p[0], ST_STALE);
+    CHECK_EQ(fake_reg_writes, 0);
+    /* the session goes on at HELLO's seq + 1 */
+    CHECK(h_req(T_PING, 41, 0, 0, &r));
+    CHECK_EQ(r.p[0], ST_OK);
+}

@@ -142,9 +142,16 @@ describe.skipIf(!haveFirmware)('write, read, monitor, bench on the in-process vi
     );
     expect(code).toBe(0);
     expect(lines(stdout)).toEqual([
-      '00000000  54 68 65 20 71 75 69 63  6b 20 62 72 6f 77 6e 20  |The quick brown |',
-      '00000010  66 6f 78 20 6a 75 6d 70  73 20 6f 76 65 72 20 74  |fox jumps over t|',
+      '00000000  54 68 65 20 71 75 69 63  6B 20 62 72 6F 77 6E 20  |The quick brown |',
+      '00000010  66 6F 78 20 6A 75 6D 70  73 20 6F 76 65 72 20 74  |fox jumps over t|',
     ]);
+  });
+
+  it('monitor --duration: what came after the last whole half is not lost', async () => {
+    const { code, stdout, stderr } = await run('monitor', '--inject', 'hello', '--duration', '300ms');
+    expect(code).toBe(0);
+    expect(stdout).toBe('hello');
+    expect(lines(stderr).at(-1)).toBe('dma-bridge: received 0 halves and 5 bytes of the next (5 bytes)');
   });
 
   it('monitor --json --duration: one object per half, ends on time', async () => {
@@ -226,13 +233,16 @@ describe('write, read, monitor usage errors', () => {
       /^dma-bridge: give what to write: a TEXT argument, --hex BYTES or --file PATH \(exactly one\)$/,
     ],
     [['write', 'x', '--hex', '41'], /exactly one/],
-    [['write', '--hex', '4g'], /^dma-bridge: --hex: expected bytes in hex/],
+    [
+      ['write', '--hex', '4g'],
+      /^dma-bridge: --hex: "g" is not a hex digit; write bytes as pairs of hex digits/,
+    ],
     [
       ['write', 'x', '--baud', '50'],
       /^dma-bridge: --baud: expected a USART1 baud rate from 1000 to 4000000$/,
     ],
     [['read'], /^dma-bridge: say how much to read: a byte count N, or --idle/],
-    [['read', '0'], /^dma-bridge: argument 1: expected a byte count from 1 to 16384$/],
+    [['read', '0', '--inject', 'x'], /^dma-bridge: argument 1: expected a byte count from 1 to 16384$/],
     [
       ['read', '4', '--timeout', 'soon'],
       /^dma-bridge: --timeout: expected a duration such as 500ms, 2s or 1\.5/,
@@ -241,6 +251,17 @@ describe('write, read, monitor usage errors', () => {
       ['read', '4', '--port', '/dev/ttyACM0', '--inject', 'x'],
       /^dma-bridge: --inject: on a board given by --port nobody sends/,
     ],
+    [
+      ['read', '16'],
+      /^dma-bridge: nothing sends to the in-process virtual board unless asked: add --inject TEXT/,
+    ],
+    // A negative number is a value (or an argument) the schema refuses, not a missing value or an option.
+    [
+      ['write', 'x', '--baud', '-5'],
+      /^dma-bridge: --baud: expected a USART1 baud rate from 1000 to 4000000$/,
+    ],
+    [['read', '-5', '--inject', 'x'], /^dma-bridge: argument 1: expected a byte count from 1 to 16384$/],
+    [['info', '--port', 'tcp://127.0.0.1:99999'], /^dma-bridge: --port: .*port 99999 is outside 1\.\.65535/],
     [['monitor', '--buffer', '15'], /^dma-bridge: --buffer: expected an even buffer size in bytes/],
     [['monitor', '--hex', '--json'], /^dma-bridge: --hex: --hex and --json are two output formats/],
   ])('%j: exit 2, one line', async (args, message) => {

@@ -6,10 +6,15 @@
 
 import { Board } from '../../driver/board/board.ts';
 import { LinkRateError } from '../../driver/board/errors.ts';
+import {
+  probeSystemBootloader,
+  SystemBootloaderError,
+  type SystemBootloaderFound,
+} from '../../driver/bootloader/index.ts';
 import { LinkTimeoutError } from '../../driver/link/errors.ts';
 import { realTimers, type Timers } from '../../driver/transport/timers.ts';
 import type { VirtualBoard } from '../../emulator/host/virtual-board.ts';
-import { openTransport } from '../transport/open-transport.ts';
+import { isTcpSpec, openTransport } from '../transport/open-transport.ts';
 import type { Transport } from '../transport/transport-shape.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
 import { virtualTimers } from '../virtual/virtual-timers.ts';
@@ -37,6 +42,23 @@ export interface Connection {
   readonly timers: Timers;
   /** Closes the transport and stops the virtual board, if any. Never throws. */
   close(): Promise<void>;
+  /**
+   * After no bridge answered: whether ST's system bootloader listens there
+   * instead (it closes the connection's transport to ask at 8E1). Absent
+   * where no bootloader can be (a board served over TCP).
+   */
+  probeBootloader?(): Promise<SystemBootloaderFound | undefined>;
+}
+
+/** Asks `transport` (opened at 8E1) for the system bootloader, then closes it. */
+async function probeOn(transport: Transport, timers: Timers): Promise<SystemBootloaderFound | undefined> {
+  try {
+    return await probeSystemBootloader(transport, timers);
+  } catch {
+    return undefined;
+  } finally {
+    await transport.close().catch(() => {});
+  }
 }
 
 export async function connect(options: ConnectOptions, io: CliIo): Promise<Connection> {
@@ -49,13 +71,21 @@ export async function connect(options: ConnectOptions, io: CliIo): Promise<Conne
   if (options.port !== undefined) {
     // Opened at the board's boot rate; Board.open negotiates from there.
     const transport = await openTransport(options.port);
+    const port = options.port;
     return {
       transport,
-      description: options.port,
+      description: port,
       virtual: false,
       virtualBoard: undefined,
       timers: realTimers,
       close: () => transport.close().catch(() => {}),
+      ...(!isTcpSpec(port) && {
+        probeBootloader: async () => {
+          await transport.close().catch(() => {});
+          const at8e1 = await openTransport(port, { parity: 'even' }).catch(() => undefined);
+          return at8e1 && probeOn(at8e1, realTimers);
+        },
+      }),
     };
   }
   const board = await loadVirtualBoard({
@@ -73,6 +103,10 @@ export async function connect(options: ConnectOptions, io: CliIo): Promise<Conne
     virtual: true,
     virtualBoard: board,
     timers: virtualTimers(board),
+    probeBootloader: async () => {
+      await transport.close().catch(() => {});
+      return probeOn(board.hostPort({ parity: 'even' }), virtualTimers(board));
+    },
     close: async () => {
       await transport.close().catch(() => {});
       await board.dispose().catch(() => {});
@@ -98,6 +132,8 @@ export async function openBoard(
     return board;
   } catch (error) {
     if (error instanceof LinkTimeoutError) {
+      const bootloader = await connection.probeBootloader?.();
+      if (bootloader) throw new SystemBootloaderError(connection.description, bootloader.productId);
       throw new Error(
         `no bridge answers on ${connection.description}: is the bridge firmware flashed, ` +
           'and is this the ST-LINK port of the board (dma-bridge list)?',

@@ -14,6 +14,20 @@ export class UsageError extends Error {
  */
 export class InterruptedError extends Error {
   override name = 'InterruptedError';
+  constructor(
+    message: string,
+    /** What was done by then, for the JSON object --json prints. */
+    readonly done: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** A failure as --json reports it on stdout: one object, `interrupted` or with the `error`. */
+export function failureJson(error: unknown): string {
+  const summary = oneLine(error);
+  if (error instanceof InterruptedError) return JSON.stringify({ interrupted: true, ...error.done, summary });
+  return JSON.stringify({ error: summary, exitCode: exitCodeFor(error) });
 }
 
 export const EXIT_OK = 0;
@@ -31,4 +45,14 @@ export function exitCodeFor(error: unknown): number {
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\s*\n\s*/g, '; ').trim() || (error instanceof Error ? error.name : 'unknown error');
+}
+
+/**
+ * The one way a command ends on Ctrl-C (or SIGTERM), once it has cleaned
+ * up: the summary line on stderr, exit 130, and with --json one JSON
+ * object on stdout marked `interrupted`, holding `done` (see runCli).
+ * Returns the error to throw.
+ */
+export function interruption(summary: string, done: Record<string, unknown> = {}): InterruptedError {
+  return new InterruptedError(`interrupted: ${summary}`, done);
 }

@@ -94,7 +94,16 @@ describe('dma-bridge flash', () => {
     expect(second.code).toBe(0);
     const openocd = (await readFile(join(root, 'openocd.args'), 'utf8')).split('\n');
     expect(openocd.slice(0, 3)).toEqual(['-f', 'board/st_nucleo_g0.cfg', '-c']);
-    expect(openocd[3]).toBe(`program ${join(FIRMWARE_DIR, 'bridge.elf')} verify reset exit`);
+    expect(openocd[3]).toBe(`program ${join(FIRMWARE_DIR, 'bridge.elf')} verify`);
+    // FLASH_ACR.EMPTY cleared before the reset: the chip starts the bridge, not its bootloader.
+    expect(openocd.slice(4, 10)).toEqual([
+      '-c',
+      'mmw 0x40022000 0 0x00010000',
+      '-c',
+      'reset run',
+      '-c',
+      'shutdown',
+    ]);
   });
 
   it('says what to do when there is no drive and no tool', async () => {

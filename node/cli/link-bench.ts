@@ -33,6 +33,9 @@ export interface BenchResult {
   readonly batchedReads: Rate;
 }
 
+/** Requests in flight at once in the pipelined measurements. */
+const WINDOW = 64;
+
 /** The measurement was stopped (Ctrl-C): what was measured by then. */
 export class BenchInterrupted extends Error {
   override name = 'BenchInterrupted';
@@ -54,52 +57,80 @@ export async function benchLink(
 ): Promise<BenchResult> {
   // A register every board allows reading, with no side effect.
   const address = board.chip.dma.channels[0]!.cmar.address;
-  const measure = async (ops: number, run: () => Promise<unknown>): Promise<Rate> => {
-    const starts = clocks.map((c) => c.now());
-    await run();
-    const perSecond = Object.fromEntries(
-      clocks.map((c, i) => [c.name, ops / (Math.max(1e-6, c.now() - (starts[i] ?? 0)) / 1000)]),
-    );
-    return { ops, perSecond };
-  };
   const partial: { -readonly [K in keyof BenchResult]?: Rate } = {};
+  /** The measurement under way: an interruption reports what it had done. */
+  let current: { name: keyof BenchResult; done: number; starts: number[] } | undefined;
+  const rate = (ops: number, starts: readonly number[]): Rate => ({
+    ops,
+    perSecond: Object.fromEntries(
+      clocks.map((c, i) => [c.name, ops / (Math.max(1e-6, c.now() - (starts[i] ?? 0)) / 1000)]),
+    ),
+  });
+  const interrupted = (): BenchInterrupted => {
+    if (current && current.done > 0) partial[current.name] = rate(current.done, current.starts);
+    return new BenchInterrupted(partial);
+  };
+  const measure = async (name: keyof BenchResult, ops: number, run: () => Promise<void>): Promise<Rate> => {
+    current = { name, done: 0, starts: clocks.map((c) => c.now()) };
+    await run();
+    const measured = rate(ops, current.starts);
+    current = undefined;
+    return measured;
+  };
   const stopIfAsked = () => {
-    if (signal?.aborted) throw new BenchInterrupted(partial);
+    if (signal?.aborted) throw interrupted();
   };
-  // Pipelined: all queued at once. On an interruption the ones not yet
-  // sent are dropped; the ones sent are answered first (a request cannot be
-  // taken back once sent), so the link is left in order.
-  const queued = async (n: number, make: () => Promise<unknown>) => {
-    const results = await Promise.allSettled(Array.from({ length: n }, make));
+  // Pipelined: up to WINDOW requests in flight at once (more than the
+  // link's own window, so it stays full), the next one issued as each is
+  // answered. An interruption issues no more and lets those in flight be
+  // answered (a request cannot be taken back once sent), so the link is
+  // left in order. The signal is looked at here, never handed to each
+  // request: a million requests would hang a million listeners on it.
+  const pipelined = async (n: number, weight: number, make: () => Promise<unknown>): Promise<void> => {
+    let issued = 0;
+    let failure: unknown;
+    const lane = async (): Promise<void> => {
+      while (issued < n && failure === undefined && !signal?.aborted) {
+        issued++;
+        try {
+          await make();
+          if (current) current.done += weight;
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WINDOW, n) }, lane));
+    if (failure !== undefined) throw failure;
     stopIfAsked();
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
   };
-  const options = signal ? { signal } : {};
   try {
     return await runAll();
   } catch (error) {
-    // Whatever an interruption cut short (an abandoned request rejects with the signal's reason).
-    if (signal?.aborted) throw new BenchInterrupted(partial);
+    if (error instanceof BenchInterrupted) throw error;
+    // Whatever an interruption cut short.
+    if (signal?.aborted) throw interrupted();
     throw error;
   }
 
   async function runAll(): Promise<BenchResult> {
-    partial.roundTrips = await measure(counts.roundTrips, async () => {
+    partial.roundTrips = await measure('roundTrips', counts.roundTrips, async () => {
       for (let i = 0; i < counts.roundTrips; i++) {
         stopIfAsked();
-        await board.ping(undefined, options);
+        await board.ping();
+        if (current) current.done++;
       }
     });
     stopIfAsked();
-    partial.pipelinedReads = await measure(counts.reads, () =>
-      queued(counts.reads, () => board.readRegister(address, options)),
+    partial.pipelinedReads = await measure('pipelinedReads', counts.reads, () =>
+      pipelined(counts.reads, 1, () => board.readRegister(address)),
     );
     stopIfAsked();
-    partial.batchedReads = await measure(counts.batches * counts.batchSize, () =>
-      queued(counts.batches, () =>
-        board.batch((b) => {
+    partial.batchedReads = await measure('batchedReads', counts.batches * counts.batchSize, () =>
+      pipelined(counts.batches, counts.batchSize, () =>
+        board.raw.batch((b) => {
           for (let k = 0; k < counts.batchSize; k++) b.read(address);
-        }, options),
+        }),
       ),
     );
     stopIfAsked();

@@ -3,6 +3,9 @@
  * strings: each says, in its message, what a valid value looks like.
  */
 import { z } from 'zod';
+import { HexInputError, parseHex } from '../../format/bytes.ts';
+import { isTcpSpec } from '../transport/open-transport.ts';
+import { parseTcpAddress } from '../transport/tcp-transport.ts';
 
 export function wholeNumber(min: number, max: number, what = 'a whole number') {
   return z
@@ -41,7 +44,19 @@ export function duration(max = 24 * 3600 * 1000) {
 
 /** The options every command that talks to a board accepts. */
 export const boardOptionsSchema = z.object({
-  port: z.string().min(1, 'expected a serial port path or tcp://host:port').optional(),
+  port: z
+    .string()
+    .min(1, 'expected a serial port path or tcp://host:port')
+    .superRefine((port, ctx) => {
+      // A TCP address is checked here: a wrong one is a wrong command line, not a failed connection.
+      if (!isTcpSpec(port)) return;
+      try {
+        parseTcpAddress(port);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      }
+    })
+    .optional(),
   'link-baud': linkBaudRate.optional(),
   firmware: z.string().min(1).optional(),
   json: z.boolean().default(false),
@@ -55,3 +70,16 @@ export const boardOptionSpecs = {
   firmware: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+/** Bytes in hex, in the syntax the console takes too (format/bytes.ts): "48 65 6c", "48656c", "0x48,0x65". */
+export const hexInput = z.string().transform((text, ctx) => {
+  try {
+    const bytes = parseHex(text);
+    if (bytes.length > 0) return bytes;
+    ctx.addIssue({ code: 'custom', message: 'expected bytes in hex, e.g. "48 65 6c 6c 6f"' });
+  } catch (error) {
+    if (!(error instanceof HexInputError)) throw error;
+    ctx.addIssue({ code: 'custom', message: error.message });
+  }
+  return z.NEVER;
+});

@@ -11,13 +11,15 @@ import { PROGRAM } from './io.ts';
 
 export type Parsed =
   | { kind: 'help'; command: Command | undefined }
+  /** No command at all: the usage, as an error (exit 2). */
+  | { kind: 'no-command' }
   | { kind: 'version' }
   | { kind: 'run'; command: Command; args: unknown };
 
 export function parseCommandLine(argv: readonly string[], commands: readonly Command[]): Parsed {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '--help' || first === '-h')
-    return { kind: 'help', command: undefined };
+  if (first === undefined) return { kind: 'no-command' };
+  if (first === '--help' || first === '-h') return { kind: 'help', command: undefined };
   if (first === '--version') return { kind: 'version' };
   if (first === 'help') {
     const name = rest[0];
@@ -29,7 +31,7 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: [...rest],
+      args: withNegativeNumbers(rest, command),
       options: command.options,
       allowPositionals: command.allowPositionals,
       strict: true,
@@ -41,6 +43,42 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
   const result = command.schema.safeParse(input);
   if (!result.success) throw new UsageError(describeIssue(result.error.issues[0], command));
   return { kind: 'run', command, args: result.data };
+}
+
+const NEGATIVE_NUMBER = /^-\d+(\.\d+)?$/;
+
+/**
+ * parseArgs takes "-5" for an option: a negative number after an option
+ * that takes a value becomes that option's value ("--baud=-5"), and one
+ * standing alone goes after "--" as an argument. The schema then says what
+ * is wrong with it, instead of "takes no value" or "unknown option".
+ */
+function withNegativeNumbers(argv: readonly string[], command: Command): string[] {
+  const takesValue = new Set<string>();
+  for (const [name, spec] of Object.entries(command.options)) {
+    if (spec.type !== 'string') continue;
+    takesValue.add(`--${name}`);
+    if (spec.short) takesValue.add(`-${spec.short}`);
+  }
+  const options: string[] = [];
+  const numbers: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      numbers.push(...argv.slice(i + 1));
+      break;
+    }
+    const next = argv[i + 1];
+    if (takesValue.has(arg) && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      options.push(`${arg}=${next}`);
+      i++;
+    } else if (NEGATIVE_NUMBER.test(arg)) {
+      numbers.push(arg);
+    } else {
+      options.push(arg);
+    }
+  }
+  return numbers.length > 0 ? [...options, '--', ...numbers] : options;
 }
 
 function findCommand(name: string, commands: readonly Command[]): Command {

@@ -3,7 +3,7 @@
  * stderr is a terminal, plain percentage lines (every 10%) when it is a
  * file or a pipe, where carriage returns would only make a mess of a log.
  */
-import { byteSize } from './format.ts';
+import { byteSize } from '../../format/bytes.ts';
 import type { CliIo } from './io.ts';
 
 export interface Progress {

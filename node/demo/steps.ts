@@ -4,7 +4,8 @@
  * board at hand cannot show it (a real board with nobody on USART1).
  */
 import { type Board, MovedError } from '../../driver/board/index.ts';
-import { hex32, millis, preview } from '../cli/format.ts';
+import { hex32, preview } from '../../format/bytes.ts';
+import { millis } from '../cli/layout.ts';
 import { type DemoContext, noPeerReason, virtualNow, withPeer } from './context.ts';
 
 export type StepOutcome = 'done' | { skipped: string };

@@ -196,7 +196,14 @@ export async function copyToDrive(images: FirmwareImages, drive: string): Promis
 
 export type FlashTool = 'st-flash' | 'openocd';
 
-/** The command line each tool is run with (st-flash resets the board after writing). */
+/**
+ * The command line each tool is run with (st-flash resets the board after
+ * writing). OpenOCD also clears FLASH_ACR.EMPTY before its reset: an STM32G0
+ * whose flash was erased latched "empty" at power-on and would start its
+ * ROM bootloader at every reset until a power cycle; with EMPTY cleared the
+ * reset starts the bridge (RM0444 §3.7.1, FLASH_ACR.EMPTY, writable by
+ * software).
+ */
 export function toolCommand(tool: FlashTool, images: FirmwareImages): { command: string; args: string[] } {
   return tool === 'st-flash'
     ? { command: 'st-flash', args: ['--reset', 'write', images.bin, '0x08000000'] }
@@ -206,7 +213,13 @@ export function toolCommand(tool: FlashTool, images: FirmwareImages): { command:
           '-f',
           'board/st_nucleo_g0.cfg',
           '-c',
-          `program ${images.elf.replaceAll('\\', '/')} verify reset exit`,
+          `program ${images.elf.replaceAll('\\', '/')} verify`,
+          '-c',
+          'mmw 0x40022000 0 0x00010000',
+          '-c',
+          'reset run',
+          '-c',
+          'shutdown',
         ],
       };
 }

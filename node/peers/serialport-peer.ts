@@ -2,7 +2,8 @@
  * A USB-serial adapter wired to USART1 (adapter RX to PC4/D1, adapter TX to
  * PC5/D0, grounds joined) as the board's peer, through serialport.
  */
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { loadSerialport } from '../transport/load-serialport.ts';
 import {
   DEFAULT_LISTEN_TIMEOUT_MS,
   type Listening,
@@ -39,6 +40,7 @@ export class SerialportPeer implements UsartPeer {
 
   /** Opens `path` at 8N1, `baudRate` (the rate USART1 is set to). */
   static async open(path: string, baudRate: number): Promise<SerialportPeer> {
+    const { SerialPort } = await loadSerialport();
     const port = new SerialPort({ path, baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) =>
       port.open((error) =>

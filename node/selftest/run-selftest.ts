@@ -90,12 +90,12 @@ export async function runSelftest(board: Board, options: SelftestOptions): Promi
       () => false,
       (e: unknown) => e instanceof RegisterNotAllowedError,
     );
-    const refusedWrite = await board.writeRegister(board.chip.dma.isr.address, 0).then(
+    const refusedWrite = await board.raw.writeRegister(board.chip.dma.isr.address, 0).then(
       () => false,
       (e: unknown) => e instanceof RegisterNotAllowedError,
     );
     const cmar = board.chip.dma.channels[0]!.cmar.address;
-    await board.writeRegister(cmar, board.arena.base);
+    await board.raw.writeRegister(cmar, board.arena.base);
     const readBack = await board.readRegister(cmar);
     if (!refusedRead || !refusedWrite) {
       return [
@@ -118,19 +118,19 @@ export async function runSelftest(board: Board, options: SelftestOptions): Promi
     // The chapter's 'static bound, enforced by the firmware: a channel aimed at its own RAM does not start.
     const ch1 = board.chip.dma.channels[0]!;
     const usart = board.chip.usart1;
-    await board.writeRegister(ch1.mux.address, board.chip.dmamuxRequests.USART1_TX ?? 51);
-    await board.writeRegister(ch1.cpar.address, usart.tdr.address);
-    await board.writeRegister(ch1.cndtr.address, 16);
-    await board.writeRegister(ch1.cmar.address, FIRMWARE_RAM);
+    await board.raw.writeRegister(ch1.mux.address, board.chip.dmamuxRequests.USART1_TX ?? 51);
+    await board.raw.writeRegister(ch1.cpar.address, usart.tdr.address);
+    await board.raw.writeRegister(ch1.cndtr.address, 16);
+    await board.raw.writeRegister(ch1.cmar.address, FIRMWARE_RAM);
     const EN_DIR_MINC = (1 << 0) | (1 << 4) | (1 << 7);
-    const startRefused = await board.writeRegister(ch1.ccr.address, EN_DIR_MINC).then(
+    const startRefused = await board.raw.writeRegister(ch1.ccr.address, EN_DIR_MINC).then(
       () => false,
       (e: unknown) => e instanceof DmaStartRefusedError,
     );
     const ccr = await board.readRegister(ch1.ccr.address);
     await board.resetPeripherals();
     const bytes = pattern(256, 3);
-    await board.writeMemory(board.arena.base, bytes);
+    await board.raw.writeMemory(board.arena.base, bytes);
     const back = await board.readMemory(board.arena.base, bytes.length);
     if (!outside || !startRefused || ccr !== 0) {
       return [
@@ -241,7 +241,9 @@ export async function runSelftest(board: Board, options: SelftestOptions): Promi
         : 'no fault';
     const detail =
       `last reset: ${causes.join(' + ') || 'unknown'}; host link: ${s.linkRxDropped} bytes dropped, ` +
-      `${s.linkRxErrors} damaged characters, ${s.linkFallbacks} rate fallbacks; ${s.eventsDropped} events dropped; ${fault}`;
+      `${s.linkRxErrors} damaged characters, ` +
+      `${s.linkFramesDropped === undefined ? '' : `${s.linkFramesDropped} request frames dropped, `}` +
+      `${s.linkFallbacks} rate fallbacks; ${s.eventsDropped} events dropped; ${fault}`;
     const watchdog = (s.resetFlags >>> 29) & 1;
     const bad = s.faultCount > 0 || s.linkRxDropped > 0 || watchdog;
     return [bad ? 'warn' : 'pass', detail];

@@ -3,7 +3,7 @@
  * plugged in, the first entry is the board.
  */
 import { realpath } from 'node:fs/promises';
-import { SerialPort } from 'serialport';
+import { loadSerialport } from './load-serialport.ts';
 import { listSysfsPorts } from './sysfs-ports.ts';
 
 /** STMicroelectronics' USB vendor ID, which every ST-LINK uses. */
@@ -64,7 +64,7 @@ export function withSysfsFallback(
 }
 
 export const systemPortLister: PortLister = withSysfsFallback(
-  () => SerialPort.list(),
+  async () => (await loadSerialport()).SerialPort.list(),
   () => listSysfsPorts(),
 );
 

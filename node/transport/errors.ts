@@ -122,3 +122,15 @@ export class TcpAddressError extends DriverError {
 export function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
+
+/** serialport, an optional dependency, is not installed: says how to add it. */
+export class SerialportMissingError extends Error {
+  override name = 'SerialportMissingError';
+  constructor(cause: unknown) {
+    super(
+      'serial ports need the optional package "serialport", which is not installed; ' +
+        'add it with: npm install serialport',
+      { cause },
+    );
+  }
+}

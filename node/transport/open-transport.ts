@@ -10,6 +10,8 @@ import type { Transport, TransportEnd } from './transport-shape.ts';
 export interface OpenTransportOptions {
   /** Serial ports only; TCP carries whatever rate the far side runs. */
   readonly baudRate?: number;
+  /** Serial ports only: 'even' to ask for ST's system bootloader (8E1). */
+  readonly parity?: 'none' | 'even';
   readonly connectTimeoutMs?: number;
 }
 
@@ -31,6 +33,7 @@ export async function openTransport(
   }
   const transport = await SerialportTransport.open(spec, {
     ...(options.baudRate !== undefined && { baudRate: options.baudRate }),
+    ...(options.parity !== undefined && { parity: options.parity }),
   });
   return transport;
 }

@@ -3,9 +3,9 @@
  * pseudo-terminal, any USB serial adapter) through serialport.
  */
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
 import { streamsFromDuplex } from './duplex-streams.ts';
 import { classifyPortOpenError, PortOpenError } from './errors.ts';
+import { loadSerialport } from './load-serialport.ts';
 import type { Transport, TransportEnd, TransportInfo } from './transport-shape.ts';
 
 /** The bridge's host link default (PROTOCOL.md: 115200 8N1). */
@@ -25,7 +25,7 @@ export interface SerialPortSettings {
   readonly baudRate: number;
   readonly dataBits: 8;
   readonly stopBits: 1;
-  readonly parity: 'none';
+  readonly parity: 'none' | 'even';
   readonly autoOpen: false;
 }
 
@@ -36,10 +36,10 @@ export interface SerialportTransportOptions {
   /** Builds the unopened port; tests pass one over serialport's MockBinding. */
   readonly createPort?: SerialPortFactory;
   readonly readHighWaterMark?: number;
+  /** 'even' only to ask ST's system bootloader (8E1) whether it is there; the bridge speaks 8N1. */
+  readonly parity?: 'none' | 'even';
   readonly writeHighWaterMark?: number;
 }
-
-const realPort: SerialPortFactory = (settings) => new SerialPort(settings);
 
 export class SerialportTransport implements Transport {
   readonly readable: ReadableStream<Uint8Array>;
@@ -112,12 +112,20 @@ export class SerialportTransport implements Transport {
       baudRate,
       dataBits: 8,
       stopBits: 1,
-      parity: 'none',
+      parity: options.parity ?? 'none',
       autoOpen: false,
     };
+    // serialport is loaded only when a real port is opened (it is optional).
+    const createPort: SerialPortFactory =
+      options.createPort ??
+      (await loadSerialport().then(
+        ({ SerialPort }) =>
+          (s) =>
+            new SerialPort(s),
+      ));
     let port: SerialPortStreamLike;
     try {
-      port = (options.createPort ?? realPort)(settings);
+      port = createPort(settings);
     } catch (error) {
       throw openError(path, error);
     }

@@ -92,7 +92,7 @@ describe('the terminal, always listening', () => {
       (await page.locator('#event-log').textContent())?.match(/started in a (\d+)-byte ring/)?.[1],
     );
     const arenaKiB = Number(
-      (await page.locator('#hello [data-fact="Arena"]').textContent())?.match(/\+ (\d+) KiB/)?.[1],
+      (await page.locator('#hello [data-fact="Arena"]').textContent())?.match(/\+ ([\d.]+) KiB/)?.[1],
     );
     // Far more than the 256 bytes it once had, and room left in the arena for sends.
     expect(ring).toBeGreaterThanOrEqual(4096);

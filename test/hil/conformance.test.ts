@@ -69,33 +69,33 @@ describe.each(targets.map((t) => [t.name, t] as const))('%s', (_name, target) =>
       expect(replies).toEqual(sizes.map((n) => pattern(n, n)));
 
       const bytes = pattern(600, 5);
-      await board.writeMemory(board.arena.base, bytes);
+      await board.raw.writeMemory(board.arena.base, bytes);
       expect(await board.readMemory(board.arena.base, bytes.length)).toEqual(bytes);
     });
 
     it('reads and writes allow-listed registers and refuses the rest, and any DMA start outside the arena', async () => {
       const { board } = session;
       const ch1 = board.chip.dma.channels[0]!;
-      await board.writeRegister(ch1.cmar.address, board.arena.base);
+      await board.raw.writeRegister(ch1.cmar.address, board.arena.base);
       expect(await board.readRegister(ch1.cmar.address)).toBe(board.arena.base);
 
       const RCC_CR = 0x4002_1000;
       await expect(board.readRegister(RCC_CR)).rejects.toBeInstanceOf(RegisterNotAllowedError);
-      await expect(board.writeRegister(board.chip.dma.isr.address, 0)).rejects.toBeInstanceOf(
+      await expect(board.raw.writeRegister(board.chip.dma.isr.address, 0)).rejects.toBeInstanceOf(
         RegisterNotAllowedError,
       );
 
       // The chapter's 'static bound, enforced by the firmware: a channel
       // pointed at the firmware's own RAM (its stack) does not start.
       const usart = board.chip.usart1;
-      await board.writeRegister(ch1.mux.address, board.chip.dmamuxRequests.USART1_TX ?? 51);
-      await board.writeRegister(ch1.cpar.address, usart.tdr.address);
-      await board.writeRegister(ch1.cndtr.address, 16);
-      await board.writeRegister(ch1.cmar.address, 0x2000_0000);
+      await board.raw.writeRegister(ch1.mux.address, board.chip.dmamuxRequests.USART1_TX ?? 51);
+      await board.raw.writeRegister(ch1.cpar.address, usart.tdr.address);
+      await board.raw.writeRegister(ch1.cndtr.address, 16);
+      await board.raw.writeRegister(ch1.cmar.address, 0x2000_0000);
       const EN = 1 << 0;
       const DIR = 1 << 4;
       const MINC = 1 << 7;
-      await expect(board.writeRegister(ch1.ccr.address, EN | DIR | MINC)).rejects.toBeInstanceOf(
+      await expect(board.raw.writeRegister(ch1.ccr.address, EN | DIR | MINC)).rejects.toBeInstanceOf(
         DmaStartRefusedError,
       );
       expect(await board.readRegister(ch1.ccr.address)).toBe(0);

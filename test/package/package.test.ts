@@ -6,65 +6,23 @@
  * declarations type-check a consumer.
  */
 
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { build } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openPage } from '../browser/support/browser.ts';
 import { serveDirectory } from '../browser/support/static-server.ts';
+import { packedPackage, readmeBlocks, repo, run } from './packed.ts';
 
-const run = promisify(execFile);
-
-/** The ```ts blocks of README.md's "Install it in your project": the first transfer from Node, then from a browser. */
-async function readmeQuickStart(): Promise<{ node: string; browser: string }> {
-  const readme = await readFile(join(repo, 'README.md'), 'utf8');
-  const section = readme.split(/^## Install it in your project\s*$/m)[1]?.split(/^## /m)[0] ?? '';
-  const blocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
-  if (blocks.length !== 2)
-    throw new Error(`expected 2 ts blocks in the README's install section, found ${blocks.length}`);
-  return { node: blocks[0]!, browser: blocks[1]! };
-}
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-let work: string;
 let app: string;
-/** PATH with node alone on it: no compiler, no ARM toolchain. */
+let lean: string;
 let bareEnv: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'dma-bridge-pack-'));
-  const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', work], {
-    cwd: repo,
-    maxBuffer: 1 << 24,
-  });
-  const tarball = join(work, stdout.trim().split('\n').at(-1)!);
-  app = join(work, 'app');
-  await mkdir(app);
-  await writeFile(
-    join(app, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
-  );
-  await run(
-    'npm',
-    ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball],
-    {
-      cwd: app,
-    },
-  );
-  const bin = join(work, 'bin');
-  await mkdir(bin);
-  await symlink(process.execPath, join(bin, 'node'));
-  bareEnv = { HOME: process.env.HOME, PATH: bin };
-}, 120_000);
-
-afterAll(async () => {
-  if (work) await rm(work, { recursive: true, force: true });
-});
+  ({ app, lean, bareEnv } = await packedPackage());
+}, 240_000);
 
 // Each test reads what beforeAll installed; the type check, the slowest, runs beside the others.
 describe.concurrent('the packed package, installed with --omit=dev', () => {
@@ -170,71 +128,53 @@ describe.concurrent('the packed package, installed with --omit=dev', () => {
     expect(JSON.parse(withSource.stdout)).toEqual({ transferred: 5, same: true, vb: true });
   });
 
-  it("runs the README's first transfer from Node, on the virtual board instead of /dev/ttyACM0", async () => {
-    const { node } = await readmeQuickStart();
-    const port = "await SerialportTransport.open('/dev/ttyACM0')";
-    expect(node).toContain(port);
-    const script = [
-      "import { loadVirtualBoard } from 'dma-bridge/node';",
-      'const vb = await loadVirtualBoard();',
-      node.replace(port, 'vb.hostPort()'),
-      'console.log(JSON.stringify(String.fromCharCode(...vb.peer.received().map((r) => r.byte))));',
-      'await board.close();',
-      'await vb.dispose();',
-    ].join('\n');
-    await writeFile(join(app, 'readme-node.mjs'), script);
-    const { stdout } = await run('node', ['readme-node.mjs'], { cwd: app, env: bareEnv });
-    expect(JSON.parse(stdout)).toBe('hello\n');
-  });
-
-  it('type-checks a TypeScript consumer and the README examples against the shipped declarations', async () => {
-    const { node, browser } = await readmeQuickStart();
-    await mkdir(join(app, 'src'), { recursive: true });
-    await writeFile(join(app, 'src', 'readme-node.ts'), node);
-    await writeFile(join(app, 'src', 'readme-browser.ts'), browser);
-    await mkdir(join(app, 'src'), { recursive: true });
+  it('loads with require() from CommonJS, as Node >= 20.19 loads ES modules', async () => {
     await writeFile(
-      join(app, 'src', 'consumer.ts'),
+      join(app, 'check-require.cjs'),
       [
-        "import { type Board, type DmaBuffer, MovedError, Serial1, TransferInDoubtError } from 'dma-bridge/driver';",
-        "import { readBridgeFirmware, VirtualBoard } from 'dma-bridge/emulator';",
-        "import { loadVirtualBoard, SerialportTransport } from 'dma-bridge/node';",
-        "import { openWebSerial, requestWebSerialPort } from 'dma-bridge/web';",
-        'export async function hello(board: Board): Promise<number> {',
-        '  const serial = await Serial1.take(board, { baudRate: 115_200 });',
-        '  const buf: DmaBuffer = board.alloc(5);',
-        "  await buf.write(new TextEncoder().encode('hello'));",
-        '  const { transferred } = await serial.writeAll(buf).wait();',
-        '  return transferred;',
-        '}',
-        '// @ts-expect-error a host array is not a DmaBuffer',
-        'export const wrong = (s: Serial1) => s.writeAll(new Uint8Array(4));',
-        'export const used = [MovedError, TransferInDoubtError, VirtualBoard, readBridgeFirmware, loadVirtualBoard, SerialportTransport, openWebSerial, requestWebSerialPort];',
+        "const { Board } = require('dma-bridge');",
+        "const { openVirtualBoard } = require('dma-bridge/node');",
+        'console.log(JSON.stringify([typeof Board.open, typeof openVirtualBoard]));',
       ].join('\n'),
     );
+    const { stdout } = await run('node', ['check-require.cjs'], { cwd: app, env: bareEnv });
+    expect(JSON.parse(stdout)).toEqual(['function', 'function']);
+  });
+
+  it('works installed with --omit=optional: no serialport, a working driver and CLI, a plain message for serial ports', async () => {
+    expect(existsSync(join(lean, 'node_modules', 'serialport'))).toBe(false);
+    expect(existsSync(join(lean, 'node_modules', '@serialport'))).toBe(false);
+    expect(existsSync(join(lean, 'node_modules', '@types'))).toBe(false);
     await writeFile(
-      join(app, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          lib: ['ES2023', 'DOM', 'esnext.disposable'],
-          // A project whose own packages export a "source" condition must
-          // still get this package's declarations, not sources it lacks.
-          customConditions: ['source'],
-          types: ['node'],
-          typeRoots: [join(repo, 'node_modules', '@types'), join(app, 'node_modules', '@types')],
-        },
-        include: ['src'],
-      }),
+      join(lean, 'check.mjs'),
+      [
+        "import { Board, Serial1 } from 'dma-bridge';",
+        "import * as web from 'dma-bridge/web';",
+        "import { openVirtualBoard, SerialportTransport } from 'dma-bridge/node';",
+        'const port = await openVirtualBoard();',
+        'const board = await Board.open(port);',
+        'const serial = await Serial1.take(board, { baudRate: 115200 });',
+        'const buf = board.alloc(2);',
+        "await buf.write(new TextEncoder().encode('ok'));",
+        'const { transferred } = await serial.writeAll(buf).wait();',
+        'await board.close();',
+        "const missing = await SerialportTransport.open('/dev/ttyACM0').then(() => 'opened', (e) => e.name + ': ' + e.message);",
+        'console.log(JSON.stringify({ transferred, web: typeof web.openWebSerial, missing }));',
+      ].join('\n'),
     );
-    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-    const result = await run(process.execPath, [tsc, '-p', app]).catch((e: { stdout: string }) => e);
-    expect('stdout' in result ? result.stdout : '').toBe('');
+    const { stdout, stderr } = await run('node', ['check.mjs'], { cwd: lean, env: bareEnv });
+    expect(stderr).toBe('');
+    const result = JSON.parse(stdout);
+    expect(result).toMatchObject({ transferred: 2, web: 'function' });
+    expect(result.missing).toMatch(/^SerialportMissingError: .*npm install serialport/);
+    const cli = join(lean, 'node_modules', '.bin', 'dma-bridge');
+    const info = await run(cli, ['info', '--json'], { cwd: lean, env: bareEnv });
+    expect(JSON.parse(info.stdout)).toMatchObject({ virtual: true, devId: 0x460 });
+    const opened = await run(cli, ['info', '--port', '/dev/ttyACM0'], { cwd: lean, env: bareEnv }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(opened).toMatchObject({ code: 1 });
+    expect((opened as { stderr: string }).stderr).toMatch(/npm install serialport/);
   });
 
   it("runs a first transfer in a browser: a page bundled by Vite from the package's web entry, on the virtual board in its worker", async () => {
@@ -244,23 +184,10 @@ describe.concurrent('the packed package, installed with --omit=dev', () => {
       join(site, 'index.html'),
       '<!doctype html><link rel="icon" href="data:,"><script type="module" src="./main.js"></script>\n',
     );
-    await writeFile(
-      join(site, 'main.js'),
-      [
-        "import { Board, Serial1 } from 'dma-bridge';",
-        "import { loadBundledFirmware, VirtualBoardTransport } from 'dma-bridge/web';",
-        'const transport = await VirtualBoardTransport.start({ firmware: await loadBundledFirmware() });',
-        'const board = await Board.open(transport);',
-        'const serial = await Serial1.take(board, { baudRate: 115_200 });',
-        'const buf = board.alloc(6);',
-        "await buf.write(new TextEncoder().encode('hello\\n'));",
-        'await serial.writeAll(buf).wait();',
-        'const { major, minor, patch } = board.hello.firmwareVersion;',
-        'const peer = new TextDecoder().decode(transport.peer.received());',
-        'await board.close();',
-        "window.result = { firmwareVersion: [major, minor, patch].join('.'), peer };",
-      ].join('\n'),
-    );
+    // The README's block, as written, then a mark that it reached its end.
+    const block = readmeBlocks('ts').find((b) => b.code.includes('VirtualBoardTransport.start'));
+    expect(block).toBeDefined();
+    await writeFile(join(site, 'main.js'), `${block?.code}\nwindow.result = { done: true };\n`);
     await build({
       root: site,
       configFile: false,
@@ -277,17 +204,14 @@ describe.concurrent('the packed package, installed with --omit=dev', () => {
     const browser = await launchChromium();
     try {
       const { page, errors } = await openPage(browser);
+      const logged: string[] = [];
+      page.on('console', (message) => logged.push(message.text()));
       await page.goto(server.url);
       const result = await page.waitForFunction(() => (window as { result?: unknown }).result, undefined, {
         timeout: 20_000,
       });
-      const manifest = JSON.parse(
-        await readFile(join(repo, 'firmware-bridge', 'build', 'manifest.json'), 'utf8'),
-      );
-      expect(await result.jsonValue()).toEqual({
-        firmwareVersion: manifest.firmwareVersion,
-        peer: 'hello\n',
-      });
+      expect(await result.jsonValue()).toEqual({ done: true });
+      expect(logged).toContain(JSON.stringify('hello\n'));
       expect(errors).toEqual([]);
       expect(server.notFound).toEqual([]);
     } finally {

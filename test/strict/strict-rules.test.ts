@@ -11,6 +11,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Board, LinkTimeoutError, Serial1 } from '../../driver/index.ts';
 import type { StrictReport } from '../../emulator/index.ts';
+import { RCC } from '../../emulator/stm32g071/rcc.ts';
 import { buildMutantFirmwares, type SourceEdit } from '../support/mutant-firmware.ts';
 import {
   type BootOptions,
@@ -92,6 +93,55 @@ const MUTANTS = {
       file: 'src/platform_stm32.c',
       find: 'info->usart1_clock_hz = clock_pclk_hz();',
       replace: 'info->usart1_clock_hz = 16000000u;',
+    },
+  ],
+  // Four independent defects in one build (a build is the costly part): each
+  // test below looks for its own report. None stops the board answering.
+  'HAL-style register writes, no PLL source': [
+    {
+      file: 'src/clock.c',
+      find: 'uint32_t clock_init(void)\n{\n',
+      // HAL_RCC_DeInit's HSITRIM write; then ACR as a whole value, without DBG_SWEN (0x302).
+      replace:
+        'uint32_t clock_init(void)\n{\n    RCC->ICSCR = 0x4000u;\n    FLASH->ACR = FLASH_ACR_LATENCY_2WS | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN;\n',
+    },
+    {
+      file: 'src/clock.c',
+      find: 'RCC_PLLCFGR_PLLSRC_HSI16 | RCC_PLLCFGR_PLLM(1)',
+      replace: 'RCC_PLLCFGR_PLLM(1)',
+    },
+    {
+      file: 'src/board.c',
+      find: 'RCC->AHBENR |= RCC_AHBENR_DMA1EN; /* DMA1 and DMAMUX1 */',
+      replace: 'RCC->AHBENR |= RCC_AHBENR_DMA1EN;\n    DMAMUX1->CCR[4] = 6u; /* AES_IN */',
+    },
+  ],
+  'flash latency 3 (reserved)': [
+    {
+      file: 'src/clock.c',
+      find: 'FLASH_ACR_LATENCY_2WS | FLASH_ACR_PRFTEN',
+      replace: '3u | FLASH_ACR_PRFTEN',
+    },
+    {
+      file: 'src/clock.c',
+      find: 'wait_for(&FLASH->ACR, FLASH_ACR_LATENCY_MASK, FLASH_ACR_LATENCY_2WS)',
+      replace: 'wait_for(&FLASH->ACR, FLASH_ACR_LATENCY_MASK, 3u)',
+    },
+  ],
+  // Two defects of the host link's DMA set-up, each fatal to the link on its own.
+  'host-link DMA: receive CNDTR 0, transmit DMAMUX index off by one': [
+    { file: 'src/hostlink.c', find: 'r->CNDTR = RX_RING_SIZE;', replace: 'r->CNDTR = 0u;' },
+    {
+      file: 'src/hostlink.c',
+      find: 'DMAMUX1->CCR[TX_CH - 1u] = DMAMUX_REQ_USART2_TX;',
+      replace: 'DMAMUX1->CCR[TX_CH] = DMAMUX_REQ_USART2_TX;',
+    },
+  ],
+  'SysTick on HCLK/8': [
+    {
+      file: 'src/board.c',
+      find: 'SYSTICK->CSR = SYSTICK_CSR_CLKSOURCE | SYSTICK_CSR_TICKINT | SYSTICK_CSR_ENABLE;',
+      replace: 'SYSTICK->CSR = SYSTICK_CSR_TICKINT | SYSTICK_CSR_ENABLE;',
     },
   ],
 } as const satisfies Record<string, readonly SourceEdit[]>;
@@ -208,6 +258,83 @@ describe('the strict virtual board, rule by rule', () => {
     expect(rules(vb)).toEqual(['baud-mismatch']);
     expect(reportText(vb)).toMatch(
       /USART1 TX: USART1 sends at 46\d{4} baud and the peer receives at 115200 baud/,
+    );
+  });
+  describe("a firmware written the way ST's HAL does some things, with no PLL source", () => {
+    const mutant = 'HAL-style register writes, no PLL source';
+    const report = (vb: ReturnType<typeof boot>, rule: string) =>
+      vb.strictReports.filter((r) => r.rule === rule).map((r) => `${r.peripheral}: ${r.message}`);
+
+    it("takes HAL_RCC_DeInit's RCC_ICSCR = 0x4000 (HSITRIM 64) as the reset value it is: no report, HSITRIM 64", async () => {
+      const vb = boot(mutant);
+      const board = await hello(vb);
+      expect(board).toBeInstanceOf(Board);
+      await (board as Board).close();
+      expect(reportText(vb)).not.toMatch(/ICSCR/);
+      expect((vb.chip.rcc.read(RCC.ICSCR, 4) >> 8) & 0x7f).toBe(64);
+    });
+
+    it('reports PLLON with no PLL source selected; the firmware answers at its 16 MHz fallback', async () => {
+      const vb = boot(mutant);
+      const board = await hello(vb);
+      expect(board).toBeInstanceOf(Board);
+      expect((board as Board).hello.usart1ClockHz).toBe(16_000_000);
+      await (board as Board).close();
+      expect(report(vb, 'pll-config').join('\n')).toMatch(
+        /RCC: PLLON set with PLLSRC = 00: no clock is selected as the PLL input: the PLL never locks/,
+      );
+    });
+
+    it('reports FLASH_ACR written without DBG_SWEN (0x302): a debugger could no longer connect', async () => {
+      const vb = boot(mutant);
+      await hello(vb);
+      expect(report(vb, 'debug-disabled').join('\n')).toMatch(
+        /FLASH: ACR written 0x00000302 with DBG_SWEN = 0/,
+      );
+    });
+
+    it('reports a DMAMUX request the G071 lacks (6, AES_IN, only on the G081)', async () => {
+      const vb = boot(mutant);
+      await hello(vb);
+      expect(report(vb, 'dmamux-request')).toEqual([
+        'DMAMUX1 channel 4: DMAREQ_ID = 6 is AES_IN: the STM32G071 has no AES (only the STM32G081 has), so DMA1 channel 5 gets no request',
+      ]);
+    });
+  });
+
+  it('locks up on a reserved LATENCY (3) instead of taking it as enough wait states', async () => {
+    const vb = boot('flash latency 3 (reserved)');
+    const halt = await halted(vb);
+    expect(halt.reason === 'lockup' && halt.fault).toMatch(/FLASH_ACR.LATENCY = 3 is reserved/);
+    expect(rules(vb)).toEqual(['flash-latency']);
+  });
+
+  for (const [what, rule, why] of [
+    [
+      'a DMA channel enabled with CNDTR = 0',
+      'peripheral-misuse',
+      /DMA1 channel 3: EN set with DMA_CNDTRx = 0/,
+    ],
+    [
+      'a USART requesting DMA that no DMAMUX channel routes to its channel',
+      'dma-request-unrouted',
+      /DMA1 channel 4: enabled while DMAMUX1 C3CR selects no request .*C4CR selects request 53 for DMA1 channel 5/,
+    ],
+  ] as const) {
+    it(`says why the host link is dead: ${what}`, async () => {
+      const vb = boot('host-link DMA: receive CNDTR 0, transmit DMAMUX index off by one');
+      expect(await hello(vb)).toBeInstanceOf(LinkTimeoutError);
+      expect(rules(vb)).toContain(rule);
+      expect(reportText(vb)).toMatch(why);
+    });
+  }
+
+  it('says where the core was when the watchdog reset it, and that SysTick on HCLK/8 wakes the loop too rarely', async () => {
+    const vb = boot('SysTick on HCLK/8');
+    await new Promise<void>((resolve) => virtualTimers(vb).setTimeout(resolve, 2500));
+    expect(rules(vb)).toEqual(['watchdog-reset']);
+    expect(reportText(vb)).toMatch(
+      /IWDG: IWDG not reloaded within its 1\.5 s timeout: it reset the chip \(RCC_CSR\.IWDGRSTF\); the core was at PC 0x080[0-9A-F]{5} \(\w+\), in thread mode, asleep in WFI; SysTick runs from HCLK\/8 \(SYST_CSR\.CLKSOURCE = 0\) and wraps every 2\.1 s/,
     );
   });
 });

@@ -350,7 +350,7 @@ async function runOp(
       // CMAR of the idle channel 2: a plain read-write register.
       const cmar2 = board.chip.dma.channels[1]!.cmar.address;
       const value = (board.arena.base + 4 * rng.int(1024)) >>> 0;
-      await board.writeRegister(cmar2, value);
+      await board.raw.writeRegister(cmar2, value);
       const back = await board.readRegister(cmar2);
       if (back !== value)
         throw new Corruption(`CMAR2 reads 0x${back.toString(16)}, wrote 0x${value.toString(16)}`);

@@ -27,6 +27,11 @@ void bridge_rx_bytes(const uint8_t *p, size_t n)
     frame_rx_bytes(p, n);
 }
 
+void bridge_rx_restart(void)
+{
+    frame_rx_discard();
+}
+
 void bridge_flush_events(void)
 {
     const struct event *e;

@@ -18,6 +18,9 @@ void bridge_init(void);
 void bridge_rx_byte(uint8_t b);
 /* A run of bytes from the host link. */
 void bridge_rx_bytes(const uint8_t *p, size_t n);
+/* The host link changed rate: the frame being received, begun at the old
+ * rate, is dropped (PROTOCOL.md 2, SET_LINK_BAUD). */
+void bridge_rx_restart(void);
 /* Sends every queued event, waiting for transmit room as long as needed:
  * an event is never dropped once it is queued. */
 void bridge_flush_events(void);

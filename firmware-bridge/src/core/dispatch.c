@@ -269,6 +269,7 @@ static size_t cmd_board_status(size_t n, uint8_t *rep)
     p = le_put32(p, ev_dropped());
     p = le_put32(p, st.fault_pc);
     p = le_put32(p, st.fault_count);
+    p = le_put32(p, st.link_frames_dropped);
     return (size_t)(p - rep);
 }
 

@@ -28,46 +28,61 @@ static void rx_reset(void)
     cobs_dec_reset(&rx.dec);
 }
 
-void frame_rx_init(void)
-{
-    rx_reset();
-}
-
 /* The seq of a damaged frame, when at least its header decoded: a hint */
 static uint16_t seq_hint(void)
 {
     return rx.len >= 4 ? (uint16_t)(rx.body[2] | (rx.body[3] << 8)) : 0;
 }
 
+void frame_rx_init(void)
+{
+    rx_reset();
+}
+
+void frame_rx_discard(void)
+{
+    if (rx.encoded != 0)
+        plat_link_frame_dropped();
+    rx_reset();
+}
+
+/* A refused frame: NAKed and counted (BOARD_STATUS linkFramesDropped). */
+static void refuse(uint8_t status)
+{
+    plat_link_frame_dropped();
+    frame_send_nak(seq_hint(), status);
+}
+
+
 static void frame_end(void)
 {
     if (rx.encoded == 0)
         return; /* empty frame: line flush, PROTOCOL.md 1 */
     if (rx.too_large) {
-        frame_send_nak(seq_hint(), ST_TOO_LARGE);
+        refuse(ST_TOO_LARGE);
         return;
     }
     if (!cobs_dec_complete(&rx.dec) || rx.len < FRAME_OVERHEAD) {
-        frame_send_nak(seq_hint(), ST_BAD_FRAME);
+        refuse(ST_BAD_FRAME);
         return;
     }
     size_t n = rx.len - 2u;
     uint16_t crc = (uint16_t)(rx.body[n] | (rx.body[n + 1u] << 8));
     if (crc16_update(CRC16_INIT, rx.body, n) != crc) {
-        frame_send_nak(seq_hint(), ST_BAD_CRC);
+        refuse(ST_BAD_CRC);
         return;
     }
     /* a frame that decodes with a good CRC proves the line's rate */
     plat_link_frame_ok();
     if (rx.body[0] != PROTO_VERSION) {
-        frame_send_nak(seq_hint(), ST_BAD_VERSION);
+        refuse(ST_BAD_VERSION);
         return;
     }
     uint8_t type = rx.body[1];
     if (type == 0u || type > REQUEST_TYPE_MAX) {
         /* an event or reply type: answering it would make a reply whose
          * type is ambiguous, so it is refused before the session sees it */
-        frame_send_nak(seq_hint(), ST_UNKNOWN_COMMAND);
+        refuse(ST_UNKNOWN_COMMAND);
         return;
     }
     session_on_request(type, seq_hint(), rx.body + 4, n - 4u);

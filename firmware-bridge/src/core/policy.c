@@ -95,6 +95,38 @@ static bool channel_enabled(unsigned ch)
     return (plat_reg_read(DMA1_CCR_ADDR(ch)) & DMA_CCR_EN) != 0;
 }
 
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+/* Whether [addr, addr + len) overlaps the memory of a DMA channel (1 or 2,
+ * except `skip`) that is enabled and has data left to move (EN = 1 and
+ * CNDTR != 0, or CIRC = 1): the range recorded at its start, and what its
+ * registers say now, in case no start was recorded (PROTOCOL.md 2
+ * MEM_WRITE, 6 DMA start checks). */
+static bool overlaps_running_channel(uint32_t addr, uint32_t len, unsigned skip)
+{
+    for (unsigned ch = 1; ch <= 2; ch++) {
+        if (ch == skip)
+            continue;
+        uint32_t ccr = plat_reg_read(DMA1_CCR_ADDR(ch));
+        uint32_t cndtr = plat_reg_read(DMA1_CNDTR_ADDR(ch)) & DMA_CNDTR_MASK;
+        if (!(ccr & DMA_CCR_EN) || (cndtr == 0 && !(ccr & DMA_CCR_CIRC)))
+            continue;
+        if (pol.range[ch - 1u].len &&
+            overlaps(addr, len, pol.range[ch - 1u].start, pol.range[ch - 1u].len))
+            return true;
+        uint32_t msize = (ccr & DMA_CCR_MSIZE_MASK) >> DMA_CCR_MSIZE_SHIFT;
+        uint64_t n = (ccr & DMA_CCR_MINC) ? (uint64_t)cndtr << msize : 1u << (msize & 3u);
+        if (cndtr == 0)
+            n = 1u << (msize & 3u);
+        if (overlaps(addr, len, plat_reg_read(DMA1_CMAR_ADDR(ch)), n))
+            return true;
+    }
+    return false;
+}
+
 /* PROTOCOL.md 6, DMA start checks, in the order the section lists them;
  * the first failure is the reason. ccr is the value being written. */
 static uint8_t dma_start_check(unsigned ch, uint32_t ccr, uint32_t *start, uint32_t *len)
@@ -123,6 +155,11 @@ static uint8_t dma_start_check(unsigned ch, uint32_t ccr, uint32_t *start, uint3
     uint32_t n = (ccr & DMA_CCR_MINC) ? cndtr << msize : 1u << msize;
     if (!policy_in_arena(cmar, n))
         return DSR_ARENA;
+    /* Whatever the directions: a reception writing memory another channel
+     * sends or receives into, or a transmit reading memory a reception is
+     * writing, would hand the host bytes nobody chose. */
+    if (overlaps_running_channel(cmar, n, ch))
+        return DSR_OVERLAP;
     /* RM0444 DMA_CCRx.EN: EN cannot be set while TEIF is; the write would
      * leave the channel off and the host believing it started */
     if ((plat_reg_read(DMA1_ISR_ADDR) >> DMA_ISR_SHIFT(ch)) & DMA_FLAG_TEIF)
@@ -307,30 +344,9 @@ uint8_t policy_channel_status(uint8_t channel, uint32_t v[4], uint32_t *detail)
     return ST_OK;
 }
 
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return a < b + blen && b < a + alen;
-}
-
 uint8_t policy_mem_write_check(uint32_t addr, uint32_t len)
 {
     if (!policy_in_arena(addr, len))
         return ST_OUT_OF_ARENA;
-    for (unsigned ch = 1; ch <= 2; ch++) {
-        uint32_t ccr = plat_reg_read(DMA1_CCR_ADDR(ch));
-        uint32_t cndtr = plat_reg_read(DMA1_CNDTR_ADDR(ch)) & DMA_CNDTR_MASK;
-        if (!(ccr & DMA_CCR_EN) || (cndtr == 0 && !(ccr & DMA_CCR_CIRC)))
-            continue;
-        if (pol.range[ch - 1u].len &&
-            overlaps(addr, len, pol.range[ch - 1u].start, pol.range[ch - 1u].len))
-            return ST_BUSY;
-        /* also what the registers say now, in case no start was recorded */
-        uint32_t msize = (ccr & DMA_CCR_MSIZE_MASK) >> DMA_CCR_MSIZE_SHIFT;
-        uint64_t n = (ccr & DMA_CCR_MINC) ? (uint64_t)cndtr << msize : 1u << (msize & 3u);
-        if (cndtr == 0)
-            n = 1u << (msize & 3u);
-        if (overlaps(addr, len, plat_reg_read(DMA1_CMAR_ADDR(ch)), n))
-            return ST_BUSY;
-    }
-    return ST_OK;
+    return overlaps_running_channel(addr, len, 0) ? ST_BUSY : ST_OK;
 }

@@ -1,10 +1,10 @@
-/* Constants of the bridge protocol v1 (PROTOCOL.md). */
+/* Constants of the bridge protocol v2 (PROTOCOL.md). */
 #ifndef PROTOCOL_H
 #define PROTOCOL_H
 
 #define PROTO_VERSION          2u
 #define FW_VERSION_MAJOR       2u
-#define FW_VERSION_MINOR       1u
+#define FW_VERSION_MINOR       2u
 #define FW_VERSION_PATCH       0u
 
 /* PROTOCOL.md 1: sizes */
@@ -100,6 +100,7 @@ enum {
     DSR_SIZE = 6,
     DSR_CNDTR_ZERO = 7,
     DSR_TEIF_SET = 8, /* TEIF blocks EN (RM0444 DMA_CCRx.EN): clear it first */
+    DSR_OVERLAP = 9,  /* memory overlaps the other running channel's range */
 };
 
 #endif

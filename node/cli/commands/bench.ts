@@ -1,8 +1,8 @@
 /** `dma-bridge bench`: link round trips and register operations per second on the chosen board. */
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
-import { InterruptedError } from '../errors.ts';
-import { table } from '../format.ts';
+import { interruption } from '../errors.ts';
+import { table } from '../layout.ts';
 import { BenchInterrupted, type BenchResult, benchLink, type Clock, type Rate } from '../link-bench.ts';
 import { boardOptionSpecs, boardOptionsSchema, wholeNumber } from '../options.ts';
 
@@ -52,10 +52,14 @@ export const benchCommand = defineCommand({
         const done = Object.entries(error.partial)
           .map(
             ([name, rate]) =>
-              `${name} ${clocks.map((c) => `${Math.round(rate.perSecond[c.name] ?? 0)}/s ${c.name}`).join(', ')}`,
+              `${name} ${rate.ops} ops, ${clocks.map((c) => `${Math.round(rate.perSecond[c.name] ?? 0)}/s ${c.name}`).join(', ')}`,
           )
           .join('; ');
-        throw new InterruptedError(`interrupted: ${done ? `measured ${done}` : 'nothing measured yet'}`);
+        throw interruption(done ? `measured ${done}` : 'nothing measured yet', {
+          board: connection.description,
+          linkBaud: board.hello.linkBaud,
+          ...toJson(error.partial),
+        });
       }
       if (args.json) {
         io.out(
@@ -80,11 +84,16 @@ export const benchCommand = defineCommand({
   },
 });
 
-function toJson(result: BenchResult) {
-  const rate = (r: Rate) => ({
-    ops: r.ops,
-    ...Object.fromEntries(Object.entries(r.perSecond).map(([k, v]) => [`${k}PerSecond`, Math.round(v)])),
-  });
+function toJson(result: Partial<BenchResult>) {
+  const rate = (r: Rate | undefined) =>
+    r === undefined
+      ? null
+      : {
+          ops: r.ops,
+          ...Object.fromEntries(
+            Object.entries(r.perSecond).map(([k, v]) => [`${k}PerSecond`, Math.round(v)]),
+          ),
+        };
   return {
     roundTrips: rate(result.roundTrips),
     pipelinedReads: rate(result.pipelinedReads),

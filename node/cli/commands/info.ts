@@ -2,9 +2,10 @@
 
 import type { ChipDescription } from '../../../driver/chip/types.ts';
 import { Capability, type HelloInfo } from '../../../driver/protocol/messages.ts';
+import { hex, hex32, hexBytes } from '../../../format/bytes.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
-import { hex, hex32, hexBytes, table } from '../format.ts';
+import { table } from '../layout.ts';
 import { boardOptionSpecs, boardOptionsSchema } from '../options.ts';
 
 const CAPABILITY_NAMES: Record<keyof typeof Capability, string> = {
@@ -33,7 +34,7 @@ export function helloToJson(hello: HelloInfo, chip: ChipDescription) {
     devId: hello.devId,
     device: deviceName(hello, chip) ?? null,
     revId: hello.revId,
-    uid: hexBytes(hello.uid),
+    uid: Buffer.from(hello.uid).toString('hex'),
     arenaBase: hello.arenaBase,
     arenaSize: hello.arenaSize,
     maxRequestPayload: hello.maxRequestPayload,
@@ -58,7 +59,7 @@ export function helloLines(hello: HelloInfo, chip: ChipDescription, board: strin
     ['protocol', `v${hello.protocolVersion}`],
     ['firmware', `${major}.${minor}.${patch}`],
     ['device', `${device} (dev ${hex(hello.devId, 3)}, rev ${hex(hello.revId, 4)})`],
-    ['unique id', hexBytes(hello.uid)],
+    ['unique id', hexBytes(hello.uid, '')],
     ['arena', `${hex32(hello.arenaBase)} .. ${hex32(arenaEnd)} (${hello.arenaSize} bytes)`],
     [
       'limits',

@@ -1,8 +1,9 @@
 /** `dma-bridge list`: the serial ports of this machine, ST-LINK first. */
 import { z } from 'zod';
+import { hex } from '../../../format/bytes.ts';
 import { listPorts, type PortListing } from '../../transport/discovery.ts';
 import { defineCommand } from '../command.ts';
-import { columns, hex } from '../format.ts';
+import { columns } from '../layout.ts';
 
 export const listCommand = defineCommand({
   name: 'list',

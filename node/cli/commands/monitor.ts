@@ -6,9 +6,11 @@
  * printing overwritten bytes.
  */
 import { z } from 'zod';
+import { byteSize, hexDump } from '../../../format/bytes.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
-import { byteSize, hexBytes, hexDump, millis } from '../format.ts';
+import { interruption } from '../errors.ts';
+import { millis } from '../layout.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
   INJECT_DETAILS,
@@ -91,36 +93,56 @@ export const monitorCommand = defineCommand({
 
       let halves = 0;
       let offset = 0;
+      const emit = async (bytes: Uint8Array): Promise<void> => {
+        if (bytes.length === 0) return;
+        if (args.json) {
+          io.out(
+            JSON.stringify({
+              offset,
+              length: bytes.length,
+              hex: Buffer.from(bytes).toString('hex'),
+              text: new TextDecoder().decode(bytes),
+            }),
+          );
+        } else if (args.hex) {
+          for (const line of hexDump(bytes, { start: offset })) io.out(line);
+        } else {
+          await io.outBytes(bytes);
+        }
+        offset += bytes.length;
+      };
+      let counted = false;
       try {
         for await (const half of reception) {
-          if (args.json) {
-            io.out(
-              JSON.stringify({
-                offset,
-                length: half.length,
-                hex: hexBytes(half),
-                text: new TextDecoder().decode(half),
-              }),
-            );
-          } else if (args.hex) {
-            for (const line of hexDump(half, offset)) io.out(line);
-          } else {
-            await io.outBytes(half);
-          }
+          await emit(half);
           halves++;
-          offset += half.length;
-          if (args.count !== undefined && halves >= args.count) break;
+          if (args.count !== undefined && halves >= args.count) {
+            counted = true;
+            break;
+          }
         }
       } finally {
         clearTimeout(timer);
         io.interrupted.removeEventListener('abort', stop);
         await reception.stop().catch(() => {});
       }
+      // Stopped by time or Ctrl-C: what came after the last whole half, read from the board.
+      const rest = counted ? new Uint8Array(0) : await reception.rest();
+      await emit(rest);
       await injecting;
       await peer?.close();
       const errors =
         reception.usartErrors > 0 ? `; USART1 reported ${reception.usartErrors} reception errors` : '';
-      io.note(`received ${halves} halves (${offset} bytes)${errors}`);
+      const partial = rest.length > 0 ? ` and ${rest.length} bytes of the next` : '';
+      const summary = `received ${halves} halves${partial} (${offset} bytes)${errors}`;
+      if (io.interrupted.aborted) {
+        throw interruption(`the board stopped the DMA; ${summary}`, {
+          halves,
+          bytes: offset,
+          usartErrors: reception.usartErrors,
+        });
+      }
+      io.note(summary);
     });
     return undefined;
   },

@@ -11,12 +11,14 @@ import {
   TransferTimeoutError,
 } from '../../../driver/api/index.ts';
 import type { DmaBuffer } from '../../../driver/board/dma-buffer.ts';
+import { hexDump } from '../../../format/bytes.ts';
 import type { UsartPeer } from '../../peers/index.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
-import { InterruptedError } from '../errors.ts';
-import { hexBytes, hexDump, millis } from '../format.ts';
+import { dmaReadBackOff } from '../dma-readback.ts';
+import { interruption } from '../errors.ts';
 import type { CliIo } from '../io.ts';
+import { millis } from '../layout.ts';
 import { duration, wholeNumber } from '../options.ts';
 import {
   INJECT_DETAILS,
@@ -55,6 +57,11 @@ const schema = serialOptionsSchema
     path: ['raw'],
   })
   .refine(injectHasSender, INJECT_NEEDS_SENDER)
+  .refine((a) => a.port !== undefined || a.inject !== undefined, {
+    message:
+      'nothing sends to the in-process virtual board unless asked: add --inject TEXT ' +
+      '(its USART1 peer sends TEXT once reception has started), or --port for a board with a sender',
+  })
   .transform((a, ctx) => {
     if (a.idle) return { ...a, length: a.max ?? DEFAULT_IDLE_MAX };
     const parsed = count.safeParse(a._[0]);
@@ -107,28 +114,32 @@ export const readCommand = defineCommand({
       const bytes = await outcome.buffer.read(0, outcome.received);
       await peer?.close();
 
-      if (args.json) {
-        io.out(
-          JSON.stringify({
-            board: connection.description,
-            requested: args.length,
-            received: bytes.length,
-            mode: args.idle ? 'idle' : 'exact',
-            timedOut: outcome.timedOut,
-            elapsedMs: Math.round(elapsedMs * 1000) / 1000,
-            hex: hexBytes(bytes),
-            text: new TextDecoder().decode(bytes),
-          }),
+      const fields = {
+        board: connection.description,
+        requested: args.length,
+        received: bytes.length,
+        mode: args.idle ? 'idle' : 'exact',
+        timedOut: outcome.timedOut,
+        elapsedMs: Math.round(elapsedMs * 1000) / 1000,
+        hex: Buffer.from(bytes).toString('hex'),
+        text: new TextDecoder().decode(bytes),
+      };
+      if (outcome.interrupted) {
+        // The claim comes from the board: the channels read back off, the count from its CNDTR.
+        const off = await dmaReadBackOff(board);
+        if (args.raw) await io.outBytes(bytes);
+        else if (!args.json) for (const line of hexDump(bytes)) io.out(line);
+        throw interruption(
+          `the board stopped the DMA after ${bytes.length} of ${args.length} bytes had arrived (${off})`,
+          fields,
         );
+      }
+      if (args.json) {
+        io.out(JSON.stringify(fields));
       } else if (args.raw) {
         await io.outBytes(bytes);
       } else {
         for (const line of hexDump(bytes)) io.out(line);
-      }
-      if (outcome.interrupted) {
-        throw new InterruptedError(
-          `interrupted: the board stopped the DMA after ${bytes.length} of ${args.length} bytes had arrived`,
-        );
       }
       if (!outcome.timedOut) {
         io.note(`received ${bytes.length} bytes in ${millis(elapsedMs)}`);

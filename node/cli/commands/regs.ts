@@ -8,9 +8,9 @@ import type { Board } from '../../../driver/board/board.ts';
 import { decodeRegister, registerAt } from '../../../driver/chip/decode.ts';
 import type { ChipDescription, RegisterDescription } from '../../../driver/chip/types.ts';
 import type { HelloInfo } from '../../../driver/protocol/messages.ts';
+import { hex32 } from '../../../format/bytes.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
-import { hex32 } from '../format.ts';
 import { boardOptionSpecs, boardOptionsSchema } from '../options.ts';
 
 export interface RegisterGroup {
@@ -135,7 +135,7 @@ async function readRegisters(
   board: Board,
   registers: readonly RegisterDescription[],
 ): Promise<Map<RegisterDescription, number>> {
-  const result = await board.batch((batch) => {
+  const result = await board.raw.batch((batch) => {
     for (const register of registers) batch.read(register.address);
   });
   if (result.failure) throw result.failure.error;

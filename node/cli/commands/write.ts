@@ -6,14 +6,16 @@
 import { z } from 'zod';
 import { Serial1, type SerialTx, TransferAbortedError } from '../../../driver/api/index.ts';
 import type { Board } from '../../../driver/board/board.ts';
+import { byteSize, preview } from '../../../format/bytes.ts';
 import type { Listening, PeerReceived } from '../../peers/index.ts';
-import { type DataSource, hexBytes, openSource, type StreamedSource } from '../bytes-input.ts';
 import { defineCommand } from '../command.ts';
 import { withBoard } from '../connect.ts';
-import { InterruptedError } from '../errors.ts';
-import { byteSize, millis, preview } from '../format.ts';
+import { type DataSource, openSource, type StreamedSource } from '../data-source.ts';
+import { dmaReadBackOff } from '../dma-readback.ts';
+import { interruption } from '../errors.ts';
 import type { CliIo } from '../io.ts';
-import { wholeNumber } from '../options.ts';
+import { millis } from '../layout.ts';
+import { hexInput, wholeNumber } from '../options.ts';
 import { createProgress } from '../progress.ts';
 import { commandPeer, SERIAL_DETAILS, serialOptionSpecs, serialOptionsSchema } from '../serial-options.ts';
 
@@ -24,7 +26,7 @@ const MAX_READBACK = 8192;
 const schema = serialOptionsSchema
   .extend({
     _: z.array(z.string()).max(1, 'give the text as one argument (quote it)'),
-    hex: hexBytes.optional(),
+    hex: hexInput.optional(),
     file: z.string().min(1, 'expected a file path, or - for stdin').optional(),
     'chunk-size': wholeNumber(16, 16_384, 'a chunk size in bytes').default(DEFAULT_CHUNK),
     'no-progress': z.boolean().default(false),
@@ -104,9 +106,20 @@ export const writeCommand = defineCommand({
         const virtualStart = vb?.nowNs;
         const started = performance.now();
         const streamed = whole === undefined || whole.length > chunkSize;
-        const sent = streamed
-          ? await stream(tx, head.bytes, source, { chunkSize, total, progress: !args['no-progress'] }, io)
-          : await writeOnce(board, tx, whole, args.baud, io);
+        let sent: number;
+        try {
+          sent = streamed
+            ? await stream(tx, head.bytes, source, { chunkSize, total, progress: !args['no-progress'] }, io)
+            : await writeOnce(board, tx, whole, args.baud, io);
+        } catch (error) {
+          if (!(error instanceof WriteStopped)) throw error;
+          // Said only once the board's channels read back off; the count is from its CNDTR.
+          const off = await dmaReadBackOff(board);
+          throw interruption(
+            `the board stopped the DMA after ${error.sent} of ${error.of} bytes had gone out (${off})`,
+            { board: connection.description, bytes: error.sent, baudRate: args.baud },
+          );
+        }
         const elapsedMs = performance.now() - started;
         const virtualMs = vb && virtualStart !== undefined ? (vb.nowNs - virtualStart) / 1e6 : undefined;
         const heard = listening ? await listening.received : undefined;
@@ -151,6 +164,16 @@ export const writeCommand = defineCommand({
     return undefined;
   },
 });
+
+/** Ctrl-C stopped the write: `sent` bytes went out of `of` (a count, or "N read"). */
+class WriteStopped extends Error {
+  constructor(
+    readonly sent: number,
+    readonly of: string,
+  ) {
+    super(`the write was stopped after ${sent} bytes`);
+  }
+}
 
 /** The first `limit` bytes of a source (fewer if it ends first), and whether it ended. */
 async function readAhead(
@@ -205,9 +228,7 @@ async function writeOnce(
   } catch (error) {
     if (!(error instanceof TransferAbortedError)) throw error;
     const { transferred } = await transfer.stop();
-    throw new InterruptedError(
-      `interrupted: the board stopped the DMA after ${transferred} of ${data.length} bytes had gone out`,
-    );
+    throw new WriteStopped(transferred, `${data.length}`);
   }
 }
 
@@ -256,10 +277,7 @@ async function stream(
   }
   if (aborting) {
     const { bytesSent } = await aborting;
-    const of = options.total === undefined ? `${read} read` : `${options.total}`;
-    throw new InterruptedError(
-      `interrupted: the board stopped the DMA after ${bytesSent} of ${of} bytes had gone out`,
-    );
+    throw new WriteStopped(bytesSent, options.total === undefined ? `${read} read` : `${options.total}`);
   }
   return writer.bytesWritten;
 }

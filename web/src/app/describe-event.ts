@@ -3,8 +3,8 @@
  * what the link noticed (lost events, a reset, closure).
  */
 import type { BoardNotification } from '../../../driver/board/index.ts';
+import { hex32 } from '../../../format/bytes.ts';
 import type { LogKind } from '../ui/event-log.ts';
-import { hex32 } from '../ui/format.ts';
 
 export interface LogLine {
   kind: LogKind;

@@ -446,7 +446,7 @@ export class SerialTransferActions {
   private async setIdleEvents(on: boolean): Promise<void> {
     const cr1 = this.board.chip.usart1.cr1;
     const idleie = 1 << cr1.fields.find((f) => f.name === 'IDLEIE')!.offset;
-    const result = await this.board.batch((b) => b.maskedWrite(cr1.address, idleie, on ? idleie : 0));
+    const result = await this.board.raw.batch((b) => b.maskedWrite(cr1.address, idleie, on ? idleie : 0));
     if (result.failure) throw result.failure.error;
   }
 

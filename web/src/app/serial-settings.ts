@@ -72,7 +72,7 @@ export async function applySerialSettings(board: Board, s: SerialSettings): Prom
   const u = board.chip.usart1;
   const enable = fieldMask(u.cr1, 'UE') | fieldMask(u.cr1, 'TE') | fieldMask(u.cr1, 'RE');
   const stopMask = 0b11 << u.cr2.fields.find((f) => f.name === 'STOP')!.offset;
-  const result = await board.batch((b) =>
+  const result = await board.raw.batch((b) =>
     b
       .write(u.cr1.address, 0)
       .write(u.brr.address, brr)

@@ -37,13 +37,13 @@ export class ConsoleSession {
 
   /** Runs a register batch; resolves with the values read, or throws the board's typed refusal. */
   async batch(ops: readonly BatchOp[]): Promise<number[]> {
-    const result = await this.board.batch(ops);
+    const result = await this.board.raw.batch(ops);
     if (result.failure) throw result.failure.error;
     return result.values;
   }
 
   memWrite(address: number, data: Uint8Array): Promise<void> {
-    return this.board.writeMemory(address, data);
+    return this.board.raw.writeMemory(address, data);
   }
 
   memRead(address: number, length: number): Promise<Uint8Array> {

@@ -45,6 +45,8 @@ export class VirtualBoardTransport implements Transport {
   readonly writable: WritableStream<Uint8Array>;
   readonly info: TransportInfo;
   readonly peer: PeerControl;
+  /** The fastest link the worker keeps up with (measured there at start); the driver negotiates up to it. */
+  readonly maxBaudRate: number;
   private readController: ReadableStreamDefaultController<Uint8Array> | undefined;
   private readonly pendingWrites = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private nextWriteId = 1;
@@ -53,11 +55,15 @@ export class VirtualBoardTransport implements Transport {
   private readonly peerListeners = new Set<(bytes: Uint8Array) => void>();
   private readonly haltListeners = new Set<(reason: string) => void>();
 
+  private readonly pendingRates = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
   private constructor(
     private readonly worker: Worker,
     description: string,
+    maxBaudRate: number,
   ) {
     this.info = { kind: 'virtual-board', description, baudRate: 115_200 };
+    this.maxBaudRate = maxBaudRate;
     this.readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.readController = controller;
@@ -89,7 +95,7 @@ export class VirtualBoardTransport implements Transport {
     const worker =
       options.createWorker?.() ??
       new Worker(new URL('../worker/board.worker.ts', import.meta.url), { type: 'module' });
-    const description = await new Promise<string>((resolve, reject) => {
+    const ready = await new Promise<{ description: string; maxBaudRate: number }>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
         reject(new TransportOpenError('the virtual board did not start in time'));
@@ -97,7 +103,7 @@ export class VirtualBoardTransport implements Transport {
       const onMessage = (event: MessageEvent<FromWorker>) => {
         if (event.data.type === 'ready') {
           cleanup();
-          resolve(event.data.description);
+          resolve({ description: event.data.description, maxBaudRate: event.data.maxBaudRate });
         } else if (event.data.type === 'failed') {
           cleanup();
           reject(new TransportOpenError(`the virtual board could not start: ${event.data.message}`));
@@ -121,7 +127,23 @@ export class VirtualBoardTransport implements Transport {
       worker.terminate();
       throw e;
     });
-    return new VirtualBoardTransport(worker, description);
+    return new VirtualBoardTransport(worker, ready.description, ready.maxBaudRate);
+  }
+
+  /** Moves the board's host port to `baud` (the driver's rate negotiation, PROTOCOL.md §2). */
+  setBaudRate(baud: number): Promise<void> {
+    if (this.closing) return Promise.reject(new TransportClosedError('the virtual board is closed'));
+    const id = this.nextWriteId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pendingRates.set(id, {
+        resolve: () => {
+          this.info.baudRate = baud;
+          resolve();
+        },
+        reject,
+      });
+      send(this.worker, { type: 'set-baud', id, baud });
+    });
   }
 
   /** Presses the board's reset button. */
@@ -170,6 +192,14 @@ export class VirtualBoardTransport implements Transport {
         else pending?.reject(new TransportClosedError(`the virtual board refused a write: ${message.error}`));
         break;
       }
+      case 'baud-done': {
+        const pending = this.pendingRates.get(message.id);
+        this.pendingRates.delete(message.id);
+        if (message.error === undefined) pending?.resolve();
+        else
+          pending?.reject(new TransportClosedError(`the virtual board refused the rate: ${message.error}`));
+        break;
+      }
       case 'peer-bytes':
         this.peerRecord.push(message.bytes);
         for (const l of this.peerListeners) l(message.bytes);
@@ -205,6 +235,8 @@ export class VirtualBoardTransport implements Transport {
     }
     for (const w of this.pendingWrites.values()) w.reject(error);
     this.pendingWrites.clear();
+    for (const w of this.pendingRates.values()) w.reject(error);
+    this.pendingRates.clear();
   }
 
   private async shutdown(): Promise<void> {

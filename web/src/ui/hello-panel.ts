@@ -1,7 +1,7 @@
 /** What the board said about itself in its HELLO reply. */
 import { Capability, type HelloInfo } from '../../../driver/protocol/index.ts';
+import { byteSize, hex, hex32, hexBytes } from '../../../format/bytes.ts';
 import { h, panel } from './dom.ts';
-import { formatBytesCount, hex16, hex32, hexBytes } from './format.ts';
 
 const CAPABILITY_NAMES: readonly [number, string][] = [
   [Capability.DMA1_CH1_USART1, 'DMA1 ch1 ↔ USART1'],
@@ -37,9 +37,9 @@ export class HelloPanel {
     const rows: [string, string, string?][] = [
       ['Firmware', `v${v.major}.${v.minor}.${v.patch}`, `protocol ${hello.protocolVersion}`],
       ['DEV_ID', `0x${hello.devId.toString(16).toUpperCase()}`, DEVICE_NAMES[hello.devId] ?? 'unknown part'],
-      ['REV_ID', hex16(hello.revId)],
+      ['REV_ID', hex(hello.revId & 0xffff, 4)],
       ['UID', hexBytes(hello.uid, '')],
-      ['Arena', `${hex32(hello.arenaBase)} + ${formatBytesCount(hello.arenaSize)}`],
+      ['Arena', `${hex32(hello.arenaBase)} + ${byteSize(hello.arenaSize)}`],
       [
         'Window',
         `${hello.window} requests`,

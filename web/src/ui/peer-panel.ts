@@ -4,9 +4,10 @@
  * read. Only shown for the virtual board; a real board's USART1 pins are
  * wired to whatever the user wired them to.
  */
+
+import { hexDump, parseHex, printable } from '../../../format/bytes.ts';
 import type { PeerControl } from '../transports/virtual-board.ts';
 import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
-import { hexDump, parseHex, printable } from './format.ts';
 import { atMostEvery } from './frame.ts';
 import { InlineError, type ShownError } from './inline-error.ts';
 
@@ -142,7 +143,10 @@ export class PeerPanel {
           : count;
     // The side column is narrow: eight bytes a row keep the dump from scrolling sideways.
     // The newest bytes are the interesting ones: keep the end in view.
-    setTextFollowingTail(this.dumpHex, hexDump(shown, 8, total - shown.length));
+    setTextFollowingTail(
+      this.dumpHex,
+      hexDump(shown, { perRow: 8, start: total - shown.length, text: false }).join('\n'),
+    );
     setTextFollowingTail(this.dumpText, printable(shown));
   }
 }

@@ -6,8 +6,8 @@
  */
 import { decodeRegister } from '../../../driver/chip/decode.ts';
 import type { RegisterDescription } from '../../../driver/chip/types.ts';
+import { hex32 } from '../../../format/bytes.ts';
 import { button, h, panel } from './dom.ts';
-import { hex32 } from './format.ts';
 import { InlineError, type ShownError } from './inline-error.ts';
 
 export type ReadRegisters = (addresses: readonly number[]) => Promise<number[]>;

@@ -9,8 +9,8 @@
  * recording.
  */
 
+import { hexBytes } from '../../../format/bytes.ts';
 import { h } from './dom.ts';
-import { hexBytes } from './format.ts';
 import { onNextFrame } from './frame.ts';
 import type { FitAddon, SearchAddon, Terminal } from './xterm-loader.ts';
 

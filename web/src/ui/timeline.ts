@@ -9,7 +9,6 @@
  * long; marks are counted per bin.
  */
 import { button, h } from './dom.ts';
-import { formatBytesCount } from './format.ts';
 import { atMostEvery } from './frame.ts';
 
 export type TimelineMark = 'HT' | 'TC' | 'TE' | 'IDLE' | 'USART TC' | 'USART error';
@@ -262,8 +261,7 @@ export class Timeline {
     this.summary.textContent =
       this.totals.tx + this.totals.rx === 0 && this.totals.marks.size === 0
         ? 'No traffic yet.'
-        : `${formatBytesCount(this.totals.tx)} sent, ${formatBytesCount(this.totals.rx)} received` +
-          (counts ? `; ${counts}` : '');
+        : `${this.totals.tx} B sent, ${this.totals.rx} B received` + (counts ? `; ${counts}` : '');
     const { startMs, endMs, following } = this.view;
     this.viewText.textContent = `${following ? 'live, ' : ''}${formatSpan(endMs - startMs)} shown`;
     this.canvas.setAttribute(

@@ -6,10 +6,11 @@
  * which stops the transfer on the board, not just the waiting. Errors
  * show beside the controls that caused them.
  */
+
+import { hexDump, parseHex, printable } from '../../../format/bytes.ts';
 import type { Reception, TransferProgress } from '../app/serial-actions.ts';
 import { ByteHistory } from '../util/byte-history.ts';
 import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
-import { formatBytesCount, hexDump, parseHex, printable } from './format.ts';
 import { atMostEvery } from './frame.ts';
 import { InlineError, type ShownError } from './inline-error.ts';
 
@@ -281,9 +282,9 @@ export class TransferPanel {
       return;
     }
     await this.run(this.receive, 'Read', async (actions, signal) => {
-      this.receive.text.textContent = `waiting for ${formatBytesCount(count)}…`;
+      this.receive.text.textContent = `waiting for ${count} B…`;
       const r = await actions.readExact(count, { signal, timeoutMs });
-      this.showReception(r, `Read ${formatBytesCount(count)}`, count);
+      this.showReception(r, `Read ${count} B`, count);
     });
   }
 
@@ -326,7 +327,7 @@ export class TransferPanel {
         signal,
       );
       this.showMonitored();
-      this.receive.counted = `${formatBytesCount(this.monitored.total)} received`;
+      this.receive.counted = `${this.monitored.total} B received`;
     });
   }
 
@@ -385,7 +386,8 @@ export class TransferPanel {
   private setProgress(done: number, total: number): void {
     this.progress.max = Math.max(total, 1);
     this.progress.value = done;
-    this.send.counted = `${formatBytesCount(done)} of ${formatBytesCount(total)} sent`;
+    // Counts are exact, never rounded to KiB: the last bytes of a send are worth seeing.
+    this.send.counted = `${done} B of ${total} B sent`;
     this.send.text.textContent = this.send.counted;
   }
 
@@ -400,7 +402,7 @@ export class TransferPanel {
     const how = { complete: 'complete', idle: 'line idle', timeout: 'timed out', stopped: 'stopped' }[
       r.ended
     ];
-    this.receive.counted = `${formatBytesCount(n)}${expected ? ` of ${formatBytesCount(expected)}` : ''} received`;
+    this.receive.counted = `${n} B${expected ? ` of ${expected} B` : ''} received`;
     this.receive.text.textContent = `${what}: ${how}, ${this.receive.counted}`;
     this.showResult(r.bytes, `${what}${r.ended === 'timeout' ? ' (timed out)' : ''}`, n);
   }
@@ -415,7 +417,7 @@ export class TransferPanel {
     this.resultSummary.textContent =
       shown.length < total ? `${what}: ${count}, the last ${shown.length} shown` : `${what}: ${count}`;
     for (const [box, text] of [
-      [this.resultHex, hexDump(shown, 16, total - shown.length)],
+      [this.resultHex, hexDump(shown, { start: total - shown.length, text: false }).join('\n')],
       [this.resultText, printable(shown)],
     ] as const) {
       if (followTail) setTextFollowingTail(box, text);

@@ -4,6 +4,7 @@
  * sees bytes through messages (see messages.ts).
  */
 import { type HostPort, VirtualBoard } from '../../../emulator/index.ts';
+import { chooseLinkRate, measureCoreMips } from './link-rate.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 
 interface WorkerScope {
@@ -48,11 +49,27 @@ function start(firmware: ArrayBuffer, usart1: 'peer' | 'loopback'): void {
       setTimeout(flushPeer, 0);
     }
   });
-  port = board.hostPort();
+  // The fastest link this worker keeps up with; the driver negotiates up to it.
+  const rate = chooseLinkRate(measureCoreMips());
+  port = board.hostPort({ maxBaudRate: rate.baud });
   writer = port.writable.getWriter();
   void pumpToPage(port.readable.getReader());
   board.start();
-  post({ type: 'ready', description: port.info.description });
+  post({
+    type: 'ready',
+    description: `virtual Nucleo-G071RB, link up to ${rate.baud} Bd`,
+    maxBaudRate: rate.baud,
+  });
+}
+
+async function setBaud(id: number, baud: number): Promise<void> {
+  try {
+    if (!port) throw new Error('the virtual board is not running');
+    await port.setBaudRate(baud);
+    post({ type: 'baud-done', id });
+  } catch (e) {
+    post({ type: 'baud-done', id, error: e instanceof Error ? e.message : String(e) });
+  }
 }
 
 function flushPeer(): void {
@@ -124,6 +141,9 @@ scope.addEventListener('message', (event) => {
         break;
       case 'wiring':
         board?.setUsart1Wiring(message.usart1);
+        break;
+      case 'set-baud':
+        void setBaud(message.id, message.baud);
         break;
       case 'reset':
         board?.reset();

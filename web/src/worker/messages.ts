@@ -15,10 +15,14 @@ export type ToWorker =
   | { type: 'peer-error'; kind: InjectedError; byte: number }
   | { type: 'peer-clear' }
   | { type: 'wiring'; usart1: Usart1Wiring }
-  | { type: 'reset' };
+  | { type: 'reset' }
+  /** Moves the host port to another line rate (the driver's rate negotiation). */
+  | { type: 'set-baud'; id: number; baud: number };
 
 export type FromWorker =
-  | { type: 'ready'; description: string }
+  /** `maxBaudRate`: the fastest link the worker keeps up with, measured at start (link-rate.ts). */
+  | { type: 'ready'; description: string; maxBaudRate: number }
+  | { type: 'baud-done'; id: number; error?: string }
   | { type: 'data'; bytes: Uint8Array }
   | { type: 'write-done'; id: number; error?: string }
   | { type: 'port-closed' }

@@ -1,21 +1,10 @@
 /**
- * What a command sends: a text argument, bytes in hex, or a file's
- * contents. The hex form is checked while parsing the command line, so a
- * typo is a usage error before any board is opened.
+ * What a command sends: a text argument, bytes in hex (options.ts checks
+ * them while parsing the command line), or a file's contents, read as it is
+ * sent.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { z } from 'zod';
-
-/** "48 65 6c", "48656c", "0x48,0x65 0x6c": pairs of hex digits, any separators. */
-export const hexBytes = z.string().transform((text, ctx) => {
-  const digits = text.replace(/0x/gi, '').replace(/[\s,:;-]+/g, '');
-  if (digits.length === 0 || digits.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(digits)) {
-    ctx.addIssue({ code: 'custom', message: 'expected bytes in hex, e.g. "48 65 6c 6c 6f"' });
-    return z.NEVER;
-  }
-  return Uint8Array.from(digits.match(/../g) ?? [], (pair) => Number.parseInt(pair, 16));
-});
 
 export type DataSource =
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array }

@@ -1,0 +1,5 @@
+export {
+  probeSystemBootloader,
+  SystemBootloaderError,
+  type SystemBootloaderFound,
+} from './system-bootloader.ts';

@@ -1,0 +1,28 @@
+/**
+ * `serveGdb(board, port)`: the virtual board's core behind a GDB stub on
+ * 127.0.0.1, the board still serving its host link. Node only (TCP).
+ */
+import type { VirtualBoard } from '../host/virtual-board.ts';
+import { boardDebugHost } from './board-host.ts';
+import { CoreDebugTarget } from './core-target.ts';
+import type { DebugHost } from './debug-host.ts';
+import { type GdbServer, type GdbServerOptions, startGdbServer } from './gdb/server.ts';
+
+export type { GdbServer, GdbServerOptions };
+
+/** Serves a debug host (the board, or run-elf's machine) to GDB on `port` (0: any free port). */
+export function serveDebugHost(
+  host: DebugHost,
+  port: number,
+  options: GdbServerOptions = {},
+): Promise<GdbServer> {
+  return startGdbServer(port, () => new CoreDebugTarget(host), options);
+}
+
+export function serveGdb(
+  board: VirtualBoard,
+  port: number,
+  options: GdbServerOptions = {},
+): Promise<GdbServer> {
+  return serveDebugHost(boardDebugHost(board), port, options);
+}
