@@ -151,7 +151,7 @@ export class TerminalView {
     for (let i = 0; i < buffer.length; i++) {
       const line = buffer.getLine(i);
       if (!line) continue;
-      const text = line.translateToString(true);
+      const text = line.translateToString(true).trimEnd();
       if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
       else lines.push(text);
     }
