@@ -214,6 +214,7 @@ describe('console terminal and full duplex', () => {
     await page.keyboard.press('Space');
     await until(`document.querySelector('#terminal-listen')?.getAttribute('aria-pressed') === 'false'`);
     // Search: type, Enter for the next match, Shift+Enter for the one before.
+    await page.locator('#terminal-search').fill('');
     await page.locator('#terminal-search').focus();
     await page.keyboard.type('key');
     await page.keyboard.press('Enter');
