@@ -136,6 +136,22 @@ describe('EventTracker: event counters and reply marks', () => {
     expect(u.mark(3, g)).toBe(0);
   });
 
+  it('counter 0 just behind is a stale copy like any other', () => {
+    const t = new EventTracker();
+    t.observe(5, false);
+    expect(t.observe(0, false)).toEqual({ kind: 'duplicate' });
+  });
+
+  it('places a mark against its floor however many events came before the floor', () => {
+    const t = new EventTracker();
+    for (let i = 0; i < 40_000; i++) t.observe(i, false);
+    const floor = t.floor()!;
+    t.observe(40_000, false);
+    // Every event the mark covers has arrived: none lost (it is no lap ahead).
+    expect(t.mark(40_000, floor)).toBe(0);
+    expect(t.mark(40_003, floor)).toBe(2);
+  });
+
   it('a stale run is forgotten by a new session or a reset', () => {
     const t = new EventTracker();
     t.observe(100, false);
