@@ -261,7 +261,7 @@ export class Timeline {
     this.summary.textContent =
       this.totals.tx + this.totals.rx === 0 && this.totals.marks.size === 0
         ? 'No traffic yet.'
-        : `${this.totals.tx} B sent, ${this.totals.rx} B received` + (counts ? `; ${counts}` : '');
+        : `${this.totals.tx} B sent, ${this.totals.rx} B received${counts ? `; ${counts}` : ''}`;
     const { startMs, endMs, following } = this.view;
     this.viewText.textContent = `${following ? 'live, ' : ''}${formatSpan(endMs - startMs)} shown`;
     this.canvas.setAttribute(
