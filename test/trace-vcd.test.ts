@@ -57,7 +57,7 @@ describe('a VCD trace of the board', () => {
     let vcd = '';
     const trace = traceBoard(vb, {
       sink: (t) => (vcd += t),
-      signals: ['usart1.tx', 'dma.*.en', 'dma.*.tc', 'led.*'],
+      signals: ['usart1.tx', 'dma.*.en', 'dma.*.tc', 'dma.*.req', 'led.*'],
     });
     const startedNs = vb.nowNs;
     await serial.writeAll(buf).wait();
@@ -88,6 +88,13 @@ describe('a VCD trace of the board', () => {
     // TXE rises as each character starts, so the 13th item (TC) moves as the 12th character starts.
     expect(tcRise - chars[11]!.startNs).toBeGreaterThanOrEqual(0);
     expect(tcRise - chars[11]!.startNs).toBeLessThan(1000);
+    // USART1's TX request (TXE through DMAMUX1): high from DMAT on, and the first two items go at once
+    // (TDR empties into the shift register as the first character starts); after that it rises as
+    // each character starts (TXE) and falls when the DMA has filled TDR: 13 requests for 13 items.
+    const requests = rising(parsed.signals.get(`${ch}.req`)!).map((c) => c.timeNs);
+    expect(requests.length).toBe(13);
+    expect(requests[0]).toBeLessThan(chars[0]!.startNs);
+    expect(requests.slice(1)).toEqual(chars.slice(1).map((c) => c.startNs));
     // All within the trace, in order of time.
     const times = parsed.signals.get('usart1.tx')!.map((c) => c.timeNs);
     expect(times).toEqual([...times].sort((a, b) => a - b));

@@ -8,7 +8,7 @@
  * answer (the transport did not switch, the board reset, the line does not
  * carry the rate) both ends go back to the boot rate: the host at once, the
  * board by itself (a 0x00 at the slower rate is a framing error that sends
- * it back, and it falls back anyway after 1.5 s without a valid frame), and
+ * it back, and it falls back anyway after about 5 s without a valid frame), and
  * the session is opened there.
  */
 

@@ -19,10 +19,22 @@ export function serveDebugHost(
   return startGdbServer(port, () => new CoreDebugTarget(host), options);
 }
 
+export interface BoardGdbOptions extends GdbServerOptions {
+  /**
+   * Reset the board and hold it at the reset vector until GDB continues
+   * (to debug the boot); default: GDB attaches to the board as it runs.
+   */
+  readonly haltAtReset?: boolean;
+}
+
 export function serveGdb(
   board: VirtualBoard,
   port: number,
-  options: GdbServerOptions = {},
+  options: BoardGdbOptions = {},
 ): Promise<GdbServer> {
+  if (options.haltAtReset) {
+    board.hold();
+    board.reset();
+  }
   return serveDebugHost(boardDebugHost(board), port, options);
 }

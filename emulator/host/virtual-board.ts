@@ -397,7 +397,9 @@ export class VirtualBoard {
     let result: RunResult = { reason: 'time' };
     while (this.nowNs < end && !this.haltResult) {
       if (this.debugHeld) break;
-      result = this.chip.cpu.run(Math.min(this.sliceNs, end - this.nowNs));
+      // Slices exist to hand the host port what the board sent; with no port, one run does.
+      const slice = this.port ? this.sliceNs : Number.POSITIVE_INFINITY;
+      result = this.chip.cpu.run(Math.min(slice, end - this.nowNs));
       this.port?.flush();
       if (this.noteHalt(result)) break;
       if (result.reason === 'observer') {

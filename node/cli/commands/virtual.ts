@@ -27,12 +27,17 @@ const schema = z
     bootloader: z.boolean().default(false),
     json: z.boolean().default(false),
     gdb: tcpPortNumber.optional(),
+    'gdb-halt': z.boolean().default(false),
     trace: z.string().min(1).optional(),
     'trace-signals': z.string().min(1).optional(),
   })
   .refine((args) => !(args.loopback && args['peer-tcp'] !== undefined), {
     message: 'with --loopback USART1 has no peer to serve; drop --loopback or --peer-tcp',
     path: ['peer-tcp'],
+  })
+  .refine((args) => !(args['gdb-halt'] && args.gdb === undefined), {
+    message: '--gdb-halt holds the board for GDB: give --gdb PORT too',
+    path: ['gdb-halt'],
   })
   .refine((args) => !(args['no-pty'] && args['pty-link'] !== undefined), {
     message: '--pty-link names the pty that --no-pty turns off; drop one of them',
@@ -44,7 +49,7 @@ export const virtualCommand = defineCommand({
   summary: 'run a virtual board and serve it on a TCP port and a pty, until Ctrl-C',
   synopsis:
     '[--tcp-port PORT] [--pty-link PATH | --no-pty] [--peer-tcp PORT | --loopback] [--idle-timeout D] [--firmware ELF] [--json]\n' +
-    '        [--gdb PORT] [--trace FILE.vcd [--trace-signals LIST]] [--sram-seed N] [--bootloader]',
+    '        [--gdb PORT [--gdb-halt]] [--trace FILE.vcd [--trace-signals LIST]] [--sram-seed N] [--bootloader]',
   details: [
     '--tcp-port PORT   the board port on 127.0.0.1 (default: any free port); one client at a time',
     '--pty-link PATH   also name the pty by this symbolic link, stable across sessions',
@@ -56,6 +61,7 @@ export const virtualCommand = defineCommand({
     '                  default the bridge.elf the package ships (a checkout: its build)',
     '--json            the addresses as one JSON object on stdout; on Ctrl-C, one more, marked interrupted',
     '--gdb PORT        serve a GDB stub on 127.0.0.1:PORT (gdb-multiarch: target remote :PORT)',
+    '--gdb-halt        hold the board at the reset vector until GDB says continue',
     '--trace FILE.vcd  record USART lines, DMA, NVIC, LD4 and IWDG reloads in virtual time',
     "--trace-signals   comma-separated patterns of the signals to record, e.g. 'usart1.*,dma.ch1.*'",
     '--sram-seed N     power up SRAM (and so the boot epoch) as with seed N (default: random, printed)',
@@ -74,6 +80,7 @@ export const virtualCommand = defineCommand({
     bootloader: { type: 'boolean' },
     json: { type: 'boolean' },
     gdb: { type: 'string' },
+    'gdb-halt': { type: 'boolean' },
     trace: { type: 'string' },
     'trace-signals': { type: 'string' },
   },
@@ -100,7 +107,11 @@ export const virtualCommand = defineCommand({
     let server: VirtualServer | undefined;
     let gdb: GdbServer | undefined;
     try {
-      if (args.gdb !== undefined) gdb = await serveGdb(board, args.gdb, { log: (line) => io.note(line) });
+      if (args.gdb !== undefined)
+        gdb = await serveGdb(board, args.gdb, {
+          log: (line) => io.note(line),
+          haltAtReset: args['gdb-halt'],
+        });
       server = await VirtualServer.start(board, {
         tcpPort: args['tcp-port'],
         // The pty when socat is there; TCP alone (said on stderr) when it is not.
