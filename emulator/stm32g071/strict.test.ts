@@ -324,7 +324,7 @@ describe('strict rules on the chip', () => {
       expect(messages()).toEqual([]);
       w(U1 + USART.CR1, CR1_M1 | CR1_M0);
       expect(messages()).toEqual([
-        'USART1: CR1 written with M1:M0 = 11, which is reserved (10: 7 bits, 00: 8 bits, 01: 9 bits; RM0444 USART_CR1): the frame format is undefined',
+        'USART1: CR1 written with M1:M0 = 11, a word length RM0444 does not define (USART_CR1.M1: 00 = 8, 01 = 9, 10 = 7 data bits): the frame format on silicon is unknown',
       ]);
     });
 
@@ -332,7 +332,11 @@ describe('strict rules on the chip', () => {
       const { w, messages } = usart1();
       for (let p = 0; p <= 0xb; p++) w(U1 + USART.PRESC, p);
       expect(messages()).toEqual([]);
-      for (let p = 0xc; p <= 0xf; p++) w(U1 + USART.PRESC, p);
+      w(U1 + USART.PRESC, 0xc);
+      expect(messages()).toEqual([
+        'USART1: PRESC written with PRESCALER = 1100, which is reserved (RM0444 USART_PRESC: 0000 to 1011 divide by 1 to 256); the USART takes it as 1011 and divides its kernel clock by 256',
+      ]);
+      for (let p = 0xd; p <= 0xf; p++) w(U1 + USART.PRESC, p);
       expect(messages().map((m) => m.slice(0, 50))).toEqual(
         ['1100', '1101', '1110', '1111'].map((b) => `USART1: PRESC written with PRESCALER = ${b}, which`),
       );

@@ -94,9 +94,9 @@ const CR2_MASK = 0xfffb_ff79;
 const CR3_MASK = 0xfff7_ffff;
 
 /**
- * PRESC divisions (RM0444 §33.8, USART_PRESC: 0000 /1 ... 1011 /256, the
- * remaining combinations reserved). The model takes a reserved value as
- * /256; the strict board reports it at the write.
+ * PRESC divisions (RM0444 USART_PRESC: 0000 /1 ... 1011 /256; "remaining
+ * combinations: reserved", and a value other than the allowed ones acts as
+ * 1011, /256). The strict board reports a reserved value at the write.
  */
 const PRESC_DIV = [1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256, 256, 256, 256, 256];
 /** First reserved PRESCALER value (1100). */
@@ -500,20 +500,20 @@ export class Usart implements MemoryMappedDevice {
   }
 
   /**
-   * RM0444 USART_CR1.M1/M0 and §33.5.3 (USART character description): word
-   * length 7 (10), 8 (00) or 9 (01) bits; 11 is not a word length. The
-   * model takes it as 7 bits.
+   * RM0444 USART_CR1.M1 (with M0) and §33.5.3 "USART character
+   * description" define M[1:0] = 00 (8 data bits), 01 (9) and 10 (7) only;
+   * 11 is no word length the manual defines. The model takes it as 7 bits.
    */
   private reportReservedWordLength(): void {
     this.onConfigError?.(
-      'CR1 written with M1:M0 = 11, which is reserved (10: 7 bits, 00: 8 bits, 01: 9 bits; RM0444 USART_CR1): the frame format is undefined',
+      'CR1 written with M1:M0 = 11, a word length RM0444 does not define (USART_CR1.M1: 00 = 8, 01 = 9, 10 = 7 data bits): the frame format on silicon is unknown',
     );
   }
 
   private reportReservedPrescaler(): void {
     const bits = this.presc.toString(2).padStart(4, '0');
     this.onConfigError?.(
-      `PRESC written with PRESCALER = ${bits}, which is reserved (0000 to 1011 divide by 1 to 256; RM0444 USART_PRESC): the kernel clock division is undefined`,
+      `PRESC written with PRESCALER = ${bits}, which is reserved (RM0444 USART_PRESC: 0000 to 1011 divide by 1 to 256); the USART takes it as 1011 and divides its kernel clock by 256`,
     );
   }
 

@@ -31,10 +31,10 @@ const probes: [string, [number, number][], StrictRule, RegExp][] = [
   ],
   ['DMA_CNDTR1 reserved bits 16..31', [[CNDTR1, 0x0001_0010]], 'reserved-bits', /DMA_CNDTR1 .*0x00010000/],
   [
-    'USART1 CR1 M1:M0 = 11 (reserved word length)',
+    'USART1 CR1 M1:M0 = 11 (no word length RM0444 defines)',
     [[CR1, (1 << 28) | (1 << 12)]],
     'usart-config',
-    /USART1: CR1 written with M1:M0 = 11, which is reserved/,
+    /USART1: CR1 written with M1:M0 = 11, a word length RM0444 does not define/,
   ],
   [
     'USART1 PRESC = 1100 (reserved prescaler)',
