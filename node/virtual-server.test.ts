@@ -99,6 +99,11 @@ describe('VirtualServer over TCP', () => {
     });
     await new Promise((resolve) => second.once('close', resolve));
     expect(told).toMatch(/^board in use by 127\.0\.0\.1:\d+ since \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+    // The driver's own TCP transport keeps the line, so the CLI can say it.
+    const third = await TcpTransport.connect(server.addresses.tcp);
+    await third.ended;
+    expect(third.serverNotice).toMatch(/^board in use by 127\.0\.0\.1:\d+ since /);
+    expect(first.serverNotice).toBeUndefined();
     await first.close();
   });
 

@@ -14,6 +14,7 @@
  * while one is served is told who holds the board, and since when.
  */
 import type { Socket } from 'node:net';
+import { BUSY_NOTICE } from '../transport/tcp-transport.ts';
 import type { ServableBoard } from './servable-board.ts';
 import { type Listening, listenLoopback } from './tcp-listener.ts';
 
@@ -91,7 +92,7 @@ export class HostPortServer {
     }
     if (this.session && this.holder) {
       // As a serial port that is already open: the second opener is refused, not queued, and told why.
-      const busy = `board in use by ${this.holder.who} since ${this.holder.since.toISOString()}`;
+      const busy = `${BUSY_NOTICE}${this.holder.who} since ${this.holder.since.toISOString()}`;
       this.log(`refused ${who}: ${busy}`);
       socket.on('error', () => {});
       socket.end(`${busy}\n`);
