@@ -26,6 +26,7 @@ export default defineConfig({
       'test/chapter.test.ts',
       'test/loss-safety.test.ts',
       'test/board-status.test.ts',
+      'test/seams/*.test.ts',
     ],
   },
 });

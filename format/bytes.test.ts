@@ -51,12 +51,15 @@ describe('formatting bytes for people', () => {
     ]);
   });
 
-  it('gives sizes in B, KiB and MiB', () => {
-    expect([512, 1536, 4096, 3 * 1024 * 1024].map(byteSize)).toEqual([
+  it('gives sizes in B, KiB and MiB, with a decimal only below 10', () => {
+    expect([512, 1536, 4096, 24 * 1024, 40_800, 3 * 1024 * 1024, 300 * 1024 * 1024].map(byteSize)).toEqual([
       '512 B',
       '1.5 KiB',
       '4.0 KiB',
+      '24 KiB',
+      '40 KiB',
       '3.0 MiB',
+      '300 MiB',
     ]);
   });
 

@@ -62,11 +62,11 @@ export function hexDump(bytes: Uint8Array, options: HexDumpOptions = {}): string
   return lines;
 }
 
-/** 1536 → "1.5 KiB"; below 1 KiB in bytes ("512 B"). */
+/** 1536 → "1.5 KiB", 24576 → "24 KiB": one decimal below 10 of a unit, whole from 10; bytes below 1 KiB. */
 export function byteSize(n: number): string {
   if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  const [value, unit] = n < 1024 * 1024 ? [n / 1024, 'KiB'] : [n / (1024 * 1024), 'MiB'];
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${unit}`;
 }
 
 /** A short look at some bytes: quoted text when they read as text, else hex. */

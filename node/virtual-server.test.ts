@@ -99,6 +99,11 @@ describe('VirtualServer over TCP', () => {
     });
     await new Promise((resolve) => second.once('close', resolve));
     expect(told).toMatch(/^board in use by 127\.0\.0\.1:\d+ since \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+    // The driver's own TCP transport keeps the line, so the CLI can say it.
+    const third = await TcpTransport.connect(server.addresses.tcp);
+    await third.ended;
+    expect(third.serverNotice).toMatch(/^board in use by 127\.0\.0\.1:\d+ since /);
+    expect(first.serverNotice).toBeUndefined();
     await first.close();
   });
 
@@ -108,11 +113,40 @@ describe('VirtualServer over TCP', () => {
     const silent = await TcpTransport.connect(server.addresses.tcp);
     const end = await silent.ended;
     expect(end.kind).toBe('lost');
-    await until(() => log.some((line) => line.includes('was dropped: silent for 0.15 s')), 'the drop');
+    await until(
+      () => log.some((line) => line.includes('was dropped: no whole frame for 0.15 s')),
+      'the drop',
+    );
     await until(() => !board.isPortOpen, 'the port to close');
     const next = await TcpTransport.connect(server.addresses.tcp);
     expect(await roundTrip(next, [9])).toEqual([9]);
     await next.close();
+  });
+
+  it('drops a client that trickles bytes that never make a frame, and keeps one that sends frames', async () => {
+    const server = await serve(new EchoBoard(), { idleTimeoutMs: 300 });
+    const port = Number(server.addresses.tcp.split(':').at(-1));
+    const trickle = async (bytes: number[]): Promise<boolean> => {
+      const client: Socket = connect({ host: '127.0.0.1', port });
+      await new Promise((resolve) => client.once('connect', resolve));
+      let closed = false;
+      client.on('close', () => {
+        closed = true;
+      });
+      client.on('error', () => {});
+      // Four times the idle timeout, a few bytes every 60 ms.
+      for (let i = 0; i < 20 && !closed; i++) {
+        client.write(Buffer.from(bytes));
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      client.destroy();
+      await until(() => closed, 'the client to close');
+      return closed && log.some((line) => line.includes('was dropped: no whole frame for 0.3 s'));
+    };
+    expect(await trickle([0x55])).toBe(true);
+    log.length = 0;
+    // A frame each time (bytes, then the 0x00 delimiter): a client that talks keeps the board.
+    expect(await trickle([0x01, 0x02, 0x00])).toBe(false);
   });
 
   it('discards what a client that left had sent and the board had not yet taken', async () => {

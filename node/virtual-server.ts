@@ -24,7 +24,7 @@ export interface VirtualServerOptions {
   readonly peerTcpPort?: number;
   /** Print what the virtual USART1 peer receives (ignored with peerTcpPort). */
   readonly printPeer?: boolean;
-  /** Drop a TCP client that sends nothing for this long (default 60 s); 0: never. */
+  /** Drop a TCP client that sends no whole frame for this long (default 60 s); 0: never. */
   readonly idleTimeoutMs?: number;
   /** Where log lines go (default: stderr). */
   readonly log?: (line: string) => void;

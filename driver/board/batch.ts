@@ -125,7 +125,7 @@ export interface ChannelStatus {
   completions: number;
   /** The channel's DMA1_ISR nibble: bit 1 TC, bit 2 HT, bit 3 TE. */
   flags: number;
-  /** The channel's count of starts (EN 0 → 1 writes, mod 2^16): the number its events carry. */
+  /** The channel's count of starts (EN 0 → 1 writes, mod 2^16, from a base drawn at boot): the number its events carry. */
   starts: number;
   usartIsr: number;
 }

@@ -275,6 +275,36 @@ describe('Board events, resets and handles', () => {
     await board.close();
   });
 
+  it('a BOOT event frees nothing a DMA may run on: only a new session’s HELLO reply does', async () => {
+    // The BOOT event may be a frame of an older boot delayed on the line:
+    // the board may never have reset and its channel may still run.
+    const { board, fake } = await openBoardOnFake({ fake: { dmaCompletesAtOnce: false } });
+    let silent = true;
+    fake.onRequest = (r) =>
+      silent && r.command === 'reg-batch' && r.ops.some((op) => op.op === 'status')
+        ? 'drop-reply'
+        : 'process';
+    const start = board.raw.batch((b) =>
+      b
+        .write(FAKE.CNDTR1, 8)
+        .write(FAKE.CPAR1, FAKE.USART_TDR)
+        .write(FAKE.CMAR1, 0x2000_4000)
+        .write(FAKE.C0CR, 51)
+        .write(FAKE.CCR1, 0x91),
+    );
+    expect((await start).failure).toBeUndefined();
+    silent = false;
+    const handle = board.handles.issue('a buffer');
+    const reset = new Promise((resolve) => board.subscribe((n) => n.kind === 'reset' && resolve(n.error)));
+    fake.reset();
+    expect(await reset).toBeInstanceOf(DeviceResetError);
+    expect(board.handles.isValid(handle)).toBe(false);
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: board.arena.size, free: 0 });
+    await board.reconnect();
+    expect(board.arenaUsage()).toMatchObject({ inDoubt: 0, free: board.arena.size });
+    await board.close();
+  });
+
   it('notices a reset that happened while no session was open when reconnecting', async () => {
     const { board, fake } = await openBoardOnFake();
     const handle = board.handles.issue('a buffer');

@@ -164,9 +164,13 @@ export class Board {
           this.handles.revokeAll(new DeviceResetError(this.handles.epoch, this.handles.epoch, 'new-session'));
           return;
         case 'reset':
+          // Revoked, and nothing freed: lent memory goes in doubt. News of a
+          // reset that is no reply of this session (a BOOT event, a
+          // NO_SESSION) may be a frame of an older boot delayed on the line,
+          // while the board never reset and its channels still run. Only the
+          // board's word frees it: a new session's HELLO reply (reconnect(),
+          // recover()) or RESET_PERIPHERALS answered.
           this.handles.revokeAll(n.error);
-          // A reset stopped every DMA channel: what was in doubt before it is free.
-          this.#boardIdle(this.handles.generation);
           this.#notify({ kind: 'reset', error: n.error });
           return;
         case 'closed':

@@ -14,8 +14,9 @@
  * Only the transitions below change a state, and a region a DMA may use
  * becomes free only on the board's word: a completion or a stop it
  * confirmed (lent → owned, then free() frees it), or a confirmation that
- * every channel is off (RESET_PERIPHERALS answered, a new session opened,
- * a reset seen), which frees what was in doubt or leaked before it.
+ * every channel is off (RESET_PERIPHERALS answered, a new session opened),
+ * which frees what was in doubt or leaked before it. News of a reset is no
+ * such word: it may be a frame of an older boot, delayed on the line.
  *
  * A DMA is aimed only at memory the ledger lent for it: `aim()` is the one
  * place that turns a loan into an address and a length, from the ledger's
@@ -243,7 +244,7 @@ export class ArenaLedger {
 
   /**
    * The board confirmed every DMA channel off (RESET_PERIPHERALS answered,
-   * a new session opened, a board reset seen) after generation
+   * a new session opened) after generation
    * `generation` began: what was in doubt or leaked before it, and every
    * raw start's range, is free again.
    */

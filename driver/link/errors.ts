@@ -58,7 +58,8 @@ export class DeviceResetError extends DriverError {
             'USART1: every buffer, transfer and peripheral taken before it is void; take the peripherals and ' +
             'allocate buffers again'
         : `the board reset${epochs}, learned from ${describe(evidence)}: requests in flight were lost and ` +
-            'every buffer and handle from before is void; reopen the session and configure again',
+            'every buffer and handle from before is void; reopen the session (board.reconnect(): memory lent to ' +
+            'transfers stays reserved until the new session confirms every channel off) and configure again',
     );
   }
 }

@@ -389,7 +389,7 @@ export type BoardEvent =
       ccr: number;
       /** HT and TC completions of the channel since the write that last enabled it (mod 2^16), dropped events included. */
       completions: number;
-      /** The channel's count of starts (EN 0 → 1) when the event was raised: the transfer it belongs to (mod 2^16). */
+      /** The channel's count of starts (EN 0 → 1, from a base drawn at boot) when the event was raised: the transfer it belongs to (mod 2^16). */
       starts: number;
     }
   | {

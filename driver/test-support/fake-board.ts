@@ -90,6 +90,19 @@ export type HookVerdict = 'process' | 'drop-request' | 'drop-reply';
 
 type EventBody = DistributiveOmit<BoardEvent, 'counter' | 'kind'>;
 
+/**
+ * The count of starts each channel begins at after a boot with `epoch`, as
+ * the firmware draws it (PROTOCOL.md §3): murmur3's finaliser over the
+ * epoch, channel 1 from the low half, channel 2 from the high half.
+ */
+export function startBases(epoch: number): [number, number] {
+  let h = (epoch + 0x9e37_79b9) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85eb_ca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2_ae35);
+  h = (h ^ (h >>> 16)) >>> 0;
+  return [h & 0xffff, h >>> 16];
+}
+
 export class FakeBoard {
   readonly registers = new Map<number, number>();
   readonly arena: Uint8Array;
@@ -115,8 +128,8 @@ export class FakeBoard {
   private readonly cacheOrder: number[] = [];
   private eventCounter = 0;
   private stopped = false;
-  /** Starts (EN 0 → 1) of channels 1 and 2; completions since each one's start. */
-  private readonly starts = [0, 0];
+  /** Starts (EN 0 → 1) of channels 1 and 2, from a base drawn at boot; completions since each one's start. */
+  private readonly starts: number[];
   private readonly completions = [0, 0];
 
   constructor(
@@ -124,6 +137,7 @@ export class FakeBoard {
     private readonly options: FakeBoardOptions = {},
   ) {
     this.bootEpoch = options.bootEpoch ?? 0x1234_0001;
+    this.starts = startBases(this.bootEpoch);
     this.arena = new Uint8Array(options.arenaSize ?? 0x4000);
     this.hello = {
       protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION,
@@ -161,7 +175,7 @@ export class FakeBoard {
     this.cacheOrder.length = 0;
     this.registers.clear();
     this.eventCounter = 0;
-    this.starts.fill(0);
+    this.starts.splice(0, 2, ...startBases(this.bootEpoch));
     this.completions.fill(0);
     if (options.bootEvent ?? true) {
       this.emitEvent({

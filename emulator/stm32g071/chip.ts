@@ -246,8 +246,10 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const storage = UNMODELLED_BLOCKS.map((b) => new RegisterStorage(b.name, b.base, b.registers));
 
   dma1.onMisuse = (kind, n) => strict.report('peripheral-misuse', `DMA1 channel ${n}`, misuseText(kind));
-  for (const u of [usart1, usart2])
+  for (const u of [usart1, usart2]) {
     u.onMisuse = (kind) => strict.report('peripheral-misuse', u.name, misuseText(kind));
+    u.onConfigError = (what) => strict.report('usart-config', u.name, what);
+  }
   iwdg.onMisuse = (kind) => strict.report('peripheral-misuse', 'IWDG', misuseText(kind));
   dmamux1.onInvalidRequest = (x, id) =>
     strict.report(

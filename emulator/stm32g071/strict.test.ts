@@ -8,7 +8,7 @@ import { type CpuCore, createStm32g071 } from './chip.ts';
 import { DMAMUX } from './dmamux.ts';
 import { flashWaitStates } from './flash-interface.ts';
 import { RCC } from './rcc.ts';
-import { CR1_TE, CR1_UE, USART } from './usart.ts';
+import { CR1_M0, CR1_M1, CR1_OVER8, CR1_TE, CR1_UE, USART } from './usart.ts';
 
 class FakeCpu implements CpuCore {
   frequencyHz = 0;
@@ -269,5 +269,89 @@ describe('strict rules on the chip', () => {
     w(CCR3, 1);
     expect(rules()).toEqual(['peripheral-misuse']);
     expect(chip.strict.reports[0]!.message).toMatch(/EN set with DMA_CNDTRx = 0/);
+  });
+  describe('USART values RM0444 forbids or reserves', () => {
+    const U1 = 0x4001_3800;
+    function usart1() {
+      const s = setup();
+      s.w(RCC_BASE + RCC.APBENR2, 1 << 14);
+      const messages = () =>
+        s.chip.strict.reports
+          .filter((x) => x.rule === 'usart-config')
+          .map((x) => `${x.peripheral}: ${x.message}`);
+      return { ...s, messages };
+    }
+
+    it('reports BRR below 16 at UE = 1 with 16x oversampling, not at the BRR write, and accepts 16', () => {
+      const { w, messages, chip } = usart1();
+      w(U1 + USART.BRR, 15);
+      expect(messages()).toEqual([]);
+      w(U1 + USART.CR1, CR1_UE | CR1_TE);
+      expect(messages()).toEqual([
+        'USART1: UE set with BRR = 0x000F (OVER8 = 0): USARTDIV must be at least 16 (RM0444 §33.5.7); the USART sends and receives nothing',
+      ]);
+      chip.strict.clear();
+      w(U1 + USART.CR1, 0);
+      w(U1 + USART.BRR, 16);
+      w(U1 + USART.CR1, CR1_UE | CR1_TE);
+      expect(messages()).toEqual([]);
+    });
+
+    it('reports BRR[15:4] = 0 and BRR[3] set at UE = 1 with 8x oversampling, and accepts BRR = 0x10', () => {
+      const { w, messages, chip } = usart1();
+      w(U1 + USART.BRR, 0x7);
+      w(U1 + USART.CR1, CR1_OVER8 | CR1_UE);
+      expect(messages()).toEqual([
+        'USART1: UE set with BRR = 0x0007 (OVER8 = 1): BRR[15:4] = 0 makes USARTDIV below 16, which RM0444 §33.5.7 forbids; the USART sends and receives nothing',
+      ]);
+      chip.strict.clear();
+      w(U1 + USART.CR1, CR1_OVER8);
+      w(U1 + USART.BRR, 0x45b); // 16 or more, but BRR[3] set
+      w(U1 + USART.CR1, CR1_OVER8 | CR1_UE);
+      expect(messages()).toEqual([
+        'USART1: UE set with BRR = 0x045B (OVER8 = 1): BRR[3] must be kept cleared in 8x oversampling (RM0444 §33.5.7)',
+      ]);
+      chip.strict.clear();
+      w(U1 + USART.CR1, CR1_OVER8);
+      w(U1 + USART.BRR, 0x10);
+      w(U1 + USART.CR1, CR1_OVER8 | CR1_UE);
+      expect(messages()).toEqual([]);
+    });
+
+    it('reports M1:M0 = 11 at the CR1 write, and none of 00, 01 and 10', () => {
+      const { w, messages } = usart1();
+      for (const m of [0, CR1_M0, CR1_M1]) w(U1 + USART.CR1, m);
+      expect(messages()).toEqual([]);
+      w(U1 + USART.CR1, CR1_M1 | CR1_M0);
+      expect(messages()).toEqual([
+        'USART1: CR1 written with M1:M0 = 11, a word length RM0444 does not define (USART_CR1.M1: 00 = 8, 01 = 9, 10 = 7 data bits): the frame format on silicon is unknown',
+      ]);
+    });
+
+    it('reports PRESCALER 1100 to 1111 at the PRESC write, and none of 0000 to 1011', () => {
+      const { w, messages } = usart1();
+      for (let p = 0; p <= 0xb; p++) w(U1 + USART.PRESC, p);
+      expect(messages()).toEqual([]);
+      w(U1 + USART.PRESC, 0xc);
+      expect(messages()).toEqual([
+        'USART1: PRESC written with PRESCALER = 1100, which is reserved (RM0444 USART_PRESC: 0000 to 1011 divide by 1 to 256); the USART takes it as 1011 and divides its kernel clock by 256',
+      ]);
+      for (let p = 0xd; p <= 0xf; p++) w(U1 + USART.PRESC, p);
+      expect(messages().map((m) => m.slice(0, 50))).toEqual(
+        ['1100', '1101', '1110', '1111'].map((b) => `USART1: PRESC written with PRESCALER = ${b}, which`),
+      );
+    });
+
+    it('says nothing per character: a configuration error is counted at its write, not as characters go', () => {
+      const { w, chip } = usart1();
+      w(U1 + USART.PRESC, 0xc);
+      w(U1 + USART.BRR, 139);
+      w(U1 + USART.CR1, CR1_UE | CR1_TE);
+      for (let i = 0; i < 3; i++) {
+        w(U1 + USART.TDR, 0x41);
+        chip.clock.advanceBy(20_000_000);
+      }
+      expect(chip.strict.reports.filter((x) => x.rule === 'usart-config').map((x) => x.count)).toEqual([1]);
+    });
   });
 });

@@ -20,6 +20,12 @@ export type StrictRule =
   | 'dmamux-request'
   /** A write that sets reserved bits or changes read-only ones. */
   | 'reserved-bits'
+  /**
+   * A USART given a value RM0444 forbids, reserves or leaves undefined:
+   * USARTDIV below 16 or BRR[3] set with OVER8 = 1, at UE = 1 (§33.5.7);
+   * M1:M0 = 11 (USART_CR1); PRESCALER 1100 to 1111 (USART_PRESC).
+   */
+  | 'usart-config'
   /** A USART and the far end of its wire at rates beyond the receiver's tolerance (RM0444 §33.5.8). */
   | 'baud-mismatch'
   /** A misuse a peripheral model detected (see its `misuse` map). */

@@ -357,3 +357,42 @@ describe('USART interrupts and DMA requests', () => {
     expect(rxReq.level).toBe(true);
   });
 });
+
+describe('USART configuration RM0444 forbids or reserves', () => {
+  function bare() {
+    const clock = new TestClock();
+    const u = new Usart({ name: 'USART1', clock, kernelHz: 64e6 });
+    const errors: string[] = [];
+    u.onConfigError = (what) => errors.push(what);
+    return { clock, u, errors };
+  }
+
+  it('checks BRR at UE = 1, not at its write, and does not run a divider below 16', () => {
+    const { u, errors } = bare();
+    u.write(USART.BRR, 15, 4);
+    expect(errors).toEqual([]);
+    u.write(USART.CR1, CR1_UE | CR1_TE, 4);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^UE set with BRR = 0x000F \(OVER8 = 0\): USARTDIV must be at least 16/);
+    expect(u.frameNs()).toBeUndefined();
+  });
+
+  it('checks M1:M0 and PRESCALER at their writes, and stays quiet while characters go', () => {
+    const { u, errors, clock } = bare();
+    u.write(USART.CR1, CR1_M1 | CR1_M0, 4);
+    u.write(USART.PRESC, 0xf, 4);
+    expect(errors.map((e) => e.slice(0, 44))).toEqual([
+      'CR1 written with M1:M0 = 11, a word length R',
+      'PRESC written with PRESCALER = 1111, which i',
+    ]);
+    u.write(USART.PRESC, 0, 4);
+    u.write(USART.CR1, 0, 4);
+    u.write(USART.BRR, 556, 4);
+    u.write(USART.CR1, CR1_UE | CR1_TE, 4);
+    for (let i = 0; i < 4; i++) {
+      u.write(USART.TDR, 0x55, 4);
+      clock.advanceBy(2 * FRAME_NS);
+    }
+    expect(errors).toHaveLength(2);
+  });
+});

@@ -93,8 +93,14 @@ const CR1_MASK = 0xffff_ffff;
 const CR2_MASK = 0xfffb_ff79;
 const CR3_MASK = 0xfff7_ffff;
 
-/** PRESC divisions (RM0444 USART_PRESC); 1100..1111 are reserved and behave as /256. */
+/**
+ * PRESC divisions (RM0444 USART_PRESC: 0000 /1 ... 1011 /256; "remaining
+ * combinations: reserved", and a value other than the allowed ones acts as
+ * 1011, /256). The strict board reports a reserved value at the write.
+ */
 const PRESC_DIV = [1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256, 256, 256, 256, 256];
+/** First reserved PRESCALER value (1100). */
+const PRESC_FIRST_RESERVED = 0xc;
 /** Stop bits per CR2.STOP. */
 const STOP_BITS = [1, 0.5, 2, 1.5];
 /** `frameNs` not yet worked out for the current configuration. */
@@ -186,6 +192,13 @@ export class Usart implements MemoryMappedDevice {
    * receiver's tolerance), with the sender's and this USART's bit times.
    */
   onRateMismatch: ((senderBitNs: number, ownBitNs: number) => void) | undefined;
+  /**
+   * Called with what is wrong when a register write or UE = 1 leaves the
+   * USART with a value RM0444 forbids or reserves (a baud rate divider
+   * below 16, a reserved word length or prescaler). Asked at those moments
+   * only, never per character.
+   */
+  onConfigError: ((what: string) => void) | undefined;
   writesWhileUnclocked = 0;
   /** A signal trace's view of the TX and RX lines (emulator/debug/trace); null: none. */
   lineObserver: UsartLineObserver | null = null;
@@ -434,6 +447,7 @@ export class Usart implements MemoryMappedDevice {
         break;
       case USART.PRESC:
         this.presc = this.guarded(this.presc, laneWrite(this.presc, offset, value, size) & 0xf, 0xf, enabled);
+        if (this.presc >= PRESC_FIRST_RESERVED) this.reportReservedPrescaler();
         break;
       case USART.RQR:
         this.writeRqr(laneWrite(0, offset, value, size));
@@ -470,6 +484,8 @@ export class Usart implements MemoryMappedDevice {
     const wasEnabled = (old & CR1_UE) !== 0;
     this.cr1 = this.guarded(old, v, CR1_LOCKED, wasEnabled);
     const ue = (this.cr1 & CR1_UE) !== 0;
+    if ((this.cr1 & (CR1_M1 | CR1_M0)) === (CR1_M1 | CR1_M0)) this.reportReservedWordLength();
+    if (ue && !wasEnabled) this.checkBaudDivider();
     if (wasEnabled && !ue) {
       // RM0444 USART_CR1.UE: clearing UE stops the USART at once, discards
       // current operations and resets the ISR flags; the configuration stays.
@@ -481,6 +497,52 @@ export class Usart implements MemoryMappedDevice {
     // Enabling the transmitter first sends an idle frame (RM0444 USART_CR1.TE).
     if (teNow && !teBefore) this.startIdleFrame();
     this.tryStartTx();
+  }
+
+  /**
+   * RM0444 USART_CR1.M1 (with M0) and §33.5.3 "USART character
+   * description" define M[1:0] = 00 (8 data bits), 01 (9) and 10 (7) only;
+   * 11 is no word length the manual defines. The model takes it as 7 bits.
+   */
+  private reportReservedWordLength(): void {
+    this.onConfigError?.(
+      'CR1 written with M1:M0 = 11, a word length RM0444 does not define (USART_CR1.M1: 00 = 8, 01 = 9, 10 = 7 data bits): the frame format on silicon is unknown',
+    );
+  }
+
+  private reportReservedPrescaler(): void {
+    const bits = this.presc.toString(2).padStart(4, '0');
+    this.onConfigError?.(
+      `PRESC written with PRESCALER = ${bits}, which is reserved (RM0444 USART_PRESC: 0000 to 1011 divide by 1 to 256); the USART takes it as 1011 and divides its kernel clock by 256`,
+    );
+  }
+
+  /**
+   * At UE = 1 (BRR and OVER8 can only change while UE = 0): RM0444 §33.5.7
+   * "USART baud rate generation": USARTDIV must be greater than or equal to
+   * 16 in both oversampling modes; with OVER8 = 1, BRR[2:0] holds
+   * USARTDIV[3:1], BRR[3] must be kept cleared and BRR[15:4] = USARTDIV[15:4],
+   * so USARTDIV ≥ 16 means BRR[15:4] ≥ 1. The model does not run a USART
+   * whose divider is below 16.
+   */
+  private checkBaudDivider(): void {
+    const brr = this.brr;
+    const hexBrr = `0x${brr.toString(16).toUpperCase().padStart(4, '0')}`;
+    if ((this.cr1 & CR1_OVER8) === 0) {
+      if (brr < 16)
+        this.onConfigError?.(
+          `UE set with BRR = ${hexBrr} (OVER8 = 0): USARTDIV must be at least 16 (RM0444 §33.5.7); the USART sends and receives nothing`,
+        );
+      return;
+    }
+    if (brr >>> 4 === 0)
+      this.onConfigError?.(
+        `UE set with BRR = ${hexBrr} (OVER8 = 1): BRR[15:4] = 0 makes USARTDIV below 16, which RM0444 §33.5.7 forbids; the USART sends and receives nothing`,
+      );
+    if (brr & 0x8)
+      this.onConfigError?.(
+        `UE set with BRR = ${hexBrr} (OVER8 = 1): BRR[3] must be kept cleared in 8x oversampling (RM0444 §33.5.7)`,
+      );
   }
 
   private writeRqr(v: number): void {

@@ -16,6 +16,7 @@ uint8_t fake_tx[FAKE_TX_MAX];
 size_t fake_tx_len;
 unsigned fake_irq_locked;
 uint32_t fake_link_baud = 115200u;
+uint32_t fake_boot_epoch = FAKE_BOOT_EPOCH;
 uint32_t fake_link_switch_to;
 struct plat_status fake_status;
 bool fake_en_stuck[2];
@@ -95,6 +96,7 @@ void fake_reset(void)
     fake_tx_len = 0;
     fake_irq_locked = 0;
     fake_link_baud = 115200u;
+    fake_boot_epoch = FAKE_BOOT_EPOCH;
     fake_link_switch_to = 0;
     fake_link_frames_ok = 0;
     memset(&fake_status, 0, sizeof fake_status);
@@ -409,7 +411,7 @@ void plat_hello_info(struct plat_info *info)
         info->uid[i] = (uint8_t)(0xA0 + i);
     info->arena_base = FAKE_ARENA_BASE;
     info->arena_size = FAKE_ARENA_SIZE;
-    info->boot_epoch = FAKE_BOOT_EPOCH;
+    info->boot_epoch = fake_boot_epoch;
     info->usart1_clock_hz = 64000000u;
     info->link_baud = fake_link_baud;
     info->boot_link_baud = 115200u;

@@ -46,6 +46,8 @@ extern unsigned fake_irq_locked;  /* plat_irq_lock nesting depth */
 /* The host link: its rate, the last SET_LINK_BAUD switch asked for, frames
  * with a good CRC. */
 extern uint32_t fake_link_baud;
+/* The boot epoch plat_hello_info reports (FAKE_BOOT_EPOCH after fake_reset). */
+extern uint32_t fake_boot_epoch;
 extern uint32_t fake_link_switch_to;
 /* What plat_board_status reports (zeroed by fake_reset). */
 extern struct plat_status fake_status;

@@ -34,7 +34,7 @@ TEST(events_layouts_and_counter)
     CHECK_EQ(h_get16(r.p + 2), 0);
     CHECK_EQ(h_get32(r.p + 4), 0x93);
     CHECK_EQ(h_get16(r.p + 8), 1); /* one completion (TC) since enabling */
-    CHECK_EQ(h_get16(r.p + 10), 0); /* the channel was never started */
+    CHECK_EQ(h_get16(r.p + 10), ev_starts(1)); /* the channel was never started */
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_USART);
     CHECK_EQ(r.seq, 2);
@@ -171,6 +171,7 @@ TEST(events_name_the_start_they_belong_to)
 {
     struct reply r;
     h_open(1);
+    const uint16_t base1 = ev_starts(1), base2 = ev_starts(2);
     ev_post_dma(1, DMA_FLAG_TCIF, 0, 0); /* before any start */
     ev_dma_enabling(1);
     ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
@@ -179,9 +180,55 @@ TEST(events_name_the_start_they_belong_to)
     ev_post_dma(1, DMA_FLAG_TCIF, 0, 0);
     ev_post_dma(2, DMA_FLAG_TCIF, 0, 0);
     bridge_flush_events();
-    const uint16_t want[] = { 0, 1, 2, 1 };
+    const uint16_t want[] = { base1, (uint16_t)(base1 + 1u), (uint16_t)(base1 + 2u),
+                              (uint16_t)(base2 + 1u) };
     for (int i = 0; i < 4; i++) {
         CHECK(h_next(&r));
         CHECK_EQ(h_get16(r.p + 10), want[i]);
     }
+}
+
+/* The start of `channel`'s next transfer, on a board that booted with `epoch`. */
+static uint16_t first_start_after_boot(uint32_t epoch, uint8_t channel)
+{
+    fake_reset();
+    fake_boot_epoch = epoch;
+    bridge_init();
+    ev_dma_enabling(channel);
+    return ev_starts(channel);
+}
+
+TEST(start_numbers_begin_at_a_base_that_differs_at_every_boot)
+{
+    /* A DMA event of an earlier boot, delayed past a reset, must not name
+     * a start of the new boot: successive epochs (a reset increments it)
+     * and epoch 0 give unrelated first starts on both channels. */
+    uint16_t seen[2][64];
+    for (uint32_t i = 0; i < 64; i++) {
+        for (uint8_t ch = 1; ch <= 2; ch++) {
+            uint16_t s = first_start_after_boot(FAKE_BOOT_EPOCH + i, ch);
+            seen[ch - 1u][i] = s;
+            for (uint32_t j = 0; j < i; j++)
+                CHECK(seen[ch - 1u][j] != s);
+        }
+        CHECK(seen[0][i] != seen[1][i]);
+    }
+    CHECK(first_start_after_boot(0, 1) != 1u);
+    CHECK(first_start_after_boot(0, 2) != 1u);
+    /* the same boot epoch gives the same numbers: nothing else feeds them */
+    CHECK_EQ(first_start_after_boot(FAKE_BOOT_EPOCH, 1), seen[0][0]);
+}
+
+TEST(a_new_session_keeps_counting_starts)
+{
+    /* HELLO stops the channels but is no reset: start numbers go on, so an
+     * event of the previous session's transfer never names the next one. */
+    h_open(1);
+    ev_dma_enabling(1);
+    uint16_t before = ev_starts(1);
+    struct reply r;
+    h_req(T_HELLO, 100, 0, 0, &r);
+    CHECK_EQ(ev_starts(1), before);
+    ev_dma_enabling(1);
+    CHECK_EQ(ev_starts(1), (uint16_t)(before + 1u));
 }

@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -300,6 +301,23 @@ describe.skipIf(!haveFirmware)('every command against a virtual board on a pty (
     sessions = server.ptyGeneration;
     return link;
   }
+
+  it('says who holds a board served over TCP instead of "no bridge answers"', async () => {
+    const holder = connect({ host: '127.0.0.1', port: Number(server.addresses.tcp.split(':').at(-1)) });
+    holder.on('error', () => {});
+    await new Promise((resolve) => holder.once('connect', resolve));
+    try {
+      // The holder counts from its connection on: give the server a moment to take it.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const busy = await run('info', '--port', server.addresses.tcp);
+      expect(busy.code).toBe(1);
+      expect(busy.stderr.trim()).toMatch(
+        /^dma-bridge: tcp:\/\/127\.0\.0\.1:\d+: board in use by 127\.0\.0\.1:\d+ since /,
+      );
+    } finally {
+      holder.destroy();
+    }
+  });
 
   it('info and regs', async () => {
     const info = await run('info', '--json', '--port', await nextSession());

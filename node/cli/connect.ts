@@ -15,6 +15,7 @@ import { LinkTimeoutError } from '../../driver/link/errors.ts';
 import { realTimers, type Timers } from '../../driver/transport/timers.ts';
 import type { VirtualBoard } from '../../emulator/host/virtual-board.ts';
 import { isTcpSpec, openTransport } from '../transport/open-transport.ts';
+import { TcpTransport } from '../transport/tcp-transport.ts';
 import type { Transport } from '../transport/transport-shape.ts';
 import { DEFAULT_FIRMWARE, displayPath, loadVirtualBoard } from '../virtual/load-board.ts';
 import { virtualTimers } from '../virtual/virtual-timers.ts';
@@ -48,6 +49,8 @@ export interface Connection {
    * where no bootloader can be (a board served over TCP).
    */
   probeBootloader?(): Promise<SystemBootloaderFound | undefined>;
+  /** What a TCP server said instead of serving (a board in use by another client). */
+  serverNotice?(): string | undefined;
 }
 
 /** Asks `transport` (opened at 8E1) for the system bootloader, then closes it. */
@@ -79,6 +82,7 @@ export async function connect(options: ConnectOptions, io: CliIo): Promise<Conne
       virtualBoard: undefined,
       timers: realTimers,
       close: () => transport.close().catch(() => {}),
+      ...(transport instanceof TcpTransport && { serverNotice: () => transport.serverNotice }),
       ...(!isTcpSpec(port) && {
         probeBootloader: async () => {
           await transport.close().catch(() => {});
@@ -131,6 +135,8 @@ export async function openBoard(
       io.note(`host link at ${board.linkRate.baud} baud: ${note}`);
     return board;
   } catch (error) {
+    const notice = connection.serverNotice?.();
+    if (notice !== undefined) throw new Error(`${connection.description}: ${notice}`, { cause: error });
     if (error instanceof LinkTimeoutError) {
       const bootloader = await connection.probeBootloader?.();
       if (bootloader) throw new SystemBootloaderError(connection.description, bootloader.productId);

@@ -41,6 +41,9 @@ export interface TcpTransportOptions {
   readonly writeHighWaterMark?: number;
 }
 
+/** How `dma-bridge virtual` begins the line it sends a client it cannot serve. */
+export const BUSY_NOTICE = 'board in use by ';
+
 export class TcpTransport implements Transport {
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
@@ -48,6 +51,9 @@ export class TcpTransport implements Transport {
   readonly ended: Promise<TransportEnd>;
   readonly info: TransportInfo;
   private readonly closeStreams: () => Promise<void>;
+  /** The first bytes the server sent, kept while they may still be a text notice. */
+  #opening = '';
+  #notice: string | undefined;
 
   private constructor(
     readonly address: TcpAddress,
@@ -65,6 +71,29 @@ export class TcpTransport implements Transport {
     this.ended = streams.ended;
     this.closeStreams = streams.close;
     this.info = { kind: 'tcp', description: formatTcpAddress(address) };
+    // A busy `dma-bridge virtual` answers a second client with one line of
+    // text, then closes: keep it so the caller can say why nothing answered.
+    const watch = (chunk: Buffer): void => {
+      this.#opening += chunk.toString('latin1');
+      const line = this.#opening.indexOf('\n');
+      if (line >= 0) {
+        const text = this.#opening.slice(0, line);
+        if (text.startsWith(BUSY_NOTICE)) this.#notice = text;
+      }
+      if (
+        line >= 0 ||
+        this.#opening.length > 200 ||
+        !BUSY_NOTICE.startsWith(this.#opening.slice(0, BUSY_NOTICE.length))
+      ) {
+        socket.off('data', watch);
+      }
+    };
+    socket.on('data', watch);
+  }
+
+  /** What the server said instead of serving, e.g. "board in use by 127.0.0.1:5000 since …"; undefined if it served. */
+  get serverNotice(): string | undefined {
+    return this.#notice;
   }
 
   static async connect(

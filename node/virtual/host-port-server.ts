@@ -4,18 +4,21 @@
  * fresh host port (so a fresh protocol session after its HELLO) on the same,
  * still running board.
  *
- * A client holds the board only while it talks: one silent for the idle
- * timeout is dropped. What a client sent is read from its socket as it
+ * A client holds the board only while it talks: one that sends no whole
+ * frame (bytes ended by the 0x00 delimiter, PROTOCOL.md §1) for the idle
+ * timeout is dropped, so neither silence nor a trickle of bytes that never
+ * make a frame keeps the board from others. What a client sent is read from its socket as it
  * comes and queued here, so when it leaves, whatever the board has not yet
  * taken (at the board's line rate, 1 MB is minutes) is discarded instead
  * of reaching the board in the next client's session. The next client
  * while one is served is told who holds the board, and since when.
  */
 import type { Socket } from 'node:net';
+import { BUSY_NOTICE } from '../transport/tcp-transport.ts';
 import type { ServableBoard } from './servable-board.ts';
 import { type Listening, listenLoopback } from './tcp-listener.ts';
 
-/** Default idle timeout: a client that sends nothing for this long is dropped. */
+/** Default idle timeout: a client that sends no whole frame for this long is dropped. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /** Bytes queued from a client before its socket is paused (TCP then holds the client back). */
 const QUEUE_HIGH_WATER = 1 << 20;
@@ -23,7 +26,7 @@ const QUEUE_HIGH_WATER = 1 << 20;
 export interface HostPortServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
-  /** Drop a client that sends nothing for this long (default 60 s); 0: never. */
+  /** Drop a client that sends no whole frame for this long (default 60 s); 0: never. */
   readonly idleTimeoutMs?: number;
   /** One line per notable event (client in, client out, refusal). */
   readonly log?: (line: string) => void;
@@ -89,7 +92,7 @@ export class HostPortServer {
     }
     if (this.session && this.holder) {
       // As a serial port that is already open: the second opener is refused, not queued, and told why.
-      const busy = `board in use by ${this.holder.who} since ${this.holder.since.toISOString()}`;
+      const busy = `${BUSY_NOTICE}${this.holder.who} since ${this.holder.since.toISOString()}`;
       this.log(`refused ${who}: ${busy}`);
       socket.on('error', () => {});
       socket.end(`${busy}\n`);
@@ -132,7 +135,7 @@ export class HostPortServer {
       if (this.idleTimeoutMs <= 0) return;
       clearTimeout(idle);
       idle = setTimeout(() => {
-        why = `was dropped: silent for ${this.idleTimeoutMs / 1000} s`;
+        why = `was dropped: no whole frame for ${this.idleTimeoutMs / 1000} s`;
         socket.destroy();
       }, this.idleTimeoutMs);
     };
@@ -143,8 +146,18 @@ export class HostPortServer {
       clearTimeout(idle);
       wake?.();
     };
+    // Bytes since the last delimiter: a 0x00 after at least one of them ends a frame.
+    let frameBytes = 0;
     socket.on('data', (chunk: Buffer) => {
-      armIdle();
+      let framed = false;
+      for (const b of chunk) {
+        if (b !== 0) frameBytes++;
+        else {
+          if (frameBytes > 0) framed = true;
+          frameBytes = 0;
+        }
+      }
+      if (framed) armIdle();
       queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       queued += chunk.byteLength;
       if (queued > QUEUE_HIGH_WATER) socket.pause();

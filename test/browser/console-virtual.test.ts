@@ -199,7 +199,7 @@ describe('console on the virtual board', () => {
     // Beside the receive controls, not in the page header.
     await expect(page.locator('#receive-error').isVisible()).resolves.toBe(true);
     await page.waitForFunction(() =>
-      document.querySelector('#event-log')?.textContent?.includes('USART1 FE'),
+      document.querySelector('#event-log')?.textContent?.includes('USART1 framing error (FE)'),
     );
     // The error handed Serial1 back: the next read works.
     await page.getByRole('button', { name: 'Read N bytes' }).click();

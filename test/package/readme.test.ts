@@ -10,7 +10,7 @@
  * is examples/hello.ts, run by test/readme-example.test.ts. Every block is
  * type-checked by test/package/consumer-types.test.ts.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -20,6 +20,14 @@ import { VirtualServer } from '../../node/virtual-server.ts';
 import { packedPackage, readmeBlocks } from './packed.ts';
 
 const REAL_PORT = '/dev/ttyACM0';
+const hasSocat = (() => {
+  try {
+    execFileSync('socat', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 /** Long enough for a slow machine; a block that never exits is the failure this catches. */
 const EXIT_WITHIN_MS = 25_000;
 
@@ -67,7 +75,7 @@ describe('README.md, its Node examples run as written and exit', () => {
     expect(nodeBlocks.filter((b) => b.code.includes(REAL_PORT))).toHaveLength(1);
   });
 
-  describe('the first transfer over a serial port', () => {
+  describe.skipIf(!hasSocat)('the first transfer over a serial port (a pseudo-terminal needs socat)', () => {
     let server: VirtualServer | undefined;
     let board: Awaited<ReturnType<typeof loadVirtualBoard>> | undefined;
     afterAll(async () => {

@@ -6,7 +6,8 @@ import { ConsoleApp } from './app/console-app.ts';
 import { webSerialSupported } from './transports/webserial.ts';
 import { webUsbSupported } from './transports/webusb.ts';
 import type { TransportSupport } from './ui/connect-panel.ts';
-import { h } from './ui/dom.ts';
+import { h, panel } from './ui/dom.ts';
+import { themeChooser } from './ui/theme.ts';
 import './style.css';
 
 function detectSupport(): TransportSupport[] {
@@ -32,7 +33,15 @@ function detectSupport(): TransportSupport[] {
 }
 
 const app = new ConsoleApp(detectSupport());
-document.getElementById('status-slot')!.replaceWith(app.status.element);
+document.getElementById('status-slot')!.replaceWith(
+  h(
+    'div',
+    { class: 'header-tools' },
+    app.status.element,
+    themeChooser((theme) => app.restyle(theme)),
+  ),
+);
+// The terminal and the connection first; the rest are panels to open when wanted.
 document
   .getElementById('main')!
   .append(
@@ -50,22 +59,13 @@ document
       h(
         'div',
         { class: 'column wide' },
-        app.transfer.element,
         app.terminal.element,
-        h(
-          'section',
-          { class: 'panel panel-timeline', id: 'timeline', 'aria-labelledby': 'timeline-title' },
-          h('h2', { id: 'timeline-title' }, 'Timeline'),
-          app.timeline.element,
-        ),
+        panel('plotter', 'Plotter', app.plotter.element),
+        app.transfer.element,
         app.registers.element,
+        panel('timeline', 'Timeline', app.timeline.element),
+        panel('log', 'Event log', app.log.element),
       ),
-    ),
-    h(
-      'section',
-      { class: 'panel panel-log', id: 'log', 'aria-labelledby': 'log-title' },
-      h('h2', { id: 'log-title' }, 'Event log'),
-      app.log.element,
     ),
   );
 window.addEventListener('pagehide', () => void app.close('page closed'));

@@ -13,7 +13,7 @@ void bridge_init(void)
     policy_init(info.arena_base, info.arena_size);
     session_init(info.boot_epoch);
     frame_rx_init();
-    ev_init();
+    ev_init(info.boot_epoch);
     ev_post_boot(info.boot_epoch);
 }
 

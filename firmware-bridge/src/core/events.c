@@ -18,12 +18,24 @@ static struct {
      * last enabled it, dropped events included: circular reception counts
      * laps from it even when events are lost (PROTOCOL.md 3) */
     volatile uint16_t completions[2];
-    /* starts (EN 0 -> 1) of each exposed channel since boot: every DMA
-     * event names the start it belongs to */
+    /* starts (EN 0 -> 1) of each exposed channel, counted from a base
+     * drawn at boot: every DMA event names the start it belongs to */
     volatile uint16_t starts[2];
 } ev;
 
-void ev_init(void)
+/* murmur3's 32-bit finaliser: a bijection in which every input bit
+ * reaches every output bit, so successive epochs give unrelated values */
+static uint32_t hash32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+void ev_init(uint32_t boot_epoch)
 {
     ev.head = 0;
     ev.tail = 0;
@@ -31,8 +43,13 @@ void ev_init(void)
     ev.dropped = 0;
     ev.completions[0] = 0;
     ev.completions[1] = 0;
-    ev.starts[0] = 0;
-    ev.starts[1] = 0;
+    /* Start numbers begin at a base that differs at every boot, so a DMA
+     * event of an earlier boot, delayed on the line past a reset, does not
+     * name a start of this boot (PROTOCOL.md 3). The constant keeps epoch
+     * 0 from giving base 0. */
+    uint32_t bases = hash32(boot_epoch + 0x9E3779B9u);
+    ev.starts[0] = (uint16_t)bases;
+    ev.starts[1] = (uint16_t)(bases >> 16);
 }
 
 void ev_dma_enabling(uint8_t channel)

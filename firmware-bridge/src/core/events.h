@@ -19,7 +19,8 @@ struct event {
     uint8_t payload[EV_MAX_PAYLOAD];
 };
 
-void ev_init(void);
+/* `boot_epoch` (PROTOCOL.md 8) draws the channels' first start numbers. */
+void ev_init(uint32_t boot_epoch);
 /* Posting: from one interrupt priority level only (single producer). */
 void ev_post_boot(uint32_t boot_epoch);
 void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr);
@@ -39,8 +40,9 @@ void ev_channel_counts_restore(uint8_t channel, struct ev_channel_counts counts)
 /* HT and TC completions `channel` (1 or 2) has reported since it was last
  * enabled, dropped events included. */
 uint16_t ev_completions(uint8_t channel);
-/* Starts of `channel` (1 or 2) since boot, mod 2^16: the number of the
- * transfer its events belong to (PROTOCOL.md 3). */
+/* Starts of `channel` (1 or 2) since boot, mod 2^16, counted from a base
+ * drawn from the boot epoch: the number of the transfer its events belong
+ * to (PROTOCOL.md 3). */
 uint16_t ev_starts(uint8_t channel);
 
 /* Main loop (single consumer). */

@@ -56,7 +56,7 @@ export const virtualCommand = defineCommand({
     '--no-pty          serve TCP only (without socat installed, TCP only is served anyway, said on stderr)',
     "--peer-tcp PORT   carry USART1's bytes both ways on this TCP port (default: print them on stderr)",
     '--loopback        wire USART1 TX back to its RX',
-    `--idle-timeout D  drop a TCP client that sends nothing for D (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000}s), so it cannot hold the board`,
+    `--idle-timeout D  drop a TCP client that sends no whole frame for D (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000}s), so it cannot hold the board`,
     '--firmware ELF    the firmware to run: an ELF, or a raw image (.bin) at the start of flash;',
     '                  default the bridge.elf the package ships (a checkout: its build)',
     '--json            the addresses as one JSON object on stdout; on Ctrl-C, one more, marked interrupted',

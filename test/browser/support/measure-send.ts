@@ -6,7 +6,6 @@
  * fast the test runner drives the browser does not count.
  */
 import type { Page } from 'playwright-core';
-import { byteSize as formatCount } from '../../../format/bytes.ts';
 
 export interface SendMeasurement {
   /** Bytes in the file. */
@@ -90,7 +89,7 @@ export async function measureSend(
   } else {
     await page.waitForFunction(
       (n) => document.querySelector('#progress-text')?.textContent === n,
-      `${formatCount(size)} of ${formatCount(size)} sent`,
+      `${size} B of ${size} B sent`,
       { timeout },
     );
   }

@@ -5,20 +5,22 @@
  * beside what caused it. Panels never see transports or the link directly.
  */
 import { type RegisterDescription, registerAt, STM32G071 } from '../../../driver/chip/index.ts';
-import type { BoardNotification } from '../../../driver/index.ts';
+import { ArenaExhaustedError, type BoardNotification, DeviceResetError } from '../../../driver/index.ts';
 import { ConnectPanel, type TransportSupport } from '../ui/connect-panel.ts';
 import { EventLog } from '../ui/event-log.ts';
 import { HelloPanel } from '../ui/hello-panel.ts';
 import type { InlineError, ShownError } from '../ui/inline-error.ts';
 import { OnboardingPanel } from '../ui/onboarding-panel.ts';
 import { PeerPanel } from '../ui/peer-panel.ts';
+import { PlotterPanel } from '../ui/plotter-panel.ts';
 import { type RegisterGroup, RegisterPanel } from '../ui/register-panel.ts';
 import { StatusBar } from '../ui/status-bar.ts';
 import { TerminalPanel } from '../ui/terminal-panel.ts';
 import { Timeline } from '../ui/timeline.ts';
 import { TransferPanel } from '../ui/transfer-panel.ts';
-import { describeError } from './describe-error.ts';
+import { describeError, operationName } from './describe-error.ts';
 import { describeNotification } from './describe-event.ts';
+import { planListenRing } from './listen-ring.ts';
 import {
   type OpenedTransport,
   type OpenOptions,
@@ -26,7 +28,12 @@ import {
   TRANSPORT_LABELS,
   type TransportKind,
 } from './open-transport.ts';
-import { SerialTransferActions, sessionGone } from './serial-actions.ts';
+import {
+  type ReadOptions,
+  ReceptionOverrunError,
+  SerialTransferActions,
+  sessionGone,
+} from './serial-actions.ts';
 import { describeSerialPort, grantedBoardPorts, onBoardPlugged } from './serial-ports.ts';
 import { ConsoleSession } from './session.ts';
 
@@ -44,9 +51,6 @@ export const REGISTER_GROUPS: readonly RegisterGroup[] = [
   { title: 'USART1', registers: [usart1.cr1, usart1.cr2, usart1.cr3, usart1.brr, usart1.isr] },
 ];
 
-/** Terminal listening uses a ring this big: at 115200 Bd a half fills in about 11 ms... of idle-free data. */
-const LISTEN_RING_BYTES = 256;
-
 export class ConsoleApp {
   readonly status = new StatusBar();
   readonly log = new EventLog();
@@ -57,6 +61,7 @@ export class ConsoleApp {
   readonly connect: ConnectPanel;
   readonly terminal: TerminalPanel;
   readonly timeline: Timeline;
+  readonly plotter: PlotterPanel;
   readonly onboarding = new OnboardingPanel();
   private session: ConsoleSession | undefined;
   private actions: SerialTransferActions | undefined;
@@ -66,10 +71,13 @@ export class ConsoleApp {
   /** A WebSerial board that was unplugged: reconnect when it comes back. */
   private awaitingReplug: { vendor?: number; product?: number } | undefined;
   private grantedPort: SerialPort | undefined;
+  /** A reset being recovered from: what it interrupted, said in its one log line. */
+  private resetNote: { pressed: boolean; abandoned: Set<string> } | undefined;
 
   constructor(support: readonly TransportSupport[]) {
     const clock = () => this.log.now();
     this.timeline = new Timeline(clock);
+    this.plotter = new PlotterPanel(clock);
     this.registers = new RegisterPanel(
       REGISTER_GROUPS,
       (e) => this.describe(e, 'Registers'),
@@ -92,6 +100,7 @@ export class ConsoleApp {
     });
     this.terminal = new TerminalPanel(clock, {
       describe: (e, context) => this.describe(e, context),
+      received: (bytes) => this.plotter.push(bytes),
       sessionLog: () =>
         `DMA bridge console session, saved ${new Date().toISOString()}\n\n== Terminal (USART1)\n` +
         `${this.terminal.view.transcriptText()}\n\n== Event log\n${this.log.text()}\n`,
@@ -106,6 +115,12 @@ export class ConsoleApp {
     });
     onBoardPlugged((port) => void this.plugged(port));
     void this.findGrantedPort();
+  }
+
+  /** The page's colours changed (theme or system setting): views drawn in code follow. */
+  restyle(_theme?: string): void {
+    this.terminal.view.restyle();
+    this.timeline.redraw();
   }
 
   async open(kind: TransportKind, options: OpenOptions = {}): Promise<void> {
@@ -250,7 +265,7 @@ export class ConsoleApp {
   private resetBoard(): void {
     const opened = this.session?.opened;
     if (opened?.kind !== 'virtual') return;
-    this.log.add('info', 'reset button pressed');
+    this.resetNote = { pressed: true, abandoned: new Set() };
     opened.transport.reset();
   }
 
@@ -269,13 +284,34 @@ export class ConsoleApp {
       );
       if (this.session !== session) return;
       this.actions = actions;
-      this.transfer.attach(actions, session.hello.arenaSize);
+      // A reception the transfer panel starts borrows the receiver from the terminal.
+      const borrowing =
+        <A extends unknown[], R>(run: (...args: A) => Promise<R>) =>
+        async (...args: A): Promise<R> => {
+          const giveBack = await this.terminal.lend();
+          try {
+            return await run(...args);
+          } finally {
+            giveBack();
+          }
+        };
+      this.transfer.attach(
+        {
+          write: (bytes, onProgress, signal) => actions.write(bytes, onProgress, signal),
+          readExact: borrowing((count: number, o: ReadOptions) => actions.readExact(count, o)),
+          readUntilIdle: borrowing((max: number, o: ReadOptions) => actions.readUntilIdle(max, o)),
+          monitor: borrowing((size: number, onData: (b: Uint8Array) => void, signal: AbortSignal) =>
+            actions.monitor(size, onData, signal),
+          ),
+        },
+        session.hello.arenaSize,
+      );
       this.terminal.attach(
         {
           send: async (bytes, signal) => {
             await actions.write(bytes, () => {}, signal);
           },
-          listen: (onData, signal) => actions.monitor(LISTEN_RING_BYTES, onData, signal),
+          listen: (onData, signal) => this.listen(session, actions, onData, signal),
           configure: async (s) => {
             await actions.configure(s);
             void this.registers.refresh();
@@ -286,8 +322,43 @@ export class ConsoleApp {
         },
         session.hello.linkBaud,
       );
+      // Always listening: nothing USART1 receives from here on is missed.
+      void this.terminal.startListening();
     } catch (e) {
       if (this.session === session) this.report(e, 'USART1', this.connect.error);
+    }
+  }
+
+  /**
+   * The terminal's reception: a circular DMA into a ring sized from the
+   * arena and the rates; after an overrun it says how many bytes were lost
+   * and listens again at once.
+   */
+  private async listen(
+    session: ConsoleSession,
+    actions: SerialTransferActions,
+    onData: (bytes: Uint8Array) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { hello } = session;
+    let ring = planListenRing(hello.arenaSize, actions.settings.baudRate, hello.linkBaud).bytes;
+    while (!signal.aborted && this.session === session) {
+      try {
+        await actions.monitor(ring, onData, signal);
+        return;
+      } catch (e) {
+        if (e instanceof ReceptionOverrunError) {
+          this.log.add('error', `USART1 reception overran: at least ${e.lost} bytes lost; listening again`);
+          this.terminal.notice(`At least ${e.lost} bytes were lost to an overrun; listening again.`);
+          continue;
+        }
+        // Part of the arena is in use (a buffer the board has not confirmed free): a smaller ring.
+        if (e instanceof ArenaExhaustedError && ring > 256) {
+          ring = Math.max(256, Math.floor(ring / 4) * 2);
+          continue;
+        }
+        throw e;
+      }
     }
   }
 
@@ -295,15 +366,24 @@ export class ConsoleApp {
   private async recoverFromReset(): Promise<void> {
     const session = this.session;
     if (!session) return;
+    this.resetNote ??= { pressed: false, abandoned: new Set() };
     try {
       const hello = await session.reopen();
       if (this.session !== session) return;
       this.hello.show(hello, session.opened.transport.info?.description);
       await this.takeSerial(session);
-      this.log.add('info', 'The board reset; the console reconnected (a new session, USART1 taken again).');
-      this.log.add('link', 'session reopened after the reset');
+      // One line per reset, however many operations it ended.
+      const note = this.resetNote;
+      this.resetNote = undefined;
+      const abandoned = [...(note?.abandoned ?? [])];
+      this.log.add(
+        'info',
+        `The board reset${note?.pressed ? ' (reset button)' : ''}; the console reconnected: a new session, USART1 taken again` +
+          (abandoned.length > 0 ? `; the ${abandoned.join(' and the ')} was abandoned.` : '.'),
+      );
       void this.registers.refresh();
     } catch (e) {
+      this.resetNote = undefined;
       this.report(e, 'Reconnect', this.connect.error);
     }
   }
@@ -342,6 +422,14 @@ export class ConsoleApp {
   private describe(error: unknown, context: string): ShownError | undefined {
     const described = describeError(error, context);
     // The board reset or the link went away under an operation: the console already says so and recovers.
+    // A reset's line is written once the console has recovered from it; it names what was abandoned.
+    if (error instanceof DeviceResetError && this.session && context !== 'Connect') {
+      if (context !== 'Listen') {
+        this.resetNote ??= { pressed: false, abandoned: new Set() };
+        this.resetNote.abandoned.add(operationName(context));
+      }
+      return undefined;
+    }
     if (described.kind === 'info' || (sessionGone(error) && context !== 'Connect')) {
       this.log.add(
         'info',

@@ -18,6 +18,7 @@ import { NoDeviceChosenError } from '../transports/errors.ts';
 import { errorMessage, errorName } from '../ui/format.ts';
 import type { ShownError } from '../ui/inline-error.ts';
 import { FLASH_STEPS_ID } from '../ui/onboarding-panel.ts';
+import { ReceptionOverrunError } from './serial-actions.ts';
 
 export type Described = { kind: 'error'; shown: ShownError } | { kind: 'info'; message: string };
 
@@ -59,6 +60,11 @@ export function describeError(error: unknown, context: string): Described {
       'The circular monitor fell behind and received data was overwritten: use a larger ring size or a lower baud rate.',
     );
   }
+  if (error instanceof ReceptionOverrunError) {
+    return shown(
+      `The circular monitor fell behind: ${error.lost} received bytes were overwritten before they were read: use a larger ring size or a lower baud rate.`,
+    );
+  }
   if (error instanceof SerialError) {
     const kinds = error.kinds.join(' and ');
     const overrunOnly = error.kinds.every((k) => k === 'overrun');
@@ -88,7 +94,7 @@ export function describeError(error: unknown, context: string): Described {
   return shown(`${capitalise(errorMessage(error))}${/[.!?]$/.test(errorMessage(error)) ? '' : '.'}`);
 }
 
-function operationName(context: string): string {
+export function operationName(context: string): string {
   const c = context.toLowerCase();
   if (c.startsWith('send')) return 'send';
   if (c.includes('monitor') || c.includes('listen')) return 'reception';

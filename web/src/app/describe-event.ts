@@ -37,7 +37,12 @@ export function describeNotification(n: BoardNotification): LogLine {
       };
     }
     case 'usart': {
-      const errors = named({ PE: n.pe, FE: n.fe, NE: n.ne, ORE: n.ore });
+      const errors = named({
+        'parity error (PE)': n.pe,
+        'framing error (FE)': n.fe,
+        'noise (NE)': n.ne,
+        'overrun (ORE)': n.ore,
+      });
       const names = [...errors, ...named({ IDLE: n.idle, TC: n.tc })];
       return {
         kind: errors.length > 0 ? 'error' : 'usart',

@@ -59,4 +59,14 @@ export class RingTracker {
     this.handed = Math.max(this.handed, end);
     return fresh;
   }
+
+  /**
+   * Bytes the DMA has written since the start, from the halves it completed
+   * (`halves`, as the board counted them) and where CNDTR says it stands now.
+   */
+  written(halves: number, cndtr: number): number {
+    const known = halves * this.halfSize;
+    const inLap = (this.size - (cndtr & 0xffff)) % this.size;
+    return known + ((inLap - (known % this.size) + this.size) % this.size);
+  }
 }

@@ -18,6 +18,7 @@ import {
   DmaTransferError,
   type FinishedTransfer,
   LinkClosedError,
+  OverrunError,
   type Recovered,
   Serial1,
   SerialError,
@@ -41,6 +42,9 @@ import { applySerialSettings, DEFAULT_SERIAL_SETTINGS, type SerialSettings } fro
  */
 export const STREAM_CHUNK_BYTES = 512;
 
+/** A circular reception with nothing handed over for this long looks at CNDTR for a tail left in the ring. */
+const TAIL_CHECK_MS = 1_000;
+
 type Log = (kind: LogKind, message: string) => void;
 
 export interface TransferProgress {
@@ -62,6 +66,20 @@ export interface ReadOptions {
 
 /** Bytes on the wire, for the timeline: sent as chunks finish, received as they are read. */
 export type TrafficListener = (direction: 'tx' | 'rx', bytes: number) => void;
+
+/**
+ * A circular reception fell so far behind that the DMA wrote over bytes not
+ * yet read. `lost` counts the bytes the DMA received that were never handed
+ * over (the ring's unread part is dropped: it may mix two laps).
+ */
+export class ReceptionOverrunError extends Error {
+  override name = 'ReceptionOverrunError';
+  constructor(readonly lost: number) {
+    super(
+      `USART1 reception overran: ${lost} byte${lost === 1 ? '' : 's'} lost before the console could read them`,
+    );
+  }
+}
 
 /** One half of USART1 is lent to one operation at a time; a second one is told, never raced. */
 export class SerialBusyError extends Error {
@@ -330,6 +348,7 @@ export class SerialTransferActions {
     });
     const deliver = (bytes: Uint8Array) => {
       if (bytes.length === 0) return;
+      lastDelivery = performance.now();
       this.traffic('rx', bytes.length);
       onData(bytes);
     };
@@ -349,9 +368,18 @@ export class SerialTransferActions {
       idleAhead = fresh === undefined;
       if (fresh) deliver(fresh);
     };
+    // The IDLE event can be among those a full event queue drops: a loss, and
+    // a quiet second, look at CNDTR too, so the tail of a burst is never left waiting.
+    let lastDelivery = performance.now();
     const unsubscribe = this.board.subscribe((n) => {
-      if (n.kind === 'usart' && n.idle && !signal.aborted) enqueue(snapshot);
+      if (signal.aborted) return;
+      if ((n.kind === 'usart' && n.idle) || n.kind === 'events-lost') enqueue(snapshot);
     });
+    const tailCheck = setInterval(() => {
+      if (!signal.aborted && performance.now() - lastDelivery > TAIL_CHECK_MS) enqueue(snapshot);
+    }, TAIL_CHECK_MS);
+    let overran = false;
+    let written = 0;
     try {
       // The board reports IDLE only while its interrupt is enabled; the
       // circular start leaves it as it was.
@@ -362,20 +390,29 @@ export class SerialTransferActions {
           if (idleAhead) await snapshot();
         });
       }
+    } catch (e) {
+      if (!(e instanceof OverrunError)) throw e;
+      overran = true;
     } finally {
       signal.removeEventListener('abort', stop);
       unsubscribe();
+      clearInterval(tailCheck);
       await handing;
-      await this.finishMonitor(reception, ring, deliver);
+      written = await this.finishMonitor(reception, ring, overran ? undefined : deliver);
     }
+    if (overran) throw new ReceptionOverrunError(Math.max(0, written - ring.position));
   }
 
-  /** Stops the reception, hands over what the ring still holds, and takes the receive half back. */
+  /**
+   * Stops the reception, hands over what the ring still holds (unless
+   * `deliver` is undefined: after an overrun the ring may mix two laps), and
+   * takes the receive half back. Returns how many bytes the DMA wrote in all.
+   */
   private async finishMonitor(
     reception: CircularReception<SerialRx>,
     ring: RingTracker,
-    deliver: (bytes: Uint8Array) => void,
-  ): Promise<void> {
+    deliver: ((bytes: Uint8Array) => void) | undefined,
+  ): Promise<number> {
     let back: { buffer: DmaBuffer; serial: SerialRx };
     try {
       back = await reception.stop();
@@ -383,16 +420,19 @@ export class SerialTransferActions {
       if (!sessionGone(e)) this.log('error', `circular reception could not hand USART1 back: ${String(e)}`);
       await this.recover(e).catch(() => {});
       this.log('transfer', 'circular reception stopped');
-      return;
+      return ring.position;
     }
+    let written = ring.position;
     try {
       // The channel is off: CNDTR says where it stopped.
       const channel = this.board.chip.dma.channels[1]!;
       const cndtr = await this.board.readRegister(channel.cndtr.address);
-      deliver(
-        (await ring.partial(cndtr, (address, length) => back.buffer.read(address - ring.base, length))) ??
-          new Uint8Array(0),
-      );
+      written = ring.written(reception.progress.produced, cndtr);
+      if (deliver)
+        deliver(
+          (await ring.partial(cndtr, (address, length) => back.buffer.read(address - ring.base, length))) ??
+            new Uint8Array(0),
+        );
       await this.setIdleEvents(false);
     } catch {
       // The rest of the ring is lost with the session; the halves already shown stay.
@@ -400,6 +440,7 @@ export class SerialTransferActions {
     this.rx = back.serial;
     back.buffer.free();
     this.log('transfer', 'circular reception stopped');
+    return written;
   }
 
   private async setIdleEvents(on: boolean): Promise<void> {

@@ -15,7 +15,10 @@ export class ConsoleSession {
 
   /** Opens the board (HELLO, checked against the chip). Closes the transport if that fails. */
   static async open(opened: OpenedTransport): Promise<ConsoleSession> {
-    const board = await Board.open(opened.transport);
+    // The virtual board shares the machine's cores with the page: on a busy
+    // machine it may answer late, so it is given more retransmissions before
+    // the link gives up on it.
+    const board = await Board.open(opened.transport, opened.kind === 'virtual' ? { maxRetries: 30 } : {});
     return new ConsoleSession(opened, board);
   }
 

@@ -4,7 +4,7 @@
  * whole panel works from the keyboard in reading order.
  */
 import { TRANSPORT_LABELS, type TransportKind } from '../app/open-transport.ts';
-import { button, h, panel } from './dom.ts';
+import { button, card, h } from './dom.ts';
 import { InlineError } from './inline-error.ts';
 
 export interface ConnectPanelHandlers {
@@ -64,7 +64,7 @@ export class ConnectPanel {
     this.chooseButton.addEventListener('click', () => handlers.connect('webserial', true));
     this.disconnectButton.addEventListener('click', () => handlers.disconnect());
     this.resetButton.addEventListener('click', () => handlers.resetBoard());
-    this.element = panel(
+    this.element = card(
       'connection',
       'Connection',
       chooser,

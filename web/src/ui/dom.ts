@@ -43,14 +43,51 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLE
   );
 }
 
-/** A titled card; `id` names the heading so the region is announced by it. */
-export function panel(id: string, title: string, ...children: Child[]): HTMLElement {
+/** A titled card that is always shown; `id` names the heading so the region is announced by it. */
+export function card(id: string, title: string, ...children: Child[]): HTMLElement {
   return h(
     'section',
     { class: `panel panel-${id}`, id, 'aria-labelledby': `${id}-title` },
     h('h2', { id: `${id}-title` }, title),
     ...children,
   );
+}
+
+const OPEN_KEY = 'dma-bridge.panels-open';
+
+/** Whether each collapsible panel was left open, by id (kept across visits). */
+function remembered(): Record<string, boolean> {
+  try {
+    return JSON.parse(globalThis.localStorage?.getItem(OPEN_KEY) ?? '{}') as Record<string, boolean>;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A titled panel the user opens and collapses (a `<details>`; its summary
+ * is the heading, reached and toggled from the keyboard). Open by default
+ * on a wide screen and collapsed on a phone, then as the user left it.
+ */
+export function panel(id: string, title: string, ...children: Child[]): HTMLDetailsElement {
+  const narrow = globalThis.matchMedia?.('(max-width: 700px)').matches ?? false;
+  const open = remembered()[id] ?? !narrow;
+  const element = h(
+    'details',
+    { class: `panel panel-${id}`, id, open },
+    h('summary', { id: `${id}-toggle` }, h('h2', { id: `${id}-title` }, title)),
+    ...children,
+  );
+  element.addEventListener('toggle', () => {
+    try {
+      const state = remembered();
+      state[id] = element.open;
+      globalThis.localStorage?.setItem(OPEN_KEY, JSON.stringify(state));
+    } catch {
+      // Storage refused (private mode): the panel just does not remember.
+    }
+  });
+  return element;
 }
 
 export function button(label: string, attributes: Attributes = {}): HTMLButtonElement {

@@ -23,7 +23,12 @@ export class OnboardingPanel {
     const firstVisit = storage?.getItem(SEEN_KEY) !== '1';
     this.element = h(
       'details',
-      { class: 'panel panel-onboarding', id: FLASH_STEPS_ID, open: firstVisit },
+      {
+        class: 'panel panel-onboarding',
+        id: FLASH_STEPS_ID,
+        // On a phone the terminal comes first: the steps wait, collapsed, below it.
+        open: firstVisit && !(globalThis.matchMedia?.('(max-width: 700px)').matches ?? false),
+      },
       this.summary,
       h(
         'p',

@@ -23,6 +23,13 @@ export class PeerPanel {
   private unsubscribe: (() => void) | undefined;
   private readonly input = h('input', { type: 'text', id: 'peer-data', value: 'ping', spellcheck: false });
   private readonly hexMode = h('input', { type: 'checkbox', id: 'peer-hex' });
+  private readonly ending = h(
+    'select',
+    { id: 'peer-ending' },
+    h('option', { value: 'none' }, 'None'),
+    h('option', { value: 'lf' }, 'LF (\\n)'),
+    h('option', { value: 'crlf' }, 'CR LF (\\r\\n)'),
+  );
   private readonly injectButton = button('Send to board RX', { id: 'peer-inject' });
   private readonly errorButton = button('Send a framing error', { id: 'peer-framing', class: 'secondary' });
   private readonly loopback = h('input', { type: 'checkbox', id: 'peer-loopback' });
@@ -69,6 +76,7 @@ export class PeerPanel {
         'div',
         { class: 'row' },
         field('Bytes to send', this.input),
+        field('Line ending', this.ending),
         h('div', { class: 'inline-check' }, this.hexMode, h('label', { for: 'peer-hex' }, 'Hex')),
       ),
       h('div', { class: 'actions' }, this.injectButton, this.errorButton),
@@ -105,9 +113,16 @@ export class PeerPanel {
   private inject(): void {
     if (!this.peer) return;
     try {
-      const bytes = this.hexMode.checked
+      // The line ending goes after the bytes, typed as text or as hex.
+      const body = this.hexMode.checked
         ? parseHex(this.input.value)
         : new TextEncoder().encode(this.input.value);
+      const ending = new TextEncoder().encode(
+        ({ none: '', lf: '\n', crlf: '\r\n' } as Record<string, string>)[this.ending.value] ?? '',
+      );
+      const bytes = new Uint8Array(body.length + ending.length);
+      bytes.set(body);
+      bytes.set(ending, body.length);
       this.peer.inject(bytes);
       this.onActivity(`sent ${bytes.length} byte${bytes.length === 1 ? '' : 's'} to the board's RX`);
     } catch (e) {

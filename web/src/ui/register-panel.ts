@@ -30,7 +30,7 @@ export class RegisterPanel {
   private readonly stamp = h('small', { class: 'hint', 'aria-live': 'off' });
   private readonly rows = new Map<number, { value: HTMLElement; fields: HTMLElement; last?: number }>();
   private reader: ReadRegisters | undefined;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private reading: Promise<void> | undefined;
   private again = false;
   readonly error = new InlineError('registers-error');
@@ -102,11 +102,25 @@ export class RegisterPanel {
     }
   }
 
+  /**
+   * Live: a read every 500 ms, or less often when reads are slow (the link
+   * busy with a transfer): the next one waits three times as long as the
+   * last took, so live reads take at most a quarter of the link and a
+   * transfer's frames are never held up behind a queue of them.
+   */
   private updateTimer(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.reader && this.live.checked)
-      this.timer = setInterval(() => void this.refresh(), LIVE_INTERVAL_MS);
+    if (!this.reader || !this.live.checked) return;
+    const reader = this.reader;
+    const tick = async () => {
+      const started = performance.now();
+      await this.refresh();
+      if (this.reader !== reader || !this.live.checked) return;
+      const took = performance.now() - started;
+      this.timer = setTimeout(() => void tick(), Math.max(LIVE_INTERVAL_MS - took, 3 * took));
+    };
+    this.timer = setTimeout(() => void tick(), LIVE_INTERVAL_MS);
   }
 
   private renderGroup(group: RegisterGroup): HTMLElement {

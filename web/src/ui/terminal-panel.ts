@@ -1,11 +1,13 @@
 /**
- * A serial terminal on USART1: a streaming view of what it receives (text
- * with control characters shown, or hex; timestamps on or off; pause,
- * clear, save), a line to send with the chosen line ending and a history
- * (↑ and ↓), listening by circular DMA reception, and the line settings.
+ * A serial terminal on USART1: what it receives in xterm.js (UTF-8 text
+ * with ANSI colours, or hex; timestamps on or off; pause, clear, copy,
+ * search, save), a line to send with the chosen line ending and a history
+ * (↑ and ↓), and the line settings. It listens from the moment USART1 is
+ * taken, by circular DMA reception; a reception another panel starts
+ * borrows the receiver and hands it back.
  */
 import type { SerialSettings } from '../app/serial-settings.ts';
-import { button, field, h, panel } from './dom.ts';
+import { button, card, field, h } from './dom.ts';
 import { InlineError, type ShownError } from './inline-error.ts';
 import { type TerminalMode, TerminalView } from './terminal-view.ts';
 
@@ -29,6 +31,8 @@ export interface TerminalHandlers {
   describe(error: unknown, context: string): ShownError | undefined;
   /** The whole session as text for "save log" (the terminal's transcript and the event log). */
   sessionLog(): string;
+  /** Every byte USART1 received, after the terminal has it (the plotter reads it too). */
+  received?(bytes: Uint8Array): void;
 }
 
 export class TerminalPanel {
@@ -57,7 +61,38 @@ export class TerminalPanel {
     h('option', { value: 'crlf' }, 'CR LF (\\r\\n)'),
   );
   private readonly sendButton = button('Send line', { id: 'terminal-send', class: 'primary' });
-  private readonly listenButton = button('Listen', { id: 'terminal-listen', 'aria-pressed': 'false' });
+  private readonly listenButton = button('Stop listening', {
+    id: 'terminal-listen',
+    class: 'secondary',
+    'aria-pressed': 'true',
+  });
+  private readonly copyButton = button('Copy', { id: 'terminal-copy', class: 'secondary' });
+  private readonly searchInput = h('input', {
+    type: 'search',
+    id: 'terminal-search',
+    placeholder: 'Find in output',
+    autocomplete: 'off',
+    spellcheck: false,
+  });
+  private readonly findPrevButton = button('↑', {
+    id: 'terminal-find-prev',
+    class: 'secondary icon',
+    'aria-label': 'Previous match',
+  });
+  private readonly findNextButton = button('↓', {
+    id: 'terminal-find-next',
+    class: 'secondary icon',
+    'aria-label': 'Next match',
+  });
+  private readonly findStatus = h('span', {
+    id: 'terminal-find-status',
+    class: 'hint',
+    'aria-live': 'polite',
+  });
+  /** Whether the user wants the terminal to listen (it does unless they stopped it). */
+  private wantListening = true;
+  /** Receptions of other panels holding the receiver. */
+  private borrowed = 0;
   private readonly mode = h(
     'select',
     { id: 'terminal-mode' },
@@ -71,7 +106,7 @@ export class TerminalPanel {
   private readonly status = h(
     'p',
     { id: 'terminal-status', class: 'hint', 'aria-live': 'polite' },
-    'Not listening.',
+    'Not connected.',
   );
   private readonly baud = h('input', {
     type: 'number',
@@ -117,40 +152,61 @@ export class TerminalPanel {
     this.pause.addEventListener('change', () => this.view.setPaused(this.pause.checked));
     this.clearButton.addEventListener('click', () => this.view.clear());
     this.saveButton.addEventListener('click', () => this.save());
+    this.copyButton.addEventListener('click', () => void this.copy());
     this.applyButton.addEventListener('click', () => void this.applySettings());
+    const find = (backwards: boolean) => {
+      const found = this.view.find(this.searchInput.value, backwards);
+      this.findStatus.textContent = this.searchInput.value === '' ? '' : found ? '' : 'No match';
+    };
+    this.searchInput.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter') return;
+      e.preventDefault();
+      find(e.shiftKey);
+    });
+    this.findPrevButton.addEventListener('click', () => find(true));
+    this.findNextButton.addEventListener('click', () => find(false));
 
-    const output = h(
+    const toolbar = h(
       'div',
-      { class: 'terminal-box' },
+      { class: 'toolbar terminal-toolbar' },
+      field('View', this.mode),
       h(
         'div',
-        { class: 'toolbar terminal-toolbar' },
-        this.listenButton,
-        field('View', this.mode),
-        h(
-          'div',
-          { class: 'inline-check' },
-          this.timestamps,
-          h('label', { for: 'terminal-timestamps' }, 'Timestamps'),
-        ),
-        h('div', { class: 'inline-check' }, this.pause, h('label', { for: 'terminal-pause' }, 'Pause')),
-        this.clearButton,
-        this.saveButton,
+        { class: 'inline-check' },
+        this.timestamps,
+        h('label', { for: 'terminal-timestamps' }, 'Timestamps'),
       ),
-      this.view.element,
-      this.status,
+      h('div', { class: 'inline-check' }, this.pause, h('label', { for: 'terminal-pause' }, 'Pause')),
+      this.clearButton,
+      this.copyButton,
+      this.saveButton,
+      h(
+        'div',
+        { class: 'terminal-find' },
+        h('label', { for: 'terminal-search', class: 'visually-hidden' }, 'Find in output'),
+        this.searchInput,
+        this.findPrevButton,
+        this.findNextButton,
+        this.findStatus,
+      ),
     );
     const line = h(
       'div',
       { class: 'row terminal-line' },
-      field('Line', this.input, '↑ and ↓ recall earlier lines.'),
-      field('Line ending', this.ending),
+      h(
+        'div',
+        { class: 'field grow' },
+        h('label', { for: 'terminal-input', class: 'visually-hidden' }, 'Line to send'),
+        this.input,
+      ),
+      field('Ending', this.ending),
       h('div', { class: 'actions' }, this.sendButton),
     );
+    const statusRow = h('div', { class: 'terminal-status-row' }, this.status, this.listenButton);
     const settings = h(
-      'fieldset',
-      { class: 'group usart-settings' },
-      h('legend', {}, 'USART1 line'),
+      'details',
+      { class: 'group usart-settings', id: 'usart-settings' },
+      h('summary', {}, 'USART1 line settings'),
       h(
         'div',
         { class: 'row' },
@@ -163,21 +219,35 @@ export class TerminalPanel {
       ),
       h('p', { class: 'hint' }, 'Host link: ', this.linkRate),
     );
-    this.element = panel('terminal', 'Terminal (USART1)', line, this.error.element, output, settings);
+    this.element = card(
+      'terminal',
+      'Terminal (USART1)',
+      toolbar,
+      this.view.element,
+      line,
+      this.error.element,
+      statusRow,
+      settings,
+    );
     this.attach(undefined);
   }
 
   attach(actions: TerminalActions | undefined, linkBaud?: number): void {
     this.listening?.abort(new Error('disconnected'));
     this.actions = actions;
+    this.borrowed = 0;
+    // A new connection listens from the start, whatever the last one was left at.
+    if (actions) this.wantListening = true;
     this.linkRate.textContent = linkBaud ? `${linkBaud} Bd` : '—';
     if (actions) this.showSettings(actions.settings);
+    else this.status.textContent = 'Not connected.';
     this.update();
   }
 
   /** Bytes USART1 received, from any reception (the terminal's own or the transfer panel's). */
   received(bytes: Uint8Array): void {
     this.view.push('rx', bytes);
+    this.handlers.received?.(bytes);
   }
 
   /** Bytes sent on USART1 TX by the console. */
@@ -185,13 +255,18 @@ export class TerminalPanel {
     this.view.push('tx', bytes);
   }
 
+  /** A line under the output (an overrun, say), until the next change of state. */
+  notice(text: string): void {
+    this.status.textContent = text;
+  }
+
   get isListening(): boolean {
     return this.listening !== undefined;
   }
 
-  /** Starts listening (after connecting); a no-op while USART1's receiver is busy. */
+  /** Starts listening (once USART1 is taken); a no-op while another reception holds the receiver. */
   async startListening(): Promise<void> {
-    if (!this.actions || this.listening) return;
+    if (!this.actions || this.listening || this.borrowed > 0) return;
     const controller = new AbortController();
     this.listening = controller;
     this.update();
@@ -202,7 +277,9 @@ export class TerminalPanel {
       if (!controller.signal.aborted) this.showError(e, 'Listen');
     } finally {
       if (this.listening === controller) this.listening = undefined;
-      this.status.textContent = 'Not listening.';
+      if (this.actions)
+        this.status.textContent =
+          this.borrowed > 0 ? 'Another reception has USART1 RX; listening again after it.' : 'Not listening.';
       this.update();
     }
   }
@@ -211,9 +288,38 @@ export class TerminalPanel {
     this.listening?.abort(new Error('stopped by the user'));
   }
 
+  /**
+   * Hands the receiver to another reception: stops listening and resolves
+   * once the board has confirmed it; the returned function gives it back
+   * (and listening starts again if it was wanted).
+   */
+  async lend(): Promise<() => void> {
+    this.borrowed++;
+    this.stopListening();
+    while (this.listening) await new Promise((r) => setTimeout(r, 10));
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      this.borrowed = Math.max(0, this.borrowed - 1);
+      if (this.wantListening) void this.startListening();
+    };
+  }
+
   private async toggleListening(): Promise<void> {
+    this.wantListening = !this.listening;
     if (this.listening) this.stopListening();
     else await this.startListening();
+  }
+
+  private async copy(): Promise<void> {
+    const text = this.view.selectionOrAll();
+    try {
+      await navigator.clipboard.writeText(text);
+      this.status.textContent = `Copied ${text.length} characters.`;
+    } catch {
+      this.status.textContent = 'The browser did not allow copying; select the text and press Ctrl+C.';
+    }
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -280,7 +386,7 @@ export class TerminalPanel {
       this.showError(e, 'USART1 settings');
       this.showSettings(actions.settings);
     }
-    if (wasListening) void this.startListening();
+    if (wasListening && this.wantListening) void this.startListening();
   }
 
   private showSettings(s: SerialSettings): void {
@@ -310,7 +416,7 @@ export class TerminalPanel {
     const connected = this.actions !== undefined;
     this.sendButton.disabled = !connected || this.sending;
     this.input.disabled = !connected;
-    this.listenButton.disabled = !connected;
+    this.listenButton.disabled = !connected || this.borrowed > 0;
     this.listenButton.textContent = this.listening ? 'Stop listening' : 'Listen';
     this.listenButton.setAttribute('aria-pressed', String(this.listening !== undefined));
     this.applyButton.disabled = !connected;

@@ -7,7 +7,7 @@
  * show beside the controls that caused them.
  */
 
-import { byteSize, hexDump, parseHex, printable } from '../../../format/bytes.ts';
+import { hexDump, parseHex, printable } from '../../../format/bytes.ts';
 import type { Reception, TransferProgress } from '../app/serial-actions.ts';
 import { ByteHistory } from '../util/byte-history.ts';
 import { button, field, h, panel, setTextFollowingTail } from './dom.ts';
@@ -282,9 +282,9 @@ export class TransferPanel {
       return;
     }
     await this.run(this.receive, 'Read', async (actions, signal) => {
-      this.receive.text.textContent = `waiting for ${byteSize(count)}…`;
+      this.receive.text.textContent = `waiting for ${count} B…`;
       const r = await actions.readExact(count, { signal, timeoutMs });
-      this.showReception(r, `Read ${byteSize(count)}`, count);
+      this.showReception(r, `Read ${count} B`, count);
     });
   }
 
@@ -327,7 +327,7 @@ export class TransferPanel {
         signal,
       );
       this.showMonitored();
-      this.receive.counted = `${byteSize(this.monitored.total)} received`;
+      this.receive.counted = `${this.monitored.total} B received`;
     });
   }
 
@@ -386,7 +386,8 @@ export class TransferPanel {
   private setProgress(done: number, total: number): void {
     this.progress.max = Math.max(total, 1);
     this.progress.value = done;
-    this.send.counted = `${byteSize(done)} of ${byteSize(total)} sent`;
+    // Counts are exact, never rounded to KiB: the last bytes of a send are worth seeing.
+    this.send.counted = `${done} B of ${total} B sent`;
     this.send.text.textContent = this.send.counted;
   }
 
@@ -401,7 +402,7 @@ export class TransferPanel {
     const how = { complete: 'complete', idle: 'line idle', timeout: 'timed out', stopped: 'stopped' }[
       r.ended
     ];
-    this.receive.counted = `${byteSize(n)}${expected ? ` of ${byteSize(expected)}` : ''} received`;
+    this.receive.counted = `${n} B${expected ? ` of ${expected} B` : ''} received`;
     this.receive.text.textContent = `${what}: ${how}, ${this.receive.counted}`;
     this.showResult(r.bytes, `${what}${r.ended === 'timeout' ? ' (timed out)' : ''}`, n);
   }
