@@ -114,7 +114,7 @@ export class Board {
     this.handles = new HandleRegistry(this.#helloValue.bootEpoch);
     this.#ledger = this.#newLedger();
     // Revoked handles: owned memory is free, lent memory in doubt until the board confirms its channels off.
-    this.handles.onRevoke((_reset, generation) => this.#ledger.revoked(generation));
+    this.handles.onRevoke((reset, generation) => this.#ledger.revoked(generation, reset));
     const board = this;
     this.#bufferHost = {
       name,

@@ -85,6 +85,20 @@ describe('ArenaLedger', () => {
     expect(l.allocate(64, 4).address).toBe(BASE + 128);
   });
 
+  it('a loan a revocation ended fails at its next use with the revocation, not as a ledger fault', () => {
+    const { l, gen } = ledger();
+    const loan = l.lend(l.allocate(64, 4), 0, 64, 'streamWriter()');
+    const reset = new Error('the board reset');
+    gen.value = 1;
+    l.revoked(1, reset);
+    expect(() => l.locate(loan)).toThrow(reset);
+    // Without a reason (a bug, or a tampered loan) it stays a LedgerError.
+    const other = l.lend(l.allocate(64, 4), 0, 64, 'writeAll()');
+    gen.value = 2;
+    l.revoked(2);
+    expect(() => l.locate(other)).toThrow(LedgerError);
+  });
+
   it("frees what was in doubt or leaked only on the board's word, and only what came before it", () => {
     const { l, gen } = ledger();
     const old = l.allocate(64, 4);

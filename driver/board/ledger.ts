@@ -81,6 +81,8 @@ export interface Loan {
   /** The DMA channel it was first aimed at (a loan serves one channel). */
   channel: number | undefined;
   active: boolean;
+  /** Why the loan ended under its holder: a revocation (reset, new session), thrown again at its next use. */
+  endedBy: Error | undefined;
 }
 
 export class ArenaLedger {
@@ -148,7 +150,7 @@ export class ArenaLedger {
         `a loan of ${length} bytes at offset ${offset} does not fit a ${region.length}-byte region`,
       );
     }
-    const loan: Loan = { region, offset, length, by, channel: undefined, active: true };
+    const loan: Loan = { region, offset, length, by, channel: undefined, active: true, endedBy: undefined };
     region.state = 'lent';
     region.holder = by;
     region.loan = loan;
@@ -176,6 +178,8 @@ export class ArenaLedger {
   locate(loan: Loan, offset = 0, length = loan.length): { address: number; length: number } {
     const region = loan.region;
     if (!this.#regions.has(region) || region.state !== 'lent' || region.loan !== loan || !loan.active) {
+      // A loan a revocation ended fails as the revocation did (the holder learns the board reset).
+      if (loan.endedBy !== undefined) throw loan.endedBy;
       throw new LedgerError(`memory was used that the ledger has not lent for it (${loan.by})`);
     }
     const whole = Number.isInteger(offset) && Number.isInteger(length);
@@ -229,12 +233,15 @@ export class ArenaLedger {
    * use their buffers now), lent ones go in doubt until the board confirms
    * its channels off.
    */
-  revoked(generation: number): void {
+  revoked(generation: number, reason?: Error): void {
     for (const region of [...this.#regions]) {
       if (region.generation >= generation || region.raw) continue;
       if (region.state === 'owned') this.#drop(region);
       else if (region.state === 'lent') {
-        if (region.loan) region.loan.active = false;
+        if (region.loan) {
+          region.loan.active = false;
+          region.loan.endedBy = reason;
+        }
         region.state = 'in-doubt';
         region.holder = `${region.holder ?? 'a transfer'}, revoked while lent`;
         region.loan = undefined;

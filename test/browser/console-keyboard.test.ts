@@ -183,6 +183,12 @@ describe('console from the keyboard', () => {
       document.querySelector('#progress-text')?.textContent?.includes('Send stopped'),
     );
     const finishedAtStop = Number(await page.locator('body').getAttribute('data-progress-at-stop'));
+    // The log line follows the progress text within the same stop.
+    await page.waitForFunction(() =>
+      /DMA stream stopped after \d+ of 40800 bytes/.test(
+        document.querySelector('#event-log')?.textContent ?? '',
+      ),
+    );
     const stopped = (await logText())?.match(/DMA stream stopped after (\d+) of 40800 bytes/);
     expect(stopped).not.toBeNull();
     const sent = Number(stopped![1]);

@@ -22,6 +22,7 @@ import {
   type Recovered,
   Serial1,
   SerialError,
+  SessionEndedError,
   type SerialRx,
   type SerialTx,
   type StreamWriter,
@@ -574,7 +575,12 @@ async function confirmed(
 /** The board reset or the link closed: the console's own reset and close handling takes it from here. */
 export function sessionGone(e: unknown): boolean {
   // RevokedError is a DeviceResetError too; one that board.recover() caused is no reset.
-  return (e instanceof DeviceResetError && e.evidence !== 'recover') || e instanceof LinkClosedError;
+  // A request the session's end failed before it was sent ends the same way.
+  return (
+    (e instanceof DeviceResetError && e.evidence !== 'recover') ||
+    e instanceof LinkClosedError ||
+    e instanceof SessionEndedError
+  );
 }
 
 function recoveredFrom<S>(e: unknown): Recovered<S> | undefined {
