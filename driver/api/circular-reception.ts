@@ -44,7 +44,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   /** Where the DMA was when last seen (items since the start, laps included). */
   #position = 0;
   /** The channel's state where stop() left it. */
-  #stopState: { readonly state: ChannelState; readonly address: number } | undefined;
+  #stopState: { readonly state: ChannelState; readonly buffer: DmaBuffer } | undefined;
   /** Delay before looking again once caught up, ms (grows while nothing comes). */
   #lookAgainMs = 0;
   #failure: unknown;
@@ -165,8 +165,9 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         this.#loan.doubt(error instanceof Error ? error.message : String(error));
         throw error;
       }
-      this.#stopState = { state, address: this.#address };
-      return { buffer: this.#loan.handBack(), serial: this.#side.fresh() };
+      const buffer = this.#loan.handBack();
+      this.#stopState = { state, buffer };
+      return { buffer, serial: this.#side.fresh() };
     })();
     const stopped = this.#stopped;
     if (this.#failure === undefined) this.#fail(undefined);
@@ -176,8 +177,10 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   /**
    * After stop(): the bytes the DMA wrote after the last half the iteration
    * returned (less than a half), read from the board where the stopped
-   * channel left them (call it before the buffer is used again). Empty if
-   * the DMA had come round onto them again (they would be overwritten
+   * channel left them, through the buffer stop() handed back: call it
+   * before that buffer is freed or used again (it then fails with the
+   * buffer's own error, never reading memory another owner holds). Empty
+   * if the DMA had come round onto them again (they would be overwritten
    * data) or the stop failed.
    */
   async rest(): Promise<Uint8Array> {
@@ -190,7 +193,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
     const known = Math.max(this.#position, this.#produced * halfItems);
     if (known <= from || known - from >= halfItems) return new Uint8Array(0);
     const offset = (from % this.#items) * this.#itemBytes;
-    return this.#board.readMemory(stopped.address + offset, (known - from) * this.#itemBytes);
+    return stopped.buffer.read(offset, (known - from) * this.#itemBytes);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -161,3 +161,8 @@ export class TransferAbortedError extends DriverError {
     super('waiting for the transfer was aborted; the transfer is still running: wait() again or stop() it');
   }
 }
+
+/** A SerialTx or SerialRx constructed outside Serial1.split(): it would be a second owner of its channel. */
+export class SerialHalfConstructionError extends DriverError {
+  override name = 'SerialHalfConstructionError';
+}

@@ -8,6 +8,7 @@ export {
   type Recovered,
   SerialError,
   type SerialErrorKind,
+  SerialHalfConstructionError,
   StreamAbortedError,
   StreamClosedError,
   TransferAbortedError,

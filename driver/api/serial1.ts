@@ -17,6 +17,7 @@ import { OwnerToken } from '../board/ownership.ts';
 import { type SerialConfig, UsartBytes, type WouldBlock } from '../primitives/usart-bytes.ts';
 import { ChannelEngine, type ChannelOptions } from './channel-engine.ts';
 import { CircularReception } from './circular-reception.ts';
+import { SerialHalfConstructionError } from './errors.ts';
 import { readExact, readUntilIdle, type SerialSide, writeAll } from './serial-dma.ts';
 import { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
 import type { Transfer } from './transfer.ts';
@@ -202,15 +203,27 @@ export class Serial1 {
     const port = portOf(this);
     const rxEngine = port.rxChannel();
     token.move('split()');
-    return { tx: new SerialTx(port), rx: new SerialRx(port, rxEngine) };
+    return { tx: new SerialTx(port, HALF_KEY), rx: new SerialRx(port, rxEngine, HALF_KEY) };
+  }
+}
+
+/** Known to this module only: a half made anywhere else would be a second owner of its channel. */
+const HALF_KEY: unique symbol = Symbol('Serial1 half');
+
+function assertHalfKey(key: unknown, what: string): void {
+  if (key !== HALF_KEY) {
+    throw new SerialHalfConstructionError(
+      `${what} is made by Serial1.split() only: split the Serial1 that owns USART1`,
+    );
   }
 }
 
 /** The transmit half of a split Serial1, on DMA1 channel 1. */
 export class SerialTx {
-  /** @internal */
-  constructor(port: Usart1Port) {
-    register<SerialTx>(this, port, port.txEngine, 'SerialTx', () => new SerialTx(port));
+  /** @internal only Serial1.split() makes halves. */
+  constructor(port: Usart1Port, key?: typeof HALF_KEY) {
+    assertHalfKey(key, 'SerialTx');
+    register<SerialTx>(this, port, port.txEngine, 'SerialTx', () => new SerialTx(port, HALF_KEY));
   }
 
   write(byte: number, options: { timeoutUs?: number } = {}): Promise<WouldBlock | undefined> {
@@ -229,9 +242,10 @@ export class SerialTx {
 
 /** The receive half of a split Serial1, on DMA1 channel 2. */
 export class SerialRx {
-  /** @internal */
-  constructor(port: Usart1Port, engine: ChannelEngine) {
-    register<SerialRx>(this, port, engine, 'SerialRx', () => new SerialRx(port, engine));
+  /** @internal only Serial1.split() makes halves. */
+  constructor(port: Usart1Port, engine: ChannelEngine, key?: typeof HALF_KEY) {
+    assertHalfKey(key, 'SerialRx');
+    register<SerialRx>(this, port, engine, 'SerialRx', () => new SerialRx(port, engine, HALF_KEY));
   }
 
   read(options: { timeoutUs?: number } = {}): Promise<number | WouldBlock> {
