@@ -258,13 +258,37 @@ export class Transfer<S> implements AsyncDisposable {
       }
     }
     if (this.#rule.completeOnIdle && e.idle) {
-      void this.#completeAfterStop();
+      void this.#completeOnIdle(e);
       return;
     }
     if (e.tc && this.#dmaDone && this.#rule.waitForLineIdle) {
       this.#lineIdle = true;
       this.#settle({ ok: true, result: this.#handBack(), transferred: this.#items });
     }
+  }
+
+  /**
+   * An IDLE ends the reception only if the channel agrees. USART events
+   * carry no start number, so a delayed IDLE of an earlier reception (or
+   * boot) can arrive during this one: it shows itself by nothing received
+   * since this start (IDLE needs a character first), or by a count the
+   * channel has already gone below (CNDTR only counts down).
+   */
+  async #completeOnIdle(e: UsartEvent): Promise<void> {
+    let state: ChannelState;
+    try {
+      state = await this.#engine.readState();
+    } catch {
+      // Unreadable now: the stop that completes it reads the count anyway.
+      void this.#completeAfterStop();
+      return;
+    }
+    if (this.#settled !== undefined || this.#finishing) return;
+    const atEvent = this.#engine.channel.channel === 1 ? e.cndtr1 : e.cndtr2;
+    const nothingReceived = state.cndtr === this.#items;
+    const countWentBack = atEvent < state.cndtr;
+    if ((state.ccr & 1) !== 0 && (nothingReceived || countWentBack)) return;
+    void this.#completeAfterStop();
   }
 
   #markDmaDone(): void {
