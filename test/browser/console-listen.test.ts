@@ -15,7 +15,9 @@ let watched: WatchedPage;
 let page: Page;
 
 beforeAll(async () => {
-  session = await openConsole({});
+  // The virtual board's link pinned at the boot rate: how much a burst at
+  // 921600 Bd outruns it must not depend on how fast this machine is.
+  session = await openConsole({ query: '?link=115200' });
   ({ watched, page } = session);
   await page.getByRole('button', { name: 'Connect', exact: true }).click();
   await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });

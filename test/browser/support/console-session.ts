@@ -14,6 +14,8 @@ export interface ConsoleSessionOptions {
   readonly colorScheme?: 'light' | 'dark';
   /** Script run in the page before its own (see bundleInitScript). */
   readonly initScript?: string;
+  /** Appended to the page's address, e.g. '?link=115200'. */
+  readonly query?: string;
 }
 
 export interface ConsoleSession {
@@ -35,7 +37,7 @@ export async function openConsole(options: ConsoleSessionOptions = {}): Promise<
   );
   const page = watched.page;
   if (options.initScript !== undefined) await page.addInitScript({ content: options.initScript });
-  await page.goto(server.url);
+  await page.goto(server.url + (options.query ?? ''));
   return {
     site,
     server,

@@ -42,7 +42,7 @@ export async function openTransport(
   switch (kind) {
     case 'virtual': {
       const firmware = await loadBundledFirmware();
-      const transport = await VirtualBoardTransport.start({ firmware });
+      const transport = await VirtualBoardTransport.start({ firmware, ...virtualLinkCap() });
       transport.onHalt((reason) => hooks.onGone(`the virtual board halted: ${reason}`));
       return { kind, transport };
     }
@@ -62,4 +62,10 @@ export async function openTransport(
       return { kind, transport };
     }
   }
+}
+
+/** `?link=115200` in the page's address caps the virtual board's host link (same figures on every machine). */
+function virtualLinkCap(): { maxLinkBaud?: number } {
+  const asked = Number(new URLSearchParams(globalThis.location?.search ?? '').get('link'));
+  return Number.isInteger(asked) && asked > 0 ? { maxLinkBaud: asked } : {};
 }

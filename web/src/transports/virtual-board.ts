@@ -20,6 +20,12 @@ export interface VirtualBoardOptions {
   /** The firmware ELF. */
   firmware: Uint8Array;
   usart1?: Usart1Wiring;
+  /**
+   * The fastest host link to offer, at most (default: the fastest the
+   * worker measures it keeps up with): pins the link, e.g. to the boot rate
+   * of a real board, so a page behaves the same on every machine.
+   */
+  maxLinkBaud?: number;
   /** Builds the worker; the default loads board.worker.ts from this bundle. */
   createWorker?: () => Worker;
 }
@@ -122,7 +128,16 @@ export class VirtualBoardTransport implements Transport {
       worker.addEventListener('error', onError);
       // The firmware is copied, so the caller's array stays usable for the next board.
       const firmware = options.firmware.slice().buffer;
-      send(worker, { type: 'start', firmware, usart1: options.usart1 ?? 'peer' }, [firmware]);
+      send(
+        worker,
+        {
+          type: 'start',
+          firmware,
+          usart1: options.usart1 ?? 'peer',
+          ...(options.maxLinkBaud !== undefined && { maxLinkBaud: options.maxLinkBaud }),
+        },
+        [firmware],
+      );
     }).catch((e: unknown) => {
       worker.terminate();
       throw e;

@@ -27,7 +27,7 @@ function post(message: FromWorker): void {
   scope.postMessage(message, transfer);
 }
 
-function start(firmware: ArrayBuffer, usart1: 'peer' | 'loopback'): void {
+function start(firmware: ArrayBuffer, usart1: 'peer' | 'loopback', maxLinkBaud?: number): void {
   // Paced to the wall clock, as a real board behind a serial port: the
   // console's timeouts, progress and Stop then mean what they would on
   // hardware, and the worker sleeps instead of racing ahead on a core the
@@ -50,7 +50,8 @@ function start(firmware: ArrayBuffer, usart1: 'peer' | 'loopback'): void {
     }
   });
   // The fastest link this worker keeps up with; the driver negotiates up to it.
-  const rate = chooseLinkRate(measureCoreMips());
+  const chosen = chooseLinkRate(measureCoreMips()).baud;
+  const rate = { baud: maxLinkBaud === undefined ? chosen : Math.min(chosen, maxLinkBaud) };
   port = board.hostPort({ maxBaudRate: rate.baud });
   writer = port.writable.getWriter();
   void pumpToPage(port.readable.getReader());
@@ -122,7 +123,7 @@ scope.addEventListener('message', (event) => {
   try {
     switch (message.type) {
       case 'start':
-        start(message.firmware, message.usart1);
+        start(message.firmware, message.usart1, message.maxLinkBaud);
         break;
       case 'write':
         void write(message.id, message.bytes);

@@ -8,7 +8,7 @@
 import type { InjectedError, Usart1Wiring } from '../../../emulator/index.ts';
 
 export type ToWorker =
-  | { type: 'start'; firmware: ArrayBuffer; usart1: Usart1Wiring }
+  | { type: 'start'; firmware: ArrayBuffer; usart1: Usart1Wiring; maxLinkBaud?: number }
   | { type: 'write'; id: number; bytes: Uint8Array }
   | { type: 'close-port' }
   | { type: 'peer-inject'; bytes: Uint8Array }
