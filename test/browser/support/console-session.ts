@@ -30,14 +30,30 @@ export interface ConsoleSession {
 export async function openConsole(options: ConsoleSessionOptions = {}): Promise<ConsoleSession> {
   const site = await buildSite();
   const server = await serveDirectory(site.dir, options.base === undefined ? {} : { base: options.base });
-  const browser = await launchChromium();
-  const watched = await openPage(
-    browser,
-    options.colorScheme === undefined ? {} : { colorScheme: options.colorScheme },
-  );
+  // Chromium now and then exits while it starts on a busy machine ("Target
+  // page, context or browser has been closed"): a second launch, then fail.
+  let browser: Browser | undefined;
+  let watched: WatchedPage | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      browser = await launchChromium();
+      watched = await openPage(
+        browser,
+        options.colorScheme === undefined ? {} : { colorScheme: options.colorScheme },
+      );
+      if (options.initScript !== undefined) await watched.page.addInitScript({ content: options.initScript });
+      await watched.page.goto(server.url + (options.query ?? ''));
+      break;
+    } catch (e) {
+      await browser?.close().catch(() => {});
+      if (attempt >= 2 || !/has been closed|crashed/i.test(String(e))) {
+        await server.close();
+        await site.remove();
+        throw e;
+      }
+    }
+  }
   const page = watched.page;
-  if (options.initScript !== undefined) await page.addInitScript({ content: options.initScript });
-  await page.goto(server.url + (options.query ?? ''));
   return {
     site,
     server,
