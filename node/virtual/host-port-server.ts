@@ -149,15 +149,15 @@ export class HostPortServer {
     // Bytes since the last delimiter: a 0x00 after at least one of them ends a frame.
     let frameBytes = 0;
     socket.on('data', (chunk: Buffer) => {
-      let framed = false;
-      for (const b of chunk) {
-        if (b !== 0) frameBytes++;
-        else {
-          if (frameBytes > 0) framed = true;
-          frameBytes = 0;
-        }
+      const last = chunk.lastIndexOf(0);
+      if (last < 0) frameBytes += chunk.length;
+      else {
+        // A frame ended here if a byte other than a delimiter came before this chunk's last delimiter.
+        let framed = frameBytes > 0;
+        for (let i = 0; !framed && i < last; i++) framed = chunk[i] !== 0;
+        frameBytes = chunk.length - 1 - last;
+        if (framed) armIdle();
       }
-      if (framed) armIdle();
       queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       queued += chunk.byteLength;
       if (queued > QUEUE_HIGH_WATER) socket.pause();
