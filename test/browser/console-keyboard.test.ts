@@ -15,7 +15,9 @@ let watched: WatchedPage;
 let page: Page;
 
 beforeAll(async () => {
-  session = await openConsole({});
+  // The virtual link pinned at the boot rate, as on a real board's first
+  // connect: timings must not depend on how fast this machine is.
+  session = await openConsole({ query: '?link=115200' });
   ({ watched, page } = session);
 }, 120_000);
 
