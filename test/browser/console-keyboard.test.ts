@@ -8,7 +8,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenshotPath, type WatchedPage } from './support/browser.ts';
-import { type ConsoleSession, openConsole } from './support/console-session.ts';
+import { BOOT_RATE_LINK, type ConsoleSession, openConsole } from './support/console-session.ts';
 
 let session: ConsoleSession;
 let watched: WatchedPage;
@@ -16,8 +16,7 @@ let page: Page;
 
 beforeAll(async () => {
   // The virtual link pinned at the boot rate, as on a real board's first
-  // connect: timings must not depend on how fast this machine is.
-  session = await openConsole({ query: '?link=115200' });
+  session = await openConsole({ query: BOOT_RATE_LINK });
   ({ watched, page } = session);
 }, 120_000);
 

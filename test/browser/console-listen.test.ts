@@ -8,7 +8,12 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WatchedPage } from './support/browser.ts';
-import { type ConsoleSession, openConsole } from './support/console-session.ts';
+import {
+  BOOT_RATE_LINK,
+  type ConsoleSession,
+  connectConsole,
+  openConsole,
+} from './support/console-session.ts';
 
 let session: ConsoleSession;
 let watched: WatchedPage;
@@ -16,11 +21,9 @@ let page: Page;
 
 beforeAll(async () => {
   // The virtual board's link pinned at the boot rate: how much a burst at
-  // 921600 Bd outruns it must not depend on how fast this machine is.
-  session = await openConsole({ query: '?link=115200' });
+  session = await openConsole({ query: BOOT_RATE_LINK });
   ({ watched, page } = session);
-  await page.getByRole('button', { name: 'Connect', exact: true }).click();
-  await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
+  await connectConsole(page);
 }, 120_000);
 
 afterAll(async () => {

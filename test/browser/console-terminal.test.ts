@@ -11,7 +11,12 @@ import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenshotPath, type WatchedPage } from './support/browser.ts';
-import { type ConsoleSession, openConsole } from './support/console-session.ts';
+import {
+  BOOT_RATE_LINK,
+  type ConsoleSession,
+  connectConsole,
+  openConsole,
+} from './support/console-session.ts';
 import { describeMeasurement, measureSend } from './support/measure-send.ts';
 
 let session: ConsoleSession;
@@ -20,11 +25,9 @@ let page: Page;
 
 beforeAll(async () => {
   // The virtual link pinned at the boot rate, as on a real board's first
-  // connect: timings must not depend on how fast this machine is.
-  session = await openConsole({ query: '?link=115200' });
+  session = await openConsole({ query: BOOT_RATE_LINK });
   ({ watched, page } = session);
-  await page.getByRole('button', { name: 'Connect', exact: true }).click();
-  await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
+  await connectConsole(page);
 }, 120_000);
 
 afterAll(async () => {

@@ -67,3 +67,16 @@ export async function openConsole(options: ConsoleSessionOptions = {}): Promise<
     },
   };
 }
+
+/**
+ * The console's address query that pins the virtual board's link at the
+ * boot rate, as on a real board's first connect: a test's timings then do
+ * not depend on the rate the worker measured for this machine.
+ */
+export const BOOT_RATE_LINK = '?link=115200';
+
+/** Presses Connect (the virtual board is the default choice) and waits for the session. */
+export async function connectConsole(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Connect', exact: true }).click();
+  await page.locator('.status-pill[data-state="connected"]').waitFor({ timeout: 20_000 });
+}
