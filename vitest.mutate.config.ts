@@ -15,6 +15,10 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
+    // A mutant that makes a wait hang fails here rather than at the suite's
+    // 30 s; the slowest test of this suite takes about a second.
+    testTimeout: 10_000,
+    hookTimeout: 10_000,
     include: only ?? [
       'driver/board/**/*.test.ts',
       'driver/link/**/*.test.ts',
