@@ -33,17 +33,20 @@ const BUFFER_HINT = 'use the buffer that the Transfer handed back from wait() or
  */
 export function assertDmaBuffer(value: unknown, by: string): asserts value is DmaBuffer {
   if (!DmaBuffer.isDmaBuffer(value)) {
-    const what = isUint8Array(value)
-      ? 'a host Uint8Array'
-      : value === null
-        ? 'null'
-        : value instanceof DmaBuffer
-          ? 'an object made to look like one'
-          : `a ${typeof value}`;
     throw new TypeError(
-      `${by} takes a DmaBuffer, not ${what}: allocate one with board.alloc(length) and copy data in with buffer.write()`,
+      `${by} takes a DmaBuffer, not ${describeValue(value)}: allocate one with board.alloc(length) and copy data in with buffer.write()`,
     );
   }
+}
+
+/** Names what a caller passed instead of a DmaBuffer. */
+function describeValue(value: unknown): string {
+  if (isUint8Array(value)) return 'a host Uint8Array';
+  if (value === null || value === undefined) return String(value);
+  if (value instanceof DmaBuffer) return 'an object made to look like one';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null ? 'a plain object' : 'an object of another class';
 }
 
 /** What a buffer needs from the board: arena memory access and handle checks. */
