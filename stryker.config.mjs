@@ -34,7 +34,10 @@ export default {
   // so a few seconds of slack tell a hang from a slow machine.
   timeoutMS: 5_000,
   timeoutFactor: 2,
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  // The event recorder writes each mutant's result as it is known, so a
+  // long run's survivors can be read before it ends.
+  reporters: ['clear-text', 'progress', 'html', 'json', 'event-recorder'],
+  eventReporter: { baseDir: `reports/mutation/events-${tag}` },
   htmlReporter: { fileName: `reports/mutation/${tag}.html` },
   jsonReporter: { fileName: `reports/mutation/${tag}.json` },
   thresholds: { high: 90, low: 85, break: null },
