@@ -263,12 +263,10 @@ export class Transfer<S> implements AsyncDisposable {
       }
     }
     if (this.#rule.completeOnIdle && e.idle) {
-      const atEvent =
-        usartEventStart(e, this.#engine.channel.channel) === undefined ? undefined : this.#cndtrAt(e);
-      if (atEvent === undefined) void this.#completeOnIdle(e);
+      if (usartEventStart(e, this.#engine.channel.channel) === undefined) void this.#completeOnIdle(e);
       // IDLE follows a character, which may have come before this start
       // (and was dropped): only one received since then ends the reception.
-      else if (atEvent < this.#items) void this.#completeAfterStop();
+      else if (this.#cndtrAt(e) < this.#items) void this.#completeAfterStop();
       return;
     }
     if (e.tc && this.#dmaDone && this.#rule.waitForLineIdle) {
