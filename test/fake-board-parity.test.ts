@@ -4,11 +4,13 @@
  * reads and writes over the whole allow-list and around it, value checks, every
  * DMA start check, BUSY rules, arena bounds) sent through the driver to the
  * fake and to the real firmware on the virtual board must come back the same,
- * so the two cannot drift apart unnoticed.
+ * so the two cannot drift apart unnoticed. So must the events a transfer
+ * ends with: a USART event names both channels' starts as STATUS reads them.
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { Board, DmaStartRefusedError } from '../driver/board/index.ts';
+import { Serial1 } from '../driver/api/index.ts';
+import { Board, DmaStartRefusedError, parseChannelStatus, type UsartEvent } from '../driver/board/index.ts';
 import type { BatchOp } from '../driver/protocol/index.ts';
 import { FakeBoard } from '../driver/test-support/fake-board.ts';
 import { createMemoryTransportPair } from '../driver/transport/memory-pair.ts';
@@ -166,7 +168,47 @@ async function memOutcome(board: Board, address: number, length: number): Promis
   }
 }
 
+/** How a writeAll() ends as its USART event says, in the driver's words. */
+async function endOfWrite(board: Board): Promise<string> {
+  const serial = await Serial1.take(board, { baudRate: 115_200 });
+  const events: UsartEvent[] = [];
+  const stop = board.subscribe((n) => {
+    if (n.kind === 'usart') events.push(n);
+  });
+  const buffer = board.alloc(4);
+  await buffer.write(Uint8Array.of(1, 2, 3, 4));
+  await serial.writeAll(buffer).wait();
+  await board.ping(); // the last event is in before its reply
+  stop();
+  const r = await board.raw.batch([
+    { op: 'status', channel: 1 },
+    { op: 'status', channel: 2 },
+  ]);
+  const [ch1, ch2] = [parseChannelStatus(r.values, 0), parseChannelStatus(r.values, 4)];
+  return events
+    .map(
+      (e) =>
+        `flags ${e.flags.toString(16)}, cndtr1 ${e.cndtr1}, ` +
+        `names starts: ${e.starts1 === ch1.starts && e.starts2 === ch2.starts}`,
+    )
+    .join('; ');
+}
+
 describe('the fake board follows the firmware', () => {
+  it('ends a write with a USART TC that names both channels’ starts', async () => {
+    target = await openVirtualTarget();
+    const { host, device } = createMemoryTransportPair();
+    new FakeBoard(device, { arenaBase: target.board.arena.base, arenaSize: target.board.arena.size });
+    const fake = await Board.open(host, { retransmitTimeoutMs: 50 });
+    try {
+      const real = await endOfWrite(target.board);
+      expect(real).toBe('flags 40, cndtr1 0, names starts: true');
+      expect(await endOfWrite(fake)).toBe(real);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('answers every policy probe as the real firmware on the virtual board does', async () => {
     target = await openVirtualTarget();
     const real = target.board;

@@ -6,11 +6,16 @@
  *   CPAR, CMAR and USART1, and enables the channel last (the board issues
  *   DSB before that write, PROTOCOL.md §7);
  * - completion comes from the board's events, never from polling;
- * - a DMA event is given to the current operation only if it names the
- *   operation's start (every DMA event carries the channel's count of
- *   starts, PROTOCOL.md §3; the start's reply says which one it was); a
- *   USART event only if the board sent it after the start's reply (its
- *   counter at or after the reply's event mark). Events that arrive while
+ * - an event is given to the current operation only if it names the
+ *   operation's start: every DMA event carries its channel's count of
+ *   starts, every USART event both channels' (PROTOCOL.md §3), and the
+ *   start's reply says which one it was. An event of an earlier transfer
+ *   is ignored however late it arrives, so a delayed TC cannot end a write
+ *   while its last bytes are on the wire, nor a delayed error fail a
+ *   reception that never had it. A USART event of firmware before 2.4
+ *   names no start: it is given over if the board sent it after the
+ *   start's reply (its counter at or after the reply's event mark), which
+ *   a delayed one can still pass (see the README). Events that arrive while
  *   the start is unanswered (its reply was damaged and is being resent) are
  *   kept and handed over once the reply comes, with any loss or damage
  *   noticed meanwhile, so nothing that happened to the new operation is
@@ -24,7 +29,7 @@ import { type ChannelStatus, parseChannelStatus } from '../board/batch.ts';
 import type { Board } from '../board/board.ts';
 import type { BufferLoan, LendTarget } from '../board/dma-buffer.ts';
 import { PollTimeoutError, RevokedError } from '../board/errors.ts';
-import type { DmaEvent, UsartEvent } from '../board/events.ts';
+import { type DmaEvent, type UsartEvent, usartEventStart } from '../board/events.ts';
 import type { Handle } from '../board/handles.ts';
 import { type BoardInternals, boardInternals } from '../board/internals.ts';
 import { fieldMask } from '../chip/decode.ts';
@@ -172,8 +177,10 @@ export class ChannelEngine {
   #lostWhileStarting = false;
   /** One character on USART1 at the rate of the last start, ms (from BRR). */
   #frameMsValue: number | undefined;
-  /** The board's number of the current operation's start (its DMA events carry it). */
+  /** The board's number of the current operation's start (its DMA and USART events carry it). */
   #startId: number | undefined;
+  /** USART events that named another start of this channel than the operation's: ignored. */
+  #staleUsartEvents = 0;
   /** The operation a stop() was sent for. */
   #stopped: OperationSink | undefined;
   readonly #unsubscribe: () => void;
@@ -203,8 +210,9 @@ export class ChannelEngine {
           else if (n.starts === this.#startId) sink.dma(n);
           return;
         case 'usart':
-          if (this.#armed) sink.usart(n);
-          else this.#hold(n);
+          if (!this.#armed) this.#hold(n);
+          else if (this.#namesAnother(n)) this.#staleUsartEvents++;
+          else sink.usart(n);
           return;
         case 'events-lost':
           if (this.#armed) sink.eventsLost(n.suspected === true);
@@ -426,11 +434,25 @@ export class ChannelEngine {
       if (this.#sink !== sink) return;
       if (e.kind === 'dma') {
         if (e.starts === startId) sink.dma(e);
+      } else if (usartEventStart(e, this.channel.channel) !== undefined) {
+        if (this.#namesAnother(e)) this.#staleUsartEvents++;
+        else sink.usart(e);
       } else if (!counterBefore(e.counter, mark)) {
-        sink.usart(e); // sent after the start's reply
+        sink.usart(e); // firmware before 2.4: sent after the start's reply
       }
     }
     if (lost && this.#sink === sink) sink.eventsLost(true);
+  }
+
+  /** A USART event that names a start of this channel other than the current operation's. */
+  #namesAnother(e: UsartEvent): boolean {
+    const start = usartEventStart(e, this.channel.channel);
+    return start !== undefined && start !== this.#startId;
+  }
+
+  /** USART events ignored because they named an earlier (or other) start of this channel. */
+  get staleUsartEvents(): number {
+    return this.#staleUsartEvents;
   }
 
   #hold(e: DmaEvent | UsartEvent): void {

@@ -23,7 +23,7 @@ import { StreamWriter, type StreamWriterOptions } from './stream-writer.ts';
 import type { Transfer } from './transfer.ts';
 
 export interface TakeSerialOptions extends SerialConfig {
-  /** Where warnings go (a Transfer garbage-collected while running). Default console.warn. */
+  /** Where warnings go (a Transfer garbage-collected while running, firmware older than 2.4). Default console.warn. */
   onWarning?: (message: string) => void;
 }
 
@@ -96,6 +96,23 @@ function register<S extends SerialOwner>(
   Object.freeze(serial);
 }
 
+/**
+ * Firmware before 2.4 sends USART events without the channels' start
+ * numbers (PROTOCOL.md §10): the driver then takes one for the transfer
+ * running when it arrives, which a late TC or error of an earlier transfer
+ * can still fool. Said once, when the serial is taken.
+ */
+function warnIfUsartEventsNameNoStart(board: Board, warn: (message: string) => void): void {
+  const { major, minor, patch } = board.hello.firmwareVersion;
+  if (major > 2 || (major === 2 && minor >= 4)) return;
+  warn(
+    `the bridge firmware ${major}.${minor}.${patch} sends USART events without start numbers (firmware 2.4 added ` +
+      'them): a TC or reception error of an earlier transfer that reaches the host late can end a later ' +
+      "writeAll() before its last bytes left, or fail a later reception. Flash this driver's firmware " +
+      '(npx dma-bridge flash)',
+  );
+}
+
 export class Serial1 {
   private constructor(port: Usart1Port) {
     register<Serial1>(this, port, port.txEngine, 'Serial1', () => new Serial1(port));
@@ -126,6 +143,7 @@ export class Serial1 {
       engine = new ChannelEngine(board, chip.dma.channels[0]!, chip.usart1, channel);
       const port = new Usart1Port(board, usart, engine, onWarning ?? ((m) => console.warn(m)));
       await port.bytes.configure(Object.freeze(config));
+      warnIfUsartEventsNameNoStart(board, port.warn);
       return new Serial1(port);
     } catch (e) {
       // Nothing was handed out: the next take() may try again.

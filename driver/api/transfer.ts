@@ -22,7 +22,7 @@
  */
 
 import type { BufferLoan, DmaBuffer } from '../board/dma-buffer.ts';
-import type { DmaEvent, UsartEvent } from '../board/events.ts';
+import { type DmaEvent, type UsartEvent, usartEventStart } from '../board/events.ts';
 import { OwnerToken } from '../board/ownership.ts';
 import type { DeviceResetError, LinkClosedError } from '../link/errors.ts';
 import type { TimerId } from '../transport/timers.ts';
@@ -248,6 +248,11 @@ export class Transfer<S> implements AsyncDisposable {
     if (e.tc) this.#markDmaDone();
   }
 
+  /**
+   * The engine hands over only USART events that name this transfer's start
+   * (firmware 2.4 and later), or that name none (older firmware) and came
+   * after the start's reply.
+   */
   #onUsart(e: UsartEvent): void {
     if (this.#settled !== undefined || this.#finishing) return;
     if (this.#rule.failOnUsartErrors) {
@@ -258,7 +263,10 @@ export class Transfer<S> implements AsyncDisposable {
       }
     }
     if (this.#rule.completeOnIdle && e.idle) {
-      void this.#completeOnIdle(e);
+      if (usartEventStart(e, this.#engine.channel.channel) === undefined) void this.#completeOnIdle(e);
+      // IDLE follows a character, which may have come before this start
+      // (and was dropped): only one received since then ends the reception.
+      else if (this.#cndtrAt(e) < this.#items) void this.#completeAfterStop();
       return;
     }
     if (e.tc && this.#dmaDone && this.#rule.waitForLineIdle) {
@@ -267,12 +275,17 @@ export class Transfer<S> implements AsyncDisposable {
     }
   }
 
+  /** This channel's CNDTR when the USART event was raised. */
+  #cndtrAt(e: UsartEvent): number {
+    return this.#engine.channel.channel === 1 ? e.cndtr1 : e.cndtr2;
+  }
+
   /**
-   * An IDLE ends the reception only if the channel agrees. USART events
-   * carry no start number, so a delayed IDLE of an earlier reception (or
-   * boot) can arrive during this one: it shows itself by nothing received
-   * since this start (IDLE needs a character first), or by a count the
-   * channel has already gone below (CNDTR only counts down).
+   * An IDLE of firmware before 2.4, which names no start, ends the
+   * reception only if the channel agrees: a delayed IDLE of an earlier
+   * reception (or boot) can arrive during this one, and shows itself by
+   * nothing received since this start (IDLE needs a character first), or
+   * by a count the channel has already gone below (CNDTR only counts down).
    */
   async #completeOnIdle(e: UsartEvent): Promise<void> {
     let state: ChannelState;
@@ -284,7 +297,7 @@ export class Transfer<S> implements AsyncDisposable {
       return;
     }
     if (this.#settled !== undefined || this.#finishing) return;
-    const atEvent = this.#engine.channel.channel === 1 ? e.cndtr1 : e.cndtr2;
+    const atEvent = this.#cndtrAt(e);
     const nothingReceived = state.cndtr === this.#items;
     const countWentBack = atEvent < state.cndtr;
     if ((state.ccr & 1) !== 0 && (nothingReceived || countWentBack)) return;

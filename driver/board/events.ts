@@ -36,6 +36,21 @@ export interface UsartEvent {
   isr: number;
   cndtr1: number;
   cndtr2: number;
+  /**
+   * Which start of DMA1 channel 1 and of channel 2 were running when the
+   * event was raised (their counts of EN 0 → 1 writes, mod 2^16): the
+   * transfers it belongs to. Absent from firmware before 2.4.
+   */
+  starts1?: number;
+  starts2?: number;
+}
+
+/**
+ * The start of DMA1 channel `channel` (1 or 2) a USART event names, or
+ * undefined for an event of firmware before 2.4, which names none.
+ */
+export function usartEventStart(e: UsartEvent, channel: number): number | undefined {
+  return channel === 1 ? e.starts1 : channel === 2 ? e.starts2 : undefined;
 }
 
 export interface BootEvent {
@@ -89,6 +104,9 @@ export function toNotification(e: BoardEvent): DmaEvent | UsartEvent | BootEvent
         isr: e.isr,
         cndtr1: e.cndtr1,
         cndtr2: e.cndtr2,
+        ...(e.starts1 !== undefined && e.starts2 !== undefined
+          ? { starts1: e.starts1, starts2: e.starts2 }
+          : {}),
       };
     case 'boot':
       return { kind: 'boot', bootEpoch: e.bootEpoch, firmwareVersion: e.firmwareVersion };

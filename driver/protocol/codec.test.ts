@@ -46,6 +46,54 @@ describe('message codec', () => {
     fc.assert(fc.property(arbEvent, roundTrip), { numRuns: 1000 });
   });
 
+  it('reads a USART event with and without the start numbers firmware 2.4 added', () => {
+    const usart = [0x40, 0xc0, 0, 0, 0, 3, 0, 4, 0];
+    const [old] = decodeAll(encodeRawFrame(PROTOCOL_VERSION, MessageType.USART, 5, Uint8Array.from(usart)));
+    expect(old).toEqual({
+      kind: 'event',
+      event: 'usart',
+      counter: 5,
+      flags: 0x40,
+      isr: 0xc0,
+      cndtr1: 3,
+      cndtr2: 4,
+    });
+    const named = Uint8Array.from([...usart, 0x34, 0x12, 0x78, 0x56]);
+    const [current] = decodeAll(encodeRawFrame(PROTOCOL_VERSION, MessageType.USART, 5, named));
+    expect(current).toMatchObject({ event: 'usart', cndtr2: 4, starts1: 0x1234, starts2: 0x5678 });
+    // Start numbers cut short are no layout any firmware sends.
+    for (const cut of [1, 2, 3]) {
+      const [d] = decodeAll(
+        encodeRawFrame(PROTOCOL_VERSION, MessageType.USART, 5, named.subarray(0, usart.length + cut)),
+      );
+      expect(d).toMatchObject({ kind: 'invalid', reason: 'malformed' });
+    }
+    const half = {
+      kind: 'event',
+      event: 'usart',
+      counter: 5,
+      flags: 0,
+      isr: 0,
+      cndtr1: 0,
+      cndtr2: 0,
+      starts1: 1,
+    };
+    expect(() => encodeMessage(half as Message)).toThrow(EncodeError);
+  });
+
+  it('skips fields a later firmware appends to an event (PROTOCOL.md §10)', () => {
+    const events: [number, number[], object][] = [
+      [MessageType.BOOT, [1, 0, 0, 0, 2, 4, 0], { event: 'boot', bootEpoch: 1 }],
+      [MessageType.DMA, [1, 2, 0, 0, 0, 0, 0, 0, 1, 0, 9, 0], { event: 'dma', channel: 1, starts: 9 }],
+      [MessageType.USART, [0x40, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0], { event: 'usart', starts2: 8 }],
+    ];
+    for (const [type, payload, fields] of events) {
+      const longer = Uint8Array.from([...payload, 0xaa, 0xbb, 0xcc]);
+      const [d] = decodeAll(encodeRawFrame(PROTOCOL_VERSION, type, 2, longer));
+      expect(d, `type 0x${type.toString(16)}`).toMatchObject({ kind: 'event', counter: 2, ...fields });
+    }
+  });
+
   it('encodes the PROTOCOL.md §9 example byte for byte', () => {
     const ping = encodeMessage({ kind: 'request', command: 'ping', seq: 7, data: new Uint8Array([1, 2]) });
     // body 02 02 07 00 01 02, CRC 0x838D low byte first, COBS, delimiter.

@@ -292,7 +292,14 @@ function writeEvent(o: number, m: Extract<Message, { kind: 'event' }>): number {
       v.setUint32(o + 1, u32(m.isr, 'isr'), true);
       v.setUint16(o + 5, u16(m.cndtr1, 'cndtr1'), true);
       v.setUint16(o + 7, u16(m.cndtr2, 'cndtr2'), true);
-      return o + 9;
+      // An event of firmware before 2.4 carries no start numbers.
+      if (m.starts1 === undefined && m.starts2 === undefined) return o + 9;
+      if (m.starts1 === undefined || m.starts2 === undefined) {
+        throw new EncodeError("a USART event names both channels' starts or neither");
+      }
+      v.setUint16(o + 9, u16(m.starts1, 'starts1'), true);
+      v.setUint16(o + 11, u16(m.starts2, 'starts2'), true);
+      return o + 13;
   }
 }
 

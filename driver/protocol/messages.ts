@@ -400,6 +400,13 @@ export type BoardEvent =
       isr: number;
       cndtr1: number;
       cndtr2: number;
+      /**
+       * DMA1 channel 1's and channel 2's counts of starts when the event was
+       * raised: the transfers it belongs to (mod 2^16). Firmware 2.4 and
+       * later; an older board's event ends before them (both absent).
+       */
+      starts1?: number;
+      starts2?: number;
     };
 
 export type EventName = BoardEvent['event'];

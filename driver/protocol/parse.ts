@@ -116,6 +116,11 @@ class Reader {
     return this.bytes.slice(at, at + n);
   }
 
+  /** Passes over what is left (fields a later firmware appends). */
+  skipRest(): void {
+    this.offset = this.end;
+  }
+
   rest(): Uint8Array {
     return this.bytesCopy(this.remaining, 'data');
   }
@@ -331,7 +336,13 @@ function parseEvent(type: number, counter: number, p: Reader): BoardEvent {
       cndtr1: p.u16('cndtr1'),
       cndtr2: p.u16('cndtr2'),
     };
+    // Firmware 2.4 and later name the channels' starts; an older board's event ends here.
+    if (p.remaining > 0) {
+      e.starts1 = p.u16('starts1');
+      e.starts2 = p.u16('starts2');
+    }
   }
-  p.done();
+  // Fields a later firmware appends to an event are skipped (PROTOCOL.md §10).
+  p.skipRest();
   return e;
 }

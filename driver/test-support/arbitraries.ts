@@ -233,6 +233,18 @@ export const arbEvent: fc.Arbitrary<BoardEvent> = fc.oneof(
     cndtr1: u16,
     cndtr2: u16,
   }),
+  // Firmware 2.4 and later: the channels' starts follow.
+  fc.record({
+    kind: fc.constant('event' as const),
+    event: fc.constant('usart' as const),
+    counter: u16,
+    flags: u8,
+    isr: u32,
+    cndtr1: u16,
+    cndtr2: u16,
+    starts1: u16,
+    starts2: u16,
+  }),
 );
 
 export const arbMessage: fc.Arbitrary<Message> = fc.oneof(arbRequest, arbReply, arbNak, arbEvent);

@@ -2,7 +2,11 @@
  * A fake bridge board speaking PROTOCOL.md on the device end of a
  * transport: sessions, exactly-once sequencing with a reply cache, NAKs,
  * the allow-list and DMA start checks, an arena, a USART1 whose TDR writes
- * are recorded and whose RDR reads come from a queue, and events on demand.
+ * are recorded and whose RDR reads come from a queue, and events: a DMA TC
+ * when a transfer completes (then USART1's TC for a transmit with TCIE, as
+ * the fake sends at once), others on demand. Its events have the layouts of
+ * the firmware version it reports (2.4 unless told: USART events name the
+ * channels' starts).
  * It answers synchronously; tests damage the line with the fault injector
  * or with the `onRequest` hook.
  */
@@ -14,6 +18,7 @@ import {
   type DistributiveOmit,
   encodeMessage,
   encodeRawFrame,
+  type FirmwareVersion,
   FrameDecoder,
   type HelloInfo,
   Limits,
@@ -83,6 +88,18 @@ export interface FakeBoardOptions {
   bootEvent?: boolean;
   /** A DMA start completes at once, moving the bytes (default true). */
   dmaCompletesAtOnce?: boolean;
+  /**
+   * A transmit whose DMA completed reports USART1's TC at once when CR1.TCIE
+   * is set (default true): the fake's line is idle as soon as the DMA is done.
+   */
+  lineIdleAtOnce?: boolean;
+  /** What HELLO and BOOT report (default 2.4.0); before 2.4, USART events name no starts. */
+  firmwareVersion?: FirmwareVersion;
+}
+
+/** Firmware 2.4 added the channels' starts to USART events (PROTOCOL.md §10). */
+function usartEventsNameStarts(v: FirmwareVersion): boolean {
+  return v.major > 2 || (v.major === 2 && v.minor >= 4);
 }
 
 /** What a test's hook decides for a request: process it normally, or act as if it never arrived. */
@@ -141,7 +158,7 @@ export class FakeBoard {
     this.arena = new Uint8Array(options.arenaSize ?? 0x4000);
     this.hello = {
       protocolVersion: options.protocolVersion ?? PROTOCOL_VERSION,
-      firmwareVersion: { major: 0, minor: 1, patch: 0 },
+      firmwareVersion: options.firmwareVersion ?? { major: 2, minor: 4, patch: 0 },
       devId: options.devId ?? 0x460,
       revId: 0x2000,
       uid: Uint8Array.from({ length: 12 }, (_, i) => i + 1),
@@ -203,6 +220,38 @@ export class FakeBoard {
     if (options.lose) return;
     const frame = encodeMessage(event);
     this.send(options.cutDelimiter ? frame.subarray(0, frame.length - 1) : frame);
+  }
+
+  /**
+   * Sends a USART event as the firmware's interrupt handler builds it from
+   * `flags` (USART_ISR positions): ISR, both channels' CNDTR and, from
+   * firmware 2.4, both channels' starts as they are now. `starts` overrides
+   * the start numbers (an event of an earlier transfer).
+   */
+  emitUsartEvent(
+    flags: number,
+    options: { starts?: [number, number]; skipCounters?: number; lose?: boolean } = {},
+  ): void {
+    const starts = options.starts ?? this.starts;
+    const named = usartEventsNameStarts(this.hello.firmwareVersion)
+      ? { starts1: starts[0]!, starts2: starts[1]! }
+      : {};
+    this.emitEvent(
+      {
+        event: 'usart',
+        flags,
+        isr: (this.usartIsr() | flags) >>> 0,
+        cndtr1: this.reg(FAKE.CNDTR1) & 0xffff,
+        cndtr2: this.reg(FAKE.CCR2 + 4) & 0xffff,
+        ...named,
+      },
+      options,
+    );
+  }
+
+  /** The count of starts of DMA1 channel `channel` (1 or 2) now, as REG_BATCH STATUS reports it. */
+  startsOf(channel: 1 | 2): number {
+    return this.starts[channel - 1]!;
   }
 
   /** The frame of an event with the next counter, without sending it (see `sendRaw`). */
@@ -653,6 +702,9 @@ export class FakeBoard {
     this.registers.set(FAKE.DMA_ISR, (this.reg(FAKE.DMA_ISR) | tcif | (1 << (4 * (channel - 1)))) >>> 0);
     const starts = this.starts[channel - 1]!;
     if (ccr & 2) this.emitEvent({ event: 'dma', channel, flags: 2, cndtr: 0, ccr, completions: 1, starts });
+    // The fake sends at once: the line is idle when the DMA is done.
+    const tcie = (this.reg(FAKE.USART_CR1) & (1 << 6)) !== 0;
+    if (ccr & (1 << 4) && tcie && (this.options.lineIdleAtOnce ?? true)) this.emitUsartEvent(1 << 6);
   }
 
   private resetPeripherals(): void {

@@ -6,7 +6,9 @@
  * to a running channel, any host write into memory a running DMA still
  * uses (the fake moves the DMA: kind 4), and any refused value reaching a
  * register; this target also checks that everything the
- * board sent is a well-formed frame within the reply size limit.
+ * board sent is a well-formed frame within the reply size limit, and that
+ * every event has its type's layout (a USART event naming the channels'
+ * starts as they were when it was posted).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "../src/core/bridge.h"
 #include "../src/core/cobs.h"
 #include "../src/core/crc16.h"
+#include "../src/core/events.h"
 #include "../src/core/protocol.h"
 #include "../test/fake_platform.h"
 #include "fuzz_input.h"
@@ -40,6 +43,39 @@ static void feed_frame(uint8_t type, uint16_t seq, const uint8_t *p, size_t n)
         bridge_rx_byte(wire[i]);
 }
 
+/* PROTOCOL.md 3: an event's payload is exactly its type's fields. USART
+ * events are posted only by post_events, which sends them before anything
+ * else runs, so the starts they name are the channels' starts now. */
+static void check_event(const uint8_t *body, size_t n)
+{
+    size_t want;
+    switch (body[1]) {
+    case T_EV_BOOT:
+        want = 7;
+        break;
+    case T_EV_DMA:
+        want = 12;
+        break;
+    case T_EV_USART:
+        want = 13;
+        break;
+    default:
+        return;
+    }
+    if (n != FRAME_OVERHEAD + want) {
+        fprintf(stderr, "event 0x%02x with %zu payload bytes, expected %zu\n", body[1], n - FRAME_OVERHEAD, want);
+        abort();
+    }
+    if (body[1] == T_EV_USART) {
+        uint16_t s1 = (uint16_t)(body[13] | (body[14] << 8)), s2 = (uint16_t)(body[15] | (body[16] << 8));
+        if (s1 != ev_starts(1) || s2 != ev_starts(2)) {
+            fprintf(stderr, "USART event names starts %u/%u, the channels are at %u/%u\n", s1, s2, ev_starts(1),
+                    ev_starts(2));
+            abort();
+        }
+    }
+}
+
 static void check_output(void)
 {
     size_t start = 0;
@@ -57,6 +93,7 @@ static void check_output(void)
             fprintf(stderr, "board sent a frame with a bad CRC or version\n");
             abort();
         }
+        check_event(body, (size_t)n);
         start = i + 1;
     }
     if (start != fake_tx_len) {

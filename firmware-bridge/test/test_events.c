@@ -38,11 +38,13 @@ TEST(events_layouts_and_counter)
     CHECK(h_next(&r));
     CHECK_EQ(r.type, T_EV_USART);
     CHECK_EQ(r.seq, 2);
-    CHECK_EQ(r.len, 9);
+    CHECK_EQ(r.len, 13);
     CHECK_EQ(r.p[0], 0x10);
     CHECK_EQ(h_get32(r.p + 1), 0xD0);
     CHECK_EQ(h_get16(r.p + 5), 12);
     CHECK_EQ(h_get16(r.p + 7), 34);
+    CHECK_EQ(h_get16(r.p + 9), ev_starts(1));
+    CHECK_EQ(h_get16(r.p + 11), ev_starts(2));
 }
 
 TEST(events_wait_for_transmit_room_instead_of_being_dropped)
@@ -186,6 +188,35 @@ TEST(events_name_the_start_they_belong_to)
         CHECK(h_next(&r));
         CHECK_EQ(h_get16(r.p + 10), want[i]);
     }
+}
+
+TEST(usart_events_name_the_starts_running_when_they_were_raised)
+{
+    /* A USART flag (TC of a write, an error of a reception) belongs to the
+     * transfers running when its interrupt ran: a TC of an earlier write
+     * that reaches the host late must not end a later write's wait. */
+    struct reply r;
+    h_open(1);
+    const uint16_t base1 = ev_starts(1), base2 = ev_starts(2);
+    ev_post_usart(USART_ISR_TC, 0xC0, 0, 0);
+    ev_dma_enabling(1);
+    ev_post_usart(USART_ISR_TC, 0xC0, 0, 0);
+    ev_dma_enabling(2);
+    ev_dma_enabling(2);
+    ev_post_usart(USART_ISR_ORE, 0xC8, 0, 7);
+    ev_dma_enabling(1); /* a start after the event changes nothing in it */
+    bridge_flush_events();
+    const uint16_t want[3][2] = { { base1, base2 },
+                                  { (uint16_t)(base1 + 1u), base2 },
+                                  { (uint16_t)(base1 + 1u), (uint16_t)(base2 + 2u) } };
+    for (int i = 0; i < 3; i++) {
+        CHECK(h_next(&r));
+        CHECK_EQ(r.type, T_EV_USART);
+        CHECK_EQ(r.len, 13);
+        CHECK_EQ(h_get16(r.p + 9), want[i][0]);
+        CHECK_EQ(h_get16(r.p + 11), want[i][1]);
+    }
+    CHECK_EQ(h_get16(r.p + 7), 7); /* the fields before the starts are where they were */
 }
 
 /* The start of `channel`'s next transfer, on a board that booted with `epoch`. */

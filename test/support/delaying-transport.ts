@@ -10,8 +10,8 @@ import type { Transport } from '../../driver/transport/transport.ts';
 
 export interface DelayingTransport {
   readonly transport: Transport;
-  /** Holds back the next frame `match` picks (once). */
-  hold(match: (body: Uint8Array) => boolean): void;
+  /** Holds back the next `count` frames `match` picks (default one). */
+  hold(match: (body: Uint8Array) => boolean, count?: number): void;
   /** Frames held back and not yet released. */
   readonly held: number;
   /** Sends the held frames on to the host now. */
@@ -21,6 +21,7 @@ export interface DelayingTransport {
 export function delayingTransport(inner: Transport): DelayingTransport {
   let pending: number[] = [];
   let match: ((body: Uint8Array) => boolean) | undefined;
+  let toHold = 0;
   const held: Uint8Array[] = [];
   let out: TransformStreamDefaultController<Uint8Array> | undefined;
   const filter = new TransformStream<Uint8Array, Uint8Array>({
@@ -37,7 +38,7 @@ export function delayingTransport(inner: Transport): DelayingTransport {
         const body = new Uint8Array(frame.length);
         const n = cobsDecode(frame, 0, frame.length - 1, body);
         if (match?.(body.subarray(0, n))) {
-          match = undefined;
+          if (--toHold === 0) match = undefined;
           held.push(frame);
           continue;
         }
@@ -52,8 +53,9 @@ export function delayingTransport(inner: Transport): DelayingTransport {
       writable: inner.writable,
       close: () => inner.close(),
     },
-    hold(m) {
+    hold(m, count = 1) {
       match = m;
+      toHold = count;
     },
     get held() {
       return held.length;

@@ -4,7 +4,7 @@
 #include "le.h"
 #include "protocol.h"
 
-/* 8 entries x 16 bytes: a burst of DMA half/complete and USART idle
+/* 8 entries x 18 bytes: a burst of DMA half/complete and USART idle
  * events while the main loop is busy with one command. */
 #define EV_QUEUE_LEN 8u
 
@@ -19,7 +19,8 @@ static struct {
      * laps from it even when events are lost (PROTOCOL.md 3) */
     volatile uint16_t completions[2];
     /* starts (EN 0 -> 1) of each exposed channel, counted from a base
-     * drawn at boot: every DMA event names the start it belongs to */
+     * drawn at boot: every DMA event names the start it belongs to, every
+     * USART event the starts of both channels */
     volatile uint16_t starts[2];
 } ev;
 
@@ -144,11 +145,16 @@ void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr)
 
 void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2)
 {
-    struct event *e = ev_begin(T_EV_USART, 9);
+    /* Posted at the DMA handlers' priority, and a start counts itself with
+     * interrupts masked: these are the transfers running when the flags
+     * were read (a flag of an earlier one names its start, however late it
+     * reaches the host). */
+    uint16_t starts1 = ev.starts[0], starts2 = ev.starts[1];
+    struct event *e = ev_begin(T_EV_USART, 13);
     if (!e)
         return;
     e->payload[0] = flags;
-    le_put16(le_put16(le_put32(e->payload + 1, isr), cndtr1), cndtr2);
+    le_put16(le_put16(le_put16(le_put16(le_put32(e->payload + 1, isr), cndtr1), cndtr2), starts1), starts2);
     ev_commit();
 }
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EV_MAX_PAYLOAD 12u
+#define EV_MAX_PAYLOAD 13u
 
 struct event {
     uint8_t type;
@@ -24,6 +24,8 @@ void ev_init(uint32_t boot_epoch);
 /* Posting: from one interrupt priority level only (single producer). */
 void ev_post_boot(uint32_t boot_epoch);
 void ev_post_dma(uint8_t channel, uint8_t flags, uint16_t cndtr, uint32_t ccr);
+/* The event also names the start of each exposed channel at this instant
+ * (PROTOCOL.md 3), so the host can tell which transfer a flag belongs to. */
 void ev_post_usart(uint8_t flags, uint32_t isr, uint16_t cndtr1, uint16_t cndtr2);
 /* Main loop, just before a write that changes CCR.EN of `channel` (1 or
  * 2) from 0 to 1: its completion count starts over and its start count

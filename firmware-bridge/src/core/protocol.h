@@ -4,7 +4,7 @@
 
 #define PROTO_VERSION          2u
 #define FW_VERSION_MAJOR       2u
-#define FW_VERSION_MINOR       3u
+#define FW_VERSION_MINOR       4u
 #define FW_VERSION_PATCH       0u
 
 /* PROTOCOL.md 1: sizes */
