@@ -215,7 +215,7 @@ export class Cpu {
       },
     });
     this.nvic.onChange = () => this.kick();
-    this.clock.onEarliestChange = () => this.kick();
+    this.clock.onEarliestChange = (dueNs) => this.runUntilAtMost(dueNs);
     this.shMemory = {
       read8: (a) => this.read8(a),
       read32: (a) => this.read32(a),
@@ -249,6 +249,17 @@ export class Cpu {
   private cycleAt(ns: number): number {
     if (ns === Infinity) return Infinity;
     return this.epochCycles + Math.max(0, Math.ceil((ns - this.epochNs) / this.nsPerCycle));
+  }
+
+  /**
+   * A clock event newly due at `dueNs`: stop executing at the first
+   * instruction boundary at or past it (as `service` would have set, had it
+   * been scheduled then), rather than at the next one only to find nothing
+   * due yet.
+   */
+  private runUntilAtMost(dueNs: number): void {
+    const cycle = this.cycleAt(dueNs);
+    if (cycle < this.deadline) this.deadline = cycle;
   }
 
   /** Make the execute loop stop at the next instruction boundary. */
