@@ -855,7 +855,10 @@ export class Cpu {
     const lineMask = this.ftLineMask;
     let pc = this.pc;
     // The cycle count lives in a local while instructions run: it is stored
-    // back before any call that may look at it and read again after.
+    // back before any call that may look at it and read again after. Loads
+    // and stores index the cached data region (SRAM) here and call
+    // read*/write* for anything else: unaligned, another region, a device,
+    // or no region cached (an observer attached).
     let cycles = this.cycles;
     try {
       for (;;) {
@@ -1305,262 +1308,244 @@ export class Cpu {
           }
           case 33: {
             // LDR_LIT: base is the word-aligned pc + 4, so aligned; the pool is usually in the code region.
-            {
-              const a = (((pc + 4) & ~3) + (d >>> 20)) | 0;
-              const o = (a - this.cBase) >>> 0;
-              if (o < this.cSize) {
-                cycles += this.cDataWait;
-                r[(d >>> 8) & 15] = this.c32[o >>> 2]!;
-              } else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read32(a);
-                cycles = this.cycles;
-              }
+            const a = (((pc + 4) & ~3) + (d >>> 20)) | 0;
+            const o = (a - this.cBase) >>> 0;
+            if (o < this.cSize) {
+              cycles += this.cDataWait;
+              r[(d >>> 8) & 15] = this.c32[o >>> 2]!;
+            } else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
           }
-          case 34:
+          case 34: {
             // STR_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
-              else {
-                this.cycles = cycles;
-                this.write32(a, r[(d >>> 8) & 15]!);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
+            else {
+              this.cycles = cycles;
+              this.write32(a, r[(d >>> 8) & 15]!);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 35:
+          }
+          case 35: {
             // STRH_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 1) === 0 && o < this.dSize) this.d16[o >>> 1] = r[(d >>> 8) & 15]! & 0xffff;
-              else {
-                this.cycles = cycles;
-                this.write16(a, r[(d >>> 8) & 15]! & 0xffff);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) this.d16[o >>> 1] = r[(d >>> 8) & 15]! & 0xffff;
+            else {
+              this.cycles = cycles;
+              this.write16(a, r[(d >>> 8) & 15]! & 0xffff);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 36:
+          }
+          case 36: {
             // STRB_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if (o < this.dSize) this.d8[o] = r[(d >>> 8) & 15]! & 0xff;
-              else {
-                this.cycles = cycles;
-                this.write8(a, r[(d >>> 8) & 15]! & 0xff);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) this.d8[o] = r[(d >>> 8) & 15]! & 0xff;
+            else {
+              this.cycles = cycles;
+              this.write8(a, r[(d >>> 8) & 15]! & 0xff);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 37:
+          }
+          case 37: {
             // LDRSB_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if (o < this.dSize) r[(d >>> 8) & 15] = (this.d8[o]! << 24) >> 24;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = (this.read8(a) << 24) >> 24;
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) r[(d >>> 8) & 15] = (this.d8[o]! << 24) >> 24;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = (this.read8(a) << 24) >> 24;
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 38:
+          }
+          case 38: {
             // LDR_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read32(a);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 39:
+          }
+          case 39: {
             // LDRH_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d16[o >>> 1]!;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read16(a);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d16[o >>> 1]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read16(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 40:
+          }
+          case 40: {
             // LDRB_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if (o < this.dSize) r[(d >>> 8) & 15] = this.d8[o]!;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read8(a);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) r[(d >>> 8) & 15] = this.d8[o]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read8(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 41:
+          }
+          case 41: {
             // LDRSH_REG
-            {
-              const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = (this.d16[o >>> 1]! << 16) >> 16;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = (this.read16(a) << 16) >> 16;
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = (this.d16[o >>> 1]! << 16) >> 16;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = (this.read16(a) << 16) >> 16;
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 42:
+          }
+          case 42: {
             // STR_IMM
-            {
-              const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
-              else {
-                this.cycles = cycles;
-                this.write32(a, r[(d >>> 8) & 15]!);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
+            else {
+              this.cycles = cycles;
+              this.write32(a, r[(d >>> 8) & 15]!);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 43:
+          }
+          case 43: {
             // LDR_IMM
-            {
-              const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read32(a);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 44:
+          }
+          case 44: {
             // STRB_IMM
-            {
-              const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if (o < this.dSize) this.d8[o] = r[(d >>> 8) & 15]! & 0xff;
-              else {
-                this.cycles = cycles;
-                this.write8(a, r[(d >>> 8) & 15]! & 0xff);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) this.d8[o] = r[(d >>> 8) & 15]! & 0xff;
+            else {
+              this.cycles = cycles;
+              this.write8(a, r[(d >>> 8) & 15]! & 0xff);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 45:
+          }
+          case 45: {
             // LDRB_IMM
-            {
-              const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if (o < this.dSize) r[(d >>> 8) & 15] = this.d8[o]!;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read8(a);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) r[(d >>> 8) & 15] = this.d8[o]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read8(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 46:
+          }
+          case 46: {
             // STRH_IMM
-            {
-              const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 1) === 0 && o < this.dSize) this.d16[o >>> 1] = r[(d >>> 8) & 15]! & 0xffff;
-              else {
-                this.cycles = cycles;
-                this.write16(a, r[(d >>> 8) & 15]! & 0xffff);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) this.d16[o >>> 1] = r[(d >>> 8) & 15]! & 0xffff;
+            else {
+              this.cycles = cycles;
+              this.write16(a, r[(d >>> 8) & 15]! & 0xffff);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 47:
+          }
+          case 47: {
             // LDRH_IMM
-            {
-              const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d16[o >>> 1]!;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read16(a);
-                cycles = this.cycles;
-              }
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d16[o >>> 1]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read16(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 48:
+          }
+          case 48: {
             // STR_SP
-            {
-              const a = (r[13]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
-              else {
-                this.cycles = cycles;
-                this.write32(a, r[(d >>> 8) & 15]!);
-                cycles = this.cycles;
-              }
+            const a = (r[13]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
+            else {
+              this.cycles = cycles;
+              this.write32(a, r[(d >>> 8) & 15]!);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
-          case 49:
+          }
+          case 49: {
             // LDR_SP
-            {
-              const a = (r[13]! + (d >>> 20)) | 0;
-              const o = (a - this.dBase) >>> 0;
-              if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
-              else {
-                this.cycles = cycles;
-                r[(d >>> 8) & 15] = this.read32(a);
-                cycles = this.cycles;
-              }
+            const a = (r[13]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
             }
             pc += 2;
             cost = 2;
             break;
+          }
           case 50:
             // ADR
             r[(d >>> 8) & 15] = ((pc + 4) & ~3) + (d >>> 20);
