@@ -103,6 +103,8 @@ const SYSTEM_REGION = 0xe0000000;
 /** Entry and return latency of the Cortex-M0+ (TRM §3.3), roughly. */
 const EXCEPTION_ENTRY_CYCLES = 15;
 const EXCEPTION_RETURN_CYCLES = 10;
+/** Most cycles one call of `execute` runs (see `service`). */
+const MAX_BATCH_CYCLES = 1 << 16;
 
 function hex(n: number): string {
   return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
@@ -183,6 +185,10 @@ export class Cpu {
   private ftPrefetch = false;
   private ftCache: Int32Array = EMPTY32;
   private ftCacheNext = 0;
+  /** log2 of the line size. */
+  private ftLineShift = 3;
+  /** Per line of the timed range, 1 while `ftCache` holds it: a lookup without a search. */
+  private ftCached: Uint8Array = EMPTY8;
   /** The line the core executes from, and the cycle it was there. */
   private curLine = -1;
   private lineReady = 0;
@@ -209,7 +215,7 @@ export class Cpu {
       },
     });
     this.nvic.onChange = () => this.kick();
-    this.clock.onEarliestChange = () => this.kick();
+    this.clock.onEarliestChange = (dueNs) => this.runUntilAtMost(dueNs);
     this.shMemory = {
       read8: (a) => this.read8(a),
       read32: (a) => this.read32(a),
@@ -243,6 +249,17 @@ export class Cpu {
   private cycleAt(ns: number): number {
     if (ns === Infinity) return Infinity;
     return this.epochCycles + Math.max(0, Math.ceil((ns - this.epochNs) / this.nsPerCycle));
+  }
+
+  /**
+   * A clock event newly due at `dueNs`: stop executing at the first
+   * instruction boundary at or past it (as `service` would have set, had it
+   * been scheduled then), rather than at the next one only to find nothing
+   * due yet.
+   */
+  private runUntilAtMost(dueNs: number): void {
+    const cycle = this.cycleAt(dueNs);
+    if (cycle < this.deadline) this.deadline = cycle;
   }
 
   /** Make the execute loop stop at the next instruction boundary. */
@@ -512,6 +529,10 @@ export class Cpu {
     const due = this.cycleAt(this.clock.nextDueNs());
     if (due < dl) dl = due;
     if (this.sysTick.nextInterruptCycle < dl) dl = this.sysTick.nextInterruptCycle;
+    // A bounded batch: `execute` returns now and then, so the engine runs it
+    // as a function called often rather than one long on-stack-replaced
+    // loop. Servicing at a boundary where nothing is due changes nothing.
+    if (this.cycles + MAX_BATCH_CYCLES < dl) dl = this.cycles + MAX_BATCH_CYCLES;
     this.deadline = dl;
     return took;
   }
@@ -755,6 +776,9 @@ export class Cpu {
     this.ftPrefetch = on && timing.prefetch;
     this.ftCache = on && timing.cacheLines > 0 ? new Int32Array(timing.cacheLines).fill(-1) : EMPTY32;
     this.ftCacheNext = 0;
+    this.ftLineShift = on ? 31 - Math.clz32(timing.lineBytes) : 3;
+    this.ftCached =
+      on && timing.cacheLines > 0 ? new Uint8Array(Math.ceil(timing.size / timing.lineBytes)) : EMPTY8;
     this.curLine = -1;
     this.cSize = 0; // the code region's data wait states are worked out again
     this.kick();
@@ -768,11 +792,10 @@ export class Cpu {
     if ((line - this.ftBase) >>> 0 >= this.ftSize) return 0;
     const now = this.cycles;
     const cache = this.ftCache;
-    for (let i = 0; i < cache.length; i++) {
-      if (cache[i] === line) {
-        this.lineReady = now;
-        return 0;
-      }
+    const index = (line - this.ftBase) >>> this.ftLineShift;
+    if (this.ftCached[index] === 1) {
+      this.lineReady = now;
+      return 0;
     }
     let stall = this.ftWait;
     // The prefetch read this line as soon as the previous one was in: only the rest of that read is left.
@@ -780,7 +803,11 @@ export class Cpu {
     if (this.ftPrefetch && line === ((previous - this.ftLineMask) | 0))
       stall = Math.max(0, this.lineReady + this.ftWait - now);
     if (cache.length > 0) {
+      // FIFO replacement: the oldest line leaves.
+      const old = cache[this.ftCacheNext]!;
+      if (old !== -1) this.ftCached[(old - this.ftBase) >>> this.ftLineShift] = 0;
       cache[this.ftCacheNext] = line;
+      this.ftCached[index] = 1;
       this.ftCacheNext = (this.ftCacheNext + 1) % cache.length;
     }
     this.lineReady = now + stall;
@@ -827,6 +854,12 @@ export class Cpu {
     const timed = this.ftSize !== 0;
     const lineMask = this.ftLineMask;
     let pc = this.pc;
+    // The cycle count lives in a local while instructions run: it is stored
+    // back before any call that may look at it and read again after. Loads
+    // and stores index the cached data region (SRAM) here and call
+    // read*/write* for anything else: unaligned, another region, a device,
+    // or no region cached (an observer attached).
+    let cycles = this.cycles;
     try {
       for (;;) {
         let off = (pc - this.cBase) >>> 0;
@@ -835,7 +868,10 @@ export class Cpu {
           off = (pc - this.cBase) >>> 0;
         }
         const d = table[this.c16[off >>> 1]!]!;
-        if (timed && (pc & lineMask) !== this.curLine) this.cycles += this.lineStall(pc);
+        if (timed && (pc & lineMask) !== this.curLine) {
+          this.cycles = cycles;
+          cycles += this.lineStall(pc);
+        }
         let cost = 1;
         // Case labels are `Op` numbers written as literals (see decoder.ts).
         switch (d & 0xff) {
@@ -1250,7 +1286,9 @@ export class Cpu {
             const target = (rm === 15 ? pc + 4 : r[rm]!) >>> 0;
             if (this.ipsr !== 0 && target >>> 28 === 0xf) {
               this.pc = pc;
+              this.cycles = cycles;
               this.exceptionReturn(target);
+              cycles = this.cycles;
               pc = this.pc;
             } else {
               if ((target & 1) === 0) throw new CpuFault(`BX to even address ${hex(target)}`, target);
@@ -1269,108 +1307,245 @@ export class Cpu {
             break;
           }
           case 33: {
-            // LDR_LIT: base is the word-aligned pc + 4.
-            r[(d >>> 8) & 15] = this.read32(((pc + 4) & ~3) + (d >>> 20));
+            // LDR_LIT: base is the word-aligned pc + 4, so aligned; the pool is usually in the code region.
+            const a = (((pc + 4) & ~3) + (d >>> 20)) | 0;
+            const o = (a - this.cBase) >>> 0;
+            if (o < this.cSize) {
+              cycles += this.cDataWait;
+              r[(d >>> 8) & 15] = this.c32[o >>> 2]!;
+            } else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
           }
-          case 34:
+          case 34: {
             // STR_REG
-            this.write32(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!, r[(d >>> 8) & 15]!);
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
+            else {
+              this.cycles = cycles;
+              this.write32(a, r[(d >>> 8) & 15]!);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 35:
+          }
+          case 35: {
             // STRH_REG
-            this.write16(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!, r[(d >>> 8) & 15]! & 0xffff);
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) this.d16[o >>> 1] = r[(d >>> 8) & 15]! & 0xffff;
+            else {
+              this.cycles = cycles;
+              this.write16(a, r[(d >>> 8) & 15]! & 0xffff);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 36:
+          }
+          case 36: {
             // STRB_REG
-            this.write8(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!, r[(d >>> 8) & 15]! & 0xff);
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) this.d8[o] = r[(d >>> 8) & 15]! & 0xff;
+            else {
+              this.cycles = cycles;
+              this.write8(a, r[(d >>> 8) & 15]! & 0xff);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 37:
+          }
+          case 37: {
             // LDRSB_REG
-            r[(d >>> 8) & 15] = (this.read8(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) << 24) >> 24;
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) r[(d >>> 8) & 15] = (this.d8[o]! << 24) >> 24;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = (this.read8(a) << 24) >> 24;
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 38:
+          }
+          case 38: {
             // LDR_REG
-            r[(d >>> 8) & 15] = this.read32(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!);
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 39:
+          }
+          case 39: {
             // LDRH_REG
-            r[(d >>> 8) & 15] = this.read16(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!);
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d16[o >>> 1]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read16(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 40:
+          }
+          case 40: {
             // LDRB_REG
-            r[(d >>> 8) & 15] = this.read8(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!);
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) r[(d >>> 8) & 15] = this.d8[o]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read8(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 41:
+          }
+          case 41: {
             // LDRSH_REG
-            r[(d >>> 8) & 15] = (this.read16(r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) << 16) >> 16;
+            const a = (r[(d >>> 12) & 15]! + r[(d >>> 16) & 15]!) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = (this.d16[o >>> 1]! << 16) >> 16;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = (this.read16(a) << 16) >> 16;
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 42:
+          }
+          case 42: {
             // STR_IMM
-            this.write32(r[(d >>> 12) & 15]! + (d >>> 20), r[(d >>> 8) & 15]!);
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
+            else {
+              this.cycles = cycles;
+              this.write32(a, r[(d >>> 8) & 15]!);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 43:
+          }
+          case 43: {
             // LDR_IMM
-            r[(d >>> 8) & 15] = this.read32(r[(d >>> 12) & 15]! + (d >>> 20));
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 44:
+          }
+          case 44: {
             // STRB_IMM
-            this.write8(r[(d >>> 12) & 15]! + (d >>> 20), r[(d >>> 8) & 15]! & 0xff);
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) this.d8[o] = r[(d >>> 8) & 15]! & 0xff;
+            else {
+              this.cycles = cycles;
+              this.write8(a, r[(d >>> 8) & 15]! & 0xff);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 45:
+          }
+          case 45: {
             // LDRB_IMM
-            r[(d >>> 8) & 15] = this.read8(r[(d >>> 12) & 15]! + (d >>> 20));
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if (o < this.dSize) r[(d >>> 8) & 15] = this.d8[o]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read8(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 46:
+          }
+          case 46: {
             // STRH_IMM
-            this.write16(r[(d >>> 12) & 15]! + (d >>> 20), r[(d >>> 8) & 15]! & 0xffff);
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) this.d16[o >>> 1] = r[(d >>> 8) & 15]! & 0xffff;
+            else {
+              this.cycles = cycles;
+              this.write16(a, r[(d >>> 8) & 15]! & 0xffff);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 47:
+          }
+          case 47: {
             // LDRH_IMM
-            r[(d >>> 8) & 15] = this.read16(r[(d >>> 12) & 15]! + (d >>> 20));
+            const a = (r[(d >>> 12) & 15]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 1) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d16[o >>> 1]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read16(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 48:
+          }
+          case 48: {
             // STR_SP
-            this.write32(r[13]! + (d >>> 20), r[(d >>> 8) & 15]!);
+            const a = (r[13]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) this.d32[o >>> 2] = r[(d >>> 8) & 15]!;
+            else {
+              this.cycles = cycles;
+              this.write32(a, r[(d >>> 8) & 15]!);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
-          case 49:
+          }
+          case 49: {
             // LDR_SP
-            r[(d >>> 8) & 15] = this.read32(r[13]! + (d >>> 20));
+            const a = (r[13]! + (d >>> 20)) | 0;
+            const o = (a - this.dBase) >>> 0;
+            if ((a & 3) === 0 && o < this.dSize) r[(d >>> 8) & 15] = this.d32[o >>> 2]!;
+            else {
+              this.cycles = cycles;
+              r[(d >>> 8) & 15] = this.read32(a);
+              cycles = this.cycles;
+            }
             pc += 2;
             cost = 2;
             break;
+          }
           case 50:
             // ADR
             r[(d >>> 8) & 15] = ((pc + 4) & ~3) + (d >>> 20);
@@ -1415,15 +1590,26 @@ export class Cpu {
             // PUSH: lowest register at the lowest address; bit 8 is LR.
             const list = d >>> 20;
             const count = (d >>> 16) & 15;
-            const sp = r[13]! - 4 * count;
-            let a = sp;
-            for (let i = 0; i < 8; i++) {
-              if ((list & (1 << i)) !== 0) {
-                this.write32(a, r[i]!);
-                a += 4;
+            const sp = (r[13]! - 4 * count) | 0;
+            const o = (sp - this.dBase) >>> 0;
+            if ((sp & 3) === 0 && o + 4 * count <= this.dSize) {
+              // The whole frame is in the data region: no access can fault.
+              const d32 = this.d32;
+              let w = o >>> 2;
+              for (let i = 0; i < 8; i++) if ((list & (1 << i)) !== 0) d32[w++] = r[i]!;
+              if ((list & 0x100) !== 0) d32[w] = r[14]!;
+            } else {
+              this.cycles = cycles;
+              let a = sp;
+              for (let i = 0; i < 8; i++) {
+                if ((list & (1 << i)) !== 0) {
+                  this.write32(a, r[i]!);
+                  a += 4;
+                }
               }
+              if ((list & 0x100) !== 0) this.write32(a, r[14]!);
+              cycles = this.cycles;
             }
-            if ((list & 0x100) !== 0) this.write32(a, r[14]!);
             r[13] = sp;
             pc += 2;
             cost = 1 + count;
@@ -1434,20 +1620,33 @@ export class Cpu {
             const list = d >>> 20;
             const count = (d >>> 16) & 15;
             const sp = r[13]!;
-            let a = sp;
-            for (let i = 0; i < 8; i++) {
-              if ((list & (1 << i)) !== 0) {
-                r[i] = this.read32(a);
-                a += 4;
+            const o = (sp - this.dBase) >>> 0;
+            let target = 0;
+            if ((sp & 3) === 0 && o + 4 * count <= this.dSize) {
+              const d32 = this.d32;
+              let w = o >>> 2;
+              for (let i = 0; i < 8; i++) if ((list & (1 << i)) !== 0) r[i] = d32[w++]!;
+              if ((list & 0x100) !== 0) target = d32[w]! >>> 0;
+            } else {
+              this.cycles = cycles;
+              let a = sp;
+              for (let i = 0; i < 8; i++) {
+                if ((list & (1 << i)) !== 0) {
+                  r[i] = this.read32(a);
+                  a += 4;
+                }
               }
+              if ((list & 0x100) !== 0) target = this.read32(a) >>> 0;
+              cycles = this.cycles;
             }
             if ((list & 0x100) !== 0) {
-              const target = this.read32(a) >>> 0;
               r[13] = sp + 4 * count;
               cost = 3 + count;
               if (this.ipsr !== 0 && target >>> 28 === 0xf) {
                 this.pc = pc;
+                this.cycles = cycles;
                 this.exceptionReturn(target);
+                cycles = this.cycles;
                 pc = this.pc;
               } else {
                 if ((target & 1) === 0) throw new CpuFault(`POP to even address ${hex(target)}`, target);
@@ -1497,7 +1696,9 @@ export class Cpu {
             const imm = d >>> 20;
             this.pc = pc;
             if (imm === 0xab && this.semihosting !== null) {
+              this.cycles = cycles;
               const res = this.semihosting.call(r[0]! >>> 0, r[1]! >>> 0, this.shMemory);
+              cycles = this.cycles;
               if (res.kind === 'exit') {
                 this.halt = { reason: 'exit', code: res.code };
                 this.kick();
@@ -1541,12 +1742,21 @@ export class Cpu {
             const count = (d >>> 16) & 15;
             const base = r[rn]!;
             if ((base & 3) !== 0) throw this.unaligned(base, 4, true);
-            let a = base;
-            for (let i = 0; i < 8; i++) {
-              if ((list & (1 << i)) !== 0) {
-                this.write32(a, r[i]!);
-                a += 4;
+            const o = (base - this.dBase) >>> 0;
+            if (o + 4 * count <= this.dSize) {
+              const d32 = this.d32;
+              let w = o >>> 2;
+              for (let i = 0; i < 8; i++) if ((list & (1 << i)) !== 0) d32[w++] = r[i]!;
+            } else {
+              this.cycles = cycles;
+              let a = base;
+              for (let i = 0; i < 8; i++) {
+                if ((list & (1 << i)) !== 0) {
+                  this.write32(a, r[i]!);
+                  a += 4;
+                }
               }
+              cycles = this.cycles;
             }
             r[rn] = base + 4 * count;
             pc += 2;
@@ -1560,12 +1770,21 @@ export class Cpu {
             const count = (d >>> 16) & 15;
             const base = r[rn]!;
             if ((base & 3) !== 0) throw this.unaligned(base, 4, false);
-            let a = base;
-            for (let i = 0; i < 8; i++) {
-              if ((list & (1 << i)) !== 0) {
-                r[i] = this.read32(a);
-                a += 4;
+            const o = (base - this.dBase) >>> 0;
+            if (o + 4 * count <= this.dSize) {
+              const d32 = this.d32;
+              let w = o >>> 2;
+              for (let i = 0; i < 8; i++) if ((list & (1 << i)) !== 0) r[i] = d32[w++]!;
+            } else {
+              this.cycles = cycles;
+              let a = base;
+              for (let i = 0; i < 8; i++) {
+                if ((list & (1 << i)) !== 0) {
+                  r[i] = this.read32(a);
+                  a += 4;
+                }
               }
+              cycles = this.cycles;
             }
             if ((list & (1 << rn)) === 0) r[rn] = base + 4 * count;
             pc += 2;
@@ -1676,7 +1895,9 @@ export class Cpu {
           case 88:
             // SVC: the return address is the next instruction.
             this.pc = pc + 2;
+            this.cycles = cycles;
             this.svc();
+            cycles = this.cycles;
             pc = this.pc;
             break;
           case 89:
@@ -1701,7 +1922,9 @@ export class Cpu {
               cost = 3;
             } else {
               this.pc = pc;
+              this.cycles = cycles;
               this.system32(hw1, hw2);
+              cycles = this.cycles;
               pc += 4;
               cost = 3;
             }
@@ -1711,11 +1934,12 @@ export class Cpu {
             // UNDEFINED, UDF (87)
             throw new CpuFault(`undefined instruction ${hex(this.c16[off >>> 1]!).slice(6)}`);
         }
-        const cy = this.cycles + cost;
-        this.cycles = cy;
-        if (cy >= this.deadline) break;
+        cycles += cost;
+        if (cycles >= this.deadline) break;
       }
     } catch (e) {
+      // Thrown inside a call, `this.cycles` holds the count (calls only add to it); else the local does.
+      if (cycles > this.cycles) this.cycles = cycles;
       if (!(e instanceof CpuFault || e instanceof BusError)) {
         this.pc = pc;
         throw e;
@@ -1725,6 +1949,7 @@ export class Cpu {
       this.takeFault(e);
       return;
     }
+    this.cycles = cycles;
     this.pc = pc >>> 0;
   }
 
