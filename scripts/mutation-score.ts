@@ -5,6 +5,9 @@
  * test, and the score (killed / (killed + survived + no coverage)).
  *
  *   npm run mutate:score [-- --survivors]    (--survivors lists every survivor)
+ *
+ * A run still going is read from its event recorder (events-<scope>/): the
+ * mutants tested so far.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -19,6 +22,7 @@ const Mutant = z.object({
   status: z.string(),
   location: z.object({ start: z.object({ line: z.number(), column: z.number() }) }),
 });
+const TestedEvent = Mutant.extend({ fileName: z.string() });
 const Report = z.object({
   files: z.record(z.string(), z.object({ source: z.string(), mutants: z.array(Mutant) })),
 });
@@ -56,6 +60,19 @@ function main(): void {
       const seen = byFile.get(key);
       if (!seen || seen.at < at) byFile.set(key, { at, mutants, source });
     }
+  }
+  for (const dir of readdirSync(REPORTS).filter((n) => n.startsWith('events-'))) {
+    const path = join(REPORTS, dir);
+    const report = join(REPORTS, `${dir.slice('events-'.length)}.json`);
+    const at = statSync(path).mtimeMs;
+    if (existsSync(report) && statSync(report).mtimeMs >= at) continue;
+    const tested = new Map<string, Mutant[]>();
+    for (const name of readdirSync(path).filter((n) => n.endsWith('-onMutantTested.json'))) {
+      const event = TestedEvent.parse(JSON.parse(readFileSync(join(path, name), 'utf8')));
+      const key = relative(process.cwd(), event.fileName);
+      tested.set(key, [...(tested.get(key) ?? []), event]);
+    }
+    for (const [key, mutants] of tested) byFile.set(key, { at, mutants, source: readFileSync(key, 'utf8') });
   }
   const folders = new Map<string, Tally>();
   const total: Tally = { killed: 0, survived: 0, noCoverage: 0 };
