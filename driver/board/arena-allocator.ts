@@ -144,12 +144,6 @@ export class ArenaAllocator {
     return claimed;
   }
 
-  /** Forgets every allocation: only for when the whole arena is known to be idle. */
-  reset(): void {
-    this.live.clear();
-    this.free = [{ address: this.base, length: this.size }];
-  }
-
   /** The free blocks, by address. */
   freeRanges(): ArenaRange[] {
     return this.free.map((b) => ({ address: b.address, length: b.length }));
@@ -160,16 +154,6 @@ export class ArenaAllocator {
     return [...this.live]
       .map(([address, length]) => ({ address, length }))
       .sort((a, b) => a.address - b.address);
-  }
-
-  get bytesInUse(): number {
-    let total = 0;
-    for (const length of this.live.values()) total += length;
-    return total;
-  }
-
-  get liveAllocations(): number {
-    return this.live.size;
   }
 
   largestFree(): number {
