@@ -167,6 +167,11 @@ export class HostSerialPort implements HostPort {
     if (dueNs > now) this.deliverAt(dueNs);
   }
 
+  /** Whether the port models USB frames (`usbFrameNs`): the board's bytes are due at frame boundaries. */
+  get timesFrames(): boolean {
+    return this.usbFrameNs !== undefined;
+  }
+
   /** Hands output that is due to the reader and lets blocked writes go on. The board calls it between slices. */
   flush(): void {
     this.settleForeign();

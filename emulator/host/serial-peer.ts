@@ -68,7 +68,7 @@ export class Usart1Wire implements SerialPeer {
     baudRate: number | 'follow-board' = DEFAULT_PEER_BAUD_RATE,
   ) {
     this.wiring = wiring;
-    this.baudRate = baudRate;
+    this.rate = checkRate(baudRate);
     usart.onTransmit = (byte, timeNs) => {
       if (this.wiring !== 'peer') return;
       const boardBit = usart.bitNs();
@@ -84,23 +84,36 @@ export class Usart1Wire implements SerialPeer {
       this.foreign.endNs.push(timeNs);
       if (!usart.transmitting) this.settleForeign(timeNs);
     };
-    // In loopback the RX side samples the same frame as it leaves, so the
-    // character starts arriving as it starts leaving and both end together.
-    // The wire carries only what TX drives now: a character still arriving
-    // was cut short by a reset of the transmitter, and is lost.
-    usart.onTransmitStart = (byte) => {
-      if (this.wiring !== 'loopback') return;
-      this.usart.cutRxWire();
-      this.usart.receive(byte);
+    // At the peer's own rate each byte arrives as sent, with its time: the
+    // peer may hear them in batches.
+    usart.transmitTiming = () => {
+      const boardBit = usart.bitNs();
+      const peerBit = this.peerBitNs;
+      return boardBit === undefined || peerBit === undefined || sameRate(boardBit, peerBit)
+        ? 'batched'
+        : 'each';
     };
+    usart.onTransmitStart = wiring === 'loopback' ? this.loopStart : undefined;
   }
+
+  // In loopback the RX side samples the same frame as it leaves, so the
+  // character starts arriving as it starts leaving and both end together.
+  // The wire carries only what TX drives now: a character still arriving
+  // was cut short by a reset of the transmitter, and is lost.
+  private readonly loopStart = (byte: number): void => {
+    this.usart.cutRxWire();
+    this.usart.receive(byte);
+  };
 
   get mode(): Usart1Wiring {
     return this.wiring;
   }
 
   set mode(mode: Usart1Wiring) {
+    // What the board sent so far went where the wire went then.
+    this.usart.settle();
     this.wiring = mode;
+    this.usart.onTransmitStart = mode === 'loopback' ? this.loopStart : undefined;
   }
 
   get baudRate(): number | 'follow-board' {
@@ -108,9 +121,10 @@ export class Usart1Wire implements SerialPeer {
   }
 
   set baudRate(rate: number | 'follow-board') {
-    if (rate !== 'follow-board' && (!Number.isInteger(rate) || rate <= 0))
-      throw new RangeError(`a baud rate is a positive whole number, not ${rate}`);
-    this.rate = rate;
+    const checked = checkRate(rate);
+    // What the board sent so far was heard at the rate the peer had then.
+    this.usart.listenersChanged();
+    this.rate = checked;
   }
 
   inject(bytes: Uint8Array | readonly number[]): void {
@@ -160,16 +174,29 @@ export class Usart1Wire implements SerialPeer {
   }
 
   received(): ReceivedByte[] {
+    this.usart.settle();
     return this.log.slice();
   }
 
   onByte(callback: (byte: number, timeNs: number) => void): () => void {
+    // A listener hears what is sent from now on, and until it leaves.
+    this.usart.settle();
     this.listeners.add(callback);
-    return () => this.listeners.delete(callback);
+    return () => {
+      this.usart.settle();
+      this.listeners.delete(callback);
+    };
   }
 
   clear(): void {
+    this.usart.settle();
     this.log = [];
     this.usart.clearRxWire();
   }
+}
+
+function checkRate(rate: number | 'follow-board'): number | 'follow-board' {
+  if (rate !== 'follow-board' && (!Number.isInteger(rate) || rate <= 0))
+    throw new RangeError(`a baud rate is a positive whole number, not ${rate}`);
+  return rate;
 }

@@ -12,8 +12,10 @@
 import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
+import type { BulkHook, UsartBulkPort, UsartBulkState } from './bulk-state.ts';
 import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
 import { garbled, type ReceiverSampling, sameRate, sampleLine } from './uart-waveform.ts';
+import { WireQueue } from './wire-queue.ts';
 
 export const USART1_BASE = 0x4001_3800;
 export const USART2_BASE = 0x4000_4400;
@@ -147,6 +149,8 @@ export interface UsartOptions {
 export interface UsartPins {
   txConnected(): boolean;
   rxConnected(): boolean;
+  /** Whether TX reaches its pin, without reporting anything (a look ahead); default: txConnected. */
+  txRouted?(): boolean;
 }
 
 const ALWAYS_CONNECTED: UsartPins = { txConnected: () => true, rxConnected: () => true };
@@ -160,6 +164,8 @@ export interface UsartLineObserver {
   tx(word: number, startNs: number, bitNs: number, wordBits: number): void;
   rx(word: number | undefined, startNs: number, frameNs: number, wordBits: number): void;
 }
+
+export type TransmitTiming = 'each' | 'batched' | 'batched-until-idle';
 
 export type UsartMisuse =
   /** A write changed a field that can only be written while UE = 0. */
@@ -183,7 +189,16 @@ export class Usart implements MemoryMappedDevice {
   /** Called when a character's stop bit has left the shift register. */
   onTransmit: ((byte: number, timeNs: number) => void) | undefined;
   /** Called when a character starts leaving (its start bit); used for a loopback wire. */
-  onTransmitStart: ((byte: number, timeNs: number, frameNs: number) => void) | undefined;
+  get onTransmitStart(): ((byte: number, timeNs: number, frameNs: number) => void) | undefined {
+    return this.transmitStart;
+  }
+
+  set onTransmitStart(listener: ((byte: number, timeNs: number, frameNs: number) => void) | undefined) {
+    // Each start is then seen at its time: a bulk engine hands the timing back first.
+    this.bulk?.release();
+    this.transmitStart = listener;
+  }
+
   readonly misuse = new Map<UsartMisuse, number>();
   /** Called at each misuse, after it is counted. */
   onMisuse: ((kind: UsartMisuse) => void) | undefined;
@@ -201,7 +216,24 @@ export class Usart implements MemoryMappedDevice {
   onConfigError: ((what: string) => void) | undefined;
   writesWhileUnclocked = 0;
   /** A signal trace's view of the TX and RX lines (emulator/debug/trace); null: none. */
-  lineObserver: UsartLineObserver | null = null;
+  get lineObserver(): UsartLineObserver | null {
+    return this.lines;
+  }
+
+  set lineObserver(observer: UsartLineObserver | null) {
+    this.bulk?.release();
+    this.lines = observer;
+  }
+
+  /**
+   * When `onTransmit` must hear characters while a bulk engine runs the
+   * USART (asked whenever the engine takes over; absent: 'each'):
+   * - 'each': every one at its time;
+   * - 'batched': after the fact, in batches, each with its exact time;
+   * - 'batched-until-idle': batched, but the last one before the
+   *   transmitter goes idle at its time (with all before it heard then).
+   */
+  transmitTiming: (() => TransmitTiming) | undefined;
 
   private readonly clock: Clock;
   private readonly irq: InterruptLine;
@@ -229,7 +261,7 @@ export class Usart implements MemoryMappedDevice {
   private txIdleFrame = false;
   private txByte = 0;
 
-  private readonly wire: WireChar[] = [];
+  private readonly wire = new WireQueue<WireChar>();
   private rxTimer: TimerHandle | undefined;
   private rxCurrent: WireChar | undefined;
   private rxStartNs = 0;
@@ -245,6 +277,10 @@ export class Usart implements MemoryMappedDevice {
   private irqLevel = false;
   private txReqLevel = false;
   private rxReqLevel = false;
+  /** The bulk engine running this USART's timing, if any (see bulk-engine.ts). */
+  private bulk: BulkHook | null = null;
+  private transmitStart: ((byte: number, timeNs: number, frameNs: number) => void) | undefined;
+  private lines: UsartLineObserver | null = null;
 
   constructor(options: UsartOptions) {
     this.name = options.name;
@@ -260,6 +296,7 @@ export class Usart implements MemoryMappedDevice {
 
   /** Peripheral reset: registers to reset values, activity dropped (characters on the wire keep their time). */
   reset(): void {
+    this.bulk?.release();
     this.stopActivity();
     this.cr1 = this.cr2 = this.cr3 = this.brr = this.gtpr = this.rtor = this.presc = 0;
     this.rdr = this.tdr = 0;
@@ -268,12 +305,14 @@ export class Usart implements MemoryMappedDevice {
   }
 
   setKernelClockHz(hz: number): void {
+    this.bulk?.release();
     this.kernelHz = hz;
     this.frameCache = FRAME_UNKNOWN;
     this.tryStartTx();
   }
 
   setClockEnabled(on: boolean): void {
+    this.bulk?.release();
     this.clockEnabled = on;
     this.frameCache = FRAME_UNKNOWN;
     this.tryStartTx();
@@ -300,6 +339,7 @@ export class Usart implements MemoryMappedDevice {
   receive(byte: number, options: ReceiveOptions = {}): void {
     // An unrouted RX input idles high. Asked only of a receiver that is on:
     // a host talking to a board that is still booting is no firmware defect.
+    this.bulk?.release();
     if (this.rxRunning() && !this.pins.rxConnected()) return;
     this.wire.push({ byte: byte & 0x1ff, options });
     if (!this.rxTimer) this.startWireChar();
@@ -307,17 +347,37 @@ export class Usart implements MemoryMappedDevice {
 
   /** A character is being sent, or waits in TDR: the TX line is not about to go idle. */
   get transmitting(): boolean {
+    this.bulk?.sync();
     return this.txTimer !== undefined || this.tdrFull;
   }
 
   /** Characters on the RX wire not yet fully received (including the one in flight). */
   get rxPending(): number {
+    this.bulk?.sync();
     return this.wire.length + (this.rxTimer ? 1 : 0);
   }
 
   /** Drops characters queued on the RX wire that have not started. */
   clearRxWire(): void {
-    this.wire.length = 0;
+    this.bulk?.release();
+    this.wire.clear();
+  }
+
+  /**
+   * Brings what a bulk engine works out lazily up to now: the state, and
+   * the characters `onTransmit` hears in batches. Without an engine: nothing.
+   */
+  settle(): void {
+    this.bulk?.sync();
+  }
+
+  /**
+   * What `onTransmit` does with a character changed (a peer's rate, a
+   * wire's routing): characters already sent are heard as before it, and a
+   * bulk engine asks `transmitTiming` again.
+   */
+  listenersChanged(): void {
+    this.bulk?.release();
   }
 
   /**
@@ -328,7 +388,8 @@ export class Usart implements MemoryMappedDevice {
    * transmitter was reset mid-character.
    */
   cutRxWire(): void {
-    this.wire.length = 0;
+    this.bulk?.release();
+    this.wire.clear();
     const timer = this.rxTimer;
     if (timer && timer.dueNs <= this.clock.nowNs) {
       // Ending right now, as the next one starts: it is whole.
@@ -345,12 +406,14 @@ export class Usart implements MemoryMappedDevice {
   }
 
   get isrValue(): number {
+    this.bulk?.sync();
     return this.computeIsr();
   }
 
   /** A debugger's read: RDR keeps its character (RXNE stays set). */
   peek(offset: number, size: AccessSize): number {
     if ((offset & ~3) !== USART.RDR) return this.read(offset, size);
+    this.bulk?.sync();
     checkAligned(this.base, offset, false, size);
     return laneRead(this.rdr, offset, size);
   }
@@ -358,6 +421,11 @@ export class Usart implements MemoryMappedDevice {
   read(offset: number, size: AccessSize): number {
     checkAligned(this.base, offset, false, size);
     const word = offset & ~3;
+    // Reading RDR may clear RXNE: a change, not just a look.
+    if (this.bulk) {
+      if (word === USART.RDR) this.bulk.release();
+      else this.bulk.sync();
+    }
     let v: number;
     switch (word) {
       case USART.CR1:
@@ -409,6 +477,7 @@ export class Usart implements MemoryMappedDevice {
     checkAligned(this.base, offset, true, size);
     const word = offset & ~3;
     if (word > USART.PRESC) throw busError(this.base, offset, true, size);
+    this.bulk?.release();
     if (!this.clockEnabled) {
       this.writesWhileUnclocked++;
       return;
@@ -593,13 +662,15 @@ export class Usart implements MemoryMappedDevice {
     this.txTimer = this.clock.schedule(frame, this.onTxFrameDone);
     this.txOnWire = this.pins.txConnected();
     this.update();
-    if (this.txOnWire) this.onTransmitStart?.(this.txByte, this.clock.nowNs, frame);
-    if (this.txOnWire && this.lineObserver) {
-      this.lineObserver.tx(this.txByte, this.clock.nowNs, this.bitNs() ?? frame / 10, this.wordBits());
+    if (this.txOnWire) this.transmitStart?.(this.txByte, this.clock.nowNs, frame);
+    if (this.txOnWire && this.lines) {
+      this.lines.tx(this.txByte, this.clock.nowNs, this.bitNs() ?? frame / 10, this.wordBits());
     }
   }
 
-  private readonly onTxFrameDone = (): void => this.txFrameDone();
+  private readonly onTxFrameDone = (): void => {
+    if (!this.bulk?.takeOver()) this.txFrameDone();
+  };
 
   private txFrameDone(): void {
     this.txTimer = undefined;
@@ -650,22 +721,23 @@ export class Usart implements MemoryMappedDevice {
    * each taking the wire until the receiver has it.
    */
   private sampleForeignRun(): void {
-    const first = this.wire[0];
+    const first = this.wire.at(0);
     const senderBit = first?.options.senderBitNs;
     if (!first || senderBit === undefined || first.durationNs !== undefined) return;
     let n = 0;
     while (
       n < this.wire.length &&
-      this.wire[n]!.options.senderBitNs === senderBit &&
-      this.wire[n]!.durationNs === undefined
+      this.wire.at(n)!.options.senderBitNs === senderBit &&
+      this.wire.at(n)!.durationNs === undefined
     )
       n++;
     const ownBit = this.bitNs();
     if (ownBit !== undefined && sameRate(ownBit, senderBit)) {
-      for (let i = 0; i < n; i++) this.wire[i]!.durationNs = senderBit * 10;
+      for (let i = 0; i < n; i++) this.wire.at(i)!.durationNs = senderBit * 10;
       return;
     }
-    const run = this.wire.splice(0, n);
+    const run: WireChar[] = [];
+    for (let i = 0; i < n; i++) run.push(this.wire.at(i)!);
     const runNs = n * 10 * senderBit;
     const sampled: WireChar[] = [];
     let at = 0;
@@ -684,7 +756,7 @@ export class Usart implements MemoryMappedDevice {
     }
     // The wire stays busy until the sender's last stop bit has gone.
     if (at < runNs) sampled.push({ byte: undefined, options: {}, durationNs: runNs - at });
-    this.wire.unshift(...sampled);
+    this.wire.replaceFront(n, sampled);
   }
 
   private startWireChar(): void {
@@ -704,11 +776,23 @@ export class Usart implements MemoryMappedDevice {
     this.rxStartNs = this.clock.nowNs;
     this.rxFrameNs = frame;
     this.rxTimer = this.clock.schedule(frame, this.onWireCharDone);
-    this.lineObserver?.rx(next.byte, this.rxStartNs, frame, this.wordBits());
+    this.lines?.rx(next.byte, this.rxStartNs, frame, this.wordBits());
     this.update();
   }
 
-  private readonly onWireCharDone = (): void => this.wireCharDone(this.rxFrameNs);
+  private readonly onWireCharDone = (): void => {
+    if (!this.bulk?.takeOver()) this.wireCharDone(this.rxFrameNs);
+  };
+
+  private readonly onIdleTimer = (): void => {
+    if (this.bulk?.takeOver()) return;
+    this.idleTimer = undefined;
+    if (this.idleArmed && this.rxRunning()) {
+      this.isr |= ISR_IDLE;
+      this.idleArmed = false;
+      this.update();
+    }
+  };
 
   private wireCharDone(frame: number): void {
     this.rxTimer = undefined;
@@ -721,14 +805,7 @@ export class Usart implements MemoryMappedDevice {
     else if (this.idleArmed && this.rxRunning()) {
       // IDLE: a whole idle frame after received data (RM0444 USART_ISR.IDLE);
       // it is not set again until RXNE has been set again.
-      this.idleTimer = this.clock.schedule(this.frameNs() ?? frame, () => {
-        this.idleTimer = undefined;
-        if (this.idleArmed && this.rxRunning()) {
-          this.isr |= ISR_IDLE;
-          this.idleArmed = false;
-          this.update();
-        }
-      });
+      this.idleTimer = this.clock.schedule(this.frameNs() ?? frame, this.onIdleTimer);
     }
     this.update();
   }
@@ -783,6 +860,79 @@ export class Usart implements MemoryMappedDevice {
     this.idleArmed = false;
     this.rxListening = false;
     this.isr = ISR_RESET;
+  }
+
+  /** Lets a bulk engine run this USART's timing (null: its own timers, always). */
+  attachBulk(hook: BulkHook | null): void {
+    this.bulk = hook;
+  }
+
+  /** The fixed parts the bulk engine works with. */
+  bulkPort(): UsartBulkPort {
+    return {
+      irq: this.irq,
+      wire: this.wire,
+      onTxTimer: this.onTxFrameDone,
+      onRxTimer: this.onWireCharDone,
+      onIdleTimer: this.onIdleTimer,
+    };
+  }
+
+  /** Whether TX would reach its pin now (asked without a report). */
+  txRouted(): boolean {
+    return this.pins.txRouted ? this.pins.txRouted() : this.pins.txConnected();
+  }
+
+  /** The state the bulk engine takes over (timers as they are: the engine takes them off the clock). */
+  exportBulk(): UsartBulkState {
+    return {
+      cr1: this.cr1,
+      cr2: this.cr2,
+      cr3: this.cr3,
+      clockEnabled: this.clockEnabled,
+      frameNs: this.frameNs(),
+      bitNs: this.bitNs(),
+      isr: this.isr,
+      rdr: this.rdr,
+      tdr: this.tdr,
+      tdrFull: this.tdrFull,
+      txByte: this.txByte,
+      txIdleFrame: this.txIdleFrame,
+      txOnWire: this.txOnWire,
+      rxCurrent: this.rxCurrent,
+      rxStartNs: this.rxStartNs,
+      rxFrameNs: this.rxFrameNs,
+      rxListening: this.rxListening,
+      idleArmed: this.idleArmed,
+      irqLevel: this.irqLevel,
+      txReqLevel: this.txReqLevel,
+      rxReqLevel: this.rxReqLevel,
+      txTimer: this.txTimer,
+      rxTimer: this.rxTimer,
+      idleTimer: this.idleTimer,
+    };
+  }
+
+  /** The state as the bulk engine worked it out (its configuration part is not taken: it did not change). */
+  importBulk(s: UsartBulkState): void {
+    this.isr = s.isr;
+    this.rdr = s.rdr;
+    this.tdr = s.tdr;
+    this.tdrFull = s.tdrFull;
+    this.txByte = s.txByte;
+    this.txIdleFrame = s.txIdleFrame;
+    this.txOnWire = s.txOnWire;
+    this.rxCurrent = s.rxCurrent as WireChar | undefined;
+    this.rxStartNs = s.rxStartNs;
+    this.rxFrameNs = s.rxFrameNs;
+    this.rxListening = s.rxListening;
+    this.idleArmed = s.idleArmed;
+    this.irqLevel = s.irqLevel;
+    this.txReqLevel = s.txReqLevel;
+    this.rxReqLevel = s.rxReqLevel;
+    this.txTimer = s.txTimer;
+    this.rxTimer = s.rxTimer;
+    this.idleTimer = s.idleTimer;
   }
 
   private computeIsr(): number {

@@ -1,0 +1,121 @@
+/**
+ * What the USARTs, the DMA and the DMAMUX hand the bulk engine
+ * (bulk-engine.ts) when it takes their timing over, and take back when it
+ * gives it up: their moving state, their pending timers and the callbacks
+ * those timers run. The peripherals know the engine only through `BulkHook`.
+ */
+import type { TimerHandle } from '../core/clock.ts';
+import type { InterruptLine } from '../core/irq.ts';
+
+/** The engine as the peripherals of its domain see it. */
+export interface BulkHook {
+  /**
+   * Before anything outside the domain's own timing changes it (a register
+   * write, a character from a host, a reset, a clock change): the engine
+   * brings the domain up to now and hands the timing back to the
+   * peripherals' own timers, which then run as without the engine.
+   */
+  release(): void;
+  /** Before a look at the state (a register read, a query): the domain is brought up to now. */
+  sync(): void;
+  /**
+   * A timer of the domain fired while the engine was not running it:
+   * returns true if the engine took it and the domain's timing over (the
+   * timer's own callback must then do nothing).
+   */
+  takeOver(): boolean;
+}
+
+/** A character on a USART's RX wire (see usart.ts). */
+export interface BulkWireChar {
+  byte: number | undefined;
+  options: {
+    framingError?: boolean;
+    noise?: boolean;
+    parityError?: boolean;
+    senderBitNs?: number;
+  };
+  durationNs?: number;
+}
+
+/** The RX wire's waiting characters, as the engine reads and takes them. */
+export interface BulkWire {
+  readonly length: number;
+  at(i: number): BulkWireChar | undefined;
+  shift(): BulkWireChar | undefined;
+}
+
+export interface UsartBulkState {
+  // Configuration: fixed while the engine runs the USART (changing it goes through `release`).
+  readonly cr1: number;
+  readonly cr2: number;
+  readonly cr3: number;
+  readonly clockEnabled: boolean;
+  /** One frame with the current configuration, ns, or undefined if the USART can't run. */
+  readonly frameNs: number | undefined;
+  readonly bitNs: number | undefined;
+  // Moving state.
+  isr: number;
+  rdr: number;
+  tdr: number;
+  tdrFull: boolean;
+  txByte: number;
+  txIdleFrame: boolean;
+  txOnWire: boolean;
+  rxCurrent: BulkWireChar | undefined;
+  rxStartNs: number;
+  rxFrameNs: number;
+  rxListening: boolean;
+  idleArmed: boolean;
+  irqLevel: boolean;
+  txReqLevel: boolean;
+  rxReqLevel: boolean;
+  txTimer: TimerHandle | undefined;
+  rxTimer: TimerHandle | undefined;
+  idleTimer: TimerHandle | undefined;
+}
+
+/** What the engine needs beside the state: lines, wire, callbacks; fixed for the USART's life. */
+export interface UsartBulkPort {
+  readonly irq: InterruptLine;
+  readonly wire: BulkWire;
+  readonly onTxTimer: () => void;
+  readonly onRxTimer: () => void;
+  readonly onIdleTimer: () => void;
+}
+
+export interface DmaChannelBulkState {
+  ccr: number;
+  cndtr: number;
+  cpar: number;
+  cmar: number;
+  programmed: number;
+  curP: number;
+  curM: number;
+  flags: number;
+  request: boolean;
+}
+
+export interface DmaBulkState {
+  readonly channels: readonly DmaChannelBulkState[];
+  readonly hclkHz: number;
+  readonly cyclesPerItem: number;
+  readonly clockEnabled: boolean;
+  irqLevels: [boolean, boolean, boolean];
+  itemsTransferred: number;
+  timer: TimerHandle | undefined;
+}
+
+export interface DmaBulkPort {
+  readonly irqs: readonly [InterruptLine, InterruptLine, InterruptLine];
+  readonly onSlot: () => void;
+}
+
+export interface DmamuxBulkState {
+  /** Request ID per channel (CxCR.DMAREQ_ID). */
+  readonly selected: readonly number[];
+  /** Level of each request input. */
+  readonly levels: boolean[];
+  /** Level of each channel output. */
+  readonly outputs: boolean[];
+}
