@@ -10,15 +10,18 @@
  * match on every frame's end), characters with framing and noise errors,
  * frames cut short and pauses (IDLE), garbage, and bytes from USART1's peer.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../driver/protocol/index.ts';
+import { Semihosting } from '../core/semihosting.ts';
 import type { PeripheralMode } from '../stm32g071/chip.ts';
 import { firstDifference, type PeripheralTrace, tracePeripherals } from './test-support/peripheral-trace.ts';
 import { VirtualBoard } from './virtual-board.ts';
 
 const ELF = fileURLToPath(new URL('../../firmware-bridge/build/bridge.elf', import.meta.url));
+const PROGRAMS = fileURLToPath(new URL('../test-programs/', import.meta.url));
 const SLICE_NS = 250_000;
 const FAST = 2_000_000;
 
@@ -26,29 +29,44 @@ interface Run {
   trace: PeripheralTrace;
   end: string;
   sram: Uint8Array;
+  output: string;
   bulk: { takeOvers: number; steps: number } | undefined;
 }
 
-function run(mode: PeripheralMode, untilNs: number, traffic: (vb: VirtualBoard) => void): Run {
+interface Setup {
+  firmware: Uint8Array;
+  untilNs: number;
+  traffic: (vb: VirtualBoard) => void;
+  /** The peer's rate (default: the board's, whatever it is). */
+  peerBaudRate?: number;
+}
+
+/** Runs a firmware up to a time or its exit, recording it; SRAM checked at every slice's end. */
+function run(mode: PeripheralMode, setup: Setup): Run {
+  let output = '';
   const vb = new VirtualBoard({
-    firmware: new Uint8Array(readFileSync(ELF)),
+    firmware: setup.firmware,
     usart1: 'peer',
+    peerBaudRate: setup.peerBaudRate ?? 'follow-board',
     sramSeed: 11,
     peripheralMode: mode,
+    semihosting: new Semihosting({ onOutput: (text) => (output += text) }),
   });
   const trace = tracePeripherals(vb);
-  traffic(vb);
+  setup.traffic(vb);
   const { chip } = vb;
   let slice = 0;
-  while (chip.clock.nowNs < untilNs) {
-    chip.cpu.run(Math.min(SLICE_NS, untilNs - chip.clock.nowNs));
+  while (chip.clock.nowNs < setup.untilNs) {
+    const result = chip.cpu.run(Math.min(SLICE_NS, setup.untilNs - chip.clock.nowNs));
     trace.checkSram(`slice ${slice++} at ${chip.clock.nowNs}`);
+    if (result.reason !== 'time' && result.reason !== 'idle') break;
   }
   const cpu = chip.cpu;
   return {
     trace,
     end: JSON.stringify({ r: [...cpu.r], pc: cpu.pc, cycles: cpu.cycles, strict: vb.strictReports.length }),
     sram: trace.sramCopy(),
+    output,
     bulk: chip.bulk ? { takeOvers: chip.bulk.stats.takeOvers, steps: chip.bulk.stats.steps } : undefined,
   };
 }
@@ -60,6 +78,7 @@ function expectSame(bulk: Run, reference: Run): void {
   expect(firstDifference(bulk.trace.usart1, reference.trace.usart1)).toBeUndefined();
   expect(firstDifference(bulk.trace.sram, reference.trace.sram)).toBeUndefined();
   expect(bulk.end).toBe(reference.end);
+  expect(bulk.output).toBe(reference.output);
   expect(Buffer.from(bulk.sram).equals(Buffer.from(reference.sram))).toBe(true);
 }
 
@@ -139,12 +158,54 @@ describe.skipIf(!existsSync(ELF))('the bulk peripherals against the per-characte
   it('give the bridge firmware the same registers, interrupts, wires and memory under host traffic', () => {
     // In the firmware's arena (HELLO tells where: 0x20001000, 22 KiB).
     const arena = 0x2000_2000;
-    const reference = run('per-character', 140e6, linkTraffic(arena));
-    const bulk = run('bulk', 140e6, linkTraffic(arena));
+    const setup = {
+      firmware: new Uint8Array(readFileSync(ELF)),
+      untilNs: 140e6,
+      traffic: linkTraffic(arena),
+      peerBaudRate: 115_200,
+    };
+    const reference = run('per-character', setup);
+    const bulk = run('bulk', setup);
     expect(reference.trace.registers.length).toBeGreaterThan(1000);
     expect(reference.trace.usart2.length).toBeGreaterThan(100);
     expectSame(bulk, reference);
     // The bulk path ran most of it.
     expect(bulk.bulk!.steps).toBeGreaterThan(30_000);
+  });
+});
+
+/** The host link and USART1's peer sending all along: lines ending in '\n' (character match), pauses (IDLE), errors. */
+function cornerTraffic(vb: VirtualBoard): void {
+  for (let i = 0; i < 40; i++) {
+    const line = Uint8Array.from({ length: 30 + (i % 7) * 5 }, (_, j) => (j * 11 + i) & 0x7f || 1);
+    line[line.length - 1] = 0x0a;
+    hostSends(vb, 1e6 + i * 1.3e6, line);
+    if (i % 5 === 2) hostSends(vb, 1.9e6 + i * 1.3e6, Uint8Array.of(0x0a), { framingError: true });
+    if (i % 7 === 3) hostSends(vb, 2.1e6 + i * 1.3e6, Uint8Array.of(0x33), { noise: true });
+    vb.chip.clock.schedule(0.5e6 + i * 0.9e6, () => {
+      vb.peer.inject(
+        Uint8Array.from({ length: 12 + (i % 4) * 9 }, (_, j) => (j === 6 ? 0x0a : (j + i) | 0x40)),
+      );
+      if (i % 6 === 1) vb.peer.injectError('framing', 0x0a);
+      if (i % 9 === 4) vb.peer.injectError('noise', 0x21);
+    });
+  }
+}
+
+describe('the bulk peripherals against the per-character ones on a program made for their corner cases', () => {
+  it('give it the same registers, interrupts, wires and memory', () => {
+    execFileSync('make', ['-C', PROGRAMS, '--no-print-directory', '-s'], { stdio: 'pipe' });
+    const setup = {
+      firmware: new Uint8Array(readFileSync(`${PROGRAMS}build/dma-usart-Os.elf`)),
+      untilNs: 60e6,
+      traffic: cornerTraffic,
+    };
+    const reference = run('per-character', setup);
+    const bulk = run('bulk', setup);
+    expect(reference.output).toMatch(
+      /^dma-usart: \d+ notes, [1-9]\d* matches, [1-9]\d* idles, [1-9]\d* errors/,
+    );
+    expectSame(bulk, reference);
+    expect(bulk.bulk!.steps).toBeGreaterThan(5_000);
   });
 });
