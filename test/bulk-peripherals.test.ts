@@ -8,7 +8,6 @@
  * (value and core cycle), the same interrupts, the same bytes at the same
  * times on both wires, and the same SRAM at the end.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Serial1 } from '../driver/api/index.ts';
 import { Board } from '../driver/board/index.ts';
