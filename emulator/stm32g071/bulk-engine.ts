@@ -60,8 +60,14 @@ import { CCR_CIRC, CCR_DIR, CCR_EN, CCR_MEM2MEM, CCR_MINC, CCR_PINC, DMA_CHANNEL
 import type { Dmamux } from './dmamux.ts';
 import { CR1_M0, CR1_M1, CR1_RE, CR1_TE, CR1_UE, USART, type Usart } from './usart.ts';
 
-/** Steps the look-ahead runs before it puts a plain stop on the clock to look again from there. */
-const LOOK_AHEAD_STEPS = 4096;
+/**
+ * Steps a look-ahead runs before it puts a plain stop on the clock to look
+ * on from there: few at first, since anything outside that changes the
+ * domain (a register write) voids what was looked at beyond it; twice as
+ * many each time it goes on undisturbed.
+ */
+const LOOK_AHEAD_FIRST = 256;
+const LOOK_AHEAD_MOST = 16_384;
 
 /** What the engine's stop on the clock is for. */
 const enum Stop {
@@ -118,6 +124,8 @@ export class BulkEngine implements BulkHook {
   private engaged = false;
   /** The look-ahead copy stands right after the step of the current stop. */
   private aheadValid = false;
+  /** Steps the current look-ahead may run. */
+  private lookAhead = LOOK_AHEAD_FIRST;
   /** Inside a step or a hand-over: the peripherals' state is being worked on. */
   private busy = false;
   private stop: TimerHandle | undefined;
@@ -258,7 +266,7 @@ export class BulkEngine implements BulkHook {
       real.commit = true;
       real.exact = false;
       for (;;) {
-        this.stats.steps += real.bulk(limit.dueNs, limit.schedNs, Infinity);
+        this.stats.steps += real.bulk(limit.dueNs, limit.schedNs, limit.seq, Infinity);
         const k = real.next();
         if (k < 0) break;
         const key = { dueNs: real.due[k]!, schedNs: real.sched[k]!, seq: real.seq[k]! };
@@ -292,7 +300,7 @@ export class BulkEngine implements BulkHook {
     try {
       real.commit = true;
       for (;;) {
-        this.stats.steps += real.bulk(due, sched, Infinity);
+        this.stats.steps += real.bulk(due, sched, Infinity, Infinity);
         const k = real.next();
         if (k < 0) break;
         const d = real.due[k]!;
@@ -343,17 +351,20 @@ export class BulkEngine implements BulkHook {
     if (this.aheadValid && ahead.steps === real.steps) {
       // The real model took the characters the copy looked at off the wire.
       ahead.wireOff.fill(0);
+      this.lookAhead = Math.min(2 * this.lookAhead, LOOK_AHEAD_MOST);
     } else {
       ahead.copyFrom(real);
       ahead.startLookAhead();
+      this.lookAhead = LOOK_AHEAD_FIRST;
     }
+    const budget = this.lookAhead;
     this.aheadValid = false;
     let kind = Stop.Again;
     let due = Number.NaN;
     let sched = 0;
     let timer = -1;
     for (let steps = 1; ; steps++) {
-      const bulk = ahead.bulk(Infinity, Infinity, LOOK_AHEAD_STEPS - steps);
+      const bulk = ahead.bulk(Infinity, Infinity, Infinity, budget - steps);
       steps += bulk;
       this.stats.lookedAhead += bulk;
       const k = ahead.next();
@@ -374,7 +385,7 @@ export class BulkEngine implements BulkHook {
         this.aheadValid = true;
         break;
       }
-      if (steps >= LOOK_AHEAD_STEPS) {
+      if (steps >= budget) {
         this.aheadValid = true;
         break;
       }

@@ -331,112 +331,185 @@ export class BulkSim {
   }
 
   /**
-   * Runs, in bulk, the plain characters of the DMA-fed chains (a
-   * transmitter the DMA keeps fed, a receiver the DMA empties) whose steps
-   * come before the step with key (limitDue, limitSched) and before any
-   * other timer, while none of them meets another's service slot and none
-   * sets a flag or is heard at its time: the same steps `run` takes, two a
-   * character (its frame or character end, then its slot), without going
-   * through the request lines. Returns the steps taken (at most `maxSteps`).
+   * Runs, in bulk, the plain steps of the DMA-fed chains (a transmitter the
+   * DMA keeps fed, a receiver the DMA empties) and the DMA's service slots
+   * between them, in the clock's order, before the key (limitDue,
+   * limitSched, limitSeq) and before any other timer: a frame or character ends and
+   * its request rises; a slot serves the pending request of the highest
+   * priority (RM0444 §10.4.4) and the next slot follows while any is
+   * pending. The same steps `run` takes, without going through the request
+   * lines; it stops before any step that would set a flag, be heard at its
+   * time, or leave the plain path (a character with an error or a match, a
+   * request not served before its chain's next step, a count reaching half
+   * or zero). Returns the steps taken (at most `maxSteps`).
    */
-  bulk(limitDue: number, limitSched: number, maxSteps: number): number {
-    if (this.due[T_SLOT] !== Infinity || !this.dmaClock || !this.dmaRuns) return 0;
+  bulk(limitDue: number, limitSched: number, limitSeq: number, maxSteps: number): number {
+    if (!this.dmaClock || !this.dmaRuns) return 0;
     const due = this.due;
     const sched = this.sched;
-    // The chains: cursor i = 2u + (0: TX, 1: RX), on timer tk[i] and channel ch[i].
-    let mask = 0;
+    const seq = this.seq;
+    // Cursor j = 2u + (0: TX, 1: RX) runs on timer 3u + (j & 1); `pending`: its request is up.
+    let cursors = 0;
+    let pending = 0;
     let endDue = limitDue;
     let endSched = limitSched;
+    let endSeq = limitSeq;
     for (let k = 0; k < TIMERS - 1; k++) {
       if (due[k] === Infinity) continue;
       const u = k >= 3 ? 1 : 0;
       const kind = k - 3 * u;
-      if (kind === T_TX && this.txChainReady(u)) mask |= 1 << (2 * u);
-      else if (kind === T_RX && this.rxChainReady(u)) mask |= 1 << (2 * u + 1);
-      else if (due[k]! < endDue || (due[k] === endDue && sched[k]! < endSched)) {
+      const j = 2 * u + kind;
+      if (kind === T_TX && this.txChainReady(u)) {
+        cursors |= 1 << j;
+        if (this.txReq[u]) pending |= 1 << j;
+      } else if (kind === T_RX && this.rxChainReady(u)) {
+        cursors |= 1 << j;
+        if (this.rxReq[u]) pending |= 1 << j;
+      } else if (
+        due[k]! < endDue ||
+        (due[k] === endDue && (sched[k]! < endSched || (sched[k] === endSched && seq[k]! < endSeq)))
+      ) {
         endDue = due[k]!;
         endSched = sched[k]!;
+        endSeq = seq[k]!;
       }
     }
-    if (mask === 0) return 0;
+    if (cursors === 0) return 0;
+    // Any request up must be a chain's, waiting for the pending slot.
+    for (let i = 0; i < this.enabledCount; i++) {
+      const c = this.order[i]!;
+      if (!this.request[c] || this.cndtr[c] === 0) continue;
+      const j = this.cursorOf(c);
+      if (j < 0 || !(pending & (1 << j))) return 0;
+    }
+    if ((pending !== 0) !== (due[T_SLOT] !== Infinity)) return 0;
     const s = this.slotNs;
+    // Order numbers of the timers made here: after every existing one; made final at the end.
+    let local = 0;
+    const fresh = Number.MAX_SAFE_INTEGER - 1e6;
     let steps = 0;
-    let touched = 0;
-    while (steps + 2 <= maxSteps) {
-      // The chain whose step comes first.
-      let i = -1;
-      let t = Infinity;
-      let ts = 0;
+    let made = 0;
+    while (steps < maxSteps) {
+      // The next step: a cursor's, or the slot's.
+      let k = T_SLOT;
+      let d = due[T_SLOT]!;
+      let ds = sched[T_SLOT]!;
+      let dq = seq[T_SLOT]!;
       for (let j = 0; j < 4; j++) {
-        if (!(mask & (1 << j))) continue;
-        const k = 3 * (j >> 1) + (j & 1);
-        const d = due[k]!;
-        if (d < t || (d === t && sched[k]! < ts)) {
-          i = j;
-          t = d;
-          ts = sched[k]!;
+        if (!(cursors & (1 << j))) continue;
+        const kj = 3 * (j >> 1) + (j & 1);
+        const dj = due[kj]!;
+        if (dj < d || (dj === d && (sched[kj]! < ds || (sched[kj] === ds && seq[kj]! < dq)))) {
+          k = kj;
+          d = dj;
+          ds = sched[kj]!;
+          dq = seq[kj]!;
         }
       }
-      // Its service slot comes before everything else, which must come strictly after it.
-      const slot = Math.max(t + s, t + 1);
-      if (!(slot < endDue || (slot === endDue && t < endSched))) break;
-      let clear = true;
-      for (let j = 0; j < 4; j++) {
-        if (j === i || !(mask & (1 << j))) continue;
-        const k = 3 * (j >> 1) + (j & 1);
-        const d = due[k]!;
-        if (!(d > slot || (d === slot && sched[k]! > t))) {
-          clear = false;
-          break;
+      if (!(d < endDue || (d === endDue && (ds < endSched || (ds === endSched && dq < endSeq))))) break;
+      if (k === T_SLOT) {
+        const c = this.pickPending(pending);
+        const j = this.cursorOf(c);
+        if ((j & 1) === 0 ? !this.serveTx(j >> 1, c, d) : !this.serveRx(j >> 1, c, d)) break;
+        pending &= ~(1 << j);
+        if (pending !== 0) {
+          due[T_SLOT] = Math.max(d + s, d + 1);
+          sched[T_SLOT] = d;
+          seq[T_SLOT] = fresh + local++;
+          made |= 1 << T_SLOT;
+        } else due[T_SLOT] = Infinity;
+      } else {
+        const u = k >= 3 ? 1 : 0;
+        const j = 2 * u + (k - 3 * u);
+        if (pending & (1 << j)) break; // its request not served yet: not the plain path
+        if ((j & 1) === 0 ? !this.riseTx(u, d) : !this.riseRx(u, d)) break;
+        seq[k] = fresh + local++;
+        made |= 1 << k;
+        pending |= 1 << j;
+        if (due[T_SLOT] === Infinity) {
+          due[T_SLOT] = Math.max(d + s, d + 1);
+          sched[T_SLOT] = d;
+          seq[T_SLOT] = fresh + local++;
+          made |= 1 << T_SLOT;
         }
       }
-      if (!clear) break;
-      const u = i >> 1;
-      if ((i & 1) === 0 ? !this.bulkTx(u, t, slot) : !this.bulkRx(u, t, slot)) break;
-      touched |= 1 << i;
-      steps += 2;
+      this.now = d;
+      steps++;
     }
     if (steps === 0) return 0;
     this.steps += steps;
-    // The chains' pending timers, created as the real steps would have: in the order of their scheduling times.
+    // The request lines as the steps left them.
+    for (let j = 0; j < 4; j++) {
+      if (!(cursors & (1 << j))) continue;
+      const u = j >> 1;
+      const up = (pending >> j) & 1;
+      const c = (j & 1) === 0 ? this.txChannel[u]! : this.rxChannel[u]!;
+      if ((j & 1) === 0) {
+        this.txReq[u] = up;
+        this.levels[this.reqTx[u]!] = up;
+      } else {
+        this.rxReq[u] = up;
+        this.levels[this.reqRx[u]!] = up;
+      }
+      this.outputs[c] = up;
+      this.request[c] = up;
+    }
+    // The timers made here get their final order numbers, in the order they were made.
     for (;;) {
-      let i = -1;
-      let ts = Infinity;
-      for (let j = 0; j < 4; j++) {
-        if (!(touched & (1 << j))) continue;
-        const k = 3 * (j >> 1) + (j & 1);
-        if (sched[k]! < ts) {
-          i = j;
-          ts = sched[k]!;
+      let k = -1;
+      let q = Infinity;
+      for (let i = 0; i < TIMERS; i++) {
+        if (made & (1 << i) && seq[i]! < q) {
+          k = i;
+          q = seq[i]!;
         }
       }
-      if (i < 0) break;
-      touched &= ~(1 << i);
-      this.seq[3 * (i >> 1) + (i & 1)] = this.commit ? this.clock.allocateSeq() : this.lookSeq++;
+      if (k < 0) break;
+      made &= ~(1 << k);
+      seq[k] = this.commit ? this.clock.allocateSeq() : this.lookSeq++;
     }
     return steps;
   }
 
-  /** A transmitter the DMA keeps fed: shifting, the next character in TDR, the request low, no interrupt on TXE. */
+  /** The cursor of a chain's channel, or -1. */
+  private cursorOf(c: number): number {
+    for (let u = 0; u < 2; u++) {
+      if (this.txChannel[u] === c) return 2 * u;
+      if (this.rxChannel[u] === c) return 2 * u + 1;
+    }
+    return -1;
+  }
+
+  /** The pending chain channel the arbiter picks (highest PL, then the lowest number). */
+  private pickPending(pending: number): number {
+    const order = this.order;
+    for (let i = 0; i < this.enabledCount; i++) {
+      const c = order[i]!;
+      const j = this.cursorOf(c);
+      if (j >= 0 && pending & (1 << j)) return c;
+    }
+    return -1;
+  }
+
+  /** A transmitter the DMA keeps fed: shifting, the next character in TDR or asked for, no interrupt on TXE. */
   private txChainReady(u: number): boolean {
     const c = this.txChannel[u]!;
     return (
       c >= 0 &&
-      this.tdrFull[u] === 1 &&
       this.txIdle[u] === 0 &&
       this.txRun[u] === 1 &&
-      this.txReq[u] === 0 &&
+      this.tdrFull[u] !== this.txReq[u] &&
+      this.txReq[u] === this.request[c] &&
       (this.isr[u]! & ISR_TC) === 0 &&
       (this.irqBits[u]! & ISR_TXE) === 0 &&
       this.delivery[u] !== DELIVER_EXACT &&
       !Number.isNaN(this.frame[u]!) &&
-      this.request[c] === 0 &&
       (this.ccr[c]! & CCR_EN) !== 0 &&
       this.cndtr[c]! > 0
     );
   }
 
-  /** A receiver the DMA empties: a character arriving, RDR read, the request low, no interrupt on RXNE. */
+  /** A receiver the DMA empties: a character arriving, RDR read or its reading asked for, no interrupt on RXNE. */
   private rxChainReady(u: number): boolean {
     const c = this.rxChannel[u]!;
     return (
@@ -444,45 +517,46 @@ export class BulkSim {
       this.rxCur[u] !== undefined &&
       this.rxListening[u] === 1 &&
       this.rxRun[u] === 1 &&
-      this.rxReq[u] === 0 &&
+      (this.isr[u]! & ISR_RXNE ? 1 : 0) === this.rxReq[u] &&
+      this.rxReq[u] === this.request[c] &&
       this.due[3 * u + T_IDLE] === Infinity &&
-      (this.isr[u]! & ISR_RXNE) === 0 &&
       (this.irqBits[u]! & ISR_RXNE) === 0 &&
       !(this.ddre[u] === 1 && (this.isr[u]! & (ISR_PE | ISR_FE | ISR_NE)) !== 0) &&
-      this.request[c] === 0 &&
       (this.ccr[c]! & CCR_EN) !== 0 &&
       this.cndtr[c]! > 0
     );
   }
 
-  /** One plain transmitted character: its frame ends at t, the slot at `slot` puts the next byte in TDR. */
-  private bulkTx(u: number, t: number, slot: number): boolean {
-    const c = this.txChannel[u]!;
-    const left = this.cndtr[c]! - 1;
-    if (left <= 0 || left === Math.floor(this.programmed[c]! / 2)) return false;
-    const frame = this.frame[u]!;
-    const end = Math.max(t + frame, t + 1);
-    if (!(end > slot)) return false;
+  /** A plain frame end at t: the next character leaves, TDR is asked for. */
+  private riseTx(u: number, t: number): boolean {
+    const end = Math.max(t + this.frame[u]!, t + 1);
     const k = 3 * u + T_TX;
     if (this.commit && this.delivery[u] !== DELIVER_NONE && this.txOnWire[u])
       this.out.transmitted(u, this.txByte[u]!, t, false);
     this.txByte[u] = this.tdr[u]!;
+    this.tdrFull[u] = 0;
     this.txOnWire[u] = 1;
     this.due[k] = end;
     this.sched[k] = t;
-    this.now = slot;
+    return true;
+  }
+
+  /** A slot at t moves the next memory byte to TDR. */
+  private serveTx(u: number, c: number, t: number): boolean {
+    const left = this.cndtr[c]! - 1;
+    if (left <= 0 || left === Math.floor(this.programmed[c]! / 2)) return false;
+    // Its frame must end after the slot (TDR full when the shift register frees).
+    if (!(this.due[3 * u + T_TX]! > t)) return false;
     this.tdr[u] = this.commit ? this.mem[c]![this.curM[c]! - this.memBase[c]!]! : 0;
+    this.tdrFull[u] = 1;
     this.items++;
     if (this.ccr[c]! & CCR_MINC) this.curM[c] = this.curM[c]! + 1;
     this.cndtr[c] = left;
     return true;
   }
 
-  /** One plain received character: it ends at t, the next starts, the slot at `slot` moves it to memory. */
-  private bulkRx(u: number, t: number, slot: number): boolean {
-    const c = this.rxChannel[u]!;
-    const left = this.cndtr[c]! - 1;
-    if (left <= 0 || left === Math.floor(this.programmed[c]! / 2)) return false;
+  /** A plain character ends at t: it lands in RDR, the next starts, RDR's reading is asked for. */
+  private riseRx(u: number, t: number): boolean {
     const ch = this.rxCur[u]!;
     const byte = ch.byte;
     const o = ch.options;
@@ -500,20 +574,28 @@ export class BulkSim {
       length = this.frame[u]!;
       if (Number.isNaN(length)) return false;
     }
-    const end = Math.max(t + length, t + 1);
-    if (!(end > slot)) return false;
     if (this.commit) wire.shift();
     else this.wireOff[u] = off + 1;
     const k = 3 * u + T_RX;
+    this.isr[u]! |= ISR_RXNE;
     this.rdr[u] = rdr;
     this.idleArmed[u] = 1;
     this.rxCur[u] = next;
     this.rxStart[u] = t;
     this.rxFrame[u] = length;
-    this.due[k] = end;
+    this.due[k] = Math.max(t + length, t + 1);
     this.sched[k] = t;
-    this.now = slot;
-    if (this.commit) this.mem[c]![this.curM[c]! - this.memBase[c]!] = rdr;
+    return true;
+  }
+
+  /** A slot at t moves RDR to memory. */
+  private serveRx(u: number, c: number, t: number): boolean {
+    const left = this.cndtr[c]! - 1;
+    if (left <= 0 || left === Math.floor(this.programmed[c]! / 2)) return false;
+    // The next character must end after the slot (else an overrun).
+    if (!(this.due[3 * u + T_RX]! > t)) return false;
+    this.isr[u]! &= ~ISR_RXNE;
+    if (this.commit) this.mem[c]![this.curM[c]! - this.memBase[c]!] = this.rdr[u]!;
     this.items++;
     if (this.ccr[c]! & CCR_MINC) this.curM[c] = this.curM[c]! + 1;
     this.cndtr[c] = left;
