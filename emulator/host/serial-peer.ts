@@ -51,7 +51,11 @@ export const DEFAULT_PEER_LOG_LIMIT = 1 << 18;
 
 /** Owns USART1's wire: routes TX to the peer or back to RX, and RX from the peer. */
 export class Usart1Wire implements SerialPeer {
-  private log: ReceivedByte[] = [];
+  /** What the peer received, oldest first: bytes, times and framing errors, `logged` of them. */
+  private logBytes = new Uint8Array(1024);
+  private logTimes = new Float64Array(1024);
+  private logErrors = new Uint8Array(1024);
+  private logged = 0;
   private readonly listeners = new Set<(byte: number, timeNs: number) => void>();
   private wiring: Usart1Wiring;
   private rate: number | 'follow-board' = DEFAULT_PEER_BAUD_RATE;
@@ -139,10 +143,34 @@ export class Usart1Wire implements SerialPeer {
   }
 
   private hear(byte: number, timeNs: number, framingError: boolean): void {
-    this.log.push(framingError ? { byte, timeNs, framingError } : { byte, timeNs });
+    let n = this.logged;
+    if (n === this.logBytes.length) this.growLog();
+    this.logBytes[n] = byte;
+    this.logTimes[n] = timeNs;
+    this.logErrors[n] = framingError ? 1 : 0;
+    this.logged = ++n;
     // Trim in halves, so the cost per byte stays constant.
-    if (this.log.length > this.logLimit) this.log = this.log.slice(this.log.length - (this.logLimit >> 1));
+    if (n > this.logLimit) {
+      const keep = this.logLimit >> 1;
+      this.logBytes.copyWithin(0, n - keep, n);
+      this.logTimes.copyWithin(0, n - keep, n);
+      this.logErrors.copyWithin(0, n - keep, n);
+      this.logged = keep;
+    }
     for (const l of this.listeners) l(byte, timeNs);
+  }
+
+  private growLog(): void {
+    const size = 2 * this.logBytes.length;
+    const bytes = new Uint8Array(size);
+    const times = new Float64Array(size);
+    const errors = new Uint8Array(size);
+    bytes.set(this.logBytes);
+    times.set(this.logTimes);
+    errors.set(this.logErrors);
+    this.logBytes = bytes;
+    this.logTimes = times;
+    this.logErrors = errors;
   }
 
   /** What the peer's receiver makes of a run sent at another rate. */
@@ -175,7 +203,13 @@ export class Usart1Wire implements SerialPeer {
 
   received(): ReceivedByte[] {
     this.usart.settle();
-    return this.log.slice();
+    const out: ReceivedByte[] = new Array(this.logged);
+    for (let i = 0; i < this.logged; i++) {
+      const byte = this.logBytes[i]!;
+      const timeNs = this.logTimes[i]!;
+      out[i] = this.logErrors[i] ? { byte, timeNs, framingError: true } : { byte, timeNs };
+    }
+    return out;
   }
 
   onByte(callback: (byte: number, timeNs: number) => void): () => void {
@@ -190,7 +224,7 @@ export class Usart1Wire implements SerialPeer {
 
   clear(): void {
     this.usart.settle();
-    this.log = [];
+    this.logged = 0;
     this.usart.clearRxWire();
   }
 }

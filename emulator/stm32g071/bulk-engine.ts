@@ -140,8 +140,8 @@ export class BulkEngine implements BulkHook {
   private cannotRun = false;
   /** Timer handles shown to the peripherals while the engine runs their timing. */
   private readonly pseudo: PseudoTimer[] = Array.from({ length: TIMERS }, () => ({ dueNs: 0 }));
-  /** Characters heard, waiting for their listeners: USART index, byte, time; exact ones first. */
-  private readonly heard: number[] = [];
+  /** Handing characters to listeners now. */
+  private hearing = false;
   /** Memory ranges the running DMA channels use: [lo, hi] pairs. */
   private readonly watched: number[] = [];
   private usartStates: [UsartBulkState, UsartBulkState] | undefined;
@@ -169,9 +169,6 @@ export class BulkEngine implements BulkHook {
     const outputs = {
       usartIrq: (u: number, level: boolean) => this.ports[u]!.irq.set(level),
       dmaIrq: (g: number, level: boolean) => this.dmaPort.irqs[g]!.set(level),
-      transmitted: (u: number, byte: number, timeNs: number) => {
-        this.heard.push(u, byte, timeNs);
-      },
     };
     this.real = new BulkSim(this.clock, wires, outputs);
     this.ahead = new BulkSim(this.clock, wires, outputs);
@@ -348,6 +345,20 @@ export class BulkEngine implements BulkHook {
     this.stop = undefined;
     const ahead = this.ahead;
     const real = this.real;
+    // Chains running plain for a while: the stop goes where the first step that may not be plain can come.
+    const plain = real.plainUntil();
+    if (plain > this.clock.nowNs && plain !== Infinity) {
+      this.aheadValid = false;
+      this.stopKind = Stop.Again;
+      this.stopDue = plain;
+      this.stopSched = -Infinity;
+      this.stopTimer = -1;
+      this.stop = this.clock.scheduleAt(
+        { dueNs: plain, schedNs: -Infinity, seq: this.clock.allocateSeq() },
+        this.onStop,
+      );
+      return;
+    }
     if (this.aheadValid && ahead.steps === real.steps) {
       // The real model took the characters the copy looked at off the wire.
       ahead.wireOff.fill(0);
@@ -402,14 +413,18 @@ export class BulkEngine implements BulkHook {
     );
   }
 
-  /** Hands listeners the characters they have not heard yet. */
+  /** Hands listeners the characters they have not heard yet, in order (also those heard while it does). */
   private hear(): void {
-    const heard = this.heard;
-    if (heard.length === 0) return;
-    const batch = heard.slice();
-    heard.length = 0;
-    for (let i = 0; i < batch.length; i += 3) {
-      this.usarts[batch[i]!]!.usart.onTransmit?.(batch[i + 1]!, batch[i + 2]!);
+    const sim = this.real;
+    if (this.hearing || sim.heardCount === 0) return;
+    this.hearing = true;
+    try {
+      for (let i = 0; i < sim.heardCount; i++) {
+        this.usarts[sim.heardUsart[i]!]!.usart.onTransmit?.(sim.heardByte[i]!, sim.heardTime[i]!);
+      }
+    } finally {
+      sim.heardCount = 0;
+      this.hearing = false;
     }
   }
 
@@ -587,18 +602,20 @@ export class BulkEngine implements BulkHook {
    * timers are stand-ins that only tell their due time; else they are clock
    * timers again at their places in the firing order.
    */
+  private timer(k: number, callback: () => void, live: boolean): TimerHandle | undefined {
+    const sim = this.real;
+    const due = sim.due[k]!;
+    if (due === Infinity) return undefined;
+    if (live) {
+      const p = this.pseudo[k]!;
+      p.dueNs = due;
+      return p;
+    }
+    return this.clock.scheduleAt({ dueNs: due, schedNs: sim.sched[k]!, seq: sim.seq[k]! }, callback);
+  }
+
   private storeAll(live: boolean): void {
     const sim = this.real;
-    const timer = (k: number, callback: () => void): TimerHandle | undefined => {
-      const due = sim.due[k]!;
-      if (due === Infinity) return undefined;
-      if (live) {
-        const p = this.pseudo[k]!;
-        p.dueNs = due;
-        return p;
-      }
-      return this.clock.scheduleAt({ dueNs: due, schedNs: sim.sched[k]!, seq: sim.seq[k]! }, callback);
-    };
     const states = this.usartStates!;
     for (let u = 0; u < 2; u++) {
       const s = states[u]!;
@@ -618,9 +635,9 @@ export class BulkEngine implements BulkHook {
       s.irqLevel = sim.irq[u] === 1;
       s.txReqLevel = sim.txReq[u] === 1;
       s.rxReqLevel = sim.rxReq[u] === 1;
-      s.txTimer = timer(3 * u + T_TX, port.onTxTimer);
-      s.rxTimer = timer(3 * u + T_RX, port.onRxTimer);
-      s.idleTimer = timer(3 * u + T_IDLE, port.onIdleTimer);
+      s.txTimer = this.timer(3 * u + T_TX, port.onTxTimer, live);
+      s.rxTimer = this.timer(3 * u + T_RX, port.onRxTimer, live);
+      s.idleTimer = this.timer(3 * u + T_IDLE, port.onIdleTimer, live);
       this.usarts[u]!.usart.importBulk(s);
     }
     const d = this.dmaState!;
@@ -642,12 +659,14 @@ export class BulkEngine implements BulkHook {
     d.irqLevels[1] = sim.dmaIrq[1] === 1;
     d.irqLevels[2] = sim.dmaIrq[2] === 1;
     d.itemsTransferred = sim.items;
-    d.timer = timer(T_SLOT, this.dmaPort.onSlot);
+    d.timer = this.timer(T_SLOT, this.dmaPort.onSlot, live);
     this.dma.importBulk(d);
     const mux = this.muxState!;
     for (let u = 0; u < 2; u++) {
-      for (const id of [sim.reqTx[u]!, sim.reqRx[u]!])
-        if (id > 0 && id < sim.levels.length) mux.levels[id] = sim.levels[id] === 1;
+      const tx = sim.reqTx[u]!;
+      const rx = sim.reqRx[u]!;
+      if (tx > 0 && tx < sim.levels.length) mux.levels[tx] = sim.levels[tx] === 1;
+      if (rx > 0 && rx < sim.levels.length) mux.levels[rx] = sim.levels[rx] === 1;
     }
     for (let x = 0; x < DMA_CHANNELS; x++) mux.outputs[x] = sim.outputs[x] === 1;
   }

@@ -72,6 +72,8 @@ export const DELIVER_UNTIL_IDLE = 3;
 // DMA_ISR flag positions within a channel's nibble (RM0444 §10.6.1).
 const FLAG_TC = 1 << 1;
 const FLAG_HT = 1 << 2;
+/** Characters of a receiver's wire `plainUntil` reads at most. */
+const PLAIN_SCAN = 256;
 /** A character's frame when the USART can't run: a 115200 8N1 frame (usart.ts). */
 const IDLE_LINE_FRAME_NS = 86_806;
 
@@ -79,8 +81,6 @@ const IDLE_LINE_FRAME_NS = 86_806;
 export interface SimOutputs {
   usartIrq(u: number, level: boolean): void;
   dmaIrq(group: number, level: boolean): void;
-  /** A character left USART u's TX pin at `timeNs`. */
-  transmitted(u: number, byte: number, timeNs: number, exact: boolean): void;
 }
 
 export class BulkSim {
@@ -90,6 +90,14 @@ export class BulkSim {
   readonly seq = new Float64Array(TIMERS);
   /** The time of the step being run. */
   now = 0;
+  /** A delay handed to `schedule`. */
+  private readonly delay = new Float64Array(1);
+  /** Characters heard while committing, for the engine to hand to listeners: USART, byte, at its time (1) or not. */
+  heardCount = 0;
+  heardUsart = new Uint8Array(256);
+  heardByte = new Uint16Array(256);
+  heardExact = new Uint8Array(256);
+  heardTime = new Float64Array(256);
   /** Next scheduling order number while looking ahead (committing takes the clock's). */
   private lookSeq = 0;
 
@@ -410,7 +418,8 @@ export class BulkSim {
       if (k === T_SLOT) {
         const c = this.pickPending(pending);
         const j = this.cursorOf(c);
-        if ((j & 1) === 0 ? !this.serveTx(j >> 1, c, d) : !this.serveRx(j >> 1, c, d)) break;
+        this.now = d;
+        if ((j & 1) === 0 ? !this.serveTx(j >> 1, c) : !this.serveRx(j >> 1, c)) break;
         pending &= ~(1 << j);
         if (pending !== 0) {
           due[T_SLOT] = Math.max(d + s, d + 1);
@@ -422,7 +431,8 @@ export class BulkSim {
         const u = k >= 3 ? 1 : 0;
         const j = 2 * u + (k - 3 * u);
         if (pending & (1 << j)) break; // its request not served yet: not the plain path
-        if ((j & 1) === 0 ? !this.riseTx(u, d) : !this.riseRx(u, d)) break;
+        this.now = d;
+        if ((j & 1) === 0 ? !this.riseTx(u) : !this.riseRx(u)) break;
         seq[k] = fresh + local++;
         made |= 1 << k;
         pending |= 1 << j;
@@ -469,6 +479,107 @@ export class BulkSim {
       seq[k] = this.commit ? this.clock.allocateSeq() : this.lookSeq++;
     }
     return steps;
+  }
+
+  /**
+   * A time before which every step is a plain step of the DMA-fed chains
+   * (what `bulk` runs), worked out without running them: each receiver's
+   * next character that is not plain (an error, a match, the wire's end)
+   * or whose transfer sets a flag ends no sooner than the wire says; each
+   * transmitter's transfer that sets a flag comes no sooner than the frame
+   * end before it; any other timer, no sooner than it is due. NaN when the
+   * state is not that of chains (the look-ahead then runs the steps).
+   */
+  plainUntil(): number {
+    if (!this.dmaClock || !this.dmaRuns) return Number.NaN;
+    const due = this.due;
+    let bound = Infinity;
+    let cursors = 0;
+    let pending = 0;
+    for (let k = 0; k < TIMERS - 1; k++) {
+      if (due[k] === Infinity) continue;
+      const u = k >= 3 ? 1 : 0;
+      const kind = k - 3 * u;
+      const j = 2 * u + kind;
+      if (kind === T_TX && this.txChainReady(u)) {
+        cursors |= 1 << j;
+        if (this.txReq[u]) pending |= 1 << j;
+      } else if (kind === T_RX && this.rxChainReady(u)) {
+        cursors |= 1 << j;
+        if (this.rxReq[u]) pending |= 1 << j;
+      } else if (due[k]! < bound) bound = due[k]!;
+    }
+    if (cursors === 0) return Number.NaN;
+    for (let i = 0; i < this.enabledCount; i++) {
+      const c = this.order[i]!;
+      if (!this.request[c] || this.cndtr[c] === 0) continue;
+      const j = this.cursorOf(c);
+      if (j < 0 || !(pending & (1 << j))) return Number.NaN;
+    }
+    if ((pending !== 0) !== (due[T_SLOT] !== Infinity)) return Number.NaN;
+    // Transmitters first: a receiver's wire is only read up to the bound so far.
+    for (const j of [0, 2, 1, 3]) {
+      if (!(cursors & (1 << j))) continue;
+      const waiting = (pending & (1 << j)) !== 0;
+      const b =
+        (j & 1) === 0 ? this.txPlainUntil(j >> 1, waiting) : this.rxPlainUntil(j >> 1, waiting, bound);
+      if (b < bound) bound = b;
+    }
+    return bound;
+  }
+
+  /** The transfers from now (1, 2, ...) at which a channel's count reaches half or zero: the nearer. */
+  private flagItem(c: number): number {
+    const left = this.cndtr[c]!;
+    const half = Math.floor(this.programmed[c]! / 2);
+    return half < left ? left - half : left;
+  }
+
+  private txPlainUntil(u: number, waiting: boolean): number {
+    const c = this.txChannel[u]!;
+    const frame = this.frame[u]!;
+    // Each transfer comes well before the frame end after it: at most one slot per channel in between.
+    if (!(frame > (DMA_CHANNELS + 1) * this.slotNs)) return this.due[3 * u + T_TX]!;
+    const m = this.flagItem(c);
+    // Transfer 1 comes with the pending slot if waiting, else after the frame now leaving; each next, a frame later.
+    if (waiting && m === 1) return this.due[T_SLOT]!;
+    let e = this.due[3 * u + T_TX]!;
+    for (let i = waiting ? 2 : 1; i < m; i++) e = Math.max(e + frame, e + 1);
+    return e;
+  }
+
+  private rxPlainUntil(u: number, waiting: boolean, within: number): number {
+    const c = this.rxChannel[u]!;
+    const m = this.flagItem(c);
+    if (waiting && m === 1) return this.due[T_SLOT]!;
+    const wire = this.wires[u]!;
+    const add = this.cr2[u]! >>> 24;
+    const matchSeen = (this.isr[u]! & ISR_CMF) !== 0;
+    const errorBits = this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE;
+    const mask = this.wordMask[u]!;
+    const frame = this.frame[u]!;
+    let r = this.due[3 * u + T_RX]!;
+    let ch = this.rxCur[u]!;
+    // Character i ends at r; its transfer is number i + 1 (+1 if one waits).
+    // At most PLAIN_SCAN characters: the bound is then where the scan stopped (a stop there looks again).
+    for (let i = 0, off = this.wireOff[u]!; r < within && i < PLAIN_SCAN; i++, off++) {
+      const byte = ch.byte;
+      if (byte < 0 || (ch.errors & errorBits) !== 0) return r;
+      if ((byte & mask & 0xff) === add && !matchSeen) return r;
+      if (i + 1 + (waiting ? 1 : 0) >= m) return r;
+      const next = wire.at(off);
+      if (next === undefined) return r;
+      let length = next.durationNs;
+      if (Number.isNaN(length)) {
+        if (!Number.isNaN(next.senderBitNs) || Number.isNaN(frame)) return r;
+        length = frame;
+      }
+      // Each transfer comes well before the next character ends: at most one slot per channel in between.
+      if (!(length > (DMA_CHANNELS + 1) * this.slotNs)) return r;
+      r = Math.max(r + length, r + 1);
+      ch = next;
+    }
+    return r;
   }
 
   /** The cursor of a chain's channel, or -1. */
@@ -527,12 +638,13 @@ export class BulkSim {
     );
   }
 
-  /** A plain frame end at t: the next character leaves, TDR is asked for. */
-  private riseTx(u: number, t: number): boolean {
+  /** A plain frame end now: the next character leaves, TDR is asked for. */
+  private riseTx(u: number): boolean {
+    const t = this.now;
     const end = Math.max(t + this.frame[u]!, t + 1);
     const k = 3 * u + T_TX;
     if (this.commit && this.delivery[u] !== DELIVER_NONE && this.txOnWire[u])
-      this.out.transmitted(u, this.txByte[u]!, t, false);
+      this.heardNow(u, this.txByte[u]!, 0);
     this.txByte[u] = this.tdr[u]!;
     this.tdrFull[u] = 0;
     this.txOnWire[u] = 1;
@@ -541,8 +653,9 @@ export class BulkSim {
     return true;
   }
 
-  /** A slot at t moves the next memory byte to TDR. */
-  private serveTx(u: number, c: number, t: number): boolean {
+  /** A slot now moves the next memory byte to TDR. */
+  private serveTx(u: number, c: number): boolean {
+    const t = this.now;
     const left = this.cndtr[c]! - 1;
     if (left <= 0 || left === Math.floor(this.programmed[c]! / 2)) return false;
     // Its frame must end after the slot (TDR full when the shift register frees).
@@ -555,12 +668,12 @@ export class BulkSim {
     return true;
   }
 
-  /** A plain character ends at t: it lands in RDR, the next starts, RDR's reading is asked for. */
-  private riseRx(u: number, t: number): boolean {
+  /** A plain character ends now: it lands in RDR, the next starts, RDR's reading is asked for. */
+  private riseRx(u: number): boolean {
+    const t = this.now;
     const ch = this.rxCur[u]!;
     const byte = ch.byte;
-    const o = ch.options;
-    if (byte === undefined || o.framingError || o.noise || (o.parityError && this.cr1[u]! & CR1_PCE))
+    if (byte < 0 || (ch.errors & (this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE)) !== 0)
       return false;
     const rdr = byte & this.wordMask[u]!;
     if ((rdr & 0xff) === this.cr2[u]! >>> 24 && !(this.isr[u]! & ISR_CMF)) return false;
@@ -569,8 +682,8 @@ export class BulkSim {
     const next = wire.at(off);
     if (next === undefined) return false;
     let length = next.durationNs;
-    if (length === undefined) {
-      if (next.options.senderBitNs !== undefined) return false;
+    if (Number.isNaN(length)) {
+      if (!Number.isNaN(next.senderBitNs)) return false;
       length = this.frame[u]!;
       if (Number.isNaN(length)) return false;
     }
@@ -588,8 +701,9 @@ export class BulkSim {
     return true;
   }
 
-  /** A slot at t moves RDR to memory. */
-  private serveRx(u: number, c: number, t: number): boolean {
+  /** A slot now moves RDR to memory. */
+  private serveRx(u: number, c: number): boolean {
+    const t = this.now;
     const left = this.cndtr[c]! - 1;
     if (left <= 0 || left === Math.floor(this.programmed[c]! / 2)) return false;
     // The next character must end after the slot (else an overrun).
@@ -618,12 +732,40 @@ export class BulkSim {
     else this.idle(u);
   }
 
-  private schedule(k: number, delayNs: number): void {
+  /** Schedules timer k `delay[0]` ns from now (a field: a number argument would be boxed on each call). */
+  private schedule(k: number): void {
     const now = this.now;
     // As VirtualClock.schedule: never sooner than one tick.
-    this.due[k] = Math.max(now + delayNs, now + 1);
+    this.due[k] = Math.max(now + this.delay[0]!, now + 1);
     this.sched[k] = now;
     this.seq[k] = this.commit ? this.clock.allocateSeq() : this.lookSeq++;
+  }
+
+  /** A character left USART u's TX pin now. */
+  private heardNow(u: number, byte: number, exact: number): void {
+    let n = this.heardCount;
+    if (n === this.heardByte.length) this.growHeard();
+    this.heardUsart[n] = u;
+    this.heardByte[n] = byte;
+    this.heardExact[n] = exact;
+    this.heardTime[n] = this.now;
+    this.heardCount = ++n;
+  }
+
+  private growHeard(): void {
+    const size = 2 * this.heardByte.length;
+    const usart = new Uint8Array(size);
+    const byte = new Uint16Array(size);
+    const exact = new Uint8Array(size);
+    const time = new Float64Array(size);
+    usart.set(this.heardUsart);
+    byte.set(this.heardByte);
+    exact.set(this.heardExact);
+    time.set(this.heardTime);
+    this.heardUsart = usart;
+    this.heardByte = byte;
+    this.heardExact = exact;
+    this.heardTime = time;
   }
 
   // ---------------------------------------------------------------- USART
@@ -643,7 +785,7 @@ export class BulkSim {
         delivery === DELIVER_EXACT ||
         (delivery === DELIVER_UNTIL_IDLE && !this.tdrFull[u] && this.due[3 * u + T_TX] === Infinity);
       if (exact) this.seen = true;
-      if (this.commit) this.out.transmitted(u, sent, this.now, exact);
+      if (this.commit) this.heardNow(u, sent, exact ? 1 : 0);
     }
   }
 
@@ -656,7 +798,8 @@ export class BulkSim {
     this.txIdle[u] = 0;
     this.txByte[u] = this.tdr[u]!;
     this.tdrFull[u] = 0;
-    this.schedule(k, frame);
+    this.delay[0] = frame;
+    this.schedule(k);
     this.txOnWire[u] = 1;
     this.update(u);
   }
@@ -666,18 +809,20 @@ export class BulkSim {
     const c = this.rxCur[u];
     this.rxCur[u] = undefined;
     this.isr[u]! &= ~ISR_BUSY;
-    if (c && c.byte !== undefined && this.rxListening[u] && this.rxRun[u]) this.deposit(u, c.byte, c.options);
+    if (c && c.byte >= 0 && this.rxListening[u] && this.rxRun[u]) this.deposit(u, c);
     this.rxListening[u] = 0;
     if (this.wires[u]!.length - this.wireOff[u]! > 0) this.startWireChar(u);
     else if (this.idleArmed[u] && this.rxRun[u]) {
       const frame = this.frame[u]!;
-      this.schedule(3 * u + T_IDLE, Number.isNaN(frame) ? this.rxFrame[u]! : frame);
+      this.delay[0] = Number.isNaN(frame) ? this.rxFrame[u]! : frame;
+      this.schedule(3 * u + T_IDLE);
     }
     this.update(u);
   }
 
   /** usart.ts deposit. */
-  private deposit(u: number, byte: number, options: BulkWireChar['options']): void {
+  private deposit(u: number, c: BulkWireChar): void {
+    const byte = c.byte;
     const cr3 = this.cr3[u]!;
     if (this.isr[u]! & ISR_RXNE) {
       if (cr3 & CR3_OVRDIS) {
@@ -688,10 +833,7 @@ export class BulkSim {
       }
       return;
     }
-    let errors = 0;
-    if (options.framingError) errors |= ISR_FE;
-    if (options.noise) errors |= ISR_NE;
-    if (options.parityError && this.cr1[u]! & CR1_PCE) errors |= ISR_PE;
+    const errors = c.errors & (this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE);
     this.isr[u]! |= errors;
     const rdr = byte & this.wordMask[u]!;
     this.rdr[u] = rdr;
@@ -707,8 +849,8 @@ export class BulkSim {
     const off = this.wireOff[u]!;
     const first = wire.at(off);
     if (!first) return;
-    const senderBit = first.options.senderBitNs;
-    if (senderBit !== undefined && first.durationNs === undefined) {
+    const senderBit = first.senderBitNs;
+    if (!Number.isNaN(senderBit) && Number.isNaN(first.durationNs)) {
       const own = this.bit[u]!;
       if (Number.isNaN(own) || !sameRate(own, senderBit)) {
         // Another rate: the USART samples the waveform, and may report the mismatch.
@@ -718,7 +860,7 @@ export class BulkSim {
       // As sampleForeignRun at the rate itself: the whole run gets its duration.
       for (let i = off; i < wire.length; i++) {
         const w = wire.at(i)!;
-        if (w.options.senderBitNs !== senderBit || w.durationNs !== undefined) break;
+        if (w.senderBitNs !== senderBit || !Number.isNaN(w.durationNs)) break;
         w.durationNs = senderBit * 10;
       }
     }
@@ -730,14 +872,19 @@ export class BulkSim {
     }
     this.due[3 * u + T_IDLE] = Infinity;
     const own = this.frame[u]!;
-    const frame = next.durationNs ?? (Number.isNaN(own) ? IDLE_LINE_FRAME_NS : own);
+    const frame = Number.isNaN(next.durationNs)
+      ? Number.isNaN(own)
+        ? IDLE_LINE_FRAME_NS
+        : own
+      : next.durationNs;
     this.rxCur[u] = next;
     const listening = this.rxRun[u]!;
     this.rxListening[u] = listening;
     if (listening) this.isr[u]! |= ISR_BUSY;
     this.rxStart[u] = this.now;
     this.rxFrame[u] = frame;
-    this.schedule(3 * u + T_RX, frame);
+    this.delay[0] = frame;
+    this.schedule(3 * u + T_RX);
     this.update(u);
   }
 
@@ -811,7 +958,8 @@ export class BulkSim {
   /** dma.ts kick. */
   private kick(): void {
     if (this.due[T_SLOT] !== Infinity || !this.dmaRuns || this.pick() < 0) return;
-    this.schedule(T_SLOT, this.slotNs);
+    this.delay[0] = this.slotNs;
+    this.schedule(T_SLOT);
   }
 
   /** dma.ts onServiceSlot. */

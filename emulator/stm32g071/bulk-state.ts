@@ -26,16 +26,16 @@ export interface BulkHook {
   takeOver(): boolean;
 }
 
-/** A character on a USART's RX wire (see usart.ts). */
+/** A character on a USART's RX wire (see usart.ts's WireChar). */
 export interface BulkWireChar {
-  byte: number | undefined;
-  options: {
-    framingError?: boolean;
-    noise?: boolean;
-    parityError?: boolean;
-    senderBitNs?: number;
-  };
-  durationNs?: number;
+  /** -1: the line is busy but no character is received. */
+  byte: number;
+  /** PE, FE, NE at their ISR positions. */
+  errors: number;
+  /** NaN: at the USART's own rate. */
+  senderBitNs: number;
+  /** NaN: not known yet. */
+  durationNs: number;
 }
 
 /** The RX wire's waiting characters, as the engine reads and takes them. */

@@ -173,14 +173,22 @@ export type UsartMisuse =
   /** TDR was written while TXE = 0: the pending character is lost. */
   | 'tdr-overwrite';
 
-type DataChar = WireChar & { byte: number };
-
+/** A character on the RX wire; every one has the same fields, numbers all (the bulk engine reads thousands). */
 interface WireChar {
-  /** Undefined: the line is busy (a sender's waveform) but the receiver makes no character of it. */
-  byte: number | undefined;
-  options: ReceiveOptions;
-  /** Time on the wire when known in advance (a sampled waveform), ns. */
-  durationNs?: number;
+  /** -1: the line is busy (a sender's waveform) but the receiver makes no character of it. */
+  byte: number;
+  /** Reception errors it comes with, at their ISR positions: PE (counted with PCE = 1 only), FE, NE. */
+  errors: number;
+  /** The sender's bit time, ns; NaN: it sends at this USART's rate. */
+  senderBitNs: number;
+  /** Time on the wire when known in advance (a sampled waveform, a sender's own rate), ns; NaN: not known. */
+  durationNs: number;
+}
+
+function wireChar(byte: number, options: ReceiveOptions): WireChar {
+  const errors =
+    (options.framingError ? ISR_FE : 0) | (options.noise ? ISR_NE : 0) | (options.parityError ? ISR_PE : 0);
+  return { byte, errors, senderBitNs: options.senderBitNs ?? Number.NaN, durationNs: Number.NaN };
 }
 
 export class Usart implements MemoryMappedDevice {
@@ -341,7 +349,7 @@ export class Usart implements MemoryMappedDevice {
     // a host talking to a board that is still booting is no firmware defect.
     this.bulk?.release();
     if (this.rxRunning() && !this.pins.rxConnected()) return;
-    this.wire.push({ byte: byte & 0x1ff, options });
+    this.wire.push(wireChar(byte & 0x1ff, options));
     if (!this.rxTimer) this.startWireChar();
   }
 
@@ -722,13 +730,13 @@ export class Usart implements MemoryMappedDevice {
    */
   private sampleForeignRun(): void {
     const first = this.wire.at(0);
-    const senderBit = first?.options.senderBitNs;
-    if (!first || senderBit === undefined || first.durationNs !== undefined) return;
+    if (!first || Number.isNaN(first.senderBitNs) || !Number.isNaN(first.durationNs)) return;
+    const senderBit = first.senderBitNs;
     let n = 0;
     while (
       n < this.wire.length &&
-      this.wire.at(n)!.options.senderBitNs === senderBit &&
-      this.wire.at(n)!.durationNs === undefined
+      this.wire.at(n)!.senderBitNs === senderBit &&
+      Number.isNaN(this.wire.at(n)!.durationNs)
     )
       n++;
     const ownBit = this.bitNs();
@@ -742,20 +750,21 @@ export class Usart implements MemoryMappedDevice {
     const sampled: WireChar[] = [];
     let at = 0;
     if (ownBit !== undefined) {
-      const sent = run.map((w) => w.byte ?? 0xff);
+      const sent = run.map((w) => (w.byte < 0 ? 0xff : w.byte));
       const heard = sampleLine(sent, senderBit, ownBit, this.sampling());
       if (garbled(sent, heard)) this.onRateMismatch?.(senderBit, ownBit);
       for (const c of heard) {
         sampled.push({
           byte: c.byte,
-          options: { framingError: c.framingError, noise: c.noise },
+          errors: (c.framingError ? ISR_FE : 0) | (c.noise ? ISR_NE : 0),
+          senderBitNs: Number.NaN,
           durationNs: Math.max(1, c.atNs - at),
         });
         at = c.atNs;
       }
     }
     // The wire stays busy until the sender's last stop bit has gone.
-    if (at < runNs) sampled.push({ byte: undefined, options: {}, durationNs: runNs - at });
+    if (at < runNs) sampled.push({ byte: -1, errors: 0, senderBitNs: Number.NaN, durationNs: runNs - at });
     this.wire.replaceFront(n, sampled);
   }
 
@@ -768,7 +777,7 @@ export class Usart implements MemoryMappedDevice {
     // A sender without its own rate sends at the rate the USART is set to;
     // if it can't run, the character still takes a 115200 8N1 frame on the
     // wire and is lost.
-    const frame = next.durationNs ?? this.frameNs() ?? 86_806;
+    const frame = Number.isNaN(next.durationNs) ? (this.frameNs() ?? 86_806) : next.durationNs;
     this.rxCurrent = next;
     this.rxListening = this.rxRunning();
     // BUSY: a start bit was seen, reception in progress (RM0444 USART_ISR.BUSY).
@@ -776,7 +785,7 @@ export class Usart implements MemoryMappedDevice {
     this.rxStartNs = this.clock.nowNs;
     this.rxFrameNs = frame;
     this.rxTimer = this.clock.schedule(frame, this.onWireCharDone);
-    this.lines?.rx(next.byte, this.rxStartNs, frame, this.wordBits());
+    this.lines?.rx(next.byte < 0 ? undefined : next.byte, this.rxStartNs, frame, this.wordBits());
     this.update();
   }
 
@@ -799,7 +808,7 @@ export class Usart implements MemoryMappedDevice {
     const c = this.rxCurrent;
     this.rxCurrent = undefined;
     this.isr &= ~ISR_BUSY;
-    if (c && c.byte !== undefined && this.rxListening && this.rxRunning()) this.deposit(c as DataChar);
+    if (c && c.byte >= 0 && this.rxListening && this.rxRunning()) this.deposit(c);
     this.rxListening = false;
     if (this.wire.length > 0) this.startWireChar();
     else if (this.idleArmed && this.rxRunning()) {
@@ -810,7 +819,7 @@ export class Usart implements MemoryMappedDevice {
     this.update();
   }
 
-  private deposit(c: DataChar): void {
+  private deposit(c: WireChar): void {
     if (this.isr & ISR_RXNE) {
       if (this.cr3 & CR3_OVRDIS) {
         // Overrun detection off: the new character overwrites RDR (RM0444 USART_CR3.OVRDIS).
@@ -822,10 +831,7 @@ export class Usart implements MemoryMappedDevice {
       }
       return;
     }
-    let errors = 0;
-    if (c.options.framingError) errors |= ISR_FE;
-    if (c.options.noise) errors |= ISR_NE;
-    if (c.options.parityError && this.cr1 & CR1_PCE) errors |= ISR_PE;
+    const errors = c.errors & (this.cr1 & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE);
     this.isr |= errors;
     this.rdr = this.wordMask(c.byte);
     // Character match (RM0444 USART_ISR.CMF): the received character equals
@@ -922,7 +928,7 @@ export class Usart implements MemoryMappedDevice {
     this.txByte = s.txByte;
     this.txIdleFrame = s.txIdleFrame;
     this.txOnWire = s.txOnWire;
-    this.rxCurrent = s.rxCurrent as WireChar | undefined;
+    this.rxCurrent = s.rxCurrent;
     this.rxStartNs = s.rxStartNs;
     this.rxFrameNs = s.rxFrameNs;
     this.rxListening = s.rxListening;
