@@ -134,7 +134,7 @@ export class Usart1Wire implements SerialPeer {
   inject(bytes: Uint8Array | readonly number[]): void {
     const bit = this.peerBitNs;
     const options = bit === undefined ? {} : { senderBitNs: bit };
-    for (const b of bytes) this.usart.receive(b & 0xff, options);
+    this.usart.receiveBytes(Uint8Array.from(bytes), options);
     this.wake();
   }
 

@@ -481,7 +481,9 @@ export class BulkEngine implements BulkHook {
       sim.rxReq[u] = s.rxReqLevel ? 1 : 0;
       sim.rxStart[u] = s.rxStartNs;
       sim.rxFrame[u] = s.rxFrameNs;
-      sim.rxCur[u] = s.rxCurrent;
+      sim.rxHas[u] = s.rxHas ? 1 : 0;
+      sim.rxByte[u] = s.rxByte;
+      sim.rxErrors[u] = s.rxErrors;
       if (!this.loadTimer(3 * u + T_TX, s.txTimer, firing)) return false;
       if (!this.loadTimer(3 * u + T_RX, s.rxTimer, firing)) return false;
       if (!this.loadTimer(3 * u + T_IDLE, s.idleTimer, firing)) return false;
@@ -627,7 +629,9 @@ export class BulkEngine implements BulkHook {
       s.txByte = sim.txByte[u]!;
       s.txIdleFrame = sim.txIdle[u] === 1;
       s.txOnWire = sim.txOnWire[u] === 1;
-      s.rxCurrent = sim.rxCur[u];
+      s.rxHas = sim.rxHas[u] === 1;
+      s.rxByte = sim.rxByte[u]!;
+      s.rxErrors = sim.rxErrors[u]!;
       s.rxStartNs = sim.rxStart[u]!;
       s.rxFrameNs = sim.rxFrame[u]!;
       s.rxListening = sim.rxListening[u] === 1;

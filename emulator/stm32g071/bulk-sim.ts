@@ -19,7 +19,7 @@
  * the order the clock would have run the peripherals' own timers.
  */
 import type { VirtualClock } from '../core/virtual-clock.ts';
-import type { BulkWire, BulkWireChar } from './bulk-state.ts';
+import type { BulkWire } from './bulk-state.ts';
 import { CCR_CIRC, CCR_EN, CCR_HTIE, CCR_MINC, CCR_TCIE, CCR_TEIE, DMA_CHANNELS } from './dma.ts';
 import { DMAREQ_G071_MAX } from './dmamux.ts';
 import { sameRate } from './uart-waveform.ts';
@@ -136,7 +136,10 @@ export class BulkSim {
   readonly rxReq = new Uint8Array(2);
   readonly rxStart = new Float64Array(2);
   readonly rxFrame = new Float64Array(2);
-  readonly rxCur: (BulkWireChar | undefined)[] = [undefined, undefined];
+  /** The character arriving: whether there is one, its byte (-1: none is made of it), its errors. */
+  readonly rxHas = new Uint8Array(2);
+  readonly rxByte = new Int16Array(2);
+  readonly rxErrors = new Uint8Array(2);
   /** Characters taken from each wire while looking ahead (committing takes them off the wire). */
   readonly wireOff = new Int32Array(2);
 
@@ -233,8 +236,9 @@ export class BulkSim {
     this.rxReq.set(o.rxReq);
     this.rxStart.set(o.rxStart);
     this.rxFrame.set(o.rxFrame);
-    this.rxCur[0] = o.rxCur[0];
-    this.rxCur[1] = o.rxCur[1];
+    this.rxHas.set(o.rxHas);
+    this.rxByte.set(o.rxByte);
+    this.rxErrors.set(o.rxErrors);
     this.wireOff.set(o.wireOff);
     this.ccr.set(o.ccr);
     this.cndtr.set(o.cndtr);
@@ -559,25 +563,25 @@ export class BulkSim {
     const mask = this.wordMask[u]!;
     const frame = this.frame[u]!;
     let r = this.due[3 * u + T_RX]!;
-    let ch = this.rxCur[u]!;
+    let byte = this.rxByte[u]!;
+    let errors = this.rxErrors[u]!;
     // Character i ends at r; its transfer is number i + 1 (+1 if one waits).
     // At most PLAIN_SCAN characters: the bound is then where the scan stopped (a stop there looks again).
     for (let i = 0, off = this.wireOff[u]!; r < within && i < PLAIN_SCAN; i++, off++) {
-      const byte = ch.byte;
-      if (byte < 0 || (ch.errors & errorBits) !== 0) return r;
+      if (byte < 0 || (errors & errorBits) !== 0) return r;
       if ((byte & mask & 0xff) === add && !matchSeen) return r;
       if (i + 1 + (waiting ? 1 : 0) >= m) return r;
-      const next = wire.at(off);
-      if (next === undefined) return r;
-      let length = next.durationNs;
+      if (off >= wire.length) return r;
+      let length = wire.durationAt(off);
       if (Number.isNaN(length)) {
-        if (!Number.isNaN(next.senderBitNs) || Number.isNaN(frame)) return r;
+        if (!Number.isNaN(wire.senderAt(off)) || Number.isNaN(frame)) return r;
         length = frame;
       }
       // Each transfer comes well before the next character ends: at most one slot per channel in between.
       if (!(length > (DMA_CHANNELS + 1) * this.slotNs)) return r;
       r = Math.max(r + length, r + 1);
-      ch = next;
+      byte = wire.byteAt(off);
+      errors = wire.errorsAt(off);
     }
     return r;
   }
@@ -625,7 +629,7 @@ export class BulkSim {
     const c = this.rxChannel[u]!;
     return (
       c >= 0 &&
-      this.rxCur[u] !== undefined &&
+      this.rxHas[u] === 1 &&
       this.rxListening[u] === 1 &&
       this.rxRun[u] === 1 &&
       (this.isr[u]! & ISR_RXNE ? 1 : 0) === this.rxReq[u] &&
@@ -671,29 +675,31 @@ export class BulkSim {
   /** A plain character ends now: it lands in RDR, the next starts, RDR's reading is asked for. */
   private riseRx(u: number): boolean {
     const t = this.now;
-    const ch = this.rxCur[u]!;
-    const byte = ch.byte;
-    if (byte < 0 || (ch.errors & (this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE)) !== 0)
+    const byte = this.rxByte[u]!;
+    if (
+      byte < 0 ||
+      (this.rxErrors[u]! & (this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE)) !== 0
+    )
       return false;
     const rdr = byte & this.wordMask[u]!;
     if ((rdr & 0xff) === this.cr2[u]! >>> 24 && !(this.isr[u]! & ISR_CMF)) return false;
     const wire = this.wires[u]!;
     const off = this.wireOff[u]!;
-    const next = wire.at(off);
-    if (next === undefined) return false;
-    let length = next.durationNs;
+    if (off >= wire.length) return false;
+    let length = wire.durationAt(off);
     if (Number.isNaN(length)) {
-      if (!Number.isNaN(next.senderBitNs)) return false;
+      if (!Number.isNaN(wire.senderAt(off))) return false;
       length = this.frame[u]!;
       if (Number.isNaN(length)) return false;
     }
+    this.rxByte[u] = wire.byteAt(off);
+    this.rxErrors[u] = wire.errorsAt(off);
     if (this.commit) wire.shift();
     else this.wireOff[u] = off + 1;
     const k = 3 * u + T_RX;
     this.isr[u]! |= ISR_RXNE;
     this.rdr[u] = rdr;
     this.idleArmed[u] = 1;
-    this.rxCur[u] = next;
     this.rxStart[u] = t;
     this.rxFrame[u] = length;
     this.due[k] = Math.max(t + length, t + 1);
@@ -806,10 +812,10 @@ export class BulkSim {
 
   /** usart.ts wireCharDone. */
   private rxEnd(u: number): void {
-    const c = this.rxCur[u];
-    this.rxCur[u] = undefined;
+    const had = this.rxHas[u] === 1;
+    this.rxHas[u] = 0;
     this.isr[u]! &= ~ISR_BUSY;
-    if (c && c.byte >= 0 && this.rxListening[u] && this.rxRun[u]) this.deposit(u, c);
+    if (had && this.rxByte[u]! >= 0 && this.rxListening[u] && this.rxRun[u]) this.deposit(u);
     this.rxListening[u] = 0;
     if (this.wires[u]!.length - this.wireOff[u]! > 0) this.startWireChar(u);
     else if (this.idleArmed[u] && this.rxRun[u]) {
@@ -821,8 +827,8 @@ export class BulkSim {
   }
 
   /** usart.ts deposit. */
-  private deposit(u: number, c: BulkWireChar): void {
-    const byte = c.byte;
+  private deposit(u: number): void {
+    const byte = this.rxByte[u]!;
     const cr3 = this.cr3[u]!;
     if (this.isr[u]! & ISR_RXNE) {
       if (cr3 & CR3_OVRDIS) {
@@ -833,7 +839,7 @@ export class BulkSim {
       }
       return;
     }
-    const errors = c.errors & (this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE);
+    const errors = this.rxErrors[u]! & (this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE);
     this.isr[u]! |= errors;
     const rdr = byte & this.wordMask[u]!;
     this.rdr[u] = rdr;
@@ -847,10 +853,9 @@ export class BulkSim {
   private startWireChar(u: number): void {
     const wire = this.wires[u]!;
     const off = this.wireOff[u]!;
-    const first = wire.at(off);
-    if (!first) return;
-    const senderBit = first.senderBitNs;
-    if (!Number.isNaN(senderBit) && Number.isNaN(first.durationNs)) {
+    if (off >= wire.length) return;
+    const senderBit = wire.senderAt(off);
+    if (!Number.isNaN(senderBit) && Number.isNaN(wire.durationAt(off))) {
       const own = this.bit[u]!;
       if (Number.isNaN(own) || !sameRate(own, senderBit)) {
         // Another rate: the USART samples the waveform, and may report the mismatch.
@@ -859,25 +864,19 @@ export class BulkSim {
       }
       // As sampleForeignRun at the rate itself: the whole run gets its duration.
       for (let i = off; i < wire.length; i++) {
-        const w = wire.at(i)!;
-        if (w.senderBitNs !== senderBit || !Number.isNaN(w.durationNs)) break;
-        w.durationNs = senderBit * 10;
+        if (wire.senderAt(i) !== senderBit || !Number.isNaN(wire.durationAt(i))) break;
+        wire.setDuration(i, senderBit * 10);
       }
     }
-    let next: BulkWireChar;
-    if (this.commit) next = wire.shift()!;
-    else {
-      next = first;
-      this.wireOff[u] = off + 1;
-    }
+    const duration = wire.durationAt(off);
+    this.rxHas[u] = 1;
+    this.rxByte[u] = wire.byteAt(off);
+    this.rxErrors[u] = wire.errorsAt(off);
+    if (this.commit) wire.shift();
+    else this.wireOff[u] = off + 1;
     this.due[3 * u + T_IDLE] = Infinity;
     const own = this.frame[u]!;
-    const frame = Number.isNaN(next.durationNs)
-      ? Number.isNaN(own)
-        ? IDLE_LINE_FRAME_NS
-        : own
-      : next.durationNs;
-    this.rxCur[u] = next;
+    const frame = Number.isNaN(duration) ? (Number.isNaN(own) ? IDLE_LINE_FRAME_NS : own) : duration;
     const listening = this.rxRun[u]!;
     this.rxListening[u] = listening;
     if (listening) this.isr[u]! |= ISR_BUSY;

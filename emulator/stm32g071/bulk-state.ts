@@ -26,23 +26,15 @@ export interface BulkHook {
   takeOver(): boolean;
 }
 
-/** A character on a USART's RX wire (see usart.ts's WireChar). */
-export interface BulkWireChar {
-  /** -1: the line is busy but no character is received. */
-  byte: number;
-  /** PE, FE, NE at their ISR positions. */
-  errors: number;
-  /** NaN: at the USART's own rate. */
-  senderBitNs: number;
-  /** NaN: not known yet. */
-  durationNs: number;
-}
-
-/** The RX wire's waiting characters, as the engine reads and takes them. */
+/** The RX wire's waiting characters (wire-queue.ts), as the engine reads and takes them. */
 export interface BulkWire {
   readonly length: number;
-  at(i: number): BulkWireChar | undefined;
-  shift(): BulkWireChar | undefined;
+  byteAt(i: number): number;
+  errorsAt(i: number): number;
+  senderAt(i: number): number;
+  durationAt(i: number): number;
+  setDuration(i: number, durationNs: number): void;
+  shift(): void;
 }
 
 export interface UsartBulkState {
@@ -62,7 +54,10 @@ export interface UsartBulkState {
   txByte: number;
   txIdleFrame: boolean;
   txOnWire: boolean;
-  rxCurrent: BulkWireChar | undefined;
+  /** A character arriving: whether there is one, its byte (-1: none is made of it), its errors. */
+  rxHas: boolean;
+  rxByte: number;
+  rxErrors: number;
   rxStartNs: number;
   rxFrameNs: number;
   rxListening: boolean;

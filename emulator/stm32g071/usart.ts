@@ -15,7 +15,7 @@ import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
 import type { BulkHook, UsartBulkPort, UsartBulkState } from './bulk-state.ts';
 import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
 import { garbled, type ReceiverSampling, sameRate, sampleLine } from './uart-waveform.ts';
-import { WireQueue } from './wire-queue.ts';
+import { type WireCharacter, WireQueue } from './wire-queue.ts';
 
 export const USART1_BASE = 0x4001_3800;
 export const USART2_BASE = 0x4000_4400;
@@ -173,24 +173,6 @@ export type UsartMisuse =
   /** TDR was written while TXE = 0: the pending character is lost. */
   | 'tdr-overwrite';
 
-/** A character on the RX wire; every one has the same fields, numbers all (the bulk engine reads thousands). */
-interface WireChar {
-  /** -1: the line is busy (a sender's waveform) but the receiver makes no character of it. */
-  byte: number;
-  /** Reception errors it comes with, at their ISR positions: PE (counted with PCE = 1 only), FE, NE. */
-  errors: number;
-  /** The sender's bit time, ns; NaN: it sends at this USART's rate. */
-  senderBitNs: number;
-  /** Time on the wire when known in advance (a sampled waveform, a sender's own rate), ns; NaN: not known. */
-  durationNs: number;
-}
-
-function wireChar(byte: number, options: ReceiveOptions): WireChar {
-  const errors =
-    (options.framingError ? ISR_FE : 0) | (options.noise ? ISR_NE : 0) | (options.parityError ? ISR_PE : 0);
-  return { byte, errors, senderBitNs: options.senderBitNs ?? Number.NaN, durationNs: Number.NaN };
-}
-
 export class Usart implements MemoryMappedDevice {
   readonly name: string;
   readonly base: number;
@@ -269,9 +251,12 @@ export class Usart implements MemoryMappedDevice {
   private txIdleFrame = false;
   private txByte = 0;
 
-  private readonly wire = new WireQueue<WireChar>();
+  private readonly wire = new WireQueue();
   private rxTimer: TimerHandle | undefined;
-  private rxCurrent: WireChar | undefined;
+  /** The character arriving now: whether there is one, its byte (-1: none is made of it), its errors. */
+  private rxHas = false;
+  private rxByte = 0;
+  private rxErrors = 0;
   private rxStartNs = 0;
   private rxListening = false;
   private idleTimer: TimerHandle | undefined;
@@ -349,8 +334,28 @@ export class Usart implements MemoryMappedDevice {
     // a host talking to a board that is still booting is no firmware defect.
     this.bulk?.release();
     if (this.rxRunning() && !this.pins.rxConnected()) return;
-    this.wire.push(wireChar(byte & 0x1ff, options));
+    const errors =
+      (options.framingError ? ISR_FE : 0) | (options.noise ? ISR_NE : 0) | (options.parityError ? ISR_PE : 0);
+    this.wire.push(byte & 0x1ff, errors, options.senderBitNs ?? Number.NaN, Number.NaN);
     if (!this.rxTimer) this.startWireChar();
+  }
+
+  /** Puts characters on the RX wire back to back: the same as `receive` for each in turn. */
+  receiveBytes(bytes: ArrayLike<number>, options: ReceiveOptions = {}): void {
+    if (bytes.length === 0) return;
+    this.bulk?.release();
+    if (this.rxRunning() && !this.pins.rxConnected()) {
+      // Each character asks again (and the strict board hears of each).
+      for (let i = 1; i < bytes.length; i++) this.receive(bytes[i]!, options);
+      return;
+    }
+    const errors =
+      (options.framingError ? ISR_FE : 0) | (options.noise ? ISR_NE : 0) | (options.parityError ? ISR_PE : 0);
+    const sender = options.senderBitNs ?? Number.NaN;
+    for (let i = 0; i < bytes.length; i++) {
+      this.wire.push(bytes[i]! & 0x1ff, errors, sender, Number.NaN);
+      if (!this.rxTimer) this.startWireChar();
+    }
   }
 
   /** A character is being sent, or waits in TDR: the TX line is not about to go idle. */
@@ -406,7 +411,7 @@ export class Usart implements MemoryMappedDevice {
     } else if (timer) {
       this.clock.cancel(timer);
       this.rxTimer = undefined;
-      this.rxCurrent = undefined;
+      this.rxHas = false;
       this.rxListening = false;
       this.isr &= ~ISR_BUSY;
       this.update();
@@ -729,28 +734,22 @@ export class Usart implements MemoryMappedDevice {
    * each taking the wire until the receiver has it.
    */
   private sampleForeignRun(): void {
-    const first = this.wire.at(0);
-    if (!first || Number.isNaN(first.senderBitNs) || !Number.isNaN(first.durationNs)) return;
-    const senderBit = first.senderBitNs;
+    const wire = this.wire;
+    if (wire.length === 0) return;
+    const senderBit = wire.senderAt(0);
+    if (Number.isNaN(senderBit) || !Number.isNaN(wire.durationAt(0))) return;
     let n = 0;
-    while (
-      n < this.wire.length &&
-      this.wire.at(n)!.senderBitNs === senderBit &&
-      Number.isNaN(this.wire.at(n)!.durationNs)
-    )
-      n++;
+    while (n < wire.length && wire.senderAt(n) === senderBit && Number.isNaN(wire.durationAt(n))) n++;
     const ownBit = this.bitNs();
     if (ownBit !== undefined && sameRate(ownBit, senderBit)) {
-      for (let i = 0; i < n; i++) this.wire.at(i)!.durationNs = senderBit * 10;
+      for (let i = 0; i < n; i++) wire.setDuration(i, senderBit * 10);
       return;
     }
-    const run: WireChar[] = [];
-    for (let i = 0; i < n; i++) run.push(this.wire.at(i)!);
     const runNs = n * 10 * senderBit;
-    const sampled: WireChar[] = [];
+    const sampled: WireCharacter[] = [];
     let at = 0;
     if (ownBit !== undefined) {
-      const sent = run.map((w) => (w.byte < 0 ? 0xff : w.byte));
+      const sent = Array.from({ length: n }, (_, i) => (wire.byteAt(i) < 0 ? 0xff : wire.byteAt(i)));
       const heard = sampleLine(sent, senderBit, ownBit, this.sampling());
       if (garbled(sent, heard)) this.onRateMismatch?.(senderBit, ownBit);
       for (const c of heard) {
@@ -770,22 +769,28 @@ export class Usart implements MemoryMappedDevice {
 
   private startWireChar(): void {
     this.sampleForeignRun();
-    const next = this.wire.shift();
-    if (!next) return;
+    const wire = this.wire;
+    if (wire.length === 0) return;
+    const byte = wire.byteAt(0);
+    const errors = wire.errorsAt(0);
+    const duration = wire.durationAt(0);
+    wire.shift();
     if (this.idleTimer) this.clock.cancel(this.idleTimer);
     this.idleTimer = undefined;
     // A sender without its own rate sends at the rate the USART is set to;
     // if it can't run, the character still takes a 115200 8N1 frame on the
     // wire and is lost.
-    const frame = Number.isNaN(next.durationNs) ? (this.frameNs() ?? 86_806) : next.durationNs;
-    this.rxCurrent = next;
+    const frame = Number.isNaN(duration) ? (this.frameNs() ?? 86_806) : duration;
+    this.rxHas = true;
+    this.rxByte = byte;
+    this.rxErrors = errors;
     this.rxListening = this.rxRunning();
     // BUSY: a start bit was seen, reception in progress (RM0444 USART_ISR.BUSY).
     if (this.rxListening) this.isr |= ISR_BUSY;
     this.rxStartNs = this.clock.nowNs;
     this.rxFrameNs = frame;
     this.rxTimer = this.clock.schedule(frame, this.onWireCharDone);
-    this.lines?.rx(next.byte < 0 ? undefined : next.byte, this.rxStartNs, frame, this.wordBits());
+    this.lines?.rx(byte < 0 ? undefined : byte, this.rxStartNs, frame, this.wordBits());
     this.update();
   }
 
@@ -805,10 +810,11 @@ export class Usart implements MemoryMappedDevice {
 
   private wireCharDone(frame: number): void {
     this.rxTimer = undefined;
-    const c = this.rxCurrent;
-    this.rxCurrent = undefined;
+    const had = this.rxHas;
+    this.rxHas = false;
     this.isr &= ~ISR_BUSY;
-    if (c && c.byte >= 0 && this.rxListening && this.rxRunning()) this.deposit(c);
+    if (had && this.rxByte >= 0 && this.rxListening && this.rxRunning())
+      this.deposit(this.rxByte, this.rxErrors);
     this.rxListening = false;
     if (this.wire.length > 0) this.startWireChar();
     else if (this.idleArmed && this.rxRunning()) {
@@ -819,11 +825,11 @@ export class Usart implements MemoryMappedDevice {
     this.update();
   }
 
-  private deposit(c: WireChar): void {
+  private deposit(byte: number, charErrors: number): void {
     if (this.isr & ISR_RXNE) {
       if (this.cr3 & CR3_OVRDIS) {
         // Overrun detection off: the new character overwrites RDR (RM0444 USART_CR3.OVRDIS).
-        this.rdr = c.byte;
+        this.rdr = byte;
         this.idleArmed = true;
       } else {
         // RM0444 USART_ISR.ORE: RDR keeps the unread character, the new one is lost.
@@ -831,9 +837,9 @@ export class Usart implements MemoryMappedDevice {
       }
       return;
     }
-    const errors = c.errors & (this.cr1 & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE);
+    const errors = charErrors & (this.cr1 & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE);
     this.isr |= errors;
-    this.rdr = this.wordMask(c.byte);
+    this.rdr = this.wordMask(byte);
     // Character match (RM0444 USART_ISR.CMF): the received character equals
     // CR2.ADD (its 8 bits for 8-bit words), whoever reads RDR (CPU or DMA).
     if ((this.rdr & 0xff) === this.cr2 >>> 24) this.isr |= ISR_CMF;
@@ -905,7 +911,9 @@ export class Usart implements MemoryMappedDevice {
       txByte: this.txByte,
       txIdleFrame: this.txIdleFrame,
       txOnWire: this.txOnWire,
-      rxCurrent: this.rxCurrent,
+      rxHas: this.rxHas,
+      rxByte: this.rxByte,
+      rxErrors: this.rxErrors,
       rxStartNs: this.rxStartNs,
       rxFrameNs: this.rxFrameNs,
       rxListening: this.rxListening,
@@ -928,7 +936,9 @@ export class Usart implements MemoryMappedDevice {
     this.txByte = s.txByte;
     this.txIdleFrame = s.txIdleFrame;
     this.txOnWire = s.txOnWire;
-    this.rxCurrent = s.rxCurrent;
+    this.rxHas = s.rxHas;
+    this.rxByte = s.rxByte;
+    this.rxErrors = s.rxErrors;
     this.rxStartNs = s.rxStartNs;
     this.rxFrameNs = s.rxFrameNs;
     this.rxListening = s.rxListening;
