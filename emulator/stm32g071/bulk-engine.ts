@@ -194,14 +194,17 @@ export class BulkEngine implements BulkHook {
     this.hear();
   }
 
-  sync(): void {
+  sync(part?: object): void {
     if (!this.engaged || this.busy) return;
     if (this.watchedFromOutside()) {
       this.release();
       return;
     }
     this.settle();
-    this.storeAll(true);
+    if (part === this.usarts[0].usart) this.storeUsart(0, true);
+    else if (part === this.usarts[1].usart) this.storeUsart(1, true);
+    else if (part === this.dma) this.storeDma(true);
+    else this.storeAll(true);
     this.hear();
   }
 
@@ -617,33 +620,41 @@ export class BulkEngine implements BulkHook {
   }
 
   private storeAll(live: boolean): void {
+    this.storeUsart(0, live);
+    this.storeUsart(1, live);
+    this.storeDma(live);
+  }
+
+  private storeUsart(u: number, live: boolean): void {
     const sim = this.real;
-    const states = this.usartStates!;
-    for (let u = 0; u < 2; u++) {
-      const s = states[u]!;
-      const port = this.ports[u]!;
-      s.isr = sim.isr[u]!;
-      s.rdr = sim.rdr[u]!;
-      s.tdr = sim.tdr[u]!;
-      s.tdrFull = sim.tdrFull[u] === 1;
-      s.txByte = sim.txByte[u]!;
-      s.txIdleFrame = sim.txIdle[u] === 1;
-      s.txOnWire = sim.txOnWire[u] === 1;
-      s.rxHas = sim.rxHas[u] === 1;
-      s.rxByte = sim.rxByte[u]!;
-      s.rxErrors = sim.rxErrors[u]!;
-      s.rxStartNs = sim.rxStart[u]!;
-      s.rxFrameNs = sim.rxFrame[u]!;
-      s.rxListening = sim.rxListening[u] === 1;
-      s.idleArmed = sim.idleArmed[u] === 1;
-      s.irqLevel = sim.irq[u] === 1;
-      s.txReqLevel = sim.txReq[u] === 1;
-      s.rxReqLevel = sim.rxReq[u] === 1;
-      s.txTimer = this.timer(3 * u + T_TX, port.onTxTimer, live);
-      s.rxTimer = this.timer(3 * u + T_RX, port.onRxTimer, live);
-      s.idleTimer = this.timer(3 * u + T_IDLE, port.onIdleTimer, live);
-      this.usarts[u]!.usart.importBulk(s);
-    }
+    const s = this.usartStates![u]!;
+    const port = this.ports[u]!;
+    s.isr = sim.isr[u]!;
+    s.rdr = sim.rdr[u]!;
+    s.tdr = sim.tdr[u]!;
+    s.tdrFull = sim.tdrFull[u] === 1;
+    s.txByte = sim.txByte[u]!;
+    s.txIdleFrame = sim.txIdle[u] === 1;
+    s.txOnWire = sim.txOnWire[u] === 1;
+    s.rxHas = sim.rxHas[u] === 1;
+    s.rxByte = sim.rxByte[u]!;
+    s.rxErrors = sim.rxErrors[u]!;
+    s.rxStartNs = sim.rxStart[u]!;
+    s.rxFrameNs = sim.rxFrame[u]!;
+    s.rxListening = sim.rxListening[u] === 1;
+    s.idleArmed = sim.idleArmed[u] === 1;
+    s.irqLevel = sim.irq[u] === 1;
+    s.txReqLevel = sim.txReq[u] === 1;
+    s.rxReqLevel = sim.rxReq[u] === 1;
+    s.txTimer = this.timer(3 * u + T_TX, port.onTxTimer, live);
+    s.rxTimer = this.timer(3 * u + T_RX, port.onRxTimer, live);
+    s.idleTimer = this.timer(3 * u + T_IDLE, port.onIdleTimer, live);
+    this.usarts[u]!.usart.importBulk(s);
+  }
+
+  /** The DMA's state, and the request lines it and the DMAMUX see. */
+  private storeDma(live: boolean): void {
+    const sim = this.real;
     const d = this.dmaState!;
     for (let c = 0; c < DMA_CHANNELS; c++) {
       const ch = d.channels[c]! as {

@@ -166,6 +166,10 @@ export class BulkSim {
   /** DMA clock on and HCLK running (a slot can be scheduled). */
   dmaRuns = false;
 
+  /** Scratch for `bulk`: the cursors' timers. */
+  private readonly cursorTimers = new Int32Array(4);
+  /** The four cursors (2u + 0: TX, 1: RX) in the order the arbiter serves their channels; cursors without one last. */
+  private readonly cursorsByPriority = new Int32Array(4);
   /** The channel feeding each USART's TDR, and the one emptying its RDR, alone on their requests (-1: none). */
   readonly txChannel = new Int32Array(2);
   readonly rxChannel = new Int32Array(2);
@@ -200,6 +204,7 @@ export class BulkSim {
   ) {}
 
   copyFrom(o: BulkSim): void {
+    this.cursorsByPriority.set(o.cursorsByPriority);
     this.txChannel.set(o.txChannel);
     this.rxChannel.set(o.rxChannel);
     this.due.set(o.due);
@@ -302,6 +307,16 @@ export class BulkSim {
       this.txChannel[u] = this.soleChannel(this.reqTx[u]!, ITEM_TX, u);
       this.rxChannel[u] = this.soleChannel(this.reqRx[u]!, ITEM_RX, u);
     }
+    let m = 0;
+    let placed = 0;
+    for (let i = 0; i < this.enabledCount; i++) {
+      const j = this.cursorOf(this.order[i]!);
+      if (j >= 0 && !(placed & (1 << j))) {
+        this.cursorsByPriority[m++] = j;
+        placed |= 1 << j;
+      }
+    }
+    for (let j = 0; j < 4; j++) if (!(placed & (1 << j))) this.cursorsByPriority[m++] = j;
   }
 
   private soleChannel(id: number, item: number, u: number): number {
@@ -395,6 +410,11 @@ export class BulkSim {
       if (j < 0 || !(pending & (1 << j))) return 0;
     }
     if ((pending !== 0) !== (due[T_SLOT] !== Infinity)) return 0;
+    // The cursors' timers, and the cursors in the arbiter's order (their channels' priority).
+    const timers = this.cursorTimers;
+    let n = 0;
+    for (let j = 0; j < 4; j++) if (cursors & (1 << j)) timers[n++] = 3 * (j >> 1) + (j & 1);
+    const byPriority = this.cursorsByPriority;
     const s = this.slotNs;
     // Order numbers of the timers made here: after every existing one; made final at the end.
     let local = 0;
@@ -407,9 +427,8 @@ export class BulkSim {
       let d = due[T_SLOT]!;
       let ds = sched[T_SLOT]!;
       let dq = seq[T_SLOT]!;
-      for (let j = 0; j < 4; j++) {
-        if (!(cursors & (1 << j))) continue;
-        const kj = 3 * (j >> 1) + (j & 1);
+      for (let i = 0; i < n; i++) {
+        const kj = timers[i]!;
         const dj = due[kj]!;
         if (dj < d || (dj === d && (sched[kj]! < ds || (sched[kj] === ds && seq[kj]! < dq)))) {
           k = kj;
@@ -419,11 +438,17 @@ export class BulkSim {
         }
       }
       if (!(d < endDue || (d === endDue && (ds < endSched || (ds === endSched && dq < endSeq))))) break;
+      this.now = d;
       if (k === T_SLOT) {
-        const c = this.pickPending(pending);
-        const j = this.cursorOf(c);
-        this.now = d;
-        if ((j & 1) === 0 ? !this.serveTx(j >> 1, c) : !this.serveRx(j >> 1, c)) break;
+        let j = 0;
+        for (let i = 0; i < 4; i++) {
+          j = byPriority[i]!;
+          if (pending & (1 << j)) break;
+        }
+        if (!(pending & (1 << j))) break;
+        const u = j >> 1;
+        if ((j & 1) === 0 ? !this.serveTx(u, this.txChannel[u]!) : !this.serveRx(u, this.rxChannel[u]!))
+          break;
         pending &= ~(1 << j);
         if (pending !== 0) {
           due[T_SLOT] = Math.max(d + s, d + 1);
@@ -435,7 +460,6 @@ export class BulkSim {
         const u = k >= 3 ? 1 : 0;
         const j = 2 * u + (k - 3 * u);
         if (pending & (1 << j)) break; // its request not served yet: not the plain path
-        this.now = d;
         if ((j & 1) === 0 ? !this.riseTx(u) : !this.riseRx(u)) break;
         seq[k] = fresh + local++;
         made |= 1 << k;
@@ -447,7 +471,6 @@ export class BulkSim {
           made |= 1 << T_SLOT;
         }
       }
-      this.now = d;
       steps++;
     }
     if (steps === 0) return 0;
@@ -591,17 +614,6 @@ export class BulkSim {
     for (let u = 0; u < 2; u++) {
       if (this.txChannel[u] === c) return 2 * u;
       if (this.rxChannel[u] === c) return 2 * u + 1;
-    }
-    return -1;
-  }
-
-  /** The pending chain channel the arbiter picks (highest PL, then the lowest number). */
-  private pickPending(pending: number): number {
-    const order = this.order;
-    for (let i = 0; i < this.enabledCount; i++) {
-      const c = order[i]!;
-      const j = this.cursorOf(c);
-      if (j >= 0 && pending & (1 << j)) return c;
     }
     return -1;
   }

@@ -16,8 +16,12 @@ export interface BulkHook {
    * peripherals' own timers, which then run as without the engine.
    */
   release(): void;
-  /** Before a look at the state (a register read, a query): the domain is brought up to now. */
-  sync(): void;
+  /**
+   * Before a look at the state (a register read, a query): the domain is
+   * brought up to now; `part` (the peripheral that asks) alone gets its
+   * state written back, else all do.
+   */
+  sync(part?: object): void;
   /**
    * A timer of the domain fired while the engine was not running it:
    * returns true if the engine took it and the domain's timing over (the

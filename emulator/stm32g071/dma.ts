@@ -162,7 +162,7 @@ export class Dma implements MemoryMappedDevice {
 
   /** Items moved so far (all channels), for tests and statistics. */
   get itemsTransferred(): number {
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     return this.items;
   }
 
@@ -193,7 +193,7 @@ export class Dma implements MemoryMappedDevice {
 
   /** The order in which channels were served, when `traceService` is on. */
   get served(): readonly number[] {
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     return this.servedLog;
   }
 
@@ -224,13 +224,13 @@ export class Dma implements MemoryMappedDevice {
 
   /** Channel `n`'s (1..7) request input level. */
   requestLevel(n: number): boolean {
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     return this.ch(n).request;
   }
 
   read(offset: number, size: AccessSize): number {
     checkAligned(this.base, offset, false, size);
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     const word = offset & ~3;
     if (word === DMA.ISR) return laneRead(this.isr(), offset, size);
     if (word === DMA.IFCR) return 0;

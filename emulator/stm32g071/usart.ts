@@ -360,13 +360,13 @@ export class Usart implements MemoryMappedDevice {
 
   /** A character is being sent, or waits in TDR: the TX line is not about to go idle. */
   get transmitting(): boolean {
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     return this.txTimer !== undefined || this.tdrFull;
   }
 
   /** Characters on the RX wire not yet fully received (including the one in flight). */
   get rxPending(): number {
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     return this.wire.length + (this.rxTimer ? 1 : 0);
   }
 
@@ -381,7 +381,7 @@ export class Usart implements MemoryMappedDevice {
    * the characters `onTransmit` hears in batches. Without an engine: nothing.
    */
   settle(): void {
-    this.bulk?.sync();
+    this.bulk?.sync(this);
   }
 
   /**
@@ -419,14 +419,14 @@ export class Usart implements MemoryMappedDevice {
   }
 
   get isrValue(): number {
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     return this.computeIsr();
   }
 
   /** A debugger's read: RDR keeps its character (RXNE stays set). */
   peek(offset: number, size: AccessSize): number {
     if ((offset & ~3) !== USART.RDR) return this.read(offset, size);
-    this.bulk?.sync();
+    this.bulk?.sync(this);
     checkAligned(this.base, offset, false, size);
     return laneRead(this.rdr, offset, size);
   }
@@ -437,7 +437,7 @@ export class Usart implements MemoryMappedDevice {
     // Reading RDR may clear RXNE: a change, not just a look.
     if (this.bulk) {
       if (word === USART.RDR) this.bulk.release();
-      else this.bulk.sync();
+      else this.bulk.sync(this);
     }
     let v: number;
     switch (word) {
