@@ -32,7 +32,7 @@
  */
 import type { TimerHandle } from '../core/clock.ts';
 import type { MemoryRegion, SystemBus } from '../core/system-bus.ts';
-import { keyBefore, type TimerKey, type VirtualClock } from '../core/virtual-clock.ts';
+import type { TimerKey, VirtualClock } from '../core/virtual-clock.ts';
 import {
   BulkSim,
   DELIVER_BATCHED,
@@ -259,24 +259,35 @@ export class BulkEngine implements BulkHook {
   /** Runs, lazily, every step the clock would have run before now (before the callback firing now). */
   private settle(): void {
     const firing = this.clock.firing;
-    const limit: TimerKey = firing ?? { dueNs: this.clock.nowNs, schedNs: Infinity, seq: Infinity };
+    let due = firing ? firing.dueNs : this.clock.nowNs;
+    let sched = firing ? firing.schedNs : Infinity;
+    let seq = firing ? firing.seq : Infinity;
+    // Never past the stop: steps from there on are the stop's to run (a callback due at the
+    // same time and scheduled at the same time may fire before it).
+    if (this.stop && (this.stopDue < due || (this.stopDue === due && this.stopSched <= sched))) {
+      due = this.stopDue;
+      sched = this.stopSched;
+      seq = -Infinity;
+    }
     const real = this.real;
     this.busy = true;
     try {
       real.commit = true;
       real.exact = false;
       for (;;) {
-        this.stats.steps += real.bulk(limit.dueNs, limit.schedNs, limit.seq, Infinity);
+        this.stats.steps += real.bulk(due, sched, seq, Infinity);
         const k = real.next();
         if (k < 0) break;
-        const key = { dueNs: real.due[k]!, schedNs: real.sched[k]!, seq: real.seq[k]! };
-        if (!keyBefore(key, limit)) break;
+        const d = real.due[k]!;
+        const s = real.sched[k]!;
+        if (!(d < due || (d === due && (s < sched || (s === sched && real.seq[k]! < seq))))) break;
         real.seen = false;
         real.needsReference = false;
         real.run(k);
         this.stats.steps++;
+        // The look-ahead put a stop before every step the outside sees: one here is the engine's fault.
         if (real.seen || real.needsReference)
-          throw new Error(`bulk engine: a step at ${key.dueNs} ns the outside sees was run late`);
+          throw new Error(`bulk engine: a step at ${d} ns that the outside sees was run late`);
       }
     } finally {
       this.busy = false;
