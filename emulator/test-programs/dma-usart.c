@@ -12,7 +12,8 @@
  *     with their interrupts off and read later; one stopped by clearing EN
  *     mid-run and restarted; one whose buffer the core writes ahead of the
  *     DMA; two transmissions at once on both USARTs (arbitration between
- *     four channels); a transmission cut by clearing UE;
+ *     four channels); one whose TX pin is taken away and given back; a
+ *     transmission cut by clearing UE;
  *   - an overrun (the receive channel off while characters arrive), then
  *     overrun detection off and DMA-blocking reception errors (DDRE).
  *
@@ -242,6 +243,16 @@ int main(void) {
   while (done_ch1 < 4 || done_ch4 < 1) wfi();
   wait_tc(USART1);
   wait_tc(USART2);
+
+  /* TX's pin taken away mid-transmission (the characters then leave nowhere), and given back. */
+  start_tx(1, USART1, REQ_USART1_TX, tx1, 100, TCIE | PL(1));
+  while (CNDTR(1) > 70) {
+  }
+  MODER(GPIOC) &= ~0x300u;
+  spin(1500);
+  MODER(GPIOC) |= 0x200u;
+  while (done_ch1 < 5) wfi();
+  wait_tc(USART1);
 
   /* A transmission cut by clearing UE, then the USART back on. */
   start_tx(1, USART1, REQ_USART1_TX, tx1, 100, PL(1));

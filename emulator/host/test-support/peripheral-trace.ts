@@ -20,6 +20,8 @@ export interface PeripheralTrace {
   readonly usart1: string[];
   /** SRAM checksums taken by `checkSram`, and SRAM at the end. */
   readonly sram: string[];
+  /** The strict board's reports so far ("time rule peripheral count message"), which it then forgets. */
+  takeStrictReports(): string[];
   /** Takes a checksum of SRAM now (after the peripherals are brought up to now). */
   checkSram(label: string): void;
   /** SRAM as it is now. */
@@ -77,6 +79,13 @@ export function tracePeripherals(vb: VirtualBoard): PeripheralTrace {
       sram.push(`${label} ${(h >>> 0).toString(16)}`);
     },
     sramCopy,
+    takeStrictReports() {
+      const reports = vb.strictReports.map(
+        (r) => `${r.timeNs} ${r.rule} ${r.peripheral} ${r.count} ${r.message}`,
+      );
+      chip.strict.clear();
+      return reports;
+    },
   };
 }
 
