@@ -4,9 +4,10 @@
  * loop, the driver's timers on virtual time): the bridge streaming 24 KiB
  * out of USART1 at 4 Mbaud over a 2 Mbaud link, a circular reception on
  * USART1 over several laps, a reception until idle, and a transmission
- * while the peer sends. Both runs must give the same register accesses
- * (value and core cycle), the same interrupts, the same bytes at the same
- * times on both wires, and the same SRAM at the end.
+ * while the peer sends; again with the host port timing USB frames. Both
+ * runs must give the same register accesses (value and core cycle), the
+ * same interrupts, the same bytes at the same times on both wires, and the
+ * same SRAM at the end.
  */
 import { describe, expect, it } from 'vitest';
 import { Serial1 } from '../driver/api/index.ts';
@@ -38,7 +39,14 @@ interface Outcome {
   steps: number;
 }
 
-async function session(mode: PeripheralMode): Promise<Outcome> {
+interface Session {
+  /** The host port's USB frames (HostPortOptions.usbFrameNs). */
+  usbFrameNs?: number;
+  /** Bytes streamed out of USART1 first. */
+  streamBytes: number;
+}
+
+async function session(mode: PeripheralMode, setup: Session): Promise<Outcome> {
   const vb = new VirtualBoard({
     firmware: loadFirmware(),
     usart1: 'peer',
@@ -55,9 +63,10 @@ async function session(mode: PeripheralMode): Promise<Outcome> {
       seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
       return seed / 2 ** 32;
     };
-    const board = await Board.open(vb.hostPort(), { timers: virtualTimers(vb), linkBaud: LINK_BAUD, random });
+    const port = vb.hostPort(setup.usbFrameNs === undefined ? {} : { usbFrameNs: setup.usbFrameNs });
+    const board = await Board.open(port, { timers: virtualTimers(vb), linkBaud: LINK_BAUD, random });
     let serial = await Serial1.take(board, { baudRate: USART1_BAUD });
-    serial = await serial.streamWriter().pipeFrom(pattern(24 * 1024, 1));
+    serial = await serial.streamWriter().pipeFrom(pattern(setup.streamBytes, 1));
     // Circular reception: the peer sends four laps of a 512-byte buffer, a half at a time as the host reads.
     const rec = serial.readCircular(board.alloc(512));
     await rec.started;
@@ -100,19 +109,35 @@ async function session(mode: PeripheralMode): Promise<Outcome> {
   return outcome;
 }
 
+function expectSame(bulk: Outcome, reference: Outcome): void {
+  expect(firstDifference(bulk.trace.registers, reference.trace.registers)).toBeUndefined();
+  expect(firstDifference(bulk.trace.interrupts, reference.trace.interrupts)).toBeUndefined();
+  expect(firstDifference(bulk.trace.usart2, reference.trace.usart2)).toBeUndefined();
+  expect(firstDifference(bulk.trace.usart1, reference.trace.usart1)).toBeUndefined();
+  expect(bulk.endNs).toBe(reference.endNs);
+  expect(Buffer.from(bulk.sram).equals(Buffer.from(reference.sram))).toBe(true);
+}
+
 describe('the bulk peripherals against the per-character ones, under the driver', () => {
   it('stream, circular and idle receptions and a transmission: the same registers, interrupts, wires and memory', async () => {
-    const reference = await session('per-character');
-    const bulk = await session('bulk');
+    const setup = { streamBytes: 24 * 1024 };
+    const reference = await session('per-character', setup);
+    const bulk = await session('bulk', setup);
     expect(reference.trace.usart1.length).toBeGreaterThan(24 * 1024);
     expect(reference.received[0]).toEqual(pattern(2048, 2));
     expect(reference.received[1]).toEqual(pattern(100, 3));
-    expect(firstDifference(bulk.trace.registers, reference.trace.registers)).toBeUndefined();
-    expect(firstDifference(bulk.trace.interrupts, reference.trace.interrupts)).toBeUndefined();
-    expect(firstDifference(bulk.trace.usart2, reference.trace.usart2)).toBeUndefined();
-    expect(firstDifference(bulk.trace.usart1, reference.trace.usart1)).toBeUndefined();
-    expect(bulk.endNs).toBe(reference.endNs);
-    expect(Buffer.from(bulk.sram).equals(Buffer.from(reference.sram))).toBe(true);
+    expectSame(bulk, reference);
     expect(bulk.steps).toBeGreaterThan(40_000);
+  }, 120_000);
+});
+
+describe('the same, the host port timing its USB frames (each byte of USART2 heard at its time)', () => {
+  it('gives the same registers, interrupts, wires and memory', async () => {
+    const setup = { streamBytes: 4 * 1024, usbFrameNs: 1_000_000 };
+    const reference = await session('per-character', setup);
+    const bulk = await session('bulk', setup);
+    expect(reference.received[0]).toEqual(pattern(2048, 2));
+    expectSame(bulk, reference);
+    expect(bulk.steps).toBeGreaterThan(10_000);
   }, 120_000);
 });
