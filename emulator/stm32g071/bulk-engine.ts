@@ -222,13 +222,7 @@ export class BulkEngine implements BulkHook {
     }
     // The step that fired: one the peripherals' own code must take stays theirs.
     const real = this.real;
-    const ahead = this.ahead;
-    ahead.copyFrom(real);
-    ahead.startLookAhead();
-    const first = ahead.next();
-    ahead.needsReference = false;
-    ahead.run(first);
-    if (ahead.needsReference) return false;
+    if (real.needsReferenceAt(real.next())) return false;
     // Engaged: the peripherals' other timers leave the clock.
     this.takeTimersOff(firing);
     this.engaged = true;
@@ -238,7 +232,6 @@ export class BulkEngine implements BulkHook {
     this.busy = true;
     try {
       real.commit = true;
-      real.exact = true;
       real.run(real.next());
     } finally {
       this.busy = false;
@@ -273,7 +266,6 @@ export class BulkEngine implements BulkHook {
     this.busy = true;
     try {
       real.commit = true;
-      real.exact = false;
       for (;;) {
         this.stats.steps += real.bulk(due, sched, seq, Infinity);
         const k = real.next();
@@ -322,7 +314,6 @@ export class BulkEngine implements BulkHook {
           reference = k;
           break;
         }
-        real.exact = mine;
         real.seen = false;
         real.needsReference = false;
         real.run(k);
@@ -415,7 +406,12 @@ export class BulkEngine implements BulkHook {
         break;
       }
     }
-    if (Number.isNaN(due)) return; // nothing moves
+    if (Number.isNaN(due)) {
+      if (ahead.steps === real.steps) return; // nothing moves
+      // Only plain steps, then nothing: the activity ends with the last of them (steps are scheduled before they are due).
+      due = ahead.now;
+      sched = due;
+    }
     if (kind === Stop.Again) this.aheadValid = true;
     this.stopKind = kind;
     this.stopDue = due;

@@ -92,11 +92,10 @@ export class BulkSim {
   now = 0;
   /** A delay handed to `schedule`. */
   private readonly delay = new Float64Array(1);
-  /** Characters heard while committing, for the engine to hand to listeners: USART, byte, at its time (1) or not. */
+  /** Characters heard while committing, for the engine to hand to listeners: USART, byte, time. */
   heardCount = 0;
   heardUsart = new Uint8Array(256);
   heardByte = new Uint16Array(256);
-  heardExact = new Uint8Array(256);
   heardTime = new Float64Array(256);
   /** Next scheduling order number while looking ahead (committing takes the clock's). */
   private lookSeq = 0;
@@ -190,8 +189,6 @@ export class BulkSim {
   // ---- running
   /** Committing (else looking ahead). */
   commit = false;
-  /** Committing a step at its own time: it may change what the outside sees. */
-  exact = false;
   /** Set by a step that changes what the outside sees. */
   seen = false;
   /** Set by a step only the peripherals' own code can take. */
@@ -330,7 +327,6 @@ export class BulkSim {
   /** Starts looking ahead: scheduling order numbers after every one the clock has given. */
   startLookAhead(): void {
     this.commit = false;
-    this.exact = false;
     this.lookSeq = this.clock.allocateSeq();
   }
 
@@ -660,7 +656,7 @@ export class BulkSim {
     const end = Math.max(t + this.frame[u]!, t + 1);
     const k = 3 * u + T_TX;
     if (this.commit && this.delivery[u] !== DELIVER_NONE && this.txOnWire[u])
-      this.heardNow(u, this.txByte[u]!, 0);
+      this.heardNow(u, this.txByte[u]!);
     this.txByte[u] = this.tdr[u]!;
     this.tdrFull[u] = 0;
     this.txOnWire[u] = 1;
@@ -734,6 +730,23 @@ export class BulkSim {
     return true;
   }
 
+  /**
+   * Whether timer k's step is one only the peripherals' own code takes: a
+   * character ends and the next on the wire was sent at another rate (its
+   * waveform to sample). The only such step, as `startWireChar` says.
+   */
+  needsReferenceAt(k: number): boolean {
+    if (k !== T_RX && k !== 3 + T_RX) return false;
+    const u = k >= 3 ? 1 : 0;
+    const wire = this.wires[u]!;
+    const off = this.wireOff[u]!;
+    if (off >= wire.length) return false;
+    const senderBit = wire.senderAt(off);
+    if (Number.isNaN(senderBit) || !Number.isNaN(wire.durationAt(off))) return false;
+    const own = this.bit[u]!;
+    return Number.isNaN(own) || !sameRate(own, senderBit);
+  }
+
   /** Runs timer `k`'s step at its due time. */
   run(k: number): void {
     this.steps++;
@@ -760,12 +773,11 @@ export class BulkSim {
   }
 
   /** A character left USART u's TX pin now. */
-  private heardNow(u: number, byte: number, exact: number): void {
+  private heardNow(u: number, byte: number): void {
     let n = this.heardCount;
     if (n === this.heardByte.length) this.growHeard();
     this.heardUsart[n] = u;
     this.heardByte[n] = byte;
-    this.heardExact[n] = exact;
     this.heardTime[n] = this.now;
     this.heardCount = ++n;
   }
@@ -774,15 +786,12 @@ export class BulkSim {
     const size = 2 * this.heardByte.length;
     const usart = new Uint8Array(size);
     const byte = new Uint16Array(size);
-    const exact = new Uint8Array(size);
     const time = new Float64Array(size);
     usart.set(this.heardUsart);
     byte.set(this.heardByte);
-    exact.set(this.heardExact);
     time.set(this.heardTime);
     this.heardUsart = usart;
     this.heardByte = byte;
-    this.heardExact = exact;
     this.heardTime = time;
   }
 
@@ -803,7 +812,7 @@ export class BulkSim {
         delivery === DELIVER_EXACT ||
         (delivery === DELIVER_UNTIL_IDLE && !this.tdrFull[u] && this.due[3 * u + T_TX] === Infinity);
       if (exact) this.seen = true;
-      if (this.commit) this.heardNow(u, sent, exact ? 1 : 0);
+      if (this.commit) this.heardNow(u, sent);
     }
   }
 
