@@ -208,6 +208,23 @@ export class BulkEngine implements BulkHook {
     this.hear();
   }
 
+  changed(part: object): void {
+    if (!this.engaged || this.busy) return;
+    const sim = this.real;
+    if (part === this.dma) {
+      for (let c = 0; c < DMA_CHANNELS; c++) sim.flags[c] = this.dma.flagsOf(c + 1);
+      for (let g = 0; g < 3; g++) sim.dmaIrq[g] = this.dma.irqLevel(g) ? 1 : 0;
+    } else {
+      const u = part === this.usarts[0].usart ? 0 : 1;
+      const s = this.usarts[u]!.usart.exportBulk();
+      // The request lines are as they were (the USART writes in place only when none can change).
+      sim.isr[u] = s.isr;
+      sim.irq[u] = s.irqLevel ? 1 : 0;
+    }
+    this.aheadValid = false;
+    this.planStop();
+  }
+
   takeOver(): boolean {
     if (this.engaged || this.busy) return false;
     const firing = this.clock.firing;

@@ -23,6 +23,12 @@ export interface BulkHook {
    */
   sync(part?: object): void;
   /**
+   * After a write that `sync` preceded and that changed only flags of
+   * `part` (and the interrupt line they drive): the engine takes them as
+   * they are now and looks ahead again.
+   */
+  changed(part: object): void;
+  /**
    * A timer of the domain fired while the engine was not running it:
    * returns true if the engine took it and the domain's timing over (the
    * timer's own callback must then do nothing).

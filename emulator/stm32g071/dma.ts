@@ -244,7 +244,10 @@ export class Dma implements MemoryMappedDevice {
     checkAligned(this.base, offset, true, size);
     const word = offset & ~3;
     if (word !== DMA.ISR && word !== DMA.IFCR) this.decode(word, offset, true, size);
-    this.bulk?.release();
+    // Clearing flags changes no timing: a bulk engine takes the new flags in place.
+    const inPlace = word === DMA.IFCR && this.bulk !== null;
+    if (inPlace) this.bulk!.sync(this);
+    else this.bulk?.release();
     if (!this.clockEnabled) {
       this.writesWhileUnclocked++;
       return;
@@ -252,6 +255,7 @@ export class Dma implements MemoryMappedDevice {
     if (word === DMA.ISR) return; // read-only
     if (word === DMA.IFCR) {
       this.writeIfcr(laneWrite(0, offset, value, size));
+      if (inPlace) this.bulk!.changed(this);
       return;
     }
     const [n, reg] = this.decode(word, offset, true, size);
@@ -456,6 +460,15 @@ export class Dma implements MemoryMappedDevice {
       itemsTransferred: this.items,
       timer: this.timer,
     };
+  }
+
+  /** Channel n's (1..7) flags and the interrupt lines' levels, as a write left them (for the bulk engine). */
+  flagsOf(n: number): number {
+    return this.ch(n).flags;
+  }
+
+  irqLevel(group: number): boolean {
+    return this.irqLevels[group] === true;
   }
 
   importBulk(s: DmaBulkState): void {

@@ -490,7 +490,11 @@ export class Usart implements MemoryMappedDevice {
     checkAligned(this.base, offset, true, size);
     const word = offset & ~3;
     if (word > USART.PRESC) throw busError(this.base, offset, true, size);
-    this.bulk?.release();
+    // Clearing flags changes no timing, nor a DMA request unless DDRE holds one back for an
+    // error: a bulk engine takes the new flags in place.
+    const inPlace = word === USART.ICR && this.bulk !== null && (this.cr3 & CR3_DDRE) === 0;
+    if (inPlace) this.bulk!.sync(this);
+    else this.bulk?.release();
     if (!this.clockEnabled) {
       this.writesWhileUnclocked++;
       return;
@@ -547,6 +551,7 @@ export class Usart implements MemoryMappedDevice {
         throw busError(this.base, offset, true, size);
     }
     this.update();
+    if (inPlace) this.bulk!.changed(this);
   }
 
   private countMisuse(kind: UsartMisuse): void {
