@@ -8,7 +8,9 @@
  * - bridge streaming: the real firmware on the strict virtual board, the link
  *   negotiated at 2 Mbaud, the stream writer sending 256 KiB out of USART1
  *   (4 Mbaud, so the link is the bottleneck); virtual seconds per CPU second,
- *   with the share of the line rate, bytes lost and strict reports;
+ *   with the share of the line rate, bytes lost and strict reports; the
+ *   peripherals in bulk (the board's default), then, for comparison, one
+ *   character at a time (peripheralMode 'per-character');
  * - idle board: the firmware booted and waiting in its main loop, thirty
  *   virtual seconds; virtual seconds per CPU second.
  *
@@ -22,6 +24,7 @@ import { Serial1 } from '../driver/api/index.ts';
 import { Board } from '../driver/board/index.ts';
 import { FLASH_BASE, Machine, SRAM_BASE } from '../emulator/core/machine.ts';
 import { VirtualBoard } from '../emulator/index.ts';
+import type { PeripheralMode } from '../emulator/stm32g071/chip.ts';
 import { virtualTimers } from '../node/virtual/virtual-timers.ts';
 
 /**
@@ -148,8 +151,8 @@ interface StreamFigures {
   strict: number;
 }
 
-async function streaming(firmware: Uint8Array): Promise<StreamFigures> {
-  const vb = new VirtualBoard({ firmware, usart1: 'peer', peerBaudRate: USART1_BAUD });
+async function streaming(firmware: Uint8Array, peripheralMode: PeripheralMode): Promise<StreamFigures> {
+  const vb = new VirtualBoard({ firmware, usart1: 'peer', peerBaudRate: USART1_BAUD, peripheralMode });
   vb.start();
   const board = await Board.open(vb.hostPort(), { timers: virtualTimers(vb), linkBaud: LINK_BAUD });
   if (board.linkRate.baud !== LINK_BAUD) throw new Error(`the link runs at ${board.linkRate.baud}`);
@@ -193,13 +196,15 @@ function idle(firmware: Uint8Array): number {
 
 const core = coreFigures();
 let stream: StreamFigures | undefined;
+let perCharacter: StreamFigures | undefined;
 let idleRealTime: number | undefined;
 if (existsSync(ELF)) {
   const firmware = new Uint8Array(readFileSync(ELF));
   // Idle first: its few milliseconds of CPU time would otherwise carry the
   // collection of the streaming run's garbage.
   idleRealTime = idle(firmware);
-  stream = await streaming(firmware);
+  stream = await streaming(firmware, 'bulk');
+  perCharacter = await streaming(firmware, 'per-character');
 }
 const streamText =
   stream === undefined
@@ -213,4 +218,9 @@ if (stream !== undefined)
   console.log(
     `    streaming ${STREAM_BYTES / 1024} KiB: ${stream.lineShare.toFixed(3)} of the line rate, ` +
       `${stream.lost} bytes lost, ${stream.strict} strict reports (CPU time, warm, median of 3)`,
+  );
+if (perCharacter !== undefined)
+  console.log(
+    `    with the peripherals one character at a time: ${perCharacter.realTime.toFixed(1)}× real time ` +
+      `(bulk ${(stream!.realTime / perCharacter.realTime).toFixed(1)}× as fast)`,
   );

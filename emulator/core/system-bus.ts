@@ -62,6 +62,23 @@ export class SystemBus implements Bus {
   private last: Mapping | null = null;
   /** The mapping found before `last`: a DMA moving between memory and a register alternates between two. */
   private previous: Mapping | null = null;
+  private accessGuard: ((address: number, size: number) => void) | null = null;
+  /** Told before an observer is set or removed (a model that skips the bus must stop skipping it). */
+  onObserverChange: (() => void) | null = null;
+
+  /**
+   * Calls `guard` before every access through `read`, `write`, `peek` and
+   * `load` (not the core's direct memory accesses) until set to null: for a
+   * model that works memory contents out lazily (bulk-engine.ts).
+   */
+  setAccessGuard(guard: ((address: number, size: number) => void) | null): void {
+    this.accessGuard = guard;
+  }
+
+  /** Whether an observer is told of every access. */
+  get observed(): boolean {
+    return this.observer !== null;
+  }
 
   /** Map `bytes` at `base`. Base and length must be multiples of 4. */
   mapMemory(base: number, bytes: Uint8Array, options: MapMemoryOptions): MemoryRegion {
@@ -111,6 +128,7 @@ export class SystemBus implements Bus {
 
   read(address: number, size: AccessSize): number {
     const a = address >>> 0;
+    if (this.accessGuard !== null) this.accessGuard(a, size);
     const m = this.find(a);
     if (m === undefined || a + size > m.base + m.size) throw new BusError(a, false, size);
     const off = a - m.base;
@@ -124,6 +142,7 @@ export class SystemBus implements Bus {
    */
   peek(address: number, size: AccessSize): number {
     const a = address >>> 0;
+    if (this.accessGuard !== null) this.accessGuard(a, size);
     const m = this.find(a);
     if (m === undefined || a + size > m.base + m.size) throw new BusError(a, false, size);
     const off = a - m.base;
@@ -137,6 +156,7 @@ export class SystemBus implements Bus {
    * unobserved bus runs its usual path: the observer costs nothing until set.
    */
   setObserver(observer: BusAccessObserver | null): void {
+    this.onObserverChange?.();
     this.observer = observer;
     const plain = this.plain ?? this.mappings;
     this.plain = observer ? plain : null;
@@ -147,6 +167,7 @@ export class SystemBus implements Bus {
 
   write(address: number, value: number, size: AccessSize): void {
     const a = address >>> 0;
+    if (this.accessGuard !== null) this.accessGuard(a, size);
     const m = this.find(a);
     if (m === undefined || a + size > m.base + m.size) throw new BusError(a, true, size);
     const off = a - m.base;
@@ -165,6 +186,7 @@ export class SystemBus implements Bus {
    */
   load(address: number, bytes: Uint8Array): void {
     let a = address >>> 0;
+    if (this.accessGuard !== null) this.accessGuard(a, bytes.length);
     let done = 0;
     while (done < bytes.length) {
       const mem = this.memoryAt(a);

@@ -8,20 +8,39 @@
  */
 import type { Clock, TimerHandle } from './clock.ts';
 
-class Timer implements TimerHandle {
+/**
+ * Where a callback stands in the firing order: its due time, then the
+ * virtual time it was scheduled at, then the scheduling order. Scheduling
+ * time never goes backwards, so for callbacks scheduled as time goes this
+ * is FIFO among equal due times; it also places a callback restored later
+ * with the time it was first scheduled at (see `scheduleAt`).
+ */
+export interface TimerKey {
+  readonly dueNs: number;
+  readonly schedNs: number;
+  readonly seq: number;
+}
+
+/** Whether `a` fires before `b`. */
+export function keyBefore(a: TimerKey, b: TimerKey): boolean {
+  return (
+    a.dueNs < b.dueNs ||
+    (a.dueNs === b.dueNs && (a.schedNs < b.schedNs || (a.schedNs === b.schedNs && a.seq < b.seq)))
+  );
+}
+
+class Timer implements TimerHandle, TimerKey {
   /** Position in the heap, or -1 once fired or cancelled. */
   index = -1;
   constructor(
     readonly dueNs: number,
+    readonly schedNs: number,
     readonly seq: number,
     readonly callback: () => void,
   ) {}
 }
 
-/** Earlier due time first; the scheduling order breaks ties. */
-function before(a: Timer, b: Timer): boolean {
-  return a.dueNs < b.dueNs || (a.dueNs === b.dueNs && a.seq < b.seq);
-}
+const before: (a: Timer, b: Timer) => boolean = keyBefore;
 
 export class VirtualClock implements Clock {
   /** The smallest step of virtual time, ns. */
@@ -29,6 +48,7 @@ export class VirtualClock implements Clock {
   private now = 0;
   private seq = 0;
   private readonly heap: Timer[] = [];
+  private current: TimerKey | null = null;
   /**
    * Called when a newly scheduled callback becomes the earliest one, so a
    * CPU that runs ahead until the next event can shorten its stride.
@@ -53,10 +73,39 @@ export class VirtualClock implements Clock {
       throw new RangeError(`schedule: delay must be a finite number >= 0, got ${delayNs}`);
     }
     const due = Math.max(this.now + delayNs, this.now + VirtualClock.TICK_NS);
-    const timer = new Timer(due, this.seq++, callback);
-    this.push(timer);
-    if (timer.index === 0) this.onEarliestChange?.(timer.dueNs);
-    return timer;
+    return this.add(new Timer(due, this.now, this.seq++, callback));
+  }
+
+  /**
+   * Schedules `callback` at exactly `key`'s place in the firing order: a
+   * callback some other model worked out the time of (due no earlier than
+   * now), or one taken off the clock and put back (see `keyOf`), which
+   * keeps its place among the others.
+   */
+  scheduleAt(key: TimerKey, callback: () => void): TimerHandle {
+    if (!(key.dueNs >= this.now) || !Number.isFinite(key.dueNs) || !(key.schedNs <= key.dueNs)) {
+      throw new RangeError(
+        `scheduleAt: due ${key.dueNs} is before now (${this.now}) or not after its scheduling`,
+      );
+    }
+    return this.add(new Timer(key.dueNs, key.schedNs, key.seq, callback));
+  }
+
+  /** A fresh scheduling order number, for a callback another model keeps and may later `scheduleAt`. */
+  allocateSeq(): number {
+    return this.seq++;
+  }
+
+  /** The place in the firing order of a callback still waiting, or undefined (fired, cancelled, not this clock's). */
+  keyOf(handle: TimerHandle): TimerKey | undefined {
+    return handle instanceof Timer && handle.index >= 0 && this.heap[handle.index] === handle
+      ? handle
+      : undefined;
+  }
+
+  /** The place of the callback running now, or null outside callbacks. */
+  get firing(): TimerKey | null {
+    return this.current;
   }
 
   cancel(handle: TimerHandle): void {
@@ -82,7 +131,13 @@ export class VirtualClock implements Clock {
       if (head === undefined || head.dueNs > ns) break;
       this.removeAt(0);
       if (head.dueNs > this.now) this.now = head.dueNs;
-      head.callback();
+      const outer = this.current;
+      this.current = head;
+      try {
+        head.callback();
+      } finally {
+        this.current = outer;
+      }
     }
     if (ns > this.now) this.now = ns;
   }
@@ -90,6 +145,12 @@ export class VirtualClock implements Clock {
   /** Advance by `deltaNs` (see `advanceTo`). */
   advanceBy(deltaNs: number): void {
     this.advanceTo(this.now + deltaNs);
+  }
+
+  private add(timer: Timer): Timer {
+    this.push(timer);
+    if (timer.index === 0) this.onEarliestChange?.(timer.dueNs);
+    return timer;
   }
 
   private push(timer: Timer): void {

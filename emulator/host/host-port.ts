@@ -167,6 +167,11 @@ export class HostSerialPort implements HostPort {
     if (dueNs > now) this.deliverAt(dueNs);
   }
 
+  /** Whether the port models USB frames (`usbFrameNs`): the board's bytes are due at frame boundaries. */
+  get timesFrames(): boolean {
+    return this.usbFrameNs !== undefined;
+  }
+
   /** Hands output that is due to the reader and lets blocked writes go on. The board calls it between slices. */
   flush(): void {
     this.settleForeign();
@@ -243,9 +248,7 @@ export class HostSerialPort implements HostPort {
     if (this.closed) return Promise.reject(new Error('port closed'));
     // Following the board, the bytes go at whatever rate USART2 has when they start.
     const options = this.followBoard ? {} : { senderBitNs: this.hostBitNs };
-    const put = (bytes: Uint8Array) => {
-      for (const b of bytes) this.usart.receive(b, options);
-    };
+    const put = (bytes: Uint8Array) => this.usart.receiveBytes(bytes, options);
     const clock = this.wiring.clock;
     const due = this.frameBoundary(clock.nowNs);
     if (due > clock.nowNs) {

@@ -51,7 +51,11 @@ export const DEFAULT_PEER_LOG_LIMIT = 1 << 18;
 
 /** Owns USART1's wire: routes TX to the peer or back to RX, and RX from the peer. */
 export class Usart1Wire implements SerialPeer {
-  private log: ReceivedByte[] = [];
+  /** What the peer received, oldest first: bytes, times and framing errors, `logged` of them. */
+  private logBytes = new Uint8Array(1024);
+  private logTimes = new Float64Array(1024);
+  private logErrors = new Uint8Array(1024);
+  private logged = 0;
   private readonly listeners = new Set<(byte: number, timeNs: number) => void>();
   private wiring: Usart1Wiring;
   private rate: number | 'follow-board' = DEFAULT_PEER_BAUD_RATE;
@@ -68,7 +72,7 @@ export class Usart1Wire implements SerialPeer {
     baudRate: number | 'follow-board' = DEFAULT_PEER_BAUD_RATE,
   ) {
     this.wiring = wiring;
-    this.baudRate = baudRate;
+    this.rate = checkRate(baudRate);
     usart.onTransmit = (byte, timeNs) => {
       if (this.wiring !== 'peer') return;
       const boardBit = usart.bitNs();
@@ -84,23 +88,36 @@ export class Usart1Wire implements SerialPeer {
       this.foreign.endNs.push(timeNs);
       if (!usart.transmitting) this.settleForeign(timeNs);
     };
-    // In loopback the RX side samples the same frame as it leaves, so the
-    // character starts arriving as it starts leaving and both end together.
-    // The wire carries only what TX drives now: a character still arriving
-    // was cut short by a reset of the transmitter, and is lost.
-    usart.onTransmitStart = (byte) => {
-      if (this.wiring !== 'loopback') return;
-      this.usart.cutRxWire();
-      this.usart.receive(byte);
+    // At the peer's own rate each byte arrives as sent, with its time: the
+    // peer may hear them in batches.
+    usart.transmitTiming = () => {
+      const boardBit = usart.bitNs();
+      const peerBit = this.peerBitNs;
+      return boardBit === undefined || peerBit === undefined || sameRate(boardBit, peerBit)
+        ? 'batched'
+        : 'each';
     };
+    usart.onTransmitStart = wiring === 'loopback' ? this.loopStart : undefined;
   }
+
+  // In loopback the RX side samples the same frame as it leaves, so the
+  // character starts arriving as it starts leaving and both end together.
+  // The wire carries only what TX drives now: a character still arriving
+  // was cut short by a reset of the transmitter, and is lost.
+  private readonly loopStart = (byte: number): void => {
+    this.usart.cutRxWire();
+    this.usart.receive(byte);
+  };
 
   get mode(): Usart1Wiring {
     return this.wiring;
   }
 
   set mode(mode: Usart1Wiring) {
+    // What the board sent so far went where the wire went then.
+    this.usart.settle();
     this.wiring = mode;
+    this.usart.onTransmitStart = mode === 'loopback' ? this.loopStart : undefined;
   }
 
   get baudRate(): number | 'follow-board' {
@@ -108,15 +125,16 @@ export class Usart1Wire implements SerialPeer {
   }
 
   set baudRate(rate: number | 'follow-board') {
-    if (rate !== 'follow-board' && (!Number.isInteger(rate) || rate <= 0))
-      throw new RangeError(`a baud rate is a positive whole number, not ${rate}`);
-    this.rate = rate;
+    const checked = checkRate(rate);
+    // What the board sent so far was heard at the rate the peer had then.
+    this.usart.listenersChanged();
+    this.rate = checked;
   }
 
   inject(bytes: Uint8Array | readonly number[]): void {
     const bit = this.peerBitNs;
     const options = bit === undefined ? {} : { senderBitNs: bit };
-    for (const b of bytes) this.usart.receive(b & 0xff, options);
+    this.usart.receiveBytes(Uint8Array.from(bytes), options);
     this.wake();
   }
 
@@ -125,10 +143,34 @@ export class Usart1Wire implements SerialPeer {
   }
 
   private hear(byte: number, timeNs: number, framingError: boolean): void {
-    this.log.push(framingError ? { byte, timeNs, framingError } : { byte, timeNs });
+    let n = this.logged;
+    if (n === this.logBytes.length) this.growLog();
+    this.logBytes[n] = byte;
+    this.logTimes[n] = timeNs;
+    this.logErrors[n] = framingError ? 1 : 0;
+    this.logged = ++n;
     // Trim in halves, so the cost per byte stays constant.
-    if (this.log.length > this.logLimit) this.log = this.log.slice(this.log.length - (this.logLimit >> 1));
+    if (n > this.logLimit) {
+      const keep = this.logLimit >> 1;
+      this.logBytes.copyWithin(0, n - keep, n);
+      this.logTimes.copyWithin(0, n - keep, n);
+      this.logErrors.copyWithin(0, n - keep, n);
+      this.logged = keep;
+    }
     for (const l of this.listeners) l(byte, timeNs);
+  }
+
+  private growLog(): void {
+    const size = 2 * this.logBytes.length;
+    const bytes = new Uint8Array(size);
+    const times = new Float64Array(size);
+    const errors = new Uint8Array(size);
+    bytes.set(this.logBytes);
+    times.set(this.logTimes);
+    errors.set(this.logErrors);
+    this.logBytes = bytes;
+    this.logTimes = times;
+    this.logErrors = errors;
   }
 
   /** What the peer's receiver makes of a run sent at another rate. */
@@ -160,16 +202,35 @@ export class Usart1Wire implements SerialPeer {
   }
 
   received(): ReceivedByte[] {
-    return this.log.slice();
+    this.usart.settle();
+    const out: ReceivedByte[] = new Array(this.logged);
+    for (let i = 0; i < this.logged; i++) {
+      const byte = this.logBytes[i]!;
+      const timeNs = this.logTimes[i]!;
+      out[i] = this.logErrors[i] ? { byte, timeNs, framingError: true } : { byte, timeNs };
+    }
+    return out;
   }
 
   onByte(callback: (byte: number, timeNs: number) => void): () => void {
+    // A listener hears what is sent from now on, and until it leaves.
+    this.usart.settle();
     this.listeners.add(callback);
-    return () => this.listeners.delete(callback);
+    return () => {
+      this.usart.settle();
+      this.listeners.delete(callback);
+    };
   }
 
   clear(): void {
-    this.log = [];
+    this.usart.settle();
+    this.logged = 0;
     this.usart.clearRxWire();
   }
+}
+
+function checkRate(rate: number | 'follow-board'): number | 'follow-board' {
+  if (rate !== 'follow-board' && (!Number.isInteger(rate) || rate <= 0))
+    throw new RangeError(`a baud rate is a positive whole number, not ${rate}`);
+  return rate;
 }

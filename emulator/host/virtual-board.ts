@@ -8,7 +8,7 @@
 import type { RunResult } from '../core/cpu.ts';
 import { loadElf } from '../core/elf.ts';
 import type { Semihosting } from '../core/semihosting.ts';
-import { createStm32g071, type Stm32g071 } from '../stm32g071/chip.ts';
+import { createStm32g071, type PeripheralMode, type Stm32g071 } from '../stm32g071/chip.ts';
 import type { StrictReport } from '../stm32g071/strict.ts';
 import { mismatchText } from '../stm32g071/uart-waveform.ts';
 import { type HostPort, type HostPortOptions, HostSerialPort } from './host-port.ts';
@@ -58,6 +58,11 @@ export interface VirtualBoardOptions {
    * real time).
    */
   pace?: 'fast' | 'realtime';
+  /**
+   * How the USARTs and the DMA move characters (see createStm32g071's
+   * `peripheralMode`): 'bulk' by default, 'per-character' as the reference.
+   */
+  peripheralMode?: PeripheralMode;
 }
 
 /** Why the core stopped for good (until `reset()`). */
@@ -119,6 +124,7 @@ export class VirtualBoard {
       ...(options.semihosting ? { semihosting: options.semihosting } : {}),
       ...(options.pllLockNs === undefined ? {} : { pllLockNs: options.pllLockNs }),
       ...(options.sramSeed === undefined ? {} : { sramSeed: options.sramSeed }),
+      ...(options.peripheralMode === undefined ? {} : { peripheralMode: options.peripheralMode }),
     });
     this.inBootloader = options.bootloader === true;
     this.sliceNs = options.sliceNs ?? 1_000_000;
@@ -141,6 +147,11 @@ export class VirtualBoard {
       mismatch('USART2 RX', mismatchText('the host port', hostBit, 'USART2', usartBit));
     this.reportHostRate = (usartBit, hostBit) =>
       mismatch('USART2 TX', mismatchText('USART2', usartBit, 'the host port', hostBit));
+    // The host hears the bytes when a slice ends, and acts at the end of a
+    // burst: a bulk engine need only stop there, unless the port times its
+    // USB frames, at each byte.
+    this.chip.usart2.transmitTiming = () =>
+      this.port instanceof HostSerialPort && this.port.timesFrames ? 'each' : 'batched-until-idle';
     this.chip.usart2.onTransmit = (byte) => {
       this.port?.transmitted(byte);
       // The end of a burst on the host link: the host may act on it now, so
@@ -263,6 +274,7 @@ export class VirtualBoard {
   stepInstruction(): RunResult {
     if (!this.debugHeld) throw new Error('stepInstruction: hold() the board first');
     const result = this.chip.cpu.step();
+    this.chip.settlePeripherals();
     this.port?.flush();
     this.noteHalt(result);
     return result;
@@ -339,14 +351,14 @@ export class VirtualBoard {
         this.chip.clock,
         () => this.wake(),
         (p) => {
-          if (this.port === p) this.port = undefined;
+          if (this.port === p) this.setPort(undefined);
         },
         {
           ...(typeof options.baudRate === 'number' ? { baudRate: options.baudRate } : {}),
           ...(options.parity ? { parity: options.parity } : {}),
         },
       );
-      this.port = port;
+      this.setPort(port);
       return port;
     }
     const port = new HostSerialPort(
@@ -357,13 +369,19 @@ export class VirtualBoard {
         yieldSoon: () => this.chip.cpu.yieldSoon(),
         onRateMismatch: this.reportHostRate,
         onClose: (p) => {
-          if (this.port === p) this.port = undefined;
+          if (this.port === p) this.setPort(undefined);
         },
       },
       options,
     );
-    this.port = port;
+    this.setPort(port);
     return port;
+  }
+
+  /** Bytes USART2 sent before the port changed went where the port was then. */
+  private setPort(port: HostSerialPort | SystemBootloaderPort | undefined): void {
+    this.chip.usart2.listenersChanged();
+    this.port = port;
   }
 
   /** Drives the user button (PC13, active low): true = pressed. */
@@ -400,6 +418,7 @@ export class VirtualBoard {
       // Slices exist to hand the host port what the board sent; with no port, one run does.
       const slice = this.port ? this.sliceNs : Number.POSITIVE_INFINITY;
       result = this.chip.cpu.run(Math.min(slice, end - this.nowNs));
+      this.chip.settlePeripherals();
       this.port?.flush();
       if (this.noteHalt(result)) break;
       if (result.reason === 'observer') {
@@ -409,6 +428,7 @@ export class VirtualBoard {
       if (result.reason === 'idle') {
         // Asleep with nothing scheduled: time still passes on the board.
         this.chip.clock.advanceTo(end);
+        this.chip.settlePeripherals();
         break;
       }
     }
@@ -480,6 +500,7 @@ export class VirtualBoard {
         continue;
       }
       const result = this.chip.cpu.run(this.sliceNs);
+      this.chip.settlePeripherals();
       this.port?.flush();
       if (this.noteHalt(result)) {
         this.noteRunStop(result);

@@ -10,12 +10,13 @@ import type { InterruptLine } from '../core/irq.ts';
 import type { Semihosting } from '../core/semihosting.ts';
 import { SystemBus } from '../core/system-bus.ts';
 import { VirtualClock } from '../core/virtual-clock.ts';
+import { BulkEngine } from './bulk-engine.ts';
 import { clockGates } from './clock-gating.ts';
 import { DBGMCU, DBGMCU_BASE, Dbgmcu } from './dbgmcu.ts';
 import { DMA1_BASE, Dma } from './dma.ts';
 import { DMAMUX_CHANNELS, DMAMUX1_BASE, DMAREQ, Dmamux, missingRequestText } from './dmamux.ts';
 import { FLASH_BASE_REGS, FlashInterface, flashWaitStates } from './flash-interface.ts';
-import { GPIO_BASES, Gpio } from './gpio.ts';
+import { GPIO, GPIO_BASES, Gpio } from './gpio.ts';
 import { IWDG_BASE, Iwdg } from './iwdg.ts';
 import { PinMux } from './pin-mux.ts';
 import { type ClockGate, RCC_BASE, Rcc } from './rcc.ts';
@@ -98,6 +99,13 @@ export interface Stm32g071Options<C extends CpuCore = Cpu> {
   /** HCLK cycles per DMA data item. */
   dmaCyclesPerItem?: number;
   /**
+   * How the USARTs, the DMAMUX and the DMA move characters: 'bulk' (the
+   * default) many per scheduled event, worked out when something looks
+   * (bulk-engine.ts); 'per-character' each one through the clock, the
+   * reference the bulk engine is held to.
+   */
+  peripheralMode?: PeripheralMode;
+  /**
    * Seed of what SRAM holds at each power-on: SRAM powers up with
    * unpredictable content, different at every power-on; a seed makes the
    * sequence repeatable (default: a new random seed for every chip, so no
@@ -105,6 +113,8 @@ export interface Stm32g071Options<C extends CpuCore = Cpu> {
    */
   sramSeed?: number;
 }
+
+export type PeripheralMode = 'per-character' | 'bulk';
 
 const hex32 = (n: number) => `0x${(n >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
 
@@ -138,6 +148,15 @@ export interface Stm32g071<C extends CpuCore = Cpu> {
   readonly sramSeed: number;
   /** Names the firmware function holding a code address, for reports (set by whoever loaded an ELF). */
   codeName: ((address: number) => string | undefined) | undefined;
+  readonly peripheralMode: PeripheralMode;
+  /**
+   * Brings what the bulk engine works out lazily up to now (peripheral
+   * state, memory a DMA run writes, characters a peer hears in batches);
+   * nothing in 'per-character' mode.
+   */
+  settlePeripherals(): void;
+  /** The bulk engine, in 'bulk' mode. */
+  readonly bulk: BulkEngine | null;
   /** Copies a raw image into flash at `offset` (a programmer writing flash). */
   loadFlash(image: Uint8Array, offset?: number): void;
   /**
@@ -245,6 +264,36 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
   const systemMemory = new SystemMemory(options.uid ? { uid: options.uid } : {});
   const storage = UNMODELLED_BLOCKS.map((b) => new RegisterStorage(b.name, b.base, b.registers));
 
+  const peripheralMode = options.peripheralMode ?? 'bulk';
+  const bulk =
+    peripheralMode === 'bulk'
+      ? new BulkEngine({
+          clock,
+          bus,
+          usarts: [
+            { usart: usart1, txRequest: DMAREQ.USART1_TX, rxRequest: DMAREQ.USART1_RX },
+            { usart: usart2, txRequest: DMAREQ.USART2_TX, rxRequest: DMAREQ.USART2_RX },
+          ],
+          dma: dma1,
+          dmamux: dmamux1,
+        })
+      : null;
+  // A USART pin's routing is looked at as each character starts: the bulk
+  // engine hands the timing back before a mode or alternate function changes.
+  const pinGuarded = (device: MemoryMappedDevice): MemoryMappedDevice =>
+    bulk === null
+      ? device
+      : {
+          name: device.name,
+          read: (offset, size) => device.read(offset, size),
+          peek: (offset, size) => peekDevice(device, offset, size),
+          write(offset, value, size) {
+            const word = offset & ~3;
+            if (word === GPIO.MODER || word === GPIO.AFRL || word === GPIO.AFRH) bulk.release();
+            device.write(offset, value, size);
+          },
+        };
+
   dma1.onMisuse = (kind, n) => strict.report('peripheral-misuse', `DMA1 channel ${n}`, misuseText(kind));
   for (const u of [usart1, usart2]) {
     u.onMisuse = (kind) => strict.report('peripheral-misuse', u.name, misuseText(kind));
@@ -323,9 +372,9 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     gate(checkedWrites(device, svdName, strict), g, base);
   bus.mapDevice(RCC_BASE, BLOCK, checkedWrites(rcc, 'RCC', strict));
   bus.mapDevice(FLASH_BASE_REGS, BLOCK, checkedWrites(flashInterface, 'FLASH', strict));
-  bus.mapDevice(GPIO_BASES.A, BLOCK, clocked(gpioa, 'GPIOA', GPIO_BASES.A, 'GPIOA'));
+  bus.mapDevice(GPIO_BASES.A, BLOCK, pinGuarded(clocked(gpioa, 'GPIOA', GPIO_BASES.A, 'GPIOA')));
   bus.mapDevice(GPIO_BASES.B, BLOCK, clocked(gpiob, 'GPIOB', GPIO_BASES.B, 'GPIOB'));
-  bus.mapDevice(GPIO_BASES.C, BLOCK, clocked(gpioc, 'GPIOC', GPIO_BASES.C, 'GPIOC'));
+  bus.mapDevice(GPIO_BASES.C, BLOCK, pinGuarded(clocked(gpioc, 'GPIOC', GPIO_BASES.C, 'GPIOC')));
   bus.mapDevice(USART1_BASE, BLOCK, clocked(usart1, 'USART1', USART1_BASE, 'USART1'));
   bus.mapDevice(USART2_BASE, BLOCK, clocked(usart2, 'USART2', USART2_BASE, 'USART2'));
   bus.mapDevice(DMA1_BASE, BLOCK, clocked(dma1, 'DMA1', DMA1_BASE, 'DMA1'));
@@ -412,6 +461,9 @@ export function createStm32g071(options: Stm32g071Options<CpuCore> = {}): Stm32g
     strict,
     sramSeed,
     codeName: undefined,
+    peripheralMode,
+    settlePeripherals: () => bulk?.sync(),
+    bulk,
     loadFlash(image, offset = 0) {
       if (offset < 0 || offset + image.length > FLASH_SIZE)
         throw new RangeError('image does not fit in flash');

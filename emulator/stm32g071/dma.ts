@@ -25,6 +25,7 @@
 import { type AccessSize, type Bus, BusError, type MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
+import type { BulkHook, DmaBulkPort, DmaBulkState } from './bulk-state.ts';
 import { busError, checkAligned, laneRead, laneWrite } from './mmio.ts';
 
 export const DMA1_BASE = 0x4002_0000;
@@ -108,8 +109,7 @@ export class Dma implements MemoryMappedDevice {
   /** Called when a write sets a channel's EN, with the channel number and CCR. */
   onEnable: ((channel: number, ccr: number) => void) | undefined;
   writesWhileUnclocked = 0;
-  /** Items moved so far (all channels), for tests and statistics. */
-  itemsTransferred = 0;
+  private items = 0;
 
   private readonly clock: Clock;
   private readonly bus: Bus;
@@ -121,12 +121,12 @@ export class Dma implements MemoryMappedDevice {
   private clockEnabled: boolean;
   private timer: TimerHandle | undefined;
   private readonly servedLog: number[] = [];
-  /** When set, the channel number of every item served is appended (tests). */
-  traceService = false;
-  /** A signal trace's view: told after any change of requests, EN or flags (emulator/debug/trace); null: none. */
-  onStateChange: (() => void) | null = null;
+  private tracing = false;
+  private stateListener: (() => void) | null = null;
   /** Channels whose next item access fails as a bus error (test hook, see injectTransferError). */
   private readonly pendingBusErrors = new Set<number>();
+  /** The bulk engine running the DMA's timing, if any (see bulk-engine.ts). */
+  private bulk: BulkHook | null = null;
 
   constructor(options: DmaOptions) {
     this.clock = options.clock;
@@ -139,7 +139,35 @@ export class Dma implements MemoryMappedDevice {
     for (let i = 0; i < DMA_CHANNELS; i++) this.channels.push(this.blankChannel());
   }
 
+  /** When set, the channel number of every item served is appended (tests). */
+  get traceService(): boolean {
+    return this.tracing;
+  }
+
+  set traceService(on: boolean) {
+    // Each item is then seen as it is served: a bulk engine hands the timing back first.
+    this.bulk?.release();
+    this.tracing = on;
+  }
+
+  /** A signal trace's view: told after any change of requests, EN or flags (emulator/debug/trace); null: none. */
+  get onStateChange(): (() => void) | null {
+    return this.stateListener;
+  }
+
+  set onStateChange(listener: (() => void) | null) {
+    this.bulk?.release();
+    this.stateListener = listener;
+  }
+
+  /** Items moved so far (all channels), for tests and statistics. */
+  get itemsTransferred(): number {
+    this.bulk?.sync(this);
+    return this.items;
+  }
+
   reset(): void {
+    this.bulk?.release();
     if (this.timer) this.clock.cancel(this.timer);
     this.timer = undefined;
     this.pendingBusErrors.clear();
@@ -158,20 +186,24 @@ export class Dma implements MemoryMappedDevice {
    * get an unsafe address past the bridge's start checks.
    */
   injectTransferError(n: number): void {
+    this.bulk?.release();
     this.ch(n);
     this.pendingBusErrors.add(n);
   }
 
   /** The order in which channels were served, when `traceService` is on. */
   get served(): readonly number[] {
+    this.bulk?.sync(this);
     return this.servedLog;
   }
 
   setHclkHz(hz: number): void {
+    this.bulk?.release();
     this.hclkHz = hz;
   }
 
   setClockEnabled(on: boolean): void {
+    this.bulk?.release();
     this.clockEnabled = on;
     this.kick();
   }
@@ -182,20 +214,23 @@ export class Dma implements MemoryMappedDevice {
   }
 
   setRequest(n: number, level: boolean): void {
+    this.bulk?.release();
     const ch = this.ch(n);
     if (ch.request === level) return;
     ch.request = level;
     if (level) this.kick();
-    this.onStateChange?.();
+    this.stateListener?.();
   }
 
   /** Channel `n`'s (1..7) request input level. */
   requestLevel(n: number): boolean {
+    this.bulk?.sync(this);
     return this.ch(n).request;
   }
 
   read(offset: number, size: AccessSize): number {
     checkAligned(this.base, offset, false, size);
+    this.bulk?.sync(this);
     const word = offset & ~3;
     if (word === DMA.ISR) return laneRead(this.isr(), offset, size);
     if (word === DMA.IFCR) return 0;
@@ -209,6 +244,10 @@ export class Dma implements MemoryMappedDevice {
     checkAligned(this.base, offset, true, size);
     const word = offset & ~3;
     if (word !== DMA.ISR && word !== DMA.IFCR) this.decode(word, offset, true, size);
+    // Clearing flags changes no timing: a bulk engine takes the new flags in place.
+    const inPlace = word === DMA.IFCR && this.bulk !== null;
+    if (inPlace) this.bulk!.sync(this);
+    else this.bulk?.release();
     if (!this.clockEnabled) {
       this.writesWhileUnclocked++;
       return;
@@ -216,6 +255,7 @@ export class Dma implements MemoryMappedDevice {
     if (word === DMA.ISR) return; // read-only
     if (word === DMA.IFCR) {
       this.writeIfcr(laneWrite(0, offset, value, size));
+      if (inPlace) this.bulk!.changed(this);
       return;
     }
     const [n, reg] = this.decode(word, offset, true, size);
@@ -339,6 +379,7 @@ export class Dma implements MemoryMappedDevice {
 
   /** One service slot: the arbiter picks again before every item (RM0444 §10.4.4). */
   private readonly onServiceSlot = (): void => {
+    if (this.bulk?.takeOver()) return;
     this.timer = undefined;
     if (this.clockEnabled) {
       const i = this.pick();
@@ -360,7 +401,7 @@ export class Dma implements MemoryMappedDevice {
     const srcSize = fromMemory ? msize : psize;
     const dst = fromMemory ? pAddr : mAddr;
     const dstSize = fromMemory ? psize : msize;
-    if (this.traceService) this.servedLog.push(i + 1);
+    if (this.tracing) this.servedLog.push(i + 1);
     try {
       if (this.pendingBusErrors.delete(i + 1)) throw new BusError(src, false, srcSize);
       const data = this.bus.read(src, srcSize);
@@ -376,7 +417,7 @@ export class Dma implements MemoryMappedDevice {
       this.updateIrqs();
       return;
     }
-    this.itemsTransferred++;
+    this.items++;
     if (ccr & CCR_PINC) ch.curP = (ch.curP + psize) >>> 0;
     if (ccr & CCR_MINC) ch.curM = (ch.curM + msize) >>> 0;
     ch.cndtr--;
@@ -394,6 +435,50 @@ export class Dma implements MemoryMappedDevice {
     this.updateIrqs();
   }
 
+  /** Lets a bulk engine run the DMA's timing (null: its own timer, always). */
+  attachBulk(hook: BulkHook | null): void {
+    this.bulk = hook;
+  }
+
+  bulkPort(): DmaBulkPort {
+    return { irqs: this.irqs, onSlot: this.onServiceSlot };
+  }
+
+  /** Whether something outside watches each item or change (a trace, a test hook): the bulk engine then stays out. */
+  get bulkObserved(): boolean {
+    return this.tracing || this.stateListener !== null || this.pendingBusErrors.size > 0;
+  }
+
+  /** The state the bulk engine takes over; the channels are the DMA's own, which the engine changes in place. */
+  exportBulk(): DmaBulkState {
+    return {
+      channels: this.channels,
+      hclkHz: this.hclkHz,
+      cyclesPerItem: this.cyclesPerItem,
+      clockEnabled: this.clockEnabled,
+      irqLevels: [this.irqLevels[0]!, this.irqLevels[1]!, this.irqLevels[2]!],
+      itemsTransferred: this.items,
+      timer: this.timer,
+    };
+  }
+
+  /** Channel n's (1..7) flags and the interrupt lines' levels, as a write left them (for the bulk engine). */
+  flagsOf(n: number): number {
+    return this.ch(n).flags;
+  }
+
+  irqLevel(group: number): boolean {
+    return this.irqLevels[group] === true;
+  }
+
+  importBulk(s: DmaBulkState): void {
+    this.irqLevels[0] = s.irqLevels[0];
+    this.irqLevels[1] = s.irqLevels[1];
+    this.irqLevels[2] = s.irqLevels[2];
+    this.items = s.itemsTransferred;
+    this.timer = s.timer;
+  }
+
   private updateIrqs(): void {
     // One bit per interrupt line: channel 1, channels 2–3, channels 4–7.
     let levels = 0;
@@ -409,6 +494,6 @@ export class Dma implements MemoryMappedDevice {
         this.irqs[g]!.set(level);
       }
     }
-    this.onStateChange?.();
+    this.stateListener?.();
   }
 }

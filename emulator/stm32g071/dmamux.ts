@@ -7,6 +7,7 @@
  */
 import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
 import type { InterruptLine } from '../core/irq.ts';
+import type { BulkHook, DmamuxBulkState } from './bulk-state.ts';
 import { busError, checkAligned, laneRead, laneWrite } from './mmio.ts';
 
 export const DMAMUX1_BASE = 0x4002_0800;
@@ -90,6 +91,8 @@ export class Dmamux implements MemoryMappedDevice {
   private readonly levels = new Array<boolean>(DMAREQ_MAX + 1).fill(false);
   private readonly outputs = new Array<boolean>(DMAMUX_CHANNELS).fill(false);
   private clockEnabled: boolean;
+  /** The bulk engine running the request lines' timing, if any (see bulk-engine.ts). */
+  private bulk: BulkHook | null = null;
 
   constructor(
     private readonly sink: DmaRequestSink,
@@ -100,6 +103,7 @@ export class Dmamux implements MemoryMappedDevice {
   }
 
   reset(): void {
+    this.bulk?.release();
     this.ccr.fill(0);
     this.rgcr.fill(0);
     this.route();
@@ -154,6 +158,7 @@ export class Dmamux implements MemoryMappedDevice {
       word === DMAMUX.RGSR ||
       word === DMAMUX.RGCFR;
     if (!known && !(word in ID_REGS)) throw busError(this.base, offset, true, size);
+    this.bulk?.release();
     if (!this.clockEnabled) {
       this.writesWhileUnclocked++;
       return;
@@ -169,6 +174,20 @@ export class Dmamux implements MemoryMappedDevice {
       this.rgcr[x] = laneWrite(this.rgcr[x]!, offset, value, size) & RGCR_MASK;
     }
     // CSR/RGSR and the identification registers are read-only; CFR/RGCFR clear flags that never set.
+  }
+
+  /** Lets a bulk engine drive the request lines (null: the peripherals drive them, always). */
+  attachBulk(hook: BulkHook | null): void {
+    this.bulk = hook;
+  }
+
+  /** The routing and the lines, the DMAMUX's own arrays: the bulk engine keeps the lines current in them. */
+  exportBulk(): DmamuxBulkState {
+    return {
+      selected: Array.from({ length: DMAMUX_CHANNELS }, (_, x) => this.selected(x)),
+      levels: this.levels,
+      outputs: this.outputs,
+    };
   }
 
   /** Only the channels selecting `id` can change when its line does. */

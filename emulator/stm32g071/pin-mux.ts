@@ -51,6 +51,10 @@ export class PinMux {
 
   /** The pins of one USART, for the USART model. */
   usartPins(tx: PinSignal, rx: PinSignal): UsartPins {
-    return { txConnected: () => this.routed(tx), rxConnected: () => this.routed(rx) };
+    return {
+      txConnected: () => this.routed(tx),
+      rxConnected: () => this.routed(rx),
+      txRouted: () => tx.gpio.mode(tx.pin) === 2 && tx.gpio.alternate(tx.pin) === tx.af,
+    };
   }
 }

@@ -12,8 +12,10 @@
 import type { AccessSize, MemoryMappedDevice } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { type InterruptLine, unconnectedLine } from '../core/irq.ts';
+import type { BulkHook, UsartBulkPort, UsartBulkState } from './bulk-state.ts';
 import { bit, busError, checkAligned, field, laneRead, laneWrite } from './mmio.ts';
 import { garbled, type ReceiverSampling, sameRate, sampleLine } from './uart-waveform.ts';
+import { type WireCharacter, WireQueue } from './wire-queue.ts';
 
 export const USART1_BASE = 0x4001_3800;
 export const USART2_BASE = 0x4000_4400;
@@ -147,6 +149,8 @@ export interface UsartOptions {
 export interface UsartPins {
   txConnected(): boolean;
   rxConnected(): boolean;
+  /** Whether TX reaches its pin, without reporting anything (a look ahead); default: txConnected. */
+  txRouted?(): boolean;
 }
 
 const ALWAYS_CONNECTED: UsartPins = { txConnected: () => true, rxConnected: () => true };
@@ -161,21 +165,13 @@ export interface UsartLineObserver {
   rx(word: number | undefined, startNs: number, frameNs: number, wordBits: number): void;
 }
 
+export type TransmitTiming = 'each' | 'batched' | 'batched-until-idle';
+
 export type UsartMisuse =
   /** A write changed a field that can only be written while UE = 0. */
   | 'config-while-enabled'
   /** TDR was written while TXE = 0: the pending character is lost. */
   | 'tdr-overwrite';
-
-type DataChar = WireChar & { byte: number };
-
-interface WireChar {
-  /** Undefined: the line is busy (a sender's waveform) but the receiver makes no character of it. */
-  byte: number | undefined;
-  options: ReceiveOptions;
-  /** Time on the wire when known in advance (a sampled waveform), ns. */
-  durationNs?: number;
-}
 
 export class Usart implements MemoryMappedDevice {
   readonly name: string;
@@ -183,7 +179,16 @@ export class Usart implements MemoryMappedDevice {
   /** Called when a character's stop bit has left the shift register. */
   onTransmit: ((byte: number, timeNs: number) => void) | undefined;
   /** Called when a character starts leaving (its start bit); used for a loopback wire. */
-  onTransmitStart: ((byte: number, timeNs: number, frameNs: number) => void) | undefined;
+  get onTransmitStart(): ((byte: number, timeNs: number, frameNs: number) => void) | undefined {
+    return this.transmitStart;
+  }
+
+  set onTransmitStart(listener: ((byte: number, timeNs: number, frameNs: number) => void) | undefined) {
+    // Each start is then seen at its time: a bulk engine hands the timing back first.
+    this.bulk?.release();
+    this.transmitStart = listener;
+  }
+
   readonly misuse = new Map<UsartMisuse, number>();
   /** Called at each misuse, after it is counted. */
   onMisuse: ((kind: UsartMisuse) => void) | undefined;
@@ -201,7 +206,24 @@ export class Usart implements MemoryMappedDevice {
   onConfigError: ((what: string) => void) | undefined;
   writesWhileUnclocked = 0;
   /** A signal trace's view of the TX and RX lines (emulator/debug/trace); null: none. */
-  lineObserver: UsartLineObserver | null = null;
+  get lineObserver(): UsartLineObserver | null {
+    return this.lines;
+  }
+
+  set lineObserver(observer: UsartLineObserver | null) {
+    this.bulk?.release();
+    this.lines = observer;
+  }
+
+  /**
+   * When `onTransmit` must hear characters while a bulk engine runs the
+   * USART (asked whenever the engine takes over; absent: 'each'):
+   * - 'each': every one at its time;
+   * - 'batched': after the fact, in batches, each with its exact time;
+   * - 'batched-until-idle': batched, but the last one before the
+   *   transmitter goes idle at its time (with all before it heard then).
+   */
+  transmitTiming: (() => TransmitTiming) | undefined;
 
   private readonly clock: Clock;
   private readonly irq: InterruptLine;
@@ -229,9 +251,12 @@ export class Usart implements MemoryMappedDevice {
   private txIdleFrame = false;
   private txByte = 0;
 
-  private readonly wire: WireChar[] = [];
+  private readonly wire = new WireQueue();
   private rxTimer: TimerHandle | undefined;
-  private rxCurrent: WireChar | undefined;
+  /** The character arriving now: whether there is one, its byte (-1: none is made of it), its errors. */
+  private rxHas = false;
+  private rxByte = 0;
+  private rxErrors = 0;
   private rxStartNs = 0;
   private rxListening = false;
   private idleTimer: TimerHandle | undefined;
@@ -245,6 +270,10 @@ export class Usart implements MemoryMappedDevice {
   private irqLevel = false;
   private txReqLevel = false;
   private rxReqLevel = false;
+  /** The bulk engine running this USART's timing, if any (see bulk-engine.ts). */
+  private bulk: BulkHook | null = null;
+  private transmitStart: ((byte: number, timeNs: number, frameNs: number) => void) | undefined;
+  private lines: UsartLineObserver | null = null;
 
   constructor(options: UsartOptions) {
     this.name = options.name;
@@ -260,6 +289,7 @@ export class Usart implements MemoryMappedDevice {
 
   /** Peripheral reset: registers to reset values, activity dropped (characters on the wire keep their time). */
   reset(): void {
+    this.bulk?.release();
     this.stopActivity();
     this.cr1 = this.cr2 = this.cr3 = this.brr = this.gtpr = this.rtor = this.presc = 0;
     this.rdr = this.tdr = 0;
@@ -268,12 +298,14 @@ export class Usart implements MemoryMappedDevice {
   }
 
   setKernelClockHz(hz: number): void {
+    this.bulk?.release();
     this.kernelHz = hz;
     this.frameCache = FRAME_UNKNOWN;
     this.tryStartTx();
   }
 
   setClockEnabled(on: boolean): void {
+    this.bulk?.release();
     this.clockEnabled = on;
     this.frameCache = FRAME_UNKNOWN;
     this.tryStartTx();
@@ -300,24 +332,65 @@ export class Usart implements MemoryMappedDevice {
   receive(byte: number, options: ReceiveOptions = {}): void {
     // An unrouted RX input idles high. Asked only of a receiver that is on:
     // a host talking to a board that is still booting is no firmware defect.
+    this.bulk?.release();
     if (this.rxRunning() && !this.pins.rxConnected()) return;
-    this.wire.push({ byte: byte & 0x1ff, options });
+    const errors =
+      (options.framingError ? ISR_FE : 0) | (options.noise ? ISR_NE : 0) | (options.parityError ? ISR_PE : 0);
+    this.wire.push(byte & 0x1ff, errors, options.senderBitNs ?? Number.NaN, Number.NaN);
     if (!this.rxTimer) this.startWireChar();
+  }
+
+  /** Puts characters on the RX wire back to back: the same as `receive` for each in turn. */
+  receiveBytes(bytes: ArrayLike<number>, options: ReceiveOptions = {}): void {
+    if (bytes.length === 0) return;
+    this.bulk?.release();
+    if (this.rxRunning() && !this.pins.rxConnected()) {
+      // Each character asks again (and the strict board hears of each).
+      for (let i = 1; i < bytes.length; i++) this.receive(bytes[i]!, options);
+      return;
+    }
+    const errors =
+      (options.framingError ? ISR_FE : 0) | (options.noise ? ISR_NE : 0) | (options.parityError ? ISR_PE : 0);
+    const sender = options.senderBitNs ?? Number.NaN;
+    for (let i = 0; i < bytes.length; i++) {
+      this.wire.push(bytes[i]! & 0x1ff, errors, sender, Number.NaN);
+      if (!this.rxTimer) this.startWireChar();
+    }
   }
 
   /** A character is being sent, or waits in TDR: the TX line is not about to go idle. */
   get transmitting(): boolean {
+    this.bulk?.sync(this);
     return this.txTimer !== undefined || this.tdrFull;
   }
 
   /** Characters on the RX wire not yet fully received (including the one in flight). */
   get rxPending(): number {
+    this.bulk?.sync(this);
     return this.wire.length + (this.rxTimer ? 1 : 0);
   }
 
   /** Drops characters queued on the RX wire that have not started. */
   clearRxWire(): void {
-    this.wire.length = 0;
+    this.bulk?.release();
+    this.wire.clear();
+  }
+
+  /**
+   * Brings what a bulk engine works out lazily up to now: the state, and
+   * the characters `onTransmit` hears in batches. Without an engine: nothing.
+   */
+  settle(): void {
+    this.bulk?.sync(this);
+  }
+
+  /**
+   * What `onTransmit` does with a character changed (a peer's rate, a
+   * wire's routing): characters already sent are heard as before it, and a
+   * bulk engine asks `transmitTiming` again.
+   */
+  listenersChanged(): void {
+    this.bulk?.release();
   }
 
   /**
@@ -328,7 +401,8 @@ export class Usart implements MemoryMappedDevice {
    * transmitter was reset mid-character.
    */
   cutRxWire(): void {
-    this.wire.length = 0;
+    this.bulk?.release();
+    this.wire.clear();
     const timer = this.rxTimer;
     if (timer && timer.dueNs <= this.clock.nowNs) {
       // Ending right now, as the next one starts: it is whole.
@@ -337,7 +411,7 @@ export class Usart implements MemoryMappedDevice {
     } else if (timer) {
       this.clock.cancel(timer);
       this.rxTimer = undefined;
-      this.rxCurrent = undefined;
+      this.rxHas = false;
       this.rxListening = false;
       this.isr &= ~ISR_BUSY;
       this.update();
@@ -345,12 +419,14 @@ export class Usart implements MemoryMappedDevice {
   }
 
   get isrValue(): number {
+    this.bulk?.sync(this);
     return this.computeIsr();
   }
 
   /** A debugger's read: RDR keeps its character (RXNE stays set). */
   peek(offset: number, size: AccessSize): number {
     if ((offset & ~3) !== USART.RDR) return this.read(offset, size);
+    this.bulk?.sync(this);
     checkAligned(this.base, offset, false, size);
     return laneRead(this.rdr, offset, size);
   }
@@ -358,6 +434,11 @@ export class Usart implements MemoryMappedDevice {
   read(offset: number, size: AccessSize): number {
     checkAligned(this.base, offset, false, size);
     const word = offset & ~3;
+    // Reading RDR may clear RXNE: a change, not just a look.
+    if (this.bulk) {
+      if (word === USART.RDR) this.bulk.release();
+      else this.bulk.sync(this);
+    }
     let v: number;
     switch (word) {
       case USART.CR1:
@@ -409,6 +490,11 @@ export class Usart implements MemoryMappedDevice {
     checkAligned(this.base, offset, true, size);
     const word = offset & ~3;
     if (word > USART.PRESC) throw busError(this.base, offset, true, size);
+    // Clearing flags changes no timing, nor a DMA request unless DDRE holds one back for an
+    // error: a bulk engine takes the new flags in place.
+    const inPlace = word === USART.ICR && this.bulk !== null && (this.cr3 & CR3_DDRE) === 0;
+    if (inPlace) this.bulk!.sync(this);
+    else this.bulk?.release();
     if (!this.clockEnabled) {
       this.writesWhileUnclocked++;
       return;
@@ -465,6 +551,7 @@ export class Usart implements MemoryMappedDevice {
         throw busError(this.base, offset, true, size);
     }
     this.update();
+    if (inPlace) this.bulk!.changed(this);
   }
 
   private countMisuse(kind: UsartMisuse): void {
@@ -593,13 +680,15 @@ export class Usart implements MemoryMappedDevice {
     this.txTimer = this.clock.schedule(frame, this.onTxFrameDone);
     this.txOnWire = this.pins.txConnected();
     this.update();
-    if (this.txOnWire) this.onTransmitStart?.(this.txByte, this.clock.nowNs, frame);
-    if (this.txOnWire && this.lineObserver) {
-      this.lineObserver.tx(this.txByte, this.clock.nowNs, this.bitNs() ?? frame / 10, this.wordBits());
+    if (this.txOnWire) this.transmitStart?.(this.txByte, this.clock.nowNs, frame);
+    if (this.txOnWire && this.lines) {
+      this.lines.tx(this.txByte, this.clock.nowNs, this.bitNs() ?? frame / 10, this.wordBits());
     }
   }
 
-  private readonly onTxFrameDone = (): void => this.txFrameDone();
+  private readonly onTxFrameDone = (): void => {
+    if (!this.bulk?.takeOver()) this.txFrameDone();
+  };
 
   private txFrameDone(): void {
     this.txTimer = undefined;
@@ -650,94 +739,102 @@ export class Usart implements MemoryMappedDevice {
    * each taking the wire until the receiver has it.
    */
   private sampleForeignRun(): void {
-    const first = this.wire[0];
-    const senderBit = first?.options.senderBitNs;
-    if (!first || senderBit === undefined || first.durationNs !== undefined) return;
+    const wire = this.wire;
+    if (wire.length === 0) return;
+    const senderBit = wire.senderAt(0);
+    if (Number.isNaN(senderBit) || !Number.isNaN(wire.durationAt(0))) return;
     let n = 0;
-    while (
-      n < this.wire.length &&
-      this.wire[n]!.options.senderBitNs === senderBit &&
-      this.wire[n]!.durationNs === undefined
-    )
-      n++;
+    while (n < wire.length && wire.senderAt(n) === senderBit && Number.isNaN(wire.durationAt(n))) n++;
     const ownBit = this.bitNs();
     if (ownBit !== undefined && sameRate(ownBit, senderBit)) {
-      for (let i = 0; i < n; i++) this.wire[i]!.durationNs = senderBit * 10;
+      for (let i = 0; i < n; i++) wire.setDuration(i, senderBit * 10);
       return;
     }
-    const run = this.wire.splice(0, n);
     const runNs = n * 10 * senderBit;
-    const sampled: WireChar[] = [];
+    const sampled: WireCharacter[] = [];
     let at = 0;
     if (ownBit !== undefined) {
-      const sent = run.map((w) => w.byte ?? 0xff);
+      const sent = Array.from({ length: n }, (_, i) => (wire.byteAt(i) < 0 ? 0xff : wire.byteAt(i)));
       const heard = sampleLine(sent, senderBit, ownBit, this.sampling());
       if (garbled(sent, heard)) this.onRateMismatch?.(senderBit, ownBit);
       for (const c of heard) {
         sampled.push({
           byte: c.byte,
-          options: { framingError: c.framingError, noise: c.noise },
+          errors: (c.framingError ? ISR_FE : 0) | (c.noise ? ISR_NE : 0),
+          senderBitNs: Number.NaN,
           durationNs: Math.max(1, c.atNs - at),
         });
         at = c.atNs;
       }
     }
     // The wire stays busy until the sender's last stop bit has gone.
-    if (at < runNs) sampled.push({ byte: undefined, options: {}, durationNs: runNs - at });
-    this.wire.unshift(...sampled);
+    if (at < runNs) sampled.push({ byte: -1, errors: 0, senderBitNs: Number.NaN, durationNs: runNs - at });
+    this.wire.replaceFront(n, sampled);
   }
 
   private startWireChar(): void {
     this.sampleForeignRun();
-    const next = this.wire.shift();
-    if (!next) return;
+    const wire = this.wire;
+    if (wire.length === 0) return;
+    const byte = wire.byteAt(0);
+    const errors = wire.errorsAt(0);
+    const duration = wire.durationAt(0);
+    wire.shift();
     if (this.idleTimer) this.clock.cancel(this.idleTimer);
     this.idleTimer = undefined;
     // A sender without its own rate sends at the rate the USART is set to;
     // if it can't run, the character still takes a 115200 8N1 frame on the
     // wire and is lost.
-    const frame = next.durationNs ?? this.frameNs() ?? 86_806;
-    this.rxCurrent = next;
+    const frame = Number.isNaN(duration) ? (this.frameNs() ?? 86_806) : duration;
+    this.rxHas = true;
+    this.rxByte = byte;
+    this.rxErrors = errors;
     this.rxListening = this.rxRunning();
     // BUSY: a start bit was seen, reception in progress (RM0444 USART_ISR.BUSY).
     if (this.rxListening) this.isr |= ISR_BUSY;
     this.rxStartNs = this.clock.nowNs;
     this.rxFrameNs = frame;
     this.rxTimer = this.clock.schedule(frame, this.onWireCharDone);
-    this.lineObserver?.rx(next.byte, this.rxStartNs, frame, this.wordBits());
+    this.lines?.rx(byte < 0 ? undefined : byte, this.rxStartNs, frame, this.wordBits());
     this.update();
   }
 
-  private readonly onWireCharDone = (): void => this.wireCharDone(this.rxFrameNs);
+  private readonly onWireCharDone = (): void => {
+    if (!this.bulk?.takeOver()) this.wireCharDone(this.rxFrameNs);
+  };
+
+  private readonly onIdleTimer = (): void => {
+    if (this.bulk?.takeOver()) return;
+    this.idleTimer = undefined;
+    if (this.idleArmed && this.rxRunning()) {
+      this.isr |= ISR_IDLE;
+      this.idleArmed = false;
+      this.update();
+    }
+  };
 
   private wireCharDone(frame: number): void {
     this.rxTimer = undefined;
-    const c = this.rxCurrent;
-    this.rxCurrent = undefined;
+    const had = this.rxHas;
+    this.rxHas = false;
     this.isr &= ~ISR_BUSY;
-    if (c && c.byte !== undefined && this.rxListening && this.rxRunning()) this.deposit(c as DataChar);
+    if (had && this.rxByte >= 0 && this.rxListening && this.rxRunning())
+      this.deposit(this.rxByte, this.rxErrors);
     this.rxListening = false;
     if (this.wire.length > 0) this.startWireChar();
     else if (this.idleArmed && this.rxRunning()) {
       // IDLE: a whole idle frame after received data (RM0444 USART_ISR.IDLE);
       // it is not set again until RXNE has been set again.
-      this.idleTimer = this.clock.schedule(this.frameNs() ?? frame, () => {
-        this.idleTimer = undefined;
-        if (this.idleArmed && this.rxRunning()) {
-          this.isr |= ISR_IDLE;
-          this.idleArmed = false;
-          this.update();
-        }
-      });
+      this.idleTimer = this.clock.schedule(this.frameNs() ?? frame, this.onIdleTimer);
     }
     this.update();
   }
 
-  private deposit(c: DataChar): void {
+  private deposit(byte: number, charErrors: number): void {
     if (this.isr & ISR_RXNE) {
       if (this.cr3 & CR3_OVRDIS) {
         // Overrun detection off: the new character overwrites RDR (RM0444 USART_CR3.OVRDIS).
-        this.rdr = c.byte;
+        this.rdr = byte;
         this.idleArmed = true;
       } else {
         // RM0444 USART_ISR.ORE: RDR keeps the unread character, the new one is lost.
@@ -745,12 +842,9 @@ export class Usart implements MemoryMappedDevice {
       }
       return;
     }
-    let errors = 0;
-    if (c.options.framingError) errors |= ISR_FE;
-    if (c.options.noise) errors |= ISR_NE;
-    if (c.options.parityError && this.cr1 & CR1_PCE) errors |= ISR_PE;
+    const errors = charErrors & (this.cr1 & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE);
     this.isr |= errors;
-    this.rdr = this.wordMask(c.byte);
+    this.rdr = this.wordMask(byte);
     // Character match (RM0444 USART_ISR.CMF): the received character equals
     // CR2.ADD (its 8 bits for 8-bit words), whoever reads RDR (CPU or DMA).
     if ((this.rdr & 0xff) === this.cr2 >>> 24) this.isr |= ISR_CMF;
@@ -783,6 +877,83 @@ export class Usart implements MemoryMappedDevice {
     this.idleArmed = false;
     this.rxListening = false;
     this.isr = ISR_RESET;
+  }
+
+  /** Lets a bulk engine run this USART's timing (null: its own timers, always). */
+  attachBulk(hook: BulkHook | null): void {
+    this.bulk = hook;
+  }
+
+  /** The fixed parts the bulk engine works with. */
+  bulkPort(): UsartBulkPort {
+    return {
+      irq: this.irq,
+      wire: this.wire,
+      onTxTimer: this.onTxFrameDone,
+      onRxTimer: this.onWireCharDone,
+      onIdleTimer: this.onIdleTimer,
+    };
+  }
+
+  /** Whether TX would reach its pin now (asked without a report). */
+  txRouted(): boolean {
+    return this.pins.txRouted ? this.pins.txRouted() : this.pins.txConnected();
+  }
+
+  /** The state the bulk engine takes over (timers as they are: the engine takes them off the clock). */
+  exportBulk(): UsartBulkState {
+    return {
+      cr1: this.cr1,
+      cr2: this.cr2,
+      cr3: this.cr3,
+      clockEnabled: this.clockEnabled,
+      frameNs: this.frameNs(),
+      bitNs: this.bitNs(),
+      isr: this.isr,
+      rdr: this.rdr,
+      tdr: this.tdr,
+      tdrFull: this.tdrFull,
+      txByte: this.txByte,
+      txIdleFrame: this.txIdleFrame,
+      txOnWire: this.txOnWire,
+      rxHas: this.rxHas,
+      rxByte: this.rxByte,
+      rxErrors: this.rxErrors,
+      rxStartNs: this.rxStartNs,
+      rxFrameNs: this.rxFrameNs,
+      rxListening: this.rxListening,
+      idleArmed: this.idleArmed,
+      irqLevel: this.irqLevel,
+      txReqLevel: this.txReqLevel,
+      rxReqLevel: this.rxReqLevel,
+      txTimer: this.txTimer,
+      rxTimer: this.rxTimer,
+      idleTimer: this.idleTimer,
+    };
+  }
+
+  /** The state as the bulk engine worked it out (its configuration part is not taken: it did not change). */
+  importBulk(s: UsartBulkState): void {
+    this.isr = s.isr;
+    this.rdr = s.rdr;
+    this.tdr = s.tdr;
+    this.tdrFull = s.tdrFull;
+    this.txByte = s.txByte;
+    this.txIdleFrame = s.txIdleFrame;
+    this.txOnWire = s.txOnWire;
+    this.rxHas = s.rxHas;
+    this.rxByte = s.rxByte;
+    this.rxErrors = s.rxErrors;
+    this.rxStartNs = s.rxStartNs;
+    this.rxFrameNs = s.rxFrameNs;
+    this.rxListening = s.rxListening;
+    this.idleArmed = s.idleArmed;
+    this.irqLevel = s.irqLevel;
+    this.txReqLevel = s.txReqLevel;
+    this.rxReqLevel = s.rxReqLevel;
+    this.txTimer = s.txTimer;
+    this.rxTimer = s.rxTimer;
+    this.idleTimer = s.idleTimer;
   }
 
   private computeIsr(): number {
