@@ -67,6 +67,8 @@ import { CR1_M0, CR1_M1, CR1_RE, CR1_TE, CR1_UE, USART, type Usart } from './usa
  * many each time it goes on undisturbed.
  */
 const LOOK_AHEAD_FIRST = 256;
+/** No limit on steps (a small integer, unlike Infinity, is not boxed as an argument). */
+const MANY_STEPS = 0x3fff_ffff;
 const LOOK_AHEAD_MOST = 16_384;
 
 /** What the engine's stop on the clock is for. */
@@ -284,7 +286,10 @@ export class BulkEngine implements BulkHook {
     try {
       real.commit = true;
       for (;;) {
-        this.stats.steps += real.bulk(due, sched, seq, Infinity);
+        real.limit[0] = due;
+        real.limit[1] = sched;
+        real.limit[2] = seq;
+        this.stats.steps += real.bulk(MANY_STEPS);
         const k = real.next();
         if (k < 0) break;
         const d = real.due[k]!;
@@ -320,7 +325,10 @@ export class BulkEngine implements BulkHook {
     try {
       real.commit = true;
       for (;;) {
-        this.stats.steps += real.bulk(due, sched, Infinity, Infinity);
+        real.limit[0] = due;
+        real.limit[1] = sched;
+        real.limit[2] = Infinity;
+        this.stats.steps += real.bulk(MANY_STEPS);
         const k = real.next();
         if (k < 0) break;
         const d = real.due[k]!;
@@ -397,7 +405,8 @@ export class BulkEngine implements BulkHook {
     let sched = 0;
     let timer = -1;
     for (let steps = 1; ; steps++) {
-      const bulk = ahead.bulk(Infinity, Infinity, Infinity, budget - steps);
+      ahead.limit.fill(Infinity);
+      const bulk = ahead.bulk(budget - steps);
       steps += bulk;
       this.stats.lookedAhead += bulk;
       const k = ahead.next();

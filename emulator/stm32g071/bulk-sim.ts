@@ -92,6 +92,8 @@ export class BulkSim {
   now = 0;
   /** A delay handed to `schedule`. */
   private readonly delay = new Float64Array(1);
+  /** The key `bulk` stops before: due, scheduling time, order (fields: numbers as arguments are boxed). */
+  readonly limit = new Float64Array(3);
   /** Characters heard while committing, for the engine to hand to listeners: USART, byte, time. */
   heardCount = 0;
   heardUsart = new Uint8Array(256);
@@ -366,8 +368,11 @@ export class BulkSim {
    * request not served before its chain's next step, a count reaching half
    * or zero). Returns the steps taken (at most `maxSteps`).
    */
-  bulk(limitDue: number, limitSched: number, limitSeq: number, maxSteps: number): number {
+  bulk(maxSteps: number): number {
     if (!this.dmaClock || !this.dmaRuns) return 0;
+    const limitDue = this.limit[0]!;
+    const limitSched = this.limit[1]!;
+    const limitSeq = this.limit[2]!;
     const due = this.due;
     const sched = this.sched;
     const seq = this.seq;
@@ -584,23 +589,32 @@ export class BulkSim {
     let r = this.due[3 * u + T_RX]!;
     let byte = this.rxByte[u]!;
     let errors = this.rxErrors[u]!;
+    const bytes = wire.bytes;
+    const errorsOf = wire.errorBits;
+    const senders = wire.senders;
+    const durations = wire.durations;
+    const head = wire.head;
+    const ring = wire.mask;
+    const count = wire.length;
+    const slots = (DMA_CHANNELS + 1) * this.slotNs;
     // Character i ends at r; its transfer is number i + 1 (+1 if one waits).
     // At most PLAIN_SCAN characters: the bound is then where the scan stopped (a stop there looks again).
     for (let i = 0, off = this.wireOff[u]!; r < within && i < PLAIN_SCAN; i++, off++) {
       if (byte < 0 || (errors & errorBits) !== 0) return r;
       if ((byte & mask & 0xff) === add && !matchSeen) return r;
       if (i + 1 + (waiting ? 1 : 0) >= m) return r;
-      if (off >= wire.length) return r;
-      let length = wire.durationAt(off);
+      if (off >= count) return r;
+      const at = (head + off) & ring;
+      let length = durations[at]!;
       if (Number.isNaN(length)) {
-        if (!Number.isNaN(wire.senderAt(off)) || Number.isNaN(frame)) return r;
+        if (!Number.isNaN(senders[at]!) || Number.isNaN(frame)) return r;
         length = frame;
       }
       // Each transfer comes well before the next character ends: at most one slot per channel in between.
-      if (!(length > (DMA_CHANNELS + 1) * this.slotNs)) return r;
+      if (!(length > slots)) return r;
       r = Math.max(r + length, r + 1);
-      byte = wire.byteAt(off);
-      errors = wire.errorsAt(off);
+      byte = bytes[at]!;
+      errors = errorsOf[at]!;
     }
     return r;
   }
@@ -694,14 +708,15 @@ export class BulkSim {
     const wire = this.wires[u]!;
     const off = this.wireOff[u]!;
     if (off >= wire.length) return false;
-    let length = wire.durationAt(off);
+    const at = (wire.head + off) & wire.mask;
+    let length = wire.durations[at]!;
     if (Number.isNaN(length)) {
-      if (!Number.isNaN(wire.senderAt(off))) return false;
+      if (!Number.isNaN(wire.senders[at]!)) return false;
       length = this.frame[u]!;
       if (Number.isNaN(length)) return false;
     }
-    this.rxByte[u] = wire.byteAt(off);
-    this.rxErrors[u] = wire.errorsAt(off);
+    this.rxByte[u] = wire.bytes[at]!;
+    this.rxErrors[u] = wire.errorBits[at]!;
     if (this.commit) wire.shift();
     else this.wireOff[u] = off + 1;
     const k = 3 * u + T_RX;

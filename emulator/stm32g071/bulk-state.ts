@@ -39,6 +39,13 @@ export interface BulkHook {
 /** The RX wire's waiting characters (wire-queue.ts), as the engine reads and takes them. */
 export interface BulkWire {
   readonly length: number;
+  /** The ring itself: character i (0: the next) at (head + i) & mask. */
+  readonly bytes: Int16Array;
+  readonly errorBits: Uint8Array;
+  readonly senders: Float64Array;
+  readonly durations: Float64Array;
+  readonly head: number;
+  readonly mask: number;
   byteAt(i: number): number;
   errorsAt(i: number): number;
   senderAt(i: number): number;
