@@ -635,11 +635,7 @@ export class BulkEngine implements BulkHook {
     if (t && t !== firing) this.clock.cancel(t);
   }
 
-  /**
-   * Writes the real model back into the peripherals. Running (`live`), their
-   * timers are stand-ins that only tell their due time; else they are clock
-   * timers again at their places in the firing order.
-   */
+  /** Timer k for a peripheral: a stand-in while the engine runs (`live`), else a clock timer at its place. */
   private timer(k: number, callback: () => void, live: boolean): TimerHandle | undefined {
     const sim = this.real;
     const due = sim.due[k]!;
@@ -652,6 +648,11 @@ export class BulkEngine implements BulkHook {
     return this.clock.scheduleAt({ dueNs: due, schedNs: sim.sched[k]!, seq: sim.seq[k]! }, callback);
   }
 
+  /**
+   * Writes the real model back into the peripherals. Running (`live`), their
+   * timers are stand-ins that only tell their due time; else they are clock
+   * timers again at their places in the firing order.
+   */
   private storeAll(live: boolean): void {
     this.storeUsart(0, live);
     this.storeUsart(1, live);
