@@ -49,6 +49,8 @@ export class BulkSim extends BulkModel {
   readonly rxChannel = new Int32Array(2);
   /** The four cursors (2u + 0: TX, 1: RX) in the order the arbiter serves their channels; cursors without one last. */
   private readonly cursorsByPriority = new Int32Array(4);
+  /** Scratch for `plainUntil`: the bound so far (a field: a number argument would be boxed). */
+  private readonly bound = new Float64Array(1);
   /** Scratch for `bulk`: the cursors' timers. */
   private readonly cursorTimers = new Int32Array(4);
 
@@ -276,11 +278,12 @@ export class BulkSim extends BulkModel {
     }
     if ((pending !== 0) !== (due[T_SLOT] !== Infinity)) return Number.NaN;
     // Transmitters first: a receiver's wire is only read up to the bound so far.
-    for (const j of [0, 2, 1, 3]) {
+    for (let i = 0; i < 4; i++) {
+      const j = i < 2 ? 2 * i : 2 * (i - 2) + 1;
       if (!(cursors & (1 << j))) continue;
       const waiting = (pending & (1 << j)) !== 0;
-      const b =
-        (j & 1) === 0 ? this.txPlainUntil(j >> 1, waiting) : this.rxPlainUntil(j >> 1, waiting, bound);
+      this.bound[0] = bound;
+      const b = (j & 1) === 0 ? this.txPlainUntil(j >> 1, waiting) : this.rxPlainUntil(j >> 1, waiting);
       if (b < bound) bound = b;
     }
     return bound;
@@ -306,7 +309,8 @@ export class BulkSim extends BulkModel {
     return e;
   }
 
-  private rxPlainUntil(u: number, waiting: boolean, within: number): number {
+  private rxPlainUntil(u: number, waiting: boolean): number {
+    const within = this.bound[0]!;
     const c = this.rxChannel[u]!;
     const m = this.flagItem(c);
     if (waiting && m === 1) return this.due[T_SLOT]!;
