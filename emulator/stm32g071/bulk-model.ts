@@ -175,6 +175,10 @@ export class BulkModel {
   /** The channels (a bit each) selecting each request ID. */
   readonly routes = new Int32Array(DMAREQ_G071_MAX + 1);
 
+  /** Characters taken off each wire while committing, since the model was loaded. */
+  protected readonly taken = new Float64Array(2);
+  /** Set when a wire's characters were given their durations (what a scan of it found may change). */
+  protected readonly wireChanged = new Uint8Array(2);
   /** Steps run since this model was loaded. */
   steps = 0;
 
@@ -477,14 +481,17 @@ export class BulkModel {
       for (let i = off; i < wire.length; i++) {
         if (wire.senderAt(i) !== senderBit || !Number.isNaN(wire.durationAt(i))) break;
         wire.setDuration(i, senderBit * 10);
+        this.wireChanged[u] = 1;
       }
     }
     const duration = wire.durationAt(off);
     this.rxHas[u] = 1;
     this.rxByte[u] = wire.byteAt(off);
     this.rxErrors[u] = wire.errorsAt(off);
-    if (this.commit) wire.shift();
-    else this.wireOff[u] = off + 1;
+    if (this.commit) {
+      wire.shift();
+      this.taken[u]!++;
+    } else this.wireOff[u] = off + 1;
     this.due[3 * u + T_IDLE] = Infinity;
     const own = this.frame[u]!;
     const frame = Number.isNaN(duration) ? (Number.isNaN(own) ? IDLE_LINE_FRAME_NS : own) : duration;

@@ -38,8 +38,8 @@ export {
   TIMERS,
 } from './bulk-model.ts';
 
-/** Characters of a receiver's wire `plainUntil` reads at most. */
-const PLAIN_SCAN = 256;
+/** Characters of a receiver's wire `plainUntil` reads ahead at most. */
+const PLAIN_SCAN = 4096;
 
 export class BulkSim extends BulkModel {
   /** The key `bulk` stops before: due, scheduling time, order (fields: numbers as arguments are boxed). */
@@ -49,8 +49,18 @@ export class BulkSim extends BulkModel {
   readonly rxChannel = new Int32Array(2);
   /** The four cursors (2u + 0: TX, 1: RX) in the order the arbiter serves their channels; cursors without one last. */
   private readonly cursorsByPriority = new Int32Array(4);
-  /** Scratch for `plainUntil`: the bound so far (a field: a number argument would be boxed). */
-  private readonly bound = new Float64Array(1);
+  /**
+   * What `plainUntil` read of each receiver's wire, kept while the wire and
+   * the character match flag stay as they were: the end times of the
+   * characters from number `scanFrom` (counting those taken since the model
+   * was loaded, the one arriving being number taken - 1), `scanCount` of
+   * them, the last one either not plain or the last read.
+   */
+  private readonly scanned = new Uint8Array(2);
+  private readonly scanMatch = new Uint8Array(2);
+  private readonly scanFrom = new Float64Array(2);
+  private readonly scanCount = new Int32Array(2);
+  private readonly scanEnds = [new Float64Array(PLAIN_SCAN + 1), new Float64Array(PLAIN_SCAN + 1)] as const;
   /** Scratch for `bulk`: the cursors' timers. */
   private readonly cursorTimers = new Int32Array(4);
 
@@ -63,6 +73,8 @@ export class BulkSim extends BulkModel {
 
   override prepare(): void {
     super.prepare();
+    this.scanned.fill(0);
+    this.taken.fill(0);
     for (let u = 0; u < 2; u++) {
       this.txChannel[u] = this.soleChannel(this.reqTx[u]!, ITEM_TX, u);
       this.rxChannel[u] = this.soleChannel(this.reqRx[u]!, ITEM_RX, u);
@@ -277,12 +289,9 @@ export class BulkSim extends BulkModel {
       if (j < 0 || !(pending & (1 << j))) return Number.NaN;
     }
     if ((pending !== 0) !== (due[T_SLOT] !== Infinity)) return Number.NaN;
-    // Transmitters first: a receiver's wire is only read up to the bound so far.
-    for (let i = 0; i < 4; i++) {
-      const j = i < 2 ? 2 * i : 2 * (i - 2) + 1;
+    for (let j = 0; j < 4; j++) {
       if (!(cursors & (1 << j))) continue;
       const waiting = (pending & (1 << j)) !== 0;
-      this.bound[0] = bound;
       const b = (j & 1) === 0 ? this.txPlainUntil(j >> 1, waiting) : this.rxPlainUntil(j >> 1, waiting);
       if (b < bound) bound = b;
     }
@@ -310,47 +319,72 @@ export class BulkSim extends BulkModel {
   }
 
   private rxPlainUntil(u: number, waiting: boolean): number {
-    const within = this.bound[0]!;
     const c = this.rxChannel[u]!;
     const m = this.flagItem(c);
     if (waiting && m === 1) return this.due[T_SLOT]!;
+    const matchSeen = (this.isr[u]! & ISR_CMF) !== 0 ? 1 : 0;
+    const current = this.taken[u]! - 1;
+    if (
+      !this.scanned[u] ||
+      this.wireChanged[u] ||
+      this.scanMatch[u] !== matchSeen ||
+      current < this.scanFrom[u]! ||
+      current >= this.scanFrom[u]! + this.scanCount[u]!
+    )
+      this.scanWire(u, matchSeen);
+    // Character i from the one arriving ends at ends[first + i]; its transfer is number i + 1 (+1 if one waits).
+    const ends = this.scanEnds[u]!;
+    const first = current - this.scanFrom[u]!;
+    const count = this.scanCount[u]!;
+    const flagChar = m - 1 - (waiting ? 1 : 0);
+    const last = ends[count - 1]!;
+    return first + flagChar < count && ends[first + flagChar]! < last ? ends[first + flagChar]! : last;
+  }
+
+  /** Reads a receiver's wire from the character arriving up to the first that is not plain (or PLAIN_SCAN). */
+  private scanWire(u: number, matchSeen: number): void {
     const wire = this.wires[u]!;
     const add = this.cr2[u]! >>> 24;
-    const matchSeen = (this.isr[u]! & ISR_CMF) !== 0;
     const errorBits = this.cr1[u]! & CR1_PCE ? ISR_PE | ISR_FE | ISR_NE : ISR_FE | ISR_NE;
     const mask = this.wordMask[u]!;
     const frame = this.frame[u]!;
-    let r = this.due[3 * u + T_RX]!;
-    let byte = this.rxByte[u]!;
-    let errors = this.rxErrors[u]!;
+    const slots = (DMA_CHANNELS + 1) * this.slotNs;
+    const ends = this.scanEnds[u]!;
     const bytes = wire.bytes;
     const errorsOf = wire.errorBits;
     const senders = wire.senders;
     const durations = wire.durations;
     const head = wire.head;
     const ring = wire.mask;
-    const count = wire.length;
-    const slots = (DMA_CHANNELS + 1) * this.slotNs;
-    // Character i ends at r; its transfer is number i + 1 (+1 if one waits).
-    // At most PLAIN_SCAN characters: the bound is then where the scan stopped (a stop there looks again).
-    for (let i = 0, off = this.wireOff[u]!; r < within && i < PLAIN_SCAN; i++, off++) {
-      if (byte < 0 || (errors & errorBits) !== 0) return r;
-      if ((byte & mask & 0xff) === add && !matchSeen) return r;
-      if (i + 1 + (waiting ? 1 : 0) >= m) return r;
-      if (off >= count) return r;
+    const waiting = wire.length;
+    let r = this.due[3 * u + T_RX]!;
+    let byte = this.rxByte[u]!;
+    let errors = this.rxErrors[u]!;
+    let n = 0;
+    ends[n++] = r;
+    for (let off = 0; n <= PLAIN_SCAN; off++) {
+      // The character ending at r is not plain, or the next can't follow it plainly: the scan ends there.
+      if (byte < 0 || (errors & errorBits) !== 0) break;
+      if ((byte & mask & 0xff) === add && !matchSeen) break;
+      if (off >= waiting) break;
       const at = (head + off) & ring;
       let length = durations[at]!;
       if (Number.isNaN(length)) {
-        if (!Number.isNaN(senders[at]!) || Number.isNaN(frame)) return r;
+        if (!Number.isNaN(senders[at]!) || Number.isNaN(frame)) break;
         length = frame;
       }
       // Each transfer comes well before the next character ends: at most one slot per channel in between.
-      if (!(length > slots)) return r;
+      if (!(length > slots)) break;
       r = Math.max(r + length, r + 1);
+      ends[n++] = r;
       byte = bytes[at]!;
       errors = errorsOf[at]!;
     }
-    return r;
+    this.scanned[u] = 1;
+    this.wireChanged[u] = 0;
+    this.scanMatch[u] = matchSeen;
+    this.scanFrom[u] = this.taken[u]! - 1;
+    this.scanCount[u] = n;
   }
 
   /** The cursor of a chain's channel, or -1. */
@@ -451,8 +485,10 @@ export class BulkSim extends BulkModel {
     }
     this.rxByte[u] = wire.bytes[at]!;
     this.rxErrors[u] = wire.errorBits[at]!;
-    if (this.commit) wire.shift();
-    else this.wireOff[u] = off + 1;
+    if (this.commit) {
+      wire.shift();
+      this.taken[u]!++;
+    } else this.wireOff[u] = off + 1;
     const k = 3 * u + T_RX;
     this.isr[u]! |= ISR_RXNE;
     this.rdr[u] = rdr;
