@@ -210,6 +210,13 @@ export class BulkEngine implements BulkHook {
     this.hear();
   }
 
+  appended(part: object): void {
+    if (!this.engaged || this.busy) return;
+    this.real.wireGrew(part === this.usarts[0].usart ? 0 : 1);
+    this.aheadValid = false;
+    this.planStop();
+  }
+
   changed(part: object): void {
     if (!this.engaged || this.busy) return;
     const sim = this.real;

@@ -179,6 +179,11 @@ export class BulkModel {
   protected readonly taken = new Float64Array(2);
   /** Set when a wire's characters were given their durations (what a scan of it found may change). */
   protected readonly wireChanged = new Uint8Array(2);
+  /** USART u's wire got more characters at its end: what a scan of it found may change. */
+  wireGrew(u: number): void {
+    this.wireChanged[u] = 1;
+  }
+
   /** Steps run since this model was loaded. */
   steps = 0;
 

@@ -22,6 +22,10 @@ export interface BulkHook {
    * state written back, else all do.
    */
   sync(part?: object): void;
+  /** Whether the engine runs the domain's timing now. */
+  readonly running: boolean;
+  /** Characters were added behind the one arriving on `part`'s RX wire (after `sync`): the engine looks ahead again. */
+  appended(part: object): void;
   /**
    * After a write that `sync` preceded and that changed only flags of
    * `part` (and the interrupt line they drive): the engine takes them as
