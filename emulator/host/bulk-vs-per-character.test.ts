@@ -27,6 +27,8 @@ const FAST = 2_000_000;
 
 interface Run {
   trace: PeripheralTrace;
+  /** What the traffic saw from outside (a debugger's reads). */
+  seen: string[];
   strict: string[];
   end: string;
   sram: Uint8Array;
@@ -37,7 +39,7 @@ interface Run {
 interface Setup {
   firmware: Uint8Array;
   untilNs: number;
-  traffic: (vb: VirtualBoard) => void;
+  traffic: (vb: VirtualBoard, seen: string[]) => void;
   /** The peer's rate (default: the board's, whatever it is). */
   peerBaudRate?: number;
 }
@@ -54,7 +56,8 @@ function run(mode: PeripheralMode, setup: Setup): Run {
     semihosting: new Semihosting({ onOutput: (text) => (output += text) }),
   });
   const trace = tracePeripherals(vb);
-  setup.traffic(vb);
+  const seen: string[] = [];
+  setup.traffic(vb, seen);
   const { chip } = vb;
   let slice = 0;
   while (chip.clock.nowNs < setup.untilNs) {
@@ -65,6 +68,7 @@ function run(mode: PeripheralMode, setup: Setup): Run {
   const cpu = chip.cpu;
   return {
     trace,
+    seen,
     strict: trace.takeStrictReports(),
     end: JSON.stringify({ r: [...cpu.r], pc: cpu.pc, cycles: cpu.cycles }),
     sram: trace.sramCopy(),
@@ -80,6 +84,7 @@ function expectSame(bulk: Run, reference: Run): void {
   expect(firstDifference(bulk.trace.usart1, reference.trace.usart1)).toBeUndefined();
   expect(firstDifference(bulk.trace.sram, reference.trace.sram)).toBeUndefined();
   expect(bulk.strict).toEqual(reference.strict);
+  expect(bulk.seen).toEqual(reference.seen);
   expect(bulk.end).toBe(reference.end);
   expect(bulk.output).toBe(reference.output);
   expect(Buffer.from(bulk.sram).equals(Buffer.from(reference.sram))).toBe(true);
@@ -199,18 +204,26 @@ function cornerTraffic(vb: VirtualBoard): void {
 }
 
 /** Besides the traffic, things done to the board from outside while it runs. */
-function cornerTrafficAndMore(vb: VirtualBoard): void {
+function cornerTrafficAndMore(vb: VirtualBoard, seen: string[]): void {
   cornerTraffic(vb);
   const { clock } = vb.chip;
+  // A debugger reading all of SRAM now and then, the receive rings included, as they fill.
+  for (let t = 1.37e6; t < 24e6; t += 1.91e6)
+    clock.schedule(t, () => {
+      let sum = 0;
+      for (let a = 0x2000_0000; a < 0x2000_9000; a += 4)
+        sum = (Math.imul(sum, 31) + vb.chip.bus.peek(a, 4)) >>> 0;
+      seen.push(`${clock.nowNs} ${sum}`);
+    });
   // USART1 looped back for a while (each character's start then seen at once), and back to the peer.
   clock.schedule(7e6, () => vb.setUsart1Wiring('loopback'));
   clock.schedule(9e6, () => vb.setUsart1Wiring('peer'));
   // A debugger watching every bus access for a while (as a watchpoint does), then gone.
-  let seen = 0;
-  clock.schedule(11e6, () => vb.chip.bus.setObserver(() => seen++));
+  let accesses = 0;
+  clock.schedule(11e6, () => vb.chip.bus.setObserver(() => accesses++));
   clock.schedule(13e6, () => {
     vb.chip.bus.setObserver(null);
-    vb.peer.inject([seen & 0x7f]);
+    seen.push(`${clock.nowNs} ${accesses} bus accesses`);
   });
 }
 

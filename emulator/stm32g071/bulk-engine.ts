@@ -67,6 +67,8 @@ import { CR1_M0, CR1_M1, CR1_RE, CR1_TE, CR1_UE, USART, type Usart } from './usa
  * many each time it goes on undisturbed.
  */
 const LOOK_AHEAD_FIRST = 256;
+/** No limit on steps (a small integer, unlike Infinity, is not boxed as an argument). */
+const MANY_STEPS = 0x3fff_ffff;
 const LOOK_AHEAD_MOST = 16_384;
 
 /** What the engine's stop on the clock is for. */
@@ -208,6 +210,13 @@ export class BulkEngine implements BulkHook {
     this.hear();
   }
 
+  appended(part: object): void {
+    if (!this.engaged || this.busy) return;
+    this.real.wireGrew(part === this.usarts[0].usart ? 0 : 1);
+    this.aheadValid = false;
+    this.planStop();
+  }
+
   changed(part: object): void {
     if (!this.engaged || this.busy) return;
     const sim = this.real;
@@ -284,7 +293,10 @@ export class BulkEngine implements BulkHook {
     try {
       real.commit = true;
       for (;;) {
-        this.stats.steps += real.bulk(due, sched, seq, Infinity);
+        real.limit[0] = due;
+        real.limit[1] = sched;
+        real.limit[2] = seq;
+        this.stats.steps += real.bulk(MANY_STEPS);
         const k = real.next();
         if (k < 0) break;
         const d = real.due[k]!;
@@ -320,7 +332,10 @@ export class BulkEngine implements BulkHook {
     try {
       real.commit = true;
       for (;;) {
-        this.stats.steps += real.bulk(due, sched, Infinity, Infinity);
+        real.limit[0] = due;
+        real.limit[1] = sched;
+        real.limit[2] = Infinity;
+        this.stats.steps += real.bulk(MANY_STEPS);
         const k = real.next();
         if (k < 0) break;
         const d = real.due[k]!;
@@ -397,7 +412,8 @@ export class BulkEngine implements BulkHook {
     let sched = 0;
     let timer = -1;
     for (let steps = 1; ; steps++) {
-      const bulk = ahead.bulk(Infinity, Infinity, Infinity, budget - steps);
+      ahead.limit.fill(Infinity);
+      const bulk = ahead.bulk(budget - steps);
       steps += bulk;
       this.stats.lookedAhead += bulk;
       const k = ahead.next();
@@ -626,11 +642,7 @@ export class BulkEngine implements BulkHook {
     if (t && t !== firing) this.clock.cancel(t);
   }
 
-  /**
-   * Writes the real model back into the peripherals. Running (`live`), their
-   * timers are stand-ins that only tell their due time; else they are clock
-   * timers again at their places in the firing order.
-   */
+  /** Timer k for a peripheral: a stand-in while the engine runs (`live`), else a clock timer at its place. */
   private timer(k: number, callback: () => void, live: boolean): TimerHandle | undefined {
     const sim = this.real;
     const due = sim.due[k]!;
@@ -643,6 +655,11 @@ export class BulkEngine implements BulkHook {
     return this.clock.scheduleAt({ dueNs: due, schedNs: sim.sched[k]!, seq: sim.seq[k]! }, callback);
   }
 
+  /**
+   * Writes the real model back into the peripherals. Running (`live`), their
+   * timers are stand-ins that only tell their due time; else they are clock
+   * timers again at their places in the firing order.
+   */
   private storeAll(live: boolean): void {
     this.storeUsart(0, live);
     this.storeUsart(1, live);

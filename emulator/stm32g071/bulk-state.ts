@@ -22,6 +22,10 @@ export interface BulkHook {
    * state written back, else all do.
    */
   sync(part?: object): void;
+  /** Whether the engine runs the domain's timing now. */
+  readonly running: boolean;
+  /** Characters were added behind the one arriving on `part`'s RX wire (after `sync`): the engine looks ahead again. */
+  appended(part: object): void;
   /**
    * After a write that `sync` preceded and that changed only flags of
    * `part` (and the interrupt line they drive): the engine takes them as
@@ -39,6 +43,13 @@ export interface BulkHook {
 /** The RX wire's waiting characters (wire-queue.ts), as the engine reads and takes them. */
 export interface BulkWire {
   readonly length: number;
+  /** The ring itself: character i (0: the next) at (head + i) & mask. */
+  readonly bytes: Int16Array;
+  readonly errorBits: Uint8Array;
+  readonly senders: Float64Array;
+  readonly durations: Float64Array;
+  readonly head: number;
+  readonly mask: number;
   byteAt(i: number): number;
   errorsAt(i: number): number;
   senderAt(i: number): number;

@@ -343,8 +343,13 @@ export class Usart implements MemoryMappedDevice {
   /** Puts characters on the RX wire back to back: the same as `receive` for each in turn. */
   receiveBytes(bytes: ArrayLike<number>, options: ReceiveOptions = {}): void {
     if (bytes.length === 0) return;
-    this.bulk?.release();
+    // Behind a character still arriving, the new ones only lengthen the wire: a bulk engine
+    // running the timing takes them in place (brought up to now first).
+    this.bulk?.sync(this);
+    const behind = this.bulk?.running === true && this.rxTimer !== undefined;
+    if (!behind) this.bulk?.release();
     if (this.rxRunning() && !this.pins.rxConnected()) {
+      this.bulk?.release();
       // Each character asks again (and the strict board hears of each).
       for (let i = 1; i < bytes.length; i++) this.receive(bytes[i]!, options);
       return;
@@ -356,6 +361,7 @@ export class Usart implements MemoryMappedDevice {
       this.wire.push(bytes[i]! & 0x1ff, errors, sender, Number.NaN);
       if (!this.rxTimer) this.startWireChar();
     }
+    if (behind) this.bulk!.appended(this);
   }
 
   /** A character is being sent, or waits in TDR: the TX line is not about to go idle. */

@@ -17,12 +17,19 @@ export interface WireCharacter {
 }
 
 export class WireQueue {
-  private bytes = new Int16Array(64);
-  private errorBits = new Uint8Array(64);
-  private senders = new Float64Array(64);
-  private durations = new Float64Array(64);
-  private head = 0;
+  // The ring, read directly by the bulk engine's hot loops (a method returning a
+  // number boxes it where it is not inlined): character i (0: the next) is at
+  // (head + i) & mask. Growing replaces the arrays.
+  bytes = new Int16Array(64);
+  errorBits = new Uint8Array(64);
+  senders = new Float64Array(64);
+  durations = new Float64Array(64);
+  head = 0;
   private count = 0;
+
+  get mask(): number {
+    return this.bytes.length - 1;
+  }
 
   get length(): number {
     return this.count;
