@@ -136,6 +136,23 @@ describe('Link.open: HELLO', () => {
     await link.close();
   });
 
+  it('NAKed while queued, then answered: no deadline is left behind', async () => {
+    const clock = new StepClock();
+    const peer = new WirePeer();
+    peer.hold();
+    const open = Link.open(peer.transport, { timers: clock, initialSeq: 7, retransmitTimeoutMs: 100 });
+    await clock.advance(10);
+    peer.nak(7);
+    await clock.advance(40);
+    peer.release();
+    await clock.advance(10);
+    peer.replyHello(7);
+    const link = await open;
+    await flush();
+    expect(clock.pending).toBe(0);
+    await link.close();
+  });
+
   it('answered while its bytes are still in the transport, it leaves no deadline behind', async () => {
     const clock = new StepClock();
     const peer = new WirePeer();
