@@ -314,6 +314,8 @@ describe('Link: the request hooks', () => {
         throw new Error('a broken hook');
       },
     });
+    await flush();
+    expect(calls).toBe(1);
     await s.clock.advance(100);
     expect(s.peer.seqs()).toEqual([101, 101]);
     expect(calls).toBe(1);
