@@ -111,6 +111,9 @@ export class WirePeer {
   readonly chunks: Uint8Array[] = [];
   /** Every frame decoded from those chunks, in order. */
   readonly frames: Decoded[] = [];
+  /** Bytes the link wrote, and bytes the peer sent it, since the start (`clear()` keeps them). */
+  bytesFromLink = 0;
+  bytesToLink = 0;
   /** Times the link closed the transport. */
   closes = 0;
   /** Whether the link cancelled its reading of the transport. */
@@ -142,6 +145,7 @@ export class WirePeer {
       write: (chunk) => {
         if (this.failing) throw this.failing;
         this.chunks.push(chunk.slice());
+        this.bytesFromLink += chunk.length;
         this.decoder.push(chunk, (d) => this.frames.push(d));
         if (!this.holding) return;
         return new Promise<void>((resolve, reject) => this.held.push({ resolve, reject }));
@@ -200,6 +204,7 @@ export class WirePeer {
   }
 
   sendRaw(bytes: Uint8Array): void {
+    this.bytesToLink += bytes.length;
     this.controller.enqueue(bytes.slice());
   }
 
