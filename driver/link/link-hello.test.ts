@@ -49,7 +49,12 @@ describe('Link.open: HELLO', () => {
     const { link } = await outcome;
     expect(link!.state).toBe('open');
     expect(link!.helloInfo.window).toBe(3);
-    expect(link!.stats).toMatchObject({ framesSent: 1, retransmissions: 0, unmatchedReplies: 0, timeouts: 0 });
+    expect(link!.stats).toMatchObject({
+      framesSent: 1,
+      retransmissions: 0,
+      unmatchedReplies: 0,
+      timeouts: 0,
+    });
     // Nothing left running: no HELLO deadline, no quiet-line timer.
     expect(clock.pending).toBe(0);
     await link!.close();
@@ -68,7 +73,9 @@ describe('Link.open: HELLO', () => {
     await clock.advance(1);
     const { error } = await outcome;
     expect(error).toBeInstanceOf(LinkTimeoutError);
-    expect((error as LinkTimeoutError).message).toBe(`the board did not answer HELLO after 4 attempts${NO_ANSWER}`);
+    expect((error as LinkTimeoutError).message).toBe(
+      `the board did not answer HELLO after 4 attempts${NO_ANSWER}`,
+    );
     expect((error as LinkTimeoutError).command).toBe('hello');
     expect((error as LinkTimeoutError).attempts).toBe(4);
     expect(peer.seqs('hello')).toHaveLength(4);

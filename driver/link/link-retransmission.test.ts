@@ -51,7 +51,9 @@ describe('Link: a request without an answer', () => {
     expect(s.link.state).toBe('no-session');
     const refused = (await s.link.request(ping(2)).catch((e: unknown) => e)) as LinkTimeoutError;
     expect(refused).toBeInstanceOf(LinkTimeoutError);
-    expect(refused.message).toBe(`${error.message} (the session was abandoned; call reopen() to start a new one)`);
+    expect(refused.message).toBe(
+      `${error.message} (the session was abandoned; call reopen() to start a new one)`,
+    );
     expect([refused.command, refused.attempts]).toEqual(['ping', 4]);
     // Each refusal is its own error.
     expect(await s.link.request(ping(3)).catch((e: unknown) => e)).not.toBe(refused);
@@ -67,7 +69,9 @@ describe('Link: a request without an answer', () => {
     await s.clock.advance(1);
     expect(s.peer.seqs()).toEqual([101, 101]);
     await s.clock.advance(150);
-    expect((await p as Error).message).toMatch(/^no reply from the board to ping \(seq 101\) after 2 attempts 150 ms apart:/);
+    expect(((await p) as Error).message).toMatch(
+      /^no reply from the board to ping \(seq 101\) after 2 attempts 150 ms apart:/,
+    );
     await s.link.close();
   });
 

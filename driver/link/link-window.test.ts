@@ -11,7 +11,8 @@ import { SEQ_MOD, seqAfter } from './request-window.ts';
 
 const ping = (n: number) => ({ command: 'ping' as const, data: Uint8Array.of(n) });
 /** Bytes one of these pings takes in the board's receive buffer: its frame and the 0x00 that may go before it. */
-const PING_BYTES = encodeMessage({ kind: 'request', command: 'ping', seq: 101, data: Uint8Array.of(1) }).length + 1;
+const PING_BYTES =
+  encodeMessage({ kind: 'request', command: 'ping', seq: 101, data: Uint8Array.of(1) }).length + 1;
 
 function answer(s: Scripted, ...seqs: number[]): void {
   for (const seq of seqs) s.peer.reply({ seq, command: 'ping' });
@@ -230,7 +231,9 @@ describe('Link: a request the caller stops waiting for', () => {
     const reason = new Error('not needed');
     controller.abort(reason);
     const listeners = listenersOn(controller.signal);
-    expect(await s.link.request(ping(1), { signal: controller.signal }).catch((e: unknown) => e)).toBe(reason);
+    expect(await s.link.request(ping(1), { signal: controller.signal }).catch((e: unknown) => e)).toBe(
+      reason,
+    );
     await flush();
     expect(s.peer.seqs()).toEqual([]);
     expect(listeners.count).toBe(0);
@@ -295,7 +298,9 @@ describe('Link: a request bound to a session', () => {
     const s = await openScripted();
     const old = s.link.sessionId;
     const reopening = s.link.reopen();
-    const error = (await s.link.request(ping(1), { session: old }).catch((e: unknown) => e)) as SessionEndedError;
+    const error = (await s.link
+      .request(ping(1), { session: old })
+      .catch((e: unknown) => e)) as SessionEndedError;
     expect(error).toBeInstanceOf(SessionEndedError);
     expect(error.sent).toBe(false);
     expect(error.message).toBe(

@@ -124,7 +124,9 @@ describe('Link: its counters of the line', () => {
 describe('Link: STALE', () => {
   it('fails the request with LinkProtocolError and goes on with the next', async () => {
     const s = await openScripted({ hello: { window: 1 } });
-    const stale = s.link.request({ command: 'reg-write', address: 0x4001_3828, value: 1 }).catch((e: unknown) => e);
+    const stale = s.link
+      .request({ command: 'reg-write', address: 0x4001_3828, value: 1 })
+      .catch((e: unknown) => e);
     const next = s.link.request(ping(2));
     await flush();
     s.peer.reply({ seq: 101, command: 'reg-write' }, { status: Status.STALE });
@@ -213,7 +215,13 @@ describe('Link: the end of the line', () => {
   it('frames that arrive as the link closes are not acted on', async () => {
     const s = await openScripted();
     const seen = record(s);
-    s.peer.send({ kind: 'event', event: 'boot', counter: 0, bootEpoch: 0x7777, firmwareVersion: s.link.helloInfo.firmwareVersion });
+    s.peer.send({
+      kind: 'event',
+      event: 'boot',
+      counter: 0,
+      bootEpoch: 0x7777,
+      firmwareVersion: s.link.helloInfo.firmwareVersion,
+    });
     s.peer.sendRaw(encodeMessage(dma(1)).subarray(0, 6)); // and a frame cut short
     await s.link.close();
     await s.clock.advance(1000);
@@ -243,7 +251,9 @@ describe('Link: its subscribers', () => {
     // @ts-expect-error HELLO is not a sequenced request
     const error = await s.link.request({ command: 'hello' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LinkUsageError);
-    expect((error as Error).message).toBe('HELLO opens the session: use Link.open() or reopen(), not request()');
+    expect((error as Error).message).toBe(
+      'HELLO opens the session: use Link.open() or reopen(), not request()',
+    );
     await s.link.close();
   });
 });
