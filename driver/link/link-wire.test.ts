@@ -215,14 +215,15 @@ describe('Link: the end of the line', () => {
   it('frames that arrive as the link closes are not acted on', async () => {
     const s = await openScripted();
     const seen = record(s);
-    s.peer.send({
+    // One chunk, read just before close() and handled after it: a BOOT of a new boot, then a frame cut short.
+    const bootFrame = encodeMessage({
       kind: 'event',
       event: 'boot',
       counter: 0,
       bootEpoch: 0x7777,
       firmwareVersion: s.link.helloInfo.firmwareVersion,
     });
-    s.peer.sendRaw(encodeMessage(dma(1)).subarray(0, 6)); // and a frame cut short
+    s.peer.sendRaw(Uint8Array.from([...bootFrame, ...encodeMessage(dma(1)).subarray(0, 6)]));
     await s.link.close();
     await s.clock.advance(1000);
     expect(seen.filter((n) => n.kind === 'reset' || n.kind === 'frame-damaged')).toEqual([]);
