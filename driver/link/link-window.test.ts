@@ -18,17 +18,17 @@ function answer(s: Scripted, ...seqs: number[]): void {
   for (const seq of seqs) s.peer.reply({ seq, command: 'ping' });
 }
 
-/** Counts the listeners a signal holds. */
+/** Counts the abort listeners a signal holds. */
 function listenersOn(signal: AbortSignal): { readonly count: number } {
   const live = new Set<unknown>();
   const add = signal.addEventListener.bind(signal);
   const remove = signal.removeEventListener.bind(signal);
   signal.addEventListener = ((type: string, l: EventListener, o?: AddEventListenerOptions) => {
-    live.add(l);
+    if (type === 'abort') live.add(l);
     add(type, l, o);
   }) as typeof signal.addEventListener;
   signal.removeEventListener = ((type: string, l: EventListener) => {
-    live.delete(l);
+    if (type === 'abort') live.delete(l);
     remove(type, l);
   }) as typeof signal.removeEventListener;
   return {
