@@ -4,7 +4,7 @@
  * failure rejects with.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeRawFrame, PROTOCOL_VERSION, Status } from '../protocol/index.ts';
+import { encodeMessage, encodeRawFrame, PROTOCOL_VERSION, Status } from '../protocol/index.ts';
 import {
   flush,
   helloInfo,
@@ -186,6 +186,27 @@ describe('Link.open: HELLO', () => {
       'the board refused HELLO with status 4: it may speak another protocol version',
     );
     expect(peer.closes).toBe(1);
+  });
+
+  it('takes an answer that arrives in pieces', async () => {
+    const { clock, peer, outcome } = opening();
+    await flush();
+    const reply = encodeMessage({
+      kind: 'reply',
+      seq: 7,
+      command: 'hello',
+      mark: 0,
+      result: { status: Status.OK, hello: helloInfo() },
+    });
+    peer.sendRaw(reply.subarray(0, 20));
+    await clock.advance(5);
+    peer.sendRaw(reply.subarray(20));
+    const { link, error } = await outcome;
+    expect(error).toBeUndefined();
+    expect(link!.state).toBe('open');
+    // The transport it runs on, for whoever changes its rate.
+    expect(link!.transportInUse).toBe(peer.transport);
+    await link!.close();
   });
 
   it('takes no HELLO reply with another seq for its own', async () => {

@@ -258,6 +258,21 @@ describe('Link: the event sequence', () => {
     await s.link.close();
   });
 
+  it('reports and counts the events a gap in the counters shows lost', async () => {
+    const s = await openScripted();
+    const seen = record(s);
+    s.peer.send(dma(0));
+    s.peer.send(dma(3));
+    await flush();
+    expect(seen).toEqual([
+      { kind: 'event', event: dma(0) },
+      { kind: 'events-lost', expected: 1, received: 3, lost: 2 },
+      { kind: 'event', event: dma(3) },
+    ]);
+    expect(s.link.stats.eventsLost).toBe(2);
+    await s.link.close();
+  });
+
   it("takes a NAK's mark while a session is open, not while one opens", async () => {
     const s = await openScripted();
     const seen = record(s);

@@ -85,10 +85,12 @@ describe('Link: a frame cut short', () => {
   it('completed before the deadline: the timer ends there', async () => {
     const s = await openScripted();
     const seen = record(s);
-    s.peer.sendRaw(frame.subarray(0, 6));
+    s.peer.sendRaw(frame.subarray(0, 4));
     await s.clock.advance(5);
-    s.peer.sendRaw(frame.subarray(6));
-    await s.clock.advance(15);
+    s.peer.sendRaw(frame.subarray(4, 8));
+    await s.clock.advance(3);
+    s.peer.sendRaw(frame.subarray(8));
+    await s.clock.advance(12);
     expect(s.clock.delays).toEqual([20]);
     expect(s.clock.pending).toBe(0);
     expect(seen).toEqual([{ kind: 'event', event }]);
