@@ -101,7 +101,8 @@ function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
-function describe(e: ResetEvidence): string {
+/** How the host learned of a reset of the chip (`recover` and `new-session` are worded on their own). */
+function describe(e: Exclude<ResetEvidence, 'recover' | 'new-session'>): string {
   switch (e) {
     case 'boot-event':
       return 'its BOOT event';
@@ -109,9 +110,5 @@ function describe(e: ResetEvidence): string {
       return 'a NO_SESSION refusal';
     case 'hello-epoch':
       return 'a changed epoch in its HELLO reply';
-    case 'recover':
-      return 'board.recover()';
-    case 'new-session':
-      return 'a new session';
   }
 }

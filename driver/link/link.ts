@@ -525,10 +525,8 @@ export class Link {
         if (this.session !== undefined) this.notify({ kind: 'frame-damaged' });
         return;
       case 'invalid':
-        this.stats.invalidFrames++;
-        return;
+      // The board never sends requests: an echo or a loop-back cable.
       case 'request':
-        // The board never sends requests: an echo or a loop-back cable.
         this.stats.invalidFrames++;
         return;
       case 'nak':

@@ -9,7 +9,9 @@ import type { Pending } from './pending.ts';
 export const SEQ_MOD = 0x1_0000;
 
 /** `a` is at or after `b` in mod-2^16 order. */
-export const seqAfter = (a: number, b: number): boolean => (a - b + SEQ_MOD) % SEQ_MOD < 0x8000;
+export function seqAfter(a: number, b: number): boolean {
+  return (a - b + SEQ_MOD) % SEQ_MOD < 0x8000;
+}
 
 /** Bytes a frame takes on the wire, with the 0x00 that may go before it. */
 export function wireBytes(frame: Uint8Array): number {
