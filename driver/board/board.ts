@@ -255,7 +255,8 @@ export class Board {
     };
     if (exact && choice === hello.linkBaud) return;
     if (!(hello.capabilities & Capability.SET_LINK_BAUD) || hello.linkRates.length === 0) {
-      return refuse(`the firmware (${hello.firmwareVersion}) has a fixed rate of ${hello.linkBaud} baud`);
+      const { major, minor, patch } = hello.firmwareVersion;
+      return refuse(`the firmware (${major}.${minor}.${patch}) has a fixed rate of ${hello.linkBaud} baud`);
     }
     if (!transport.setBaudRate) {
       // A link without a line rate (TCP, a pipe) is as fast as it is: nothing to say.
