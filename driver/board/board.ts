@@ -91,8 +91,6 @@ export class Board {
   readonly raw: RawAccess;
   #recovering: Promise<void> | undefined;
   #reconnecting: Promise<HelloInfo> | undefined;
-  /** The transport opened on (free for another Board.open once closed). */
-  #transport: Transport | undefined;
   #rateNote: string | undefined;
 
   /** The chip description this board decides by: a deep-frozen private copy. */
@@ -202,6 +200,7 @@ export class Board {
       transportsInUse.delete(transport);
       throw e;
     }
+    // Free for another Board.open once the link is closed, by close() or by the line.
     link.subscribe((n) => {
       if (n.kind === 'closed') transportsInUse.delete(transport);
     });
@@ -223,7 +222,6 @@ export class Board {
       transportsInUse.delete(transport);
       throw e;
     }
-    board.#transport = transport;
     return board;
   }
 
@@ -421,11 +419,10 @@ export class Board {
         const op = list[index]!;
         result.executed = index;
         const command = `REG_BATCH ${op.op.toUpperCase()}`;
-        const address = op.op === 'status' ? undefined : op.address;
         result.failure = {
           index,
           op,
-          error: this.#refusal(command, r, address === undefined ? {} : { address }),
+          error: this.#refusal(command, r, op.op === 'status' ? {} : { address: op.address }),
         };
         return result;
       }
@@ -522,27 +519,28 @@ export class Board {
     this.#checkArena('MEM_READ', address, length);
     const chunk = this.limits.memRead;
     const out = new Uint8Array(length);
-    const pieces: Promise<void>[] = [];
-    const lastReply = countdown(Math.ceil(length / chunk));
-    for (let off = 0; off < length; off += chunk) {
+    const count = Math.ceil(length / chunk);
+    const lastReply = countdown(count);
+    // Every piece is sent at once (pipelined), in order.
+    const pieces = Array.from({ length: count }, async (_, i) => {
+      const off = i * chunk;
       const n = Math.min(chunk, length - off);
-      pieces.push(
-        this.#send({ command: 'mem-read', address: address + off, length: n }, options, 0, lastReply).then(
-          (reply) => {
-            const r = reply.result;
-            if (r.status !== Status.OK)
-              throw this.#refusal('MEM_READ', r, { address: address + off, length: n });
-            if (r.data.length !== n) {
-              throw new LinkProtocolError(
-                `MEM_READ of ${n} bytes at 0x${(address + off).toString(16)} came back with ${r.data.length}: ` +
-                  'the firmware does not follow PROTOCOL.md §2',
-              );
-            }
-            out.set(r.data, off);
-          },
-        ),
+      const reply = await this.#send(
+        { command: 'mem-read', address: address + off, length: n },
+        options,
+        0,
+        lastReply,
       );
-    }
+      const r = reply.result;
+      if (r.status !== Status.OK) throw this.#refusal('MEM_READ', r, { address: address + off, length: n });
+      if (r.data.length !== n) {
+        throw new LinkProtocolError(
+          `MEM_READ of ${n} bytes at 0x${(address + off).toString(16)} came back with ${r.data.length}: ` +
+            'the firmware does not follow PROTOCOL.md §2',
+        );
+      }
+      out.set(r.data, off);
+    });
     await settleInOrder(pieces);
     return out;
   }
@@ -554,21 +552,22 @@ export class Board {
   ): Promise<void> {
     this.#checkArena('MEM_WRITE', address, bytes.length);
     const chunk = this.limits.memWrite;
-    const pieces: Promise<void>[] = [];
-    const lastReply = countdown(Math.ceil(bytes.length / chunk));
-    for (let off = 0; off < bytes.length; off += chunk) {
-      const data = bytes.slice(off, Math.min(bytes.length, off + chunk));
-      pieces.push(
-        this.#send({ command: 'mem-write', address: address + off, data }, options, 0, lastReply).then(
-          (reply) => {
-            const r = reply.result;
-            if (r.status !== Status.OK) {
-              throw this.#refusal('MEM_WRITE', r, { address: address + off, length: data.length });
-            }
-          },
-        ),
+    const count = Math.ceil(bytes.length / chunk);
+    const lastReply = countdown(count);
+    // Every piece is sent at once (pipelined), in order.
+    const pieces = Array.from({ length: count }, async (_, i) => {
+      const off = i * chunk;
+      const data = bytes.slice(off, off + chunk);
+      const reply = await this.#send(
+        { command: 'mem-write', address: address + off, data },
+        options,
+        0,
+        lastReply,
       );
-    }
+      const r = reply.result;
+      if (r.status !== Status.OK)
+        throw this.#refusal('MEM_WRITE', r, { address: address + off, length: data.length });
+    });
     await settleInOrder(pieces);
   }
 
@@ -624,7 +623,7 @@ export class Board {
     try {
       return await run;
     } finally {
-      if (this.#reconnecting === run) this.#reconnecting = undefined;
+      this.#reconnecting = undefined;
     }
   }
 
@@ -650,11 +649,7 @@ export class Board {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.#link.close();
-    } finally {
-      if (this.#transport) transportsInUse.delete(this.#transport);
-    }
+    await this.#link.close();
   }
 
   // ------------------------------------------------------------ plumbing
