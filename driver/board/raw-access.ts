@@ -129,7 +129,7 @@ export class RawAccess {
       });
       if (!r.failure) values = r.values;
     } catch {
-      values = undefined;
+      // No answer: what runs on the channels is unknown (below).
     }
     channels.forEach((ch, i) => {
       if (values === undefined || countsBefore === undefined) {
