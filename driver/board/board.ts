@@ -26,7 +26,7 @@ import {
 import { realTimers, type Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { ArenaRange } from './arena-allocator.ts';
-import { type BatchBuilder, type BatchResult, snapshotBatch, splitBatch } from './batch.ts';
+import { type BatchBuilder, type BatchResult, isWholeUpTo, snapshotBatch, splitBatch } from './batch.ts';
 import { type BufferHost, createDmaBuffer, type DmaBuffer } from './dma-buffer.ts';
 import {
   AlreadyTakenError,
@@ -739,7 +739,7 @@ export class Board {
 const transportsInUse = new WeakSet<Transport>();
 
 function checkU32(value: unknown, what: string): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+  if (!isWholeUpTo(value, 0xffff_ffff)) {
     throw new RangeError(`${what} is a whole number from 0 to 0xFFFFFFFF; got ${String(value)}`);
   }
 }
