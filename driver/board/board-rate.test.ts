@@ -254,6 +254,7 @@ describe('Board.open negotiates the link rate', () => {
         'such divisor)); the link is back at 115200 baud',
     });
     expect(await board.ping(Uint8Array.of(2))).toEqual(Uint8Array.of(2));
+    expect(r.sent('set-link-baud')).toHaveLength(1);
     await board.close();
     const exact = rig({ control: 'fails' });
     const e = await rejection(exact.open(1_000_000));
@@ -269,6 +270,8 @@ describe('Board.open negotiates the link rate', () => {
       "2000000 baud did not work (the board went back to 115200 baud: the transport's side of the line did " +
         'not change rate); the link is back at 115200 baud',
     );
+    // The board did not reset: asking again would change nothing.
+    expect(r.sent('set-link-baud')).toHaveLength(1);
     await board.close();
   });
 

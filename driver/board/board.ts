@@ -409,7 +409,7 @@ export class Board {
         { command: 'reg-batch', ops: piece },
         options,
         Math.ceil(pollMs),
-        (r) => last || (r.command === 'reg-batch' && r.result.status !== Status.OK),
+        (r) => last || r.result.status !== Status.OK,
         session,
       );
       result.values.push(...reply.values);
@@ -658,7 +658,7 @@ export class Board {
     body: Extract<SequencedRequest, { command: C }>,
     options: OperationOptions,
     extraTimeMs = 0,
-    completes: (reply: Reply) => boolean = () => true,
+    completes: (reply: ReplyTo<C>) => boolean = () => true,
     session?: number,
   ): Promise<ReplyTo<C>> {
     if (options.handle) this.handles.check(options.handle);
@@ -666,7 +666,8 @@ export class Board {
     const hook = options.onReply;
     const onReply = hook
       ? (reply: Reply) => {
-          if (completes(reply)) hook(reply);
+          // The link matched the reply to this request by seq and command.
+          if (completes(reply as ReplyTo<C>)) hook(reply);
         }
       : undefined;
     const reply = await this.#link.request<C>(body, {
