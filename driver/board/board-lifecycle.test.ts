@@ -90,6 +90,15 @@ describe('peripherals taken once per session', () => {
     await board.close();
   });
 
+  it('the handle of another resource gives back nothing', async () => {
+    const { board } = await openBoardOnFake();
+    board.claim('DMA1 channel 1');
+    const serial = board.claim('Serial1 (USART1)');
+    board.unclaim('DMA1 channel 1', serial);
+    expect(() => board.claim('DMA1 channel 1')).toThrow(AlreadyTakenError);
+    await board.close();
+  });
+
   it('a handle from before recover() gives back nothing taken since', async () => {
     const { board } = await openBoardOnFake();
     const old = board.claim('DMA1 channel 1');
@@ -124,6 +133,10 @@ describe('allocation', () => {
       { address: ARENA, length: 16, state: 'owned' },
       { address: ARENA + 16, length: SIZE - 16, state: 'free' },
     ]);
+    expect(board.inspectArena()).toEqual({
+      free: [{ address: ARENA + 16, length: SIZE - 16 }],
+      live: [{ address: ARENA, length: 16 }],
+    });
     await board.close();
   });
 });
@@ -167,6 +180,44 @@ describe('recover()', () => {
     expect(commands(fake).filter((c) => c === 'hello')).toHaveLength(1);
     board.alloc(4);
     await board.recover();
+    await board.close();
+  });
+
+  it('a board that resets under RESET_PERIPHERALS is reconnected to', async () => {
+    const { board, fake } = await openBoardOnFake();
+    fake.onRequest = (r) => {
+      if (r.command !== 'reset-peripherals') return 'process';
+      fake.onRequest = undefined;
+      fake.reset();
+      return 'drop-request';
+    };
+    const from = fake.received.length;
+    await board.recover();
+    expect(commands(fake, from)).toEqual(['hello']);
+    expect(board.epoch).toBe(fake.bootEpoch);
+    await board.close();
+  });
+
+  it('RESET_PERIPHERALS never answered: a new session is opened instead', async () => {
+    const { board, fake } = await openBoardOnFake({ board: { retransmitTimeoutMs: 5, maxRetries: 1 } });
+    fake.onRequest = (r) => (r.command === 'reset-peripherals' ? 'drop-request' : 'process');
+    await board.recover();
+    fake.onRequest = undefined;
+    expect(commands(fake).slice(-1)).toEqual(['hello']);
+    expect(board.state).toBe('open');
+    await board.close();
+  });
+
+  it('a session reopened under RESET_PERIPHERALS is the one recover() ends in', async () => {
+    const { board, fake } = await openBoardOnFake();
+    const from = fake.received.length;
+    fake.onRequest = (r) => (r.command === 'reset-peripherals' ? 'drop-reply' : 'process');
+    const recovering = board.recover();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    fake.onRequest = undefined;
+    const reconnecting = board.reconnect();
+    await Promise.all([recovering, reconnecting]);
+    expect(commands(fake, from)).toEqual(['reset-peripherals', 'hello']);
     await board.close();
   });
 

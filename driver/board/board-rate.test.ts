@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DeviceResetError, LinkTimeoutError } from '../link/errors.ts';
 import { Capability, encodeMessage, type Reply, Status } from '../protocol/index.ts';
 import { FakeBoard } from '../test-support/fake-board.ts';
+import { ManualTimers } from '../test-support/manual-timers.ts';
 import { createMemoryTransportPair } from '../transport/memory-pair.ts';
 import type { Transport } from '../transport/transport.ts';
 import { Board, type LinkRateChoice } from './board.ts';
@@ -173,6 +174,30 @@ describe('Board.open negotiates the link rate', () => {
     expect(atBoot.linkRate.baud).toBe(BOOT);
     expect(boot.sent('set-link-baud')).toHaveLength(0);
     await atBoot.close();
+  });
+
+  it('the boot rate asked for exactly is had without asking, whatever the firmware or the transport', async () => {
+    for (const options of [{ capabilities: 0b1111 }, { control: 'none' as const }]) {
+      const r = rig(options);
+      const board = await r.open(BOOT);
+      expect(board.linkRate).toEqual({ baud: BOOT, bootBaud: BOOT, note: undefined });
+      expect(r.sent('set-link-baud')).toHaveLength(0);
+      await board.close();
+    }
+  });
+
+  it('changes the transport’s rate only after the board had its moment to switch', async () => {
+    const r = rig();
+    const timers = new ManualTimers();
+    const opening = Board.open(r.transport, { timers, retransmitTimeoutMs: 10, maxRetries: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(r.sent('set-link-baud')).toHaveLength(1);
+    expect(r.line.setCalls).toEqual([]);
+    await timers.advance(1);
+    const board = await opening;
+    expect(r.line.setCalls).toEqual([2_000_000]);
+    expect(board.linkRate.baud).toBe(2_000_000);
+    await board.close();
   });
 
   it('a transport without a line rate: nothing to say for max, LinkRateError for an exact rate', async () => {

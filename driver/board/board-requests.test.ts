@@ -19,6 +19,7 @@ import {
   ProtocolMismatchError,
   RegisterNotAllowedError,
 } from './errors.ts';
+import { boardInternals } from './internals.ts';
 
 const ARENA = 0x2000_4000;
 const SIZE = 0x4000;
@@ -154,6 +155,31 @@ describe('registers', () => {
     await board.close();
   });
 
+  it('a refusal of a register access names the register', async () => {
+    const { board, fake } = await openBoardOnFake();
+    answerNext(fake, 'reg-read', () => ({ command: 'reg-read', result: { status: Status.BUSY } }) as never);
+    const read = await rejection(board.readRegister(FAKE.CCR1));
+    expect(read).toBeInstanceOf(BusyError);
+    expect(read.message).toMatch(/^REG_READ on DMA1_CCR1 refused: /);
+    await board.close();
+  });
+
+  it('the write the layers above use checks its address and value itself', async () => {
+    const { board, fake } = await openBoardOnFake();
+    const { writeRegister } = boardInternals(board);
+    const before = sentCount(fake);
+    await expect(writeRegister(-1, 0)).rejects.toThrow(
+      new RangeError('a register address is a whole number from 0 to 0xFFFFFFFF; got -1'),
+    );
+    await expect(writeRegister(FAKE.CMAR1, 0.5)).rejects.toThrow(
+      new RangeError('a register value is a whole number from 0 to 0xFFFFFFFF; got 0.5'),
+    );
+    expect(sentCount(fake)).toBe(before);
+    await writeRegister(FAKE.CMAR1, 8);
+    expect(fake.reg(FAKE.CMAR1)).toBe(8);
+    await board.close();
+  });
+
   it('calls onReply once with the reply, for single requests too', async () => {
     const { board, fake } = await openBoardOnFake();
     const replies: Reply[] = [];
@@ -252,11 +278,14 @@ describe('register batches', () => {
     const { board, fake } = await openBoardOnFake({ board: { retransmitTimeoutMs: 10, maxRetries: 1 } });
     fake.hang();
     const e = await rejection(
-      board.raw.batch((b) => b.poll(FAKE.USART_ISR, 1, 1, 5000).poll(FAKE.USART_ISR, 1, 1, 10_500)),
+      board.raw.batch((b) =>
+        b.poll(FAKE.USART_ISR, 1, 1, 5000).read(FAKE.CCR1).poll(FAKE.USART_ISR, 1, 1, 10_500),
+      ),
     );
     expect(e).toBeInstanceOf(LinkTimeoutError);
-    // 10 ms of the link plus 15.5 ms of polls, rounded up.
+    // 10 ms of the link plus 15.5 ms of polls, rounded up; the read adds nothing.
     expect(e.message).toMatch(/ after 2 attempts 26 ms apart: /);
+    expect(board.stats.timeouts).toBe(1);
     await board.close();
   });
 });

@@ -116,9 +116,6 @@ export class Board {
     const board = this;
     this.#bufferHost = {
       name,
-      get ledger() {
-        return board.#ledger;
-      },
       readMemory: (address, length, options) => this.readMemory(address, length, options),
       writeMemory: (address, data, options) => this.#writeMemoryChecked(address, data, options),
       checkHandle: (handle) => this.handles.check(handle),
@@ -358,12 +355,10 @@ export class Board {
   /**
    * Gives back a claim whose taking failed half-way (the peripheral was never
    * handed out), so it can be taken again. Nothing happens for a handle
-   * from before a reset or recover().
+   * from before a reset or recover(), nor for the handle of another resource.
    */
   unclaim(resource: string, handle: Handle): void {
-    if (this.handles.isValid(handle) && this.#claims.get(resource) === handle.generation) {
-      this.#claims.delete(resource);
-    }
+    if (this.handles.isValid(handle) && handle.what === resource) this.#claims.delete(resource);
   }
 
   // ------------------------------------------------------------ registers
@@ -422,7 +417,7 @@ export class Board {
         result.failure = {
           index,
           op,
-          error: this.#refusal(command, r, op.op === 'status' ? {} : { address: op.address }),
+          error: this.#refusal(command, r, 'address' in op ? { address: op.address } : {}),
         };
         return result;
       }

@@ -53,7 +53,6 @@ function describeValue(value: unknown): string {
 export interface BufferHost {
   /** Names the board in messages ("the board on /dev/ttyACM0"). */
   readonly name: string;
-  readonly ledger: ArenaLedger;
   readMemory(address: number, length: number, options: { handle: Handle }): Promise<Uint8Array>;
   writeMemory(
     address: number,

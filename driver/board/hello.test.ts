@@ -50,6 +50,8 @@ describe('validateHello', () => {
     expect(problems({ firmwareVersion: { major: 256, minor: 0, patch: 0 } })).toBe(
       'firmwareVersion.major: Too big: expected number to be <=255',
     );
+    expect(problems({ rxBuffer: 63 })).toBe('rxBuffer: a receive buffer under 64 bytes holds no request');
+    expect(problems({ rxBuffer: 64 })).toBe('accepted');
     expect(problems({ window: 0, arenaSize: 0 })).toBe(
       'arenaSize: the arena is empty; window: a window of 0 would allow no request at all',
     );

@@ -373,9 +373,9 @@ export class ArenaLedger {
       throw new LedgerError(`cannot ${what}: the region at 0x${region.address.toString(16)} is not held`);
     }
     if (region.state !== state) {
+      // Only owned regions have no holder, and no transition starts anywhere else.
       throw new LedgerError(
-        `cannot ${what}: the region at 0x${region.address.toString(16)} is ${region.state}` +
-          (region.holder ? ` (${region.holder})` : ''),
+        `cannot ${what}: the region at 0x${region.address.toString(16)} is ${region.state} (${region.holder})`,
       );
     }
   }

@@ -77,11 +77,11 @@ describe('a raw DMA start', () => {
         .write(FAKE.CMAR2, ARENA + 0x400)
         .write(FAKE.C1CR, 50)
         .write(FAKE.CCR1, EN | DIR | MINC)
-        .write(FAKE.CCR2, EN | MINC),
+        .write(FAKE.CCR2, EN | MINC | MSIZE16 | PSIZE16),
     );
     expect(held(board)).toEqual([
       { address: ARENA + 0x200, length: 4, state: 'in-doubt', holder: HOLDER1 },
-      { address: ARENA + 0x400, length: 6, state: 'in-doubt', holder: 'a raw start of DMA1 channel 2' },
+      { address: ARENA + 0x400, length: 12, state: 'in-doubt', holder: 'a raw start of DMA1 channel 2' },
     ]);
     await board.close();
   });
@@ -124,6 +124,21 @@ describe('a raw DMA start', () => {
         .maskedWrite(FAKE.CCR1, 0xffff, EN | DIR | MINC | CIRC),
     );
     expect(held(board)).toEqual([{ address: ARENA + 0x80, length: 12, state: 'in-doubt', holder: HOLDER1 }]);
+    await board.close();
+  });
+
+  it('covers the larger of the count before and one written; a masked write may keep any bit of the one before', async () => {
+    const { board } = await openBoardOnFake();
+    const circular = EN | DIR | MINC | CIRC;
+    // The count before is 8; 4 is written in the batch that starts: either may be the one used.
+    await board.raw.batch((b) => setUp1(b, ARENA, 8));
+    await board.raw.batch((b) => b.write(FAKE.CNDTR1, 4).write(FAKE.CCR1, circular));
+    expect(held(board)).toEqual([{ address: ARENA, length: 8, state: 'in-doubt', holder: HOLDER1 }]);
+    await board.raw.writeRegister(FAKE.CCR1, 0);
+    // 8 before, 4 masked in: up to 8 | 4.
+    await board.raw.batch((b) => b.write(FAKE.CNDTR1, 8));
+    await board.raw.batch((b) => b.maskedWrite(FAKE.CNDTR1, 0x7, 4).write(FAKE.CCR1, circular));
+    expect(held(board)).toEqual([{ address: ARENA, length: 12, state: 'in-doubt', holder: HOLDER1 }]);
     await board.close();
   });
 
