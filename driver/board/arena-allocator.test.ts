@@ -132,6 +132,34 @@ describe('ArenaAllocator at its edges', () => {
     expect(a.liveRanges()).toEqual([y]);
   });
 
+  it('merges a freed range with a free neighbour only when they touch', () => {
+    const a = new ArenaAllocator(BASE, 64);
+    const x = a.allocate(16);
+    a.allocate(16);
+    const z = a.allocate(16);
+    a.allocate(16);
+    a.release(x);
+    a.release(z);
+    expect(a.freeRanges()).toEqual([
+      { address: BASE, length: 16 },
+      { address: BASE + 32, length: 16 },
+    ]);
+  });
+
+  it('claims nothing of free blocks that only touch the range', () => {
+    const a = new ArenaAllocator(BASE, 64);
+    const x = a.allocate(8, 1); // [0, 8)
+    const y = a.allocate(8, 1); // [8, 16)
+    a.release(x);
+    // [8, 16) is held; the free blocks [0, 8) and [16, 64) end and begin at its edges.
+    expect(a.claimRange(BASE + 8, 8)).toEqual([]);
+    expect(a.freeRanges()).toEqual([
+      { address: BASE, length: 8 },
+      { address: BASE + 16, length: 48 },
+    ]);
+    expect(a.liveRanges()).toEqual([y]);
+  });
+
   it('lists live allocations by address, whatever their order', () => {
     const a = new ArenaAllocator(BASE, 64);
     const x = a.allocate(16);

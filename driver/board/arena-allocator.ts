@@ -95,7 +95,7 @@ export class ArenaAllocator {
   /** Returns a range to the allocator. Freeing what was not allocated is a bug and throws. */
   release(range: ArenaRange): void {
     const length = this.live.get(range.address);
-    if (length === undefined || length !== range.length) {
+    if (length !== range.length) {
       throw new Error(`0x${range.address.toString(16)} (+${range.length}) is not a live arena allocation`);
     }
     this.live.delete(range.address);
@@ -125,7 +125,6 @@ export class ArenaAllocator {
     const lo = Math.max(address, this.base);
     const hi = Math.min(address + length, this.base + this.size);
     const claimed: ArenaRange[] = [];
-    if (hi <= lo) return claimed;
     const next: { address: number; length: number }[] = [];
     for (const block of this.free) {
       const end = block.address + block.length;

@@ -88,19 +88,14 @@ function snapshotOp(op: unknown): BatchOp {
       const mask = u32(o.mask, 'a mask');
       const match = u32(o.match, 'a match value');
       const timeoutUs = o.timeoutUs;
-      if (
-        typeof timeoutUs !== 'number' ||
-        !Number.isInteger(timeoutUs) ||
-        timeoutUs < 0 ||
-        timeoutUs > 0xffff
-      ) {
+      if (!isWholeUpTo(timeoutUs, 0xffff)) {
         throw new RangeError(`a POLL timeout is 0 to 65535 µs; got ${String(timeoutUs)}`);
       }
       return Object.freeze({ op: kind, address, mask, match, timeoutUs });
     }
     case 'status': {
       const channel = o.channel;
-      if (typeof channel !== 'number' || !Number.isInteger(channel) || channel < 0 || channel > 0xff) {
+      if (!isWholeUpTo(channel, 0xff)) {
         throw new RangeError(`a STATUS channel is a byte; got ${String(channel)}`);
       }
       return Object.freeze({ op: kind, channel });
@@ -110,8 +105,13 @@ function snapshotOp(op: unknown): BatchOp {
   }
 }
 
+/** True for a whole number from 0 to `max` (Number.isInteger is false for anything not a number). */
+export function isWholeUpTo(value: unknown, max: number): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
+}
+
 function u32(value: unknown, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+  if (!isWholeUpTo(value, 0xffff_ffff)) {
     throw new RangeError(`${what} is a whole number from 0 to 0xFFFFFFFF; got ${String(value)}`);
   }
   return value;

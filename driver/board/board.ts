@@ -26,7 +26,7 @@ import {
 import { realTimers, type Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { ArenaRange } from './arena-allocator.ts';
-import { type BatchBuilder, type BatchResult, snapshotBatch, splitBatch } from './batch.ts';
+import { type BatchBuilder, type BatchResult, isWholeUpTo, snapshotBatch, splitBatch } from './batch.ts';
 import { type BufferHost, createDmaBuffer, type DmaBuffer } from './dma-buffer.ts';
 import {
   AlreadyTakenError,
@@ -91,8 +91,6 @@ export class Board {
   readonly raw: RawAccess;
   #recovering: Promise<void> | undefined;
   #reconnecting: Promise<HelloInfo> | undefined;
-  /** The transport opened on (free for another Board.open once closed). */
-  #transport: Transport | undefined;
   #rateNote: string | undefined;
 
   /** The chip description this board decides by: a deep-frozen private copy. */
@@ -118,9 +116,6 @@ export class Board {
     const board = this;
     this.#bufferHost = {
       name,
-      get ledger() {
-        return board.#ledger;
-      },
       readMemory: (address, length, options) => this.readMemory(address, length, options),
       writeMemory: (address, data, options) => this.#writeMemoryChecked(address, data, options),
       checkHandle: (handle) => this.handles.check(handle),
@@ -202,6 +197,7 @@ export class Board {
       transportsInUse.delete(transport);
       throw e;
     }
+    // Free for another Board.open once the link is closed, by close() or by the line.
     link.subscribe((n) => {
       if (n.kind === 'closed') transportsInUse.delete(transport);
     });
@@ -223,7 +219,6 @@ export class Board {
       transportsInUse.delete(transport);
       throw e;
     }
-    board.#transport = transport;
     return board;
   }
 
@@ -255,7 +250,8 @@ export class Board {
     };
     if (exact && choice === hello.linkBaud) return;
     if (!(hello.capabilities & Capability.SET_LINK_BAUD) || hello.linkRates.length === 0) {
-      return refuse(`the firmware (${hello.firmwareVersion}) has a fixed rate of ${hello.linkBaud} baud`);
+      const { major, minor, patch } = hello.firmwareVersion;
+      return refuse(`the firmware (${major}.${minor}.${patch}) has a fixed rate of ${hello.linkBaud} baud`);
     }
     if (!transport.setBaudRate) {
       // A link without a line rate (TCP, a pipe) is as fast as it is: nothing to say.
@@ -359,12 +355,10 @@ export class Board {
   /**
    * Gives back a claim whose taking failed half-way (the peripheral was never
    * handed out), so it can be taken again. Nothing happens for a handle
-   * from before a reset or recover().
+   * from before a reset or recover(), nor for the handle of another resource.
    */
   unclaim(resource: string, handle: Handle): void {
-    if (this.handles.isValid(handle) && this.#claims.get(resource) === handle.generation) {
-      this.#claims.delete(resource);
-    }
+    if (this.handles.isValid(handle) && handle.what === resource) this.#claims.delete(resource);
   }
 
   // ------------------------------------------------------------ registers
@@ -410,7 +404,7 @@ export class Board {
         { command: 'reg-batch', ops: piece },
         options,
         Math.ceil(pollMs),
-        (r) => last || (r.command === 'reg-batch' && r.result.status !== Status.OK),
+        (r) => last || r.result.status !== Status.OK,
         session,
       );
       result.values.push(...reply.values);
@@ -420,11 +414,10 @@ export class Board {
         const op = list[index]!;
         result.executed = index;
         const command = `REG_BATCH ${op.op.toUpperCase()}`;
-        const address = op.op === 'status' ? undefined : op.address;
         result.failure = {
           index,
           op,
-          error: this.#refusal(command, r, address === undefined ? {} : { address }),
+          error: this.#refusal(command, r, 'address' in op ? { address: op.address } : {}),
         };
         return result;
       }
@@ -521,27 +514,28 @@ export class Board {
     this.#checkArena('MEM_READ', address, length);
     const chunk = this.limits.memRead;
     const out = new Uint8Array(length);
-    const pieces: Promise<void>[] = [];
-    const lastReply = countdown(Math.ceil(length / chunk));
-    for (let off = 0; off < length; off += chunk) {
+    const count = Math.ceil(length / chunk);
+    const lastReply = countdown(count);
+    // Every piece is sent at once (pipelined), in order.
+    const pieces = Array.from({ length: count }, async (_, i) => {
+      const off = i * chunk;
       const n = Math.min(chunk, length - off);
-      pieces.push(
-        this.#send({ command: 'mem-read', address: address + off, length: n }, options, 0, lastReply).then(
-          (reply) => {
-            const r = reply.result;
-            if (r.status !== Status.OK)
-              throw this.#refusal('MEM_READ', r, { address: address + off, length: n });
-            if (r.data.length !== n) {
-              throw new LinkProtocolError(
-                `MEM_READ of ${n} bytes at 0x${(address + off).toString(16)} came back with ${r.data.length}: ` +
-                  'the firmware does not follow PROTOCOL.md §2',
-              );
-            }
-            out.set(r.data, off);
-          },
-        ),
+      const reply = await this.#send(
+        { command: 'mem-read', address: address + off, length: n },
+        options,
+        0,
+        lastReply,
       );
-    }
+      const r = reply.result;
+      if (r.status !== Status.OK) throw this.#refusal('MEM_READ', r, { address: address + off, length: n });
+      if (r.data.length !== n) {
+        throw new LinkProtocolError(
+          `MEM_READ of ${n} bytes at 0x${(address + off).toString(16)} came back with ${r.data.length}: ` +
+            'the firmware does not follow PROTOCOL.md §2',
+        );
+      }
+      out.set(r.data, off);
+    });
     await settleInOrder(pieces);
     return out;
   }
@@ -553,21 +547,22 @@ export class Board {
   ): Promise<void> {
     this.#checkArena('MEM_WRITE', address, bytes.length);
     const chunk = this.limits.memWrite;
-    const pieces: Promise<void>[] = [];
-    const lastReply = countdown(Math.ceil(bytes.length / chunk));
-    for (let off = 0; off < bytes.length; off += chunk) {
-      const data = bytes.slice(off, Math.min(bytes.length, off + chunk));
-      pieces.push(
-        this.#send({ command: 'mem-write', address: address + off, data }, options, 0, lastReply).then(
-          (reply) => {
-            const r = reply.result;
-            if (r.status !== Status.OK) {
-              throw this.#refusal('MEM_WRITE', r, { address: address + off, length: data.length });
-            }
-          },
-        ),
+    const count = Math.ceil(bytes.length / chunk);
+    const lastReply = countdown(count);
+    // Every piece is sent at once (pipelined), in order.
+    const pieces = Array.from({ length: count }, async (_, i) => {
+      const off = i * chunk;
+      const data = bytes.slice(off, off + chunk);
+      const reply = await this.#send(
+        { command: 'mem-write', address: address + off, data },
+        options,
+        0,
+        lastReply,
       );
-    }
+      const r = reply.result;
+      if (r.status !== Status.OK)
+        throw this.#refusal('MEM_WRITE', r, { address: address + off, length: data.length });
+    });
     await settleInOrder(pieces);
   }
 
@@ -623,7 +618,7 @@ export class Board {
     try {
       return await run;
     } finally {
-      if (this.#reconnecting === run) this.#reconnecting = undefined;
+      this.#reconnecting = undefined;
     }
   }
 
@@ -649,11 +644,7 @@ export class Board {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.#link.close();
-    } finally {
-      if (this.#transport) transportsInUse.delete(this.#transport);
-    }
+    await this.#link.close();
   }
 
   // ------------------------------------------------------------ plumbing
@@ -662,7 +653,7 @@ export class Board {
     body: Extract<SequencedRequest, { command: C }>,
     options: OperationOptions,
     extraTimeMs = 0,
-    completes: (reply: Reply) => boolean = () => true,
+    completes: (reply: ReplyTo<C>) => boolean = () => true,
     session?: number,
   ): Promise<ReplyTo<C>> {
     if (options.handle) this.handles.check(options.handle);
@@ -670,7 +661,8 @@ export class Board {
     const hook = options.onReply;
     const onReply = hook
       ? (reply: Reply) => {
-          if (completes(reply)) hook(reply);
+          // The link matched the reply to this request by seq and command.
+          if (completes(reply as ReplyTo<C>)) hook(reply);
         }
       : undefined;
     const reply = await this.#link.request<C>(body, {
@@ -743,7 +735,7 @@ export class Board {
 const transportsInUse = new WeakSet<Transport>();
 
 function checkU32(value: unknown, what: string): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+  if (!isWholeUpTo(value, 0xffff_ffff)) {
     throw new RangeError(`${what} is a whole number from 0 to 0xFFFFFFFF; got ${String(value)}`);
   }
 }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { openBoardOnFake } from '../test-support/board-harness.ts';
 import { BufferBusyError, BufferFreedError, ForeignBufferError, MovedError } from './buffer-errors.ts';
-import { assertDmaBuffer, DmaBuffer, lendBuffer } from './dma-buffer.ts';
+import { assertDmaBuffer, BufferLoan, DmaBuffer, lendBuffer } from './dma-buffer.ts';
 import { RevokedError } from './errors.ts';
 import { boardInternals } from './internals.ts';
 
@@ -270,5 +270,70 @@ describe('DmaBuffer: lent to a DMA operation', () => {
     expect(() => loan.aim(theirs.ledger, 1)).toThrow(ForeignBufferError);
     await one.board.close();
     await two.board.close();
+  });
+});
+
+describe('DmaBuffer: the rest of its edges', () => {
+  it('names a plain object, one without a prototype, and one of another class', () => {
+    const message = (v: unknown) => {
+      try {
+        assertDmaBuffer(v, 'writeAll()');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message(Object.create(null))).toMatch(/^writeAll\(\) takes a DmaBuffer, not a plain object: /);
+    expect(message(new Map())).toMatch(/^writeAll\(\) takes a DmaBuffer, not an object of another class: /);
+    expect(message(new Map())).toBe(
+      'writeAll() takes a DmaBuffer, not an object of another class: allocate one with board.alloc(length) and ' +
+        'copy data in with buffer.write()',
+    );
+  });
+
+  it('another view of memory in doubt or leaked is busy, naming who holds it', async () => {
+    const { board } = await openBoardOnFake();
+    const { ledger, name } = boardInternals(board);
+    const a = board.alloc(16);
+    const b = board.alloc(16);
+    const [viewA, viewB] = [a.subarray(0, 8), b.subarray(0, 8)];
+    lendBuffer(a, 'writeAll()', { ledger, name }).doubt('the reply was lost');
+    lendBuffer(b, 'readExact()', { ledger, name }).leak();
+    await expect(viewA.read()).rejects.toThrow(new BufferBusyError('writeAll(): the reply was lost'));
+    await expect(viewB.read()).rejects.toThrow(
+      new BufferBusyError('readExact(), dropped before it finished'),
+    );
+    await board.close();
+  });
+
+  it('write takes only a Uint8Array, naming the call', async () => {
+    const { board } = await openBoardOnFake();
+    const buf = board.alloc(16);
+    await expect(buf.write('text' as unknown as Uint8Array)).rejects.toThrow(
+      'buffer.write() takes a Uint8Array, not string: encode text first, e.g. new TextEncoder().encode(text)',
+    );
+    await board.close();
+  });
+
+  it('an aborted signal keeps a write, of the buffer or of lent memory, off the board', async () => {
+    const { board, fake } = await openBoardOnFake();
+    const { ledger, name } = boardInternals(board);
+    const buf = board.alloc(16);
+    const signal = AbortSignal.abort(new Error('stopped'));
+    const before = fake.received.length;
+    await expect(buf.write(Uint8Array.of(1), 0, { signal })).rejects.toThrow('stopped');
+    const loan = lendBuffer(buf, 'writeAll()', { ledger, name });
+    await expect(loan.write(Uint8Array.of(1), 0, { signal })).rejects.toThrow('stopped');
+    expect(fake.received.length).toBe(before);
+    await loan.write(Uint8Array.of(7), 3);
+    expect(fake.arena[buf.address - ARENA + 3]).toBe(7);
+    await board.close();
+  });
+
+  it('a BufferLoan is made by lendBuffer() only', () => {
+    const Ctor = BufferLoan as unknown as new (k: symbol) => BufferLoan;
+    expect(() => new Ctor(Symbol('BufferLoan'))).toThrow(
+      new TypeError('a BufferLoan comes from lendBuffer()'),
+    );
   });
 });

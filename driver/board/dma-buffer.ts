@@ -53,7 +53,6 @@ function describeValue(value: unknown): string {
 export interface BufferHost {
   /** Names the board in messages ("the board on /dev/ttyACM0"). */
   readonly name: string;
-  readonly ledger: ArenaLedger;
   readMemory(address: number, length: number, options: { handle: Handle }): Promise<Uint8Array>;
   writeMemory(
     address: number,
@@ -105,7 +104,8 @@ function assertUsable(buffer: DmaBuffer): View {
   const ledger = region.ledger;
   if (ledger.isIn(region, 'owned')) return view;
   if (ledger.isIn(region, 'lent') || ledger.isIn(region, 'in-doubt') || ledger.isIn(region, 'leaked')) {
-    throw new BufferBusyError(region.holder ?? 'a transfer');
+    // Lent, in doubt or leaked: the ledger always names the holder.
+    throw new BufferBusyError(region.holder!);
   }
   throw new BufferFreedError('its memory was freed (free()), or never came from board.alloc()');
 }

@@ -169,6 +169,35 @@ describe('ArenaLedger loans', () => {
     expect(l.usage()).toMatchObject({ free: 256, inDoubt: 0 });
   });
 
+  it("one raw start seen off leaves another's range held, where the two ranges overlapped too", () => {
+    const { l } = ledger(256);
+    // Channel 1's start could not be read back: the whole arena is held for it.
+    l.rawStart(1, { address: BASE, length: 256 });
+    l.rawStart(2, { address: BASE + 64, length: 32 });
+    l.channelIdle(1);
+    expect(states(l)).toEqual(['free@0+64', 'in-doubt@64+32', 'free@96+160']);
+    expect(l.overlapping(BASE + 64, 32).map((r) => r.holder)).toEqual(['a raw start of DMA1 channel 2']);
+    expect(() => l.allocate(256, 4)).toThrow();
+    l.channelIdle(2);
+    expect(states(l)).toEqual(['free@0+256']);
+  });
+
+  it('a loan of another ledger is not this ledger’s to aim, give back, doubt or leak', () => {
+    const mine = ledger();
+    const theirs = ledger();
+    const region = theirs.l.allocate(16, 4);
+    const loan = theirs.l.lend(region, 0, 16, 'writeAll()');
+    expect(() => mine.l.aim(loan, 1)).toThrow(LedgerError);
+    expect(() => mine.l.locate(loan)).toThrow(
+      'memory was used that the ledger has not lent for it (writeAll())',
+    );
+    expect(mine.l.giveBack(loan)).toBe(false);
+    mine.l.doubt(loan, 'no reply');
+    mine.l.leak(loan);
+    expect(states(theirs.l)).toEqual(['lent@0+16', 'free@16+1008']);
+    expect(theirs.l.aim(loan, 1)).toEqual({ address: BASE, length: 16 });
+  });
+
   it('counts usage by state; the states add up to the arena', () => {
     const { l } = ledger(256);
     const a = l.allocate(16, 4);

@@ -49,7 +49,9 @@ describe('ArenaLedger', () => {
     const loan = l.lend(r, 16, 32, 'readExact()');
     expect(l.aim(loan, 1)).toEqual({ address: BASE + 16, length: 32 });
     expect(l.aim(loan, 1, 8, 8)).toEqual({ address: BASE + 24, length: 8 });
-    expect(() => l.aim(loan, 2)).toThrow(LedgerError);
+    expect(() => l.aim(loan, 2)).toThrow(
+      new LedgerError('memory lent to DMA1 channel 1 was aimed at channel 2 (readExact())'),
+    );
     expect(() => l.aim(loan, 1, 0, 33)).toThrow(LedgerError);
     expect(() => l.aim(loan, 1, -1, 4)).toThrow(LedgerError);
     expect(l.giveBack(loan)).toBe(true);
@@ -65,11 +67,30 @@ describe('ArenaLedger', () => {
     const r = l.allocate(32, 4);
     const loan = l.lend(r, 0, 32, 'readExact()');
     expect(() => l.release(r)).toThrow(LedgerError);
-    expect(() => l.lend(r, 0, 32, 'writeAll()')).toThrow(LedgerError);
+    expect(() => l.release(r)).toThrow('cannot free it: the region at 0x20004000 is lent (readExact())');
+    expect(() => l.lend(r, 0, 32, 'writeAll()')).toThrow(
+      'cannot lend it: the region at 0x20004000 is lent (readExact())',
+    );
     l.doubt(loan, 'no answer');
     expect(l.giveBack(loan)).toBe(false); // a late answer does not bring it back
-    expect(() => l.release(r)).toThrow(LedgerError);
+    expect(() => l.release(r)).toThrow(
+      'cannot free it: the region at 0x20004000 is in-doubt (readExact(): no answer)',
+    );
     expect(l.usage().inDoubt).toBe(32);
+    l.boardIdle(1);
+    expect(() => l.release(r)).toThrow('cannot free it: the region at 0x20004000 is not held');
+  });
+
+  it('snapshots name a holder only where there is one', () => {
+    const { l } = ledger();
+    const r = l.allocate(16, 4);
+    l.lend(l.allocate(16, 4), 0, 16, 'writeAll()');
+    const [owned, lent, free] = l.snapshot();
+    expect(Object.keys(owned!)).toEqual(['address', 'length', 'state']);
+    expect(lent).toEqual({ address: BASE + 16, length: 16, state: 'lent', holder: 'writeAll()' });
+    expect(Object.keys(free!)).toEqual(['address', 'length', 'state']);
+    expect(Object.isFrozen(owned)).toBe(true);
+    l.release(r);
   });
 
   it('revocation frees owned memory and puts lent memory in doubt, never free', () => {

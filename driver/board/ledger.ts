@@ -62,7 +62,11 @@ export interface Region {
   readonly generation: number;
   state: Exclude<RegionState, 'free'>;
   holder: string | undefined;
-  /** The loan it is lent under, while lent. */
+  /**
+   * The loan it is lent under, while lent: set by lend() and cleared by
+   * every way out of 'lent', so a loan is live exactly while its region,
+   * still this ledger's, names it (#lentUnder).
+   */
   loan: Loan | undefined;
   /** True for a range a raw start made busy (no DmaBuffer holds it). */
   readonly raw: boolean;
@@ -80,7 +84,6 @@ export interface Loan {
   readonly by: string;
   /** The DMA channel it was first aimed at (a loan serves one channel). */
   channel: number | undefined;
-  active: boolean;
   /** Why the loan ended under its holder: a revocation (reset, new session), thrown again at its next use. */
   endedBy: Error | undefined;
 }
@@ -150,7 +153,7 @@ export class ArenaLedger {
         `a loan of ${length} bytes at offset ${offset} does not fit a ${region.length}-byte region`,
       );
     }
-    const loan: Loan = { region, offset, length, by, channel: undefined, active: true, endedBy: undefined };
+    const loan: Loan = { region, offset, length, by, channel: undefined, endedBy: undefined };
     region.state = 'lent';
     region.holder = by;
     region.loan = loan;
@@ -177,7 +180,7 @@ export class ArenaLedger {
   /** The address of `[offset, offset + length)` of what `loan` lent; throws unless it is lent under it now. */
   locate(loan: Loan, offset = 0, length = loan.length): { address: number; length: number } {
     const region = loan.region;
-    if (!this.#regions.has(region) || region.state !== 'lent' || region.loan !== loan || !loan.active) {
+    if (!this.#lentUnder(loan)) {
       // A loan a revocation ended fails as the revocation did (the holder learns the board reset).
       if (loan.endedBy !== undefined) throw loan.endedBy;
       throw new LedgerError(`memory was used that the ledger has not lent for it (${loan.by})`);
@@ -196,9 +199,7 @@ export class ArenaLedger {
    */
   giveBack(loan: Loan): boolean {
     const region = loan.region;
-    if (!loan.active) return false;
-    loan.active = false;
-    if (!this.#regions.has(region) || region.state !== 'lent' || region.loan !== loan) return false;
+    if (!this.#lentUnder(loan)) return false;
     region.state = 'owned';
     region.holder = undefined;
     region.loan = undefined;
@@ -208,9 +209,7 @@ export class ArenaLedger {
   /** lent → in doubt: a DMA may run on it and nothing will say when it stops. */
   doubt(loan: Loan, why: string): void {
     const region = loan.region;
-    if (!loan.active) return;
-    loan.active = false;
-    if (!this.#regions.has(region) || region.state !== 'lent' || region.loan !== loan) return;
+    if (!this.#lentUnder(loan)) return;
     region.state = 'in-doubt';
     region.holder = `${loan.by}: ${why}`;
     region.loan = undefined;
@@ -219,9 +218,7 @@ export class ArenaLedger {
   /** lent → leaked: the transfer holding it was dropped before it finished. */
   leak(loan: Loan): void {
     const region = loan.region;
-    if (!loan.active) return;
-    loan.active = false;
-    if (!this.#regions.has(region) || region.state !== 'lent' || region.loan !== loan) return;
+    if (!this.#lentUnder(loan)) return;
     region.state = 'leaked';
     region.holder = `${loan.by}, dropped before it finished`;
     region.loan = undefined;
@@ -238,12 +235,11 @@ export class ArenaLedger {
       if (region.generation >= generation || region.raw) continue;
       if (region.state === 'owned') this.#drop(region);
       else if (region.state === 'lent') {
-        if (region.loan) {
-          region.loan.active = false;
-          region.loan.endedBy = reason;
-        }
+        // A lent region always has its loan: its holder learns why it ended.
+        const loan = region.loan!;
+        loan.endedBy = reason;
         region.state = 'in-doubt';
-        region.holder = `${region.holder ?? 'a transfer'}, revoked while lent`;
+        region.holder = `${loan.by}, revoked while lent`;
         region.loan = undefined;
       }
     }
@@ -272,8 +268,9 @@ export class ArenaLedger {
    */
   rawStart(channel: number, range: ArenaRange): void {
     this.channelIdle(channel);
-    this.#rawBusy.set(channel, { range, regions: [] });
-    this.#claimForRaw(channel);
+    const raw = { range, regions: [] };
+    this.#rawBusy.set(channel, raw);
+    this.#claimForRaw(channel, raw);
   }
 
   /** The board showed DMA1 channel `channel` off (or done): a raw start's range on it is free. */
@@ -285,9 +282,7 @@ export class ArenaLedger {
   }
 
   /** Takes what is free of channel `channel`'s raw range into regions in doubt. */
-  #claimForRaw(channel: number): void {
-    const raw = this.#rawBusy.get(channel);
-    if (!raw) return;
+  #claimForRaw(channel: number, raw: { range: ArenaRange; regions: Region[] }): void {
     for (const r of this.#allocator.claimRange(raw.range.address, raw.range.length)) {
       const region: Region = {
         address: r.address,
@@ -368,24 +363,29 @@ export class ArenaLedger {
 
   // ------------------------------------------------------------ plumbing
 
+  /** True while `loan` is the loan its region, one of this ledger's, is lent under. */
+  #lentUnder(loan: Loan): boolean {
+    return this.#regions.has(loan.region) && loan.region.loan === loan;
+  }
+
   #expect(region: Region, state: Exclude<RegionState, 'free'>, what: string): void {
     if (!this.#regions.has(region)) {
       throw new LedgerError(`cannot ${what}: the region at 0x${region.address.toString(16)} is not held`);
     }
     if (region.state !== state) {
+      // Only owned regions have no holder, and no transition starts anywhere else.
       throw new LedgerError(
-        `cannot ${what}: the region at 0x${region.address.toString(16)} is ${region.state}` +
-          (region.holder ? ` (${region.holder})` : ''),
+        `cannot ${what}: the region at 0x${region.address.toString(16)} is ${region.state} (${region.holder})`,
       );
     }
   }
 
+  /** Drops a region that is not lent (owned, in doubt, leaked): lent memory goes back only through its loan. */
   #drop(region: Region): void {
     this.#regions.delete(region);
-    if (region.loan) region.loan.active = false;
-    region.loan = undefined;
     this.#allocator.release({ address: region.address, length: region.length });
-    // Memory under a raw start that still runs is never handed out again.
-    if (!region.raw) for (const channel of this.#rawBusy.keys()) this.#claimForRaw(channel);
+    // Memory under a raw start that still runs is never handed out again,
+    // nor is what another raw start held there when that one is seen off.
+    for (const [channel, raw] of this.#rawBusy) this.#claimForRaw(channel, raw);
   }
 }

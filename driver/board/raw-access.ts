@@ -129,7 +129,7 @@ export class RawAccess {
       });
       if (!r.failure) values = r.values;
     } catch {
-      values = undefined;
+      // No answer: what runs on the channels is unknown (below).
     }
     channels.forEach((ch, i) => {
       if (values === undefined || countsBefore === undefined) {
@@ -145,11 +145,13 @@ export class RawAccess {
         ledger.channelIdle(ch.channel);
         return;
       }
+      // The largest count the start may have used: the ops' order is not followed.
       let count = Math.max(countsBefore[i]! & 0xffff, state.cndtr);
       for (const op of ops) {
-        if (op.op === 'write' && op.address === ch.cndtr.address) count = Math.max(count, op.value & 0xffff);
-        if (op.op === 'masked-write' && op.address === ch.cndtr.address) {
-          count = Math.max(count, ((countsBefore[i]! | op.value) & 0xffff) >>> 0);
+        if ((op.op === 'write' || op.op === 'masked-write') && op.address === ch.cndtr.address) {
+          // A masked write keeps bits of the count before it: any of them may be set.
+          const written = op.op === 'write' ? op.value : countsBefore[i]! | op.value;
+          count = Math.max(count, written & 0xffff);
         }
       }
       const size = 1 << getField(ch.ccr, 'MSIZE', state.ccr);
