@@ -142,10 +142,13 @@ function counterBefore(a: number, b: number): boolean {
 /** Events kept while a start is unanswered; more than this counts as a loss. */
 const MAX_HELD_EVENTS = 32;
 
-/** One 10-bit character at the rate BRR gives from the kernel clock (OVER8 = 0), ms. */
+/**
+ * One 10-bit character at the rate BRR gives from the kernel clock (OVER8 = 0),
+ * ms. The clock is not 0: Serial1.take() refuses a baud rate it cannot make.
+ */
 function frameMsFrom(brr: number, clockHz: number): number | undefined {
   const div = brr & 0xffff;
-  if (div < 16 || clockHz <= 0) return undefined;
+  if (div < 16) return undefined;
   return (10 * div * 1000) / clockHz;
 }
 
@@ -244,10 +247,6 @@ export class ChannelEngine {
   /** Throws RevokedError once board.recover() or a reset voided this channel's claim. */
   assertUsable(): void {
     this.#board.handles.check(this.handle);
-  }
-
-  get busy(): boolean {
-    return this.#sink !== undefined;
   }
 
   /** Where this channel's buffers are lent from: the board's ledger (a buffer of another board has another). */
@@ -523,19 +522,6 @@ export class ChannelEngine {
       handle: this.handle,
     });
     if (result.failure && !(result.failure.error instanceof PollTimeoutError)) throw result.failure.error;
-  }
-
-  /** Turns off the USART1 interrupts an operation enabled (after it finished). */
-  async disableUsartEvents(events: { tc?: boolean; idle?: boolean }): Promise<void> {
-    const u = this.#usart;
-    const mask = (events.tc ? fieldMask(u.cr1, 'TCIE') : 0) | (events.idle ? fieldMask(u.cr1, 'IDLEIE') : 0);
-    if (mask === 0) return;
-    // CR1 no longer holds what the last start set: the next start must be a full one.
-    this.#lastConfiguration = undefined;
-    const result = await this.#internals.batch((b) => b.maskedWrite(u.cr1.address, mask, 0), {
-      handle: this.handle,
-    });
-    if (result.failure) throw result.failure.error;
   }
 
   dispose(): void {
