@@ -12,7 +12,6 @@ import {
   batchesSince,
   DMA_HT,
   DMA_TC,
-  DMA_TE,
   delivered,
   describeOps,
   emitDma,
@@ -322,7 +321,7 @@ describe('one character on the line (frameMs), from the BRR the start read back'
   });
 
   it('a divider under 16 (or the upper half of BRR set) reads as no rate', async () => {
-    const { board, fake, engine } = await setUp();
+    const { fake, engine } = await setUp();
     fake.registers.set(USART_BRR, 15);
     await engine.start(spec(board, engine), recorder().sink);
     expect(engine.frameMs).toBeUndefined();
@@ -567,7 +566,7 @@ describe('stop() and reading the channel', () => {
   });
 
   it('settleLine() waits on the board for TC, 2.5 characters of 11 bits at the current rate', async () => {
-    const { board, fake, engine } = await setUp();
+    const { fake, engine } = await setUp();
     let from = fake.received.length;
     await engine.settleLine();
     const sent = fake.received.slice(from).map((r) => r.command);

@@ -140,7 +140,7 @@ export function describeOps(ops: readonly BatchOp[]): string[] {
         return `read ${nameOf(op.address)}`;
       case 'poll':
         return `poll ${nameOf(op.address)} & ${hex(op.mask)} == ${hex(op.match)} for ${op.timeoutUs} us`;
-      case 'status':
+      default:
         return `status ${op.channel}`;
     }
   });
