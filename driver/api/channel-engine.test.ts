@@ -321,7 +321,7 @@ describe('one character on the line (frameMs), from the BRR the start read back'
   });
 
   it('a divider under 16 (or the upper half of BRR set) reads as no rate', async () => {
-    const { fake, engine } = await setUp();
+    const { board, fake, engine } = await setUp();
     fake.registers.set(USART_BRR, 15);
     await engine.start(spec(board, engine), recorder().sink);
     expect(engine.frameMs).toBeUndefined();
