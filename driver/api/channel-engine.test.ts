@@ -8,6 +8,7 @@ import type { Board } from '../board/board.ts';
 import { lendBuffer } from '../board/dma-buffer.ts';
 import { PollTimeoutError, RevokedError } from '../board/errors.ts';
 import { FAKE, type FakeBoardOptions } from '../test-support/fake-board.ts';
+import { settle } from '../test-support/manual-timers.ts';
 import {
   batchesSince,
   DMA_HT,
@@ -280,6 +281,51 @@ describe('what a start refuses before sending anything', () => {
     for (let i = 0; i < 10; i++) await timers.advance(100);
     expect(await outcome).toMatchObject({ ok: false, ran: 'unknown' });
     expect(() => engine.assertIdle()).not.toThrow();
+  });
+});
+
+describe('a start cancelled through its signal', () => {
+  it('already aborted: never sent, never ran', async () => {
+    const { board, fake, engine } = await setUp();
+    const sent = fake.received.length;
+    const why = new Error('no longer wanted');
+    const outcome = await engine.start(
+      spec(board, engine, 4, { signal: AbortSignal.abort(why) }),
+      recorder().sink,
+    );
+    expect(outcome).toEqual({ ok: false, error: why, ran: 'no' });
+    expect(fake.received.length).toBe(sent);
+    expect(() => engine.assertIdle()).not.toThrow();
+  });
+
+  it('aborted while queued behind a full window: never sent, never ran', async () => {
+    const { board, fake, timers, engine } = await setUp();
+    // Four pings whose replies are lost hold the link's window (4) until they are resent.
+    let held = 0;
+    const from = fake.received.length;
+    fake.onRequest = (r) => (r.command === 'ping' && held++ < 4 ? 'drop-reply' : 'process');
+    const pings = Promise.all([1, 2, 3, 4].map(() => board.ping()));
+    const ac = new AbortController();
+    const outcome = engine.start(spec(board, engine, 4, { signal: ac.signal }), recorder().sink);
+    await settle();
+    ac.abort('changed my mind');
+    await timers.advance(50);
+    await pings;
+    expect(await outcome).toEqual({ ok: false, error: 'changed my mind', ran: 'no' });
+    expect(batchesSince(fake, from)).toEqual([]);
+  });
+
+  it('aborted once sent: the start runs and its outcome is kept', async () => {
+    const { board, fake, timers, engine } = await setUp();
+    fake.onRequest = (r) =>
+      r.command === 'reg-batch' && fake.onRequest ? ((fake.onRequest = undefined), 'drop-reply') : 'process';
+    const ac = new AbortController();
+    const outcome = engine.start(spec(board, engine, 4, { signal: ac.signal }), recorder().sink);
+    await delivered(board).catch(() => {});
+    ac.abort();
+    await timers.advance(50);
+    expect(await outcome).toEqual({ ok: true });
+    expect(() => engine.assertIdle()).toThrow(ChannelBusyError);
   });
 });
 
