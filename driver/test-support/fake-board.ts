@@ -254,6 +254,11 @@ export class FakeBoard {
     return this.starts[channel - 1]!;
   }
 
+  /** Sets the completions (HT and TC) channel `channel` counts since its start, as STATUS reports them. */
+  setCompletions(channel: 1 | 2, count: number): void {
+    this.completions[channel - 1] = count & 0xffff;
+  }
+
   /** The frame of an event with the next counter, without sending it (see `sendRaw`). */
   encodeEvent(body: EventBody): Uint8Array {
     const event = { kind: 'event', counter: this.eventCounter, ...body } as BoardEvent;
