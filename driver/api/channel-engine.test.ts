@@ -317,8 +317,12 @@ describe('a start cancelled through its signal', () => {
 
   it('aborted once sent: the start runs and its outcome is kept', async () => {
     const { board, fake, timers, engine } = await setUp();
-    fake.onRequest = (r) =>
-      r.command === 'reg-batch' && fake.onRequest ? ((fake.onRequest = undefined), 'drop-reply') : 'process';
+    let dropped = false;
+    fake.onRequest = (r) => {
+      if (dropped || r.command !== 'reg-batch') return 'process';
+      dropped = true;
+      return 'drop-reply';
+    };
     const ac = new AbortController();
     const outcome = engine.start(spec(board, engine, 4, { signal: ac.signal }), recorder().sink);
     await delivered(board).catch(() => {});

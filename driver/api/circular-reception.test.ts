@@ -27,7 +27,6 @@ import {
   USART_PE,
   USART_TC,
 } from '../test-support/serial-harness.ts';
-import type { CircularReception } from './circular-reception.ts';
 import { DmaTransferError, OverrunError, TransferInDoubtError } from './errors.ts';
 import type { Serial1 } from './serial1.ts';
 
@@ -444,14 +443,12 @@ describe('how often a waiting reader looks', () => {
     const next = c[Symbol.asyncIterator]().next();
     await timers.advance(3000);
     const piece = 256 * ((10 * 556) / 64_000);
-    const looks = [1, 2, 4, 8, 16, 32, 64].reduce<number[]>(
-      (at, k) => [...at, (at.at(-1) ?? 0) + k * piece],
-      [],
-    );
+    const looks: number[] = [];
+    for (const k of [1, 2, 4, 8, 16, 32, 64]) looks.push((looks.at(-1) ?? 0) + k * piece);
     // The looks, and the slower check (once a half should have filled: 250 ms, then 500 later).
     const expected = [...looks.filter((t) => t <= 3000), 250, 750, 1750].sort((a, b) => a - b);
     expect(times).toHaveLength(expected.length);
-    times.forEach((t, i) => expect(t).toBeCloseTo(expected[i]!, 6));
+    for (const [i, t] of times.entries()) expect(t).toBeCloseTo(expected[i]!, 6);
     void next;
   });
 
