@@ -213,9 +213,12 @@ describe('streaming', () => {
     const { fake, timers, serial } = await setUp();
     const w = serial.streamWriter({ chunkSize: 4 });
     let done = false;
-    void w.write(bytes(1, 16)).then(() => {
-      done = true;
-    });
+    w.write(bytes(1, 16)).then(
+      () => {
+        done = true;
+      },
+      () => {},
+    );
     await settle();
     expect(done).toBe(false);
     drain(fake);
@@ -228,9 +231,12 @@ describe('streaming', () => {
     const w = serial.streamWriter({ chunkSize: 4 });
     await w.write(bytes(1, 4));
     let closed = false;
-    void w.close().then(() => {
-      closed = true;
-    });
+    w.close().then(
+      () => {
+        closed = true;
+      },
+      () => {},
+    );
     fake.emitUsartEvent(USART_TC);
     await delivered(board);
     expect(closed).toBe(false);
@@ -508,9 +514,12 @@ describe('lost events', () => {
     fake.emitUsartEvent(USART_IDLE);
     await delivered(board);
     let closed = false;
-    void w.close().then(() => {
-      closed = true;
-    });
+    w.close().then(
+      () => {
+        closed = true;
+      },
+      () => {},
+    );
     await delivered(board);
     expect(closed).toBe(false);
   });
