@@ -309,6 +309,68 @@ describe('stop()', () => {
   });
 });
 
+describe('events that come while a stop is on its way', () => {
+  /** Runs `during` when the stop's batch reaches the board, before it runs. */
+  function onStop(fake: SerialOnFake['fake'], during: () => void) {
+    fake.onRequest = (r) => {
+      if (r.command === 'reg-batch' && describeOps(r.ops)[0] === 'CCR1 = 0x0 in 0x1') {
+        fake.onRequest = undefined;
+        during();
+      }
+      return 'process';
+    };
+  }
+
+  it('a DMA TC does not end it: the stop’s count does', async () => {
+    const { board, fake, serial } = await setUp();
+    const t = serial.readExact(board.alloc(8));
+    await t.started;
+    fake.registers.set(FAKE.CNDTR1, 3);
+    onStop(fake, () => emitDma(fake, 1, DMA_TC));
+    expect((await t.stop()).transferred).toBe(5);
+  });
+
+  it('a reception error does not fail it', async () => {
+    const { board, fake, serial } = await setUp();
+    const t = serial.readExact(board.alloc(8));
+    await t.started;
+    fake.registers.set(FAKE.CNDTR1, 6);
+    onStop(fake, () => fake.emitUsartEvent(USART_FE));
+    expect((await t.stop()).transferred).toBe(2);
+  });
+
+  it('an IDLE of firmware before 2.4 does not make it read the channel', async () => {
+    const { board, fake, serial } = await setUp({
+      fake: { firmwareVersion: { major: 2, minor: 3, patch: 0 } },
+    });
+    const t = serial.readUntilIdle(board.alloc(8));
+    await t.started;
+    fake.registers.set(FAKE.CNDTR1, 6);
+    const from = fake.received.length;
+    onStop(fake, () => fake.emitUsartEvent(USART_IDLE));
+    expect((await t.stop()).transferred).toBe(2);
+    await delivered(board);
+    expect(reReads(fake, from)).toBe(0);
+  });
+
+  it('a loss does not make it re-read the channel', async () => {
+    const { board, fake, serial } = await setUp();
+    const t = serial.readExact(board.alloc(8));
+    await t.started;
+    const from = fake.received.length;
+    onStop(fake, () => {
+      fake.emitEvent(
+        { event: 'dma', channel: 2, flags: DMA_TC, cndtr: 0, ccr: 0, completions: 1, starts: 0 },
+        { lose: true },
+      );
+      fake.emitUsartEvent(USART_IDLE);
+    });
+    await t.stop();
+    await delivered(board);
+    expect(reReads(fake, from)).toBe(0);
+  });
+});
+
 describe('wait() options', () => {
   it('a timeout rejects and leaves the transfer running', async () => {
     const { board, fake, serial } = await setUp();
