@@ -3,6 +3,7 @@
  * hands to the operation (those that name its start, and those held while
  * its reply was on its way), and what stop, readState and settleLine send.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Board } from '../board/board.ts';
 import { lendBuffer } from '../board/dma-buffer.ts';
@@ -325,11 +326,21 @@ describe('a start cancelled through its signal', () => {
     };
     const ac = new AbortController();
     const outcome = engine.start(spec(board, engine, 4, { signal: ac.signal }), recorder().sink);
-    await delivered(board).catch(() => {});
+    // Sent, its reply lost: it is answered once resent.
+    await settle();
     ac.abort();
     await timers.advance(50);
     expect(await outcome).toEqual({ ok: true });
     expect(() => engine.assertIdle()).toThrow(ChannelBusyError);
+  });
+});
+
+describe('the caller’s signal', () => {
+  it('keeps no listener of the start once it is over', async () => {
+    const { board, engine } = await setUp();
+    const ac = new AbortController();
+    await engine.start(spec(board, engine, 4, { signal: ac.signal }), recorder().sink);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 });
 
@@ -507,6 +518,43 @@ describe('events that arrive while the start is unanswered', () => {
     expect(engine.staleUsartEvents).toBe(1);
   });
 
+  it('a sink that ends its operation on one hears none of the rest, nor the loss', async () => {
+    const { board, fake, timers, engine } = await setUp();
+    const { log, sink } = recorder();
+    const ending: OperationSink = {
+      ...sink,
+      dma: (e) => {
+        sink.dma(e);
+        engine.release();
+      },
+    };
+    loseStartReplyOnce(fake, () => {
+      emitDma(fake, 1, DMA_HT);
+      emitDma(fake, 1, DMA_TC);
+      fake.emitUsartEvent(USART_IDLE, { lose: true });
+      fake.emitUsartEvent(USART_TC);
+    });
+    const outcome = engine.start(spec(board, engine), ending);
+    await timers.advance(50);
+    await outcome;
+    expect(log).toEqual(['accepted', `dma start ${fake.startsOf(1)} flags ${DMA_HT}`]);
+  });
+
+  it('an operation that ended before its start’s reply came is not armed', async () => {
+    const { board, fake, timers, engine } = await setUp();
+    const { log, sink } = recorder();
+    loseStartReplyOnce(fake, () => emitDma(fake, 1, DMA_TC));
+    const outcome = engine.start(spec(board, engine), sink);
+    await settle();
+    engine.release();
+    await timers.advance(50);
+    expect(await outcome).toEqual({ ok: true });
+    emitDma(fake, 1, DMA_TC);
+    await delivered(board);
+    expect(log).toEqual([]);
+    expect(() => engine.assertIdle()).not.toThrow();
+  });
+
   it('more than 32 count as a loss', async () => {
     const { board, fake, timers, engine } = await setUp();
     const { log, sink } = recorder();
@@ -550,11 +598,12 @@ describe('events that arrive while the start is unanswered', () => {
       if (!dropped || fake.onReplied === undefined) return;
       fake.onReplied = undefined;
       fake.emitUsartEvent(USART_TC);
+      fake.emitUsartEvent(USART_IDLE);
     };
     const outcome = engine.start(spec(board, engine), sink);
     await timers.advance(50);
     expect(await outcome).toEqual({ ok: true });
-    expect(log).toEqual(['accepted', `usart flags ${USART_TC}`]);
+    expect(log).toEqual(['accepted', `usart flags ${USART_TC}`, `usart flags ${USART_IDLE}`]);
   });
 
   it('a stop sent before the reply came: the start is accepted and over, nothing is handed over', async () => {
@@ -642,6 +691,21 @@ describe('stop() and reading the channel', () => {
     expect(batchesSince(fake, from).map(describeOps)).toEqual([
       ['poll USART_ISR & 0x40 == 0x40 for 65535 us'],
     ]);
+  });
+
+  it('settleLine() on a line still busy after the wait: no error', async () => {
+    const { fake, engine } = await setUp();
+    fake.lineIdle = false;
+    await engine.settleLine();
+  });
+
+  it('settleLine() and readState() of a revoked channel send nothing', async () => {
+    const { board, fake, engine } = await setUp();
+    await board.recover();
+    const from = fake.received.length;
+    await expect(engine.settleLine()).rejects.toBeInstanceOf(RevokedError);
+    await expect(engine.readState()).rejects.toBeInstanceOf(RevokedError);
+    expect(fake.received.length).toBe(from);
   });
 
   it('settleLine() throws any other failure', async () => {
