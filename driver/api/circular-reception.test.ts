@@ -133,15 +133,27 @@ describe('reading halves', () => {
     expect(c.progress).toEqual({ produced: 3, consumed: 3 });
   });
 
-  it('16-bit items: halves of whole items', async () => {
-    const { board, fake, serial } = await setUp();
+  it('16-bit items: halves of whole items, copied an item at a time as they come', async () => {
+    const { board, fake, timers, serial } = await setUp();
     const c = serial.readCircular(board.alloc(8, { align: 2 }), { dataSize: 16 });
     await c.started;
+    const it = c[Symbol.asyncIterator]();
     fake.arena.set([1, 0, 2, 0], 0);
     fake.registers.set(FAKE.CNDTR1, 2);
     fake.setCompletions(1, 1);
     emitDma(fake, 1, DMA_HT, { completions: 1, cndtr: 2 });
-    expect((await c[Symbol.asyncIterator]().next()).value).toEqual(Uint8Array.of(1, 0, 2, 0));
+    expect((await it.next()).value).toEqual(Uint8Array.of(1, 0, 2, 0));
+    // The second half: one item, then the other.
+    const next = it.next();
+    fake.arena.set([3, 0], 4);
+    fake.registers.set(FAKE.CNDTR1, 1);
+    await timers.advance(1);
+    fake.arena.set([4, 0], 6);
+    fake.registers.set(FAKE.CNDTR1, 4);
+    fake.setCompletions(1, 2);
+    emitDma(fake, 1, DMA_TC, { completions: 2, cndtr: 4 });
+    expect((await next).value).toEqual(Uint8Array.of(3, 0, 4, 0));
+    expect(memReads(fake, 0).slice(-2)).toEqual([2, 2]);
   });
 
   it('copies what has come as soon as it is seen, before the half is complete', async () => {
@@ -175,6 +187,40 @@ describe('reading halves', () => {
     await delivered(board);
     expect(c.progress.produced).toBe(2);
     expect((await it.next()).value).toEqual(Uint8Array.from(seq(1, 4)));
+  });
+});
+
+describe('the end of a reading', () => {
+  it('stop() ends a waiting reader’s iteration at once', async () => {
+    const { c, it } = await started();
+    const next = it.next();
+    await settle();
+    await c.stop();
+    expect(await next).toEqual({ done: true, value: undefined });
+  });
+
+  it('return() stops and says done', async () => {
+    const { board, it } = await started();
+    expect(await it.return!()).toEqual({ done: true, value: undefined });
+    expect(board.arenaRegions()[0]).toMatchObject({ state: 'owned' });
+  });
+
+  it('board.recover() fails a waiting reader with RevokedError', async () => {
+    const { board, it } = await started();
+    const next = errorOf(it.next());
+    await settle();
+    await board.recover();
+    expect((await next)?.name).toBe('RevokedError');
+  });
+
+  it('a transfer error that comes while a copy is read fails the reading, not the copy', async () => {
+    const { fake, dma, it } = await started();
+    fake.onRequest = (r) => {
+      if (r.command === 'mem-read') emitDma(fake, 1, DMA_TE, { cndtr: 4 });
+      return 'process';
+    };
+    dma.receive(seq(1, 4));
+    expect(await errorOf(it.next())).toBeInstanceOf(DmaTransferError);
   });
 });
 
@@ -450,6 +496,28 @@ describe('how often a waiting reader looks', () => {
     expect(times).toHaveLength(expected.length);
     for (const [i, t] of times.entries()) expect(t).toBeCloseTo(expected[i]!, 6);
     next.catch(() => {});
+  });
+
+  it('a reader served meanwhile: no further looks', async () => {
+    const { fake, timers, serial, board } = await setUp();
+    fake.registers.set(USART_BRR, 8);
+    const c = serial.readCircular(board.alloc(8));
+    await c.started;
+    const dma = new CircularDma(fake, 8);
+    const it = c[Symbol.asyncIterator]();
+    const times = statusTimes(fake, () => timers.now());
+    const onStatus = fake.onRequest!;
+    // The data comes with the first look.
+    fake.onRequest = (r) => {
+      if (times.length === 0 && r.command === 'reg-batch') dma.receive(seq(1, 4));
+      return onStatus(r);
+    };
+    const next = it.next();
+    await timers.advance(250);
+    expect((await next).value).toEqual(Uint8Array.from(seq(1, 4)));
+    await timers.advance(20_000);
+    // The look, and the STATUS behind the copy; none after.
+    expect(times).toEqual([250, 250]);
   });
 
   it('data coming back resets the waits to their shortest', async () => {
