@@ -142,10 +142,40 @@ function counterBefore(a: number, b: number): boolean {
 /** Events kept while a start is unanswered; more than this counts as a loss. */
 const MAX_HELD_EVENTS = 32;
 
-/** One 10-bit character at the rate BRR gives from the kernel clock (OVER8 = 0), ms. */
+/** The operation on a channel, from its start until it is over. */
+interface Operation {
+  readonly sink: OperationSink;
+  /** Its start's reply came: events go straight to the sink. */
+  armed: boolean;
+  /** Events that came while its start was unanswered. */
+  readonly held: (DmaEvent | UsartEvent)[];
+  /** A loss or damage was noticed while its start was unanswered. */
+  lost: boolean;
+  /** A stop() was sent for it. */
+  stopped: boolean;
+}
+
+/**
+ * A signal that follows the caller's `signal` until `sent()`: a start once
+ * sent runs on the board, so it is then waited for like any other.
+ */
+function untilSent(signal: AbortSignal, sent: () => boolean): { signal: AbortSignal; detach(): void } {
+  const controller = new AbortController();
+  const onAbort = () => {
+    if (!sent()) controller.abort(signal.reason);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort);
+  return { signal: controller.signal, detach: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/**
+ * One 10-bit character at the rate BRR gives from the kernel clock (OVER8 = 0),
+ * ms. The clock is not 0: Serial1.take() refuses a baud rate it cannot make.
+ */
 function frameMsFrom(brr: number, clockHz: number): number | undefined {
   const div = brr & 0xffff;
-  if (div < 16 || clockHz <= 0) return undefined;
+  if (div < 16) return undefined;
   return (10 * div * 1000) / clockHz;
 }
 
@@ -169,20 +199,13 @@ export function itemsFor(address: number, byteLength: number, dataSize: DataSize
 }
 
 export class ChannelEngine {
-  #sink: OperationSink | undefined;
-  #armed = false;
-  /** Events that came while the current start was unanswered. */
-  #held: (DmaEvent | UsartEvent)[] = [];
-  /** A loss or damage noticed while the current start was unanswered. */
-  #lostWhileStarting = false;
+  #op: Operation | undefined;
   /** One character on USART1 at the rate of the last start, ms (from BRR). */
   #frameMsValue: number | undefined;
   /** The board's number of the current operation's start (its DMA and USART events carry it). */
   #startId: number | undefined;
   /** USART events that named another start of this channel than the operation's: ignored. */
   #staleUsartEvents = 0;
-  /** The operation a stop() was sent for. */
-  #stopped: OperationSink | undefined;
   readonly #unsubscribe: () => void;
   readonly #unsubscribeRevoke: () => void;
   /** The configuration the last successful start left (see StartSpec.sameConfigurationAsLast). */
@@ -201,27 +224,28 @@ export class ChannelEngine {
     this.#usart = usart;
     this.#internals = boardInternals(board);
     this.#unsubscribe = board.subscribe((n) => {
-      const sink = this.#sink;
-      if (!sink) return;
+      const op = this.#op;
+      if (!op) return;
       switch (n.kind) {
         case 'dma':
           if (n.channel !== this.channel.channel) return;
-          if (!this.#armed) this.#hold(n);
-          else if (n.starts === this.#startId) sink.dma(n);
+          if (!op.armed) this.#hold(op, n);
+          else if (n.starts === this.#startId) op.sink.dma(n);
           return;
         case 'usart':
-          if (!this.#armed) this.#hold(n);
+          if (!op.armed) this.#hold(op, n);
           else if (this.#namesAnother(n)) this.#staleUsartEvents++;
-          else sink.usart(n);
+          else op.sink.usart(n);
           return;
         case 'events-lost':
-          if (this.#armed) sink.eventsLost(n.suspected === true);
-          else this.#lostWhileStarting = true;
+          if (op.armed) op.sink.eventsLost(n.suspected === true);
+          else op.lost = true;
           return;
-        case 'reset':
+        // A reset needs no case: the board revokes every handle before it
+        // says so, and the revocation below ends the operation.
         case 'closed':
-          this.#sink = undefined;
-          sink.gone(n.error);
+          this.#op = undefined;
+          op.sink.gone(n.error);
           return;
       }
     });
@@ -230,11 +254,10 @@ export class ChannelEngine {
     // wait() would never settle. Its owners are void, so it fails with
     // RevokedError. A real reset revokes first as well, so this also covers it.
     this.#unsubscribeRevoke = board.handles.onRevoke((reset) => {
-      const sink = this.#sink;
-      if (!sink) return;
-      this.#sink = undefined;
-      this.#armed = false;
-      sink.gone(new RevokedError(`the operation on DMA1 channel ${this.channel.channel}`, reset));
+      const op = this.#op;
+      if (!op) return;
+      this.#op = undefined;
+      op.sink.gone(new RevokedError(`the operation on DMA1 channel ${this.channel.channel}`, reset));
     });
     // What a transfer's safety rests on (stop, release, the sink) lives in
     // private fields; frozen, no method can be shadowed on the instance.
@@ -246,10 +269,6 @@ export class ChannelEngine {
     this.#board.handles.check(this.handle);
   }
 
-  get busy(): boolean {
-    return this.#sink !== undefined;
-  }
-
   /** Where this channel's buffers are lent from: the board's ledger (a buffer of another board has another). */
   get lendTarget(): LendTarget {
     return this.#internals;
@@ -257,7 +276,7 @@ export class ChannelEngine {
 
   /** Throws ChannelBusyError while an operation runs on the channel. */
   assertIdle(): void {
-    if (this.#sink) throw new ChannelBusyError(this.channel.channel);
+    if (this.#op) throw new ChannelBusyError(this.channel.channel);
   }
 
   /** The board's time source (deadlines of the operations on this channel). */
@@ -323,18 +342,11 @@ export class ChannelEngine {
     const restart = spec.sameConfigurationAsLast === true && this.#lastConfiguration === configuration;
     this.#lastConfiguration = undefined;
 
-    this.#sink = sink;
-    this.#armed = false;
-    this.#held = [];
-    this.#lostWhileStarting = false;
+    const op: Operation = { sink, armed: false, held: [], lost: false, stopped: false };
+    this.#op = op;
     let sent = false;
     // Only a start not yet sent may be cancelled (see StartSpec.signal).
-    const cancel = spec.signal ? new AbortController() : undefined;
-    const onCancel = () => {
-      if (!sent) cancel?.abort(spec.signal?.reason);
-    };
-    if (spec.signal?.aborted) onCancel();
-    else spec.signal?.addEventListener('abort', onCancel, { once: true });
+    const cancel = spec.signal ? untilSent(spec.signal, () => sent) : undefined;
     const result = await this.#internals
       .batch(
         (b) => {
@@ -384,11 +396,9 @@ export class ChannelEngine {
           },
           onReply: (reply) => {
             // A refused start (its batch stopped at a failure) is never armed.
-            if (this.#sink !== sink || reply.result.status !== Status.OK) return;
-            // STATUS right after the enabling write: which start this one is.
-            const values = reply.command === 'reg-batch' ? reply.values : [];
-            const status = values.length >= 5 ? parseChannelStatus(values, values.length - 5) : undefined;
-            this.#arm(sink, reply.mark, status?.starts);
+            if (this.#op !== op || reply.result.status !== Status.OK || reply.command !== 'reg-batch') return;
+            // STATUS right after the enabling write, then BRR: which start this one is.
+            this.#arm(op, reply.mark, parseChannelStatus(reply.values, reply.values.length - 5).starts);
           },
         },
       )
@@ -396,52 +406,49 @@ export class ChannelEngine {
         (r) => r,
         (error: unknown) => ({ linkError: error }) as const,
       )
-      .finally(() => spec.signal?.removeEventListener('abort', onCancel));
+      .finally(() => cancel?.detach());
     if ('linkError' in result) {
-      if (this.#sink === sink) this.#forget();
+      this.#end(op);
       // Never sent (a revoked handle, a link already down): nothing ran. A
       // board reset or recover() stopped the channel whatever it did.
       return { ok: false, error: result.linkError, ran: sent ? 'unknown' : 'no' };
     }
     if (result.failure) {
-      if (this.#sink === sink) this.#forget();
+      this.#end(op);
       // The batch stopped at its failure: the enabling write, last, never ran.
       return { ok: false, error: result.failure.error, ran: 'no' };
     }
     // The start's first write disabled whatever a raw start left running on the channel.
     this.#internals.ledger.channelIdle(ch.channel);
-    const brr = result.values.at(-1);
-    if (brr !== undefined) this.#frameMsValue = frameMsFrom(brr, this.#board.hello.usart1ClockHz);
+    // The batch's last value: BRR.
+    this.#frameMsValue = frameMsFrom(result.values.at(-1)!, this.#board.hello.usart1ClockHz);
     this.#lastConfiguration = configuration;
     return { ok: true };
   }
 
   /** The start's reply arrived: hand over what came meanwhile that is this operation's. */
-  #arm(sink: OperationSink, mark: number, startId: number | undefined): void {
-    this.#armed = true;
+  #arm(op: Operation, mark: number, startId: number): void {
+    op.armed = true;
     this.#startId = startId;
-    const held = this.#held;
-    const lost = this.#lostWhileStarting;
-    this.#held = [];
-    this.#lostWhileStarting = false;
-    sink.accepted?.();
-    if (this.#stopped === sink) {
+    op.sink.accepted?.();
+    if (op.stopped) {
       // Stopped before its reply came: accepted, and over.
-      this.#forget();
+      this.#end(op);
       return;
     }
-    for (const e of held) {
-      if (this.#sink !== sink) return;
+    // Each delivery may end the operation (its sink releases the channel): then the rest is not its.
+    for (const e of op.held.splice(0)) {
+      if (this.#op !== op) return;
       if (e.kind === 'dma') {
-        if (e.starts === startId) sink.dma(e);
+        if (e.starts === startId) op.sink.dma(e);
       } else if (usartEventStart(e, this.channel.channel) !== undefined) {
         if (this.#namesAnother(e)) this.#staleUsartEvents++;
-        else sink.usart(e);
+        else op.sink.usart(e);
       } else if (!counterBefore(e.counter, mark)) {
-        sink.usart(e); // firmware before 2.4: sent after the start's reply
+        op.sink.usart(e); // firmware before 2.4: sent after the start's reply
       }
     }
-    if (lost && this.#sink === sink) sink.eventsLost(true);
+    if (op.lost && this.#op === op) op.sink.eventsLost(true);
   }
 
   /** A USART event that names a start of this channel other than the current operation's. */
@@ -455,17 +462,14 @@ export class ChannelEngine {
     return this.#staleUsartEvents;
   }
 
-  #hold(e: DmaEvent | UsartEvent): void {
-    if (this.#held.length < MAX_HELD_EVENTS) this.#held.push(e);
-    else this.#lostWhileStarting = true;
+  #hold(op: Operation, e: DmaEvent | UsartEvent): void {
+    if (op.held.length < MAX_HELD_EVENTS) op.held.push(e);
+    else op.lost = true;
   }
 
-  #forget(): void {
-    this.#stopped = undefined;
-    this.#sink = undefined;
-    this.#armed = false;
-    this.#held = [];
-    this.#lostWhileStarting = false;
+  /** Ends `op` if it is still the channel's operation. */
+  #end(op: Operation): void {
+    if (this.#op === op) this.#op = undefined;
   }
 
   /**
@@ -473,20 +477,20 @@ export class ChannelEngine {
    * channel is confirmed stopped: its memory may be reused.
    */
   async stop(): Promise<ChannelState> {
-    const sink = this.#sink;
-    this.#stopped = sink;
+    const op = this.#op;
+    if (op) op.stopped = true;
     const state = await this.readState(true);
     this.#internals.ledger.channelIdle(this.channel.channel);
     // A start still unanswered ran before this stop (requests run in
     // order): its reply, when it comes, still tells its operation it was
-    // accepted (see arm), then the channel is released.
-    if (this.#sink === sink && (this.#armed || sink === undefined)) this.release();
+    // accepted (see arm), then the operation ends.
+    if (op?.armed) this.#end(op);
     return state;
   }
 
   /** Forgets the current operation (it completed). The channel keeps EN until the next start. */
   release(): void {
-    this.#forget();
+    this.#op = undefined;
   }
 
   /**
@@ -523,19 +527,6 @@ export class ChannelEngine {
       handle: this.handle,
     });
     if (result.failure && !(result.failure.error instanceof PollTimeoutError)) throw result.failure.error;
-  }
-
-  /** Turns off the USART1 interrupts an operation enabled (after it finished). */
-  async disableUsartEvents(events: { tc?: boolean; idle?: boolean }): Promise<void> {
-    const u = this.#usart;
-    const mask = (events.tc ? fieldMask(u.cr1, 'TCIE') : 0) | (events.idle ? fieldMask(u.cr1, 'IDLEIE') : 0);
-    if (mask === 0) return;
-    // CR1 no longer holds what the last start set: the next start must be a full one.
-    this.#lastConfiguration = undefined;
-    const result = await this.#internals.batch((b) => b.maskedWrite(u.cr1.address, mask, 0), {
-      handle: this.handle,
-    });
-    if (result.failure) throw result.failure.error;
   }
 
   dispose(): void {

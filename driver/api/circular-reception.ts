@@ -169,9 +169,9 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
       this.#stopState = { state, buffer };
       return { buffer, serial: this.#side.fresh() };
     })();
-    const stopped = this.#stopped;
-    if (this.#failure === undefined) this.#fail(undefined);
-    return stopped;
+    // A reader waiting for data ends its iteration.
+    this.#wakeReader();
+    return this.#stopped;
   }
 
   /**
@@ -251,10 +251,6 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
    */
   async #waitForData(): Promise<void> {
     const frameMs = this.#side.engine.frameMs;
-    if (frameMs !== undefined) {
-      const pieceMs = frameMs * Math.min(this.#items / 2, 256);
-      this.#lookAgainMs = this.#lookAgainMs === 0 ? pieceMs : Math.min(this.#lookAgainMs * 2, pieceMs * 64);
-    }
     this.#armCheck();
     const timers = this.#side.engine.timers;
     let timer: TimerId | undefined;
@@ -264,6 +260,8 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
         resolve();
       };
       if (frameMs !== undefined) {
+        const pieceMs = frameMs * Math.min(this.#items / 2, 256);
+        this.#lookAgainMs = this.#lookAgainMs === 0 ? pieceMs : Math.min(this.#lookAgainMs * 2, pieceMs * 64);
         timer = timers.setTimeout(() => {
           void this.#refresh().then(() => this.#wake?.());
         }, this.#lookAgainMs);
@@ -360,7 +358,12 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   }
 
   #fail(error: unknown): void {
-    if (this.#failure === undefined && error !== undefined) this.#failure = error;
+    if (this.#failure === undefined) this.#failure = error;
+    this.#wakeReader();
+  }
+
+  /** No more re-reads while nobody waits; a waiting reader looks at the state again. */
+  #wakeReader(): void {
     this.#disarmCheck();
     this.#wake?.();
   }

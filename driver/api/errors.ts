@@ -115,13 +115,13 @@ export class TransferInDoubtError extends DriverError {
   override name = 'TransferInDoubtError';
   constructor(
     readonly by: string,
+    /** The link's error: Error's own `cause`, set by this parameter property. */
     override readonly cause: unknown,
   ) {
     super(
       `whether ${by} started is unknown: ${cause instanceof Error ? cause.message : String(cause)}. ` +
         'Its buffer stays reserved and its serial moved, since the DMA may be using them; call ' +
         'board.recover() (or board.reconnect()) to stop every channel and start over',
-      { cause },
     );
   }
 }

@@ -45,9 +45,12 @@ class Usart1Port {
   rxChannel(): ChannelEngine {
     if (!this.#rxEngine) {
       const chip = boardInternals(this.board).chip;
-      const ch = chip.dma.channels[1];
-      if (!ch) throw new Error(`${chip.name} exposes no second DMA channel for full duplex`);
-      this.#rxEngine = new ChannelEngine(this.board, ch, chip.usart1, this.board.claim('DMA1 channel 2'));
+      this.#rxEngine = new ChannelEngine(
+        this.board,
+        chip.dma.channels[1]!,
+        chip.usart1,
+        this.board.claim('DMA1 channel 2'),
+      );
     }
     return this.#rxEngine;
   }

@@ -94,8 +94,8 @@ const leaks =
 export class Transfer<S> implements AsyncDisposable {
   readonly #token: OwnerToken;
   #dmaDone = false;
-  #lineIdle = false;
   #settled: Outcome<S> | undefined;
+  #handedBack: TransferResult<S> | undefined;
   readonly #waiters = new Set<() => void>();
   #finishing = false;
   #resyncing = false;
@@ -208,7 +208,7 @@ export class Transfer<S> implements AsyncDisposable {
         if (this.#settled === undefined) {
           const state = await this.#engine.stop();
           const transferred = this.#items - state.cndtr;
-          this.#settle({ ok: true, result: this.#handBack(), transferred });
+          this.#complete(transferred);
         }
       } catch (error) {
         if (this.#settled === undefined) this.#settle({ ok: false, error });
@@ -269,10 +269,7 @@ export class Transfer<S> implements AsyncDisposable {
       else if (this.#cndtrAt(e) < this.#items) void this.#completeAfterStop();
       return;
     }
-    if (e.tc && this.#dmaDone && this.#rule.waitForLineIdle) {
-      this.#lineIdle = true;
-      this.#settle({ ok: true, result: this.#handBack(), transferred: this.#items });
-    }
+    if (e.tc && this.#dmaDone && this.#rule.waitForLineIdle) this.#complete(this.#items);
   }
 
   /** This channel's CNDTR when the USART event was raised. */
@@ -304,16 +301,15 @@ export class Transfer<S> implements AsyncDisposable {
     void this.#completeAfterStop();
   }
 
-  #markDmaDone(): void {
+  /** The DMA moved every item (`lineIdle`: and the line has sent the last of them). */
+  #markDmaDone(lineIdle = false): void {
     this.#dmaDone = true;
     if (this.#rule.completeOnIdle) {
       // The buffer filled before the line went idle.
       void this.#completeAfterStop();
       return;
     }
-    if (!this.#rule.waitForLineIdle || this.#lineIdle) {
-      this.#settle({ ok: true, result: this.#handBack(), transferred: this.#items });
-    }
+    if (!this.#rule.waitForLineIdle || lineIdle) this.#complete(this.#items);
   }
 
   /** Events were lost on the link, or the safety net is due: read the channel once and infer what they said. */
@@ -355,14 +351,13 @@ export class Transfer<S> implements AsyncDisposable {
       return;
     }
     if (state.cndtr === 0) {
-      if (this.#rule.waitForLineIdle && !this.#lineIdle) {
+      if (this.#rule.waitForLineIdle) {
         // The TC event may have been the lost one (the board clears TC when it
         // reports it): at most two characters were left when the DMA finished,
         // so once the line has had time for them it is idle.
         await this.#engine.settleLine().catch(() => {});
-        this.#lineIdle = true;
       }
-      this.#markDmaDone();
+      this.#markDmaDone(true);
       return;
     }
     if (check && this.#rule.completeOnIdle) {
@@ -442,7 +437,7 @@ export class Transfer<S> implements AsyncDisposable {
     this.#finishing = true;
     try {
       const state = await this.#engine.stop();
-      this.#settle({ ok: true, result: this.#handBack(), transferred: this.#items - state.cndtr });
+      this.#complete(this.#items - state.cndtr);
     } catch (error) {
       this.#settle({ ok: false, error });
     } finally {
@@ -452,10 +447,21 @@ export class Transfer<S> implements AsyncDisposable {
 
   // ---------------------------------------------------------------- plumbing
 
-  /** Unlocks the memory and makes fresh owners. Called once the DMA is confirmed done or stopped. */
+  #complete(transferred: number): void {
+    this.#settle({ ok: true, result: this.#handBack(), transferred });
+  }
+
+  /**
+   * Unlocks the memory and makes fresh owners, once. Called once the DMA is
+   * confirmed done or stopped; a later call (a re-read that was waiting on
+   * the line while the events ended the transfer) changes nothing: the
+   * owners, and the channel, may already serve the next transfer.
+   */
   #handBack(): TransferResult<S> {
+    if (this.#handedBack) return this.#handedBack;
     this.#engine.release();
-    return { buffer: this.#loan.handBack(), serial: this.#owner };
+    this.#handedBack = { buffer: this.#loan.handBack(), serial: this.#owner };
+    return this.#handedBack;
   }
 
   #settle(outcome: Outcome<S>): void {

@@ -127,6 +127,8 @@ export class FakeBoard {
   readonly usartRx: number[] = [];
   /** USART error flags (PE, FE, NE, ORE bits of ISR) a test raises. */
   usartErrors = 0;
+  /** ISR.TC: the last character has left the wire (a test clears it to keep the line busy). */
+  lineIdle = true;
   /** Sequenced requests executed (each exactly once). */
   executed = 0;
   readonly received: Request[] = [];
@@ -252,6 +254,11 @@ export class FakeBoard {
   /** The count of starts of DMA1 channel `channel` (1 or 2) now, as REG_BATCH STATUS reports it. */
   startsOf(channel: 1 | 2): number {
     return this.starts[channel - 1]!;
+  }
+
+  /** Sets the completions (HT and TC) channel `channel` counts since its start, as STATUS reports them. */
+  setCompletions(channel: 1 | 2, count: number): void {
+    this.completions[channel - 1] = count & 0xffff;
   }
 
   /** The frame of an event with the next counter, without sending it (see `sendRaw`). */
@@ -608,7 +615,8 @@ export class FakeBoard {
 
   private usartIsr(): number {
     // TXE and TC: the fake transmits instantly. RXNE while bytes wait.
-    return (0xc0 | (this.usartRx.length > 0 ? 1 << 5 : 0) | this.usartErrors) >>> 0;
+    const tc = this.lineIdle ? 1 << 6 : 0;
+    return (0x80 | tc | (this.usartRx.length > 0 ? 1 << 5 : 0) | this.usartErrors) >>> 0;
   }
 
   private readReg(address: number): number | Refusal {
