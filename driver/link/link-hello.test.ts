@@ -5,14 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeMessage, encodeRawFrame, PROTOCOL_VERSION, Status } from '../protocol/index.ts';
-import {
-  flush,
-  helloInfo,
-  openScripted,
-  reopenScripted,
-  StepClock,
-  WirePeer,
-} from '../test-support/wire-peer.ts';
+import { flush, StepClock } from '../test-support/step-clock.ts';
+import { helloInfo, openScripted, reopenScripted, WirePeer } from '../test-support/wire-peer.ts';
 import { LinkClosedError, LinkProtocolError, LinkTimeoutError, LinkUsageError } from './errors.ts';
 import { Link, type LinkNotification } from './link.ts';
 

@@ -5,13 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type BoardEvent, Status } from '../protocol/index.ts';
+import { flush, StepClock } from '../test-support/step-clock.ts';
 import {
-  flush,
   helloInfo,
   openScripted,
   reopenScripted,
   type Scripted,
-  StepClock,
   WirePeer,
 } from '../test-support/wire-peer.ts';
 import { DeviceResetError, LinkTimeoutError, SessionEndedError } from './errors.ts';

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Limits, Status } from '../protocol/index.ts';
-import { flush, helloInfo, openScripted, type Scripted } from '../test-support/wire-peer.ts';
+import { flush } from '../test-support/step-clock.ts';
+import { helloInfo, openScripted, type Scripted } from '../test-support/wire-peer.ts';
 import { LinkTimeoutError } from './errors.ts';
 import { defaultRetransmitMs } from './retransmission.ts';
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EncodeError, encodeMessage, Status } from '../protocol/index.ts';
-import { flush, openScripted, type Scripted } from '../test-support/wire-peer.ts';
+import { flush } from '../test-support/step-clock.ts';
+import { openScripted, type Scripted } from '../test-support/wire-peer.ts';
 import { LinkProtocolError, LinkTimeoutError, SessionEndedError } from './errors.ts';
 import { SEQ_MOD, seqAfter } from './request-window.ts';
 

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeMessage, encodeRawFrame, PROTOCOL_VERSION, Status } from '../protocol/index.ts';
-import { flush, openScripted, type Scripted } from '../test-support/wire-peer.ts';
+import { flush } from '../test-support/step-clock.ts';
+import { openScripted, type Scripted } from '../test-support/wire-peer.ts';
 import { LinkClosedError, LinkProtocolError, LinkUsageError } from './errors.ts';
 import type { LinkNotification } from './link.ts';
 

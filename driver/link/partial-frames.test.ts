@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type BoardEvent, encodeMessage } from '../protocol/index.ts';
-import { flush, openScripted, type Scripted } from '../test-support/wire-peer.ts';
+import { flush } from '../test-support/step-clock.ts';
+import { openScripted, type Scripted } from '../test-support/wire-peer.ts';
 import type { LinkNotification } from './link.ts';
 import { defaultPartialFrameTimeoutMs } from './partial-frames.ts';
 

@@ -3,7 +3,7 @@
  * link wrote and answers exactly what it wants, when it wants, on a clock
  * that moves only when told. Its transport can hold the link's writes (a
  * busy line), fail them, end or fail the stream the link reads, and change
- * rate. Everything runs on promise jobs, so `flush()` (one macrotask) lets
+ * rate. Everything runs on promise jobs, so `flush()` (step-clock.ts) lets
  * the link and the peer catch up; a test of the link's rules takes
  * milliseconds.
  */
@@ -21,63 +21,8 @@ import {
   type Request,
   Status,
 } from '../protocol/index.ts';
-import type { TimerId, Timers } from '../transport/timers.ts';
 import type { Transport } from '../transport/transport.ts';
-
-/** Lets every pending promise job (stream reads and writes included) run. */
-export function flush(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** A clock that moves only when told; every delay asked for is kept in `delays`. */
-export class StepClock implements Timers {
-  readonly delays: number[] = [];
-  private time = 0;
-  private nextId = 1;
-  private readonly due = new Map<number, { at: number; callback: () => void }>();
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(callback: () => void, ms: number): TimerId {
-    const id = this.nextId++;
-    this.delays.push(ms);
-    this.due.set(id, { at: this.time + Math.max(0, ms), callback });
-    return id;
-  }
-
-  clearTimeout(id: TimerId): void {
-    this.due.delete(id as number);
-  }
-
-  /** Timers set and not yet fired or cleared. */
-  get pending(): number {
-    return this.due.size;
-  }
-
-  /** Moves time forward `ms`, firing what falls due in time order, letting the line catch up after each. */
-  async advance(ms: number): Promise<void> {
-    const end = this.time + ms;
-    for (;;) {
-      await flush();
-      let nextId: number | undefined;
-      let next: { at: number; callback: () => void } | undefined;
-      for (const [id, d] of this.due) {
-        if (d.at <= end && (next === undefined || d.at < next.at)) {
-          next = d;
-          nextId = id;
-        }
-      }
-      if (next === undefined || nextId === undefined) break;
-      this.due.delete(nextId);
-      this.time = next.at;
-      next.callback();
-    }
-    this.time = end;
-    await flush();
-  }
-}
+import { flush, StepClock } from './step-clock.ts';
 
 /** What the peer's HELLO reply says unless a test says otherwise. */
 export function helloInfo(overrides: Partial<HelloInfo> = {}): HelloInfo {
