@@ -199,7 +199,7 @@ export class CircularReception<S> implements AsyncIterable<Uint8Array>, AsyncDis
   async [Symbol.asyncDispose](): Promise<void> {
     try {
       const { buffer } = await this.stop();
-      if (buffer.isAllocation) buffer.free();
+      buffer[Symbol.dispose]();
     } catch {
       // Refused, in doubt or gone: nothing to give back.
     }

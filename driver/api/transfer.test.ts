@@ -18,6 +18,7 @@ import {
   emitDma,
   type SerialOnFake,
   serialOnFake,
+  USART_BRR,
   USART_FE,
   USART_IDLE,
   USART_ORE,
@@ -300,7 +301,7 @@ describe('stop()', () => {
     const stopped = errorOf(t.stop());
     for (let i = 0; i < 10; i++) await timers.advance(100);
     const error = await stopped;
-    expect(error).toBeInstanceOf(Error);
+    expect(error?.name).toBe('LinkTimeoutError');
     expect(board.arenaRegions()[0]).toMatchObject({
       state: 'in-doubt',
       holder: `writeAll(): ${error!.message}`,
@@ -371,6 +372,77 @@ describe('events that come while a stop is on its way', () => {
   });
 });
 
+describe('a stop that ends a transfer on an event, never confirmed', () => {
+  /** Every request from here on goes unanswered: the stop times out on the link. */
+  async function unanswered(o: SerialOnFake, t: { wait(): Promise<unknown> }) {
+    o.fake.onRequest = () => 'drop-reply';
+    const failed = errorOf(t.wait());
+    for (let i = 0; i < 10; i++) await o.timers.advance(100);
+    const error = await failed;
+    expect(error?.name).toBe('LinkTimeoutError');
+    expect(o.board.arenaRegions()[0]).toMatchObject({ state: 'in-doubt' });
+  }
+
+  it('after a transfer error', async () => {
+    const o = await setUp();
+    const t = o.serial.writeAll(o.board.alloc(8));
+    await t.started;
+    emitDma(o.fake, 1, DMA_TE, { cndtr: 5 });
+    await unanswered(o, t);
+  });
+
+  it('after a reception error', async () => {
+    const o = await setUp();
+    const t = o.serial.readExact(o.board.alloc(8));
+    await t.started;
+    o.fake.emitUsartEvent(USART_FE);
+    await unanswered(o, t);
+  });
+
+  it('after an IDLE', async () => {
+    const o = await setUp();
+    const t = o.serial.readUntilIdle(o.board.alloc(8));
+    await t.started;
+    o.fake.registers.set(FAKE.CNDTR1, 5);
+    o.fake.emitUsartEvent(USART_IDLE);
+    await unanswered(o, t);
+  });
+
+  it('a stop asked for meanwhile sends no second one', async () => {
+    const o = await setUp();
+    const t = o.serial.writeAll(o.board.alloc(8));
+    await t.started;
+    const from = o.fake.received.length;
+    emitDma(o.fake, 1, DMA_TE, { cndtr: 5 });
+    await settle();
+    const error = await errorOf(t.stop());
+    expect(error).toBeInstanceOf(DmaTransferError);
+    expect(batchesSince(o.fake, from).map(describeOps)).toEqual([['CCR1 = 0x0 in 0x1', 'status 1']]);
+  });
+});
+
+describe('firmware before 2.4: an IDLE whose channel cannot be read back', () => {
+  it('ends the reception by a stop (which would read the count)', async () => {
+    const o = await setUp({ fake: { firmwareVersion: { major: 2, minor: 3, patch: 0 } } });
+    const t = o.serial.readUntilIdle(o.board.alloc(8));
+    await t.started;
+    o.fake.registers.set(FAKE.CNDTR1, 5);
+    // The re-read's request is never answered; the stop after it is.
+    let unread: number | undefined;
+    o.fake.onRequest = (r) => {
+      if (r.command === 'reg-batch' && r.ops.length === 1) unread ??= r.seq;
+      return r.seq === unread ? 'drop-reply' : 'process';
+    };
+    o.fake.emitUsartEvent(USART_IDLE);
+    const done = errorOf(t.wait());
+    for (let i = 0; i < 10; i++) await o.timers.advance(100);
+    // The stop after it was tried, and refused on the host: the link gave up the session.
+    const error = await done;
+    expect(error?.message).toMatch(/the session was abandoned/);
+    expect(o.board.arenaRegions()[0]).toMatchObject({ state: 'in-doubt' });
+  });
+});
+
 describe('wait() options', () => {
   it('a timeout rejects and leaves the transfer running', async () => {
     const { board, fake, serial } = await setUp();
@@ -437,16 +509,32 @@ describe('a DMA transfer error (TE)', () => {
     expect(((await errorOf(t.wait())) as DmaTransferError).transferred).toBe(3);
   });
 
-  it('ignores events once the transfer is over', async () => {
+  it('ignores events once the transfer is over: nothing more is sent', async () => {
     const { board, fake, serial } = await setUp();
     const t = serial.readExact(board.alloc(8));
     await t.started;
     emitDma(fake, 1, DMA_TC);
     await delivered(board);
+    const from = fake.received.length;
     emitDma(fake, 1, DMA_TE);
     fake.emitUsartEvent(USART_FE);
+    fake.emitEvent(
+      { event: 'dma', channel: 2, flags: DMA_TC, cndtr: 0, ccr: 0, completions: 1, starts: 0 },
+      { lose: true },
+    );
+    fake.emitUsartEvent(USART_IDLE);
     await delivered(board);
+    expect(batchesSince(fake, from)).toEqual([]);
     expect((await t.wait()).transferred).toBe(8);
+  });
+
+  it('a half-transfer event ends nothing', async () => {
+    const { board, fake, serial } = await setUp();
+    const t = serial.readExact(board.alloc(8));
+    await t.started;
+    emitDma(fake, 1, 1 << 2);
+    await delivered(board);
+    expect(t.isDone()).toBe(false);
   });
 });
 
@@ -547,7 +635,7 @@ describe('lost events: the transfer reads the channel and infers what they said'
     expect(error.transferred).toBe(6);
   });
 
-  it('a loss noticed during a re-read asks for one more; more than that are one', async () => {
+  it('losses noticed during a re-read ask for one more, whatever their number', async () => {
     const { board, fake, serial } = await setUp();
     const t = serial.readExact(board.alloc(8));
     await t.started;
@@ -556,9 +644,10 @@ describe('lost events: the transfer reads the channel and infers what they said'
     fake.onRequest = (r) => {
       if (first && r.command === 'reg-batch') {
         first = false;
-        loseOne(fake);
-        loseOne(fake);
-        fake.emitUsartEvent(USART_IDLE);
+        for (let i = 0; i < 3; i++) {
+          loseOne(fake);
+          fake.emitUsartEvent(USART_IDLE);
+        }
       }
       return 'process';
     };
@@ -567,6 +656,41 @@ describe('lost events: the transfer reads the channel and infers what they said'
     await delivered(board);
     await delivered(board);
     expect(reReads(fake, from)).toBe(2);
+    expect(t.isDone()).toBe(false);
+  });
+
+  it('a re-read that ends the transfer asks for no more, however many losses came meanwhile', async () => {
+    const { board, fake, serial } = await setUp();
+    const t = serial.readExact(board.alloc(8));
+    await t.started;
+    fake.registers.set(FAKE.CNDTR1, 0);
+    const from = fake.received.length;
+    let first = true;
+    fake.onRequest = (r) => {
+      if (first && r.command === 'reg-batch') {
+        first = false;
+        loseOne(fake);
+        fake.emitUsartEvent(USART_IDLE);
+      }
+      return 'process';
+    };
+    loseOne(fake);
+    fake.emitUsartEvent(USART_IDLE);
+    expect((await t.wait()).transferred).toBe(8);
+    await delivered(board);
+    expect(reReads(fake, from)).toBe(1);
+  });
+
+  it('a reception until idle is not taken for idle on losses alone, however often its count stands still', async () => {
+    const { board, fake, serial } = await setUp();
+    const t = serial.readUntilIdle(board.alloc(8));
+    await t.started;
+    fake.registers.set(FAKE.CNDTR1, 5);
+    for (let i = 0; i < 3; i++) {
+      loseOne(fake);
+      fake.emitUsartEvent(USART_TC);
+      await delivered(board);
+    }
     expect(t.isDone()).toBe(false);
   });
 
@@ -647,6 +771,50 @@ describe('the safety net: re-reads once the transfer should be over, then furthe
     fake.usartErrors = 0;
     await timers.advance(1000);
     expect((await t.wait()).transferred).toBe(3);
+  });
+
+  it('a fixed-length reception whose count stands still goes on', async () => {
+    const { board, fake, timers, serial } = await setUp();
+    const t = serial.readExact(board.alloc(8));
+    await t.started;
+    fake.registers.set(FAKE.CNDTR1, 5);
+    await timers.advance(250 + 500 + 1000);
+    expect(t.isDone()).toBe(false);
+  });
+
+  it('a re-read asked for by a loss during a safety re-read is not a safety re-read', async () => {
+    const { board, fake, timers, serial } = await setUp();
+    const t = serial.readUntilIdle(board.alloc(8));
+    await t.started;
+    fake.registers.set(FAKE.CNDTR1, 5);
+    let first = true;
+    fake.onRequest = (r) => {
+      if (first && r.command === 'reg-batch') {
+        first = false;
+        fake.emitEvent(
+          { event: 'dma', channel: 2, flags: DMA_TC, cndtr: 0, ccr: 0, completions: 1, starts: 0 },
+          { lose: true },
+        );
+        fake.emitUsartEvent(USART_TC);
+      }
+      return 'process';
+    };
+    await timers.advance(250);
+    await delivered(board);
+    // Two reads with the same count, but only one of them a safety re-read: not yet idle.
+    expect(t.isDone()).toBe(false);
+  });
+
+  it('with no rate known, the first re-read is after 250 ms', async () => {
+    const { board, fake, timers, serial } = await setUp();
+    fake.registers.set(USART_BRR, 8);
+    const t = serial.readExact(board.alloc(8));
+    await t.started;
+    const from = fake.received.length;
+    await timers.advance(249);
+    expect(reReads(fake, from)).toBe(0);
+    await timers.advance(1);
+    expect(reReads(fake, from)).toBe(1);
   });
 
   it('a reception until idle that received nothing goes on', async () => {

@@ -77,19 +77,16 @@ const CHECK_MAX_MS = 5_000;
 /** USART_ISR.BUSY: a character is being received. */
 const USART_ISR_BUSY = 1 << 16;
 
-const leaks =
-  typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry<{ by: string; loan: BufferLoan; warn: (message: string) => void }>(
-        ({ by, loan, warn }) => {
-          // Nothing will ever stop or wait for it: the ledger counts its memory leaked.
-          loan.leak();
-          warn(
-            `a Transfer started by ${by} was garbage-collected before it was waited on, stopped or disposed; ` +
-              'its buffer memory stays reserved (never reused) until board.recover()',
-          );
-        },
-      )
-    : undefined;
+const leaks = new FinalizationRegistry<{ by: string; loan: BufferLoan; warn: (message: string) => void }>(
+  ({ by, loan, warn }) => {
+    // Nothing will ever stop or wait for it: the ledger counts its memory leaked.
+    loan.leak();
+    warn(
+      `a Transfer started by ${by} was garbage-collected before it was waited on, stopped or disposed; ` +
+        'its buffer memory stays reserved (never reused) until board.recover()',
+    );
+  },
+);
 
 export class Transfer<S> implements AsyncDisposable {
   readonly #token: OwnerToken;
@@ -97,6 +94,11 @@ export class Transfer<S> implements AsyncDisposable {
   #settled: Outcome<S> | undefined;
   #handedBack: TransferResult<S> | undefined;
   readonly #waiters = new Set<() => void>();
+  /**
+   * A stop (the caller's, or one that ends it on an event) is on its way.
+   * Events and re-reads then change nothing; once set it stays set: each
+   * path that sets it ends with the transfer settled.
+   */
   #finishing = false;
   #resyncing = false;
   #resyncAgain = false;
@@ -139,7 +141,7 @@ export class Transfer<S> implements AsyncDisposable {
     this.#loan = loan;
     this.#owner = owner;
     this.#items = (spec.memory.length ?? loan.length) / (spec.options.dataSize / 8);
-    leaks?.register(this, { by: rule.by, loan, warn }, this);
+    leaks.register(this, { by: rule.by, loan, warn }, this);
     const sink: OperationSink = {
       dma: (e) => this.#onDma(e),
       usart: (e) => this.#onUsart(e),
@@ -151,7 +153,7 @@ export class Transfer<S> implements AsyncDisposable {
         this.#scheduleCheck(this.#firstCheckMs());
         return;
       }
-      leaks?.unregister(this);
+      leaks.unregister(this);
       if (outcome.ran === 'no') {
         // Refused, or never sent: the memory and the serial were never used.
         this.#restoreOnRefusal();
@@ -189,7 +191,7 @@ export class Transfer<S> implements AsyncDisposable {
     await this.#until(options);
     this.#token.move('wait()');
     const outcome = this.#settled!;
-    leaks?.unregister(this);
+    leaks.unregister(this);
     if (!outcome.ok) throw outcome.error;
     return { ...outcome.result, transferred: outcome.transferred };
   }
@@ -201,24 +203,19 @@ export class Transfer<S> implements AsyncDisposable {
    */
   async stop(): Promise<FinishedTransfer<S>> {
     this.#token.check();
-    if (this.#settled === undefined && !this.#finishing) {
+    if (!this.#finishing) {
       this.#finishing = true;
       try {
         await this.#started;
-        if (this.#settled === undefined) {
-          const state = await this.#engine.stop();
-          const transferred = this.#items - state.cndtr;
-          this.#complete(transferred);
-        }
+        // Stopping a finished transfer sends nothing.
+        if (this.#settled === undefined) this.#complete(this.#items - (await this.#engine.stop()).cndtr);
       } catch (error) {
-        if (this.#settled === undefined) this.#settle({ ok: false, error });
-      } finally {
-        this.#finishing = false;
+        this.#settle({ ok: false, error });
       }
     }
     await this.#until({});
     this.#token.move('stop()');
-    leaks?.unregister(this);
+    leaks.unregister(this);
     const outcome = this.#settled!;
     if (!outcome.ok) throw outcome.error;
     return { ...outcome.result, transferred: outcome.transferred };
@@ -226,14 +223,14 @@ export class Transfer<S> implements AsyncDisposable {
 
   /** `await using`: stops a running transfer and frees its buffer's memory once the stop is confirmed. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#token.isMoved) return;
     try {
       const { buffer } = await this.stop();
       // The transfer owned the buffer: dropping the transfer drops it (a view just unlocks).
-      if (buffer.isAllocation) buffer.free();
+      buffer[Symbol.dispose]();
     } catch {
-      // Refused, failed, in doubt or gone: nothing is handed back, and memory
-      // the DMA may still use stays locked, so there is nothing to undo.
+      // Already waited on or stopped (MovedError), refused, failed, in doubt
+      // or gone: nothing is handed back, and memory the DMA may still use
+      // stays locked, so there is nothing to undo.
     }
   }
 
@@ -413,8 +410,6 @@ export class Transfer<S> implements AsyncDisposable {
       });
     } catch (error) {
       this.#settle({ ok: false, error });
-    } finally {
-      this.#finishing = false;
     }
   }
 
@@ -427,8 +422,6 @@ export class Transfer<S> implements AsyncDisposable {
       this.#settle({ ok: false, error });
     } catch (e) {
       this.#settle({ ok: false, error: e });
-    } finally {
-      this.#finishing = false;
     }
   }
 
@@ -440,8 +433,6 @@ export class Transfer<S> implements AsyncDisposable {
       this.#complete(this.#items - state.cndtr);
     } catch (error) {
       this.#settle({ ok: false, error });
-    } finally {
-      this.#finishing = false;
     }
   }
 
